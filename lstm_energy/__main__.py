@@ -1,0 +1,3 @@
+from lstm_energy.cli import main
+
+raise SystemExit(main())

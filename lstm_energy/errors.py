@@ -1,0 +1,36 @@
+"""One exception hierarchy for the whole package.
+
+Every message says what was wrong, the value seen, and how to fix it.
+"""
+
+
+class LstmEnergyError(Exception):
+    """Root of every error lstm_energy raises on purpose."""
+
+
+class ShapeError(LstmEnergyError, ValueError):
+    """An array has the wrong rank, size or dtype for the layer or kernel it was given to."""
+
+
+class StateError(LstmEnergyError, RuntimeError):
+    """A call came in the wrong order, e.g. ``backward`` before ``forward`` or after an eval-mode forward."""
+
+
+class MeterError(LstmEnergyError):
+    """Base of energy-meter errors."""
+
+
+class MeterUnavailableError(MeterError):
+    """The requested energy meter does not work on this machine (the message says why and how to fix it)."""
+
+
+class MeterPermissionError(MeterUnavailableError, PermissionError):
+    """The meter exists but this process may not read it (e.g. root-only ``energy_uj``)."""
+
+
+class ResultsSchemaError(LstmEnergyError, ValueError):
+    """A results file or record does not follow the versioned results schema."""
+
+
+class ConfigError(LstmEnergyError, ValueError):
+    """A configuration (sweep grid, profile request, CLI flags) is invalid."""

@@ -1,0 +1,52 @@
+"""Cython LSTM, GRU and RNN kernels: one layer, one direction, forward and backward through time.
+
+ENGINE CONTRACT. Two modules implement exactly this API: ``lstm_energy.kernels`` (Cython, no GIL in
+the time loops, BLAS through ``scipy.linalg.cython_blas``) and ``lstm_energy.reference`` (plain
+NumPy, the readable specification). ``lstm_energy.layers`` composes layers and directions on top of
+either, so the two are interchangeable peers.
+
+Shapes: T sequence, B batch, D input size, H hidden size; G gates (LSTM 4: i|f|g|o, GRU 3: r|z|n,
+RNN 1). Every array argument has the same dtype (float32 or float64) and a C-contiguous last
+dimension. ``x``, ``dx``, ``h0``, ``c0``, weights, biases and their gradients are fully C-contiguous.
+``y`` and ``dy`` may be column slices ``a[:, :, d*H:(d+1)*H]`` of a ``(T, B, dirs*H)`` array: their
+row stride is arbitrary and must be honoured (pass it to BLAS as the leading dimension).
+
+``reverse=True`` runs the recurrence from t = T-1 down to 0 (``h0`` is the state before step T-1);
+``y[t]`` is still the output for input ``x[t]``.
+
+Allocation belongs to the caller. The kernels never allocate; the caller asks for workspace shapes::
+
+    workspace_shapes(cell, pass_, T, B, D, H, training) -> dict[str, tuple[int, ...]]
+        cell: "lstm" | "gru" | "rnn";  pass_: "forward" | "backward"
+
+and passes ``{name: np.empty(shape, dtype)}`` as ``ws`` (forward) or ``bws`` (backward). A forward
+workspace made with ``training=True`` holds what the backward pass needs (LSTM: activated gates and
+c_t; GRU: r, z, n and W_hn·h + b_hn; RNN: nothing beyond y) and must be kept unchanged until the
+matching backward call. With ``training=False`` nothing is saved and backward is not allowed.
+
+Forward (outputs overwritten)::
+
+    lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse)
+    gru_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse)
+    rnn_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, relu)
+
+      x (T, B, D); w_ih (G*H, D); w_hh (G*H, H); b_ih, b_hh (G*H,) (zeros when the layer has no
+      bias); h0, c0 (B, H); y (T, B, H) OUT; h_n, c_n (B, H) OUT.
+
+Backward (outputs overwritten, except ``dx`` which is accumulated into when ``accumulate_dx``)::
+
+    lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, ws, dy, dh_n, dc_n,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, bws, accumulate_dx, reverse)
+    gru_backward (x, w_ih, w_hh, b_ih, b_hh, h0, y, ws, dy, dh_n,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dh0, bws, accumulate_dx, reverse)
+    rnn_backward (x, w_ih, w_hh, b_ih, b_hh, h0, y, ws, dy, dh_n,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dh0, bws, accumulate_dx, reverse, relu)
+
+      ws: the forward workspace of a training-mode forward with the same arguments;
+      dy (T, B, H): gradient of the loss w.r.t. y; dh_n, dc_n (B, H): w.r.t. the final states;
+      dx (T, B, D) OUT (``dx += ...`` when accumulate_dx, for the second direction of a layer);
+      dw_ih, dw_hh, db_ih, db_hh: same shapes as the parameters, OUT; dh0, dc0 (B, H) OUT.
+
+The functions do no validation beyond what Cython's typed memoryviews enforce: ``lstm_energy.layers``
+validates every shape and dtype before calling them.
+"""

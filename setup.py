@@ -1,0 +1,42 @@
+"""Build the Cython extensions: every ``.pyx`` under ``lstm_energy/`` becomes one extension module.
+
+Optimisation is on by default (``-O3``). The build stays portable: no ``-march=native`` unless the
+builder opts in with ``LSTM_ENERGY_NATIVE=1`` for a local, non-distributable build.
+"""
+import os
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+COMPILE_ARGS = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+if os.environ.get("LSTM_ENERGY_NATIVE") == "1":
+    COMPILE_ARGS.append("-march=native")
+
+# Release directives; LSTM_ENERGY_DEBUG=1 turns the checks back on for debugging a kernel.
+DEBUG = os.environ.get("LSTM_ENERGY_DEBUG") == "1"
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+
+def extensions():
+    for pyx in sorted((HERE / "lstm_energy").rglob("*.pyx")):
+        rel = pyx.relative_to(HERE).with_suffix("")
+        yield Extension(
+            ".".join(rel.parts),
+            [str(pyx.relative_to(HERE))],
+            include_dirs=[numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=COMPILE_ARGS,
+        )
+
+
+setup(ext_modules=cythonize(list(extensions()), compiler_directives=DIRECTIVES))
