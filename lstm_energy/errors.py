@@ -34,3 +34,11 @@ class ResultsSchemaError(LstmEnergyError, ValueError):
 
 class ConfigError(LstmEnergyError, ValueError):
     """A configuration (sweep grid, profile request, CLI flags) is invalid."""
+
+
+class EngineUnavailableError(LstmEnergyError, ImportError):
+    """The requested compute engine (e.g. ``impl="cython"``) cannot be loaded here (the message says how to fix it)."""
+
+
+class MachineInfoError(LstmEnergyError, RuntimeError):
+    """Facts about this machine (cache sizes, CPU model) could not be read from sysfs/procfs."""

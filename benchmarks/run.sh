@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run the peer benchmarks once and print the ratio table.
+#
+#   benchmarks/run.sh                     # the whole grid (about 10-20 minutes on 2 cores)
+#   benchmarks/run.sh -k "lstm and 1t"    # a subset: any extra arguments go to pytest
+#   CHECK=1 benchmarks/run.sh             # exit 1 if an issue-3 target fails (ratios.py --check)
+#   benchmarks/run.sh -p no:lstm_energy   # timing only, no energy records (about half the wall time)
+#
+# Each benchmark is timed by pytest-benchmark, then (lstm_energy's `energy` fixture) measured for
+# energy over 3 windows with --energy-meter auto; pass --energy-meter/--energy-windows to change that.
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this run only, so OpenBLAS picks its kernel from
+# the CPU it finds; the kernel it picked is recorded in the JSON (machine_info.lstm_energy.environment.blas).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out_dir=.benchmarks/peers
+mkdir -p "$out_dir"
+json="$out_dir/$(date -u +%Y%m%dT%H%M%SZ).json"
+
+# the --energy-* options exist only while lstm_energy's pytest plugin is loaded
+energy_options=(--energy-windows=3)
+if [[ " $* " == *"no:lstm_energy"* ]]; then
+    energy_options=()
+fi
+
+status=0
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS \
+    python -m pytest benchmarks -q -p no:cacheprovider \
+    --benchmark-min-rounds=5 --benchmark-max-time=0.5 \
+    --benchmark-warmup=on --benchmark-warmup-iterations=2 \
+    --benchmark-sort=name --benchmark-columns=median,iqr,rounds \
+    ${energy_options[@]+"${energy_options[@]}"} \
+    --benchmark-json="$json" "$@" || status=$?
+
+if [ ! -s "$json" ]; then
+    echo "ERROR: pytest wrote no benchmark JSON (exit $status); see the output above" >&2
+    exit $(( status ? status : 1 ))
+fi
+echo "benchmark JSON: $json"
+ratios_status=0
+python benchmarks/ratios.py "$json" ${CHECK:+--check} || ratios_status=$?
+# a failed benchmark (pytest) or a failed --check target (ratios.py) both make the run fail
+exit $(( status ? status : ratios_status ))

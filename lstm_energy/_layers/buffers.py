@@ -1,0 +1,73 @@
+"""Buffers reused across calls: one set per (T, B, training) shape, allocated on first use.
+
+The layer owns these arrays; kernels write into them. Nothing here is ever handed to the caller:
+arrays returned by ``forward``/``backward`` are fresh (or copies), so the next call cannot change them.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+
+import numpy as np
+
+
+class ShapeBuffers:
+    """Named arrays and workspaces of one (T, B, training) shape; each is allocated once, on first request."""
+
+    def __init__(self, dtype: np.dtype):
+        self.dtype = dtype
+        self._arrays: dict[Hashable, np.ndarray] = {}
+        self._workspaces: dict[Hashable, dict[str, np.ndarray]] = {}
+
+    def array(self, key: Hashable, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised array, the same object for every call with this ``key``."""
+        found = self._arrays.get(key)
+        if found is None:
+            found = self._arrays[key] = np.empty(shape, self.dtype)
+        return found
+
+    def zeros(self, key: Hashable, shape: tuple[int, ...]) -> np.ndarray:
+        """A zero array (a default state or gradient); callers only read it."""
+        found = self._arrays.get(key)
+        if found is None:
+            found = self._arrays[key] = np.zeros(shape, self.dtype)
+        return found
+
+    def workspace(self, key: Hashable, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+        """``{name: array}`` for an engine's ``workspace_shapes`` result, the same dict for every call with ``key``."""
+        found = self._workspaces.get(key)
+        if found is None:
+            found = self._workspaces[key] = {name: np.empty(shape, self.dtype) for name, shape in shapes.items()}
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by every array of this shape."""
+        return sum(a.nbytes for a in self._arrays.values()) + sum(
+            a.nbytes for ws in self._workspaces.values() for a in ws.values()
+        )
+
+
+class BufferCache:
+    """``ShapeBuffers`` by (T, B, training), keeping the ``capacity`` most recently used shapes."""
+
+    def __init__(self, dtype: np.dtype, capacity: int = 4):
+        self.dtype = dtype
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[int, int, bool], ShapeBuffers] = OrderedDict()
+
+    def get(self, T: int, B: int, training: bool) -> ShapeBuffers:
+        key = (T, B, bool(training))
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = ShapeBuffers(self.dtype)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(key)
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

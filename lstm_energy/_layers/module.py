@@ -1,0 +1,286 @@
+"""``RecurrentLayer``: what LSTM, GRU and RNN share (parameters, layers × directions, state, buffers).
+
+Inside, everything is sequence-first: x (T, B, D), y (T, B, dirs*H), states (num_layers*dirs, B, H).
+``batch_first`` is handled only at the boundary (one transposing copy in, one out).
+Cell subclasses say how to call their engine functions for one layer and one direction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
+from lstm_energy._layers.checks import (as_numpy, float_dtype, kernel_ready, positive_int, require_dtype,
+                                        require_shape)
+from lstm_energy._layers.engines import load_engine
+from lstm_energy._layers.parameters import (KINDS, checked_state_dict, init_parameters, parameter_name,
+                                            parameter_shapes)
+from lstm_energy.errors import ShapeError, StateError
+
+
+@dataclass
+class ForwardContext:
+    """What a training-mode forward leaves for ``backward``."""
+
+    x: np.ndarray                       # (T, B, D) layer-0 input as the kernels saw it
+    states0: tuple[np.ndarray, ...]     # (h0,) or (h0, c0), each (L*dirs, B, H)
+    buffers: ShapeBuffers               # layer outputs and forward workspaces of this shape
+    T: int
+    B: int
+
+
+class RecurrentLayer:
+    """Base of LSTM, GRU and RNN (``torch.nn.RNNBase`` semantics; see ``lstm_energy.layers``)."""
+
+    cell: str = ""            # "lstm" | "gru" | "rnn"
+    gates: int = 0            # G
+    state_names: tuple[str, ...] = ("h",)   # ("h", "c") for the LSTM
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, dtype=np.float32, seed=None, impl="cython"):
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.num_layers = positive_int("num_layers", num_layers)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.bidirectional = bool(bidirectional)
+        self.directions = 2 if self.bidirectional else 1
+        self.dtype = float_dtype(dtype)
+        self.impl = impl
+        self._engine = load_engine(impl)
+        self.training = True
+
+        self._shapes = parameter_shapes(self.gates, self.input_size, self.hidden_size, self.num_layers,
+                                        self.directions, self.bias)
+        self._params = init_parameters(self._shapes, self.hidden_size, self.dtype, seed)
+        self._zero_bias = np.zeros(self.gates * self.hidden_size, self.dtype)   # b_ih, b_hh when bias=False
+        self._grads: dict[str, np.ndarray] = {}      # every parameter gradient, bias ones even if bias=False
+        self._buffers = BufferCache(self.dtype)
+        self._context: ForwardContext | None = None
+
+    # ------------------------------------------------------------------ modes and parameters
+    def train(self, mode: bool = True):
+        """Training mode (the default): forward keeps what backward needs."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Inference mode: forward keeps nothing, backward is refused."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, ``{name: array}`` with PyTorch's names and shapes."""
+        return {name: value.copy() for name, value in self._params.items()}
+
+    def load_state_dict(self, state_dict) -> None:
+        """Replace every parameter. Strict: exactly this layer's keys and shapes; values are copied
+        and converted to the layer's dtype. A pending backward is cancelled (the weights changed)."""
+        self._params = checked_state_dict(state_dict, self._shapes, self.dtype)
+        self._context = None
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients of the last ``backward``, named like ``state_dict()``; empty before the first one.
+        The arrays are overwritten by the next ``backward``: copy them to keep them."""
+        return {name: self._grads[name] for name in self._shapes if name in self._grads}
+
+    def _layer_params(self, layer: int, direction: int) -> tuple[np.ndarray, ...]:
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (zero biases when bias=False)."""
+        return tuple(self._params.get(parameter_name(kind, layer, direction), self._zero_bias) for kind in KINDS)
+
+    def _layer_grads(self, layer: int, direction: int) -> tuple[np.ndarray, ...]:
+        """(dw_ih, dw_hh, db_ih, db_hh) buffers of one layer and direction, allocated once."""
+        GH = self.gates * self.hidden_size
+        out = []
+        for kind in KINDS:
+            name = parameter_name(kind, layer, direction)
+            if name not in self._grads:
+                self._grads[name] = np.empty(self._shapes.get(name, (GH,)), self.dtype)
+            out.append(self._grads[name])
+        return tuple(out)
+
+    # ------------------------------------------------------------------ forward
+    def __call__(self, x, hx=None):
+        return self.forward(x, hx)
+
+    def forward(self, x, hx=None):
+        """x: (T, B, D), or (B, T, D) with batch_first. Returns (y, h_n), or (y, (h_n, c_n)) for the LSTM:
+        y (T, B, dirs*H) (batch_first: (B, T, dirs*H)), states (num_layers*dirs, B, H). The returned
+        arrays are fresh: later calls never overwrite them. In training mode, ``x`` and ``hx`` must not be
+        modified in place before ``backward`` (as with torch autograd)."""
+        x = self._checked_input(x)
+        T, B, _ = x.shape
+        training = self.training
+        buffers = self._buffers.get(T, B, training)
+        states0 = self._checked_states(hx, B, buffers, "hx")
+        H, dirs, L = self.hidden_size, self.directions, self.num_layers
+        states_n = tuple(np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names)
+        direct_output = not training and not self.batch_first   # eval: last layer writes the returned y
+
+        layer_input = x
+        for layer in range(L):
+            D = layer_input.shape[2]
+            if layer == L - 1 and direct_output:
+                y = np.empty((T, B, dirs * H), self.dtype)
+            else:
+                y = buffers.array(("y", layer), (T, B, dirs * H))
+            for direction in range(dirs):
+                ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
+                ws = buffers.workspace(ws_key, self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))
+                k = layer * dirs + direction
+                self._forward_direction(
+                    layer_input, self._layer_params(layer, direction), tuple(s[k] for s in states0),
+                    y[:, :, direction * H:(direction + 1) * H], tuple(s[k] for s in states_n),
+                    ws, training, direction == 1,
+                )
+            layer_input = y
+
+        self._context = ForwardContext(x, states0, buffers, T, B) if training else None
+        if direct_output:
+            y_out = layer_input
+        elif self.batch_first:
+            y_out = np.ascontiguousarray(layer_input.transpose(1, 0, 2))
+        else:
+            y_out = layer_input.copy()
+        return y_out, self._public_states(states_n)
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, dy, dhx=None):
+        """Gradients through the last training-mode forward.
+
+        dy: gradient w.r.t. y, shaped like y (None: zero); dhx mirrors hx: dL/dh_n (LSTM: (dh_n, dc_n));
+        None means zero. Returns (dx, dhx0) with dx shaped like x and dhx0 = dL/dh_0 (LSTM: (dh_0, dc_0)).
+        Parameter gradients land in ``grads`` (overwritten, not accumulated).
+        """
+        ctx = self._context
+        if ctx is None:
+            raise StateError(
+                "backward needs a preceding training-mode forward: call m.train() and then m.forward(x) "
+                "(eval-mode forwards and load_state_dict keep nothing for backward)"
+            )
+        T, B, buffers = ctx.T, ctx.B, ctx.buffers
+        H, dirs, L = self.hidden_size, self.directions, self.num_layers
+        dy = self._checked_output_grad(dy, T, B, buffers)
+        dstates_n = self._checked_states(dhx, B, buffers, "dhx")
+        dstates0 = tuple(np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names)
+        D0 = self.input_size
+
+        upstream = dy                                        # (T, B, dirs*H): dL/d(output of this layer)
+        for layer in reversed(range(L)):
+            layer_input = ctx.x if layer == 0 else buffers.array(("y", layer - 1), None)
+            D = layer_input.shape[2]
+            if layer > 0:
+                dx = buffers.array(("dinput", layer), (T, B, D))
+            elif self.batch_first:
+                dx = buffers.array(("dx",), (T, B, D0))
+            else:
+                dx = np.empty((T, B, D0), self.dtype)
+            y = buffers.array(("y", layer), None)
+            bws = buffers.workspace(("bws", min(layer, 1)),
+                                    self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))
+            for direction in range(dirs):
+                k = layer * dirs + direction
+                cols = slice(direction * H, (direction + 1) * H)
+                self._backward_direction(
+                    layer_input, self._layer_params(layer, direction), tuple(s[k] for s in ctx.states0),
+                    y[:, :, cols], buffers.workspace(("ws", layer, direction), None), upstream[:, :, cols],
+                    tuple(s[k] for s in dstates_n), dx, self._layer_grads(layer, direction),
+                    tuple(s[k] for s in dstates0), bws, direction == 1, direction == 1,
+                )
+            upstream = dx
+
+        dx_out = np.ascontiguousarray(upstream.transpose(1, 0, 2)) if self.batch_first else upstream
+        return dx_out, self._public_states(dstates0)
+
+    # ------------------------------------------------------------------ checks at the boundary
+    def _layout(self, last: str) -> str:
+        return f"(B, T, {last})" if self.batch_first else f"(T, B, {last})"
+
+    def _checked_input(self, x) -> np.ndarray:
+        """x as a C-contiguous, writeable (T, B, D) array of the layer's dtype (copied at most once)."""
+        x = as_numpy(x, "x")
+        if x.ndim != 3:
+            raise ShapeError(
+                f"x must be 3-D {self._layout('D')} (batch_first={self.batch_first}), got shape {x.shape}; "
+                "for one unbatched sequence use x[:, None, :] (or x[None] with batch_first=True)"
+            )
+        require_dtype(x, self.dtype, "x")
+        if x.shape[2] != self.input_size:
+            raise ShapeError(
+                f"x has input size {x.shape[2]} in shape {x.shape}, but this layer was built with "
+                f"input_size={self.input_size}; x must be {self._layout(str(self.input_size))}"
+            )
+        if 0 in x.shape:
+            raise ShapeError(
+                f"x is empty: shape {x.shape} {self._layout('D')}; sequence length T and batch size B must be ≥ 1"
+            )
+        if self.batch_first:
+            return np.ascontiguousarray(x.transpose(1, 0, 2))       # the one copy into (T, B, D)
+        return kernel_ready(x)
+
+    def _checked_states(self, given, B: int, buffers: ShapeBuffers, name: str) -> tuple[np.ndarray, ...]:
+        """hx/dhx as a tuple of C-contiguous (L*dirs, B, H) arrays (cached zeros for None)."""
+        shape = (self.num_layers * self.directions, B, self.hidden_size)
+        meaning = "(num_layers * num_directions, B, H)"
+        n = len(self.state_names)
+        if given is None:
+            given = (None,) * n
+        elif n == 1:
+            if isinstance(given, (tuple, list)):
+                raise TypeError(
+                    f"{type(self).__name__} expects {name} as one array {meaning} = {shape}, got a "
+                    f"{type(given).__name__} of {len(given)}; pass the array itself"
+                )
+            given = (given,)
+        elif not isinstance(given, (tuple, list)) or len(given) != n:
+            got = f"a {type(given).__name__} of {len(given)}" if isinstance(given, (tuple, list)) else type(given).__name__
+            pair = "(h0, c0)" if name == "hx" else "(dh_n, dc_n)"
+            raise TypeError(
+                f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, "
+                f"got {got}"
+            )
+        states = []
+        for state_name, value in zip(self.state_names, given):
+            label = f"{name}[{self.state_names.index(state_name)}]" if n > 1 else name
+            if value is None:
+                states.append(buffers.zeros(("zero_state",), shape))
+                continue
+            value = as_numpy(value, label)
+            require_shape(value, shape, label, meaning)
+            require_dtype(value, self.dtype, label)
+            states.append(kernel_ready(value))
+        return tuple(states)
+
+    def _checked_output_grad(self, dy, T: int, B: int, buffers: ShapeBuffers) -> np.ndarray:
+        """dy as a C-contiguous (T, B, dirs*H) array (cached zeros for None)."""
+        width = self.directions * self.hidden_size
+        if dy is None:
+            return buffers.zeros(("zero_dy",), (T, B, width))
+        dy = as_numpy(dy, "dy")
+        expected = (B, T, width) if self.batch_first else (T, B, width)
+        require_shape(dy, expected, "dy", f"{self._layout('dirs*H')} like the last forward's y")
+        require_dtype(dy, self.dtype, "dy")
+        if self.batch_first:
+            return np.ascontiguousarray(dy.transpose(1, 0, 2))
+        return kernel_ready(dy)
+
+    def _public_states(self, states: tuple[np.ndarray, ...]):
+        return states[0] if len(states) == 1 else states
+
+    # ------------------------------------------------------------------ per-cell engine calls
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+        raise NotImplementedError
+
+    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
+                            accumulate_dx, reverse):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {k}={v!r}" for k, v in (("num_layers", self.num_layers), ("bias", self.bias),
+                                        ("batch_first", self.batch_first), ("bidirectional", self.bidirectional))
+            if v != {"num_layers": 1, "bias": True, "batch_first": False, "bidirectional": False}[k]
+        )
+        return (f"{type(self).__name__}({self.input_size}, {self.hidden_size}{extra}, "
+                f"dtype=np.{self.dtype.name}, impl={self.impl!r})")

@@ -1,0 +1,140 @@
+"""``lstm-energy profile``: joules per sequence of one configuration, measured or (said so) estimated."""
+from __future__ import annotations
+
+import json
+import sys
+
+NAME = "profile"
+HELP = "measure joules per sequence of one configuration"
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--cell", required=True, choices=("lstm", "gru", "rnn"), help="recurrent cell")
+    parser.add_argument("-B", "--batch", type=_positive_int, required=True, help="sequences per call (B)")
+    parser.add_argument("-T", "--seq-len", type=_positive_int, required=True, help="sequence length (T)")
+    parser.add_argument("-D", "--input-size", type=_positive_int, required=True, help="input features (D)")
+    parser.add_argument("-H", "--hidden-size", type=_positive_int, required=True, help="hidden units (H)")
+    parser.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default 1)")
+    parser.add_argument("--bidirectional", action="store_true", help="two directions per layer")
+    parser.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="RNN only (default tanh)")
+    parser.add_argument("--phase", choices=("forward", "backward", "train"), default="forward",
+                        help="forward (eval), backward alone, or train = forward + backward (default forward)")
+    parser.add_argument("--impl", choices=("cython", "numpy", "torch"), default="cython",
+                        help="implementation (default cython)")
+    from lstm_energy.meters.registry import NAMES as METER_NAMES
+
+    parser.add_argument("--meter", default="auto", choices=METER_NAMES,
+                        help="energy meter (default auto: the first measured one, else the estimator, loudly; "
+                             "see `lstm-energy meters`)")
+    parser.add_argument("--threads", type=_positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
+    parser.add_argument("--windows", type=_positive_int, default=7, help="measurement windows (default 7)")
+    parser.add_argument("--min-window-seconds", type=_positive_float, default=0.1,
+                        help="shortest window in seconds (default 0.1; never under 100 counter updates)")
+    parser.add_argument("--json", action="store_true", help="print the results record as JSON")
+
+
+def _si(value: float | None, unit: str) -> str:
+    """1.234e-3 J -> '1.234 mJ'."""
+    if value is None:
+        return "n/a"
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def headline(record: dict) -> str:
+    """The first line of the human output: the figure AND whether it was measured or estimated."""
+    energy = record["energy"]
+    meter = energy["meter"]
+    per_sequence = _si(energy["joules_per_sequence"]["median"], "J")
+    if energy["provenance"] == "measured":
+        return (f"MEASURED by {meter.get('name')} ({' + '.join(energy['headline_domains'])}): {per_sequence} per "
+                "sequence (dynamic: idle baseline subtracted)")
+    if energy["provenance"] == "estimated":
+        parameters = (f"calibrated profile {meter.get('profile_path')}" if meter.get("calibrated")
+                      else "uncalibrated default parameters, a lower bound")
+        return (f"ESTIMATED, NOT MEASURED: {per_sequence} per sequence from the {meter.get('name')!r} estimator "
+                f"({parameters}; no energy counter was read)")
+    return f"SIMULATED (tests only), NOT MEASURED: {per_sequence} per sequence from meter {meter.get('name')!r}"
+
+
+def render(record: dict) -> str:
+    """Human-readable report of a profile record."""
+    c, e, t, d = record["config"], record["energy"], record["time"], record["derived"]
+    jps = e["joules_per_sequence"]
+    shape = (f"{c['cell']} {c['phase']} impl={c['impl']} B={c['batch']} T={c['seq_len']} D={c['input_size']} "
+             f"H={c['hidden_size']} layers={c['num_layers']}{' bidirectional' if c['bidirectional'] else ''} "
+             f"{c['dtype']} threads={c['threads']}")
+    lines = [headline(record), f"  config          {shape}"]
+    if e["provenance"] == "estimated":
+        lines.append(f"  estimator       {e['meter'].get('model', '')}; {e['meter'].get('source', 'source unstated')}")
+    lines += [
+        f"  J/sequence      median {_si(jps['median'], 'J')}, IQR [{_si(jps['q1'], 'J')}, {_si(jps['q3'], 'J')}], "
+        f"95% CI [{_si(jps['ci95_low'], 'J')}, {_si(jps['ci95_high'], 'J')}]",
+        f"  total J/seq     {_si(e['total_joules_per_sequence']['median'], 'J')} (idle included; idle "
+        f"{_si(e['idle_watts'], 'W')})",
+        f"  time            {_si(t['seconds_per_sequence'], 's')} per sequence, {_si(t['seconds_per_call']['median'], 's')}"
+        f" per call; {t['windows']} windows x {t['calls_per_window']} calls (~{t['window_seconds']:.3g} s), "
+        f"CV {t['cv']:.1%}",
+        f"  work            {record['costs']['flops']['total']:,} FLOP, {record['costs']['bytes']['expected']:,} bytes "
+        f"expected per call (model)",
+        f"  derived         {_number(d['gflops_per_second'])} GFLOP/s, {_si(d['watts'], 'W')} dynamic, "
+        f"{_number(d['pj_per_flop'])} pJ/FLOP, {_number(d['nj_per_byte'])} nJ/byte",
+    ]
+    lines += [f"  WARNING: {w}" for w in record["warnings"]]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    import warnings
+
+    from lstm_energy.measure import profile
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = profile(
+            args.cell, args.batch, args.seq_len, args.input_size, args.hidden_size,
+            num_layers=args.layers, bidirectional=args.bidirectional, phase=args.phase, impl=args.impl,
+            meter=args.meter, threads=args.threads, dtype=args.dtype, nonlinearity=args.nonlinearity,
+            windows=args.windows, min_window_seconds=args.min_window_seconds,
+        )
+    for warning in caught:  # e.g. the registry's EstimatedEnergyWarning: shown once, without a traceback line
+        if not issubclass(warning.category, ResourceWarning):
+            print(f"NOTE: {warning.message}", file=sys.stderr)
+    record = result.to_record()
+    if args.json:
+        json.dump(record, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render(record))
+    return 0

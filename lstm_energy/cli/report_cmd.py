@@ -1,0 +1,54 @@
+"""``lstm-energy report``: one self-contained HTML report from sweep results and pytest-benchmark JSON."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NAME = "report"
+HELP = "write a self-contained HTML report from results files"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="RESULTS",
+                        help="sweep results (.jsonl) and/or pytest-benchmark JSON files (--benchmark-json)")
+    parser.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="where to write the HTML report, e.g. reports/quick.html")
+    parser.add_argument("--machine", metavar="MACHINE.json",
+                        help="output of `lstm-energy machine --json`: measured peaks for the roofline (otherwise the report says they are missing)")
+    parser.add_argument("--title", help="report title (default: names the input files)")
+
+
+def _load_machine(path: str | None, parser_error) -> dict | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        parser_error(f"--machine {path!r}: {err.strerror}; write it with `lstm-energy machine --json > {path}`")
+    except json.JSONDecodeError as err:
+        parser_error(f"--machine {path!r} is not JSON ({err.msg} at line {err.lineno}); write it with `lstm-energy machine --json > {path}`")
+    return None
+
+
+def run(args) -> int:
+    from lstm_energy.report import write_report
+
+    missing = [p for p in args.inputs if not Path(p).is_file()]
+    if missing:
+        print(f"ERROR: no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
+              "or `pytest --benchmark-json`", file=sys.stderr)
+        return 2
+    errors = []
+    machine = _load_machine(args.machine, errors.append)
+    if errors:
+        print(f"ERROR: {errors[0]}", file=sys.stderr)
+        return 2
+    info = write_report(args.inputs, args.output, machine=machine, title=args.title)
+    for problem in info.problems:
+        print(f"WARNING: {problem}", file=sys.stderr)
+    provenances = sorted({r.provenance for r in info.rows})
+    print(f"wrote {info.path} ({len(info.rows)} row(s); provenance: {', '.join(provenances) or 'none'})")
+    if not info.rows:
+        print("ERROR: no valid energy records in the inputs; the report only lists what was skipped", file=sys.stderr)
+        return 1
+    return 0

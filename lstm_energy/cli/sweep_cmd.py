@@ -1,0 +1,69 @@
+"""``lstm-energy sweep``: measure a grid of configurations into a JSON Lines results file."""
+from __future__ import annotations
+
+import sys
+
+NAME = "sweep"
+HELP = "measure a grid of configurations into a JSON Lines results file"
+
+# flag -> Grid axis; each takes a comma-separated list
+AXIS_FLAGS = {
+    "--cells": ("cells", "cells: lstm,gru,rnn"),
+    "--impls": ("impls", "implementations: cython,numpy,torch (torch only when installed)"),
+    "--phases": ("phases", "phases: forward,backward,train"),
+    "--batch": ("batch", "batch sizes B, e.g. 8,32"),
+    "--seq-len": ("seq_len", "sequence lengths T"),
+    "--input-size": ("input_size", "input sizes D"),
+    "--hidden-size": ("hidden_size", "hidden sizes H"),
+    "--layers": ("layers", "numbers of layers L"),
+    "--bidirectional": ("bidirectional", "directions: false,true"),
+    "--threads": ("threads", "thread counts"),
+}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--preset", choices=("quick", "full"), default=None,
+                        help="starting grid: quick (under 2 minutes) or full (hours); default quick")
+    parser.add_argument("--config", metavar="GRID.toml", help="TOML file with [grid] axes and [protocol] settings (over the preset)")
+    for flag, (_, text) in AXIS_FLAGS.items():
+        parser.add_argument(flag, metavar="LIST", help=f"{text} (overrides preset and --config)")
+    parser.add_argument("--meter", default="auto", help="energy meter name (see `lstm-energy meters`); default auto")
+    parser.add_argument("-o", "--output", default="reports/sweep.jsonl", metavar="RESULTS.jsonl",
+                        help="results file; each record is appended and flushed as it is measured")
+    parser.add_argument("--resume", action="store_true", help="keep the records in --output and measure only the missing points")
+    parser.add_argument("--dry-run", action="store_true", help="list the grid's points and exit")
+
+
+def run(args) -> int:
+    from lstm_energy.errors import ConfigError
+    from lstm_energy.sweep import describe_config, expand, load_grid_toml, override, preset, run_sweep
+
+    try:
+        grid = preset(args.preset or "quick")
+        if args.config:
+            grid = load_grid_toml(args.config, base=grid)
+        grid = override(grid, {axis: getattr(args, flag[2:].replace("-", "_")) for flag, (axis, _) in AXIS_FLAGS.items()})
+        configs, notes = expand(grid)
+    except ConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"NOTE: {note}", file=sys.stderr)
+    if args.dry_run:
+        for config in configs:
+            print(describe_config(config))
+        return 0
+    if not configs:
+        print("ERROR: the grid is empty (every implementation was skipped); see the notes above", file=sys.stderr)
+        return 1
+    print(f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})", file=sys.stderr)
+    try:
+        summary = run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
+    except ConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    for note in summary.notes:
+        print(f"NOTE: {note}", file=sys.stderr)
+    print(f"sweep: {summary.measured} measured, {summary.resumed} already in the file, {len(summary.failed)} failed -> {args.output}",
+          file=sys.stderr)
+    return 1 if summary.failed else 0

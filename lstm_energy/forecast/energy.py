@@ -1,0 +1,156 @@
+"""Joules of a whole training run and joules per forecast, with their provenance.
+
+Training run (one long piece of work, not a repeatable call)::
+
+    read meter, train(...), tell the meter the work done (FLOPs), read meter   -> total joules
+    read meter, sleep(the training run's wall time), read meter                -> idle joules
+    dynamic = total - idle power x training wall time
+
+The pair is one work window and its idle twin of equal length, exactly the protocol's window
+(``lstm_energy.measure.protocol``), summarised by the protocol's own ``summarize_windows`` so the
+figures carry the same provenance, meter description and warnings as every other measurement.
+
+Per forecast: ``lstm_energy.measure.measure`` (warm-up, repetition calibration, K windows each with
+an idle twin) on the prepared predict call over the whole test split; joules per forecast is joules
+per call / number of test windows.
+
+FLOPs and bytes (needed by the estimator, ignored by hardware meters) come from the cost models
+(``lstm_energy.costs`` through ``lstm_energy.measure.work``) for the recurrent layer, plus the final
+linear layer, clipping and Adam, counted here.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_energy.forecast.model import ModelConfig
+
+#: Adam per parameter and step: m (3 FLOPs), v (4), bias-corrected ratio and update (~5)
+ADAM_FLOPS_PER_PARAMETER = 12
+#: Adam per parameter and step: reads p, g, m, v and writes p, m, v (7 elements)
+ADAM_ELEMENTS_PER_PARAMETER = 7
+#: gradient-norm clipping per parameter and step: square-accumulate (2) and scale (1)
+CLIP_FLOPS_PER_PARAMETER = 3
+#: clipping per parameter and step: read g for the norm, read and write g to scale (3 elements)
+CLIP_ELEMENTS_PER_PARAMETER = 3
+
+
+@dataclass(frozen=True)
+class Work:
+    """FLOPs and bytes moved by some piece of work (analytic models, never measurements)."""
+
+    flops: float
+    bytes: float
+
+    def __add__(self, other: "Work") -> "Work":
+        return Work(self.flops + other.flops, self.bytes + other.bytes)
+
+    def __mul__(self, factor: float) -> "Work":
+        return Work(self.flops * factor, self.bytes * factor)
+
+
+def recurrent_work(config: ModelConfig, *, batch: int, seq_len: int, phase: str, dtype="float32") -> Work:
+    """The recurrent layer on one batch: ``lstm_energy.measure.work.work_per_call`` (costs.flops, costs.traffic).
+
+    phase: "forward" (eval) or "train" (training forward + backward).
+    """
+    from lstm_energy.measure.work import work_per_call
+
+    costs = work_per_call(config.cell, batch, seq_len, 1, config.hidden_size, num_layers=config.num_layers,
+                          bidirectional=config.bidirectional, phase=phase, dtype=np.dtype(dtype).name)
+    return Work(float(costs.total_flops), float(costs.expected_bytes))
+
+
+def head_work(config: ModelConfig, *, batch: int, phase: str, dtype="float32") -> Work:
+    """The final linear layer on B rows of F = dirs*H features.
+
+    forward: 2F + 1 FLOPs a row (multiply-adds and the bias); reads h (B*F), weight (F), writes B.
+    train: forward plus backward: dW = d^T h and dh = d W, 4F + 1 FLOPs a row; reads h, d, W again
+    and writes dW (F) and dh (B*F).
+    """
+    features = (2 if config.bidirectional else 1) * config.hidden_size
+    size = np.dtype(dtype).itemsize
+    forward = Work(batch * (2 * features + 1), size * (batch * features + features + batch))
+    if phase == "forward":
+        return forward
+    backward = Work(batch * (4 * features + 1), size * (2 * batch * features + 2 * features + batch + 1))
+    return forward + backward
+
+
+def optimizer_work(parameters: int, *, dtype="float32") -> Work:
+    """One clipping + Adam step over ``parameters`` values."""
+    size = np.dtype(dtype).itemsize
+    return Work(parameters * (ADAM_FLOPS_PER_PARAMETER + CLIP_FLOPS_PER_PARAMETER),
+                parameters * size * (ADAM_ELEMENTS_PER_PARAMETER + CLIP_ELEMENTS_PER_PARAMETER))
+
+
+def forecast_work(config: ModelConfig, *, batch: int, seq_len: int, dtype="float32") -> Work:
+    """One eval-mode predict call over ``batch`` windows of ``seq_len`` steps."""
+    return (recurrent_work(config, batch=batch, seq_len=seq_len, phase="forward", dtype=dtype)
+            + head_work(config, batch=batch, phase="forward", dtype=dtype))
+
+
+def training_work(config: ModelConfig, *, seq_len: int, batch_sizes: list[int], parameters: int,
+                  dtype="float32") -> Work:
+    """A whole training run: training forward + backward of every step, plus clipping and Adam."""
+    per_batch: dict[int, Work] = {}
+    total = Work(0.0, 0.0)
+    for b in batch_sizes:
+        if b not in per_batch:
+            per_batch[b] = (recurrent_work(config, batch=b, seq_len=seq_len, phase="train", dtype=dtype)
+                            + head_work(config, batch=b, phase="train", dtype=dtype))
+        total = total + per_batch[b]
+    return total + optimizer_work(parameters, dtype=dtype) * len(batch_sizes)
+
+
+def measure_run(
+    run: Callable[[], object],
+    meter,
+    *,
+    work_of: Callable[[object], Work],
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+):
+    """Energy of one long run: a work window around ``run()`` and an idle window of equal length.
+
+    work_of: result of ``run()`` -> the Work it did (told to the meter inside the work window).
+    Returns ``(run's result, lstm_energy.measure.Measurement)`` with one window and one call, so
+    ``joules_per_call`` is the dynamic and ``total_joules_per_call`` the total joules of the run.
+    """
+    from lstm_energy.measure.protocol import Window, summarize_windows
+
+    cpu_start = time.process_time()
+    start = clock()
+    sample_start = meter.read()
+    result = run()
+    work = work_of(result)
+    meter.note_work(flops=float(work.flops), bytes=float(work.bytes))
+    sample_end = meter.read()
+    seconds = clock() - start
+    cpu_seconds = time.process_time() - cpu_start
+    energy = sample_end - sample_start
+
+    idle_start_time = clock()
+    idle_start = meter.read()
+    sleep(seconds)
+    idle_end = meter.read()
+    idle_seconds = clock() - idle_start_time
+    idle = idle_end - idle_start
+
+    window = Window(1, seconds, cpu_seconds, dict(energy.joules), idle_seconds, dict(idle.joules))
+    measurement = summarize_windows(
+        [window],
+        meter_description=meter.describe(),
+        provenance=meter.provenance,
+        headline_domains=tuple(meter.headline_domains),
+        update_interval_seconds=float(getattr(meter, "update_interval_seconds", 1e-3)),
+        batch=1,
+        calls_per_window=1,
+        warmup_calls=0,
+        target_window_seconds=seconds,
+    )
+    return result, measurement

@@ -1,0 +1,273 @@
+# cython: language_level=3
+"""GRU forward and backward through time, one layer and one direction (see the engine contract in
+``lstm_energy.kernels``). Gate order r|z|n, the PyTorch / cuDNN / oneDNN "linear-before-reset"
+form::
+
+    r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    h' = (1 − z) ⊙ n + z ⊙ h
+
+Forward: one input GEMM over all T·B rows into ``ws["gates"]``. Per step, ONE recurrent GEMM
+gh = h @ W_hh^T (B, 3H) with beta = 0 into the scratch ``ws["gh"]`` (the n block must stay apart
+from W_in x because r multiplies it, so accumulating into the gates is not possible for that third;
+one K=H GEMM with N=3H beats two smaller ones), then one fused elementwise pass. Biases are folded
+in from ``ws["bias"] = [b_ir+b_hr | b_iz+b_hz | b_in | b_hn]`` (4H). The activated r|z|n overwrite
+the gate buffer; a training forward also keeps gh_n = W_hn h + b_hn in ``ws["ghn"]``.
+
+Backward: gate gradients for the hidden side dGh = [da_r | da_z | da_n ⊙ r] go to
+``bws["dgh"]`` (T, B, 3H); the input side differs only in its n block, da_n, kept in
+``bws["dgin"]`` (T, B, H). Per step the only GEMM is dh_prev += dGh_t @ W_hh (beta = 1 onto
+dh ⊙ z). After the loop: dX and dW_ih are two GEMMs each (r|z block from dgh, n block from dgin),
+dW_hh one GEMM over all rows (plus the h0 rows), db_hh = Σ dGh, db_ih = [Σ dGh[:2H] | Σ da_n].
+"""
+from cython cimport floating
+
+from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
+                                               tanh_grad_from_output)
+from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
+from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
+                                             recurrent_weight_grad)
+
+
+cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, floating* gh,
+                                  const floating* bias, const floating* h_prev, Py_ssize_t h_prev_ld,
+                                  floating* ghn_out, Py_ssize_t ghn_ld,
+                                  floating* h_out, Py_ssize_t h_ld) noexcept nogil:
+    """One step's elementwise work.
+
+    gates: (B, 3H) IN x W_ih^T (no bias), OUT activated r|z|n; gh: (B, 3H) IN h W_hh^T (no bias);
+    bias: (4H,) [b_ir+b_hr | b_iz+b_hz | b_in | b_hn]; h_prev: (B, H) IN, row stride h_prev_ld;
+    ghn_out: (B, H) OUT W_hn h + b_hn, row stride ghn_ld (may point into gh's n block);
+    h_out: (B, H) OUT, row stride h_ld.
+    """
+    cdef Py_ssize_t b, j
+    cdef floating* a
+    cdef const floating* hh
+    cdef floating r, z, n, ghn, hp
+    cdef floating one = 1
+    for b in range(B):
+        a = gates + b * 3 * H
+        hh = gh + b * 3 * H
+        for j in range(H):
+            r = sigmoid(a[j] + hh[j] + bias[j])
+            z = sigmoid(a[H + j] + hh[H + j] + bias[H + j])
+            ghn = hh[2 * H + j] + bias[3 * H + j]
+            n = tanh_(a[2 * H + j] + bias[2 * H + j] + r * ghn)
+            hp = h_prev[b * h_prev_ld + j]
+            a[j] = r
+            a[H + j] = z
+            a[2 * H + j] = n
+            ghn_out[b * ghn_ld + j] = ghn
+            h_out[b * h_ld + j] = (one - z) * n + z * hp
+
+
+cdef inline void gru_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
+                                   const floating* ghn, const floating* h_prev, Py_ssize_t h_prev_ld,
+                                   const floating* dy, Py_ssize_t dy_ld, floating* dh,
+                                   floating* dgh, floating* dgin) noexcept nogil:
+    """One step's elementwise gradient.
+
+    gates: (B, 3H) IN activated r|z|n; ghn: (B, H) IN W_hn h + b_hn; h_prev: (B, H) IN, row stride
+    h_prev_ld; dy: (B, H) IN, row stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h_t,
+    OUT dh_t ⊙ z (the direct part of the gradient w.r.t. h_{t-1}; the GEMM adds the rest);
+    dgh: (B, 3H) OUT [da_r | da_z | da_n ⊙ r]; dgin: (B, H) OUT da_n.
+    """
+    cdef Py_ssize_t b, j
+    cdef const floating* a
+    cdef floating* dg
+    cdef floating r, z, n, dh_t, da_n, da_r, da_z
+    cdef floating one = 1
+    for b in range(B):
+        a = gates + b * 3 * H
+        dg = dgh + b * 3 * H
+        for j in range(H):
+            r = a[j]
+            z = a[H + j]
+            n = a[2 * H + j]
+            dh_t = dy[b * dy_ld + j] + dh[b * H + j]
+            da_z = dh_t * (h_prev[b * h_prev_ld + j] - n) * sigmoid_grad_from_output(z)
+            da_n = dh_t * (one - z) * tanh_grad_from_output(n)
+            da_r = da_n * ghn[b * H + j] * sigmoid_grad_from_output(r)
+            dg[j] = da_r
+            dg[H + j] = da_z
+            dg[2 * H + j] = da_n * r
+            dgin[b * H + j] = da_n
+            dh[b * H + j] = dh_t * z
+
+
+def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
+                const floating[:, ::1] w_ih,    # IN  (3H, D)
+                const floating[:, ::1] w_hh,    # IN  (3H, H)
+                const floating[::1] b_ih,       # IN  (3H,)
+                const floating[::1] b_hh,       # IN  (3H,)
+                const floating[:, ::1] h0,      # IN  (B, H)
+                floating[:, :, :] y,            # OUT (T, B, H), rows may be strided
+                floating[:, ::1] h_n,           # OUT (B, H)
+                dict ws,                        # IN/OUT workspace_shapes("gru", "forward", ...)
+                bint training,                  # IN  keep W_hn h + b_hn in ws["ghn"] for the backward
+                bint reverse):                  # IN  run t = T-1 .. 0
+    """GRU forward for one layer and direction; see the module and package docstrings."""
+    cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef Py_ssize_t G3 = 3 * H
+    cdef str fn = "gru_forward"
+    expect_positive(fn, T, B, D, H, 3)
+    expect_shape(fn, "w_ih", w_ih.shape, 2, G3, D, 0)
+    expect_shape(fn, "w_hh", w_hh.shape, 2, G3, H, 0)
+    expect_shape(fn, "b_ih", b_ih.shape, 1, G3, 0, 0)
+    expect_shape(fn, "b_hh", b_hh.shape, 1, G3, 0, 0)
+    expect_shape(fn, "h0", h0.shape, 2, B, H, 0)
+    expect_shape(fn, "y", y.shape, 3, T, B, H)
+    expect_shape(fn, "h_n", h_n.shape, 2, B, H, 0)
+    cdef floating[:, :, ::1] gates = ws["gates"]
+    cdef floating[:, ::1] gh = ws["gh"]
+    cdef floating[::1] bias = ws["bias"]
+    expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G3)
+    expect_shape(fn, "ws['gh']", gh.shape, 2, B, G3, 0)
+    expect_shape(fn, "ws['bias']", bias.shape, 1, 4 * H, 0, 0)
+    cdef floating[:, :, ::1] ghn_seq
+    cdef floating* ghn_saved = NULL      # (T, B, H) W_hn h + b_hn per step when training
+    if training:
+        ghn_seq = ws["ghn"]
+        expect_shape(fn, "ws['ghn']", ghn_seq.shape, 3, T, B, H)
+        ghn_saved = &ghn_seq[0, 0, 0]
+    cdef Py_ssize_t y_step
+    cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
+    cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
+    cdef floating* y_base = &y[0, 0, 0]
+    cdef floating* gates_base = &gates[0, 0, 0]
+    cdef floating* gh_base = &gh[0, 0]
+    cdef const floating* h_prev
+    cdef floating* ghn_out
+    cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j
+    cdef floating one = 1, zero = 0
+
+    with nogil:
+        for j in range(2 * H):
+            bias[j] = b_ih[j] + b_hh[j]
+        for j in range(H):
+            bias[2 * H + j] = b_ih[2 * H + j]
+            bias[3 * H + j] = b_hh[2 * H + j]
+        # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
+        gemm_abt(<int>(T * B), <int>G3, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                 zero, gates_base, <int>G3)
+        for s in range(T):
+            t = T - 1 - s if reverse else s
+            if s == 0:
+                h_prev = &h0[0, 0]
+                h_prev_ld = H
+            else:
+                h_prev = y_base + previous_step(t, reverse) * y_step
+                h_prev_ld = y_ld
+            if training:
+                ghn_out = ghn_saved + t * B * H
+                ghn_ld = H
+            else:
+                ghn_out = gh_base + 2 * H      # overwrite gh's n block in place
+                ghn_ld = G3
+            # gh = h_prev @ w_hh.T   (B, 3H)
+            gemm_abt(<int>B, <int>G3, <int>H, one, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                     zero, gh_base, <int>G3)
+            gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, &bias[0], h_prev, h_prev_ld,
+                             ghn_out, ghn_ld, y_base + t * y_step, y_ld)
+        t = 0 if reverse else T - 1
+        copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
+
+
+def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
+                 const floating[:, ::1] w_ih,     # IN  (3H, D)
+                 const floating[:, ::1] w_hh,     # IN  (3H, H)
+                 const floating[::1] b_ih,        # IN  (3H,) (unused: the saved gates include it)
+                 const floating[::1] b_hh,        # IN  (3H,) (unused: ws["ghn"] includes b_hn)
+                 const floating[:, ::1] h0,       # IN  (B, H)
+                 const floating[:, :, :] y,       # IN  (T, B, H) forward output, rows may be strided
+                 dict ws,                         # IN  training-mode forward workspace
+                 const floating[:, :, :] dy,      # IN  (T, B, H), rows may be strided
+                 const floating[:, ::1] dh_n,     # IN  (B, H)
+                 floating[:, :, ::1] dx,          # OUT (T, B, D), += when accumulate_dx
+                 floating[:, ::1] dw_ih,          # OUT (3H, D)
+                 floating[:, ::1] dw_hh,          # OUT (3H, H)
+                 floating[::1] db_ih,             # OUT (3H,)
+                 floating[::1] db_hh,             # OUT (3H,)
+                 floating[:, ::1] dh0,            # OUT (B, H)
+                 dict bws,                        # scratch: workspace_shapes("gru", "backward", ...)
+                 bint accumulate_dx,              # IN  dx += ... instead of dx = ...
+                 bint reverse):                   # IN  the forward ran t = T-1 .. 0
+    """GRU backward through time for one layer and direction; see the module docstring."""
+    cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef Py_ssize_t G3 = 3 * H
+    cdef str fn = "gru_backward"
+    expect_positive(fn, T, B, D, H, 3)
+    expect_shape(fn, "w_ih", w_ih.shape, 2, G3, D, 0)
+    expect_shape(fn, "w_hh", w_hh.shape, 2, G3, H, 0)
+    expect_shape(fn, "h0", h0.shape, 2, B, H, 0)
+    expect_shape(fn, "y", y.shape, 3, T, B, H)
+    expect_shape(fn, "dy", dy.shape, 3, T, B, H)
+    expect_shape(fn, "dh_n", dh_n.shape, 2, B, H, 0)
+    expect_shape(fn, "dx", dx.shape, 3, T, B, D)
+    expect_shape(fn, "dw_ih", dw_ih.shape, 2, G3, D, 0)
+    expect_shape(fn, "dw_hh", dw_hh.shape, 2, G3, H, 0)
+    expect_shape(fn, "db_ih", db_ih.shape, 1, G3, 0, 0)
+    expect_shape(fn, "db_hh", db_hh.shape, 1, G3, 0, 0)
+    expect_shape(fn, "dh0", dh0.shape, 2, B, H, 0)
+    if "ghn" not in ws:
+        from lstm_energy.errors import StateError
+        raise StateError(f"{fn}: ws has no saved 'ghn' (keys {sorted(ws)}); backward needs the "
+                         f"workspace of a training-mode forward: call gru_forward(..., training=True)")
+    cdef const floating[:, :, ::1] gates = ws["gates"]
+    cdef const floating[:, :, ::1] ghn_seq = ws["ghn"]
+    cdef floating[:, :, ::1] dgh = bws["dgh"]
+    cdef floating[:, :, ::1] dgin = bws["dgin"]
+    expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G3)
+    expect_shape(fn, "ws['ghn']", ghn_seq.shape, 3, T, B, H)
+    expect_shape(fn, "bws['dgh']", dgh.shape, 3, T, B, G3)
+    expect_shape(fn, "bws['dgin']", dgin.shape, 3, T, B, H)
+    cdef Py_ssize_t y_step, dy_step
+    cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
+    cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
+    cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
+    cdef const floating* y_base = &y[0, 0, 0]
+    cdef const floating* gates_base = &gates[0, 0, 0]
+    cdef const floating* ghn_base = &ghn_seq[0, 0, 0]
+    cdef floating* dgh_base = &dgh[0, 0, 0]
+    cdef floating* dgin_base = &dgin[0, 0, 0]
+    cdef const floating* h_prev
+    cdef Py_ssize_t h_prev_ld, s, t, j
+    cdef floating one = 1, zero = 0
+
+    with nogil:
+        copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
+        for s in range(T):
+            t = s if reverse else T - 1 - s      # the forward's steps, last first
+            if s == T - 1:
+                h_prev = &h0[0, 0]
+                h_prev_ld = H
+            else:
+                h_prev = y_base + previous_step(t, reverse) * y_step
+                h_prev_ld = y_ld
+            gru_cell_backward(B, H, gates_base + t * B * G3, ghn_base + t * B * H, h_prev, h_prev_ld,
+                              &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0],
+                              dgh_base + t * B * G3, dgin_base + t * B * H)
+            # dh0 += dgh[t] @ w_hh   (B, H): dh0 held dh ⊙ z, now the full gradient w.r.t. h_prev
+            gemm_ab(<int>B, <int>H, <int>G3, one, dgh_base + t * B * G3, <int>G3, &w_hh[0, 0],
+                    <int>H, one, &dh0[0, 0], <int>H)
+        # dx (+)= dgh[..., :2H] @ w_ih[:2H]   (T*B, D): the r|z blocks
+        gemm_ab(<int>(T * B), <int>D, <int>(2 * H), one, dgh_base, <int>G3, &w_ih[0, 0], <int>D,
+                one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
+        # dx += dgin @ w_ih[2H:]   (T*B, D): the n block
+        gemm_ab(<int>(T * B), <int>D, <int>H, one, dgin_base, <int>H, &w_ih[2 * H, 0], <int>D,
+                one, &dx[0, 0, 0], <int>D)
+        # dw_ih[:2H] = dgh[..., :2H].T @ x   (2H, D)
+        gemm_atb(<int>(2 * H), <int>D, <int>(T * B), one, dgh_base, <int>G3, &x[0, 0, 0], <int>D,
+                 zero, &dw_ih[0, 0], <int>D)
+        # dw_ih[2H:] = dgin.T @ x   (H, D)
+        gemm_atb(<int>H, <int>D, <int>(T * B), one, dgin_base, <int>H, &x[0, 0, 0], <int>D,
+                 zero, &dw_ih[2 * H, 0], <int>D)
+        # dw_hh = Σ_t dgh[t].T @ h_prev(t)   (3H, H)
+        recurrent_weight_grad(T, B, G3, H, dgh_base, &h0[0, 0], y_base, y_step, y_row, reverse,
+                              &dw_hh[0, 0])
+        # db_hh = dgh.sum(axis=(0, 1));  db_ih = [db_hh[:2H] | dgin.sum(axis=(0, 1))]
+        column_sums(dgh_base, T * B, G3, G3, &db_hh[0])
+        for j in range(2 * H):
+            db_ih[j] = db_hh[j]
+        column_sums(dgin_base, T * B, H, H, &db_ih[2 * H])

@@ -1,0 +1,259 @@
+# cython: language_level=3
+"""LSTM forward and backward through time, one layer and one direction (see the engine contract in
+``lstm_energy.kernels``). Gate order i|f|g|o, PyTorch equations::
+
+    i, f, o = σ(·), g = tanh(·)    of  x W_ih^T + b_ih + h W_hh^T + b_hh   (one 4H block each)
+    c' = f ⊙ c + i ⊙ g             h' = o ⊙ tanh(c')
+
+Forward: one input GEMM over all T·B rows into ``ws["gates"]``; per step one recurrent GEMM
+accumulating into that step's gates (beta = 1), then one fused elementwise pass that adds the
+pre-summed bias ``ws["bias"] = b_ih + b_hh``, applies the activations and updates c and h. The
+activated gates overwrite the pre-activations in place; a training forward also keeps c_t in
+``ws["c"]`` (tanh(c_t) is recomputed in the backward).
+
+Backward: per step one fused elementwise pass (gate gradients into ``bws["dgates"]``) and the one
+GEMM that stays in the loop, dh_prev = dA_t @ W_hh; after the loop dX, dW_ih and dW_hh are single
+GEMMs over all T·B rows and db_ih = db_hh = column sums of dA. The running dh and dc live in the
+``dh0``/``dc0`` outputs, which end up holding the gradients w.r.t. h0 and c0.
+"""
+from cython cimport floating
+
+from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
+                                               tanh_grad_from_output)
+from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
+from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
+                                             recurrent_weight_grad)
+
+
+cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, const floating* bias,
+                                   const floating* c_prev, floating* c_out,
+                                   floating* h_out, Py_ssize_t h_ld) noexcept nogil:
+    """One step's elementwise work.
+
+    gates: (B, 4H) IN pre-activations without bias, OUT activated i|f|g|o; bias: (4H,) b_ih + b_hh;
+    c_prev: (B, H) IN; c_out: (B, H) OUT (may be c_prev itself); h_out: (B, H) OUT, row stride h_ld.
+    """
+    cdef Py_ssize_t b, j
+    cdef floating* a
+    cdef const floating* cp
+    cdef floating* co
+    cdef floating* h
+    cdef floating gi, gf, gg, go, c
+    for b in range(B):
+        a = gates + b * 4 * H
+        cp = c_prev + b * H
+        co = c_out + b * H
+        h = h_out + b * h_ld
+        for j in range(H):
+            gi = sigmoid(a[j] + bias[j])
+            gf = sigmoid(a[H + j] + bias[H + j])
+            gg = tanh_(a[2 * H + j] + bias[2 * H + j])
+            go = sigmoid(a[3 * H + j] + bias[3 * H + j])
+            c = gf * cp[j] + gi * gg
+            a[j] = gi
+            a[H + j] = gf
+            a[2 * H + j] = gg
+            a[3 * H + j] = go
+            co[j] = c
+            h[j] = go * tanh_(c)
+
+
+cdef inline void lstm_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
+                                    const floating* c, const floating* c_prev,
+                                    const floating* dy, Py_ssize_t dy_ld,
+                                    floating* dh, floating* dc, floating* dgates) noexcept nogil:
+    """One step's elementwise gradient.
+
+    gates: (B, 4H) IN activated i|f|g|o; c, c_prev: (B, H) IN c_t and c_{t-1}; dy: (B, H) IN, row
+    stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h_t (the dy part is added here);
+    dc: (B, H) IN w.r.t. c_t, OUT w.r.t. c_{t-1}; dgates: (B, 4H) OUT pre-activation gradients.
+    """
+    cdef Py_ssize_t b, j
+    cdef const floating* a
+    cdef floating* da
+    cdef floating gi, gf, gg, go, tc, dh_t, dc_t
+    for b in range(B):
+        a = gates + b * 4 * H
+        da = dgates + b * 4 * H
+        for j in range(H):
+            gi = a[j]
+            gf = a[H + j]
+            gg = a[2 * H + j]
+            go = a[3 * H + j]
+            tc = tanh_(c[b * H + j])
+            dh_t = dy[b * dy_ld + j] + dh[b * H + j]
+            dc_t = dc[b * H + j] + dh_t * go * tanh_grad_from_output(tc)
+            da[j] = dc_t * gg * sigmoid_grad_from_output(gi)
+            da[H + j] = dc_t * c_prev[b * H + j] * sigmoid_grad_from_output(gf)
+            da[2 * H + j] = dc_t * gi * tanh_grad_from_output(gg)
+            da[3 * H + j] = dh_t * tc * sigmoid_grad_from_output(go)
+            dc[b * H + j] = dc_t * gf
+
+
+def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
+                 const floating[:, ::1] w_ih,    # IN  (4H, D)
+                 const floating[:, ::1] w_hh,    # IN  (4H, H)
+                 const floating[::1] b_ih,       # IN  (4H,)
+                 const floating[::1] b_hh,       # IN  (4H,)
+                 const floating[:, ::1] h0,      # IN  (B, H)
+                 const floating[:, ::1] c0,      # IN  (B, H)
+                 floating[:, :, :] y,            # OUT (T, B, H), rows may be strided
+                 floating[:, ::1] h_n,           # OUT (B, H)
+                 floating[:, ::1] c_n,           # OUT (B, H)
+                 dict ws,                        # IN/OUT workspace_shapes("lstm", "forward", ...)
+                 bint training,                  # IN  keep c_t in ws["c"] for the backward
+                 bint reverse):                  # IN  run t = T-1 .. 0
+    """LSTM forward for one layer and direction; see the module and package docstrings."""
+    cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef Py_ssize_t G4 = 4 * H
+    cdef str fn = "lstm_forward"
+    expect_positive(fn, T, B, D, H, 4)
+    expect_shape(fn, "w_ih", w_ih.shape, 2, G4, D, 0)
+    expect_shape(fn, "w_hh", w_hh.shape, 2, G4, H, 0)
+    expect_shape(fn, "b_ih", b_ih.shape, 1, G4, 0, 0)
+    expect_shape(fn, "b_hh", b_hh.shape, 1, G4, 0, 0)
+    expect_shape(fn, "h0", h0.shape, 2, B, H, 0)
+    expect_shape(fn, "c0", c0.shape, 2, B, H, 0)
+    expect_shape(fn, "y", y.shape, 3, T, B, H)
+    expect_shape(fn, "h_n", h_n.shape, 2, B, H, 0)
+    expect_shape(fn, "c_n", c_n.shape, 2, B, H, 0)
+    cdef floating[:, :, ::1] gates = ws["gates"]
+    cdef floating[::1] bias = ws["bias"]
+    expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G4)
+    expect_shape(fn, "ws['bias']", bias.shape, 1, G4, 0, 0)
+    cdef floating[:, :, ::1] c_seq
+    cdef floating* c_saved = NULL      # (T, B, H) c_t per step when training
+    if training:
+        c_seq = ws["c"]
+        expect_shape(fn, "ws['c']", c_seq.shape, 3, T, B, H)
+        c_saved = &c_seq[0, 0, 0]
+    cdef Py_ssize_t y_step
+    cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
+    cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
+    cdef floating* y_base = &y[0, 0, 0]
+    cdef floating* gates_base = &gates[0, 0, 0]
+    cdef const floating* h_prev
+    cdef const floating* c_prev
+    cdef floating* c_out
+    cdef Py_ssize_t h_prev_ld, s, t, j
+    cdef floating one = 1, zero = 0
+
+    with nogil:
+        for j in range(G4):
+            bias[j] = b_ih[j] + b_hh[j]
+        # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
+        gemm_abt(<int>(T * B), <int>G4, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                 zero, gates_base, <int>G4)
+        for s in range(T):
+            t = T - 1 - s if reverse else s
+            if s == 0:
+                h_prev = &h0[0, 0]
+                h_prev_ld = H
+                c_prev = &c0[0, 0]
+            else:
+                h_prev = y_base + previous_step(t, reverse) * y_step
+                h_prev_ld = y_ld
+                c_prev = (c_saved + previous_step(t, reverse) * B * H) if training else &c_n[0, 0]
+            c_out = (c_saved + t * B * H) if training else &c_n[0, 0]
+            # gates[t] += h_prev @ w_hh.T   (B, 4H)
+            gemm_abt(<int>B, <int>G4, <int>H, one, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                     one, gates_base + t * B * G4, <int>G4)
+            lstm_cell_forward(B, H, gates_base + t * B * G4, &bias[0], c_prev, c_out,
+                              y_base + t * y_step, y_ld)
+        t = 0 if reverse else T - 1
+        copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
+        if training:
+            copy_rows(c_saved + t * B * H, H, &c_n[0, 0], H, B, H)
+
+
+def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
+                  const floating[:, ::1] w_ih,     # IN  (4H, D)
+                  const floating[:, ::1] w_hh,     # IN  (4H, H)
+                  const floating[::1] b_ih,        # IN  (4H,) (unused: the saved gates include it)
+                  const floating[::1] b_hh,        # IN  (4H,) (unused)
+                  const floating[:, ::1] h0,       # IN  (B, H)
+                  const floating[:, ::1] c0,       # IN  (B, H)
+                  const floating[:, :, :] y,       # IN  (T, B, H) forward output, rows may be strided
+                  dict ws,                         # IN  training-mode forward workspace
+                  const floating[:, :, :] dy,      # IN  (T, B, H), rows may be strided
+                  const floating[:, ::1] dh_n,     # IN  (B, H)
+                  const floating[:, ::1] dc_n,     # IN  (B, H)
+                  floating[:, :, ::1] dx,          # OUT (T, B, D), += when accumulate_dx
+                  floating[:, ::1] dw_ih,          # OUT (4H, D)
+                  floating[:, ::1] dw_hh,          # OUT (4H, H)
+                  floating[::1] db_ih,             # OUT (4H,)
+                  floating[::1] db_hh,             # OUT (4H,)
+                  floating[:, ::1] dh0,            # OUT (B, H)
+                  floating[:, ::1] dc0,            # OUT (B, H)
+                  dict bws,                        # scratch: workspace_shapes("lstm", "backward", ...)
+                  bint accumulate_dx,              # IN  dx += ... instead of dx = ...
+                  bint reverse):                   # IN  the forward ran t = T-1 .. 0
+    """LSTM backward through time for one layer and direction; see the module docstring."""
+    cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef Py_ssize_t G4 = 4 * H
+    cdef str fn = "lstm_backward"
+    expect_positive(fn, T, B, D, H, 4)
+    expect_shape(fn, "w_ih", w_ih.shape, 2, G4, D, 0)
+    expect_shape(fn, "w_hh", w_hh.shape, 2, G4, H, 0)
+    expect_shape(fn, "h0", h0.shape, 2, B, H, 0)
+    expect_shape(fn, "c0", c0.shape, 2, B, H, 0)
+    expect_shape(fn, "y", y.shape, 3, T, B, H)
+    expect_shape(fn, "dy", dy.shape, 3, T, B, H)
+    expect_shape(fn, "dh_n", dh_n.shape, 2, B, H, 0)
+    expect_shape(fn, "dc_n", dc_n.shape, 2, B, H, 0)
+    expect_shape(fn, "dx", dx.shape, 3, T, B, D)
+    expect_shape(fn, "dw_ih", dw_ih.shape, 2, G4, D, 0)
+    expect_shape(fn, "dw_hh", dw_hh.shape, 2, G4, H, 0)
+    expect_shape(fn, "db_ih", db_ih.shape, 1, G4, 0, 0)
+    expect_shape(fn, "db_hh", db_hh.shape, 1, G4, 0, 0)
+    expect_shape(fn, "dh0", dh0.shape, 2, B, H, 0)
+    expect_shape(fn, "dc0", dc0.shape, 2, B, H, 0)
+    if "c" not in ws:
+        from lstm_energy.errors import StateError
+        raise StateError(f"{fn}: ws has no saved 'c' (keys {sorted(ws)}); backward needs the "
+                         f"workspace of a training-mode forward: call lstm_forward(..., training=True)")
+    cdef const floating[:, :, ::1] gates = ws["gates"]
+    cdef const floating[:, :, ::1] c_seq = ws["c"]
+    cdef floating[:, :, ::1] dgates = bws["dgates"]
+    expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G4)
+    expect_shape(fn, "ws['c']", c_seq.shape, 3, T, B, H)
+    expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, G4)
+    cdef Py_ssize_t y_step, dy_step
+    cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
+    cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
+    cdef const floating* c_base = &c_seq[0, 0, 0]
+    cdef const floating* gates_base = &gates[0, 0, 0]
+    cdef floating* dgates_base = &dgates[0, 0, 0]
+    cdef const floating* c_prev
+    cdef Py_ssize_t s, t, j
+    cdef floating one = 1, zero = 0
+
+    with nogil:
+        copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
+        copy_rows(&dc_n[0, 0], H, &dc0[0, 0], H, B, H)
+        for s in range(T):
+            t = s if reverse else T - 1 - s      # the forward's steps, last first
+            if s == T - 1:
+                c_prev = &c0[0, 0]
+            else:
+                c_prev = c_base + previous_step(t, reverse) * B * H
+            lstm_cell_backward(B, H, gates_base + t * B * G4, c_base + t * B * H, c_prev,
+                               &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0], &dc0[0, 0],
+                               dgates_base + t * B * G4)
+            # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
+            gemm_ab(<int>B, <int>H, <int>G4, one, dgates_base + t * B * G4, <int>G4, &w_hh[0, 0],
+                    <int>H, zero, &dh0[0, 0], <int>H)
+        # dx (+)= dgates @ w_ih   (T*B, D)
+        gemm_ab(<int>(T * B), <int>D, <int>G4, one, dgates_base, <int>G4, &w_ih[0, 0], <int>D,
+                one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
+        # dw_ih = dgates.T @ x   (4H, D)
+        gemm_atb(<int>G4, <int>D, <int>(T * B), one, dgates_base, <int>G4, &x[0, 0, 0], <int>D,
+                 zero, &dw_ih[0, 0], <int>D)
+        # dw_hh = Σ_t dgates[t].T @ h_prev(t)   (4H, H)
+        recurrent_weight_grad(T, B, G4, H, dgates_base, &h0[0, 0], &y[0, 0, 0], y_step, y_row,
+                              reverse, &dw_hh[0, 0])
+        # db_ih = db_hh = dgates.sum(axis=(0, 1))   (4H,)
+        column_sums(dgates_base, T * B, G4, G4, &db_ih[0])
+        for j in range(G4):
+            db_hh[j] = db_ih[j]

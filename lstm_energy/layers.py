@@ -1,0 +1,83 @@
+"""LSTM, GRU and RNN layers with ``torch.nn.LSTM/GRU/RNN`` semantics, on the Cython or NumPy engine.
+
+    m = LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+             bidirectional=False, dtype=np.float32, seed=None, impl="cython")
+    y, (h_n, c_n) = m.forward(x, (h0, c0))      # x: (T, B, D); y: (T, B, dirs*H); h_n: (L*dirs, B, H)
+    dx, (dh0, dc0) = m.backward(dy, (dh_n, dc_n))
+    m.grads                                      # {name: array} named like m.state_dict()
+
+Parameters use PyTorch's names, shapes, gate order (LSTM i|f|g|o, GRU r|z|n) and default
+initialisation U(−1/√H, 1/√H), so weights move either way with ``state_dict``/``load_state_dict``.
+``impl`` picks the engine: "cython" (``lstm_energy.kernels``) or "numpy" (``lstm_energy.reference``);
+an unavailable engine raises ``EngineUnavailableError``, there is no silent fallback.
+
+Memory: buffers for a (T, B, training) shape are allocated on the first call and reused; the arrays
+returned by ``forward``/``backward`` are always fresh, never views of those buffers.
+"""
+import numpy as np
+
+from lstm_energy._layers.module import RecurrentLayer
+
+__all__ = ["LSTM", "GRU", "RNN"]
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+class LSTM(RecurrentLayer):
+    """Long short-term memory layer(s); ``hx`` and the returned state are ``(h, c)`` tuples."""
+
+    cell = "lstm"
+    gates = 4
+    state_names = ("h", "c")
+
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+        (h0, c0), (h_n, c_n) = states0, states_n
+        self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse)
+
+    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
+                            accumulate_dx, reverse):
+        (h0, c0), (dh_n, dc_n), (dh0, dc0) = states0, dstates_n, dstates0
+        self._engine.lstm_backward(x, *params, h0, c0, y, ws, dy, dh_n, dc_n,
+                                   dx, *grads, dh0, dc0, bws, accumulate_dx, reverse)
+
+
+class GRU(RecurrentLayer):
+    """Gated recurrent unit layer(s), PyTorch's form: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))."""
+
+    cell = "gru"
+    gates = 3
+
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+        self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse)
+
+    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
+                            accumulate_dx, reverse):
+        self._engine.gru_backward(x, *params, states0[0], y, ws, dy, dstates_n[0],
+                                  dx, *grads, dstates0[0], bws, accumulate_dx, reverse)
+
+
+class RNN(RecurrentLayer):
+    """Elman RNN layer(s): h_t = tanh(W_ih x + b_ih + W_hh h + b_hh), or relu with nonlinearity="relu"."""
+
+    cell = "rnn"
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, bidirectional=False, dtype=np.float32, seed=None, impl="cython"):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected 'tanh' or 'relu'")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, dtype, seed, impl)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"
+
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+        self._engine.rnn_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse,
+                                 self.nonlinearity == "relu")
+
+    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
+                            accumulate_dx, reverse):
+        self._engine.rnn_backward(x, *params, states0[0], y, ws, dy, dstates_n[0],
+                                  dx, *grads, dstates0[0], bws, accumulate_dx, reverse,
+                                  self.nonlinearity == "relu")

@@ -1,0 +1,90 @@
+"""Protocol checks: each returns a warning that says what is wrong and what to do, or nothing.
+
+Thresholds:
+- CV >= 10% of per-window time or per-window energy: the windows disagree too much for a median
+  to be trusted (Ournani et al., ICPE 2020: uncontrolled runs vary by up to 30x more).
+- a window shorter than 100 counter updates: each reading is quantised to +/-1 update, so the
+  edge error exceeds 2% of the window (energy-anchors.md §c).
+- dynamic energy whose 95% CI reaches zero: the work did not use measurably more than idle.
+- provenance "estimated" / "simulated": the figure is not a measurement of this machine.
+"""
+from __future__ import annotations
+
+from lstm_energy.measure.protocol_constants import CV_WARNING_THRESHOLD, MIN_UPDATES_PER_WINDOW
+from lstm_energy.measure.statistics import Summary
+
+ESTIMATED_WARNING = (
+    "estimated, not measured: these joules come from the {name!r} estimator ({source}); "
+    "run on a machine with RAPL to measure them, see `lstm-energy meters`"
+)
+SIMULATED_WARNING = (
+    "simulated, not measured: the {name!r} meter is a test double; its joules say nothing about this "
+    "machine - pick a hardware meter (see `lstm-energy meters`)"
+)
+
+
+def provenance_warning(provenance: str, meter_description: dict) -> str | None:
+    """A warning for any figure that is not a hardware measurement."""
+    name = meter_description.get("name", "?")
+    if provenance == "estimated":
+        source = meter_description.get("source") or meter_description.get("parameters_source") or "no source given"
+        return ESTIMATED_WARNING.format(name=name, source=source)
+    if provenance == "simulated":
+        return SIMULATED_WARNING.format(name=name)
+    return None
+
+
+def variation_warnings(cv_seconds: float, cv_joules: float, window_count: int) -> list[str]:
+    """CV of per-window wall time and of per-window total energy, each against the 10% threshold."""
+    found = []
+    for what, cv in (("wall time", cv_seconds), ("energy", cv_joules)):
+        if cv >= CV_WARNING_THRESHOLD:
+            found.append(
+                f"per-window {what} varies too much: CV {cv:.1%} >= {CV_WARNING_THRESHOLD:.0%} over "
+                f"{window_count} windows; rerun with more windows (e.g. windows={max(2 * window_count, 15)}) "
+                "and quiet the machine (stop other jobs, pin the process with taskset, fix the governor)"
+            )
+    return found
+
+
+def window_length_warning(shortest_window_seconds: float, update_interval_seconds: float) -> str | None:
+    """Warn when a window spans fewer than 100 counter updates."""
+    needed = MIN_UPDATES_PER_WINDOW * update_interval_seconds
+    if shortest_window_seconds >= needed:
+        return None
+    edge_error = 2.0 * update_interval_seconds / shortest_window_seconds if shortest_window_seconds > 0 else float("inf")
+    return (
+        f"window too short for the counter: the shortest window lasted {shortest_window_seconds:.4g} s but the "
+        f"counter updates every {update_interval_seconds:.4g} s, so reads can be off by up to {edge_error:.1%}; "
+        f"raise min_window_seconds to at least {needed:.4g} s"
+    )
+
+
+def dynamic_resolution_warning(dynamic_joules: Summary) -> str | None:
+    """Warn when the 95% CI of the dynamic energy reaches zero or below."""
+    if dynamic_joules.ci95_low > 0:
+        return None
+    return (
+        "dynamic energy not resolved above idle: the 95% CI of (work - idle) joules per call is "
+        f"[{dynamic_joules.ci95_low:.4g}, {dynamic_joules.ci95_high:.4g}] J and reaches zero; use a larger "
+        "configuration, more windows or a quieter machine"
+    )
+
+
+def protocol_warnings(
+    *,
+    provenance: str,
+    meter_description: dict,
+    cv_seconds: float,
+    cv_joules: float,
+    window_count: int,
+    shortest_window_seconds: float,
+    update_interval_seconds: float,
+    dynamic_joules: Summary,
+) -> list[str]:
+    """Every warning that applies to one measurement, provenance first."""
+    found = [provenance_warning(provenance, meter_description)]
+    found += variation_warnings(cv_seconds, cv_joules, window_count)
+    found.append(window_length_warning(shortest_window_seconds, update_interval_seconds))
+    found.append(dynamic_resolution_warning(dynamic_joules))
+    return [w for w in found if w]

@@ -1,0 +1,102 @@
+"""``profile(...)``: measure joules per sequence of one LSTM/GRU/RNN configuration.
+
+Glue only: costs (work.py) -> prepared runner (lstm_energy.runners) -> pinned threads (threads.py)
+-> protocol (protocol.py) under a meter -> ProfileResult (result.py) with environment metadata.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from lstm_energy.errors import MeterUnavailableError
+from lstm_energy.measure.environment import environment
+from lstm_energy.measure.protocol import measure
+from lstm_energy.measure.result import ProfileResult
+from lstm_energy.measure.threads import check_threads, pinned_threads
+from lstm_energy.measure.work import work_per_call
+from lstm_energy.meters.base import EnergyMeter
+
+
+def resolve_meter(meter) -> tuple[EnergyMeter, bool]:
+    """(meter object, whether we opened it and must close it) for a name or an EnergyMeter."""
+    if isinstance(meter, EnergyMeter):
+        return meter, False
+    if not isinstance(meter, str):
+        raise TypeError(
+            f"meter must be a meter name (e.g. 'auto', 'powercap', 'model') or an EnergyMeter, got "
+            f"{type(meter).__name__}; see `lstm-energy meters` for the names"
+        )
+    try:
+        from lstm_energy.meters import get_meter
+    except ImportError as err:
+        raise MeterUnavailableError(
+            f"cannot look up meter {meter!r}: the meter registry lstm_energy.meters is not importable ({err}); "
+            "reinstall with `pip install -e .` or pass a meter object"
+        ) from None
+    return get_meter(meter), True
+
+
+def utc_timestamp() -> str:
+    """Now, UTC, ISO 8601 with a Z and whole seconds (the record's ``created``)."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def profile(
+    cell: str,
+    batch: int,
+    seq_len: int,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    phase: str = "forward",
+    impl: str = "cython",
+    meter="auto",
+    threads: int = 1,
+    dtype: str = "float32",
+    nonlinearity: str = "tanh",
+    windows: int = 7,
+    min_window_seconds: float = 0.1,
+    warmup_calls: int | None = None,
+    seed: int = 0,
+) -> ProfileResult:
+    """Measure one configuration on x: (T, B, D) = (seq_len, batch, input_size).
+
+    phase: "forward" (eval) | "backward" | "train" (forward + backward); impl: "cython" | "numpy" |
+    "torch"; meter: a name for ``lstm_energy.meters.get_meter`` or an EnergyMeter object; threads:
+    BLAS/OpenMP (and torch) threads during the measurement. warmup_calls: None = automatic (at
+    least 3 calls and one window of time). See lstm_energy.measure.protocol for the protocol.
+    """
+    from lstm_energy.runners import prepare
+
+    threads = check_threads(threads)
+    shape = dict(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+                 num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype,
+                 nonlinearity=nonlinearity)
+    prepared = prepare(impl=impl, seed=seed, **shape)
+    costs = work_per_call(**shape)
+    meter_object, owned = resolve_meter(meter)
+    try:
+        with pinned_threads(threads, torch_too=impl == "torch"):
+            env = environment(blas_threads=threads)
+            measurement = measure(
+                prepared.run,
+                meter_object,
+                batch=prepared.batch,
+                flops=costs.total_flops,
+                bytes=costs.expected_bytes,
+                windows=windows,
+                min_window_seconds=min_window_seconds,
+                warmup_calls=warmup_calls,
+                seed=seed,
+            )
+    finally:
+        if owned:
+            meter_object.close()
+    return ProfileResult(
+        config={**prepared.config, "threads": threads},
+        measurement=measurement,
+        costs=costs,
+        environment=env,
+        created=utc_timestamp(),
+        warnings=measurement.warnings,
+    )

@@ -1,0 +1,313 @@
+"""The measurement protocol for any callable: warm-up, repetition calibration, windows, idle baseline.
+
+Protocol (``measure``)::
+
+    1. warm-up        run ``fn`` (caches, page faults, lazy BLAS init, frequency ramp-up)
+    2. calibrate      find calls_per_window so that one window lasts >= target seconds, where
+                      target = max(min_window_seconds, 100 x meter.update_interval_seconds)
+                      (a counter read is quantised to one update at each edge; 100 updates keep
+                      that edge error at or below ~2% of a window, see energy-anchors.md §c)
+    3. K windows      each window: read, calls_per_window x fn(), read        -> work joules
+                      then: read, time.sleep(same wall time), read           -> idle joules
+    4. statistics     per-window values -> median, IQR, bootstrap 95% CI (statistics.py)
+
+Idle baseline: INTERLEAVED, one idle window of the same length right after each work window. Why
+not one baseline before/after the run: package idle power drifts with temperature (leakage) and
+with background daemons on a time scale of seconds, so a baseline taken next to its own work
+window tracks that drift and the subtraction removes it window by window; the idle window sees
+the package at the temperature the work window left it in, which is the static power the work
+window itself paid. The cost is a doubled run time, which the protocol accepts.
+
+Dynamic energy of window k (per domain d)::
+
+    dynamic_d = work_joules_d - (idle_joules_d / idle_seconds) * work_seconds
+
+i.e. idle *power* times the work window's own duration, so small differences between the sleep
+length and the work window length do not bias the result.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from lstm_energy.measure import checks
+from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
+from lstm_energy.measure.statistics import Summary, coefficient_of_variation, summarize
+
+#: warm-up runs at least this many calls (and at least one window's worth of time when automatic)
+MIN_WARMUP_CALLS = 3
+#: repetition calibration aims this much above the target so a slightly faster window still meets it
+CALIBRATION_HEADROOM = 1.1
+#: repetition calibration grows calls by at most this factor per trial (guards against a 0-s first call)
+MAX_CALIBRATION_GROWTH = 100
+
+
+@dataclass(frozen=True)
+class Window:
+    """One work window and its idle twin.
+
+    calls: fn() calls in the work window; seconds / cpu_seconds: wall and process-CPU time of the
+    work window; joules: energy per domain over the work window; idle_seconds / idle_cpu_seconds /
+    idle_joules: the same for the idle (sleep) window that followed it.
+    """
+
+    calls: int
+    seconds: float
+    cpu_seconds: float
+    joules: Mapping[str, float]
+    idle_seconds: float
+    idle_joules: Mapping[str, float]
+    idle_cpu_seconds: float = 0.0
+
+    def idle_watts(self, domain: str) -> float:
+        """Idle power of one domain over the idle window."""
+        return self.idle_joules[domain] / self.idle_seconds
+
+    def dynamic_joules(self, domain: str) -> float:
+        """Work energy minus idle power x work duration, one domain."""
+        return self.joules[domain] - self.idle_watts(domain) * self.seconds
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything the protocol learned about one callable under one meter.
+
+    Per-call summaries are over the K windows; ``joules_per_call`` is dynamic (idle subtracted),
+    ``total_joules_per_call`` is before subtraction; both sum the meter's headline domains.
+    """
+
+    windows: tuple[Window, ...]
+    batch: int
+    calls_per_window: int
+    warmup_calls: int
+    target_window_seconds: float
+    headline_domains: tuple[str, ...]
+    provenance: str
+    meter_description: dict
+    update_interval_seconds: float
+    joules_per_call: Summary
+    total_joules_per_call: Summary
+    seconds_per_call: Summary
+    cpu_seconds_per_call: Summary
+    idle_watts: float
+    domains_joules_per_call: dict
+    cv_seconds: float
+    cv_joules: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def joules_per_sequence(self) -> Summary:
+        """Dynamic joules per call / batch."""
+        return self.joules_per_call.scaled(1.0 / self.batch)
+
+    @property
+    def total_joules_per_sequence(self) -> Summary:
+        """Total (idle included) joules per call / batch."""
+        return self.total_joules_per_call.scaled(1.0 / self.batch)
+
+    @property
+    def window_seconds(self) -> float:
+        """Median wall time of a work window."""
+        return summarize([w.seconds for w in self.windows]).median
+
+
+def target_window_seconds(min_window_seconds: float, update_interval_seconds: float) -> float:
+    """Shortest window the protocol accepts: max(min_window_seconds, 100 x counter update interval)."""
+    return max(float(min_window_seconds), MIN_UPDATES_PER_WINDOW * float(update_interval_seconds))
+
+
+def _run_calls(fn: Callable[[], object], calls: int) -> None:
+    for _ in range(calls):
+        fn()
+
+
+def calibrate_calls(
+    fn: Callable[[], object],
+    target_seconds: float,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+    max_trials: int = 12,
+) -> int:
+    """Smallest tried number of calls whose run lasts at least ``target_seconds``.
+
+    Starts at one call and rescales by target/elapsed (x1.1 headroom, growth capped at x100 per
+    trial) until a trial meets the target. Every trial also warms the code further.
+    """
+    if target_seconds <= 0:
+        raise ValueError(f"target_seconds must be > 0, got {target_seconds}; pass the window length in seconds")
+    calls = 1
+    for _ in range(max_trials):
+        start = clock()
+        _run_calls(fn, calls)
+        elapsed = clock() - start
+        if elapsed >= target_seconds:
+            return calls
+        if elapsed <= 0:
+            growth = MAX_CALIBRATION_GROWTH
+        else:
+            growth = min(MAX_CALIBRATION_GROWTH, CALIBRATION_HEADROOM * target_seconds / elapsed)
+        calls = max(calls + 1, math.ceil(calls * growth))
+    return calls
+
+
+def _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes_):
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive int (sequences per call), got {batch!r}")
+    if not isinstance(windows, int) or windows < 1:
+        raise ValueError(f"windows must be a positive int, got {windows!r}; 7 or more gives a useful IQR")
+    if not min_window_seconds > 0:
+        raise ValueError(f"min_window_seconds must be > 0, got {min_window_seconds!r}; 0.1 s is the default")
+    if warmup_calls is not None and (not isinstance(warmup_calls, int) or warmup_calls < 0):
+        raise ValueError(f"warmup_calls must be None (automatic) or an int >= 0, got {warmup_calls!r}")
+    for name, value in (("flops", flops), ("bytes", bytes_)):
+        if value is not None and not value >= 0:
+            raise ValueError(f"{name} per call must be None or >= 0, got {value!r}")
+
+
+def _warm_up(fn, warmup_calls, target_seconds, clock) -> int:
+    """Run the warm-up; automatic (None) means >= 3 calls and >= one window of time. Returns calls made."""
+    if warmup_calls is not None:
+        _run_calls(fn, warmup_calls)
+        return warmup_calls
+    made = 0
+    start = clock()
+    while made < MIN_WARMUP_CALLS or clock() - start < target_seconds:
+        fn()
+        made += 1
+    return made
+
+
+def measure(
+    fn: Callable[[], object],
+    meter,
+    *,
+    batch: int = 1,
+    flops: float | None = None,
+    bytes: float | None = None,  # noqa: A002 - unit name, as in EnergyMeter.note_work
+    windows: int = 7,
+    min_window_seconds: float = 0.1,
+    warmup_calls: int | None = None,
+    seed: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Measurement:
+    """Measure the energy and time of ``fn()`` under ``meter`` with the protocol above.
+
+    fn: a no-argument callable doing one unit of work (one batch of ``batch`` sequences).
+    meter: an ``EnergyMeter`` object (``profile`` resolves names; here it must be an object).
+    flops / bytes: work per call, passed to ``meter.note_work`` so the estimator can use it
+    (measured meters ignore it). seed: seeds the bootstrap CI. clock / sleep: wall clock and idle
+    sleep, injectable for tests of the protocol logic.
+    """
+    _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
+    update_interval = float(getattr(meter, "update_interval_seconds", 1e-3))
+    target = target_window_seconds(min_window_seconds, update_interval)
+
+    warmup_made = _warm_up(fn, warmup_calls, target, clock)
+    calls = calibrate_calls(fn, target * CALIBRATION_HEADROOM, clock=clock)
+
+    measured: list[Window] = []
+    for _ in range(windows):
+        cpu_start = time.process_time()
+        start = clock()
+        sample_start = meter.read()
+        _run_calls(fn, calls)
+        if flops is not None or bytes is not None:
+            meter.note_work(flops=float(flops or 0.0) * calls, bytes=float(bytes or 0.0) * calls)
+        sample_end = meter.read()
+        seconds = clock() - start
+        cpu_seconds = time.process_time() - cpu_start
+        work = sample_end - sample_start
+
+        idle_cpu_start = time.process_time()
+        idle_start_time = clock()
+        idle_start = meter.read()
+        sleep(seconds)
+        idle_end = meter.read()
+        idle_seconds = clock() - idle_start_time
+        idle_cpu_seconds = time.process_time() - idle_cpu_start
+        idle = idle_end - idle_start
+        measured.append(
+            Window(calls, seconds, cpu_seconds, dict(work.joules), idle_seconds, dict(idle.joules), idle_cpu_seconds)
+        )
+
+    return summarize_windows(
+        measured,
+        meter_description=meter.describe(),
+        provenance=meter.provenance,
+        headline_domains=tuple(meter.headline_domains),
+        update_interval_seconds=update_interval,
+        batch=batch,
+        calls_per_window=calls,
+        warmup_calls=warmup_made,
+        target_window_seconds=target,
+        seed=seed,
+    )
+
+
+def summarize_windows(
+    windows: list[Window] | tuple[Window, ...],
+    *,
+    meter_description: dict,
+    provenance: str,
+    headline_domains: tuple[str, ...],
+    update_interval_seconds: float,
+    batch: int,
+    calls_per_window: int,
+    warmup_calls: int,
+    target_window_seconds: float,
+    seed: int = 0,
+) -> Measurement:
+    """Statistics and warnings over measured windows (pure: no meter, no clock; testable alone)."""
+    if not windows:
+        raise ValueError("no windows to summarise; measure at least one window (windows >= 1)")
+    missing = [d for d in headline_domains if d not in windows[0].joules]
+    if missing:
+        raise ValueError(
+            f"headline domains {missing} are not in the meter's readings {sorted(windows[0].joules)}; "
+            "the meter's headline_domains must be a subset of its domains"
+        )
+    total = [sum(w.joules[d] for d in headline_domains) / w.calls for w in windows]
+    dynamic = [sum(w.dynamic_joules(d) for d in headline_domains) / w.calls for w in windows]
+    seconds = [w.seconds / w.calls for w in windows]
+    cpu_seconds = [w.cpu_seconds / w.calls for w in windows]
+    idle_watts = [sum(w.idle_watts(d) for d in headline_domains) for w in windows]
+    domains = sorted(windows[0].joules)
+    domains_dynamic = {
+        d: summarize([w.dynamic_joules(d) / w.calls for w in windows], seed=seed).median for d in domains
+    }
+    dynamic_summary = summarize(dynamic, seed=seed)
+    cv_seconds = coefficient_of_variation([w.seconds for w in windows])
+    cv_joules = coefficient_of_variation(total)
+    warnings = checks.protocol_warnings(
+        provenance=provenance,
+        meter_description=meter_description,
+        cv_seconds=cv_seconds,
+        cv_joules=cv_joules,
+        window_count=len(windows),
+        shortest_window_seconds=min(w.seconds for w in windows),
+        update_interval_seconds=update_interval_seconds,
+        dynamic_joules=dynamic_summary,
+    )
+    return Measurement(
+        windows=tuple(windows),
+        batch=batch,
+        calls_per_window=calls_per_window,
+        warmup_calls=warmup_calls,
+        target_window_seconds=target_window_seconds,
+        headline_domains=tuple(headline_domains),
+        provenance=provenance,
+        meter_description=meter_description,
+        update_interval_seconds=update_interval_seconds,
+        joules_per_call=dynamic_summary,
+        total_joules_per_call=summarize(total, seed=seed),
+        seconds_per_call=summarize(seconds, seed=seed),
+        cpu_seconds_per_call=summarize(cpu_seconds, seed=seed),
+        idle_watts=summarize(idle_watts, seed=seed).median,
+        domains_joules_per_call=domains_dynamic,
+        cv_seconds=cv_seconds,
+        cv_joules=cv_joules,
+        warnings=tuple(warnings),
+    )

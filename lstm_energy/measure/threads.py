@@ -1,0 +1,39 @@
+"""Pin the compute threads for a measurement: BLAS/OpenMP pools (threadpoolctl) and PyTorch's pool."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from lstm_energy.errors import ConfigError
+
+
+def check_threads(threads) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a positive int, got {threads!r}; pass threads=1 for one core")
+    return threads
+
+
+@contextmanager
+def pinned_threads(threads: int, *, torch_too: bool = False):
+    """Within the block every BLAS and OpenMP pool uses ``threads`` threads (``threadpool_limits``),
+    and so does PyTorch when ``torch_too``; the previous settings come back afterwards.
+
+    Yields {"threads": n, "torch_threads": n or None}: what was set, for the record.
+    """
+    from threadpoolctl import threadpool_limits
+
+    import scipy.linalg  # noqa: F401 - load SciPy's BLAS (the kernels' BLAS) so the limit reaches it
+
+    threads = check_threads(threads)
+    torch_module = None
+    previous_torch = None
+    if torch_too:
+        import torch as torch_module
+
+        previous_torch = torch_module.get_num_threads()
+        torch_module.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield {"threads": threads, "torch_threads": torch_module.get_num_threads() if torch_module else None}
+    finally:
+        if torch_module is not None:
+            torch_module.set_num_threads(previous_torch)

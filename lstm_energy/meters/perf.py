@@ -1,0 +1,282 @@
+"""RAPL energy through the perf_event ``power`` PMU (``perf stat -a -e power/energy-pkg/``), via ctypes.
+
+Counter: the kernel's 64-bit event counts (``arch/x86/events/rapl.c``). The kernel folds the 32-bit
+RAPL register into 64 bits with an hrtimer, so these counts do not wrap: no sampler thread is needed.
+Each count is converted with the scale and unit the kernel publishes in sysfs
+(``events/energy-pkg.scale`` = 2.3283064365386962890625e-10 = 2**-32, ``.unit`` = ``Joules``).
+
+Events -> domain keys (the same keys as the powercap meter): ``energy-pkg`` -> ``package-N``,
+``energy-cores`` -> ``package-N/core``, ``energy-ram`` -> ``package-N/dram``, ``energy-gpu`` (PP1) ->
+``package-N/uncore``, ``energy-psys`` -> ``psys`` (``psys-N`` for package N > 0). Events are
+system-wide: opened with ``pid=-1`` on the CPUs of the PMU's ``cpumask`` (one per package, or per die
+on multi-die Intel, then keyed ``package-N-die-D``). Headline: the packages, or psys if no package.
+
+Permission: system-wide events need ``kernel.perf_event_paranoid <= 0`` or CAP_PERFMON (or root).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from lstm_energy.errors import MeterError
+from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.perf_event import PerfOpenError, perf_event_open, read_count
+from lstm_energy.meters.remedies import (
+    PERF_PARANOID_FIX,
+    meter_error,
+    permission_error,
+    read_perf_event_paranoid,
+    split_error,
+)
+from lstm_energy.meters.topology import first_cpu_of_each_package, parse_cpu_list
+
+#: event name -> sub-domain under the package ("" = the package itself); psys is handled apart
+EVENT_SUBDOMAINS = {"energy-pkg": "", "energy-cores": "core", "energy-ram": "dram", "energy-gpu": "uncore"}
+PSYS_EVENT = "energy-psys"
+_EVENT_TERM = re.compile(r"(?:^|,)event=(0x[0-9a-fA-F]+|\d+)(?:,|$)")
+
+
+@dataclass(frozen=True)
+class PowerEvent:
+    """One energy event of the power PMU: name, ``attr.config``, and the kernel's scale and unit."""
+
+    name: str
+    config: int
+    scale: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class PowerPmu:
+    """The ``power`` PMU as sysfs describes it: ``attr.type``, the CPUs to open on, the energy events."""
+
+    directory: str
+    type: int
+    cpus: tuple[int, ...]
+    events: dict[str, PowerEvent]
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def parse_event_config(text: str) -> int:
+    """``attr.config`` from an event description such as ``event=0x02``."""
+    match = _EVENT_TERM.search(text.strip())
+    if not match:
+        raise ValueError(f"event description {text!r} has no event=<number> term")
+    return int(match.group(1), 0)
+
+
+def read_power_pmu(sysfs_root: str = "/sys") -> PowerPmu:
+    """Parse ``<sysfs_root>/bus/event_source/devices/power``; raise a meter error saying what is missing."""
+    directory = os.path.join(sysfs_root, "bus", "event_source", "devices", "power")
+    if not os.path.isdir(directory):
+        pmus = sorted(os.listdir(os.path.dirname(directory))) if os.path.isdir(os.path.dirname(directory)) else []
+        raise meter_error(
+            f"no perf 'power' PMU: {directory} does not exist (PMUs here: {', '.join(pmus) or 'none'}). "
+            "The kernel offers RAPL through perf only on bare-metal Intel (Sandy Bridge+) and AMD Zen "
+            "(Linux >= 5.8); virtual machines usually do not pass RAPL through.",
+            "run on bare metal with a kernel built with CONFIG_PERF_EVENTS_INTEL_RAPL (module `rapl`: "
+            "`sudo modprobe rapl`), or use another backend (see `lstm-energy meters`)",
+        )
+    try:
+        pmu_type = int(_read(os.path.join(directory, "type")))
+    except (OSError, ValueError) as err:
+        raise meter_error(f"cannot read the PMU type {directory}/type ({err}).", "check sysfs") from err
+    try:  # the kernel lists one CPU per package (or die) to open the events on
+        cpus = tuple(parse_cpu_list(_read(os.path.join(directory, "cpumask"))))
+    except (OSError, ValueError):
+        cpus = ()
+    if not cpus:  # older kernels: the first CPU of each package, from the topology
+        cpus = tuple(first_cpu_of_each_package(sysfs_root).values())
+    events: dict[str, PowerEvent] = {}
+    events_dir = os.path.join(directory, "events")
+    names = sorted(os.listdir(events_dir)) if os.path.isdir(events_dir) else []
+    for name in names:
+        if "." in name or not name.startswith("energy-"):
+            continue
+        path = os.path.join(events_dir, name)
+        try:
+            config = parse_event_config(_read(path))
+            scale = float(_read(path + ".scale"))
+            unit = _read(path + ".unit")
+        except (OSError, ValueError) as err:
+            raise meter_error(
+                f"cannot parse the perf event {path} or its .scale/.unit ({err}).",
+                "check the kernel's power PMU in sysfs; report the files' contents",
+            ) from err
+        if unit != "Joules":
+            raise meter_error(
+                f"perf event {name} has unit {unit!r} ({path}.unit); only 'Joules' is understood.",
+                "report this kernel version and the event files",
+            )
+        events[name] = PowerEvent(name, config, scale, unit)
+    if not events:
+        raise meter_error(
+            f"the perf power PMU at {directory} lists no energy-* events.",
+            "this CPU model has no RAPL events in this kernel; use another backend",
+        )
+    return PowerPmu(directory, pmu_type, cpus, events)
+
+
+def _cpu_topology(sysfs_root: str, cpu: int) -> tuple[int, int | None]:
+    """(package id, die id or None) of one CPU; (cpu order is used when topology is missing)."""
+    base = os.path.join(sysfs_root, "devices", "system", "cpu", f"cpu{cpu}", "topology")
+    try:
+        package = int(_read(os.path.join(base, "physical_package_id")))
+    except (OSError, ValueError):
+        package = -1
+    try:
+        die = int(_read(os.path.join(base, "die_id")))
+    except (OSError, ValueError):
+        die = None
+    return package, die
+
+
+def domain_names(sysfs_root: str, cpus: tuple[int, ...]) -> dict[int, str]:
+    """``{cpu: package key}``: ``package-N``, or ``package-N-die-D`` when a package has several PMU CPUs."""
+    topo = {cpu: _cpu_topology(sysfs_root, cpu) for cpu in cpus}
+    for index, cpu in enumerate(cpus):  # missing topology: number packages by cpumask order
+        if topo[cpu][0] < 0:
+            topo[cpu] = (index, None)
+    per_package: dict[int, int] = {}
+    for package, _ in topo.values():
+        per_package[package] = per_package.get(package, 0) + 1
+    names = {}
+    for cpu, (package, die) in topo.items():
+        if per_package[package] > 1:
+            names[cpu] = f"package-{package}-die-{die if die is not None else cpus.index(cpu)}"
+        else:
+            names[cpu] = f"package-{package}"
+    return names
+
+
+class PerfMeter(EnergyMeter):
+    """RAPL energy from the perf ``power`` PMU: 64-bit, kernel-folded (no wraps), scale from sysfs.
+
+    sysfs_root: where ``bus/event_source/devices/power`` and ``devices/system/cpu`` are read (injectable).
+    events: energy event names to open (default: every ``energy-*`` event the PMU lists).
+    """
+
+    name = "perf"
+    provenance = "measured"
+    update_interval_seconds = 1e-3
+
+    def __init__(self, sysfs_root: str = "/sys", *, events: tuple[str, ...] | None = None, proc_root: str = "/proc"):
+        self.sysfs_root = str(sysfs_root)
+        self._proc_root = proc_root
+        self.pmu = read_power_pmu(self.sysfs_root)
+        wanted = events or tuple(self.pmu.events)
+        unknown = [e for e in wanted if e not in self.pmu.events]
+        if unknown:
+            raise ValueError(f"unknown perf energy events {unknown}; this PMU has {sorted(self.pmu.events)}")
+        packages = domain_names(self.sysfs_root, self.pmu.cpus)
+        self._fds: dict[str, tuple[int, PowerEvent, int]] = {}  # key -> (fd, event, cpu)
+        try:
+            for cpu in self.pmu.cpus:
+                for event_name in wanted:
+                    event = self.pmu.events[event_name]
+                    key = self._key(event_name, packages[cpu], cpu)
+                    self._fds[key] = (self._open(event, cpu), event, cpu)
+            self._start = {key: read_count(fd) for key, (fd, _, _) in self._fds.items()}
+        except BaseException:
+            self.close()
+            raise
+        self._headline = tuple(k for k in self._fds if "/" not in k and k.startswith("package")) or tuple(
+            k for k in self._fds if k.startswith("psys")
+        )
+
+    def _key(self, event_name: str, package_key: str, cpu: int) -> str:
+        if event_name == PSYS_EVENT:
+            return "psys" if cpu == self.pmu.cpus[0] else f"psys-{package_key.split('-')[1]}"
+        sub = EVENT_SUBDOMAINS.get(event_name, event_name.removeprefix("energy-"))
+        return package_key if not sub else f"{package_key}/{sub}"
+
+    def _open(self, event: PowerEvent, cpu: int) -> int:
+        try:
+            return perf_event_open(self.pmu.type, event.config, cpu)
+        except PerfOpenError as err:
+            call = f"perf_event_open(type={self.pmu.type}, config={event.config:#x} [{event.name}], pid=-1, cpu={cpu})"
+            code = errno.errorcode.get(err.errno, str(err.errno))
+            if err.errno in (errno.EACCES, errno.EPERM):
+                paranoid = read_perf_event_paranoid(self._proc_root)
+                raise permission_error(
+                    f"{call} was refused with {code} ({err.strerror}): kernel.perf_event_paranoid is {paranoid} "
+                    f"and this process (uid {os.geteuid()}) lacks CAP_PERFMON.",
+                    PERF_PARANOID_FIX,
+                ) from err
+            hints = {
+                errno.ENOENT: "the running kernel has no PMU of this type: the sysfs description does not "
+                "match this kernel (wrong sysfs_root?) or the power PMU is absent",
+                errno.ENODEV: "the event is not supported on this CPU",
+                errno.EINVAL: "the kernel rejected the event (not in the PMU's cpumask, or unsupported config)",
+                errno.ENOSYS: "this kernel has no perf_event_open (CONFIG_PERF_EVENTS=n) or seccomp blocks it",
+            }
+            raise meter_error(
+                f"{call} failed with {code} ({err.strerror}): {hints.get(err.errno, 'unexpected error')}.",
+                "use the powercap meter or check `perf stat -a -e power/energy-pkg/ sleep 1`",
+            ) from err
+
+    @classmethod
+    def probe(cls, sysfs_root: str = "/sys", **kwargs) -> Availability:
+        try:
+            meter = cls(sysfs_root, **kwargs)
+        except MeterError as err:
+            reason, fix = split_error(err)
+            return Availability(cls.name, False, cls.provenance, reason, fix)
+        with meter:
+            return Availability(
+                cls.name,
+                True,
+                cls.provenance,
+                f"perf power PMU (type {meter.pmu.type}) events open on CPUs {list(meter.pmu.cpus)}: "
+                f"{', '.join(meter.domains)}",
+                details={"domains": list(meter.domains)},
+            )
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(self._fds)
+
+    @property
+    def headline_domains(self) -> tuple[str, ...]:
+        return self._headline
+
+    def read(self) -> EnergySample:
+        if not self._fds:
+            raise MeterError("this PerfMeter is closed; open a new one to read again")
+        joules = {}
+        for key, (fd, event, _) in self._fds.items():
+            joules[key] = (read_count(fd) - self._start[key]) * event.scale
+        return EnergySample(time.monotonic(), joules)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "provenance": self.provenance,
+            "counter": "perf_event power PMU (RAPL), 64-bit kernel-folded counts x sysfs scale",
+            "pmu": self.pmu.directory,
+            "pmu_type": self.pmu.type,
+            "units": "J",
+            "domains": {
+                key: {"event": event.name, "config": event.config, "cpu": cpu, "scale": event.scale, "unit": event.unit}
+                for key, (_, event, cpu) in self._fds.items()
+            },
+            "headline_domains": list(self._headline),
+            "wraparound": "none needed: the kernel folds the 32-bit register into a 64-bit count",
+            "scope": "whole system (system-wide events), per package",
+        }
+
+    def close(self) -> None:
+        fds = getattr(self, "_fds", {})
+        for fd, _, _ in fds.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds = {}

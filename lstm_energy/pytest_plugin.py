@@ -1,0 +1,268 @@
+"""pytest plugin: an ``energy`` fixture that runs pytest-benchmark's ``benchmark`` and adds joules.
+
+Registered through the ``pytest11`` entry point (``lstm_energy = "lstm_energy.pytest_plugin"``), so
+it loads in every pytest run of an environment where lstm_energy is installed: this module imports
+only pytest and the standard library at load time; the meter, the protocol and NumPy are imported
+the first time a test uses the fixture.
+
+Usage, like pytest-benchmark's ``benchmark``::
+
+    def test_lstm_forward(energy):
+        layer, x = ...
+        energy.configure(batch=32, flops=f.total, bytes=t.expected, cell="lstm", hidden_size=256)
+        energy(layer.forward, x)                 # or energy.pedantic(layer.forward, args=(x,), rounds=10)
+
+    @pytest.mark.energy(batch=32, flops=1.2e9)  # the same settings as a marker
+    def test_gru(energy): ...
+
+The fixture first runs ``benchmark(...)`` (timing, rounds, --benchmark-* options unchanged), then
+measures energy with the lstm_energy protocol (``lstm_energy.measure.measure``: warm-up, calibrated
+windows, idle baseline) and stores the energy record in ``benchmark.extra_info["lstm_energy"]``, so
+``pytest --benchmark-json out.json`` carries it and ``lstm-energy report out.json`` renders it.
+Options: ``--energy-meter NAME`` (default "auto"), ``--energy-windows N``,
+``--energy-min-window-seconds S``.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import pytest
+
+#: key of the benchmark's extra_info holding the record (lstm_energy.results.EXTRA_INFO_KEY)
+EXTRA_INFO_KEY = "lstm_energy"
+#: what energy.configure() and @pytest.mark.energy accept besides batch/flops/bytes: record config keys
+CONFIG_KEYS = (
+    "cell", "nonlinearity", "impl", "phase", "seq_len", "input_size", "hidden_size",
+    "num_layers", "bidirectional", "dtype", "threads",
+)
+_STASH_KEY = pytest.StashKey["EnergySession"]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("lstm_energy", "energy per benchmark (lstm_energy `energy` fixture)")
+    group.addoption("--energy-meter", default="auto", metavar="NAME",
+                    help="energy meter for the `energy` fixture: auto, powercap, perf, pyrapl, msr, model "
+                         "(see `lstm-energy meters`); default auto")
+    group.addoption("--energy-windows", type=int, default=5, metavar="N",
+                    help="measurement windows per benchmark for the energy protocol (default 5)")
+    group.addoption("--energy-min-window-seconds", type=float, default=0.1, metavar="S",
+                    help="shortest energy window in seconds (default 0.1; the protocol raises it to 100 counter updates)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "energy(batch=None, flops=None, bytes=None, **config): settings of the `energy` fixture "
+        f"(per-sequence energy needs batch; config keys: {', '.join(CONFIG_KEYS)})",
+    )
+    config.stash[_STASH_KEY] = EnergySession(config)
+
+
+def pytest_unconfigure(config):
+    session = config.stash.get(_STASH_KEY, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    session = config.stash.get(_STASH_KEY, None)
+    if session is None or not session.measured:
+        return
+    provenance = ", ".join(sorted(session.provenances))
+    line = (f"lstm_energy: energy of {session.measured} benchmark(s) via meter {', '.join(sorted(session.meter_names))} "
+            f"(provenance: {provenance}); stored in extra_info[{EXTRA_INFO_KEY!r}]")
+    if session.provenances - {"measured"}:
+        line += " -- ESTIMATED/SIMULATED, NOT MEASURED"
+    terminalreporter.write_line(line)
+
+
+class EnergySession:
+    """One meter for the whole pytest session, opened when a test first asks for energy."""
+
+    def __init__(self, config):
+        self.meter_spec = config.getoption("--energy-meter")
+        self.windows = config.getoption("--energy-windows")
+        self.min_window_seconds = config.getoption("--energy-min-window-seconds")
+        if self.windows < 1:
+            raise pytest.UsageError(f"--energy-windows must be >= 1, got {self.windows}")
+        if not (self.min_window_seconds > 0):
+            raise pytest.UsageError(f"--energy-min-window-seconds must be > 0, got {self.min_window_seconds}")
+        self._meter = None
+        self._environment = None
+        self.measured = 0
+        self.provenances: set[str] = set()
+        self.meter_names: set[str] = set()
+
+    def meter(self):
+        if self._meter is None:
+            from lstm_energy.meters import get_meter
+
+            self._meter = get_meter(self.meter_spec)
+        return self._meter
+
+    def environment(self) -> dict:
+        if self._environment is None:
+            from lstm_energy.measure import environment
+
+            self._environment = environment()
+        return self._environment
+
+    def close(self) -> None:
+        if self._meter is not None and hasattr(self._meter, "close"):
+            self._meter.close()
+        self._meter = None
+
+
+def _check_work(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"energy: {name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
+class EnergyFixture:
+    """The ``energy`` fixture: ``benchmark`` plus an energy measurement stored in its extra_info."""
+
+    def __init__(self, benchmark, session: EnergySession, settings: dict, meter=None):
+        self._benchmark = benchmark
+        self._session = session
+        self._meter = meter
+        self.batch = None
+        self.flops = None
+        self.bytes = None
+        self.config: dict = {}
+        self.record: dict | None = None
+        self.configure(**settings)
+
+    @property
+    def extra_info(self) -> dict:
+        """The benchmark's extra_info (the energy record lands under ``"lstm_energy"``)."""
+        return self._benchmark.extra_info
+
+    @property
+    def benchmark(self):
+        """The underlying pytest-benchmark fixture."""
+        return self._benchmark
+
+    def configure(self, *, batch: int | None = None, flops: float | None = None, bytes: float | None = None,  # noqa: A002
+                  **config) -> "EnergyFixture":
+        """Tell the fixture the work of one call: ``batch`` sequences (for joules per sequence), ``flops`` and
+        ``bytes`` per call, and optional config keys (cell, hidden_size, impl, phase, ...) for the report."""
+        unknown = sorted(set(config) - set(CONFIG_KEYS))
+        if unknown:
+            raise TypeError(f"energy.configure() got unknown keys {unknown}; allowed: batch, flops, bytes, {', '.join(CONFIG_KEYS)}")
+        if batch is not None:
+            if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+                raise ValueError(f"energy: batch must be an int >= 1 (sequences per call), got {batch!r}")
+            self.batch = batch
+        if flops is not None:
+            self.flops = _check_work("flops", flops)
+        if bytes is not None:
+            self.bytes = _check_work("bytes", bytes)
+        self.config.update(config)
+        return self
+
+    def __call__(self, function_to_benchmark, *args, **kwargs):
+        """Benchmark ``function_to_benchmark(*args, **kwargs)`` like ``benchmark(...)``, then measure its energy."""
+        result = self._benchmark(function_to_benchmark, *args, **kwargs)
+        self._measure(lambda: function_to_benchmark(*args, **kwargs))
+        return result
+
+    def pedantic(self, target, args=(), kwargs=None, setup=None, teardown=None, rounds=1, warmup_rounds=0, iterations=1):
+        """Like ``benchmark.pedantic``. The energy windows call ``target`` with the arguments of one ``setup()``
+        call (if any), reused for every call of the windows."""
+        result = self._benchmark.pedantic(target, args=args, kwargs=kwargs, setup=setup, teardown=teardown,
+                                          rounds=rounds, warmup_rounds=warmup_rounds, iterations=iterations)
+        kwargs = dict(kwargs or {})
+        if setup is not None:
+            made = setup()
+            if made is not None:
+                args, kwargs = made
+        self._measure(lambda: target(*args, **kwargs))
+        return result
+
+    def _measure(self, call) -> None:
+        if getattr(self._benchmark, "disabled", False):
+            return  # --benchmark-disable / --benchmark-skip: nothing is timed or saved, so no energy either
+        from lstm_energy.measure import measure
+
+        meter = self._meter if self._meter is not None else self._session.meter()
+        measurement = measure(call, meter, batch=self.batch or 1, flops=self.flops, bytes=self.bytes,
+                              windows=self._session.windows, min_window_seconds=self._session.min_window_seconds)
+        self.record = self._record(measurement)
+        self._benchmark.extra_info[EXTRA_INFO_KEY] = self.record
+        self._session.measured += 1
+        self._session.provenances.add(measurement.provenance)
+        self._session.meter_names.add(getattr(meter, "name", type(meter).__name__))
+
+    def _record(self, m) -> dict:
+        """The results record (kind "benchmark"; docs/results-record.md) of one measurement."""
+        seconds = m.seconds_per_call.median
+        joules = m.joules_per_call.median
+        energy = {
+            "provenance": m.provenance,
+            "meter": dict(m.meter_description),
+            "headline_domains": list(m.headline_domains),
+            "joules_per_call": m.joules_per_call.as_dict(),
+            "idle_watts": m.idle_watts,
+            "domains_joules_per_call": dict(m.domains_joules_per_call),
+        }
+        time_block = {
+            "seconds_per_call": m.seconds_per_call.as_dict(),
+            "calls_per_window": m.calls_per_window, "windows": len(m.windows),
+            "window_seconds": m.window_seconds, "warmup_calls": m.warmup_calls, "cv": m.cv_seconds,
+        }
+        config = dict(self.config)
+        if self.batch is not None:
+            config["batch"] = self.batch
+            energy["joules_per_sequence"] = m.joules_per_sequence.as_dict()
+            energy["total_joules_per_sequence"] = m.total_joules_per_sequence.as_dict()
+            time_block["seconds_per_sequence"] = seconds / self.batch
+        costs = {"convention": "FLOP = one add or multiply; a multiply-add counts 2; transcendentals counted separately",
+                 "source": "given by the test (energy.configure)"}
+        derived = {"gflops_per_second": None, "watts": joules / seconds if seconds else None, "pj_per_flop": None, "nj_per_byte": None}
+        if self.flops is not None:
+            costs["flops"] = {"total": self.flops}
+            derived["gflops_per_second"] = self.flops / seconds * 1e-9 if seconds else None
+            derived["pj_per_flop"] = joules / self.flops * 1e12 if self.flops else None
+        if self.bytes is not None:
+            costs["bytes"] = {"expected": self.bytes}
+            derived["nj_per_byte"] = joules / self.bytes * 1e9 if self.bytes else None
+        if self.flops and self.bytes:
+            costs["arithmetic_intensity_flop_per_byte"] = self.flops / self.bytes
+        return {
+            "schema_version": 1,
+            "kind": "benchmark",
+            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "config": config,
+            "energy": energy,
+            "time": time_block,
+            "costs": costs,
+            "derived": derived,
+            "environment": self._session.environment(),
+            "warnings": list(m.warnings),
+        }
+
+
+@pytest.fixture(scope="session")
+def energy_meter(request):
+    """The meter the ``energy`` fixture measures with: ``--energy-meter NAME`` opened once per session.
+
+    Override this fixture in a conftest.py to inject a meter object (e.g. a simulated one in tests)."""
+    return request.config.stash[_STASH_KEY].meter()
+
+
+@pytest.fixture
+def energy(request, energy_meter):
+    """``benchmark`` plus energy: ``energy(fn, *args)``, ``energy.pedantic(...)``, ``energy.configure(batch=..., flops=..., bytes=...)``."""
+    session = request.config.stash[_STASH_KEY]
+    marker = request.node.get_closest_marker("energy")
+    settings = {}
+    if marker is not None:
+        if marker.args:
+            raise TypeError(f"@pytest.mark.energy takes keyword arguments only, got positional {marker.args!r}")
+        settings = dict(marker.kwargs)
+    benchmark = request.getfixturevalue("benchmark")
+    yield EnergyFixture(benchmark, session, settings, meter=energy_meter)

@@ -1,0 +1,58 @@
+"""Self-contained HTML reports of results files (sweep ``.jsonl`` and pytest-benchmark ``.json``).
+
+    from lstm_energy.report import write_report
+    info = write_report(["reports/quick.jsonl"], "reports/quick.html", machine=None)
+    info.rows, info.problems     # what went in, and which lines were skipped (file:line: why)
+
+One HTML file: inline CSS, inline SVG charts, a small inline script for sortable columns; no network.
+Modules: ``rows`` (records -> rows), ``charts`` (the figures), ``svg`` (chart primitives), ``tables``,
+``units`` (numbers with units), ``page`` (the document).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lstm_energy.results import LoadProblem, load_records
+
+
+@dataclass
+class ReportInfo:
+    """What a written report holds: its path, rows, figures drawn or noted, and skipped inputs."""
+
+    path: Path
+    rows: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+
+def build_report(paths, *, machine: dict | None = None, title: str | None = None, notes: list[str] = ()) -> tuple[str, ReportInfo]:
+    """The HTML text for ``paths`` and what went into it (the path in ReportInfo is left empty)."""
+    from lstm_energy.report.charts import all_figures
+    from lstm_energy.report.page import render_page
+    from lstm_energy.report.rows import build_rows
+    from lstm_energy.report.tables import summary_tables
+
+    loaded = load_records(*paths)
+    rows = build_rows(loaded.records)
+    figures = all_figures(rows, machine)
+    sources: dict[str, int] = {str(p): 0 for p in paths}
+    for record in loaded.records:
+        sources[record["_source"]["path"]] = sources.get(record["_source"]["path"], 0) + 1
+    if title is None:
+        title = "lstm_energy report: " + ", ".join(Path(p).name for p in paths)
+    html = render_page(title=title, records=loaded.records, rows=rows, figures=figures,
+                       tables_html=summary_tables(rows), problems=loaded.problems, sources=sources, notes=list(notes))
+    return html, ReportInfo(Path(), rows, figures, loaded.problems)
+
+
+def write_report(paths, output: str | os.PathLike, *, machine: dict | None = None, title: str | None = None,
+                 notes: list[str] = ()) -> ReportInfo:
+    """Write the report for ``paths`` to ``output`` (parent directories created) and describe it."""
+    html, info = build_report(paths, machine=machine, title=title, notes=notes)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(html, encoding="utf-8")
+    info.path = output
+    return info

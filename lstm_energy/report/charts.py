@@ -1,0 +1,292 @@
+"""The report's charts, each built from report rows. A chart that has nothing honest to draw returns a
+note saying why instead of an empty frame.
+
+Each function returns a Figure: ``svg`` (an inline ``<svg>``) or ``None`` with ``note`` explaining
+what is missing and how to get it, and a ``caption`` saying exactly what is plotted.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_energy.report.rows import IMPL_ORDER, Row
+from lstm_energy.report.svg import MARKERS, PALETTE, Line, Series, dot_plot, xy_plot
+from lstm_energy.report.units import fixed, si
+
+
+@dataclass
+class Figure:
+    key: str
+    title: str
+    caption: str
+    svg: str | None = None
+    note: str | None = None
+
+
+def _color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _profile_rows(rows: list[Row]) -> list[Row]:
+    return [r for r in rows if r.kind == "profile" and r.joules_per_sequence is not None]
+
+
+def _primary_impl(rows: list[Row]) -> str | None:
+    """The implementation most charts focus on: cython when present, else the commonest one."""
+    impls = [r.impl for r in rows if r.impl]
+    if not impls:
+        return None
+    if "cython" in impls:
+        return "cython"
+    return max(set(impls), key=impls.count)
+
+
+def _shape_order(shape_key: tuple) -> tuple:
+    """Sortable form of Row.shape_key() (None first, numbers as numbers)."""
+    return tuple((v is not None, v if isinstance(v, (int, float)) else str(v)) for v in shape_key)
+
+
+_PHASE_RANK = {"forward": 0, "backward": 1, "train": 2}
+
+
+def _ordered(values) -> list:
+    return sorted(set(values), key=lambda v: (IMPL_ORDER.index(v) if v in IMPL_ORDER else 99, str(v)))
+
+
+def energy_by_hidden_size(rows: list[Row]) -> Figure:
+    """J/sequence against hidden size: one line per cell and phase, for the primary implementation."""
+    profile = _profile_rows(rows)
+    impl = _primary_impl(profile)
+    chosen = [r for r in profile if r.impl == impl and r.hidden_size]
+    title = "Energy per sequence by cell and hidden size"
+    caption = (
+        f"Dynamic energy per sequence (median; bars: 95% CI) against hidden size H, implementation {impl}. "
+        "Where several shapes share a hidden size (batch, sequence length, input size, layers), the point is their median."
+    )
+    if not chosen:
+        return Figure("by-hidden", title, caption, note="No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.")
+    series = []
+    keys = sorted({(r.cell, r.phase) for r in chosen}, key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9)))
+    cells = sorted({k[0] for k in keys})
+    phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
+    for cell, phase in keys:
+        points, errors = [], []
+        for h in sorted({r.hidden_size for r in chosen if r.cell == cell and r.phase == phase}):
+            group = [r for r in chosen if r.cell == cell and r.phase == phase and r.hidden_size == h]
+            value = statistics.median(r.joules_per_sequence for r in group)
+            points.append((h, value, f"{cell} {phase} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
+            errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
+        series.append(Series(f"{cell} {phase}", points, color=_color(cells.index(cell)),
+                             shape=MARKERS[phases.index(phase) % len(MARKERS)], connect=True, errors=errors,
+                             dash=("", "2 3", "7 4")[phases.index(phase) % 3]))
+    hidden = tuple(sorted({r.hidden_size for r in chosen}))
+    svg = xy_plot(title, series, x_label="hidden size H (log scale)", y_label="energy per sequence (J, log scale)",
+                  y_unit="J", x_ticks=hidden if len(hidden) <= 12 else None)
+    return Figure("by-hidden", title, caption, svg=svg)
+
+
+def forward_vs_backward(rows: list[Row]) -> Figure:
+    """Forward, backward and train energy per configuration (backward = train - forward when not measured alone)."""
+    profile = _profile_rows(rows)
+    impl_shown = _primary_impl(profile)
+    title = "Forward vs backward (training) energy per sequence"
+    by_config: dict[tuple, dict[str, Row]] = {}
+    for r in profile:
+        if r.impl == impl_shown:
+            by_config.setdefault((r.cell, r.impl, r.shape_key()), {})[r.phase] = r
+    labels, fwd, bwd, train = [], [], [], []
+    derived_backward = False
+    for (cell, impl, _), phases in sorted(by_config.items(), key=lambda kv: (str(kv[0][0]), _shape_order(kv[0][2]))):
+        if "forward" not in phases or not ({"backward", "train"} & set(phases)):
+            continue
+        row_index = len(labels)
+        any_row = next(iter(phases.values()))
+        labels.append(f"{cell} {any_row.shape_text}")
+        f = phases["forward"].joules_per_sequence
+        fwd.append((f, row_index, f"{cell} {impl} forward: {si(f, 'J')}/sequence"))
+        if "train" in phases:
+            t = phases["train"].joules_per_sequence
+            train.append((t, row_index, f"{cell} {impl} train (forward+backward): {si(t, 'J')}/sequence"))
+        if "backward" in phases:
+            b = phases["backward"].joules_per_sequence
+            bwd.append((b, row_index, f"{cell} {impl} backward (measured alone): {si(b, 'J')}/sequence"))
+        elif "train" in phases:
+            b = phases["train"].joules_per_sequence - f
+            derived_backward = True
+            bwd.append((b, row_index, f"{cell} {impl} backward = train − forward: {si(b, 'J')}/sequence"))
+    caption = (f"Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step, "
+               f"implementation {impl_shown}. ")
+    if derived_backward:
+        caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
+    if not labels:
+        return Figure("fwd-bwd", title, caption, note="No configuration has both a forward and a train/backward record: sweep with --phases forward,train.")
+    series = [Series("forward", fwd, color=_color(0), shape="circle"),
+              Series("backward" + (" (train − forward)" if derived_backward else ""), bwd, color=_color(3), shape="diamond"),
+              Series("train (forward+backward)", train, color=_color(2), shape="square")]
+    series = [s for s in series if s.points]
+    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    return Figure("fwd-bwd", title, caption, svg=svg)
+
+
+def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float, float] | None:
+    """Least-squares line joules = slope * flops + intercept; None with fewer than 2 distinct FLOP counts.
+
+    slope: J/FLOP (marginal energy per FLOP); intercept: J per call not explained by FLOPs.
+    """
+    x = np.asarray(flops, dtype=np.float64)
+    y = np.asarray(joules, dtype=np.float64)
+    if x.size < 2 or np.unique(x).size < 2:
+        return None
+    design = np.stack([x, np.ones_like(x)], axis=1)  # (N, 2)
+    (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)  # NumPy: argmin ||design @ [s, c] - y||
+    return float(slope), float(intercept)
+
+
+def energy_vs_flops(rows: list[Row]) -> Figure:
+    """J per call against FLOPs per call, one colour per implementation, with a fitted line each."""
+    usable = [r for r in rows if r.flops and r.joules_per_call and r.joules_per_call > 0]
+    title = "Energy vs FLOPs, with the fitted J/FLOP"
+    caption = ("Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
+               "fit joules = k·FLOPs + c per implementation; k is the marginal energy per FLOP.")
+    if not usable:
+        return Figure("vs-flops", title, caption, note="No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.")
+    series, lines = [], []
+    for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
+        group = [r for r in usable if (r.impl or "callable") == impl]
+        points = [(r.flops, r.joules_per_call, f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
+                   f"{si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call") for r in group]
+        fit = fit_joules_per_flop([r.flops for r in group], [r.joules_per_call for r in group])
+        if fit:
+            slope, intercept = fit
+            xs = np.geomspace(min(r.flops for r in group), max(r.flops for r in group), 40)
+            lines.append(Line(f"{impl} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
+                              [(float(x), float(slope * x + intercept)) for x in xs], color=_color(i)))
+        series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+    svg = xy_plot(title, series, lines=lines, x_label="FLOPs per call (log scale)", y_label="energy per call (J, log scale)",
+                  x_unit="FLOP", y_unit="J")
+    return Figure("vs-flops", title, caption, svg=svg)
+
+
+def machine_peaks(machine: dict | None) -> tuple[float | None, float | None]:
+    """(peak GFLOP/s, peak GB/s) from ``lstm-energy machine --json`` output, whatever its nesting."""
+    if not machine:
+        return None, None
+
+    def find(d, names):
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if k in names and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+                    return float(v)
+            for v in d.values():
+                found = find(v, names)
+                if found:
+                    return found
+        return None
+
+    gflops = find(machine, {"peak_gflops", "peak_gflops_per_second", "gflops_per_second", "gemm_gflops_per_second"})
+    gbps = find(machine, {"peak_bandwidth_gb_per_second", "bandwidth_gb_per_second", "memory_bandwidth_gb_per_second",
+                          "peak_gbytes_per_second", "gb_per_second"})
+    return gflops, gbps
+
+
+def roofline(rows: list[Row], machine: dict | None) -> Figure:
+    """GFLOP/s against arithmetic intensity, under the machine's measured compute and bandwidth roofs."""
+    usable = [r for r in rows if r.intensity and r.gflops_per_second]
+    peak_gflops, peak_gbps = machine_peaks(machine)
+    title = "Roofline: achieved GFLOP/s vs arithmetic intensity"
+    caption = "Achieved throughput (FLOPs per call / median seconds per call) against arithmetic intensity (FLOPs / expected bytes moved)."
+    note = None
+    if peak_gflops and peak_gbps:
+        caption += f" Roofs: measured peak {fixed(peak_gflops, 'GFLOP/s')} and {fixed(peak_gbps, 'GB/s')} (from `lstm-energy machine`)."
+    else:
+        note = ("Measured machine peaks are missing, so no roofs are drawn: run `lstm-energy machine --json > machine.json` "
+                "and pass `--machine machine.json` to `lstm-energy report`.")
+    if not usable:
+        return Figure("roofline", title, caption, note="No record carries FLOPs, bytes and time: " + (note or "sweep records do."))
+    series = []
+    for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
+        group = [r for r in usable if (r.impl or "callable") == impl]
+        series.append(Series(impl, [(r.intensity, r.gflops_per_second * 1e9,
+                                     f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
+                                     f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}") for r in group],
+                             color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+    lines = []
+    if peak_gflops and peak_gbps:
+        lo = min(r.intensity for r in usable) / 4
+        hi = max(max(r.intensity for r in usable) * 4, peak_gflops / peak_gbps * 4)
+        xs = np.geomspace(lo, hi, 60)
+        lines.append(Line(f"roof: min({fixed(peak_gflops, 'GFLOP/s')}, {fixed(peak_gbps, 'GB/s')} × intensity)",
+                          [(float(x), float(min(peak_gflops, peak_gbps * x) * 1e9)) for x in xs], color="#222", dash="1 0"))
+    svg = xy_plot(title, series, lines=lines, x_label="arithmetic intensity (FLOP/byte, log scale)",
+                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s")
+    return Figure("roofline", title, caption, svg=svg, note=note)
+
+
+def energy_by_domain(rows: list[Row]) -> Figure:
+    """Per-domain energy per sequence of measured records (RAPL package, DRAM, core, psys...)."""
+    title = "Energy per sequence by RAPL domain"
+    caption = ("Dynamic energy per sequence in each RAPL domain reported by the meter (medians). Domains overlap "
+               "(core and uncore are inside the package), so they are shown side by side, not stacked.")
+    measured = [r for r in rows if r.provenance == "measured" and r.domains_joules_per_call]
+    if not measured:
+        provenances = sorted({r.provenance for r in rows})
+        return Figure("domains", title, caption, note=(
+            f"No measured per-domain energy in these results (provenance: {', '.join(provenances) or 'none'}). "
+            "An estimate has no RAPL domains to split; run on a machine with readable RAPL counters "
+            "(see `lstm-energy meters`) to draw this chart."))
+    domains = sorted({d for r in measured for d in r.domains_joules_per_call})
+    labels = [r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}" for r in measured]
+    series = []
+    for i, domain in enumerate(domains):
+        points = []
+        for row_index, r in enumerate(measured):
+            value = r.domains_joules_per_call.get(domain)
+            if value is None:
+                continue
+            per_sequence = value / r.batch if r.batch else value
+            unit = "sequence" if r.batch else "call"
+            points.append((per_sequence, row_index, f"{labels[row_index]} {domain}: {si(per_sequence, 'J')}/{unit}"))
+        series.append(Series(domain, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale; per call when no batch is known)", x_unit="J")
+    return Figure("domains", title, caption, svg=svg)
+
+
+def implementations(rows: list[Row]) -> Figure:
+    """cython vs numpy vs torch: J/sequence of the same configuration side by side."""
+    profile = _profile_rows(rows)
+    title = "Implementations compared: cython vs numpy vs torch"
+    caption = "Dynamic energy per sequence (median; bars: 95% CI) of each implementation on the same cell, phase and shape."
+    impls = _ordered(r.impl for r in profile if r.impl)
+    if len(impls) < 2:
+        return Figure("impls", title, caption, note=f"Only one implementation in these results ({', '.join(impls) or 'none'}): sweep with --impls cython,numpy[,torch] to compare.")
+    configs = sorted({(r.cell, r.phase, r.shape_key()) for r in profile},
+                     key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9)))
+    labels = []
+    for cell, phase, shape in configs:
+        example = next(r for r in profile if (r.cell, r.phase, r.shape_key()) == (cell, phase, shape))
+        labels.append(f"{cell} {phase} {example.shape_text}")
+    series = []
+    for i, impl in enumerate(impls):
+        points, errors = [], []
+        for row_index, (cell, phase, shape) in enumerate(configs):
+            match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key()) == (cell, phase, shape)]
+            if match:
+                r = match[0]
+                points.append((r.joules_per_sequence, row_index, f"{labels[row_index]} {impl}: {si(r.joules_per_sequence, 'J')}/sequence"))
+                errors.append(r.joules_per_sequence_ci)
+        series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
+    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    return Figure("impls", title, caption, svg=svg)
+
+
+def all_figures(rows: list[Row], machine: dict | None) -> list[Figure]:
+    return [
+        energy_by_hidden_size(rows),
+        forward_vs_backward(rows),
+        energy_vs_flops(rows),
+        roofline(rows, machine),
+        energy_by_domain(rows),
+        implementations(rows),
+    ]

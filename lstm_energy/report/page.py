@@ -1,0 +1,216 @@
+"""Assemble the one self-contained HTML page: header, provenance banner, environment, warnings,
+figures and tables. CSS and the sorting script are inlined from files next to this module; nothing
+is fetched from the network, so the file reads the same offline and as a mail attachment.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from importlib import resources
+
+from lstm_energy.report.charts import Figure
+from lstm_energy.report.rows import Row
+from lstm_energy.report.units import esc
+from lstm_energy.results import LoadProblem
+
+_BANNER_TEXT = {
+    "measured": ("MEASURED", "Energy read from hardware counters"),
+    "estimated": ("ESTIMATED, NOT MEASURED", "These joules come from a model, not from an energy counter"),
+    "simulated": ("SIMULATED: TEST DATA, NOT A MEASUREMENT", "These joules come from a simulated meter used by tests"),
+}
+
+
+def _asset(name: str) -> str:
+    return resources.files("lstm_energy.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def _kv(value) -> str:
+    """A meter description or environment value as compact readable text."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_kv(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_kv(v) for v in value)
+    return "–" if value is None else str(value)
+
+
+def _meter_parameters(meter: dict) -> str:
+    for key in ("parameters", "model_parameters", "params"):
+        if isinstance(meter.get(key), dict) and meter[key]:
+            return _kv(meter[key])
+    rest = {k: v for k, v in meter.items() if k not in ("name", "provenance")}
+    return _kv(rest) if rest else "none stated"
+
+
+def _meters_by_provenance(rows: list[Row]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        seen = out.setdefault(r.provenance, [])
+        if r.meter not in seen:
+            seen.append(r.meter)
+    return out
+
+
+def provenance_banners(rows: list[Row]) -> str:
+    """Banners a reader cannot miss: one per provenance present, plus a MIXED banner when several are."""
+    counts = Counter(r.provenance for r in rows)
+    meters = _meters_by_provenance(rows)
+    parts = []
+    if len(counts) > 1:
+        summary = ", ".join(f"{n} {p}" for p, n in counts.most_common())
+        parts.append(
+            f'<div class="banner banner-mixed" role="alert"><strong>MIXED PROVENANCE</strong> '
+            f"These results mix {esc(summary)} rows. Compare rows of the same provenance only; "
+            "the provenance column of each table says which is which.</div>"
+        )
+    for provenance in ("estimated", "simulated", "measured"):
+        if provenance not in counts:
+            continue
+        heading, lead = _BANNER_TEXT[provenance]
+        details = []
+        for meter in meters[provenance]:
+            name = esc(meter.get("name", "unknown"))
+            if provenance == "measured":
+                counter = meter.get("counter") or meter.get("source") or "counter not named by the meter"
+                details.append(f"meter <code>{name}</code>: {esc(_kv(counter))}; headline domains: "
+                               f"{esc(_kv(meter.get('headline_domains') or meter.get('domains')))}")
+            else:
+                text = f"model <code>{name}</code>"
+                if isinstance(meter.get("model"), str):
+                    text += f" ({esc(meter['model'])})"
+                text += f", parameters: {esc(_meter_parameters(meter))}"
+                if isinstance(meter.get("source"), str):
+                    text += f"; source: {esc(meter['source'])}"
+                details.append(text)
+        parts.append(
+            f'<div class="banner banner-{provenance}" role="alert"><strong>{esc(heading)}</strong> '
+            f"{esc(lead)} ({counts[provenance]} row(s)). {'; '.join(details)}.</div>"
+        )
+    if not counts:
+        parts.append('<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '
+                     "None of the input files held a valid energy record; see the notes below.</div>")
+    return "".join(parts)
+
+
+def _environment_table(records: list[dict]) -> str:
+    envs = [r.get("environment") or {} for r in records if r.get("kind") in ("profile", "benchmark")]
+    fields = [("cpu_model", "CPU"), ("cores", "cores"), ("kernel", "kernel"), ("governor", "cpufreq governor"),
+              ("turbo", "turbo/boost"), ("blas_threads", "BLAS threads"), ("python", "Python"), ("hostname", "host")]
+    lines = []
+    for key, label in fields:
+        values = list(dict.fromkeys(json.dumps(e.get(key), sort_keys=True, default=str) for e in envs))
+        shown = [json.loads(v) for v in values]
+        text = _kv(shown[0]) if len(shown) == 1 else "varies: " + " | ".join(_kv(v) for v in shown)
+        if key in ("governor", "turbo") and shown == [None]:
+            text = "not exposed by this machine (e.g. a VM without cpufreq)"
+        lines.append(f"<tr><th>{esc(label)}</th><td>{esc(text)}</td></tr>")
+    blas = []
+    for e in envs:
+        for lib in e.get("blas") or []:
+            if isinstance(lib, dict):
+                item = f"{lib.get('internal_api', lib.get('user_api', '?'))} {lib.get('version', '')} ({lib.get('num_threads', '?')} threads)".strip()
+                if item not in blas:
+                    blas.append(item)
+    lines.append(f"<tr><th>BLAS</th><td>{esc(', '.join(blas) or '–')}</td></tr>")
+    versions: dict[str, list] = {}
+    for e in envs:
+        for k, v in (e.get("versions") or {}).items():
+            if v not in versions.setdefault(k, []):
+                versions[k].append(v)
+    text = ", ".join(f"{k} {' | '.join(str(v) if v is not None else 'not installed' for v in vs)}" for k, vs in versions.items())
+    lines.append(f"<tr><th>versions</th><td>{esc(text or '–')}</td></tr>")
+    return f'<table class="meta">{"".join(lines)}</table>'
+
+
+def _meter_table(rows: list[Row]) -> str:
+    items = []
+    for provenance, meters in _meters_by_provenance(rows).items():
+        for meter in meters:
+            items.append(f"<tr><th>{esc(meter.get('name', 'unknown'))} <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></th>"
+                         f"<td>{esc(_kv({k: v for k, v in meter.items() if k != 'name'}))}</td></tr>")
+    return f'<table class="meta">{"".join(items)}</table>' if items else "<p>No meter.</p>"
+
+
+def _dates(records: list[dict]) -> str:
+    created = sorted(str(r.get("created")) for r in records if r.get("created"))
+    if not created:
+        return "measurement dates not recorded"
+    return created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"
+
+
+def _warnings(rows: list[Row]) -> str:
+    counter: dict[str, list[str]] = {}
+    for r in rows:
+        for w in r.warnings:
+            counter.setdefault(w, []).append(r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}")
+    if not counter:
+        return "<p>The measurement protocol raised no warnings.</p>"
+    items = []
+    for warning, where in sorted(counter.items(), key=lambda kv: -len(kv[1])):
+        example = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        items.append(f"<li><span class='warn-text'>{esc(warning)}</span> <span class='where'>({len(where)} row(s): {esc(example)})</span></li>")
+    return f'<ul class="warnings">{"".join(items)}</ul>'
+
+
+def _problems(problems: list[LoadProblem], notes: list[str]) -> str:
+    if not problems and not notes:
+        return ""
+    items = [f"<li><code>{esc(p.path)}{':' + str(p.line) if p.line is not None else ''}</code> {esc(p.message)} — skipped</li>" for p in problems]
+    items += [f"<li>{esc(n)}</li>" for n in notes]
+    return (f'<section id="input-notes"><h2>Input notes</h2><p>These inputs were skipped; the report is built from the remaining '
+            f'valid records.</p><ul class="problems">{"".join(items)}</ul></section>')
+
+
+def _figure(fig: Figure) -> str:
+    body = fig.svg or ""
+    note = f'<p class="chart-note">{esc(fig.note)}</p>' if fig.note else ""
+    klass = "figure" if fig.svg else "figure figure-missing"
+    return (f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
+            f"<figcaption>{esc(fig.caption)}</figcaption></figure>")
+
+
+def render_page(*, title: str, records: list[dict], rows: list[Row], figures: list[Figure], tables_html: str,
+                problems: list[LoadProblem], sources: dict[str, int], notes: list[str] = ()) -> str:
+    """The complete HTML document as a string."""
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    source_items = "".join(f"<li><code>{esc(path)}</code>: {n} record(s)</li>" for path, n in sources.items())
+    meters = sorted({r.meter_name for r in rows})
+    figures_html = "".join(_figure(f) for f in figures)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="lstm_energy report">
+<title>{esc(title)}</title>
+<style>
+{_asset("report.css")}
+</style>
+</head>
+<body>
+<header>
+<h1>{esc(title)}</h1>
+<p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(', '.join(meters) or 'none')}; measured {esc(_dates(records))}; report generated {esc(generated)}.</p>
+{provenance_banners(rows)}
+</header>
+<main>
+<section id="context" class="two-col">
+<div><h2>Meter and provenance</h2>{_meter_table(rows)}</div>
+<div><h2>Machine and environment</h2>{_environment_table(records)}</div>
+</section>
+<section id="sources"><h2>Inputs</h2><ul>{source_items}</ul></section>
+{_problems(problems, list(notes))}
+<section id="protocol-warnings"><h2>Protocol warnings</h2>{_warnings(rows)}</section>
+<section id="summary-section"><h2>Summary</h2>{tables_html or "<p>No energy records to tabulate.</p>"}</section>
+<section id="charts"><h2>Charts</h2>{figures_html}</section>
+</main>
+<footer>
+<p>Units: decimal SI prefixes (1 MB = 10<sup>6</sup> bytes, 1 GFLOP = 10<sup>9</sup> FLOP). A FLOP is one add or multiply; a multiply-add counts 2; transcendentals are counted separately.
+Energies are dynamic (idle baseline subtracted) medians over measurement windows unless stated; CI = bootstrap 95% confidence interval of the median.</p>
+</footer>
+<script>
+{_asset("sortable.js")}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,201 @@
+"""Records -> report rows: one flat, unit-named row per configuration, derived figures filled in.
+
+The report never reads nested records directly; it reads ``Row``s. Records measuring the same
+configuration with the same meter (a sweep re-run, two files) are merged into one row: medians of
+their medians, the widest CI, ``runs`` counting them.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from lstm_energy.results import finite
+
+#: the order implementations appear in tables and legends
+IMPL_ORDER = ("cython", "numpy", "torch")
+
+
+@dataclass
+class Row:
+    """One configuration's figures. Energies are dynamic (idle subtracted) unless named ``total``."""
+
+    kind: str                      # "profile" (a sweep point) or "benchmark" (a pytest-benchmark test)
+    label: str                     # benchmark name, or "" for profile rows
+    cell: str | None
+    phase: str | None
+    impl: str | None
+    batch: int | None
+    seq_len: int | None
+    input_size: int | None
+    hidden_size: int | None
+    num_layers: int | None
+    bidirectional: bool | None
+    threads: int | None
+    dtype: str | None
+    provenance: str
+    meter: dict
+    joules_per_call: float | None
+    joules_per_sequence: float | None
+    joules_per_sequence_ci: tuple[float, float] | None
+    total_joules_per_sequence: float | None
+    seconds_per_call: float | None
+    seconds_per_sequence: float | None
+    flops: float | None
+    bytes: float | None
+    intensity: float | None        # FLOP per byte (expected traffic)
+    gflops_per_second: float | None
+    watts: float | None
+    pj_per_flop: float | None
+    nj_per_byte: float | None
+    domains_joules_per_call: dict = field(default_factory=dict)
+    headline_domains: tuple = ()
+    warnings: list = field(default_factory=list)
+    runs: int = 1
+
+    @property
+    def meter_name(self) -> str:
+        return str(self.meter.get("name") or self.meter.get("meter") or "unknown meter")
+
+    @property
+    def shape_text(self) -> str:
+        """``B=8 T=16 D=32 H=64`` (plus ``L=2``, ``bi``, ``t=2`` when not the default)."""
+        if self.batch is None:
+            return ""
+        text = f"B={self.batch} T={self.seq_len} D={self.input_size} H={self.hidden_size}"
+        if self.num_layers and self.num_layers != 1:
+            text += f" L={self.num_layers}"
+        if self.bidirectional:
+            text += " bi"
+        if self.threads and self.threads != 1:
+            text += f" t={self.threads}"
+        return text
+
+    def shape_key(self) -> tuple:
+        return (self.batch, self.seq_len, self.input_size, self.hidden_size, self.num_layers, self.bidirectional, self.threads, self.dtype)
+
+
+def _stat(block: dict | None, key: str) -> float | None:
+    value = (block or {}).get(key)
+    if isinstance(value, dict):
+        return finite(value.get("median"))
+    return finite(value)
+
+
+def _ci(block: dict | None, key: str) -> tuple[float, float] | None:
+    value = (block or {}).get(key)
+    if isinstance(value, dict):
+        low, high = finite(value.get("ci95_low")), finite(value.get("ci95_high"))
+        if low is not None and high is not None:
+            return (low, high)
+    return None
+
+
+def _ratio(numerator, denominator, scale=1.0):
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator * scale
+
+
+def row_from_record(record: dict) -> Row:
+    """Flatten one validated record; derive what the record leaves out (GFLOP/s, W, pJ/FLOP, ...)."""
+    config = record.get("config") or {}
+    energy = record.get("energy") or {}
+    time_block = record.get("time") or {}
+    costs = record.get("costs") or {}
+    derived = record.get("derived") or {}
+    batch = config.get("batch")
+    j_call = _stat(energy, "joules_per_call")
+    j_seq = _stat(energy, "joules_per_sequence")
+    if j_seq is None and j_call is not None and batch:
+        j_seq = j_call / batch
+    s_call = _stat(time_block, "seconds_per_call")
+    s_seq = finite(time_block.get("seconds_per_sequence"))
+    if s_seq is None and s_call is not None and batch:
+        s_seq = s_call / batch
+    flops = finite((costs.get("flops") or {}).get("total")) if isinstance(costs.get("flops"), dict) else finite(costs.get("flops"))
+    bytes_block = costs.get("bytes")
+    moved = None
+    if isinstance(bytes_block, dict):
+        moved = finite(bytes_block.get("expected")) or finite(bytes_block.get("compulsory"))
+    else:
+        moved = finite(bytes_block)
+    intensity = finite(costs.get("arithmetic_intensity_flop_per_byte")) or _ratio(flops, moved)
+    benchmark = record.get("benchmark") or {}
+    return Row(
+        kind=record.get("kind", "profile"),
+        label=str(benchmark.get("fullname") or benchmark.get("name") or record.get("name") or ""),
+        cell=config.get("cell"),
+        phase=config.get("phase"),
+        impl=config.get("impl"),
+        batch=batch,
+        seq_len=config.get("seq_len"),
+        input_size=config.get("input_size"),
+        hidden_size=config.get("hidden_size"),
+        num_layers=config.get("num_layers", 1 if config else None),
+        bidirectional=config.get("bidirectional", False if config else None),
+        threads=config.get("threads"),
+        dtype=config.get("dtype"),
+        provenance=energy.get("provenance", "unknown"),
+        meter=energy.get("meter") or {},
+        joules_per_call=j_call,
+        joules_per_sequence=j_seq,
+        joules_per_sequence_ci=_ci(energy, "joules_per_sequence"),
+        total_joules_per_sequence=_stat(energy, "total_joules_per_sequence"),
+        seconds_per_call=s_call,
+        seconds_per_sequence=s_seq,
+        flops=flops,
+        bytes=moved,
+        intensity=intensity,
+        gflops_per_second=finite(derived.get("gflops_per_second")) or _ratio(flops, s_call, 1e-9),
+        watts=finite(derived.get("watts")) or _ratio(j_call, s_call),
+        pj_per_flop=finite(derived.get("pj_per_flop")) or _ratio(j_call, flops, 1e12),
+        nj_per_byte=finite(derived.get("nj_per_byte")) or _ratio(j_call, moved, 1e9),
+        domains_joules_per_call={k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None},
+        headline_domains=tuple(energy.get("headline_domains") or ()),
+        warnings=[str(w) for w in record.get("warnings") or []],
+    )
+
+
+def _merge(rows: list[Row]) -> Row:
+    """Several measurements of one configuration and meter -> one row of medians."""
+    if len(rows) == 1:
+        return rows[0]
+    first = rows[0]
+    merged = Row(**{k: getattr(first, k) for k in first.__dataclass_fields__})
+    numeric = ("joules_per_call", "joules_per_sequence", "total_joules_per_sequence", "seconds_per_call",
+               "seconds_per_sequence", "gflops_per_second", "watts", "pj_per_flop", "nj_per_byte")
+    for name in numeric:
+        values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        setattr(merged, name, statistics.median(values) if values else None)
+    cis = [r.joules_per_sequence_ci for r in rows if r.joules_per_sequence_ci]
+    merged.joules_per_sequence_ci = (min(c[0] for c in cis), max(c[1] for c in cis)) if cis else None
+    domains = {}
+    for r in rows:
+        for k, v in r.domains_joules_per_call.items():
+            domains.setdefault(k, []).append(v)
+    merged.domains_joules_per_call = {k: statistics.median(v) for k, v in domains.items()}
+    merged.warnings = list(dict.fromkeys(w for r in rows for w in r.warnings))
+    merged.runs = sum(r.runs for r in rows)
+    return merged
+
+
+def build_rows(records: list[dict]) -> list[Row]:
+    """Rows of the profile and benchmark records, duplicates merged, sorted for reading."""
+    groups: dict[tuple, list[Row]] = {}
+    for record in records:
+        if record.get("kind") not in ("profile", "benchmark"):
+            continue
+        row = row_from_record(record)
+        key = (row.kind, row.label, row.cell, row.phase, row.impl, row.shape_key(), row.meter_name, row.provenance)
+        groups.setdefault(key, []).append(row)
+    rows = [_merge(group) for group in groups.values()]
+    rows.sort(key=sort_key)
+    return rows
+
+
+def sort_key(row: Row) -> tuple:
+    impl_rank = IMPL_ORDER.index(row.impl) if row.impl in IMPL_ORDER else len(IMPL_ORDER)
+    phases = ("forward", "backward", "train")
+    phase_rank = phases.index(row.phase) if row.phase in phases else len(phases)
+    return (row.kind != "profile", row.label, row.cell or "", tuple(v if v is not None else -1 for v in row.shape_key()[:4]),
+            phase_rank, impl_rank)

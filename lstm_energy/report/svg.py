@@ -1,0 +1,291 @@
+"""Inline SVG chart primitives: scales with readable ticks, an x-y plot, a dot plot, a legend.
+
+No JavaScript and no external resources: each function returns one ``<svg>`` element as a string that
+renders the same in a browser, a mail client or a printout. Every drawn datum has ``class="mark"``
+and a ``<title>`` tooltip, so tests (and readers hovering) can find it.
+"""
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+from lstm_energy.report.units import esc, si
+
+#: Okabe-Ito palette (distinguishable with the common colour-vision deficiencies)
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000")
+MARKERS = ("circle", "square", "diamond", "triangle")
+
+WIDTH, HEIGHT = 760, 400
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = 84, 24, 58
+
+
+@dataclass
+class Scale:
+    """Maps data values in ``domain`` to pixels in ``pixels``; ``log`` for a base-10 log axis.
+
+    ``unit`` labels the ticks (``si(value, unit)``); ``ticks_at`` pins the ticks to given values.
+    """
+
+    domain: tuple[float, float]
+    pixels: tuple[float, float]
+    log: bool = False
+    unit: str = ""
+    ticks_at: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        lo, hi = self.domain
+        if self.log:
+            lo, hi = max(lo, 1e-300), max(hi, 1e-300)
+            if lo == hi:
+                lo, hi = lo / 2, hi * 2
+            else:  # pad by a few percent of a decade so end marks don't sit on the frame
+                pad = 0.06 * (math.log10(hi) - math.log10(lo))
+                lo, hi = lo / 10**pad, hi * 10**pad
+        else:
+            if lo == hi:
+                lo, hi = (lo - 1, hi + 1) if lo == 0 else (lo - abs(lo) * 0.5, hi + abs(hi) * 0.5)
+            lo = min(lo, 0.0) if lo >= 0 else lo  # linear axes of sizes start at zero
+            hi = hi + 0.06 * (hi - lo)
+        self.domain = (lo, hi)
+
+    def __call__(self, value: float) -> float:
+        lo, hi = self.domain
+        p0, p1 = self.pixels
+        if self.log:
+            value = max(value, 1e-300)
+            t = (math.log10(value) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        else:
+            t = (value - lo) / (hi - lo)
+        return p0 + t * (p1 - p0)
+
+    def ticks(self) -> list[float]:
+        lo, hi = self.domain
+        if self.ticks_at:
+            return [t for t in self.ticks_at if lo <= t <= hi]
+        if self.log:
+            first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+            decades = [10.0**e for e in range(first, last + 1)]
+            if len(decades) >= 3:
+                step = max(1, len(decades) // 6)
+                return decades[::step]
+            for multiples in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), tuple(range(1, 10))):
+                ticks = [m * 10.0**e for e in range(first - 1, last + 1) for m in multiples]
+                ticks = [t for t in ticks if lo <= t <= hi]
+                if len(ticks) >= 3:
+                    break
+            return ticks
+        step = _nice_step((hi - lo) / 5)
+        start = math.ceil(lo / step) * step
+        return [start + i * step for i in range(int((hi - start) / step) + 1)]
+
+    def label(self, value: float) -> str:
+        return si(value, self.unit, digits=3, trim=True) if self.unit else _plain(value)
+
+
+def _nice_step(raw: float) -> float:
+    exponent = math.floor(math.log10(raw)) if raw > 0 else 0
+    for m in (1, 2, 2.5, 5, 10):
+        if m * 10**exponent >= raw:
+            return m * 10**exponent
+    return 10 ** (exponent + 1)  # pragma: no cover
+
+
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def marker(shape: str, x: float, y: float, color: str, title: str, size: float = 4.5) -> str:
+    """One data point drawn as ``shape`` with a tooltip."""
+    tip = f"<title>{esc(title)}</title>"
+    common = f'class="mark" fill="{color}" stroke="#fff" stroke-width="1"'
+    if shape == "square":
+        return f'<rect {common} x="{_num(x - size)}" y="{_num(y - size)}" width="{_num(2 * size)}" height="{_num(2 * size)}">{tip}</rect>'
+    if shape == "diamond":
+        s = size * 1.3
+        pts = f"{_num(x)},{_num(y - s)} {_num(x + s)},{_num(y)} {_num(x)},{_num(y + s)} {_num(x - s)},{_num(y)}"
+        return f'<polygon {common} points="{pts}">{tip}</polygon>'
+    if shape == "triangle":
+        s = size * 1.3
+        pts = f"{_num(x)},{_num(y - s)} {_num(x + s)},{_num(y + s * 0.8)} {_num(x - s)},{_num(y + s * 0.8)}"
+        return f'<polygon {common} points="{pts}">{tip}</polygon>'
+    return f'<circle {common} cx="{_num(x)}" cy="{_num(y)}" r="{_num(size)}">{tip}</circle>'
+
+
+@dataclass
+class Series:
+    """One named set of points; ``points`` are (x, y, tooltip) and optional (low, high) error bars on y."""
+
+    name: str
+    points: list[tuple[float, float, str]]
+    color: str = PALETTE[0]
+    shape: str = "circle"
+    connect: bool = False
+    dash: str = ""  # stroke-dasharray of the connecting line ("" = solid)
+    errors: list[tuple[float, float] | None] = field(default_factory=list)
+
+
+@dataclass
+class Line:
+    """A reference line or curve (a fit, a roof): ``points`` in data units, drawn as a polyline."""
+
+    name: str
+    points: list[tuple[float, float]]
+    color: str = "#444"
+    dash: str = "6 4"
+
+
+def _frame(title: str, body: str, legend: str, height: int = HEIGHT) -> str:
+    return (
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}">'
+        f'<title>{esc(title)}</title>'
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fff"/>'
+        f"{body}{legend}</svg>"
+    )
+
+
+def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: float = 20) -> tuple[str, float]:
+    """A row of legend entries (label, colour, shape: a marker shape or "line"/"dash"), wrapping as
+    needed. Returns the SVG group and the y just below its last row (where the plot may start)."""
+    parts, cx, cy = [], x, y
+    for label, color, shape in entries:
+        width = 32 + 7.6 * len(label)
+        if cx + width > WIDTH - MARGIN_RIGHT and cx > x:
+            cx, cy = x, cy + 18
+        if shape in ("line", "dash"):
+            dash = ' stroke-dasharray="6 4"' if shape == "dash" else ""
+            parts.append(f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(cx + 16)}" y2="{_num(cy)}" stroke="{color}" stroke-width="2"{dash}/>')
+        else:
+            parts.append(marker(shape, cx + 8, cy, color, label, size=4.5).replace('class="mark"', 'class="legend-mark"'))
+        parts.append(f'<text class="legend" x="{_num(cx + 22)}" y="{_num(cy + 4)}">{esc(label)}</text>')
+        cx += width
+    return f'<g class="legend">{"".join(parts)}</g>', cy + 22
+
+
+def _axes(xs: Scale, ys: Scale, x_label: str, y_label: str, height: int, top: float) -> str:
+    """Grid lines, tick labels and axis titles for both axes."""
+    left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
+    bottom = height - MARGIN_BOTTOM
+    out = [f'<rect class="plot-area" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
+    for t in xs.ticks():
+        px = xs(t)
+        out.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
+        out.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+    for t in ys.ticks():
+        py = ys(t)
+        out.append(f'<line class="grid" x1="{left}" y1="{_num(py)}" x2="{right}" y2="{_num(py)}"/>')
+        out.append(f'<text class="tick" x="{left - 6}" y="{_num(py + 4)}" text-anchor="end">{esc(ys.label(t))}</text>')
+    out.append(f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
+    cy = (top + bottom) / 2
+    out.append(f'<text class="axis-title" x="16" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 16 {cy:.1f})">{esc(y_label)}</text>')
+    return "".join(out)
+
+
+def xy_plot(
+    title: str,
+    series: list[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    x_unit: str = "",
+    y_unit: str = "",
+    x_log: bool = True,
+    y_log: bool = True,
+    lines: list[Line] = (),
+    x_ticks: tuple[float, ...] | None = None,
+    height: int = HEIGHT,
+) -> str:
+    """Scatter (optionally connected) of several series, with reference lines and a legend."""
+    xs_all = [p[0] for s in series for p in s.points] + [p[0] for l in lines for p in l.points]
+    ys_all = [p[1] for s in series for p in s.points]
+    for s in series:
+        ys_all += [v for e in s.errors if e for v in e]
+    ys_all += [p[1] for l in lines for p in l.points]
+    if x_log:
+        xs_all = [v for v in xs_all if v > 0]
+    if y_log:
+        ys_all = [v for v in ys_all if v > 0]
+    if not xs_all or not ys_all:
+        raise ValueError(f"xy_plot {title!r} has no positive data to draw; the caller should show a note instead")
+    # keep reference lines from stretching the y range far beyond the data
+    data_y = [p[1] for s in series for p in s.points if (p[1] > 0 or not y_log)]
+    y_lo, y_hi = min(ys_all), max(ys_all)
+    if data_y and lines:
+        y_lo = min(y_lo, min(data_y))
+        y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
+        y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
+    entries = [(s.name, s.color, s.shape) for s in series] + [(l.name, l.color, "dash") for l in lines]
+    legend_svg, top = legend(entries)
+    height = max(height, int(top) + 260)
+    xs = Scale((min(xs_all), max(xs_all)), (MARGIN_LEFT, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit, ticks_at=x_ticks)
+    ys = Scale((y_lo, y_hi), (height - MARGIN_BOTTOM, top), log=y_log, unit=y_unit)
+    body = [_axes(xs, ys, x_label, y_label, height, top)]
+    clip_id = f"clip{zlib.crc32(title.encode()):08x}"
+    body.append(
+        f'<clipPath id="{clip_id}"><rect x="{MARGIN_LEFT}" y="{top:.1f}" width="{WIDTH - MARGIN_LEFT - MARGIN_RIGHT}" '
+        f'height="{height - top - MARGIN_BOTTOM:.1f}"/></clipPath><g clip-path="url(#{clip_id})">'
+    )
+    for line in lines:
+        pts = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y in line.points if (x > 0 or not x_log) and (y > 0 or not y_log))
+        body.append(f'<polyline class="mark ref-line" points="{pts}" fill="none" stroke="{line.color}" stroke-width="2" stroke-dasharray="{line.dash}"><title>{esc(line.name)}</title></polyline>')
+    for s in series:
+        pts = [(x, y, tip) for x, y, tip in s.points if (x > 0 or not x_log) and (y > 0 or not y_log)]
+        if s.connect and len(pts) > 1:
+            path = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y, _ in sorted(pts))
+            dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+            body.append(f'<polyline class="series-line" points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8" opacity="0.85"{dash}/>')
+        for (x, y, _), err in zip(s.points, s.errors or [None] * len(s.points)):
+            if err and all(v > 0 or not y_log for v in err):
+                body.append(f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>')
+        for x, y, tip in pts:
+            body.append(marker(s.shape, xs(x), ys(y), s.color, tip))
+    body.append("</g>")
+    return _frame(title, "".join(body), legend_svg, height=height)
+
+
+def dot_plot(
+    title: str,
+    rows: list[str],
+    series: list[Series],
+    *,
+    x_label: str,
+    x_unit: str = "",
+    x_log: bool = True,
+) -> str:
+    """Cleveland dot plot: one horizontal row per label in ``rows``; each series puts a marker on a
+    row at its value. A series point's x is the value and its y is the row index."""
+    row_height = 22
+    label_width = max(120, min(340, 7.6 * max((len(r) for r in rows), default=10)))
+    left = 16 + label_width
+    legend_svg, top = legend([(s.name, s.color, s.shape) for s in series])
+    height = top + row_height * len(rows) + MARGIN_BOTTOM
+    values = [p[0] for s in series for p in s.points if (p[0] > 0 or not x_log)]
+    if not values or not rows:
+        raise ValueError(f"dot_plot {title!r} has no positive data to draw; the caller should show a note instead")
+    xs = Scale((min(values), max(values)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit)
+    bottom = height - MARGIN_BOTTOM
+    body = [f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
+    for i, label in enumerate(rows):
+        cy = top + row_height * (i + 0.5)
+        if i % 2 == 0:
+            body.append(f'<rect x="{_num(left)}" y="{_num(cy - row_height / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{row_height}" fill="#f5f7fa"/>')
+        body.append(f'<text class="tick row-label" x="{_num(left - 8)}" y="{_num(cy + 4)}" text-anchor="end">{esc(label)}</text>')
+    for t in xs.ticks():
+        px = xs(t)
+        body.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
+        body.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+    body.append(f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
+    for s in series:
+        for (x, row, tip), err in zip(s.points, s.errors or [None] * len(s.points)):
+            if x_log and x <= 0:
+                continue
+            cy = top + row_height * (row + 0.5)
+            if err and all(v > 0 or not x_log for v in err):
+                body.append(f'<line class="errorbar" x1="{_num(xs(err[0]))}" x2="{_num(xs(err[1]))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{s.color}" stroke-width="1.2"/>')
+            body.append(marker(s.shape, xs(x), cy, s.color, tip))
+    return _frame(title, "".join(body), legend_svg, height=height)

@@ -1,0 +1,107 @@
+"""The report's summary tables: one row per configuration, a unit on every number, sortable columns.
+
+Each numeric cell carries its raw value in ``data-sort`` so the inline script sorts by value, not by
+the formatted text ("900 µJ" < "1.2 mJ").
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from lstm_energy.report.rows import Row
+from lstm_energy.report.units import esc, fixed, si
+
+# (header, tooltip, value getter, formatter)
+Column = tuple[str, str, Callable[[Row], object], Callable[[object], str]]
+
+
+def _text(value) -> str:
+    return "–" if value is None else str(value)
+
+
+def _ci_text(row: Row) -> str:
+    if not row.joules_per_sequence_ci:
+        return "–"
+    low, high = row.joules_per_sequence_ci
+    return f"{si(low, 'J')} – {si(high, 'J')}"
+
+
+def _bidi(value) -> str:
+    return "–" if value is None else ("bi" if value else "uni")
+
+
+CONFIG_COLUMNS: list[Column] = [
+    ("cell", "recurrent cell", lambda r: r.cell, _text),
+    ("phase", "forward (eval), backward, or train (forward+backward)", lambda r: r.phase, _text),
+    ("impl", "implementation", lambda r: r.impl, _text),
+    ("B", "batch size (sequences per call)", lambda r: r.batch, _text),
+    ("T", "sequence length (steps)", lambda r: r.seq_len, _text),
+    ("D", "input size", lambda r: r.input_size, _text),
+    ("H", "hidden size", lambda r: r.hidden_size, _text),
+    ("L", "layers", lambda r: r.num_layers, _text),
+    ("dir", "uni- or bidirectional", lambda r: r.bidirectional, _bidi),
+    ("threads", "BLAS/compute threads", lambda r: r.threads, _text),
+]
+
+BENCHMARK_COLUMNS: list[Column] = [
+    ("benchmark", "pytest-benchmark test name", lambda r: r.label, _text),
+    ("B", "batch size the test declared (sequences per call)", lambda r: r.batch, _text),
+]
+
+FIGURE_COLUMNS: list[Column] = [
+    ("J/seq (median)", "dynamic energy per sequence (idle subtracted), median of windows", lambda r: r.joules_per_sequence, lambda v: si(v, "J")),
+    ("J/seq 95% CI", "bootstrap 95% confidence interval of the median", lambda r: r.joules_per_sequence_ci[0] if r.joules_per_sequence_ci else None, None),
+    ("J/call", "dynamic energy per call (one batch), median", lambda r: r.joules_per_call, lambda v: si(v, "J")),
+    ("s/seq", "seconds per sequence, median", lambda r: r.seconds_per_sequence, lambda v: si(v, "s")),
+    ("FLOPs/call", "FLOPs per call (a multiply-add counts 2)", lambda r: r.flops, lambda v: si(v, "FLOP")),
+    ("bytes/call", "expected bytes moved per call (cost model)", lambda r: r.bytes, lambda v: si(v, "B")),
+    ("GFLOP/s", "achieved throughput", lambda r: r.gflops_per_second, lambda v: fixed(v, "GFLOP/s")),
+    ("W", "dynamic power: energy per call / seconds per call", lambda r: r.watts, lambda v: fixed(v, "W")),
+    ("pJ/FLOP", "energy per FLOP", lambda r: r.pj_per_flop, lambda v: fixed(v, "pJ/FLOP")),
+    ("nJ/byte", "energy per byte moved", lambda r: r.nj_per_byte, lambda v: fixed(v, "nJ/B")),
+    ("FLOP/byte", "arithmetic intensity", lambda r: r.intensity, lambda v: fixed(v, "FLOP/B")),
+    ("provenance", "measured (counter) / estimated (model) / simulated (tests)", lambda r: r.provenance, _text),
+    ("runs", "records merged into this row", lambda r: r.runs, _text),
+]
+
+
+def _cell(row: Row, column: Column) -> str:
+    header, _, getter, formatter = column
+    value = getter(row)
+    text = _ci_text(row) if formatter is None else formatter(value)
+    if isinstance(value, bool) or value is None:
+        sort = "" if value is None else str(int(value))
+    elif isinstance(value, (int, float)):
+        sort = repr(float(value))
+    else:
+        sort = str(value)
+    klass = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+    if header == "provenance":
+        klass = f' class="prov prov-{esc(value)}"'
+    return f'<td{klass} data-sort="{esc(sort)}">{esc(text)}</td>'
+
+
+def table(rows: list[Row], columns: list[Column], *, table_id: str, caption: str) -> str:
+    """A sortable HTML table of ``rows`` with ``columns``."""
+    head = "".join(
+        f'<th scope="col" title="{esc(tip)}" aria-sort="none"><button type="button">{esc(header)}</button></th>'
+        for header, tip, _, _ in columns
+    )
+    body = "".join("<tr>" + "".join(_cell(r, c) for c in columns) + "</tr>" for r in rows)
+    return (
+        f'<table class="sortable" id="{esc(table_id)}"><caption>{esc(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def summary_tables(rows: list[Row]) -> str:
+    """The sweep table (one row per cell/shape/phase/implementation) and the benchmark table, as present."""
+    parts = []
+    profile = [r for r in rows if r.kind == "profile"]
+    bench = [r for r in rows if r.kind != "profile"]
+    if profile:
+        parts.append(table(profile, CONFIG_COLUMNS + FIGURE_COLUMNS, table_id="summary",
+                           caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort."))
+    if bench:
+        parts.append(table(bench, BENCHMARK_COLUMNS + FIGURE_COLUMNS, table_id="benchmarks",
+                           caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort."))
+    return "".join(parts)

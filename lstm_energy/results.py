@@ -1,0 +1,349 @@
+"""Results storage: the versioned record schema, an append-and-flush JSON Lines writer, and loaders.
+
+One record per measured configuration (docs/results-record.md). Records are appended to a ``.jsonl``
+file as they are made and flushed to the kernel at once, so a sweep killed with SIGKILL loses nothing
+but the point it was measuring. Loading reads sweep ``.jsonl`` files and pytest-benchmark ``.json``
+files (whose benchmarks carry the record in ``extra_info["lstm_energy"]``) alike; a corrupt or
+truncated line is reported by file and line number and skipped, never fatal::
+
+    loaded = load_records("reports/quick.jsonl", "bench.json")
+    loaded.records, loaded.problems          # valid records, [LoadProblem(path, line, message)]
+    df = load_dataframe("reports/quick.jsonl")   # one row per record, dotted column names
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from lstm_energy.errors import ResultsSchemaError
+
+# SCHEMA_VERSION history (bump on any incompatible change; old versions must keep loading through
+# ``upgrade_record``):
+#   1 - (lstm_energy 0.1.0) first version: schema_version, kind, created, config, energy, time,
+#       costs, derived, environment, warnings (docs/results-record.md).
+SCHEMA_VERSION = 1
+
+PROVENANCES = ("measured", "estimated", "simulated")
+
+#: config keys that identify a point of a sweep (the resume key); the record may hold more
+CONFIG_KEYS = (
+    "cell", "nonlinearity", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size",
+    "num_layers", "bidirectional", "dtype", "threads",
+)
+#: config keys a "profile" record must have
+REQUIRED_PROFILE_CONFIG = ("cell", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size")
+#: the kind of record the pytest plugin stores (a benchmarked callable, config optional)
+BENCHMARK_KIND = "benchmark"
+#: key of pytest-benchmark's ``extra_info`` that holds the record
+EXTRA_INFO_KEY = "lstm_energy"
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A line or file that could not be loaded: where, and why (the record was skipped)."""
+
+    path: str
+    line: int | None  # 1-based line number; None when the whole file is at fault
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message} (skipped)"
+
+
+@dataclass
+class LoadedResults:
+    """Valid records (each annotated with ``_source = {"path", "line"}``) and what was skipped."""
+
+    records: list[dict] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------- validation
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _require_mapping(record: dict, key: str, where: str) -> dict:
+    value = record.get(key)
+    if not isinstance(value, dict):
+        raise ResultsSchemaError(
+            f"{where}: {key!r} must be an object, got {type(value).__name__} ({value!r:.60}); "
+            "records are made by ProfileResult.to_record() - regenerate the file"
+        )
+    return value
+
+
+def _require_stat(block: dict, key: str, where: str) -> None:
+    stat = block.get(key)
+    if not isinstance(stat, dict) or not _is_number(stat.get("median")):
+        raise ResultsSchemaError(
+            f"{where}: {key!r} must be an object with a numeric 'median', got {stat!r:.80}; "
+            "see docs/results-record.md for the statistics block"
+        )
+
+
+def validate_record(record) -> dict:
+    """Check a record against the schema and return it (upgraded to SCHEMA_VERSION).
+
+    Raises ResultsSchemaError naming the offending key, the value seen and what to do. Unknown
+    extra keys are allowed (a newer minor addition must not break an older reader).
+    """
+    if not isinstance(record, dict):
+        raise ResultsSchemaError(
+            f"a results record must be a JSON object, got {type(record).__name__}; "
+            "each line of a .jsonl results file holds one record"
+        )
+    version = record.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsSchemaError(
+            f"'schema_version' must be an int >= 1, got {version!r}; this is not an lstm_energy record"
+        )
+    if version > SCHEMA_VERSION:
+        raise ResultsSchemaError(
+            f"record has schema_version {version} but this lstm_energy reads up to {SCHEMA_VERSION}; "
+            "upgrade lstm_energy to read it"
+        )
+    record = upgrade_record(record)
+    kind = record.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ResultsSchemaError(f"'kind' must be a non-empty string, got {kind!r}")
+    if kind not in ("profile", BENCHMARK_KIND):
+        return record  # other jobs' kinds (e.g. forecast) carry their own blocks; pass them through
+    where = f"{kind} record"
+    energy = _require_mapping(record, "energy", where)
+    provenance = energy.get("provenance")
+    if provenance not in PROVENANCES:
+        raise ResultsSchemaError(
+            f"{where}: energy.provenance must be one of {PROVENANCES}, got {provenance!r}; "
+            "every energy figure must say whether it was measured, estimated or simulated"
+        )
+    if not isinstance(energy.get("meter"), dict):
+        raise ResultsSchemaError(
+            f"{where}: energy.meter must be the meter's describe() object, got {energy.get('meter')!r:.60}"
+        )
+    _require_stat(energy, "joules_per_call", where + ": energy")
+    _require_stat(_require_mapping(record, "time", where), "seconds_per_call", where + ": time")
+    if kind == "profile":
+        config = _require_mapping(record, "config", where)
+        missing = [k for k in REQUIRED_PROFILE_CONFIG if k not in config]
+        if missing:
+            raise ResultsSchemaError(
+                f"{where}: config lacks {missing}; a profile record needs {list(REQUIRED_PROFILE_CONFIG)}"
+            )
+    return record
+
+
+def upgrade_record(record: dict) -> dict:
+    """Bring an older record up to SCHEMA_VERSION (version 1 is current: nothing to do yet)."""
+    return record
+
+
+def config_key(config: dict) -> str:
+    """Canonical string of a config (the sweep's resume key): the CONFIG_KEYS present, sorted."""
+    subset = {k: config.get(k) for k in CONFIG_KEYS if k in config}
+    return json.dumps(subset, sort_keys=True, separators=(",", ":"))
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+class ResultsWriter:
+    """Append records to a JSON Lines file, one per line, each flushed and fsync'ed as it is written.
+
+    If the file ends in a partial line (a writer killed mid-write), the next record starts on a new
+    line so the damage stays confined to the one truncated line, which loaders report and skip.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, validate: bool = True):
+        self.path = Path(path)
+        self.validate = validate
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not _ends_with_newline(self.path)
+        self._file = open(self.path, "a", encoding="utf-8")
+        if needs_newline:
+            self._file.write("\n")
+            self._file.flush()
+
+    def append(self, record: dict) -> None:
+        """Validate ``record`` and append it as one line, flushed to the OS and to disk."""
+        if self.validate:
+            record = validate_record(record)
+        line = json.dumps(record, sort_keys=False, separators=(",", ":"), allow_nan=False, default=_json_default)
+        self._file.write(line + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def _json_default(value):
+    """NumPy scalars and arrays, tuples of them: make them JSON (records hold plain numbers)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"results records hold JSON values only; got {type(value).__name__} ({value!r:.60})")
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def load_records(*paths: str | os.PathLike) -> LoadedResults:
+    """Load every valid record from sweep ``.jsonl`` files and pytest-benchmark ``.json`` files.
+
+    A file that is missing or unreadable, and every corrupt, truncated or invalid line, becomes a
+    LoadProblem naming the file and line; the rest still load.
+    """
+    if not paths:
+        raise ValueError("load_records needs at least one path, got none; pass RESULTS.jsonl or BENCH.json files")
+    loaded = LoadedResults()
+    for path in paths:
+        _load_one(Path(path), loaded)
+    return loaded
+
+
+def _load_one(path: Path, loaded: LoadedResults) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        loaded.problems.append(LoadProblem(str(path), None, f"cannot read the file: {err}"))
+        return
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as err:
+        whole = None
+        if path.suffix == ".json":  # one JSON document (pytest-benchmark): a parse error spoils it all
+            loaded.problems.append(LoadProblem(
+                str(path), err.lineno,
+                f"not valid JSON: {err.msg} (column {err.colno}); a truncated pytest-benchmark file? re-run it",
+            ))
+            return
+    if isinstance(whole, dict) and "benchmarks" in whole:
+        _load_pytest_benchmark(path, whole, loaded)
+        return
+    if isinstance(whole, list):
+        for index, record in enumerate(whole):
+            _accept(record, str(path), None, loaded, f"item {index}")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            truncated = number == len(text.splitlines()) and not text.endswith("\n")
+            what = "truncated line (the writer was killed mid-write?)" if truncated else "corrupt line"
+            loaded.problems.append(LoadProblem(str(path), number, f"{what}: not valid JSON: {err.msg} (column {err.colno})"))
+            continue
+        _accept(record, str(path), number, loaded)
+
+
+def _accept(record, path: str, line: int | None, loaded: LoadedResults, item: str = "") -> None:
+    try:
+        record = validate_record(record)
+    except ResultsSchemaError as err:
+        message = f"{item}: {err}" if item else str(err)
+        loaded.problems.append(LoadProblem(path, line, f"invalid record: {message}"))
+        return
+    record = dict(record)
+    record["_source"] = {"path": path, "line": line}
+    loaded.records.append(record)
+
+
+def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) -> None:
+    """Each benchmark's ``extra_info["lstm_energy"]`` is a record; add the benchmark's name and timing."""
+    benchmarks = document.get("benchmarks")
+    if not isinstance(benchmarks, list):
+        loaded.problems.append(LoadProblem(str(path), None, f"'benchmarks' must be a list, got {type(benchmarks).__name__}"))
+        return
+    machine = document.get("machine_info") or {}
+    without_energy = []
+    for bench in benchmarks:
+        if not isinstance(bench, dict):
+            continue
+        name = bench.get("fullname") or bench.get("name") or "?"
+        record = (bench.get("extra_info") or {}).get(EXTRA_INFO_KEY)
+        if record is None:
+            without_energy.append(name)
+            continue
+        if isinstance(record, dict):
+            record = dict(record)
+            stats = bench.get("stats") or {}
+            record["benchmark"] = {
+                "name": bench.get("name"),
+                "fullname": bench.get("fullname"),
+                "group": bench.get("group"),
+                "params": bench.get("params"),
+                "stats": {k: stats.get(k) for k in ("min", "max", "mean", "median", "stddev", "rounds", "iterations") if k in stats},
+            }
+            record.setdefault("created", document.get("datetime"))
+            env = record.get("environment")
+            if not isinstance(env, dict) or not env:
+                record["environment"] = {
+                    "cpu_model": (machine.get("cpu") or {}).get("brand_raw"),
+                    "python": machine.get("python_version"),
+                    "hostname": machine.get("node"),
+                    "kernel": machine.get("release"),
+                }
+        _accept(record, str(path), None, loaded, f"benchmark {name}")
+    if without_energy:
+        shown = ", ".join(without_energy[:5]) + (" ..." if len(without_energy) > 5 else "")
+        loaded.problems.append(LoadProblem(
+            str(path), None,
+            f"{len(without_energy)} benchmark(s) carry no extra_info[{EXTRA_INFO_KEY!r}] ({shown}); "
+            "use the `energy` fixture instead of `benchmark` to record their energy",
+        ))
+
+
+def iter_flat(record: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
+    """Flatten nested dicts to dotted keys; lists stay whole (e.g. warnings, blas)."""
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from iter_flat(value, name + ".")
+        else:
+            yield name, value
+
+
+def load_dataframe(*paths: str | os.PathLike):
+    """All valid records of ``paths`` as a pandas DataFrame, one row per record, dotted column names.
+
+    ``df.attrs["problems"]`` lists the skipped lines as strings (file:line: why). Columns include
+    ``config.cell``, ``energy.joules_per_sequence.median``, ``time.seconds_per_call.median``,
+    ``costs.flops.total``, ``derived.pj_per_flop``, ``_source.path`` and ``_source.line``.
+    """
+    import pandas as pd
+
+    loaded = load_records(*paths)
+    frame = pd.DataFrame([dict(iter_flat(r)) for r in loaded.records])
+    frame.attrs["problems"] = [str(p) for p in loaded.problems]
+    return frame
+
+
+def finite(value) -> float | None:
+    """``value`` as a float when it is a finite number, else None (missing or not measured)."""
+    if _is_number(value) and math.isfinite(value):
+        return float(value)
+    return None
+

@@ -1,0 +1,9 @@
+"""Test helpers shipped with the package, so users can test their energy code without RAPL hardware.
+
+``lstm_energy.testing.fake_powercap``: faithful fake powercap sysfs trees (Intel, AMD, hex zone ids,
+mmio duplicates, die mirrors, wrapping counters, root-only ``energy_uj``).
+For a synthetic meter with a known power, see :class:`lstm_energy.meters.SimulatedMeter`.
+"""
+from lstm_energy.testing.fake_powercap import KINDS, FakePowercap, FakeZone, build_fake_powercap
+
+__all__ = ["KINDS", "FakePowercap", "FakeZone", "build_fake_powercap"]

@@ -1,0 +1,166 @@
+"""benchmarks/ratios.py: ratios of medians, GEMM efficiency, target verdicts and --check exit codes.
+
+Built on hand-made pytest-benchmark documents, so every verdict below is known in advance.
+"""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+RATIOS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "ratios.py"
+
+
+@pytest.fixture(scope="module")
+def ratios():
+    spec = importlib.util.spec_from_file_location("benchmark_ratios", RATIOS_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve string annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def peer(cell, phase, shape, threads, impl, median, gemm_flops=1e9, allocation=None):
+    return {
+        "name": f"test_peer[{cell}-{phase}-{shape}-{threads}t-{impl}]",
+        "stats": {"median": median},
+        "extra_info": {"kind": "peer", "cell": cell, "phase": phase, "shape": shape, "threads": threads,
+                       "impl": impl, "gemm_flops": gemm_flops, "timer": "benchmark",
+                       **({"allocation": allocation} if allocation else {})},
+    }
+
+
+def sgemm(threads, median, n=1000):
+    return {"name": f"test_sgemm[sgemm-{n}-{threads}t]", "stats": {"median": median},
+            "extra_info": {"kind": "sgemm", "threads": threads, "n": n, "gemm_flops": 2 * n**3}}
+
+
+def document(*benchmarks):
+    return {"machine_info": {"cpu": {"brand_raw": "test cpu"}, "lstm_energy": {"blas": []}},
+            "datetime": "2026-11-25T00:00:00", "benchmarks": list(benchmarks)}
+
+
+def verdicts_by_target(ratios, doc):
+    return {v.target: v for v in ratios.evaluate(ratios.load_run(doc))}
+
+
+def test_ratio_of_medians_against_each_target_limit(ratios):
+    doc = document(
+        peer("lstm", "forward", "edge", 1, "cython", 0.004), peer("lstm", "forward", "edge", 1, "torch", 0.010),
+        peer("lstm", "forward", "mid", 1, "cython", 0.011), peer("lstm", "forward", "mid", 1, "torch", 0.010),
+        peer("gru", "train", "seed", 1, "cython", 0.006), peer("gru", "train", "seed", 1, "torch", 0.010),
+    )
+    got = verdicts_by_target(ratios, doc)
+    assert got["lstm forward edge 1t: cython/torch <= 0.5"].status == "PASS"
+    assert got["lstm forward edge 1t: cython/torch <= 0.5"].measured == "0.40"
+    assert got["lstm forward mid 1t: cython/torch <= 1"].status == "FAIL"
+    assert got["gru train seed 1t: cython/torch <= 0.6"].status == "PASS"  # 0.6 is allowed
+    assert "lstm train edge" not in " ".join(got)  # issue 3 sets no LSTM train target at edge
+
+
+def test_two_thread_rows_have_no_ratio_target(ratios):
+    table = ratios.load_run(document(
+        peer("rnn", "forward", "mid", 2, "cython", 0.9), peer("rnn", "forward", "mid", 2, "torch", 1.0),
+    ))
+    (row,) = ratios.table_rows(table)
+    assert row[ratios.COLUMNS.index("cy/torch")] == "0.90"
+    assert row[ratios.COLUMNS.index("verdict")] == ""
+    assert ratios.evaluate(table)[0].status == "MISSING"  # the 1-thread row of that target is absent
+
+
+def test_missing_peer_is_missing_not_pass(ratios):
+    got = verdicts_by_target(ratios, document(peer("rnn", "forward", "edge", 1, "cython", 0.001)))
+    assert got["rnn forward edge 1t: cython/torch <= 0.6"].status == "MISSING"
+
+
+def test_gemm_efficiency_uses_sgemm_at_the_same_thread_count(ratios):
+    # sgemm: 2e9 FLOPs in 0.02 s = 100 GFLOP/s at 1 thread, 200 at 2 threads
+    doc = document(
+        sgemm(1, 0.02), sgemm(2, 0.01),
+        peer("lstm", "forward", "big", 1, "cython", 1.0, gemm_flops=85e9),
+        peer("lstm", "forward", "big", 2, "cython", 1.0, gemm_flops=85e9),
+        peer("gru", "forward", "big", 1, "cython", 1.0, gemm_flops=70e9),
+    )
+    table = ratios.load_run(doc)
+    assert table.efficiency("lstm", "forward", "big", 1, "cython") == pytest.approx(0.85)
+    assert table.efficiency("lstm", "forward", "big", 2, "cython") == pytest.approx(0.425)
+    got = verdicts_by_target(ratios, doc)
+    assert got["lstm forward big 1t: GEMM efficiency >= 80%"].status == "PASS"
+    assert got["gru forward big 1t: GEMM efficiency >= 80%"].status == "FAIL"
+    assert got["gru forward big 1t: GEMM efficiency >= 80%"].measured == "70%"
+
+
+def test_sgemm_ceiling_is_the_faster_of_before_and_after(ratios):
+    table = ratios.load_run(document(sgemm(1, 0.04), sgemm(1, 0.02), sgemm(1, 0.03)))
+    assert table.sgemm_gflops[1] == pytest.approx(100.0)
+
+
+def test_two_thread_speedup_at_big(ratios):
+    doc = document(
+        peer("lstm", "forward", "big", 1, "cython", 1.0), peer("lstm", "forward", "big", 2, "cython", 0.6),
+        peer("lstm", "train", "big", 1, "cython", 1.0), peer("lstm", "train", "big", 2, "cython", 0.7),
+    )
+    got = verdicts_by_target(ratios, doc)
+    assert got["lstm forward big cython: 2 threads >= 1.6x faster than 1"].status == "PASS"  # 1.67x
+    assert got["lstm train big cython: 2 threads >= 1.6x faster than 1"].status == "FAIL"  # 1.43x
+
+
+def test_allocation_target_reads_the_worst_cython_call(ratios):
+    fine = {"peak_bytes": 1000, "output_bytes": 900, "excess_bytes": 100, "slack_bytes": 16384, "traceable": True}
+    leaky = {"peak_bytes": 10**6, "output_bytes": 900, "excess_bytes": 10**6 - 900, "slack_bytes": 16384,
+             "traceable": True}
+    target = "cython: a prepared call allocates only its returned outputs (tracemalloc)"
+    assert verdicts_by_target(ratios, document(
+        peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine)))[target].status == "PASS"
+    got = verdicts_by_target(ratios, document(
+        peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine),
+        peer("rnn", "train", "edge", 1, "cython", 1.0, allocation=leaky),
+        peer("rnn", "train", "edge", 1, "numpy", 1.0, allocation={**leaky, "excess_bytes": 10**9}),
+    ))[target]
+    assert got.status == "FAIL"
+    assert "rnn-train-edge-1" in got.measured  # names the worst cython configuration, not numpy's
+
+
+def write(tmp_path, doc):
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_check_flag_sets_the_exit_code_only_when_asked(ratios, tmp_path, capsys):
+    failing = write(tmp_path, document(
+        peer("rnn", "forward", "edge", 1, "cython", 2.0), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    assert ratios.main([failing]) == 0
+    assert ratios.main([failing, "--check"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    no_allocation = {"peak_bytes": 0, "output_bytes": 0, "excess_bytes": 0, "slack_bytes": 0, "traceable": True}
+    passing = write(tmp_path, document(
+        peer("rnn", "forward", "edge", 1, "cython", 0.5, allocation=no_allocation),
+        peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    assert ratios.main([passing, "--check"]) == 0
+    unmeasured_allocation = write(tmp_path, document(
+        peer("rnn", "forward", "edge", 1, "cython", 0.5), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    assert ratios.main([unmeasured_allocation, "--check"]) == 1  # MISSING counts against --check
+
+
+def test_markdown_output_is_a_table(ratios, tmp_path, capsys):
+    path = write(tmp_path, document(
+        peer("rnn", "forward", "edge", 1, "cython", 0.5), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    assert ratios.main([path, "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| cell | phase | shape |" in out
+    assert "| rnn | forward | edge | 1 |" in out
+
+
+def test_unusable_input_exits_2_with_a_reason(ratios, tmp_path, capsys):
+    assert ratios.main([str(tmp_path / "absent.json")]) == 2
+    untimed = write(tmp_path, {"machine_info": {}, "benchmarks": [
+        {"name": "x", "stats": None, "extra_info": {"kind": "peer"}}]})
+    assert ratios.main([untimed]) == 2
+    assert "--benchmark-disable" in capsys.readouterr().err
+    not_benchmark = write(tmp_path, {"hello": 1})
+    assert ratios.main([not_benchmark]) == 2

@@ -1,0 +1,32 @@
+"""`lstm-energy forecast --preset quick` end to end: real data, our kernels, the estimator, the page."""
+import re
+
+import pytest
+
+from lstm_energy.cli import main
+
+
+@pytest.mark.slow
+def test_quick_preset_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "forecast.html"
+    code = main(["forecast", "--preset", "quick", "-o", str(out), "--meter", "model", "--seed", "0"])
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    printed = capsys.readouterr()
+    assert f"wrote {out}" in printed.out
+    # the three series of the classic plot, once per family (LSTM, GRU, RNN, BiLSTM)
+    for name in ("original", "train predictions", "test predictions"):
+        assert len(re.findall(rf'<polyline class="series [^"]*" data-series="{name}"', page)) == 4
+    assert page.count('<svg class="chart scatter"') == 2
+    assert "ESTIMATED, NOT MEASURED" in page  # the model meter is an estimate and says so
+    # every family beats the naive last-value baseline on test
+    naive = float(re.search(r"baseline naive last value\s+test RMSE ([\d.]+)", printed.out).group(1))
+    family_rmse = [float(x) for x in re.findall(r"^\w+\s.*test RMSE ([\d.]+) ppm  training", printed.out, flags=re.M)]
+    assert len(family_rmse) == 4 and max(family_rmse) < naive
+
+
+def test_bad_preset_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["forecast", "--preset", "huge"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'huge'" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""The HTML page: self-contained, honest provenance banner, the three forecast series, the scatter."""
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from lstm_energy.forecast import report
+from lstm_energy.forecast.search import Preset, SearchSpace, run_search
+from lstm_energy.forecast.train import TrainConfig
+
+
+@pytest.fixture(scope="module", params=["estimated", "simulated"])
+def result(request, meter_factory, synthetic_series):
+    preset = Preset(name="tiny", space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
+                    strategy="grid", training=TrainConfig(epochs=2, batch_size=64),
+                    forecast_windows=2, forecast_min_window_seconds=0.005)
+    meter = meter_factory(idle_watts=0.5, provenance=request.param)
+    return run_search(synthetic_series, preset, meter, seed=0, impl="numpy")
+
+
+def test_page_is_self_contained_and_every_svg_parses(result, tmp_path):
+    path = report.write(result, tmp_path / "sub" / "forecast.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    # no scripts, no external resources: the only URL is the SVG namespace
+    assert "<script" not in page
+    assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg"}
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(svgs) == 2 + 2  # one forecast chart per family + two energy-vs-error scatters
+    for svg in svgs:
+        ElementTree.fromstring(svg)
+
+
+def test_banner_says_not_measured(result):
+    page = report.render(result)
+    banners = re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S)
+    assert [b[0] for b in banners] == [result.provenance]  # one banner, for this provenance only
+    expected = {"estimated": "ESTIMATED, NOT MEASURED", "simulated": "SIMULATED: TEST DATA, NOT A MEASUREMENT"}
+    assert banners[0][1] == expected[result.provenance]
+    assert "idle_watts" in banners[0][2]  # the meter's parameters are named
+    assert "MEASURED</strong>" not in page.replace("NOT MEASURED</strong>", "")
+
+
+def test_forecast_chart_draws_original_train_and_test_in_distinct_colours(result):
+    page = report.render(result)
+    chart = re.search(r'<svg class="chart forecast".*?</svg>', page, flags=re.S).group(0)
+    colours = {}
+    for name in ("original", "train predictions", "test predictions"):
+        line = re.search(rf'<polyline class="series [^"]*" data-series="{name}" points="([^"]+)"[^>]*stroke="([^"]+)"', chart)
+        assert line, name
+        colours[name] = line.group(2)
+        assert len(line.group(1).split()) > 10
+    assert len(set(colours.values())) == 3
+    # the test predictions start at the test boundary on the same time axis as the original
+    original = [tuple(map(float, p.split(","))) for p in re.search(
+        r'data-series="original" points="([^"]+)"', chart).group(1).split()]
+    test_points = [tuple(map(float, p.split(","))) for p in re.search(
+        r'data-series="test predictions" points="([^"]+)"', chart).group(1).split()]
+    assert test_points[0][0] == pytest.approx(original[result.boundaries[1]][0])
+    assert test_points[-1][0] == pytest.approx(original[-1][0])
+
+
+def test_scatter_marks_the_pareto_front_and_the_table_lists_every_trial(result):
+    page = report.render(result)
+    for energy in ("training", "forecast"):
+        scatter = re.search(rf'<svg class="chart scatter" data-energy="{energy}".*?</svg>', page, flags=re.S).group(0)
+        marks = re.findall(r'class="mark".*?<title>(.*?)</title>', scatter)
+        trial_marks = [m for m in marks if " H=" in m]
+        assert len(trial_marks) == len(result.trials)
+        assert sum("Pareto-optimal" in m for m in trial_marks) == len(result.pareto_indices(energy)) >= 1
+        front = re.search(r'<polyline class="mark ref-line" points="([^"]+)"[^>]*><title>Pareto front</title>', scatter)
+        assert len(front.group(1).split()) == len(result.pareto_indices(energy))
+    table = re.search(r'<table class="search">.*?</table>', page, flags=re.S).group(0)
+    assert table.count("<tr") == 1 + len(result.trials) + len(result.baselines)
+    assert table.count('class="pareto"') == len(result.pareto_indices())
+
+
+def test_records_round_trip_through_the_results_loader(result, tmp_path):
+    from lstm_energy.forecast.records import BASELINE_KIND, TRIAL_KIND, write_records
+    from lstm_energy.results import load_records
+
+    path = tmp_path / "forecast.jsonl"
+    assert write_records(result, path) == len(result.trials) + len(result.baselines)
+    loaded = load_records(path)
+    assert not loaded.problems
+    trials = [r for r in loaded.records if r["kind"] == TRIAL_KIND]
+    assert len(trials) == len(result.trials)
+    for record, trial in zip(trials, result.trials):
+        assert record["energy"]["provenance"] == result.provenance
+        assert record["energy"]["training_run"]["joules"] == trial.training_joules
+        assert record["accuracy"]["test"]["rmse"] == trial.scores["test"].rmse
+        assert record["config"]["window"] == trial.candidate.window
+        assert record["costs"]["per_forecast"]["flops"] == trial.forecast_work.flops
+    baselines = [r for r in loaded.records if r["kind"] == BASELINE_KIND]
+    assert {r["config"]["baseline"] for r in baselines} == set(result.baselines)

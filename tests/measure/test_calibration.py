@@ -1,0 +1,99 @@
+"""Calibration: the fit recovers known parameters; estimates are never fitted."""
+import numpy as np
+import pytest
+
+from lstm_energy.errors import MeterUnavailableError
+from lstm_energy.measure.calibration import Observation, calibrate, fit_parameters
+from lstm_energy.meters.model import ModelMeter, ModelParameters, ModelProfile
+from lstm_energy.meters.simulated import SimulatedMeter
+
+TRUE = ModelParameters(static_watts=10.0, cpu_watts=20.0, joules_per_flop=1e-9, joules_per_byte=1e-8)
+
+
+class WorkSimulatedMeter(SimulatedMeter):
+    """SimulatedMeter plus energy proportional to the work reported through note_work."""
+
+    def __init__(self, joules_per_flop, joules_per_byte, **kwargs):
+        super().__init__(dram_watts=0.0, **kwargs)
+        self.joules_per_flop, self.joules_per_byte = joules_per_flop, joules_per_byte
+        self.work_joules = 0.0
+
+    def note_work(self, *, flops=0.0, bytes=0.0):  # noqa: A002
+        self.work_joules += self.joules_per_flop * flops + self.joules_per_byte * bytes
+
+    def true_joules(self):
+        joules = super().true_joules()
+        joules["package-0"] += self.work_joules
+        return joules
+
+
+def synthetic_rows(rng, noise=0.0):
+    rows = []
+    for _ in range(40):
+        seconds = rng.uniform(0.1, 0.5)
+        kind = rng.choice(["work", "idle"])
+        cpu = seconds * rng.uniform(0.8, 2.0) if kind == "work" else seconds * rng.uniform(0, 0.01)
+        flops = seconds * rng.uniform(1e9, 2e10) if kind == "work" else 0.0
+        nbytes = seconds * rng.uniform(1e7, 1e9) if kind == "work" else 0.0
+        joules = (TRUE.static_watts * seconds + TRUE.cpu_watts * cpu + TRUE.joules_per_flop * flops
+                  + TRUE.joules_per_byte * nbytes)
+        rows.append(Observation(seconds, cpu, flops, nbytes, joules * (1 + noise * rng.standard_normal()), kind))
+    return rows
+
+
+def test_fit_recovers_exact_parameters_from_noise_free_rows():
+    fit = fit_parameters(synthetic_rows(np.random.default_rng(0)))
+    for name, value in TRUE.as_dict().items():
+        assert getattr(fit.parameters, name) == pytest.approx(value, rel=1e-6), name
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.max_relative_error < 1e-6
+
+
+def test_fit_with_noise_reports_its_error():
+    fit = fit_parameters(synthetic_rows(np.random.default_rng(1), noise=0.02))
+    assert 0.001 < fit.median_relative_error < 0.05
+    assert fit.parameters.static_watts == pytest.approx(TRUE.static_watts, rel=0.15)
+    assert fit.parameters.cpu_watts == pytest.approx(TRUE.cpu_watts, rel=0.15)
+
+
+def test_fit_needs_enough_rows():
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_parameters(synthetic_rows(np.random.default_rng(0))[:3])
+
+
+SMALL_SET = [
+    dict(cell="lstm", batch=1, seq_len=8, input_size=16, hidden_size=16, phase="forward"),
+    dict(cell="gru", batch=16, seq_len=8, input_size=64, hidden_size=64, phase="forward"),
+    dict(cell="rnn", batch=32, seq_len=8, input_size=128, hidden_size=128, phase="train"),
+    dict(cell="lstm", batch=4, seq_len=8, input_size=256, hidden_size=32, phase="train"),
+    dict(cell="lstm", batch=64, seq_len=4, input_size=32, hidden_size=96, phase="forward"),
+]
+
+
+def test_calibrate_recovers_a_simulated_meters_parameters(tmp_path):
+    meter = WorkSimulatedMeter(TRUE.joules_per_flop, TRUE.joules_per_byte, idle_watts=TRUE.static_watts,
+                               cpu_watts=TRUE.cpu_watts, update_interval_seconds=1e-4)
+    profile = calibrate(meter, SMALL_SET, impl="numpy", windows=3, min_window_seconds=0.04, allow_simulated=True)
+    got = profile.parameters
+    assert got.static_watts == pytest.approx(TRUE.static_watts, rel=0.02)
+    assert got.cpu_watts == pytest.approx(TRUE.cpu_watts, rel=0.02)
+    assert got.joules_per_flop == pytest.approx(TRUE.joules_per_flop, rel=0.05)
+    assert got.joules_per_byte == pytest.approx(TRUE.joules_per_byte, rel=0.05)
+    fit = profile.calibration["fit"]
+    assert fit["r2"] > 0.999 and fit["observations"] == 2 * 3 * len(SMALL_SET)
+    assert "SIMULATED" in profile.source and "R^2" in profile.source
+    # the saved file is what another machine loads
+    loaded = ModelMeter(profile.save(tmp_path / "profile.json"))
+    assert loaded.parameters == got and loaded.describe()["calibration_fit"]["r2"] == fit["r2"]
+
+
+def test_calibrate_refuses_estimates_and_unflagged_simulations():
+    with pytest.raises(MeterUnavailableError, match="needs real energy counters.*RAPL"):
+        calibrate(ModelMeter(), SMALL_SET, impl="numpy")
+    with pytest.raises(MeterUnavailableError, match="simulated"):
+        calibrate(SimulatedMeter(), SMALL_SET, impl="numpy")
+
+
+def test_profile_json_round_trip(tmp_path):
+    profile = ModelProfile(TRUE, "calibrated on x", {"fit": {"r2": 1.0}})
+    assert ModelProfile.load(profile.save(tmp_path / "p.json")) == profile

@@ -1,0 +1,110 @@
+"""The estimator: its formula, its stated sources, and its calibration profile files."""
+import json
+
+import pytest
+
+from lstm_energy.errors import ConfigError
+from lstm_energy.meters.model import (
+    DEFAULT_PARAMETERS,
+    PROFILE_ENV,
+    ModelMeter,
+    ModelParameters,
+    ModelProfile,
+)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def no_profile_in_environment(monkeypatch):
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+
+
+def test_formula_with_injected_clocks():
+    wall, cpu = Clock(), Clock()
+    params = ModelParameters(static_watts=5.0, cpu_watts=20.0, joules_per_flop=1e-10, joules_per_byte=2e-9)
+    meter = ModelMeter(parameters=params, source="test", clock=wall, cpu_clock=cpu)
+    s0 = meter.read()
+    wall.now += 2.0
+    cpu.now += 1.5
+    meter.note_work(flops=1e9, bytes=5e8)
+    s1 = meter.read()
+    assert (s1 - s0).joules["package"] == pytest.approx(5.0 * 2 + 20.0 * 1.5 + 0.1 + 1.0)
+    assert (s1 - s0).seconds == pytest.approx(2.0)
+
+
+def test_uncalibrated_defaults_state_they_are_uncalibrated_lower_bounds_with_sources():
+    meter = ModelMeter()
+    info = meter.describe()
+    assert info["provenance"] == "estimated" and meter.provenance == "estimated"
+    assert info["calibrated"] is False
+    assert info["parameters"] == DEFAULT_PARAMETERS.as_dict()
+    assert "uncalibrated" in info["source"] and "Horowitz" in info["source"] and "LOWER BOUND" in info["source"]
+    assert "no TDP" in info["source"]
+    assert set(info["parameter_sources"]) == set(DEFAULT_PARAMETERS.as_dict())
+    assert "Horowitz" in info["parameter_sources"]["joules_per_flop"]
+    assert info["model"].startswith("E = static_watts*wall_seconds")
+
+
+def test_probe_is_available_and_says_estimate():
+    availability = ModelMeter.probe()
+    assert availability.available and availability.provenance == "estimated"
+    assert "ESTIMATE" in availability.reason and "not a measurement" in availability.reason
+
+
+def test_explicit_parameters_need_a_source():
+    with pytest.raises(ConfigError, match="source"):
+        ModelMeter(parameters=DEFAULT_PARAMETERS)
+
+
+def test_negative_parameters_are_refused():
+    with pytest.raises(ConfigError, match="cpu_watts"):
+        ModelParameters(1.0, -2.0, 0.0, 0.0)
+
+
+def test_profile_round_trip_and_loading_by_path_and_environment(tmp_path, monkeypatch):
+    params = ModelParameters(12.0, 18.5, 3e-11, 4e-10)
+    path = ModelProfile(params, "calibrated on test-host 2026-11-25", {"fit": {"r2": 0.99}}).save(tmp_path / "p.json")
+    by_path = ModelMeter(path)
+    assert by_path.parameters == params and by_path.calibrated
+    info = by_path.describe()
+    assert info["source"] == "calibrated on test-host 2026-11-25"
+    assert info["calibration_fit"] == {"r2": 0.99}
+    assert info["profile_path"] == str(path)
+    assert all(str(path) in v for v in info["parameter_sources"].values())
+
+    monkeypatch.setenv(PROFILE_ENV, str(path))
+    assert ModelMeter().parameters == params
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "not valid JSON"),
+        (json.dumps({"format": "other"}), "not an lstm_energy model profile"),
+        (json.dumps({"format": "lstm_energy.model_profile", "version": 99}), "version"),
+        (json.dumps({"format": "lstm_energy.model_profile", "version": 1, "parameters": {"static_watts": 1}}),
+         "exactly the keys"),
+        (json.dumps({"format": "lstm_energy.model_profile", "version": 1, "source": "",
+                     "parameters": DEFAULT_PARAMETERS.as_dict()}), "source"),
+    ],
+)
+def test_broken_profiles_say_what_is_wrong(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        ModelMeter(path)
+
+
+def test_missing_profile_from_environment_is_an_error_not_a_silent_fallback(tmp_path, monkeypatch):
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="cannot read model profile"):
+        ModelMeter()
+    availability = ModelMeter.probe()
+    assert not availability.available and PROFILE_ENV in availability.fix

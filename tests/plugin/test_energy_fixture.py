@@ -1,0 +1,140 @@
+"""The pytest plugin, run in real pytest subprocesses (pytester): the ``energy`` fixture stores its record
+in pytest-benchmark's extra_info, the JSON loads and reports, and runs without the fixture are untouched."""
+import json
+
+import pytest
+
+from lstm_energy.report import write_report
+from lstm_energy.results import load_records
+
+pytest_plugins = ["pytester"]
+
+# Inject the meter by overriding the plugin's `energy_meter` fixture (no monkeypatching).
+CONFTEST = """
+import pytest
+from lstm_energy.meters.simulated import SimulatedMeter
+
+@pytest.fixture(scope="session")
+def energy_meter():
+    meter = SimulatedMeter(idle_watts=10.0, cpu_watts=20.0)
+    yield meter
+    meter.close()
+"""
+
+TESTS = """
+import pytest
+
+def work(n):
+    return sum(i * i for i in range(n))
+
+def test_configured(energy):
+    energy.configure(batch=4, flops=2e6, bytes=4e5, cell="lstm", hidden_size=64, impl="numpy", phase="forward")
+    assert energy(work, 2000) == work(2000)
+
+@pytest.mark.energy(batch=8, flops=1e6)
+def test_marker(energy):
+    energy.pedantic(work, args=(1000,), rounds=3, iterations=2)
+
+def test_plain_benchmark(benchmark):
+    benchmark(work, 100)
+
+def test_no_benchmark_at_all():
+    assert work(3) == 5
+
+def test_unknown_key(energy):
+    with pytest.raises(TypeError, match="unknown keys \\\\['colour'\\\\]"):
+        energy.configure(colour="red")
+
+def test_bad_batch(energy):
+    with pytest.raises(ValueError, match="batch must be an int >= 1"):
+        energy.configure(batch=0)
+"""
+
+FAST = ["--energy-windows", "2", "--energy-min-window-seconds", "0.01", "--benchmark-min-rounds", "1",
+        "--benchmark-max-time", "0.01", "-p", "no:cacheprovider"]
+
+
+def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp_path):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_bench=TESTS)
+    out = pytester.path / "out.json"
+    result = pytester.runpytest_subprocess(*FAST, f"--benchmark-json={out}")
+    result.assert_outcomes(passed=6)  # incl. two tests of bad settings, which raise with a message
+    document = json.loads(out.read_text())
+    by_name = {b["name"]: b for b in document["benchmarks"]}
+    assert set(by_name) == {"test_configured", "test_marker", "test_plain_benchmark"}
+
+    record = by_name["test_configured"]["extra_info"]["lstm_energy"]
+    assert record["schema_version"] == 1 and record["kind"] == "benchmark"
+    energy = record["energy"]
+    assert energy["provenance"] == "simulated" and energy["meter"]["name"] == "simulated"
+    assert energy["joules_per_call"]["median"] > 0
+    # per sequence = per call / batch
+    assert energy["joules_per_sequence"]["median"] == pytest.approx(energy["joules_per_call"]["median"] / 4)
+    assert set(energy["domains_joules_per_call"]) >= {"package-0"}
+    assert record["costs"]["flops"]["total"] == 2e6 and record["costs"]["bytes"]["expected"] == 4e5
+    assert record["config"] == {"cell": "lstm", "hidden_size": 64, "impl": "numpy", "phase": "forward", "batch": 4}
+    assert record["derived"]["pj_per_flop"] == pytest.approx(energy["joules_per_call"]["median"] / 2e6 * 1e12)
+    assert record["time"]["seconds_per_call"]["median"] > 0 and record["time"]["windows"] == 2
+    assert any("simulated" in w for w in record["warnings"])
+
+    marker = by_name["test_marker"]["extra_info"]["lstm_energy"]
+    assert marker["config"] == {"batch": 8} and marker["costs"]["flops"]["total"] == 1e6
+    assert "bytes" not in marker["costs"]
+    assert "lstm_energy" not in by_name["test_plain_benchmark"]["extra_info"]
+    result.stdout.fnmatch_lines(["*lstm_energy: energy of 2 benchmark(s) via meter simulated (provenance: simulated)*NOT MEASURED*"])
+
+    # the saved JSON is an input of `lstm-energy report`
+    loaded = load_records(out)
+    assert sorted(r["benchmark"]["name"] for r in loaded.records) == ["test_configured", "test_marker"]
+    assert len(loaded.problems) == 1 and "test_plain_benchmark" in loaded.problems[0].message
+    info = write_report([out], tmp_path / "bench.html")
+    html = info.path.read_text()
+    assert "SIMULATED: TEST DATA, NOT A MEASUREMENT" in html
+    assert "test_configured" in html and 'id="benchmarks"' in html
+    assert len(info.rows) == 2
+
+
+def test_runs_without_the_fixture_are_untouched_and_the_plugin_loads_light(pytester):
+    """No summary line, no failure; and loading the plugin imported neither NumPy-heavy lstm_energy
+    modules nor torch (they load on first use of the fixture)."""
+    pytester.makepyfile(test_plain="""
+import sys
+
+def test_one():
+    assert 1 + 1 == 2
+
+def test_nothing_heavy_loaded():
+    heavy = [m for m in ("lstm_energy.measure", "lstm_energy.meters", "torch") if m in sys.modules]
+    assert heavy == []
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "lstm_energy:" not in result.stdout.str()
+    assert "lstm_energy" in result.stdout.str()  # the plugin was loaded (listed among the plugins)
+
+
+def test_energy_meter_option_picks_the_meter_by_name(pytester):
+    pytester.makepyfile(test_named="""
+def test_model(energy):
+    energy.configure(batch=2, flops=1e5, bytes=1e4)
+    energy(lambda: sum(range(500)))
+    assert energy.record["energy"]["meter"]["name"] == "model"
+    assert energy.record["energy"]["provenance"] == "estimated"
+""")
+    result = pytester.runpytest_subprocess(*FAST, "--energy-meter", "model")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*via meter model (provenance: estimated)*NOT MEASURED*"])
+
+
+def test_benchmark_disable_runs_the_function_once_and_stores_nothing(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_disabled="""
+calls = []
+
+def test_disabled(energy):
+    energy(lambda: calls.append(1))
+    assert len(calls) == 1 and energy.record is None
+""")
+    result = pytester.runpytest_subprocess(*FAST, "--benchmark-disable")
+    result.assert_outcomes(passed=1)

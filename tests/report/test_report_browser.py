@@ -1,0 +1,104 @@
+"""The report opened in real headless Chromium: scripts run without console errors, every chart draws
+visible marks, the tables are there and sort. Skipped without Chromium, except under CI (env CI set)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from lstm_energy.report import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+# Appended to a COPY of the report: measures what the browser actually laid out and writes it into the DOM.
+PROBE = """<script>
+(function () {
+  var out = [];
+  document.querySelectorAll("figure").forEach(function (fig) {
+    var svg = fig.querySelector("svg.chart"), visible = 0, total = 0;
+    if (svg) {
+      var box = svg.getBoundingClientRect();
+      svg.querySelectorAll(".mark").forEach(function (m) {
+        total += 1;
+        var r = m.getBoundingClientRect();
+        if (r.width > 0 && r.height >= 0 && r.right > box.left && r.left < box.right && r.bottom > box.top && r.top < box.bottom) { visible += 1; }
+      });
+    }
+    out.push({id: fig.id, svg: !!svg, width: svg ? svg.getBoundingClientRect().width : 0, marks: total, visible: visible,
+              note: !!fig.querySelector(".chart-note")});
+  });
+  var table = document.querySelector("table#summary");
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var column = headers.findIndex(function (h) { return h.textContent.indexOf("J/seq (median)") === 0; });
+  var header = headers[column];
+  header.querySelector("button").click();
+  var sorted = Array.prototype.map.call(table.tBodies[0].rows, function (r) { return Number(r.cells[column].getAttribute("data-sort")); });
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify({figures: out, rows: table.tBodies[0].rows.length, header: header.textContent,
+                                    ariaSort: header.getAttribute("aria-sort"), sorted: sorted});
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def _require_chromium():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed but CI is set: the browser test must run in CI (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium); set CI=1 to make this a failure")
+
+
+def open_in_chromium(html_path, tmp_path):
+    """(DOM after scripts ran, console messages) of ``html_path`` in headless Chromium."""
+    cmd = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", html_path.resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return done.stdout, console
+
+
+@pytest.fixture
+def report_with_probe(tmp_path, grid_factory, record_factory, jsonl_writer):
+    records = grid_factory("estimated") + [record_factory("lstm", "forward", "cython", hidden_size=256, provenance="measured")]
+    path = jsonl_writer(tmp_path / "r.jsonl", records, extra_lines=["corrupt\n"])
+    info = write_report([path], tmp_path / "report.html")
+    probed = tmp_path / "probed.html"
+    probed.write_text(info.path.read_text().replace("</body>", PROBE + "</body>"))
+    return info, probed
+
+
+def test_report_renders_in_chromium_without_console_errors_and_with_drawn_charts(report_with_probe, tmp_path):
+    _require_chromium()
+    info, probed = report_with_probe
+    dom, console = open_in_chromium(probed, tmp_path)
+    assert console == [], "console output: " + "\n".join(console)
+    assert re.search(r'<html[^>]*data-report-ready="1"', dom), "the report's own script did not finish"
+    assert 'class="table-scroll"' in dom
+    probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    figures = {f["id"]: f for f in probe["figures"]}
+    assert len(figures) == 6
+    for fig_id, fig in figures.items():
+        if fig["svg"]:
+            assert fig["width"] > 300, fig
+            assert fig["visible"] == fig["marks"] > 0, fig   # every mark is laid out inside its chart
+        else:
+            assert fig["note"], f"{fig_id} has neither a chart nor a note"
+    drawn = [f for f in figures.values() if f["svg"]]
+    assert len(drawn) == 6  # one measured record: the domain chart is drawn too
+    assert probe["rows"] == len(info.rows)
+    assert probe["header"].startswith("J/seq (median)") and probe["ariaSort"] == "ascending"
+    assert probe["sorted"] == sorted(probe["sorted"])
+    assert "corrupt line" in dom
+
+
+def test_console_errors_are_detected(tmp_path):
+    """The check above can fail: a page whose script throws is caught."""
+    _require_chromium()
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
+    _, console = open_in_chromium(page, tmp_path)
+    assert any("Uncaught ReferenceError" in line for line in console)

@@ -1,0 +1,160 @@
+"""The HTML report built from synthetic records: provenance banners, tables, charts, notes, self-containment."""
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from lstm_energy.report import build_report, write_report
+from lstm_energy.report.charts import fit_joules_per_flop, machine_peaks
+from lstm_energy.report.units import si
+
+
+class _Figures(HTMLParser):
+    """Collects, per <figure>, whether it holds an <svg> and how many class="mark" elements it draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.figures, self._current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "figure":
+            self._current = {"id": attrs.get("id"), "svg": 0, "marks": 0, "note": False}
+            self.figures.append(self._current)
+        elif self._current is not None:
+            if tag == "svg":
+                self._current["svg"] += 1
+            if "mark" in (attrs.get("class") or "").split():
+                self._current["marks"] += 1
+            if tag == "p" and attrs.get("class") == "chart-note":
+                self._current["note"] = True
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._current = None
+
+
+def figures_of(html):
+    parser = _Figures()
+    parser.feed(html)
+    return {f["id"]: f for f in parser.figures}
+
+
+def test_estimated_results_carry_an_unmissable_banner_naming_the_model(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))
+    html, info = build_report([path])
+    assert "ESTIMATED, NOT MEASURED" in html
+    banner = re.search(r'<div class="banner banner-estimated".*?</div>', html, re.S).group(0)
+    assert "model</code>" in banner and "pj_per_flop = 25.0" in banner
+    assert 'class="banner banner-measured"' not in html and "MIXED PROVENANCE" not in html
+    assert {r.provenance for r in info.rows} == {"estimated"}
+
+
+def test_mixed_provenance_says_so_and_marks_each_row(tmp_path, record_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory(provenance="measured"), record_factory("gru", provenance="estimated"),
+                                              record_factory("rnn", provenance="simulated")])
+    html, _ = build_report([path])
+    assert "MIXED PROVENANCE" in html and "1 measured" in html and "1 estimated" in html
+    assert "SIMULATED: TEST DATA, NOT A MEASUREMENT" in html and "ESTIMATED, NOT MEASURED" in html
+    assert "/sys/class/powercap/intel-rapl:0/energy_uj" in html  # the measured meter's counter is named
+    assert html.count('class="prov prov-estimated"') >= 1 and html.count('class="prov prov-measured"') >= 1
+
+
+def test_summary_table_has_units_on_every_number_and_sort_values(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory(hidden_sizes=(64,), cells=("lstm",)))
+    html, info = build_report([path])
+    table = re.search(r'<table class="sortable" id="summary">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == len(info.rows) == 6
+    headers = re.findall(r"<button type=\"button\">([^<]*)</button>", table)
+    cells = re.findall(r'<td[^>]*data-sort="([^"]*)">([^<]*)</td>', rows[0])
+    by_header = dict(zip(headers, cells))
+    for header in ("J/seq (median)", "J/seq 95% CI", "J/call", "s/seq", "FLOPs/call", "bytes/call", "GFLOP/s", "W", "pJ/FLOP", "nJ/byte", "FLOP/byte"):
+        sort, text = by_header[header]
+        assert re.fullmatch(r"[0-9.]+ [a-zA-Zµ/]+( – [0-9.]+ [a-zA-Zµ/]+)?", text), f"{header}: {text!r} lacks a unit"
+        assert float(sort) > 0
+    sort_values = [float(by_header[h][0]) for h in ("B", "T", "D", "H")]
+    assert sort_values == [8, 16, 32, 64]
+
+
+def test_every_chart_draws_marks_or_says_why_not(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))
+    html, _ = build_report([path])
+    figures = figures_of(html)
+    assert set(figures) == {"fig-by-hidden", "fig-fwd-bwd", "fig-vs-flops", "fig-roofline", "fig-domains", "fig-impls"}
+    for key in ("fig-by-hidden", "fig-fwd-bwd", "fig-vs-flops", "fig-roofline", "fig-impls"):
+        assert figures[key]["svg"] == 1 and figures[key]["marks"] >= 6, key
+    # estimates have no RAPL domains: a note instead of an empty chart
+    assert figures["fig-domains"]["svg"] == 0 and figures["fig-domains"]["note"]
+    assert "No measured per-domain energy" in html
+    # no machine peaks given: the roofline says they are missing
+    assert "Measured machine peaks are missing" in html
+
+
+def test_measured_records_draw_the_domain_chart(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory("measured", impls=("cython",), cells=("lstm",)))
+    html, _ = build_report([path])
+    domains = figures_of(html)["fig-domains"]
+    assert domains["svg"] == 1 and domains["marks"] == 3 * 6  # 3 domains x 6 configurations
+    assert "package-0/dram" in html
+    assert 'class="banner banner-measured"' in html and "ESTIMATED" not in html
+
+
+def test_roofline_draws_the_measured_roofs_when_given_machine_peaks(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory())
+    machine = {"cpu": {"model": "x"}, "peaks": {"peak_gflops_per_second": 50.0, "bandwidth_gb_per_second": 12.0}}
+    assert machine_peaks(machine) == (50.0, 12.0)
+    html, _ = build_report([path], machine=machine)
+    assert "Measured machine peaks are missing" not in html
+    assert "roof: min(50.0 GFLOP/s, 12.0 GB/s × intensity)" in html
+
+
+def test_corrupt_line_is_named_in_the_report_and_the_rest_renders(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory(), extra_lines=["garbage\n", '{"schema_version": 1'])
+    total = len(grid_factory())
+    info = write_report([path], tmp_path / "out" / "r.html")
+    html = info.path.read_text()
+    assert f"{path}:{total + 1}" in html and f"{path}:{total + 2}" in html
+    assert "truncated line" in html and "— skipped" in html
+    assert len(info.rows) == total
+
+
+def test_protocol_warnings_are_listed_with_the_rows_they_concern(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory(hidden_sizes=(32, 64)))
+    html, _ = build_report([path])
+    section = re.search(r'<section id="protocol-warnings">.*?</section>', html, re.S).group(0)
+    assert "raise min_window_seconds" in section and "18 row(s)" in section
+
+
+def test_report_is_self_contained(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory())
+    html, _ = build_report([path])
+    assert "<link" not in html and "@import" not in html and "url(http" not in html
+    assert not re.search(r"""<(script|img|iframe)[^>]*\ssrc=""", html)
+    assert not re.search(r"""href=["']?(https?:)?//""", html)
+    assert html.count("<style>") == 1 and html.count("<script>") == 1
+
+
+def test_duplicate_records_merge_into_one_row_with_a_run_count(tmp_path, record_factory, jsonl_writer):
+    a = jsonl_writer(tmp_path / "a.jsonl", [record_factory()])
+    b = jsonl_writer(tmp_path / "b.jsonl", [record_factory()])
+    _, info = build_report([a, b])
+    assert len(info.rows) == 1 and info.rows[0].runs == 2
+
+
+def test_fit_recovers_joules_per_flop():
+    flops = np.array([1e6, 3e6, 1e7, 5e7])
+    joules = 20e-12 * flops + 3e-6
+    slope, intercept = fit_joules_per_flop(list(flops), list(joules))
+    assert slope == pytest.approx(20e-12, rel=1e-6) and intercept == pytest.approx(3e-6, rel=1e-4)
+    assert fit_joules_per_flop([1e6, 1e6], [1.0, 2.0]) is None
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (0.00123, "J", "1.23 mJ"), (1.2e9, "FLOP", "1.20 GFLOP"), (350, "FLOP", "350 FLOP"),
+    (4.5e6, "B", "4.50 MB"), (2.3e-7, "s", "230 ns"), (999.96, "J", "1.00 kJ"), (None, "J", "–"), (float("nan"), "W", "–"),
+])
+def test_si_formatting(value, unit, text):
+    assert si(value, unit) == text

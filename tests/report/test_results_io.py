@@ -1,0 +1,133 @@
+"""lstm_energy.results: schema validation, the append-and-flush writer, loading .jsonl and pytest-benchmark JSON."""
+import json
+
+import pytest
+
+from lstm_energy.errors import ResultsSchemaError
+from lstm_energy.results import (
+    SCHEMA_VERSION, ResultsWriter, config_key, load_dataframe, load_records, validate_record,
+)
+
+
+def test_writer_appends_one_line_per_record_and_loader_reads_them_back(tmp_path, record_factory):
+    path = tmp_path / "sub" / "results.jsonl"
+    with ResultsWriter(path) as writer:
+        writer.append(record_factory("lstm"))
+        # flushed as made: readable before the writer is closed
+        assert len(load_records(path).records) == 1
+        writer.append(record_factory("gru", hidden_size=128))
+    loaded = load_records(path)
+    assert [r["config"]["cell"] for r in loaded.records] == ["lstm", "gru"]
+    assert loaded.problems == []
+    assert loaded.records[1]["_source"] == {"path": str(path), "line": 2}
+    assert path.read_text().count("\n") == 2
+
+
+def test_writer_after_a_truncated_tail_starts_a_new_line(tmp_path, record_factory):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record_factory("lstm")) + "\n" + '{"schema_version": 1, "kind": "pro')
+    with ResultsWriter(path) as writer:
+        writer.append(record_factory("rnn"))
+    loaded = load_records(path)
+    assert [r["config"]["cell"] for r in loaded.records] == ["lstm", "rnn"]
+    assert len(loaded.problems) == 1 and loaded.problems[0].line == 2
+
+
+def test_corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped(tmp_path, record_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "bad.jsonl", [record_factory("lstm"), record_factory("gru")],
+                        extra_lines=["this is not json\n", json.dumps({"schema_version": 1, "kind": "profile"}) + "\n",
+                                     json.dumps(record_factory("rnn")) + "\n", '{"schema_version": 1, "ki'])
+    loaded = load_records(path)
+    assert [r["config"]["cell"] for r in loaded.records] == ["lstm", "gru", "rnn"]
+    where = [(p.path, p.line) for p in loaded.problems]
+    assert where == [(str(path), 3), (str(path), 4), (str(path), 6)]
+    assert "corrupt line" in loaded.problems[0].message
+    assert "energy" in loaded.problems[1].message  # the schema error names the missing block
+    assert "truncated" in loaded.problems[2].message
+    assert str(loaded.problems[0]).startswith(f"{path}:3: ")
+
+
+def test_missing_file_is_a_problem_not_a_crash(tmp_path, record_factory, jsonl_writer):
+    good = jsonl_writer(tmp_path / "good.jsonl", [record_factory()])
+    loaded = load_records(good, tmp_path / "absent.jsonl")
+    assert len(loaded.records) == 1
+    assert loaded.problems[0].path.endswith("absent.jsonl") and loaded.problems[0].line is None
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda r: r.pop("schema_version"), "schema_version"),
+    (lambda r: r.update(schema_version=SCHEMA_VERSION + 1), "upgrade lstm_energy"),
+    (lambda r: r["energy"].update(provenance="guessed"), "provenance"),
+    (lambda r: r["energy"].pop("meter"), "meter"),
+    (lambda r: r["energy"].update(joules_per_call={"median": "1 mJ"}), "joules_per_call"),
+    (lambda r: r["time"].pop("seconds_per_call"), "seconds_per_call"),
+    (lambda r: r["config"].pop("hidden_size"), "hidden_size"),
+])
+def test_validate_rejects_records_off_the_schema(record_factory, mutate, fragment):
+    record = record_factory()
+    mutate(record)
+    with pytest.raises(ResultsSchemaError, match=fragment):
+        validate_record(record)
+
+
+def test_writer_refuses_an_invalid_record_and_writes_nothing(tmp_path, record_factory):
+    record = record_factory()
+    record["energy"]["provenance"] = "vibes"
+    path = tmp_path / "r.jsonl"
+    with ResultsWriter(path) as writer, pytest.raises(ResultsSchemaError):
+        writer.append(record)
+    assert path.read_text() == ""
+
+
+def test_other_kinds_pass_through_validation():
+    record = {"schema_version": 1, "kind": "forecast", "anything": 1}
+    assert validate_record(record) is record
+
+
+def test_config_key_ignores_key_order_and_extra_keys(record_factory):
+    a = record_factory()["config"]
+    b = dict(reversed(list(a.items())))
+    b["comment"] = "not part of the key"
+    assert config_key(a) == config_key(b)
+    assert config_key(a) != config_key({**a, "hidden_size": a["hidden_size"] + 1})
+
+
+def _benchmark_json(records, extra_benchmarks=()):
+    benchmarks = [{"name": f"test_{i}", "fullname": f"tests/test_x.py::test_{i}", "group": None, "params": None,
+                   "stats": {"median": 0.001, "mean": 0.0011, "rounds": 10, "iterations": 1},
+                   "extra_info": {"lstm_energy": r}} for i, r in enumerate(records)]
+    return {"machine_info": {"node": "box", "python_version": "3.11.7", "cpu": {"brand_raw": "Some CPU"}},
+            "benchmarks": benchmarks + list(extra_benchmarks), "datetime": "2026-11-25T21:00:00", "version": "5.2.3"}
+
+
+def test_pytest_benchmark_json_is_loaded_with_benchmark_names(tmp_path, record_factory):
+    plain = {"name": "test_plain", "fullname": "tests/test_x.py::test_plain", "stats": {}, "extra_info": {}}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(_benchmark_json([record_factory("lstm"), record_factory("gru")], [plain])))
+    loaded = load_records(path)
+    assert [r["benchmark"]["name"] for r in loaded.records] == ["test_0", "test_1"]
+    assert loaded.records[0]["benchmark"]["stats"]["rounds"] == 10
+    assert len(loaded.problems) == 1 and "test_plain" in loaded.problems[0].message
+
+
+def test_truncated_pytest_benchmark_json_is_one_problem(tmp_path, record_factory):
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(_benchmark_json([record_factory()]), indent=2)[:-40])
+    loaded = load_records(path)
+    assert loaded.records == []
+    assert len(loaded.problems) == 1 and loaded.problems[0].line is not None
+
+
+def test_load_dataframe_one_row_per_record_with_dotted_columns(tmp_path, record_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("gru", "train")], extra_lines=["{oops\n"])
+    df = load_dataframe(path)
+    assert len(df) == 2
+    assert list(df["config.cell"]) == ["lstm", "gru"]
+    assert df["energy.joules_per_sequence.median"].dtype.kind == "f"
+    assert (df["costs.flops.total"] > 0).all()
+    assert df.attrs["problems"] == [f"{path}:3: corrupt line: not valid JSON: Expecting property name enclosed in double quotes (column 2) (skipped)"]
+
+
+def test_load_records_without_paths_is_a_usage_error():
+    with pytest.raises(ValueError, match="at least one path"):
+        load_records()

@@ -1,0 +1,99 @@
+"""run_sweep with an injected profile function: records appended as made, resume, failures, protocol kwargs."""
+import io
+import json
+
+import pytest
+
+from lstm_energy.errors import ConfigError, MeterUnavailableError
+from lstm_energy.results import load_records
+from lstm_energy.sweep import Grid, Progress, expand, run_sweep
+
+
+class FakeResult:
+    def __init__(self, config):
+        self.config = config
+
+    def to_record(self):
+        return {"schema_version": 1, "kind": "profile", "created": "2026-11-25T00:00:00Z", "config": dict(self.config),
+                "energy": {"provenance": "simulated", "meter": {"name": "fake"}, "joules_per_call": {"median": 1e-3}},
+                "time": {"seconds_per_call": {"median": 1e-3}}, "warnings": []}
+
+
+class FakeProfile:
+    """Records every call; fails on the configs listed in ``fail_on`` (hidden sizes)."""
+
+    def __init__(self, fail_on=()):
+        self.calls = []
+        self.fail_on = set(fail_on)
+
+    def __call__(self, cell, batch, seq_len, input_size, hidden_size, num_layers=1, bidirectional=False, phase="forward",
+                 impl="cython", meter="auto", threads=1, dtype="float32", nonlinearity="tanh", windows=7, min_window_seconds=0.1):
+        config = dict(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+                      num_layers=num_layers, bidirectional=bidirectional, phase=phase, impl=impl, threads=threads, dtype=dtype,
+                      nonlinearity=nonlinearity if cell == "rnn" else None)
+        self.calls.append(dict(config, windows=windows, min_window_seconds=min_window_seconds, meter=meter))
+        if hidden_size in self.fail_on:
+            raise MeterUnavailableError("simulated failure")
+        return FakeResult(config)
+
+
+def _configs():
+    grid = Grid(cells=("lstm", "gru"), impls=("numpy",), phases=("forward", "train"), hidden_size=(8, 16))
+    return expand(grid, available=lambda impl: True)[0]
+
+
+def test_every_point_is_appended_and_protocol_settings_reach_profile(tmp_path):
+    out, fake, log = tmp_path / "r.jsonl", FakeProfile(), io.StringIO()
+    summary = run_sweep(_configs(), out, meter=object(), protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
+                        profile_fn=fake, log=log)
+    assert summary.measured == 8 and summary.resumed == 0 and not summary.failed
+    assert len(load_records(out).records) == 8
+    assert {(c["windows"], c["min_window_seconds"]) for c in fake.calls} == {(2, 0.01)}
+    assert any("bogus" in n for n in summary.notes)
+    assert log.getvalue().count("\n") == 8 and "[8/8] 100%" in log.getvalue()
+
+
+def test_resume_runs_only_the_missing_points(tmp_path):
+    out = tmp_path / "r.jsonl"
+    configs = _configs()
+    run_sweep(configs[:3], out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+    with open(out, "a") as f:
+        f.write('{"schema_version": 1, "kind": "profile", "con')  # killed mid-write
+    second = FakeProfile()
+    summary = run_sweep(configs, out, meter=object(), resume=True, profile_fn=second, log=io.StringIO())
+    assert summary.resumed == 3 and summary.measured == 5
+    assert len(second.calls) == 5
+    loaded = load_records(out)
+    assert len(loaded.records) == 8 and len(loaded.problems) == 1
+    keys = {json.dumps(r["config"], sort_keys=True) for r in loaded.records}
+    assert len(keys) == 8
+
+
+def test_an_existing_results_file_is_not_appended_to_without_resume(tmp_path):
+    out = tmp_path / "r.jsonl"
+    run_sweep(_configs()[:1], out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+    with pytest.raises(ConfigError, match="--resume"):
+        run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+
+
+def test_a_failing_point_is_reported_and_the_sweep_goes_on(tmp_path):
+    out, log = tmp_path / "r.jsonl", io.StringIO()
+    summary = run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(fail_on={16}), log=log)
+    assert summary.measured == 4 and len(summary.failed) == 4
+    assert "FAILED lstm forward numpy" in log.getvalue() and "simulated failure" in log.getvalue()
+    assert len(load_records(out).records) == 4
+
+
+def test_a_bug_in_profile_stops_the_sweep_but_keeps_what_was_measured(tmp_path):
+    out = tmp_path / "r.jsonl"
+    calls = []
+
+    def broken(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise ZeroDivisionError("bug")
+        return FakeResult({k: v for k, v in kwargs.items() if k != "meter"})
+
+    with pytest.raises(ZeroDivisionError):
+        run_sweep(_configs(), out, meter=object(), profile_fn=broken, progress=Progress(8, stream=io.StringIO()))
+    assert len(load_records(out).records) == 2

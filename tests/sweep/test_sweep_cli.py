@@ -1,0 +1,132 @@
+"""End to end through the command line: sweep -> report with the estimator on tiny shapes, a sweep
+killed with SIGKILL and resumed to the full record count, and bad usage."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lstm_energy.results import config_key, load_records
+
+TINY_GRID = """
+[grid]
+cells = ["lstm", "gru", "rnn"]
+impls = ["cython", "numpy"]
+phases = ["forward", "train"]
+batch = [2]
+seq_len = [4]
+input_size = [8]
+hidden_size = [8]
+[protocol]
+windows = 2
+min_window_seconds = %s
+"""
+
+
+def lstm_energy(*args, check=True, timeout=120):
+    done = subprocess.run([sys.executable, "-m", "lstm_energy", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done
+
+
+@pytest.fixture
+def tiny_grid(tmp_path):
+    def make(min_window_seconds=0.01):
+        path = tmp_path / f"grid-{min_window_seconds}.toml"
+        path.write_text(TINY_GRID % min_window_seconds)
+        return path
+    return make
+
+
+def _has_cython():
+    try:
+        import lstm_energy.kernels  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_sweep_then_report_with_the_estimator(tmp_path, tiny_grid):
+    results, report = tmp_path / "r.jsonl", tmp_path / "reports" / "tiny.html"
+    sweep = lstm_energy("sweep", "--config", tiny_grid(), "--meter", "model", "-o", results)
+    impls = 2 if _has_cython() else 1
+    expected = 3 * 2 * impls
+    assert f"{expected} measured, 0 already in the file, 0 failed" in sweep.stderr
+    assert f"[{expected}/{expected}] 100%" in sweep.stderr and "ETA" in sweep.stderr
+    loaded = load_records(results)
+    assert len(loaded.records) == expected and loaded.problems == []
+    record = loaded.records[0]
+    assert record["energy"]["provenance"] == "estimated" and record["energy"]["meter"]["name"] == "model"
+    assert record["costs"]["flops"]["total"] > 0 and record["energy"]["joules_per_sequence"]["median"] > 0
+
+    done = lstm_energy("report", results, "-o", report)
+    assert "provenance: estimated" in done.stdout
+    html = report.read_text()
+    assert "ESTIMATED, NOT MEASURED" in html
+    assert html.count('class="mark"') > expected
+
+
+def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):
+    results = tmp_path / "r.jsonl"
+    grid = tiny_grid(0.05)  # slower points, so the kill lands mid-sweep
+    command = [sys.executable, "-m", "lstm_energy", "sweep", "--config", str(grid), "--meter", "model", "-o", str(results)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if results.exists() and results.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+    before = load_records(results)
+    expected = 3 * 2 * (2 if _has_cython() else 1)
+    assert 3 <= len(before.records) < expected, "the kill should land mid-sweep"
+
+    refused = lstm_energy("sweep", "--config", grid, "--meter", "model", "-o", results, check=False)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+
+    resumed = lstm_energy("sweep", "--config", tiny_grid(0.01), "--meter", "model", "-o", results, "--resume")
+    assert f"{len(before.records)} already in the file" in resumed.stderr
+    after = load_records(results)
+    assert len(after.records) == expected
+    assert len({config_key(r["config"]) for r in after.records}) == expected
+    # the records written before the kill are untouched
+    assert after.records[: len(before.records)] == before.records
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["sweep", "--cells", "lstm,transformer", "--dry-run"], "'transformer' is not one of"),
+    (["sweep", "--hidden-size", "0", "--dry-run"], "integers >= 1"),
+    (["sweep", "--preset", "medium"], "invalid choice"),
+    (["report", "nowhere.jsonl", "-o", "x.html"], "no such results file"),
+])
+def test_bad_usage_exits_2_with_a_message(tmp_path, args, fragment):
+    done = subprocess.run([sys.executable, "-m", "lstm_energy", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert fragment in done.stderr
+
+
+def test_dry_run_lists_the_grid_and_says_when_torch_is_skipped(tmp_path):
+    done = lstm_energy("sweep", "--cells", "gru", "--phases", "forward", "--impls", "numpy,torch", "--hidden-size", "8,16", "--dry-run")
+    lines = done.stdout.splitlines()
+    try:
+        import importlib.util
+        has_torch = importlib.util.find_spec("torch") is not None
+    except ImportError:  # pragma: no cover
+        has_torch = False
+    assert len(lines) == (4 if has_torch else 2)
+    assert all(line.startswith("gru forward ") for line in lines)
+    assert ("skipped impl 'torch'" in done.stderr) == (not has_torch)
+
+
+def test_report_of_only_corrupt_input_exits_1_but_writes_the_notes(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    done = lstm_energy("report", bad, "-o", tmp_path / "r.html", check=False)
+    assert done.returncode == 1
+    assert f"{bad}:1" in done.stderr
+    assert f"{bad}:1" in (tmp_path / "r.html").read_text()
