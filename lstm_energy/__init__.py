@@ -16,6 +16,7 @@ _LAZY = {
     "RNN": "lstm_energy.layers",
     "profile": "lstm_energy.measure",
     "ProfileResult": "lstm_energy.measure",
+    "load_dataframe": "lstm_energy.results",
 }
 
 __all__ = ["LstmEnergyError", "__version__", *_LAZY]

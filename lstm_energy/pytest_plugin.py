@@ -72,8 +72,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     provenance = ", ".join(sorted(session.provenances))
     line = (f"lstm_energy: energy of {session.measured} benchmark(s) via meter {', '.join(sorted(session.meter_names))} "
             f"(provenance: {provenance}); stored in extra_info[{EXTRA_INFO_KEY!r}]")
-    if session.provenances - {"measured"}:
-        line += " -- ESTIMATED/SIMULATED, NOT MEASURED"
+    not_measured = sorted(session.provenances - {"measured"})
+    if not_measured:
+        line += " -- " + "/".join(p.upper() for p in not_measured) + ", NOT MEASURED"
     terminalreporter.write_line(line)
 
 
@@ -89,7 +90,6 @@ class EnergySession:
         if not (self.min_window_seconds > 0):
             raise pytest.UsageError(f"--energy-min-window-seconds must be > 0, got {self.min_window_seconds}")
         self._meter = None
-        self._environment = None
         self.measured = 0
         self.provenances: set[str] = set()
         self.meter_names: set[str] = set()
@@ -102,11 +102,10 @@ class EnergySession:
         return self._meter
 
     def environment(self) -> dict:
-        if self._environment is None:
-            from lstm_energy.measure import environment
+        """The environment block, read at each measurement (a test may pin BLAS threads differently)."""
+        from lstm_energy.measure import environment
 
-            self._environment = environment()
-        return self._environment
+        return environment()
 
     def close(self) -> None:
         if self._meter is not None and hasattr(self._meter, "close"):

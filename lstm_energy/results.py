@@ -17,7 +17,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from lstm_energy.errors import ResultsSchemaError
 
@@ -176,6 +176,7 @@ class ResultsWriter:
         """Validate ``record`` and append it as one line, flushed to the OS and to disk."""
         if self.validate:
             record = validate_record(record)
+        record = _replace_non_finite(record)
         line = json.dumps(record, sort_keys=False, separators=(",", ":"), allow_nan=False, default=_json_default)
         self._file.write(line + "\n")
         self._file.flush()
@@ -197,6 +198,28 @@ def _ends_with_newline(path: Path) -> bool:
     with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
         return f.read(1) == b"\n"
+
+
+def _replace_non_finite(record: dict) -> dict:
+    """NaN and inf are not JSON: store them as null and say so in the record's warnings."""
+    replaced: list[str] = []
+
+    def clean(value, path):
+        if isinstance(value, float) and not math.isfinite(value):
+            replaced.append(f"{path}={value}")
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    cleaned = clean(record, "")
+    if replaced:
+        cleaned["warnings"] = list(cleaned.get("warnings") or []) + [
+            f"non-finite values stored as null (JSON has no NaN/inf): {', '.join(replaced)}"
+        ]
+    return cleaned
 
 
 def _json_default(value):
@@ -246,13 +269,14 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
         for index, record in enumerate(whole):
             _accept(record, str(path), None, loaded, f"item {index}")
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            truncated = number == len(text.splitlines()) and not text.endswith("\n")
+            truncated = number == len(lines) and not text.endswith("\n")
             what = "truncated line (the writer was killed mid-write?)" if truncated else "corrupt line"
             loaded.problems.append(LoadProblem(str(path), number, f"{what}: not valid JSON: {err.msg} (column {err.colno})"))
             continue

@@ -6,7 +6,7 @@ arrays returned by ``forward``/``backward`` are fresh (or copies), so the next c
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
@@ -33,19 +33,28 @@ class ShapeBuffers:
             found = self._arrays[key] = np.zeros(shape, self.dtype)
         return found
 
-    def workspace(self, key: Hashable, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-        """``{name: array}`` for an engine's ``workspace_shapes`` result, the same dict for every call with ``key``."""
+    def workspace(self, key: Hashable, shapes: Callable[[], Mapping[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
+        """``{name: array}`` for an engine's ``workspace_shapes`` result, the same dict for every call
+        with ``key``; ``shapes`` is called only when the workspace is first made."""
         found = self._workspaces.get(key)
         if found is None:
-            found = self._workspaces[key] = {name: np.empty(shape, self.dtype) for name, shape in shapes.items()}
+            found = self._workspaces[key] = {name: np.empty(shape, self.dtype) for name, shape in shapes().items()}
         return found
+
+    def saved(self, key: Hashable):
+        """The array or workspace a previous call made under ``key`` (backward reads the forward's)."""
+        if key in self._arrays:
+            return self._arrays[key]
+        return self._workspaces[key]
+
+    def all_arrays(self) -> list[np.ndarray]:
+        """Every array held for this shape (named arrays and workspace members)."""
+        return [*self._arrays.values(), *(a for ws in self._workspaces.values() for a in ws.values())]
 
     @property
     def nbytes(self) -> int:
         """Bytes held by every array of this shape."""
-        return sum(a.nbytes for a in self._arrays.values()) + sum(
-            a.nbytes for ws in self._workspaces.values() for a in ws.values()
-        )
+        return sum(a.nbytes for a in self.all_arrays())
 
 
 class BufferCache:
@@ -65,6 +74,10 @@ class BufferCache:
                 self._entries.popitem(last=False)
         self._entries.move_to_end(key)
         return entry
+
+    def entries(self) -> list[ShapeBuffers]:
+        """The cached shapes' buffers, least recently used first."""
+        return list(self._entries.values())
 
     def clear(self) -> None:
         self._entries.clear()

@@ -54,6 +54,7 @@ class RecurrentLayer:
         self._shapes = parameter_shapes(self.gates, self.input_size, self.hidden_size, self.num_layers,
                                         self.directions, self.bias)
         self._params = init_parameters(self._shapes, self.hidden_size, self.dtype, seed)
+        self._per_direction: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}   # (layer, dir) -> params
         self._zero_bias = np.zeros(self.gates * self.hidden_size, self.dtype)   # b_ih, b_hh when bias=False
         self._grads: dict[str, np.ndarray] = {}      # every parameter gradient, bias ones even if bias=False
         self._buffers = BufferCache(self.dtype)
@@ -77,6 +78,7 @@ class RecurrentLayer:
         """Replace every parameter. Strict: exactly this layer's keys and shapes; values are copied
         and converted to the layer's dtype. A pending backward is cancelled (the weights changed)."""
         self._params = checked_state_dict(state_dict, self._shapes, self.dtype)
+        self._per_direction.clear()
         self._context = None
 
     @property
@@ -87,7 +89,11 @@ class RecurrentLayer:
 
     def _layer_params(self, layer: int, direction: int) -> tuple[np.ndarray, ...]:
         """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (zero biases when bias=False)."""
-        return tuple(self._params.get(parameter_name(kind, layer, direction), self._zero_bias) for kind in KINDS)
+        found = self._per_direction.get((layer, direction))
+        if found is None:
+            found = self._per_direction[(layer, direction)] = tuple(
+                self._params.get(parameter_name(kind, layer, direction), self._zero_bias) for kind in KINDS)
+        return found
 
     def _layer_grads(self, layer: int, direction: int) -> tuple[np.ndarray, ...]:
         """(dw_ih, dw_hh, db_ih, db_hh) buffers of one layer and direction, allocated once."""
@@ -127,7 +133,8 @@ class RecurrentLayer:
                 y = buffers.array(("y", layer), (T, B, dirs * H))
             for direction in range(dirs):
                 ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
-                ws = buffers.workspace(ws_key, self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))
+                ws = buffers.workspace(
+                    ws_key, lambda: self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))
                 k = layer * dirs + direction
                 self._forward_direction(
                     layer_input, self._layer_params(layer, direction), tuple(s[k] for s in states0),
@@ -168,7 +175,7 @@ class RecurrentLayer:
 
         upstream = dy                                        # (T, B, dirs*H): dL/d(output of this layer)
         for layer in reversed(range(L)):
-            layer_input = ctx.x if layer == 0 else buffers.array(("y", layer - 1), None)
+            layer_input = ctx.x if layer == 0 else buffers.saved(("y", layer - 1))
             D = layer_input.shape[2]
             if layer > 0:
                 dx = buffers.array(("dinput", layer), (T, B, D))
@@ -176,15 +183,15 @@ class RecurrentLayer:
                 dx = buffers.array(("dx",), (T, B, D0))
             else:
                 dx = np.empty((T, B, D0), self.dtype)
-            y = buffers.array(("y", layer), None)
-            bws = buffers.workspace(("bws", min(layer, 1)),
-                                    self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))
+            y = buffers.saved(("y", layer))
+            bws = buffers.workspace(
+                ("bws", min(layer, 1)), lambda: self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))
             for direction in range(dirs):
                 k = layer * dirs + direction
                 cols = slice(direction * H, (direction + 1) * H)
                 self._backward_direction(
                     layer_input, self._layer_params(layer, direction), tuple(s[k] for s in ctx.states0),
-                    y[:, :, cols], buffers.workspace(("ws", layer, direction), None), upstream[:, :, cols],
+                    y[:, :, cols], buffers.saved(("ws", layer, direction)), upstream[:, :, cols],
                     tuple(s[k] for s in dstates_n), dx, self._layer_grads(layer, direction),
                     tuple(s[k] for s in dstates0), bws, direction == 1, direction == 1,
                 )
@@ -234,7 +241,9 @@ class RecurrentLayer:
                 )
             given = (given,)
         elif not isinstance(given, (tuple, list)) or len(given) != n:
-            got = f"a {type(given).__name__} of {len(given)}" if isinstance(given, (tuple, list)) else type(given).__name__
+            got = type(given).__name__
+            if isinstance(given, (tuple, list)):
+                got = f"a {got} of {len(given)}"
             pair = "(h0, c0)" if name == "hx" else "(dh_n, dc_n)"
             raise TypeError(
                 f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, "

@@ -14,6 +14,14 @@ NAME = "calibrate"
 HELP = "fit the energy estimator to measured runs (needs real counters)"
 
 
+def _positive_int(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", default=None,
                         help="profile file to write (default model-profile-<hostname>.json)")
@@ -23,14 +31,14 @@ def add_arguments(parser) -> None:
                         help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused")
     parser.add_argument("--impl", choices=("cython", "numpy", "torch"), default="cython",
                         help="implementation to run the calibration set with (default cython)")
-    parser.add_argument("--windows", type=int, default=5, help="windows per configuration (default 5)")
+    parser.add_argument("--windows", type=_positive_int, default=5, help="windows per configuration (default 5)")
     parser.add_argument("--json", action="store_true", help="print the saved profile as JSON")
 
 
 def run(args) -> int:
     from lstm_energy.errors import MeterUnavailableError
     from lstm_energy.measure.calibration import calibrate
-    from lstm_energy.measure.profile import resolve_meter
+    from lstm_energy.measure.meter_lookup import resolve_meter
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1,13 +1,25 @@
 """`lstm-energy forecast`: train LSTM, GRU, RNN and BiLSTM forecasters on real data, report accuracy per joule."""
+import argparse
 import sys
 
 NAME = "forecast"
 HELP = "train forecasters on real data (Mauna Loa CO2) and report accuracy per joule"
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1 (bad values exit 2 with the value seen)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def add_arguments(parser):
     parser.add_argument("--preset", choices=("quick", "full"), default="quick",
-                        help="search budget: quick (a small grid, a few minutes at most) or full (random search)")
+                        help="search budget: quick (8 trials, about a minute on 2 idle cores) or full (20, a random search)")
     parser.add_argument("-o", "--output", default="reports/forecast.html", metavar="PATH",
                         help="HTML report to write (default: %(default)s)")
     parser.add_argument("--records", default=None, metavar="PATH",
@@ -15,7 +27,7 @@ def add_arguments(parser):
     parser.add_argument("--meter", default="auto", metavar="NAME",
                         help="energy meter: auto, powercap, perf, pyrapl, msr or model (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and search (default: 0)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=1, metavar="N",
                         help="BLAS threads during training and forecasting (default: %(default)s)")
     parser.add_argument("--impl", choices=("cython", "numpy"), default="cython",
                         help="kernel engine of the recurrent layers (default: %(default)s)")
@@ -27,7 +39,11 @@ def run(args) -> int:
     from lstm_energy.forecast.search import PRESETS, run_search
     from lstm_energy.meters import get_meter
 
-    meter = args.meter if not isinstance(args.meter, str) else get_meter(args.meter)
+    try:
+        meter = get_meter(args.meter)
+    except ValueError as err:  # an unknown name is bad usage; an unavailable meter raises MeterError (exit 1)
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     try:
         series = load_co2_monthly()
         print(f"forecast: {series.name}, {series.values.size} points; meter {meter.name} ({meter.provenance}); "
@@ -42,6 +58,7 @@ def run(args) -> int:
 
         count = write_records(result, args.records)
         print(f"appended {count} records to {args.records}")
+    print(f"best of each family (chosen on validation RMSE; energy {result.provenance}, dynamic):")
     for family, trial in result.best_per_family().items():
         print(f"{family:7s} {trial.candidate.label:28s} test RMSE {trial.scores['test'].rmse:.3f} {series.units}  "
               f"training {trial.training_joules:.4g} J  {trial.joules_per_forecast:.3g} J/forecast  ({result.provenance})")

@@ -104,7 +104,7 @@ def render(record: dict) -> str:
         f"  total J/seq     {_si(e['total_joules_per_sequence']['median'], 'J')} (idle included; idle "
         f"{_si(e['idle_watts'], 'W')})",
         f"  time            {_si(t['seconds_per_sequence'], 's')} per sequence, {_si(t['seconds_per_call']['median'], 's')}"
-        f" per call; {t['windows']} windows x {t['calls_per_window']} calls (~{t['window_seconds']:.3g} s), "
+        f" per call; {t['windows']} windows x {t['calls_per_window']} call(s) (~{t['window_seconds']:.3g} s), "
         f"CV {t['cv']:.1%}",
         f"  work            {record['costs']['flops']['total']:,} FLOP, {record['costs']['bytes']['expected']:,} bytes "
         f"expected per call (model)",

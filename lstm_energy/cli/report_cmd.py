@@ -14,7 +14,8 @@ def add_arguments(parser) -> None:
                         help="sweep results (.jsonl) and/or pytest-benchmark JSON files (--benchmark-json)")
     parser.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="where to write the HTML report, e.g. reports/quick.html")
     parser.add_argument("--machine", metavar="MACHINE.json",
-                        help="output of `lstm-energy machine --json`: measured peaks for the roofline (otherwise the report says they are missing)")
+                        help="output of `lstm-energy machine --json`: measured peaks for the roofline (default: this host's cached "
+                             "profile when the results come from this CPU; otherwise the report says the peaks are missing)")
     parser.add_argument("--title", help="report title (default: names the input files)")
 
 
@@ -43,7 +44,8 @@ def run(args) -> int:
     if errors:
         print(f"ERROR: {errors[0]}", file=sys.stderr)
         return 2
-    info = write_report(args.inputs, args.output, machine=machine, title=args.title)
+    info = write_report(args.inputs, args.output, machine=machine, machine_source=f"`{args.machine}`",
+                        title=args.title, use_cached_machine=True)
     for problem in info.problems:
         print(f"WARNING: {problem}", file=sys.stderr)
     provenances = sorted({r.provenance for r in info.rows})

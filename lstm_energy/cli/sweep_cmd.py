@@ -30,7 +30,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--meter", default="auto", help="energy meter name (see `lstm-energy meters`); default auto")
     parser.add_argument("-o", "--output", default="reports/sweep.jsonl", metavar="RESULTS.jsonl",
                         help="results file; each record is appended and flushed as it is measured")
-    parser.add_argument("--resume", action="store_true", help="keep the records in --output and measure only the missing points")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="keep the records in --output and measure only the missing points")
+    again.add_argument("--overwrite", action="store_true", help="discard the records already in --output and start afresh")
     parser.add_argument("--dry-run", action="store_true", help="list the grid's points and exit")
 
 
@@ -57,6 +59,10 @@ def run(args) -> int:
         print("ERROR: the grid is empty (every implementation was skipped); see the notes above", file=sys.stderr)
         return 1
     print(f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})", file=sys.stderr)
+    if args.overwrite:
+        from pathlib import Path
+
+        Path(args.output).unlink(missing_ok=True)
     try:
         summary = run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
     except ConfigError as err:

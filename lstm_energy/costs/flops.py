@@ -24,6 +24,9 @@ per layer l and direction, with D_l = D for l = 0 and D_l = H·dirs above:
               ALWAYS computed, layer 0 included (torch skips it when x has no grad)
                                  dW_ih[G·H, D_l] = dAᵀ · X                    2·T·B·G·H·D_l
                                  dW_hh[G·H, H]   = dAᵀ · [h_{−1}..h_{T−2}]    2·T·B·G·H·H
+  The kernels may split one of these products into a few BLAS calls over row/column blocks (GRU:
+  dX and dW_ih over the r|z and n blocks; every cell: dW_hh as the h0 rows plus the other T−1 steps);
+  the FLOPs are the same.
   So per direction F_fwd = 2·T·B·G·H·(D_l + H) and F_bwd = 2·F_fwd (§5.2). [verified against
   torch.utils.flop_counter.FlopCounterMode with x and h0 requiring grad; tests/costs/test_flops_torch.py]
 

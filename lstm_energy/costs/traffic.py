@@ -86,6 +86,16 @@ class Traffic:
         return self.compulsory + self.spilled_gate_buffer_bytes + restream
 
     @property
+    def expected_components(self) -> dict[str, int]:
+        """Every component of ``expected``: the compulsory ones plus the spilled gate buffers and the
+        W_hh re-reads that reach memory (0 when the cache model keeps them on chip)."""
+        return {
+            **self.components,
+            "gate_buffers": self.spilled_gate_buffer_bytes,
+            "w_hh_restream": self.w_hh_restream if self.w_hh_residency == "memory" else 0,
+        }
+
+    @property
     def intensity_compulsory(self) -> float:
         """FLOP/byte against the compulsory bytes (an upper bound on intensity)."""
         return self.flops.total / self.compulsory
@@ -100,6 +110,7 @@ class Traffic:
             "compulsory": self.compulsory,
             "expected": self.expected,
             "components": dict(self.components),
+            "expected_components": self.expected_components,
             "gate_buffers": self.gate_buffers,
             "gate_buffer_spills": self.gate_buffer_spills,
             "spilled_gate_buffer_bytes": self.spilled_gate_buffer_bytes,

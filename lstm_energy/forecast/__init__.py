@@ -12,5 +12,8 @@ One job per module:
 - ``energy``    joules of a whole training run (meter windows plus an idle baseline of equal length)
                 and per forecast (``lstm_energy.measure.measure`` on the prepared predict call);
 - ``search``    the hyperparameter search (grid or random) over cell, hidden size, window, layers;
-- ``report``    the self-contained HTML page.
+- ``report``    the self-contained HTML page;
+- ``records``   one results record per trial and baseline (JSON Lines, ``lstm_energy.results``).
+
+Entry point: ``lstm-energy forecast`` (``lstm_energy/cli/forecast_cmd.py``).
 """

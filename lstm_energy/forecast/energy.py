@@ -2,7 +2,7 @@
 
 Training run (one long piece of work, not a repeatable call)::
 
-    read meter, train(...), tell the meter the work done (FLOPs), read meter   -> total joules
+    read meter, train(...), tell the meter the work done (FLOPs, bytes), read meter -> total joules
     read meter, sleep(the training run's wall time), read meter                -> idle joules
     dynamic = total - idle power x training wall time
 
@@ -21,9 +21,8 @@ linear layer, clipping and Adam, counted here.
 from __future__ import annotations
 
 import time
-from typing import Callable
-
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -111,13 +110,14 @@ def measure_run(
     run: Callable[[], object],
     meter,
     *,
-    work_of: Callable[[object], Work],
+    work: Work,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
 ):
     """Energy of one long run: a work window around ``run()`` and an idle window of equal length.
 
-    work_of: result of ``run()`` -> the Work it did (told to the meter inside the work window).
+    work: FLOPs and bytes ``run()`` does, computed beforehand so nothing but ``run()`` executes inside
+    the work window; told to the meter (``note_work``) before the closing read.
     Returns ``(run's result, lstm_energy.measure.Measurement)`` with one window and one call, so
     ``joules_per_call`` is the dynamic and ``total_joules_per_call`` the total joules of the run.
     """
@@ -127,7 +127,6 @@ def measure_run(
     start = clock()
     sample_start = meter.read()
     result = run()
-    work = work_of(result)
     meter.note_work(flops=float(work.flops), bytes=float(work.bytes))
     sample_end = meter.read()
     seconds = clock() - start

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_energy.errors import StateError
+
 CELLS = ("lstm", "gru", "rnn")
 
 
@@ -145,8 +147,6 @@ class Forecaster:
     def backward(self, d_predictions: np.ndarray) -> dict[str, np.ndarray]:
         """d_predictions: (B,) -> gradients by parameter name (same names as ``parameters()``)."""
         if self._cache is None:
-            from lstm_energy.errors import StateError
-
             raise StateError("Forecaster.backward called before a training-mode forward; call forward(windows) first")
         y_shape, h = self._cache
         self._cache = None

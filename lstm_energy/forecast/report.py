@@ -25,6 +25,7 @@ ORIGINAL_COLOR = "#000000"
 TRAIN_COLOR = PALETTE[0]  # blue
 VALIDATION_COLOR = PALETTE[2]  # green
 TEST_COLOR = PALETTE[3]  # vermillion
+ENGINES = {"cython": "our Cython kernels", "numpy": "the NumPy reference engine"}
 FAMILY_STYLE = {  # family -> (colour, marker)
     "LSTM": (PALETTE[0], "circle"),
     "GRU": (PALETTE[1], "square"),
@@ -97,27 +98,34 @@ def forecast_chart(title: str, dates: np.ndarray, values: np.ndarray, units: str
     pad = 0.04 * (y_hi - y_lo or 1.0)
     y_lo, y_hi = y_lo - pad, y_hi + pad
     x_lo, x_hi = float(years[0]), float(years[-1])
+    splits = [(split, color) for split, color in
+              (("train", TRAIN_COLOR), ("validation", VALIDATION_COLOR), ("test", TEST_COLOR)) if split in predictions]
+    entries = [("original", ORIGINAL_COLOR, "line")] + [(f"{split} predictions", color, "line") for split, color in splits]
+    legend_svg, legend_bottom = legend(entries, x=LEFT, y=20)
+    top = max(TOP, legend_bottom)  # the plot starts below the legend, however many rows it wrapped to
+    bottom = CHART_HEIGHT - BOTTOM
 
     def px(x):
         return LEFT + (x - x_lo) / (x_hi - x_lo) * (CHART_WIDTH - LEFT - RIGHT)
 
     def py(y):
-        return CHART_HEIGHT - BOTTOM - (y - y_lo) / (y_hi - y_lo) * (CHART_HEIGHT - TOP - BOTTOM)
+        return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
 
-    body = [f'<rect x="{LEFT}" y="{TOP}" width="{CHART_WIDTH - LEFT - RIGHT}" height="{CHART_HEIGHT - TOP - BOTTOM}" fill="none" stroke="#bbb"/>']
+    body = [f'<rect x="{LEFT}" y="{top:.1f}" width="{CHART_WIDTH - LEFT - RIGHT}" height="{bottom - top:.1f}" fill="none" stroke="#bbb"/>']
     for t in _nice_ticks(x_lo, x_hi):
-        body.append(f'<line class="grid" x1="{px(t):.1f}" y1="{TOP}" x2="{px(t):.1f}" y2="{CHART_HEIGHT - BOTTOM}"/>'
-                    f'<text class="tick" x="{px(t):.1f}" y="{CHART_HEIGHT - BOTTOM + 16}" text-anchor="middle">{t:.0f}</text>')
+        body.append(f'<line class="grid" x1="{px(t):.1f}" y1="{top:.1f}" x2="{px(t):.1f}" y2="{bottom}"/>'
+                    f'<text class="tick" x="{px(t):.1f}" y="{bottom + 16}" text-anchor="middle">{t:.0f}</text>')
     for t in _nice_ticks(y_lo, y_hi):
         body.append(f'<line class="grid" x1="{LEFT}" y1="{py(t):.1f}" x2="{CHART_WIDTH - RIGHT}" y2="{py(t):.1f}"/>'
                     f'<text class="tick" x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
-    for index, label in zip(boundaries, ("validation", "test")):
-        x = px(years[index])
-        body.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{CHART_HEIGHT - BOTTOM}" stroke="#888" stroke-dasharray="3 3"/>'
-                    f'<text class="tick" x="{x + 3:.1f}" y="{TOP + 12}">{label} →</text>')
+    for row, (index, label) in enumerate(zip(boundaries, ("validation", "test"))):
+        x = px(years[index])  # labels on their own rows: the validation span can be narrower than its label
+        body.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
+                    f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>')
+    middle = (top + bottom) / 2
     body.append(f'<text class="axis-title" x="{(LEFT + CHART_WIDTH - RIGHT) / 2:.0f}" y="{CHART_HEIGHT - 8}" text-anchor="middle">year</text>'
-                f'<text class="axis-title" x="14" y="{(TOP + CHART_HEIGHT - BOTTOM) / 2:.0f}" text-anchor="middle" '
-                f'transform="rotate(-90 14 {(TOP + CHART_HEIGHT - BOTTOM) / 2:.0f})">{esc(units)}</text>')
+                f'<text class="axis-title" x="14" y="{middle:.0f}" text-anchor="middle" '
+                f'transform="rotate(-90 14 {middle:.0f})">{esc(units)}</text>')
 
     def polyline(css_class: str, name: str, xs: np.ndarray, ys: np.ndarray, color: str, width: float) -> str:
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
@@ -125,17 +133,13 @@ def forecast_chart(title: str, dates: np.ndarray, values: np.ndarray, units: str
                 f'stroke="{color}" stroke-width="{width}"><title>{esc(name)}</title></polyline>')
 
     body.append(polyline("series original", "original", years, values, ORIGINAL_COLOR, 1.2))
-    entries = [("original", ORIGINAL_COLOR, "line")]
-    for split, color in (("train", TRAIN_COLOR), ("validation", VALIDATION_COLOR), ("test", TEST_COLOR)):
-        if split in predictions:
-            index, forecast = predictions[split]
-            name = f"{split} predictions"
-            body.append(polyline(f"series {split}-predictions", name, years[index], forecast, color, 1.6))
-            entries.append((name, color, "line"))
+    for split, color in splits:
+        index, forecast = predictions[split]
+        body.append(polyline(f"series {split}-predictions", f"{split} predictions", years[index], forecast, color, 1.6))
     return (f'<svg class="chart forecast" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" '
             f'width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>'
             f'<rect x="0" y="0" width="{CHART_WIDTH}" height="{CHART_HEIGHT}" fill="#fff"/>'
-            f'{"".join(body)}{legend(entries, x=LEFT, y=20)}</svg>')
+            f'{"".join(body)}{legend_svg}</svg>')
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -189,8 +193,8 @@ def search_table(result: SearchResult) -> str:
     pareto = set(result.pareto_indices())
     selected = {id(t) for t in result.best_per_family().values()}
     head = ["model", "chosen", "window", "params", "train s", "training J (dynamic)", "training J (total)",
-            "J / forecast (dynamic)", "J / forecast (total)", "FLOP / forecast", f"train RMSE", f"val RMSE",
-            f"test RMSE ({units})", f"test MAE ({units})"]
+            "J / forecast (dynamic)", "J / forecast (total)", "FLOP / forecast", f"train RMSE ({units})",
+            f"train MAE ({units})", f"val RMSE ({units})", f"test RMSE ({units})", f"test MAE ({units})"]
     rows = [f"<tr>{''.join(f'<th class=l>{h}</th>' if i < 2 else f'<th>{h}</th>' for i, h in enumerate(head))}</tr>"]
     for i, t in enumerate(result.trials):
         tags = []
@@ -203,12 +207,12 @@ def search_table(result: SearchResult) -> str:
             esc(", ".join(tags)), str(t.candidate.window), str(t.parameters), f"{t.history.seconds:.2f}",
             si(t.training_joules, "J"), si(t.training_total_joules, "J"),
             si(t.joules_per_forecast, "J"), si(t.total_joules_per_forecast, "J"), si(t.forecast_work.flops, "FLOP"),
-            f"{t.scores['train'].rmse:.3f}", f"{t.scores['validation'].rmse:.3f}",
+            f"{t.scores['train'].rmse:.3f}", f"{t.scores['train'].mae:.3f}", f"{t.scores['validation'].rmse:.3f}",
             f"{t.scores['test'].rmse:.3f}", f"{t.scores['test'].mae:.3f}",
         ], "pareto" if i in pareto else ""))
     for name, scores in result.baselines.items():
         rows.append(_row([esc(name), "baseline", "–", "0", "–", "–", "–", "–", "–", "–",
-                          f"{scores['train'].rmse:.3f}", f"{scores['validation'].rmse:.3f}",
+                          f"{scores['train'].rmse:.3f}", f"{scores['train'].mae:.3f}", f"{scores['validation'].rmse:.3f}",
                           f"{scores['test'].rmse:.3f}", f"{scores['test'].mae:.3f}"], "baseline"))
     return f'<table class="search">{"".join(rows)}</table>'
 
@@ -244,7 +248,8 @@ def render(result: SearchResult) -> str:
         "<li>Models read windows of scaled month-to-month changes (standard scaler fitted on the training split "
         "only) and forecast the next change; forecasts are turned back into levels by adding the last observed "
         f"value, so every error is in {esc(series.units)}.</li>",
-        f"<li>Training: our Cython kernels forward and backward, final linear layer on the last hidden state, MSE, "
+        f"<li>Training: {ENGINES.get(result.impl, esc(result.impl))} forward and backward (no autograd), final "
+        "linear layer on the last hidden state, MSE, "
         f"Adam (lr {training.learning_rate}), gradient-norm clipping at {training.clip_norm}, "
         f"{training.epochs} epochs, mini-batches of {training.batch_size}, seed {result.seed}, "
         f"{result.threads} BLAS thread(s).</li>",

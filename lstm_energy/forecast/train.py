@@ -46,6 +46,12 @@ class TrainHistory:
         return int(sum(self.batch_sizes))
 
 
+def planned_batch_sizes(windows: int, config: TrainConfig) -> list[int]:
+    """The size of every optimizer step ``train`` will take: full batches, then the remainder, each epoch."""
+    per_epoch = [min(config.batch_size, windows - begin) for begin in range(0, windows, config.batch_size)]
+    return per_epoch * config.epochs
+
+
 def train(model: Forecaster, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig) -> TrainHistory:
     """Fit ``model`` in place. inputs: (W, T) scaled windows; targets: (W,) scaled next values."""
     if inputs.ndim != 2 or targets.shape != (inputs.shape[0],):

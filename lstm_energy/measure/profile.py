@@ -7,32 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from lstm_energy.errors import MeterUnavailableError
 from lstm_energy.measure.environment import environment
+from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.protocol import measure
 from lstm_energy.measure.result import ProfileResult
 from lstm_energy.measure.threads import check_threads, pinned_threads
 from lstm_energy.measure.work import work_per_call
-from lstm_energy.meters.base import EnergyMeter
-
-
-def resolve_meter(meter) -> tuple[EnergyMeter, bool]:
-    """(meter object, whether we opened it and must close it) for a name or an EnergyMeter."""
-    if isinstance(meter, EnergyMeter):
-        return meter, False
-    if not isinstance(meter, str):
-        raise TypeError(
-            f"meter must be a meter name (e.g. 'auto', 'powercap', 'model') or an EnergyMeter, got "
-            f"{type(meter).__name__}; see `lstm-energy meters` for the names"
-        )
-    try:
-        from lstm_energy.meters import get_meter
-    except ImportError as err:
-        raise MeterUnavailableError(
-            f"cannot look up meter {meter!r}: the meter registry lstm_energy.meters is not importable ({err}); "
-            "reinstall with `pip install -e .` or pass a meter object"
-        ) from None
-    return get_meter(meter), True
 
 
 def utc_timestamp() -> str:

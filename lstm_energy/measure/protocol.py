@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from lstm_energy.measure import checks
+from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
 from lstm_energy.measure.statistics import Summary, coefficient_of_variation, summarize
 
@@ -196,12 +197,26 @@ def measure(
     """Measure the energy and time of ``fn()`` under ``meter`` with the protocol above.
 
     fn: a no-argument callable doing one unit of work (one batch of ``batch`` sequences).
-    meter: an ``EnergyMeter`` object (``profile`` resolves names; here it must be an object).
+    meter: an ``EnergyMeter`` object, or a registry name ("auto", "powercap", "model", ...) which is
+    opened here and closed when the measurement ends.
     flops / bytes: work per call, passed to ``meter.note_work`` so the estimator can use it
     (measured meters ignore it). seed: seeds the bootstrap CI. clock / sleep: wall clock and idle
     sleep, injectable for tests of the protocol logic.
     """
     _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
+    meter, owned = resolve_meter(meter)
+    try:
+        return _measure_with(fn, meter, batch=batch, flops=flops, bytes_=bytes, windows=windows,
+                             min_window_seconds=min_window_seconds, warmup_calls=warmup_calls, seed=seed,
+                             clock=clock, sleep=sleep)
+    finally:
+        if owned:
+            meter.close()
+
+
+def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_seconds, warmup_calls, seed, clock,
+                  sleep) -> Measurement:
+    """The protocol itself, on an open meter (see ``measure``)."""
     update_interval = float(getattr(meter, "update_interval_seconds", 1e-3))
     target = target_window_seconds(min_window_seconds, update_interval)
 
@@ -214,8 +229,8 @@ def measure(
         start = clock()
         sample_start = meter.read()
         _run_calls(fn, calls)
-        if flops is not None or bytes is not None:
-            meter.note_work(flops=float(flops or 0.0) * calls, bytes=float(bytes or 0.0) * calls)
+        if flops is not None or bytes_ is not None:
+            meter.note_work(flops=float(flops or 0.0) * calls, bytes=float(bytes_ or 0.0) * calls)
         sample_end = meter.read()
         seconds = clock() - start
         cpu_seconds = time.process_time() - cpu_start

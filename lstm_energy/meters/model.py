@@ -261,8 +261,16 @@ class ModelMeter(EnergyMeter):
         )
         return EnergySample(timestamp=now, joules={DOMAIN: joules})
 
+    def _parameter_sources(self) -> dict[str, str]:
+        """Where each parameter value comes from: the profile file, the cited defaults, or the caller."""
+        names = self.parameters.as_dict()
+        if self.calibrated:
+            return {name: f"calibration profile {self._profile_path}" for name in names}
+        if self.parameters == DEFAULT_PARAMETERS:
+            return dict(DEFAULT_PARAMETER_SOURCES)
+        return {name: self.source for name in names}
+
     def describe(self) -> dict:
-        calibrated = self.calibrated
         return {
             "name": self.name,
             "provenance": self.provenance,
@@ -270,13 +278,8 @@ class ModelMeter(EnergyMeter):
             "source": self.source,
             "model": MODEL_FORMULA,
             "parameters": self.parameters.as_dict(),
-            "parameter_sources": (
-                {k: f"calibration profile {self._profile_path}" for k in self.parameters.as_dict()}
-                if calibrated
-                else (dict(DEFAULT_PARAMETER_SOURCES) if self._profile.parameters == DEFAULT_PARAMETERS
-                      else {k: self.source for k in self.parameters.as_dict()})
-            ),
-            "calibrated": calibrated,
+            "parameter_sources": self._parameter_sources(),
+            "calibrated": self.calibrated,
             "profile_path": self._profile_path,
             "calibration_fit": self._profile.calibration.get("fit"),
             "domains": list(self.domains),

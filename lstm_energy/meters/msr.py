@@ -200,6 +200,11 @@ class MsrMeter(EnergyMeter):
     def headline_domains(self) -> tuple[str, ...]:
         return tuple(k for k in self._registers if "/" not in k and k.startswith("package-")) or ("psys",)
 
+    @property
+    def sampler(self):
+        """The background :class:`~lstm_energy.meters.wraparound.PeriodicSampler`, or None."""
+        return self._counters.sampler
+
     def read(self) -> EnergySample:
         if not self._open:
             raise MeterError("this MsrMeter is closed; open a new one to read again")

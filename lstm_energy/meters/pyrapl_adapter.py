@@ -83,7 +83,7 @@ class PyRaplMeter(EnergyMeter):
         background_sampling: bool = True,
     ):
         pyRAPL = import_pyrapl()
-        self._apis = self._open_devices(pyRAPL, socket_ids)
+        self._apis = self._open_devices(socket_ids)
         try:
             self._start(max_power_watts, sampler_period_seconds, background_sampling)
         except BaseException:
@@ -111,7 +111,7 @@ class PyRaplMeter(EnergyMeter):
         self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-pyrapl-sampler")
 
     @staticmethod
-    def _open_devices(pyRAPL, socket_ids) -> dict[str, object]:
+    def _open_devices(socket_ids) -> dict[str, object]:
         """``{"package": PkgAPI, "dram": DramAPI}`` (dram only when present)."""
         from pyRAPL import Device, DeviceAPIFactory, PyRAPLBadSocketIdException, PyRAPLCantInitDeviceAPI
 

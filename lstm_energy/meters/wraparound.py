@@ -78,7 +78,7 @@ class WrapCounter:
 
 
 class PeriodicSampler:
-    """A daemon thread calling ``sample()`` every ``period_seconds`` until :meth:`stop`.
+    """A daemon thread calling ``sample()`` every ``period_seconds`` from :meth:`start` until :meth:`stop`.
 
     An exception raised by ``sample`` is kept in ``error`` (and the thread stops sampling) so that the
     owner can raise it on the next user read; ``samples_taken`` counts completed samples.
@@ -94,7 +94,11 @@ class PeriodicSampler:
         self.samples_taken = 0
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> "PeriodicSampler":
+        """Start the thread (separate from construction so the owner can store the sampler first)."""
         self._thread.start()
+        return self
 
     def _run(self) -> None:
         while not self._stopping.wait(self.period_seconds):
@@ -154,9 +158,10 @@ class UnwrappedCounters:
         self._last_poll = time.monotonic()
         #: longest time between two consecutive samples, seconds (a wrap may be missed if this nears a wrap period)
         self.max_poll_gap_seconds = 0.0
-        self.sampler = (
-            PeriodicSampler(self.poll, sampler_period_seconds, name) if sampler_period_seconds is not None else None
-        )
+        self.sampler: PeriodicSampler | None = None
+        if sampler_period_seconds is not None:
+            self.sampler = PeriodicSampler(self.poll, sampler_period_seconds, name)
+            self.sampler.start()  # only now: the thread calls poll(), which reads self.sampler
 
     def poll(self) -> dict[str, float]:
         """Read every counter now; return the unwrapped totals (raw units) since construction."""

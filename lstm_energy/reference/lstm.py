@@ -9,33 +9,33 @@ Shapes: x (T, B, D); w_ih (4H, D); w_hh (4H, H); b_ih, b_hh (4H,); h0, c0 (B, H)
 import numpy as np
 from scipy.special import expit as sigmoid
 
-from lstm_energy.reference.steps import time_steps
+from lstm_energy.reference.views import recurrent_weight_grad, rows, time_steps
 
 
 def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse):
     """Run the LSTM over ``x``; write ``y`` (T, B, H), ``h_n`` and ``c_n`` (B, H).
 
     Training mode keeps the activated gates in ``ws["gates"]`` and the cell states in ``ws["c"]``
-    for ``lstm_backward``.
+    for ``lstm_backward``; inference keeps only the running cell state, in ``c_n``.
     """
-    T, B, D = x.shape
     H = h0.shape[1]
-    gates = ws["gates"]                                   # (T, B, 4H)
+    gates, bias = ws["gates"], ws["bias"]                 # (T, B, 4H); (4H,)
+    bias[...] = b_ih + b_hh
 
     # Input projection of every step at once: one GEMM with T·B rows.
-    np.matmul(x.reshape(T * B, D), w_ih.T, out=gates.reshape(T * B, 4 * H))   # gates = x W_ihᵀ
-    gates += b_ih + b_hh
+    np.matmul(rows(x), w_ih.T, out=rows(gates))           # GEMM: gates = X W_ihᵀ
+    gates += bias
 
     h_prev, c_prev = h0, c0
-    for t in time_steps(T, reverse):
+    for t in time_steps(x.shape[0], reverse):
         a = gates[t]                                      # (B, 4H) pre-activations of step t
-        a += h_prev @ w_hh.T                              # recurrent GEMM: a += h_{t-1} W_hhᵀ
+        a += h_prev @ w_hh.T                              # GEMM: a += h_{t-1} W_hhᵀ
         sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])         # i, f
         np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
         sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])         # o
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
 
-        c_t = ws["c"][t] if training else c_n             # (B, H); inference keeps only the last c
+        c_t = ws["c"][t] if training else c_n             # (B, H)
         c_t[...] = f * c_prev + i * g
         y[t] = o * np.tanh(c_t)                           # h_t
         h_prev, c_prev = y[t], c_t
@@ -48,20 +48,18 @@ def lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, ws, dy, dh_n, dc_n,
                   dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0, bws, accumulate_dx, reverse):
     """Backpropagate through time; write dx (T, B, D) (``+=`` if ``accumulate_dx``), the parameter
     gradients and ``dh0``, ``dc0`` (B, H). ``ws`` is the workspace of a training-mode forward."""
-    T, B, D = x.shape
+    T = x.shape[0]
     H = h0.shape[1]
     gates, cells = ws["gates"], ws["c"]                   # (T, B, 4H) activated i|f|g|o; (T, B, H)
-    dgates, h_prev_all = bws["dgates"], bws["h_prev"]     # (T, B, 4H); (T, B, H)
-    dh, dc = bws["dh"], bws["dc"]                         # (B, H) gradients flowing to step t-1
+    dgates = bws["dgates"]                                # (T, B, 4H)
+    dh, dc = dh0, dc0                                     # (B, H) running gradients w.r.t. h_t, c_t
     dh[...] = dh_n
     dc[...] = dc_n
 
     order = time_steps(T, reverse)
     for k in reversed(range(T)):
         t = order[k]
-        h_prev = h0 if k == 0 else y[order[k - 1]]
         c_prev = c0 if k == 0 else cells[order[k - 1]]
-        h_prev_all[t] = h_prev
 
         dh += dy[t]
         a = gates[t]
@@ -69,7 +67,7 @@ def lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, ws, dy, dh_n, dc_n,
         tc = np.tanh(cells[t])                            # recomputed, not saved
 
         da = dgates[t]                                    # (B, 4H)
-        da[:, 3 * H :] = dh * tc * o * (1 - o)            # d o-pre-activation
+        da[:, 3 * H :] = dh * tc * o * (1 - o)            # d o
         dc += dh * o * (1 - tc * tc)
         da[:, :H] = dc * g * i * (1 - i)                  # d i
         da[:, H : 2 * H] = dc * c_prev * f * (1 - f)      # d f
@@ -77,17 +75,13 @@ def lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, ws, dy, dh_n, dc_n,
         dc *= f                                           # dc_{t-1}
         np.matmul(da, w_hh, out=dh)                       # GEMM: dh_{t-1} = dA_t W_hh
 
-    dh0[...] = dh
-    dc0[...] = dc
-
     # Batched gradient GEMMs over all T·B rows.
-    dA = dgates.reshape(T * B, 4 * H)
-    dx_rows = dx.reshape(T * B, D)
+    dA = rows(dgates)                                     # (T·B, 4H)
     if accumulate_dx:
-        dx_rows += dA @ w_ih                              # GEMM: dx += dA W_ih
+        rows(dx)[...] += dA @ w_ih                        # GEMM: dX += dA W_ih
     else:
-        np.matmul(dA, w_ih, out=dx_rows)                  # GEMM: dx = dA W_ih
-    np.matmul(dA.T, x.reshape(T * B, D), out=dw_ih)       # GEMM: dW_ih = dAᵀ X
-    np.matmul(dA.T, h_prev_all.reshape(T * B, H), out=dw_hh)  # GEMM: dW_hh = dAᵀ H_prev
+        np.matmul(dA, w_ih, out=rows(dx))                 # GEMM: dX = dA W_ih
+    np.matmul(dA.T, rows(x), out=dw_ih)                   # GEMM: dW_ih = dAᵀ X
+    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)   # dW_hh = dAᵀ H_prev
     np.sum(dA, axis=0, out=db_ih)
     db_hh[...] = db_ih

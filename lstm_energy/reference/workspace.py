@@ -1,41 +1,50 @@
-"""Scratch buffers the reference engine needs, by cell and pass (the contract's ``workspace_shapes``)."""
+"""Scratch buffers by cell and pass: the contract's ``workspace_shapes``.
+
+The names and shapes are the same as ``lstm_energy.kernels.workspace_shapes`` (a test checks it), so
+buffers allocated for one engine work with the other and the two stay comparable in memory use.
+"""
 from __future__ import annotations
 
 GATES_PER_CELL = {"lstm": 4, "gru": 3, "rnn": 1}
 PASSES = ("forward", "backward")
 
 
-def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool) -> dict[str, tuple[int, ...]]:
+def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
+                     training: bool) -> dict[str, tuple[int, ...]]:
     """Return ``{name: shape}`` of the scratch arrays ``ws`` (forward) or ``bws`` (backward).
 
-    Forward, every cell: ``gates`` (T, B, G*H) holds the input projection, then the activated gates
-    (LSTM i|f|g|o, GRU r|z|n, RNN the pre-activation). Training-mode extras kept for backward:
-    LSTM ``c`` (T, B, H) the cell states; GRU ``gh_n`` (T, B, H) = W_hn·h_{t-1} + b_hn. GRU also needs
-    ``gh`` (B, 3H), the recurrent projection of the current step.
-
-    Backward, every cell: ``dgates`` (T, B, G*H) the pre-activation gradients (for the GRU: the
-    input-side ones; ``dgates_h`` holds the recurrent-side ones, which differ in the n block),
-    ``h_prev`` (T, B, H) the state each step started from, ``dh`` (B, H) the running state gradient;
-    LSTM adds ``dc`` (B, H).
+    forward  lstm  gates (T, B, 4H): x W_ihᵀ, then the activated i|f|g|o; bias (4H,) = b_ih + b_hh;
+                   training adds c (T, B, H), the cell states
+             gru   gates (T, B, 3H): x W_ihᵀ, then the activated r|z|n; gh (B, 3H): h W_hhᵀ of one step;
+                   bias (4H,) = [b_ir+b_hr | b_iz+b_hz | b_in | b_hn];
+                   training adds ghn (T, B, H) = W_hn h_{t-1} + b_hn
+             rnn   bias (H,) = b_ih + b_hh (the pre-activations live in y itself)
+    backward lstm  dgates (T, B, 4H): gradients w.r.t. the pre-activations
+             gru   dgh (T, B, 3H): recurrent-side gate gradients [da_r | da_z | da_n ⊙ r];
+                   dgin (T, B, H): the input-side n block da_n
+             rnn   dgates (T, B, H)
+    The running state gradients of the backward live in its outputs dh0 (and dc0).
     """
-    try:
-        G = GATES_PER_CELL[cell]
-    except KeyError:
-        raise ValueError(f"unknown cell {cell!r}: expected one of {sorted(GATES_PER_CELL)}") from None
+    if cell not in GATES_PER_CELL:
+        raise ValueError(f"unknown cell {cell!r}: expected one of {sorted(GATES_PER_CELL)}")
     if pass_ not in PASSES:
         raise ValueError(f"unknown pass {pass_!r}: expected 'forward' or 'backward'")
-    if pass_ == "forward":
-        shapes = {"gates": (T, B, G * H)}
+    for name, size in (("T", T), ("B", B), ("D", D), ("H", H)):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{name} must be a positive int, got {size!r}; pass the layer's sizes")
+    G = GATES_PER_CELL[cell]
+    if pass_ == "backward":
         if cell == "gru":
-            shapes["gh"] = (B, G * H)
-        if training and cell == "lstm":
-            shapes["c"] = (T, B, H)
-        if training and cell == "gru":
-            shapes["gh_n"] = (T, B, H)
-        return shapes
-    shapes = {"dgates": (T, B, G * H), "h_prev": (T, B, H), "dh": (B, H)}
-    if cell == "gru":
-        shapes["dgates_h"] = (T, B, G * H)
+            return {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
+        return {"dgates": (T, B, G * H)}
     if cell == "lstm":
-        shapes["dc"] = (B, H)
+        shapes = {"gates": (T, B, 4 * H), "bias": (4 * H,)}
+        if training:
+            shapes["c"] = (T, B, H)
+    elif cell == "gru":
+        shapes = {"gates": (T, B, 3 * H), "gh": (B, 3 * H), "bias": (4 * H,)}
+        if training:
+            shapes["ghn"] = (T, B, H)
+    else:
+        shapes = {"bias": (H,)}
     return shapes

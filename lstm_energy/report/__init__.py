@@ -27,16 +27,25 @@ class ReportInfo:
     problems: list[LoadProblem] = field(default_factory=list)
 
 
-def build_report(paths, *, machine: dict | None = None, title: str | None = None, notes: list[str] = ()) -> tuple[str, ReportInfo]:
-    """The HTML text for ``paths`` and what went into it (the path in ReportInfo is left empty)."""
+def build_report(paths, *, machine: dict | None = None, machine_source: str = "the --machine file", title: str | None = None,
+                 notes: list[str] = (), use_cached_machine: bool = False) -> tuple[str, ReportInfo]:
+    """The HTML text for ``paths`` and what went into it (the path in ReportInfo is left empty).
+
+    machine: a profile from ``lstm-energy machine --json`` (roofline peaks); without it and with
+    ``use_cached_machine``, this host's cached profile is used when the records come from this CPU model.
+    """
     from lstm_energy.report.charts import all_figures
+    from lstm_energy.report.machine_data import cached_roofs_for, roofs_from_profile
     from lstm_energy.report.page import render_page
     from lstm_energy.report.rows import build_rows
     from lstm_energy.report.tables import summary_tables
 
     loaded = load_records(*paths)
     rows = build_rows(loaded.records)
-    figures = all_figures(rows, machine)
+    roofs = roofs_from_profile(machine, machine_source) if machine is not None else None
+    if roofs is None and machine is None and use_cached_machine:
+        roofs = cached_roofs_for(loaded.records)
+    figures = all_figures(rows, roofs)
     sources: dict[str, int] = {str(p): 0 for p in paths}
     for record in loaded.records:
         sources[record["_source"]["path"]] = sources.get(record["_source"]["path"], 0) + 1
@@ -47,10 +56,9 @@ def build_report(paths, *, machine: dict | None = None, title: str | None = None
     return html, ReportInfo(Path(), rows, figures, loaded.problems)
 
 
-def write_report(paths, output: str | os.PathLike, *, machine: dict | None = None, title: str | None = None,
-                 notes: list[str] = ()) -> ReportInfo:
-    """Write the report for ``paths`` to ``output`` (parent directories created) and describe it."""
-    html, info = build_report(paths, machine=machine, title=title, notes=notes)
+def write_report(paths, output: str | os.PathLike, **options) -> ReportInfo:
+    """Write the report for ``paths`` to ``output`` (parent directories created); options as build_report."""
+    html, info = build_report(paths, **options)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(html, encoding="utf-8")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_energy.report.machine_data import Roofs
 from lstm_energy.report.rows import IMPL_ORDER, Row
 from lstm_energy.report.svg import MARKERS, PALETTE, Line, Series, dot_plot, xy_plot
 from lstm_energy.report.units import fixed, si
@@ -30,7 +31,8 @@ def _color(index: int) -> str:
 
 
 def _profile_rows(rows: list[Row]) -> list[Row]:
-    return [r for r in rows if r.kind == "profile" and r.joules_per_sequence is not None]
+    """Rows with a full configuration (sweep points, and benchmarks told their cell, phase, impl and shape)."""
+    return [r for r in rows if r.joules_per_sequence is not None and r.cell and r.phase and r.impl and r.hidden_size and r.batch]
 
 
 def _primary_impl(rows: list[Row]) -> str | None:
@@ -62,7 +64,8 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
     chosen = [r for r in profile if r.impl == impl and r.hidden_size]
     title = "Energy per sequence by cell and hidden size"
     caption = (
-        f"Dynamic energy per sequence (median; bars: 95% CI) against hidden size H, implementation {impl}. "
+        "Dynamic energy per sequence (median; bars: 95% CI) against hidden size H"
+        + (f", implementation {impl}. " if impl else ". ") +
         "Where several shapes share a hidden size (batch, sequence length, input size, layers), the point is their median."
     )
     if not chosen:
@@ -116,8 +119,8 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
             b = phases["train"].joules_per_sequence - f
             derived_backward = True
             bwd.append((b, row_index, f"{cell} {impl} backward = train − forward: {si(b, 'J')}/sequence"))
-    caption = (f"Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step, "
-               f"implementation {impl_shown}. ")
+    caption = ("Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step"
+               + (f", implementation {impl_shown}. " if impl_shown else ". "))
     if derived_backward:
         caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
     if not labels:
@@ -165,46 +168,26 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
                               [(float(x), float(slope * x + intercept)) for x in xs], color=_color(i)))
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
     svg = xy_plot(title, series, lines=lines, x_label="FLOPs per call (log scale)", y_label="energy per call (J, log scale)",
-                  x_unit="FLOP", y_unit="J")
+                  x_unit="FLOP", y_unit="J", nested_markers=True)
     return Figure("vs-flops", title, caption, svg=svg)
 
 
-def machine_peaks(machine: dict | None) -> tuple[float | None, float | None]:
-    """(peak GFLOP/s, peak GB/s) from ``lstm-energy machine --json`` output, whatever its nesting."""
-    if not machine:
-        return None, None
-
-    def find(d, names):
-        if isinstance(d, dict):
-            for k, v in d.items():
-                if k in names and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-                    return float(v)
-            for v in d.values():
-                found = find(v, names)
-                if found:
-                    return found
-        return None
-
-    gflops = find(machine, {"peak_gflops", "peak_gflops_per_second", "gflops_per_second", "gemm_gflops_per_second"})
-    gbps = find(machine, {"peak_bandwidth_gb_per_second", "bandwidth_gb_per_second", "memory_bandwidth_gb_per_second",
-                          "peak_gbytes_per_second", "gb_per_second"})
-    return gflops, gbps
-
-
-def roofline(rows: list[Row], machine: dict | None) -> Figure:
+def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
     """GFLOP/s against arithmetic intensity, under the machine's measured compute and bandwidth roofs."""
     usable = [r for r in rows if r.intensity and r.gflops_per_second]
-    peak_gflops, peak_gbps = machine_peaks(machine)
     title = "Roofline: achieved GFLOP/s vs arithmetic intensity"
     caption = "Achieved throughput (FLOPs per call / median seconds per call) against arithmetic intensity (FLOPs / expected bytes moved)."
     note = None
-    if peak_gflops and peak_gbps:
-        caption += f" Roofs: measured peak {fixed(peak_gflops, 'GFLOP/s')} and {fixed(peak_gbps, 'GB/s')} (from `lstm-energy machine`)."
+    chosen = roofs.for_threads({r.threads for r in usable}) if roofs else []
+    if chosen:
+        caption += (" Roofs: measured sgemm peak and triad bandwidth (" + "; ".join(
+            f"{r.threads if r.threads is not None else '?'} thread(s): {fixed(r.peak_gflops, 'GFLOP/s')}, {fixed(r.bandwidth_gb_per_second, 'GB/s')}"
+            for r in chosen) + f") from {roofs.source}.")
     else:
         note = ("Measured machine peaks are missing, so no roofs are drawn: run `lstm-energy machine --json > machine.json` "
-                "and pass `--machine machine.json` to `lstm-energy report`.")
+                "on the measuring machine and pass `--machine machine.json` to `lstm-energy report`.")
     if not usable:
-        return Figure("roofline", title, caption, note="No record carries FLOPs, bytes and time: " + (note or "sweep records do."))
+        return Figure("roofline", title, caption, note="No record carries FLOPs, bytes and time. " + (note or ""))
     series = []
     for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
         group = [r for r in usable if (r.impl or "callable") == impl]
@@ -213,14 +196,16 @@ def roofline(rows: list[Row], machine: dict | None) -> Figure:
                                      f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}") for r in group],
                              color=_color(i), shape=MARKERS[i % len(MARKERS)]))
     lines = []
-    if peak_gflops and peak_gbps:
+    for k, roof in enumerate(chosen):
         lo = min(r.intensity for r in usable) / 4
-        hi = max(max(r.intensity for r in usable) * 4, peak_gflops / peak_gbps * 4)
-        xs = np.geomspace(lo, hi, 60)
-        lines.append(Line(f"roof: min({fixed(peak_gflops, 'GFLOP/s')}, {fixed(peak_gbps, 'GB/s')} × intensity)",
-                          [(float(x), float(min(peak_gflops, peak_gbps * x) * 1e9)) for x in xs], color="#222", dash="1 0"))
+        hi = max(max(r.intensity for r in usable) * 4, roof.peak_gflops / roof.bandwidth_gb_per_second * 4)
+        xs = np.geomspace(lo, hi, 80)
+        threads = f"{roof.threads} thread(s): " if roof.threads is not None else ""
+        lines.append(Line(f"roof, {threads}min({fixed(roof.peak_gflops, 'GFLOP/s')}, {fixed(roof.bandwidth_gb_per_second, 'GB/s')} × intensity)",
+                          [(float(x), float(min(roof.peak_gflops, roof.bandwidth_gb_per_second * x) * 1e9)) for x in xs],
+                          color=("#222", "#777")[k % 2], dash=("1 0", "8 3")[k % 2]))
     svg = xy_plot(title, series, lines=lines, x_label="arithmetic intensity (FLOP/byte, log scale)",
-                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s")
+                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s", nested_markers=True)
     return Figure("roofline", title, caption, svg=svg, note=note)
 
 
@@ -281,12 +266,12 @@ def implementations(rows: list[Row]) -> Figure:
     return Figure("impls", title, caption, svg=svg)
 
 
-def all_figures(rows: list[Row], machine: dict | None) -> list[Figure]:
+def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:
     return [
         energy_by_hidden_size(rows),
         forward_vs_backward(rows),
         energy_vs_flops(rows),
-        roofline(rows, machine),
+        roofline(rows, roofs),
         energy_by_domain(rows),
         implementations(rows),
     ]

@@ -5,6 +5,7 @@ is fetched from the network, so the file reads the same offline and as a mail at
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
@@ -26,9 +27,9 @@ def _asset(name: str) -> str:
 
 
 def _kv(value) -> str:
-    """A meter description or environment value as compact readable text."""
+    """A meter description or environment value as compact readable text (None entries of dicts left out)."""
     if isinstance(value, dict):
-        return ", ".join(f"{k} = {_kv(v)}" for k, v in value.items())
+        return ", ".join(f"{k} = {_kv(v)}" for k, v in value.items() if v is not None)
     if isinstance(value, (list, tuple)):
         return ", ".join(_kv(v) for v in value)
     return "–" if value is None else str(value)
@@ -75,7 +76,7 @@ def provenance_banners(rows: list[Row]) -> str:
                 details.append(f"meter <code>{name}</code>: {esc(_kv(counter))}; headline domains: "
                                f"{esc(_kv(meter.get('headline_domains') or meter.get('domains')))}")
             else:
-                text = f"model <code>{name}</code>"
+                text = f"{'model' if provenance == 'estimated' else 'meter'} <code>{name}</code>"
                 if isinstance(meter.get("model"), str):
                     text += f" ({esc(meter['model'])})"
                 text += f", parameters: {esc(_meter_parameters(meter))}"
@@ -108,7 +109,7 @@ def _environment_table(records: list[dict]) -> str:
     for e in envs:
         for lib in e.get("blas") or []:
             if isinstance(lib, dict):
-                item = f"{lib.get('internal_api', lib.get('user_api', '?'))} {lib.get('version', '')} ({lib.get('num_threads', '?')} threads)".strip()
+                item = f"{lib.get('internal_api', lib.get('user_api', '?'))} {lib.get('version') or ''} ({lib.get('num_threads', '?')} threads)".replace('  ', ' ')
                 if item not in blas:
                     blas.append(item)
     lines.append(f"<tr><th>BLAS</th><td>{esc(', '.join(blas) or '–')}</td></tr>")
@@ -122,13 +123,28 @@ def _environment_table(records: list[dict]) -> str:
     return f'<table class="meta">{"".join(lines)}</table>'
 
 
+def _describe_rows(meter: dict) -> str:
+    """A meter's describe() as table rows: one per key, nested dicts as their own small lists."""
+    out = []
+    for key, value in meter.items():
+        if key in ("name", "provenance") or value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            items = "".join(f"<li><code>{esc(k)}</code> = {esc(_kv(v))}</li>" for k, v in value.items() if v is not None)
+            text = f'<ul class="kv">{items}</ul>'
+        else:
+            text = esc(_kv(value))
+        out.append(f"<tr><th>{esc(key.replace('_', ' '))}</th><td>{text}</td></tr>")
+    return "".join(out)
+
+
 def _meter_table(rows: list[Row]) -> str:
-    items = []
+    blocks = []
     for provenance, meters in _meters_by_provenance(rows).items():
         for meter in meters:
-            items.append(f"<tr><th>{esc(meter.get('name', 'unknown'))} <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></th>"
-                         f"<td>{esc(_kv({k: v for k, v in meter.items() if k != 'name'}))}</td></tr>")
-    return f'<table class="meta">{"".join(items)}</table>' if items else "<p>No meter.</p>"
+            blocks.append(f"<h3><code>{esc(meter.get('name', 'unknown'))}</code> <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></h3>"
+                          f'<table class="meta">{_describe_rows(meter)}</table>')
+    return "".join(blocks) if blocks else "<p>No meter.</p>"
 
 
 def _dates(records: list[dict]) -> str:
@@ -138,17 +154,36 @@ def _dates(records: list[dict]) -> str:
     return created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _merge_warning_texts(texts: list[str]) -> str:
+    """Warnings that differ only in their numbers, as one text with each number shown as its range."""
+    if len(set(texts)) == 1:
+        return texts[0]
+    columns = list(zip(*[[float(n) for n in _NUMBER.findall(t)] for t in texts]))
+    pieces = _NUMBER.split(texts[0])
+    out = [pieces[0]]
+    for values, piece in zip(columns, pieces[1:]):
+        low, high = min(values), max(values)
+        out.append(f"{low:g}" if low == high else f"{low:g}–{high:g}")
+        out.append(piece)
+    return "".join(out)
+
+
 def _warnings(rows: list[Row]) -> str:
-    counter: dict[str, list[str]] = {}
+    groups: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         for w in r.warnings:
-            counter.setdefault(w, []).append(r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}")
-    if not counter:
+            groups.setdefault(_NUMBER.sub("#", w), []).append((w, r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}"))
+    if not groups:
         return "<p>The measurement protocol raised no warnings.</p>"
     items = []
-    for warning, where in sorted(counter.items(), key=lambda kv: -len(kv[1])):
+    for _, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        where = list(dict.fromkeys(label for _, label in members))
+        text = _merge_warning_texts([w for w, _ in members])
         example = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-        items.append(f"<li><span class='warn-text'>{esc(warning)}</span> <span class='where'>({len(where)} row(s): {esc(example)})</span></li>")
+        items.append(f"<li><span class='warn-text'>{esc(text)}</span> <span class='where'>({len(where)} row(s): {esc(example)})</span></li>")
     return f'<ul class="warnings">{"".join(items)}</ul>'
 
 
@@ -192,6 +227,7 @@ def render_page(*, title: str, records: list[dict], rows: list[Row], figures: li
 <h1>{esc(title)}</h1>
 <p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(', '.join(meters) or 'none')}; measured {esc(_dates(records))}; report generated {esc(generated)}.</p>
 {provenance_banners(rows)}
+<nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">skipped input</a>' if problems or notes else ''}</nav>
 </header>
 <main>
 <section id="context" class="two-col">

@@ -154,7 +154,7 @@ def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: fl
     needed. Returns the SVG group and the y just below its last row (where the plot may start)."""
     parts, cx, cy = [], x, y
     for label, color, shape in entries:
-        width = 32 + 7.6 * len(label)
+        width = 38 + 8.0 * len(label)
         if cx + width > WIDTH - MARGIN_RIGHT and cx > x:
             cx, cy = x, cy + 18
         if shape in ("line", "dash"):
@@ -168,8 +168,8 @@ def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: fl
 
 
 def _axes(xs: Scale, ys: Scale, x_label: str, y_label: str, height: int, top: float) -> str:
-    """Grid lines, tick labels and axis titles for both axes."""
-    left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
+    """Grid lines, tick labels and axis titles for both axes (the plot starts at xs.pixels[0])."""
+    left, right = xs.pixels[0], WIDTH - MARGIN_RIGHT
     bottom = height - MARGIN_BOTTOM
     out = [f'<rect class="plot-area" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
     for t in xs.ticks():
@@ -199,6 +199,7 @@ def xy_plot(
     lines: list[Line] = (),
     x_ticks: tuple[float, ...] | None = None,
     height: int = HEIGHT,
+    nested_markers: bool = False,
 ) -> str:
     """Scatter (optionally connected) of several series, with reference lines and a legend."""
     xs_all = [p[0] for s in series for p in s.points] + [p[0] for l in lines for p in l.points]
@@ -222,17 +223,20 @@ def xy_plot(
     entries = [(s.name, s.color, s.shape) for s in series] + [(l.name, l.color, "dash") for l in lines]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
-    xs = Scale((min(xs_all), max(xs_all)), (MARGIN_LEFT, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit, ticks_at=x_ticks)
     ys = Scale((y_lo, y_hi), (height - MARGIN_BOTTOM, top), log=y_log, unit=y_unit)
+    left = max(MARGIN_LEFT, 36 + 7.4 * max((len(ys.label(t)) for t in ys.ticks()), default=4))  # room for the y tick labels
+    xs = Scale((min(xs_all), max(xs_all)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit, ticks_at=x_ticks)
     body = [_axes(xs, ys, x_label, y_label, height, top)]
     clip_id = f"clip{zlib.crc32(title.encode()):08x}"
     body.append(
-        f'<clipPath id="{clip_id}"><rect x="{MARGIN_LEFT}" y="{top:.1f}" width="{WIDTH - MARGIN_LEFT - MARGIN_RIGHT}" '
+        f'<clipPath id="{clip_id}"><rect x="{left:.1f}" y="{top:.1f}" width="{WIDTH - left - MARGIN_RIGHT:.1f}" '
         f'height="{height - top - MARGIN_BOTTOM:.1f}"/></clipPath><g clip-path="url(#{clip_id})">'
     )
     for line in lines:
         pts = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y in line.points if (x > 0 or not x_log) and (y > 0 or not y_log))
         body.append(f'<polyline class="mark ref-line" points="{pts}" fill="none" stroke="{line.color}" stroke-width="2" stroke-dasharray="{line.dash}"><title>{esc(line.name)}</title></polyline>')
+    # nested_markers: earlier series draw larger markers, so coinciding points of several series stay visible
+    sizes = {id(s): 4.5 + (2.0 * (len(series) - 1 - i) if nested_markers else 0.0) for i, s in enumerate(series)}
     for s in series:
         pts = [(x, y, tip) for x, y, tip in s.points if (x > 0 or not x_log) and (y > 0 or not y_log)]
         if s.connect and len(pts) > 1:
@@ -243,7 +247,7 @@ def xy_plot(
             if err and all(v > 0 or not y_log for v in err):
                 body.append(f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>')
         for x, y, tip in pts:
-            body.append(marker(s.shape, xs(x), ys(y), s.color, tip))
+            body.append(marker(s.shape, xs(x), ys(y), s.color, tip, size=sizes[id(s)]))
     body.append("</g>")
     return _frame(title, "".join(body), legend_svg, height=height)
 
@@ -280,11 +284,12 @@ def dot_plot(
         body.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
         body.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
     body.append(f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
-    for s in series:
+    for index, s in enumerate(series):
+        dodge = (index - (len(series) - 1) / 2) * min(5.0, 14.0 / max(len(series), 1))  # equal values stay visible
         for (x, row, tip), err in zip(s.points, s.errors or [None] * len(s.points)):
             if x_log and x <= 0:
                 continue
-            cy = top + row_height * (row + 0.5)
+            cy = top + row_height * (row + 0.5) + dodge
             if err and all(v > 0 or not x_log for v in err):
                 body.append(f'<line class="errorbar" x1="{_num(xs(err[0]))}" x2="{_num(xs(err[1]))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{s.color}" stroke-width="1.2"/>')
             body.append(marker(s.shape, xs(x), cy, s.color, tip))

@@ -55,7 +55,7 @@ FIGURE_COLUMNS: list[Column] = [
     ("FLOPs/call", "FLOPs per call (a multiply-add counts 2)", lambda r: r.flops, lambda v: si(v, "FLOP")),
     ("bytes/call", "expected bytes moved per call (cost model)", lambda r: r.bytes, lambda v: si(v, "B")),
     ("GFLOP/s", "achieved throughput", lambda r: r.gflops_per_second, lambda v: fixed(v, "GFLOP/s")),
-    ("W", "dynamic power: energy per call / seconds per call", lambda r: r.watts, lambda v: fixed(v, "W")),
+    ("W", "dynamic power: energy per call / seconds per call", lambda r: r.watts, lambda v: si(v, "W")),
     ("pJ/FLOP", "energy per FLOP", lambda r: r.pj_per_flop, lambda v: fixed(v, "pJ/FLOP")),
     ("nJ/byte", "energy per byte moved", lambda r: r.nj_per_byte, lambda v: fixed(v, "nJ/B")),
     ("FLOP/byte", "arithmetic intensity", lambda r: r.intensity, lambda v: fixed(v, "FLOP/B")),
@@ -102,6 +102,7 @@ def summary_tables(rows: list[Row]) -> str:
         parts.append(table(profile, CONFIG_COLUMNS + FIGURE_COLUMNS, table_id="summary",
                            caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort."))
     if bench:
-        parts.append(table(bench, BENCHMARK_COLUMNS + FIGURE_COLUMNS, table_id="benchmarks",
+        columns = BENCHMARK_COLUMNS[:1] + (CONFIG_COLUMNS if any(r.cell for r in bench) else BENCHMARK_COLUMNS[1:])
+        parts.append(table(bench, columns + FIGURE_COLUMNS, table_id="benchmarks",
                            caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort."))
     return "".join(parts)

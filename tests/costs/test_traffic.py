@@ -57,6 +57,8 @@ def test_w_hh_streams_from_memory_when_no_cache_holds_it():
     t = traffic(**WORKED, caches={"L2": 512 * 1024, "LLC": 1 * MIB})
     assert t.w_hh_residency == "memory"
     assert t.expected == t.compulsory + 3 * 13_107_200 + 99 * MIB
+    assert sum(t.expected_components.values()) == t.expected
+    assert t.expected_components["w_hh_restream"] == 99 * MIB
     # recurrent-step intensity when W_hh streams: 2B/s = B/2 FLOP/byte in fp32 (§6)
     step_flops = 2 * 32 * 4 * 256 * 256
     assert step_flops / (4 * 4 * 256 * 256) == 32 / 2

@@ -55,6 +55,15 @@ def simulated_meter():
     return FlopChargingMeter()
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Small matrices: one BLAS thread is 3x faster here than two fighting over a loaded machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def meter_factory():
     return FlopChargingMeter
@@ -67,6 +76,13 @@ def engine_or_skip(impl):
     ok, reason = engine_available(impl)
     if not ok:
         pytest.skip(reason)
+
+
+@pytest.fixture
+def cython_engine():
+    """Our compiled kernels, the engine the study runs on (skips with the reason when not built)."""
+    engine_or_skip("cython")
+    return "cython"
 
 
 @pytest.fixture(params=["cython", "numpy"])

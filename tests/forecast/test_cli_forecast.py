@@ -30,3 +30,13 @@ def test_bad_preset_is_a_usage_error(capsys):
         main(["forecast", "--preset", "huge"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def test_bad_threads_and_unknown_meter_are_usage_errors(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["forecast", "--threads", "0"])
+    assert exit_info.value.code == 2
+    assert "expected a whole number >= 1, got 0" in capsys.readouterr().err
+    assert main(["forecast", "--meter", "nonsense", "-o", str(tmp_path / "x.html")]) == 2
+    assert "unknown energy meter 'nonsense'" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()

@@ -27,7 +27,7 @@ def test_training_run_total_idle_and_dynamic_joules(meter_factory):
         clock.now += 4.0  # the "training" takes 4 s
         return "history"
 
-    result, m = measure_run(run, meter, work_of=lambda r: Work(5e6, 0.0), clock=clock, sleep=clock.sleep)
+    result, m = measure_run(run, meter, work=Work(5e6, 0.0), clock=clock, sleep=clock.sleep)
     assert result == "history"
     (window,) = m.windows
     assert window.seconds == 4.0 and window.idle_seconds == 4.0  # idle baseline of equal length

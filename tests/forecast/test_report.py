@@ -27,8 +27,12 @@ def test_page_is_self_contained_and_every_svg_parses(result, tmp_path):
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg"}
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert len(svgs) == 2 + 2  # one forecast chart per family + two energy-vs-error scatters
+    namespace = "{http://www.w3.org/2000/svg}"
     for svg in svgs:
-        ElementTree.fromstring(svg)
+        root = ElementTree.fromstring(svg)
+        # every chart's legend is an SVG group, and no stray text (e.g. a Python repr) sits at the top level
+        assert root.find(f"{namespace}g[@class='legend']") is not None
+        assert not (root.text or "").strip() and all(not (child.tail or "").strip() for child in root)
 
 
 def test_banner_says_not_measured(result):
@@ -71,7 +75,9 @@ def test_scatter_marks_the_pareto_front_and_the_table_lists_every_trial(result):
         front = re.search(r'<polyline class="mark ref-line" points="([^"]+)"[^>]*><title>Pareto front</title>', scatter)
         assert len(front.group(1).split()) == len(result.pareto_indices(energy))
     table = re.search(r'<table class="search">.*?</table>', page, flags=re.S).group(0)
-    assert table.count("<tr") == 1 + len(result.trials) + len(result.baselines)
+    rows = re.findall(r"<tr.*?</tr>", table, flags=re.S)
+    assert len(rows) == 1 + len(result.trials) + len(result.baselines)
+    assert {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {15}  # every row fills every column
     assert table.count('class="pareto"') == len(result.pareto_indices())
 
 

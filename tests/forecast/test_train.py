@@ -6,7 +6,7 @@ import pytest
 from lstm_energy.forecast.baselines import naive_last_value, seasonal_naive
 from lstm_energy.forecast.data import load_co2_monthly, prepare, rmse
 from lstm_energy.forecast.model import Forecaster, ModelConfig
-from lstm_energy.forecast.train import TrainConfig, train
+from lstm_energy.forecast.train import TrainConfig, planned_batch_sizes, train
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -17,6 +17,7 @@ def test_loss_decreases_on_a_learnable_series(cell, impl, synthetic_series):
     assert history.epoch_losses[-1] < 0.2 * history.epoch_losses[0]
     assert history.steps == 15 * int(np.ceil(len(data.train) / 32))
     assert history.sequences == 15 * len(data.train)
+    assert history.batch_sizes == planned_batch_sizes(len(data.train), TrainConfig(epochs=15))
 
 
 def test_same_seed_same_run_other_seed_other_run(synthetic_series):
@@ -35,7 +36,8 @@ def test_same_seed_same_run_other_seed_other_run(synthetic_series):
     assert losses_a != losses_c
 
 
-def test_trained_lstm_beats_both_baselines_on_co2(impl):
+def test_trained_lstm_beats_both_baselines_on_co2(cython_engine):
+    impl = cython_engine
     series = load_co2_monthly()
     data = prepare(series, window=24)
     model = Forecaster(ModelConfig("lstm", 16), seed=0, impl=impl)

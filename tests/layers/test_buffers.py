@@ -11,11 +11,7 @@ T, B, D, H = 6, 4, 5, 3
 
 def all_buffer_arrays(m):
     """Every array the layer keeps in its buffer cache, by identity."""
-    arrays = []
-    for entry in m._buffers._entries.values():
-        arrays.extend(entry._arrays.values())
-        arrays.extend(a for ws in entry._workspaces.values() for a in ws.values())
-    return arrays
+    return [a for entry in m._buffers.entries() for a in entry.all_arrays()]
 
 
 def shares_memory_with_any(array, arrays):

@@ -13,6 +13,15 @@ from lstm_energy.layers import GRU, LSTM, RNN
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny shapes: torch's thread pool only adds contention (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-9}
 
 CELLS = {
@@ -30,8 +39,12 @@ SHAPES = {
     "T1-bidir-batch_first": (1, 4, 6, 3, 2, True, True, True, False),
     "no-bias-D=H": (6, 2, 5, 5, 1, False, False, False, True),
     "3layers-bidir-D<H": (3, 2, 2, 6, 3, True, False, True, True),
-    "T20-B8-D32-H24-2layers-bidir": (20, 8, 32, 24, 2, True, False, True, True),
+    "T16-B4-D20-H16-2layers-bidir": (16, 4, 20, 16, 2, True, False, True, True),
 }
+
+# every shape with both copy directions, except the larger one (there for float32 accumulation) once
+SHAPE_AND_COPY = [(s, c) for s in SHAPES for c in ("ours_to_torch", "torch_to_ours")
+                  if not (s.startswith("T16") and c == "torch_to_ours")]
 
 
 def relative_error(ours, theirs):
@@ -40,8 +53,7 @@ def relative_error(ours, theirs):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("copy", ["ours_to_torch", "torch_to_ours"])
-@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("shape,copy", SHAPE_AND_COPY, ids=[f"{s}-{c}" for s, c in SHAPE_AND_COPY])
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_outputs_states_and_gradients_match_torch(impl, cell, shape, copy, dtype):
     ours_cls, torch_name, extra = CELLS[cell]

@@ -2,8 +2,10 @@
 
 Tolerances:
 - constant power, 1%: the driver rewrites energy_uj every ~1 ms from its own clock, so a read is
-  stale by at most one update plus scheduling delay (~1-2 ms) at each window edge; with >= 0.25 s
-  windows that is <= ~1.5% per window at worst and the median over 7 windows sits well inside 1%.
+  stale by at most one update plus scheduling delay (~1-2 ms; the driver asks for SCHED_FIFO) at each
+  window edge; with >= 0.4 s windows that is <= ~1% per window at worst and the median over 5
+  windows sits inside 1% (measured on the 2-core dev VM at load average ~9 with 7 x 0.25 s windows:
+  0.02-0.03% typically, once 1.04%, hence the longer 0.4 s windows here).
   The dynamic (work - idle) energy is a difference of two such readings: 2% of the total.
 - CPU-following power, 10%: the driver sees this process's CPU time through /proc/<pid>/stat in
   clock ticks (USER_HZ = 100, i.e. 10 ms steps). Over 0.4 s windows a tick at each edge is up to
@@ -64,7 +66,7 @@ def test_constant_power_is_recovered_within_one_percent(fake_zone):
     with PowerDriver(zone.directory / "energy_uj", watts=watts):
         meter = open_meter(fake)
         try:
-            result = measure(lambda: time.sleep(0.002), meter, batch=8, windows=7, min_window_seconds=0.25)
+            result = measure(lambda: time.sleep(0.002), meter, batch=8, windows=5, min_window_seconds=0.4)
             wraps = meter.describe()["wraparound"]["wraps"]["package-0"]
         finally:
             meter.close()

@@ -121,3 +121,18 @@ def test_measure_rejects_bad_arguments(fake_time, clock_power_meter, kwargs, mes
     meter = clock_power_meter(fake_time, idle_watts=1.0)
     with pytest.raises(ValueError, match=message):
         measure(lambda: meter.work(0.01), meter, clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
+
+
+def test_measure_accepts_a_meter_name(monkeypatch):
+    from lstm_energy.meters.model import DEFAULT_PARAMETERS, PROFILE_ENV
+
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+    result = measure(lambda: None, "model", windows=2, min_window_seconds=0.01, flops=10, bytes=1)
+    assert result.provenance == "estimated" and result.meter_description["name"] == "model"
+    expected = 10 * DEFAULT_PARAMETERS.joules_per_flop + 1 * DEFAULT_PARAMETERS.joules_per_byte
+    assert result.joules_per_call.median == pytest.approx(expected)
+
+
+def test_measure_rejects_a_non_meter():
+    with pytest.raises(TypeError, match="meter must be"):
+        measure(lambda: None, 42)

@@ -147,3 +147,18 @@ def test_this_machine(tmp_path):
     availability = MsrMeter.probe()
     assert not availability.available
     assert "/dev/cpu/0/msr does not exist" in availability.reason and "modprobe msr" in availability.fix
+
+
+def test_several_wraps_in_one_window_with_the_sampler_thread(cpuinfo):
+    device = MappingMsrDevice({0: {0x606: INTEL_UNIT_ESU16, 0x611: 123}})
+    with MsrMeter(device=device, cpus={0: 0}, cpuinfo_path=cpuinfo(), sampler_period_seconds=0.002) as meter:
+        sampler = meter.sampler
+        s0 = meter.read()
+        raw_total = 123
+        for _ in range(16):  # 16 x 0.3 of the 2**32 range = 4.8 ranges in one window
+            raw_total += int(0.3 * 2**32)
+            device.registers[0][0x611] = raw_total % 2**32
+            assert sampler.wait_for_samples(sampler.samples_taken + 2, timeout=10), "sampler stalled"
+        d = meter.read() - s0
+        assert meter.describe()["wraparound"]["wraps"]["package-0"] == 4
+    assert d.joules["package-0"] == (raw_total - 123) * 2.0**-16

@@ -1,8 +1,6 @@
 """A root-only energy_uj (CVE-2020-8694 fix) read by a REAL non-root process gives the explained error."""
 import stat
 
-import pytest
-
 from lstm_energy.meters import PowercapMeter
 from lstm_energy.meters.remedies import SYSFSUTILS_LINE, UDEV_RULE
 from lstm_energy.testing import build_fake_powercap

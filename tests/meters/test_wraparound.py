@@ -122,7 +122,7 @@ def test_a_failed_background_sample_is_raised_on_the_next_read():
 
 def test_periodic_sampler_stops():
     calls = []
-    sampler = PeriodicSampler(lambda: calls.append(1), 0.001)
+    sampler = PeriodicSampler(lambda: calls.append(1), 0.001).start()
     assert sampler.wait_for_samples(3, timeout=5)
     sampler.stop()
     sampler.stop()

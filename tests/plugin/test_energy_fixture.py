@@ -4,6 +4,10 @@ import json
 
 import pytest
 
+# In-process pytester runs restore sys.modules afterwards; NumPy cannot be imported twice in one process,
+# so the modules the fixture imports on first use are imported here, before any in-process run.
+import lstm_energy.measure  # noqa: F401
+import lstm_energy.meters  # noqa: F401
 from lstm_energy.report import write_report
 from lstm_energy.results import load_records
 
@@ -122,7 +126,7 @@ def test_model(energy):
     assert energy.record["energy"]["meter"]["name"] == "model"
     assert energy.record["energy"]["provenance"] == "estimated"
 """)
-    result = pytester.runpytest_subprocess(*FAST, "--energy-meter", "model")
+    result = pytester.runpytest_inprocess(*FAST, "--energy-meter", "model")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*via meter model (provenance: estimated)*NOT MEASURED*"])
 
@@ -136,5 +140,5 @@ def test_disabled(energy):
     energy(lambda: calls.append(1))
     assert len(calls) == 1 and energy.record is None
 """)
-    result = pytester.runpytest_subprocess(*FAST, "--benchmark-disable")
+    result = pytester.runpytest_inprocess(*FAST, "--benchmark-disable")
     result.assert_outcomes(passed=1)

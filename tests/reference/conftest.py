@@ -65,10 +65,10 @@ def forward(engine, p, relu, reverse, training=True, column=1):
     return y, h_n, c_n, ws
 
 
-def backward(engine, p, relu, reverse, dx_initial=None):
-    """Forward (training) then backward; returns {name: gradient}."""
+def backward(engine, p, relu, reverse, dx_initial=None, forward_engine=None):
+    """Forward (training; on ``forward_engine`` if given) then backward; returns {name: gradient}."""
     T, B, D, H = p.T, p.B, p.D, p.H
-    y, _, _, ws = forward(engine, p, relu, reverse)
+    y, _, _, ws = forward(forward_engine or engine, p, relu, reverse)
     bws = {k: np.full(s, np.nan) for k, s in engine.workspace_shapes(p.cell, "backward", T, B, D, H, True).items()}
     g = {name: np.full(getattr(p, name).shape, np.nan) for name in ("w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")}
     accumulate = dx_initial is not None

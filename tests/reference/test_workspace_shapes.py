@@ -22,13 +22,34 @@ def test_training_keeps_more_than_inference_for_gated_cells():
         assert set(inference) < set(training)
 
 
-def test_reference_gate_buffer_scales_with_gates():
-    for cell, G in (("lstm", 4), ("gru", 3), ("rnn", 1)):
-        assert reference.workspace_shapes(cell, "forward", 7, 3, 5, 4, True)["gates"] == (7, 3, G * 4)
+def test_reference_layout():
+    """The layout the reference documents (T=7, B=3, D=5, H=4)."""
+    shapes = {cell: (reference.workspace_shapes(cell, "forward", 7, 3, 5, 4, True),
+                     reference.workspace_shapes(cell, "backward", 7, 3, 5, 4, True)) for cell in ("lstm", "gru", "rnn")}
+    assert shapes["lstm"] == ({"gates": (7, 3, 16), "bias": (16,), "c": (7, 3, 4)}, {"dgates": (7, 3, 16)})
+    assert shapes["gru"] == ({"gates": (7, 3, 12), "gh": (3, 12), "bias": (16,), "ghn": (7, 3, 4)},
+                             {"dgh": (7, 3, 12), "dgin": (7, 3, 4)})
+    assert shapes["rnn"] == ({"bias": (4,)}, {"dgates": (7, 3, 4)})
 
 
-def test_unknown_cell_and_pass_name_the_bad_value():
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("pass_", ["forward", "backward"])
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (7, 3, 5, 4), (100, 32, 256, 128)])
+def test_reference_and_kernels_ask_for_the_same_workspaces(cell, pass_, training, sizes):
+    from lstm_energy._layers.engines import engine_available, load_engine
+    ok, reason = engine_available("cython")
+    if not ok:
+        pytest.skip(reason)
+    kernels = load_engine("cython")
+    ours = reference.workspace_shapes(cell, pass_, *sizes, training)
+    assert ours == kernels.workspace_shapes(cell, pass_, *sizes, training)
+
+
+def test_unknown_cell_pass_and_bad_sizes_name_the_bad_value():
     with pytest.raises(ValueError, match="'lstmm'"):
         reference.workspace_shapes("lstmm", "forward", 1, 1, 1, 1, True)
     with pytest.raises(ValueError, match="'sideways'"):
         reference.workspace_shapes("gru", "sideways", 1, 1, 1, 1, True)
+    with pytest.raises(ValueError, match="H must be a positive int, got 0"):
+        reference.workspace_shapes("gru", "forward", 1, 1, 1, 0, True)

@@ -1,5 +1,4 @@
 """The HTML report built from synthetic records: provenance banners, tables, charts, notes, self-containment."""
-import json
 import re
 from html.parser import HTMLParser
 
@@ -7,7 +6,8 @@ import numpy as np
 import pytest
 
 from lstm_energy.report import build_report, write_report
-from lstm_energy.report.charts import fit_joules_per_flop, machine_peaks
+from lstm_energy.report.charts import fit_joules_per_flop
+from lstm_energy.report.machine_data import roofs_from_profile
 from lstm_energy.report.units import si
 
 
@@ -102,13 +102,27 @@ def test_measured_records_draw_the_domain_chart(tmp_path, grid_factory, jsonl_wr
     assert 'class="banner banner-measured"' in html and "ESTIMATED" not in html
 
 
-def test_roofline_draws_the_measured_roofs_when_given_machine_peaks(tmp_path, grid_factory, jsonl_writer):
-    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory())
-    machine = {"cpu": {"model": "x"}, "peaks": {"peak_gflops_per_second": 50.0, "bandwidth_gb_per_second": 12.0}}
-    assert machine_peaks(machine) == (50.0, 12.0)
-    html, _ = build_report([path], machine=machine)
+MACHINE_PROFILE = {  # the shape of `lstm-energy machine --json`
+    "schema": 1, "measured_at": "2026-11-25T20:00:00Z", "machine": {"cpu_model": "x"},
+    "roofline": [{"threads": 1, "peak_gflops": 50.0, "bandwidth_gb_per_second": 12.0, "ridge_flop_per_byte": 4.17},
+                 {"threads": 2, "peak_gflops": 95.0, "bandwidth_gb_per_second": 15.0, "ridge_flop_per_byte": 6.3}],
+}
+
+
+def test_roofline_draws_the_measured_roof_for_the_results_thread_count(tmp_path, grid_factory, jsonl_writer):
+    path = jsonl_writer(tmp_path / "r.jsonl", grid_factory())  # threads=1
+    html, _ = build_report([path], machine=MACHINE_PROFILE, machine_source="`m.json`")
     assert "Measured machine peaks are missing" not in html
-    assert "roof: min(50.0 GFLOP/s, 12.0 GB/s × intensity)" in html
+    assert "roof, 1 thread(s): min(50.0 GFLOP/s, 12.0 GB/s × intensity)" in html
+    assert "95.0 GFLOP/s" not in html  # the 2-thread roof does not apply to 1-thread results
+    assert "from `m.json`, measured 2026-11-25T20:00:00Z" in html
+
+
+def test_machine_profiles_without_usable_peaks_give_no_roofs():
+    assert roofs_from_profile({"roofline": [{"threads": 1, "peak_gflops": 0}]}, "x") is None
+    assert roofs_from_profile(None, "x") is None
+    flat = roofs_from_profile({"peak_gflops_per_second": 20.0, "bandwidth_gb_per_second": 5.0}, "hand-written")
+    assert flat.roofs[0].peak_gflops == 20.0 and flat.source == "hand-written"
 
 
 def test_corrupt_line_is_named_in_the_report_and_the_rest_renders(tmp_path, grid_factory, jsonl_writer):

@@ -1,5 +1,6 @@
 """lstm_energy.results: schema validation, the append-and-flush writer, loading .jsonl and pytest-benchmark JSON."""
 import json
+import re
 
 import pytest
 
@@ -31,6 +32,19 @@ def test_writer_after_a_truncated_tail_starts_a_new_line(tmp_path, record_factor
     loaded = load_records(path)
     assert [r["config"]["cell"] for r in loaded.records] == ["lstm", "rnn"]
     assert len(loaded.problems) == 1 and loaded.problems[0].line == 2
+
+
+def test_non_finite_numbers_are_stored_as_null_with_a_warning(tmp_path, record_factory):
+    record = record_factory()
+    record["time"]["cv"] = float("inf")
+    record["derived"]["watts"] = float("nan")
+    with ResultsWriter(tmp_path / "r.jsonl") as writer:
+        writer.append(record)
+    text = (tmp_path / "r.jsonl").read_text()
+    assert not re.search(r"[:,\[]\s*(NaN|-?Infinity)\b", text)  # no non-standard JSON literals
+    stored = load_records(tmp_path / "r.jsonl").records[0]
+    assert stored["time"]["cv"] is None and stored["derived"]["watts"] is None
+    assert "time.cv=inf" in stored["warnings"][-1] and "derived.watts=nan" in stored["warnings"][-1]
 
 
 def test_corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped(tmp_path, record_factory, jsonl_writer):

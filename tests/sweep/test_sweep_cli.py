@@ -1,6 +1,5 @@
 """End to end through the command line: sweep -> report with the estimator on tiny shapes, a sweep
 killed with SIGKILL and resumed to the full record count, and bad usage."""
-import os
 import signal
 import subprocess
 import sys
@@ -67,6 +66,11 @@ def test_sweep_then_report_with_the_estimator(tmp_path, tiny_grid):
     html = report.read_text()
     assert "ESTIMATED, NOT MEASURED" in html
     assert html.count('class="mark"') > expected
+
+    # --overwrite starts the file afresh
+    lstm_energy("sweep", "--config", tiny_grid(), "--meter", "model", "-o", results, "--overwrite",
+                "--cells", "rnn", "--impls", "numpy", "--phases", "forward")
+    assert [r["config"]["cell"] for r in load_records(results).records] == ["rnn"]
 
 
 def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):

@@ -1,0 +1,35 @@
+"""Index and view helpers shared by the three cells: step order, row views, the dW_hh product."""
+import numpy as np
+
+
+def time_steps(T: int, reverse: bool) -> range:
+    """Steps in the order the recurrence visits them: 0..T-1, or T-1..0 when ``reverse``."""
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def rows(a: np.ndarray) -> np.ndarray:
+    """(T, B, N) -> (T*B, N) as a view of ``a`` (writes go through), for one GEMM over all steps.
+
+    Works for C-contiguous arrays and for column slices ``wide[:, :, j:k]`` of a C-contiguous array,
+    the layouts the engine contract allows; anything else is a ValueError, never a silent copy.
+    """
+    view = a.reshape(-1, a.shape[-1])
+    if not np.may_share_memory(view, a):
+        raise ValueError(f"array with shape {a.shape} and strides {a.strides} cannot be viewed as rows; "
+                         "pass a C-contiguous array or a column slice of one")
+    return view
+
+
+def recurrent_weight_grad(d_gates, y, h0, reverse, out):
+    """out = Σ_t d_gates[t]ᵀ h_prev(t): the W_hh gradient, with h_prev(t) read from y (no copy).
+
+    d_gates: (T, B, G*H) gradients w.r.t. the recurrent pre-activations; y: (T, B, H) the outputs;
+    h0: (B, H); out: (G*H, H). The first visited step starts from h0, every other step from the
+    output of the step visited before it: y[t-1] (forward) or y[t+1] (reverse). Two GEMMs.
+    """
+    T = d_gates.shape[0]
+    first = T - 1 if reverse else 0
+    np.matmul(d_gates[first].T, h0, out=out)               # GEMM: out = dA_firstᵀ h0
+    if T > 1:
+        later, earlier = (slice(0, T - 1), slice(1, T)) if reverse else (slice(1, T), slice(0, T - 1))
+        out += rows(d_gates[later]).T @ rows(y[earlier])     # GEMM over (T-1)·B rows: out += dAᵀ H_prev

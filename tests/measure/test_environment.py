@@ -1,0 +1,43 @@
+"""Environment metadata: read from (fake) sysfs/procfs, None when absent, never guessed."""
+import pytest
+
+from lstm_energy.measure.environment import cpu_model, environment, governor, turbo
+
+RECORD_KEYS = {"cpu_model", "cores", "kernel", "governor", "turbo", "blas", "blas_threads", "python", "versions",
+               "hostname"}
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_values_come_from_sysfs_and_procfs(tmp_path):
+    sysfs, proc = tmp_path / "sys", tmp_path / "proc"
+    write(sysfs / "devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n")
+    write(sysfs / "devices/system/cpu/intel_pstate/no_turbo", "1\n")
+    write(proc / "cpuinfo", "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6230\nflags\t: fpu\n")
+    assert governor(sysfs) == "performance"
+    assert turbo(sysfs) is False
+    assert cpu_model(proc) == "Intel(R) Xeon(R) Gold 6230"
+    env = environment(sysfs_root=sysfs, proc_root=proc, blas_threads=3)
+    assert set(env) == RECORD_KEYS
+    assert env["governor"] == "performance" and env["turbo"] is False and env["blas_threads"] == 3
+
+
+@pytest.mark.parametrize("boost, expected", [("1\n", True), ("0\n", False)])
+def test_acpi_boost_switch(tmp_path, boost, expected):
+    write(tmp_path / "devices/system/cpu/cpufreq/boost", boost)
+    assert turbo(tmp_path) is expected
+
+
+def test_absent_values_are_none(tmp_path):
+    assert governor(tmp_path) is None and turbo(tmp_path) is None and cpu_model(tmp_path) is None
+
+
+def test_blas_libraries_and_versions_are_recorded(tmp_path):
+    env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
+    assert env["blas"], "threadpoolctl should see NumPy's/SciPy's BLAS"
+    assert all("num_threads" in entry and "internal_api" in entry for entry in env["blas"])
+    assert env["versions"]["numpy"] and env["versions"]["lstm_energy"]
+    assert env["blas_threads"] == max(e["num_threads"] for e in env["blas"] if e["user_api"] == "blas")
