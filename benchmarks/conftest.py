@@ -260,11 +260,25 @@ def _owned_arrays_in(value):
     return list(owners.values())
 
 
-def measure_allocation(run, impl: str) -> dict:
-    """Bytes one call allocates, traced with tracemalloc, compared with the bytes it returns.
+def unreturned_output_bytes(config: PeerConfig, itemsize: int = 4) -> int:
+    """Bytes of outputs a call makes but does not return: the training forward's y, h_n (, c_n).
+
+    A "train" call is forward + backward and returns only the backward's (dx, dh0(, dc0)); the
+    forward's outputs are legitimate allocations that the runner drops. Forward calls return them.
+    """
+    if config.phase != "train":
+        return 0
+    s = config.sizes
+    states = 2 if config.cell == "lstm" else 1
+    return itemsize * (s["seq_len"] * s["batch"] * s["hidden_size"] + states * s["batch"] * s["hidden_size"])
+
+
+def measure_allocation(run, impl: str, unreturned_bytes: int = 0) -> dict:
+    """Bytes one call allocates, traced with tracemalloc, compared with the bytes of its outputs.
 
     ``peak_bytes``: highest traced memory above the level before the call (transient + kept);
-    ``output_bytes``: bytes of the arrays the call returns (owning their data); ``excess_bytes`` is
+    ``output_bytes``: bytes of the arrays the call returns (their owners) plus ``unreturned_bytes``
+    (outputs made inside the call but not returned, see unreturned_output_bytes); ``excess_bytes`` is
     peak minus output. Torch tensors live in c10's allocator, which tracemalloc cannot see.
     """
     if impl == "torch":
@@ -279,7 +293,7 @@ def measure_allocation(run, impl: str) -> dict:
         after, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    output_bytes = sum(a.nbytes for a in _owned_arrays_in(result))
+    output_bytes = sum(a.nbytes for a in _owned_arrays_in(result)) + unreturned_bytes
     del result
     return {
         "tool": "tracemalloc",
@@ -287,9 +301,16 @@ def measure_allocation(run, impl: str) -> dict:
         "peak_bytes": int(peak - before),
         "retained_bytes": int(after - before),
         "output_bytes": int(output_bytes),
+        "unreturned_output_bytes": int(unreturned_bytes),
         "excess_bytes": int(peak - before - output_bytes),
         "slack_bytes": ALLOCATION_SLACK_BYTES,
     }
+
+
+@pytest.fixture
+def peer_config_of():
+    """``peer_config_of(cell=, phase=, shape=, threads=, impl=) -> PeerConfig`` for tests outside the grid."""
+    return PeerConfig
 
 
 @pytest.fixture
@@ -300,8 +321,12 @@ def peer_costs(peer_config):
 
 @pytest.fixture
 def allocation_of():
-    """``allocation_of(run, impl) -> dict``: what one call of a prepared run allocates (measure_allocation)."""
-    return measure_allocation
+    """``allocation_of(run, config) -> dict``: what one call of a prepared run of ``config`` allocates."""
+
+    def allocation(run, config: PeerConfig) -> dict:
+        return measure_allocation(run, config.impl, unreturned_output_bytes(config))
+
+    return allocation
 
 
 # --------------------------------------------------------------------------------------------------

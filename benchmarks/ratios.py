@@ -9,6 +9,9 @@ times from different runs are never compared. Each issue-3 target is marked PASS
 (a configuration of the target was not in the run); ``--check`` exits 1 when any target FAILs or
 is MISSING, otherwise the exit code is 0 whatever the verdicts. Exit 2: bad usage or unreadable file.
 
+"spread" is the largest interquartile range ÷ median among a row's peers; above 10 % the row is
+marked NOISY (the machine was busy): re-run it with -k before believing it.
+
 GEMM efficiency = achieved GEMM GFLOP/s of a call (extra_info["gemm_flops"] / median seconds) ÷
 GFLOP/s of the square sgemm measured in the same run at the same thread count (test_sgemm.py; it
 runs before and after the peers, and the faster of the two is the ceiling).
@@ -44,6 +47,8 @@ class RunTable:
 
     #: (cell, phase, shape, threads, impl) -> median seconds per call
     seconds: dict = field(default_factory=dict)
+    #: (cell, phase, shape, threads, impl) -> interquartile range ÷ median of the rounds (spread)
+    spread: dict = field(default_factory=dict)
     #: (cell, phase, shape) -> exact GEMM FLOPs of one call
     gemm_flops: dict = field(default_factory=dict)
     #: threads -> sgemm GFLOP/s (median time; the faster of the runs before and after the peers)
@@ -109,6 +114,8 @@ def load_run(data: dict) -> RunTable:
         if info.get("kind") == "peer":
             key = (info["cell"], info["phase"], info["shape"], int(info["threads"]), info["impl"])
             table.seconds[key] = float(median)
+            if stats.get("iqr") is not None and median > 0:
+                table.spread[key] = float(stats["iqr"]) / float(median)
             table.gemm_flops[key[:3]] = int(info["gemm_flops"])
             if info.get("allocation"):
                 table.allocation[key] = info["allocation"]
@@ -188,7 +195,9 @@ def _num(value, fmt):
 
 
 COLUMNS = ("cell", "phase", "shape", "thr", "cython ms", "torch ms", "numpy ms", "cy/torch", "target",
-           "verdict", "cy/numpy", "cy GFLOP/s", "cy GEMM eff", "torch GEMM eff")
+           "verdict", "cy/numpy", "cy GFLOP/s", "cy GEMM eff", "torch GEMM eff", "spread")
+#: a row whose noisiest peer has IQR/median above this is flagged: re-measure it before believing it
+NOISY_SPREAD = 0.10
 
 
 def table_rows(table: RunTable) -> list[tuple[str, ...]]:
@@ -206,8 +215,18 @@ def table_rows(table: RunTable) -> list[tuple[str, ...]]:
             _num(table.gflops(cell, phase, shape, threads, "cython"), ".1f"),
             _num(table.efficiency(cell, phase, shape, threads, "cython"), ".0%"),
             _num(table.efficiency(cell, phase, shape, threads, "torch"), ".0%"),
+            _spread(table, (cell, phase, shape, threads)),
         ))
     return rows
+
+
+def _spread(table: RunTable, group: tuple) -> str:
+    """Largest IQR/median among the peers of a row, "NOISY" when above NOISY_SPREAD."""
+    spreads = [table.spread[group + (impl,)] for impl in ("cython", "torch", "numpy") if group + (impl,) in table.spread]
+    if not spreads:
+        return ""
+    worst = max(spreads)
+    return f"{worst:.0%}" + (" NOISY" if worst > NOISY_SPREAD else "")
 
 
 def format_text(header: tuple, rows: list) -> str:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 def test_peer(peer_config, prepared, pinned_threads, peer_costs, allocation_of, timer):
     """Time one prepared call of ``peer_config``; its ratio to the peers is computed by ratios.py."""
-    allocation = allocation_of(prepared.run, peer_config.impl)  # its first call is also the warm-up
+    allocation = allocation_of(prepared.run, peer_config)  # its first call is also the warm-up
 
     timer.describe(
         group=peer_config.group, batch=prepared.batch, flops=peer_costs["flops_total"],

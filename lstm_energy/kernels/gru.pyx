@@ -131,7 +131,7 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         ghn_seq = ws["ghn"]
         expect_shape(fn, "ws['ghn']", ghn_seq.shape, 3, T, B, H)
         ghn_saved = &ghn_seq[0, 0, 0]
-    cdef Py_ssize_t y_step
+    cdef Py_ssize_t y_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
     cdef floating* y_base = &y[0, 0, 0]
@@ -222,7 +222,7 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "ws['ghn']", ghn_seq.shape, 3, T, B, H)
     expect_shape(fn, "bws['dgh']", dgh.shape, 3, T, B, G3)
     expect_shape(fn, "bws['dgin']", dgin.shape, 3, T, B, H)
-    cdef Py_ssize_t y_step, dy_step
+    cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
     cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)

@@ -128,7 +128,7 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         c_seq = ws["c"]
         expect_shape(fn, "ws['c']", c_seq.shape, 3, T, B, H)
         c_saved = &c_seq[0, 0, 0]
-    cdef Py_ssize_t y_step
+    cdef Py_ssize_t y_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
     cdef floating* y_base = &y[0, 0, 0]
@@ -219,7 +219,7 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G4)
     expect_shape(fn, "ws['c']", c_seq.shape, 3, T, B, H)
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, G4)
-    cdef Py_ssize_t y_step, dy_step
+    cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
     cdef const floating* c_base = &c_seq[0, 0, 0]

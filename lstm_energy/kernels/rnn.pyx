@@ -84,7 +84,7 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "h_n", h_n.shape, 2, B, H, 0)
     cdef floating[::1] bias = ws["bias"]
     expect_shape(fn, "ws['bias']", bias.shape, 1, H, 0, 0)
-    cdef Py_ssize_t y_step
+    cdef Py_ssize_t y_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
     cdef Py_ssize_t y_flat_ld = flat_ld(T, B, H, y_step, y_row)
@@ -160,7 +160,7 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "dh0", dh0.shape, 2, B, H, 0)
     cdef floating[:, :, ::1] dgates = bws["dgates"]
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, H)
-    cdef Py_ssize_t y_step, dy_step
+    cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
     cdef const floating* y_base = &y[0, 0, 0]

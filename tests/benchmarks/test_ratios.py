@@ -72,6 +72,19 @@ def test_two_thread_rows_have_no_ratio_target(ratios):
     assert ratios.evaluate(table)[0].status == "MISSING"  # the 1-thread row of that target is absent
 
 
+def test_rows_with_a_wide_spread_are_flagged_noisy(ratios):
+    steady = peer("rnn", "forward", "mid", 1, "cython", 1.0)
+    steady["stats"]["iqr"] = 0.02
+    shaky = peer("rnn", "forward", "mid", 1, "torch", 1.0)
+    shaky["stats"]["iqr"] = 0.30
+    (row,) = ratios.table_rows(ratios.load_run(document(steady, shaky)))
+    assert row[ratios.COLUMNS.index("spread")] == "30% NOISY"
+    steady_torch = peer("rnn", "forward", "mid", 1, "torch", 1.0)
+    steady_torch["stats"]["iqr"] = 0.05
+    (row,) = ratios.table_rows(ratios.load_run(document(steady, steady_torch)))
+    assert row[ratios.COLUMNS.index("spread")] == "5%"
+
+
 def test_missing_peer_is_missing_not_pass(ratios):
     got = verdicts_by_target(ratios, document(peer("rnn", "forward", "edge", 1, "cython", 0.001)))
     assert got["rnn forward edge 1t: cython/torch <= 0.6"].status == "MISSING"

@@ -3,6 +3,7 @@
 CI never times anything: these run the suite in a subprocess, untimed (--benchmark-disable) or with
 a single round, and check that the harness works, not how fast the kernels are.
 """
+import importlib.util
 import json
 import os
 import re
@@ -34,11 +35,7 @@ def outcome_counts(output: str) -> dict:
 def impl_available(impl: str) -> bool:
     """Whether a layer of this impl can be built here (cython needs the compiled kernels)."""
     if impl == "torch":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importlib.util.find_spec("torch") is not None
     from lstm_energy import layers
 
     try:

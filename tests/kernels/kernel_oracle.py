@@ -76,7 +76,6 @@ def backward(cell, x, params, h0, c0, dy, dh_n, dc_n=None, reverse=False, relu=F
     for t in reversed(_order(T, reverse)):
         k = cache[t]
         dh = dh + dy[t]
-        H = dh.shape[1]
         if cell == "lstm":
             tc = np.tanh(k["c"])
             do = dh * tc
