@@ -18,69 +18,57 @@ while counting (``inherit``); BLAS worker threads that already exist are NOT cou
 one thread (threadpoolctl) when attributing counts to a kernel. The IMC events are system-wide
 (pid=-1, one CPU of the PMU's cpumask) and need perf_event_paranoid <= 0 or CAP_PERFMON.
 
+The syscall, the attr struct and the reads are :mod:`lstm_energy.perf_event`; the sysfs PMU files are
+read by :mod:`lstm_energy.pmu_sysfs` (both shared with the perf energy meter).
+
 Hardware is behind ``PerfEventBackend``: ``LinuxPerfEvents`` calls the kernel; tests inject a
 backend that replays recorded readings (provenance "simulated"). Nothing here raises because a
 counter is missing: every event that cannot be opened is reported with the errno and what to do.
 """
 from __future__ import annotations
 
-import ctypes
 import errno as errno_module
 import os
 import platform
-import re
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Protocol
 
 from lstm_energy.meters.base import Availability
+from lstm_energy.meters.remedies import read_perf_event_paranoid
+from lstm_energy.meters.topology import parse_cpu_list
+from lstm_energy.perf_event import (  # noqa: F401  (the attr constants are re-exported for callers of this module)
+    FLAG_DISABLED,
+    FLAG_EXCLUDE_HV,
+    FLAG_EXCLUDE_KERNEL,
+    FLAG_INHERIT,
+    PERF_FORMAT_TOTAL_TIME_ENABLED,
+    PERF_FORMAT_TOTAL_TIME_RUNNING,
+    SYSCALL_NUMBERS,
+    PerfEventAttr,
+    disable,
+    perf_event_open,
+    read_count_and_times,
+    reset_and_enable,
+)
+from lstm_energy.pmu_sysfs import (  # noqa: F401  (encode_event and parse_format are re-exported)
+    EVENT_SOURCE_ROOT,
+    encode_event,
+    list_pmus,
+    parse_format,
+    read_event,
+    read_pmu_formats,
+    read_pmu_type,
+    read_sysfs_text,
+)
 
-EVENT_SOURCE_ROOT = "/sys/bus/event_source/devices"
-SYSCALL_NUMBERS = {"x86_64": 298, "amd64": 298, "aarch64": 241, "arm64": 241}
 PERF_TYPE_HARDWARE = 0
 # generic hardware events (include/uapi/linux/perf_event.h, enum perf_hw_id)
 CORE_EVENTS = {"cycles": 0, "instructions": 1, "llc_misses": 3}
-PERF_FORMAT_TOTAL_TIME_ENABLED = 1 << 0
-PERF_FORMAT_TOTAL_TIME_RUNNING = 1 << 1
-# attr.flags bit positions: disabled 0, inherit 1, exclude_kernel 5, exclude_hv 6
-FLAG_DISABLED, FLAG_INHERIT, FLAG_EXCLUDE_KERNEL, FLAG_EXCLUDE_HV = 1 << 0, 1 << 1, 1 << 5, 1 << 6
-PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_RESET = 0x2400, 0x2401, 0x2403
-PERF_FLAG_FD_CLOEXEC = 1 << 3
 IMC_PMU_PREFIX = "uncore_imc"
 IMC_EVENTS = ("cas_count_read", "cas_count_write")
 UNIT_BYTES = {"bytes": 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
-
-
-class PerfEventAttr(ctypes.Structure):
-    """struct perf_event_attr up to config3 (PERF_ATTR_SIZE_VER8 = 136 bytes)."""
-
-    _fields_ = [
-        ("type", ctypes.c_uint32),
-        ("size", ctypes.c_uint32),
-        ("config", ctypes.c_uint64),
-        ("sample_period", ctypes.c_uint64),
-        ("sample_type", ctypes.c_uint64),
-        ("read_format", ctypes.c_uint64),
-        ("flags", ctypes.c_uint64),
-        ("wakeup_events", ctypes.c_uint32),
-        ("bp_type", ctypes.c_uint32),
-        ("config1", ctypes.c_uint64),
-        ("config2", ctypes.c_uint64),
-        ("branch_sample_type", ctypes.c_uint64),
-        ("sample_regs_user", ctypes.c_uint64),
-        ("sample_stack_user", ctypes.c_uint32),
-        ("clockid", ctypes.c_int32),
-        ("sample_regs_intr", ctypes.c_uint64),
-        ("aux_watermark", ctypes.c_uint32),
-        ("sample_max_stack", ctypes.c_uint16),
-        ("reserved_2", ctypes.c_uint16),
-        ("aux_sample_size", ctypes.c_uint32),
-        ("reserved_3", ctypes.c_uint32),
-        ("sig_data", ctypes.c_uint64),
-        ("config3", ctypes.c_uint64),
-    ]
 
 
 @dataclass(frozen=True)
@@ -130,97 +118,41 @@ class PerfEventBackend(Protocol):
 
 
 class LinuxPerfEvents:
-    """The real backend: perf_event_open through ctypes, ioctl to start/stop, read(2) to read."""
+    """The real backend (:mod:`lstm_energy.perf_event`): perf_event_open opened disabled with the
+    enabled/running times in read_format, ioctl to start/stop, read(2) to read."""
 
     provenance = "measured"
     description = "perf_event_open(2)"
 
     def __init__(self, machine: str | None = None):
         self.machine = machine or platform.machine()
-        self.syscall_number = SYSCALL_NUMBERS.get(self.machine)
-        self._libc = ctypes.CDLL(None, use_errno=True)
-        self._libc.syscall.restype = ctypes.c_long
 
     def open(self, spec: EventSpec) -> int:
-        if self.syscall_number is None:
-            raise OSError(
-                errno_module.ENOSYS,
-                f"perf_event_open syscall number unknown for machine {self.machine!r}"
-                f" (known: {sorted(SYSCALL_NUMBERS)})",
-            )
-        attr = PerfEventAttr()
-        attr.type = spec.type
-        attr.size = ctypes.sizeof(PerfEventAttr)
-        attr.config = spec.config
-        attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING
-        attr.flags = FLAG_DISABLED | (FLAG_INHERIT | FLAG_EXCLUDE_KERNEL | FLAG_EXCLUDE_HV if spec.pid == 0 else 0)
-        fd = self._libc.syscall(
-            ctypes.c_long(self.syscall_number),
-            ctypes.byref(attr),
-            ctypes.c_int(spec.pid),
-            ctypes.c_int(spec.cpu),
-            ctypes.c_int(-1),  # group_fd: no group
-            ctypes.c_ulong(PERF_FLAG_FD_CLOEXEC),
+        thread_scope = FLAG_INHERIT | FLAG_EXCLUDE_KERNEL | FLAG_EXCLUDE_HV if spec.pid == 0 else 0
+        return perf_event_open(
+            spec.type,
+            spec.config,
+            spec.cpu,
+            pid=spec.pid,
+            read_format=PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING,
+            flags=FLAG_DISABLED | thread_scope,
+            machine=self.machine,
         )
-        if fd < 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code))
-        return int(fd)
-
-    def _ioctl(self, handle: int, request: int) -> None:
-        import fcntl
-
-        fcntl.ioctl(handle, request, 0)
 
     def enable(self, handle: int) -> None:
-        self._ioctl(handle, PERF_EVENT_IOC_RESET)
-        self._ioctl(handle, PERF_EVENT_IOC_ENABLE)
+        reset_and_enable(handle)
 
     def disable(self, handle: int) -> None:
-        self._ioctl(handle, PERF_EVENT_IOC_DISABLE)
+        disable(handle)
 
     def read(self, handle: int) -> RawReading:
-        value, enabled, running = struct.unpack("QQQ", os.read(handle, 24))
-        return RawReading(value, enabled, running)
+        return RawReading(*read_count_and_times(handle))
 
     def close(self, handle: int) -> None:
         os.close(handle)
 
 
 # ---------------------------------------------------------------------------------------- sysfs PMUs
-def parse_format(text: str) -> list[tuple[str, int, int]]:
-    """'config:0-7' -> [('config', 0, 7)]; 'config:8-15,32' -> two ranges; 'config1:3' -> [('config1', 3, 3)]."""
-    field_name, _, bits = text.strip().partition(":")
-    ranges = []
-    for part in bits.split(","):
-        lo, _, hi = part.partition("-")
-        ranges.append((field_name, int(lo), int(hi or lo)))
-    if not ranges or not field_name:
-        raise ValueError(f"cannot parse a PMU format {text!r}; expected e.g. 'config:0-7'")
-    return ranges
-
-
-def encode_event(spec: str, formats: Mapping[str, str]) -> int:
-    """'event=0x04,umask=0x03' with formats {'event': 'config:0-7', 'umask': 'config:8-15'} -> 0x304.
-
-    Only the ``config`` field is encoded (what the IMC CAS events use); a term without a value is 1.
-    """
-    config = 0
-    for term in filter(None, (t.strip() for t in spec.strip().split(","))):
-        key, _, value = term.partition("=")
-        if key not in formats:
-            raise ValueError(f"event term {key!r} has no format file (known: {sorted(formats)}); event {spec!r}")
-        number = int(value, 0) if value else 1
-        shift = 0
-        for field_name, lo, hi in parse_format(formats[key]):
-            if field_name != "config":
-                raise ValueError(f"event term {key!r} maps to {field_name}, only config is supported")
-            width = hi - lo + 1
-            config |= ((number >> shift) & ((1 << width) - 1)) << lo
-            shift += width
-    return config
-
-
 def counts_to_bytes(count: float, scale: float, unit: str) -> float:
     """A scaled PMU count in bytes: count × scale × bytes-per-unit (IMC: 1 CAS × 6.1035e-5 MiB = 64 B)."""
     try:
@@ -229,17 +161,13 @@ def counts_to_bytes(count: float, scale: float, unit: str) -> float:
         raise ValueError(f"unknown event unit {unit!r}; known: {sorted(UNIT_BYTES)}") from None
 
 
-def _read_text(path: Path) -> str | None:
+def _first_cpu(pmu_dir: Path) -> int:
+    """The first CPU of the PMU's cpumask ('0', '0-3', '0,28' -> 0): the CPU an uncore event counts on; 0 if unreadable."""
     try:
-        return path.read_text().strip()
-    except OSError:
-        return None
-
-
-def _first_cpu(cpumask: str | None) -> int:
-    """'0' or '0-3' or '0,28' -> 0 (the CPU the uncore PMU counts on)."""
-    match = re.match(r"\s*(\d+)", cpumask or "")
-    return int(match.group(1)) if match else 0
+        cpus = parse_cpu_list(read_sysfs_text(pmu_dir / "cpumask"))
+    except (OSError, ValueError):
+        cpus = []
+    return cpus[0] if cpus else 0
 
 
 def imc_cas_events(root: str | os.PathLike = EVENT_SOURCE_ROOT) -> tuple[list[EventSpec], str]:
@@ -247,7 +175,7 @@ def imc_cas_events(root: str | os.PathLike = EVENT_SOURCE_ROOT) -> tuple[list[Ev
     root = Path(root)
     pmus = sorted(p for p in root.glob(f"{IMC_PMU_PREFIX}*") if p.is_dir())
     if not pmus:
-        present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        present = list_pmus(root)
         return [], (
             f"no {IMC_PMU_PREFIX}_* PMU under {root} (present: {', '.join(present) or 'nothing'}); the Intel"
             " uncore memory-controller PMU exists only on Intel server CPUs with the uncore driver loaded,"
@@ -255,22 +183,28 @@ def imc_cas_events(root: str | os.PathLike = EVENT_SOURCE_ROOT) -> tuple[list[Ev
         )
     specs, problems = [], []
     for pmu in pmus:
-        pmu_type = _read_text(pmu / "type")
-        formats = {f.name: f.read_text().strip() for f in sorted((pmu / "format").glob("*"))}
+        try:
+            pmu_type = read_pmu_type(pmu)
+        except OSError:
+            pmu_type = None
+        formats = read_pmu_formats(pmu)
         for name in IMC_EVENTS:
-            event = _read_text(pmu / "events" / name)
+            try:
+                event = read_event(pmu, name)
+            except OSError:
+                event = None
             if pmu_type is None or event is None:
                 problems.append(f"{pmu.name}/events/{name} missing")
                 continue
             specs.append(
                 EventSpec(
                     name=f"{pmu.name}/{name}",
-                    type=int(pmu_type),
-                    config=encode_event(event, formats),
+                    type=pmu_type,
+                    config=encode_event(event.description, formats),
                     pid=-1,
-                    cpu=_first_cpu(_read_text(pmu / "cpumask")),
-                    scale=float(_read_text(pmu / "events" / f"{name}.scale") or 1.0),
-                    unit=_read_text(pmu / "events" / f"{name}.unit") or "count",
+                    cpu=_first_cpu(pmu),
+                    scale=1.0 if event.scale is None else event.scale,
+                    unit=event.unit or "count",
                 )
             )
     return specs, "; ".join(problems) if not specs else f"{len(specs)} CAS events in {len(pmus)} IMC PMUs"
@@ -282,17 +216,12 @@ def core_events() -> list[EventSpec]:
 
 
 # ---------------------------------------------------------------------------------------- reasons
-def _paranoid() -> str:
-    return _read_text(Path("/proc/sys/kernel/perf_event_paranoid")) or "unknown"
-
-
 def explain_errno(code: int, spec: EventSpec, root: str | os.PathLike = EVENT_SOURCE_ROOT) -> tuple[str, str]:
     """(reason, fix) for a failed perf_event_open of ``spec``."""
     name = errno_module.errorcode.get(code, str(code))
     head = f"perf_event_open({spec.name}: type={spec.type}, config={spec.config:#x}) failed with {name} ({os.strerror(code)})"
     if code == errno_module.ENOENT and spec.type == PERF_TYPE_HARDWARE:
-        root = Path(root)
-        present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        present = list_pmus(root)
         has_cpu_pmu = "cpu" in present or any(p.startswith("cpu_") for p in present)
         detail = "" if has_cpu_pmu else (
             f": no hardware PMU is registered (no 'cpu' under {root}; present: {', '.join(present) or 'nothing'}),"
@@ -301,7 +230,7 @@ def explain_errno(code: int, spec: EventSpec, root: str | os.PathLike = EVENT_SO
         return head + detail, "run on bare metal, or give the VM a virtual PMU (e.g. QEMU/KVM '-cpu host,pmu=on')"
     if code in (errno_module.EACCES, errno_module.EPERM):
         return (
-            head + f": kernel.perf_event_paranoid={_paranoid()} forbids this scope",
+            head + f": kernel.perf_event_paranoid={read_perf_event_paranoid()} forbids this scope",
             "run as root, grant CAP_PERFMON, or lower kernel.perf_event_paranoid (system-wide uncore events need <= 0)",
         )
     if code in (errno_module.EOPNOTSUPP, errno_module.ENODEV, errno_module.EINVAL):

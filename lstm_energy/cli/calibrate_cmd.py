@@ -10,16 +10,10 @@ import socket
 import sys
 import warnings
 
+from lstm_energy.cli.arg_types import positive_int
+
 NAME = "calibrate"
 HELP = "fit the energy estimator to measured runs (needs real counters)"
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
 
 
 def add_arguments(parser) -> None:
@@ -31,7 +25,7 @@ def add_arguments(parser) -> None:
                         help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused")
     parser.add_argument("--impl", choices=("cython", "numpy", "torch"), default="cython",
                         help="implementation to run the calibration set with (default cython)")
-    parser.add_argument("--windows", type=_positive_int, default=5, help="windows per configuration (default 5)")
+    parser.add_argument("--windows", type=positive_int, default=5, help="windows per configuration (default 5)")
     parser.add_argument("--json", action="store_true", help="print the saved profile as JSON")
 
 

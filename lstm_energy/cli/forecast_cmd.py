@@ -1,20 +1,10 @@
 """`lstm-energy forecast`: train LSTM, GRU, RNN and BiLSTM forecasters on real data, report accuracy per joule."""
-import argparse
 import sys
+
+from lstm_energy.cli.arg_types import positive_int
 
 NAME = "forecast"
 HELP = "train forecasters on real data (Mauna Loa CO2) and report accuracy per joule"
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1 (bad values exit 2 with the value seen)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
 
 
 def add_arguments(parser):

@@ -4,41 +4,19 @@ from __future__ import annotations
 import json
 import sys
 
+from lstm_energy.cli.arg_types import positive_float, positive_int
+
 NAME = "profile"
 HELP = "measure joules per sequence of one configuration"
 
 
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
 def add_arguments(parser) -> None:
     parser.add_argument("--cell", required=True, choices=("lstm", "gru", "rnn"), help="recurrent cell")
-    parser.add_argument("-B", "--batch", type=_positive_int, required=True, help="sequences per call (B)")
-    parser.add_argument("-T", "--seq-len", type=_positive_int, required=True, help="sequence length (T)")
-    parser.add_argument("-D", "--input-size", type=_positive_int, required=True, help="input features (D)")
-    parser.add_argument("-H", "--hidden-size", type=_positive_int, required=True, help="hidden units (H)")
-    parser.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default 1)")
+    parser.add_argument("-B", "--batch", type=positive_int, required=True, help="sequences per call (B)")
+    parser.add_argument("-T", "--seq-len", type=positive_int, required=True, help="sequence length (T)")
+    parser.add_argument("-D", "--input-size", type=positive_int, required=True, help="input features (D)")
+    parser.add_argument("-H", "--hidden-size", type=positive_int, required=True, help="hidden units (H)")
+    parser.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
     parser.add_argument("--bidirectional", action="store_true", help="two directions per layer")
     parser.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="RNN only (default tanh)")
     parser.add_argument("--phase", choices=("forward", "backward", "train"), default="forward",
@@ -50,10 +28,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--meter", default="auto", choices=METER_NAMES,
                         help="energy meter (default auto: the first measured one, else the estimator, loudly; "
                              "see `lstm-energy meters`)")
-    parser.add_argument("--threads", type=_positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
-    parser.add_argument("--windows", type=_positive_int, default=7, help="measurement windows (default 7)")
-    parser.add_argument("--min-window-seconds", type=_positive_float, default=0.1,
+    parser.add_argument("--windows", type=positive_int, default=7, help="measurement windows (default 7)")
+    parser.add_argument("--min-window-seconds", type=positive_float, default=0.1,
                         help="shortest window in seconds (default 0.1; never under 100 counter updates)")
     parser.add_argument("--json", action="store_true", help="print the results record as JSON")
 

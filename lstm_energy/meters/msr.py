@@ -23,7 +23,7 @@ import time
 from lstm_energy.errors import MeterError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.msr_device import DevCpuMsr, MsrDevice
-from lstm_energy.meters.remedies import meter_error, split_error
+from lstm_energy.meters.remedies import meter_error, unavailable
 from lstm_energy.meters.topology import first_cpu_of_each_package
 from lstm_energy.meters import wraparound
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
@@ -184,8 +184,7 @@ class MsrMeter(EnergyMeter):
         try:
             meter = cls(dev_root, background_sampling=False, **kwargs)
         except MeterError as err:
-            reason, fix = split_error(err)
-            return Availability(cls.name, False, cls.provenance, reason, fix)
+            return unavailable(cls.name, cls.provenance, err)
         with meter:
             return Availability(
                 cls.name, True, cls.provenance, f"{meter.vendor} RAPL MSRs readable: {', '.join(meter.domains)}",

@@ -17,26 +17,33 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import time
 from dataclasses import dataclass
 
 from lstm_energy.errors import MeterError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
-from lstm_energy.meters.perf_event import PerfOpenError, perf_event_open, read_count
 from lstm_energy.meters.remedies import (
     PERF_PARANOID_FIX,
     meter_error,
     permission_error,
     read_perf_event_paranoid,
-    split_error,
+    unavailable,
 )
 from lstm_energy.meters.topology import first_cpu_of_each_package, parse_cpu_list
+from lstm_energy.perf_event import PerfOpenError, perf_event_open, read_count
+from lstm_energy.pmu_sysfs import (  # noqa: F401  (parse_event_config is re-exported)
+    event_source_root,
+    list_event_names,
+    list_pmus,
+    parse_event_config,
+    read_event,
+    read_pmu_type,
+    read_sysfs_text,
+)
 
 #: event name -> sub-domain under the package ("" = the package itself); psys is handled apart
 EVENT_SUBDOMAINS = {"energy-pkg": "", "energy-cores": "core", "energy-ram": "dram", "energy-gpu": "uncore"}
 PSYS_EVENT = "energy-psys"
-_EVENT_TERM = re.compile(r"(?:^|,)event=(0x[0-9a-fA-F]+|\d+)(?:,|$)")
 
 
 @dataclass(frozen=True)
@@ -59,24 +66,11 @@ class PowerPmu:
     events: dict[str, PowerEvent]
 
 
-def _read(path: str) -> str:
-    with open(path) as handle:
-        return handle.read().strip()
-
-
-def parse_event_config(text: str) -> int:
-    """``attr.config`` from an event description such as ``event=0x02``."""
-    match = _EVENT_TERM.search(text.strip())
-    if not match:
-        raise ValueError(f"event description {text!r} has no event=<number> term")
-    return int(match.group(1), 0)
-
-
 def read_power_pmu(sysfs_root: str = "/sys") -> PowerPmu:
     """Parse ``<sysfs_root>/bus/event_source/devices/power``; raise a meter error saying what is missing."""
-    directory = os.path.join(sysfs_root, "bus", "event_source", "devices", "power")
+    directory = os.path.join(event_source_root(sysfs_root), "power")
     if not os.path.isdir(directory):
-        pmus = sorted(os.listdir(os.path.dirname(directory))) if os.path.isdir(os.path.dirname(directory)) else []
+        pmus = list_pmus(event_source_root(sysfs_root))
         raise meter_error(
             f"no perf 'power' PMU: {directory} does not exist (PMUs here: {', '.join(pmus) or 'none'}). "
             "The kernel offers RAPL through perf only on bare-metal Intel (Sandy Bridge+) and AMD Zen "
@@ -85,26 +79,27 @@ def read_power_pmu(sysfs_root: str = "/sys") -> PowerPmu:
             "`sudo modprobe rapl`), or use another backend (see `lstm-energy meters`)",
         )
     try:
-        pmu_type = int(_read(os.path.join(directory, "type")))
+        pmu_type = read_pmu_type(directory)
     except (OSError, ValueError) as err:
         raise meter_error(f"cannot read the PMU type {directory}/type ({err}).", "check sysfs") from err
     try:  # the kernel lists one CPU per package (or die) to open the events on
-        cpus = tuple(parse_cpu_list(_read(os.path.join(directory, "cpumask"))))
+        cpus = tuple(parse_cpu_list(read_sysfs_text(os.path.join(directory, "cpumask"))))
     except (OSError, ValueError):
         cpus = ()
     if not cpus:  # older kernels: the first CPU of each package, from the topology
         cpus = tuple(first_cpu_of_each_package(sysfs_root).values())
     events: dict[str, PowerEvent] = {}
-    events_dir = os.path.join(directory, "events")
-    names = sorted(os.listdir(events_dir)) if os.path.isdir(events_dir) else []
-    for name in names:
-        if "." in name or not name.startswith("energy-"):
+    for name in list_event_names(directory):
+        if not name.startswith("energy-"):
             continue
-        path = os.path.join(events_dir, name)
+        path = os.path.join(directory, "events", name)
         try:
-            config = parse_event_config(_read(path))
-            scale = float(_read(path + ".scale"))
-            unit = _read(path + ".unit")
+            event = read_event(directory, name)
+            config = parse_event_config(event.description)
+            if event.scale is None or event.unit is None:
+                missing = ".scale" if event.scale is None else ".unit"
+                raise FileNotFoundError(errno.ENOENT, f"{path}{missing} is missing or empty")
+            scale, unit = event.scale, event.unit
         except (OSError, ValueError) as err:
             raise meter_error(
                 f"cannot parse the perf event {path} or its .scale/.unit ({err}).",
@@ -128,11 +123,11 @@ def _cpu_topology(sysfs_root: str, cpu: int) -> tuple[int, int | None]:
     """(package id, die id or None) of one CPU; (cpu order is used when topology is missing)."""
     base = os.path.join(sysfs_root, "devices", "system", "cpu", f"cpu{cpu}", "topology")
     try:
-        package = int(_read(os.path.join(base, "physical_package_id")))
+        package = int(read_sysfs_text(os.path.join(base, "physical_package_id")))
     except (OSError, ValueError):
         package = -1
     try:
-        die = int(_read(os.path.join(base, "die_id")))
+        die = int(read_sysfs_text(os.path.join(base, "die_id")))
     except (OSError, ValueError):
         die = None
     return package, die
@@ -227,8 +222,7 @@ class PerfMeter(EnergyMeter):
         try:
             meter = cls(sysfs_root, **kwargs)
         except MeterError as err:
-            reason, fix = split_error(err)
-            return Availability(cls.name, False, cls.provenance, reason, fix)
+            return unavailable(cls.name, cls.provenance, err)
         with meter:
             return Availability(
                 cls.name,

@@ -36,7 +36,7 @@ from lstm_energy.meters.remedies import (
     permission_error,
     powercap_permission_fix,
     read_perf_event_paranoid,
-    split_error,
+    unavailable,
 )
 from lstm_energy.meters import wraparound
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
@@ -158,8 +158,7 @@ class PowercapMeter(EnergyMeter):
         try:
             meter = cls(root, background_sampling=False, **kwargs)
         except MeterError as err:
-            reason, fix = split_error(err)
-            return Availability(cls.name, False, cls.provenance, reason, fix, {"root": str(root)})
+            return unavailable(cls.name, cls.provenance, err, {"root": str(root)})
         try:
             return Availability(
                 cls.name,

@@ -26,7 +26,7 @@ from lstm_energy.meters.remedies import (
     permission_error,
     powercap_permission_fix,
     read_perf_event_paranoid,
-    split_error,
+    unavailable,
 )
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
 
@@ -164,8 +164,7 @@ class PyRaplMeter(EnergyMeter):
         try:
             meter = cls(background_sampling=False, **kwargs)
         except MeterError as err:
-            reason, fix = split_error(err)
-            return Availability(cls.name, False, cls.provenance, reason, fix)
+            return unavailable(cls.name, cls.provenance, err)
         with meter:
             return Availability(
                 cls.name, True, cls.provenance, f"pyRAPL {meter.pyrapl_version} reads {', '.join(meter.domains)}",

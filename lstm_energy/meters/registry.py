@@ -21,7 +21,7 @@ from importlib import import_module
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter
-from lstm_energy.meters.remedies import meter_error, split_error
+from lstm_energy.meters.remedies import meter_error, split_error, unavailable
 
 #: measured backends, in the order "auto" tries them (see the module docstring for why)
 AUTO_ORDER = ("powercap", "perf", "msr", "pyrapl")
@@ -60,9 +60,8 @@ def _probe(name: str, options: dict) -> Availability:
     try:
         cls = meter_class(name)
     except MeterUnavailableError as err:
-        reason, fix = split_error(err)
         provenance = {"model": "estimated", "simulated": "simulated"}.get(name, "measured")
-        return Availability(name, False, provenance, reason, fix)
+        return unavailable(name, provenance, err)
     try:
         return cls.probe(**options)
     except Exception as err:  # probe must not raise; if one does, report it as the reason rather than crash

@@ -7,6 +7,7 @@ exception message is ``"<reason> Fix: <fix>"``.
 from __future__ import annotations
 
 from lstm_energy.errors import MeterError, MeterPermissionError, MeterUnavailableError
+from lstm_energy.meters.base import Availability
 
 #: udev rule (one line, in e.g. /etc/udev/rules.d/99-powercap.rules) giving group ``power`` read access
 UDEV_RULE = (
@@ -67,3 +68,9 @@ def permission_error(reason: str, fix: str) -> MeterPermissionError:
 def split_error(err: BaseException) -> tuple[str, str]:
     """(reason, fix) of an error made by :func:`meter_error`, or (message, "") for any other error."""
     return getattr(err, "reason", str(err)), getattr(err, "fix", "")
+
+
+def unavailable(name: str, provenance: str, err: BaseException, details: dict | None = None) -> Availability:
+    """The :class:`Availability` row of a backend that failed with ``err``: its reason and fix, apart."""
+    reason, fix = split_error(err)
+    return Availability(name, False, provenance, reason, fix, details if details is not None else {})

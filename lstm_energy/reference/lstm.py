@@ -9,7 +9,7 @@ Shapes: x (T, B, D); w_ih (4H, D); w_hh (4H, H); b_ih, b_hh (4H,); h0, c0 (B, H)
 import numpy as np
 from scipy.special import expit as sigmoid
 
-from lstm_energy.reference.views import recurrent_weight_grad, rows, time_steps
+from lstm_energy.reference.views import rows, shared_gate_parameter_grads, time_steps
 
 
 def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse):
@@ -76,12 +76,4 @@ def lstm_backward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, ws, dy, dh_n, dc_n,
         np.matmul(da, w_hh, out=dh)                       # GEMM: dh_{t-1} = dA_t W_hh
 
     # Batched gradient GEMMs over all T·B rows.
-    dA = rows(dgates)                                     # (T·B, 4H)
-    if accumulate_dx:
-        rows(dx)[...] += dA @ w_ih                        # GEMM: dX += dA W_ih
-    else:
-        np.matmul(dA, w_ih, out=rows(dx))                 # GEMM: dX = dA W_ih
-    np.matmul(dA.T, rows(x), out=dw_ih)                   # GEMM: dW_ih = dAᵀ X
-    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)   # dW_hh = dAᵀ H_prev
-    np.sum(dA, axis=0, out=db_ih)
-    db_hh[...] = db_ih
+    shared_gate_parameter_grads(dgates, x, w_ih, y, h0, reverse, dx, dw_ih, dw_hh, db_ih, db_hh, accumulate_dx)

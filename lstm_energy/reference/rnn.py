@@ -6,7 +6,7 @@ Shapes: x (T, B, D); w_ih (H, D); w_hh (H, H); b_ih, b_hh (H,); h0 (B, H); y (T,
 """
 import numpy as np
 
-from lstm_energy.reference.views import recurrent_weight_grad, rows, time_steps
+from lstm_energy.reference.views import rows, shared_gate_parameter_grads, time_steps
 
 
 def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, y, h_n, ws, training, reverse, relu):
@@ -49,12 +49,5 @@ def rnn_backward(x, w_ih, w_hh, b_ih, b_hh, h0, y, ws, dy, dh_n,
             np.multiply(dh, 1 - h_t * h_t, out=da)        # tanh'(a) = 1 − h_t²
         np.matmul(da, w_hh, out=dh)                       # GEMM: dh_{t-1} = dA_t W_hh
 
-    dA = rows(dgates)                                     # (T·B, H)
-    if accumulate_dx:
-        rows(dx)[...] += dA @ w_ih                        # GEMM: dX += dA W_ih
-    else:
-        np.matmul(dA, w_ih, out=rows(dx))                 # GEMM: dX = dA W_ih
-    np.matmul(dA.T, rows(x), out=dw_ih)                   # GEMM: dW_ih = dAᵀ X
-    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)   # dW_hh = dAᵀ H_prev
-    np.sum(dA, axis=0, out=db_ih)
-    db_hh[...] = db_ih
+    # Batched gradient GEMMs over all T·B rows.
+    shared_gate_parameter_grads(dgates, x, w_ih, y, h0, reverse, dx, dw_ih, dw_hh, db_ih, db_hh, accumulate_dx)

@@ -1,4 +1,5 @@
-"""Index and view helpers shared by the three cells: step order, row views, the dW_hh product."""
+"""Index and view helpers shared by the three cells: step order, row views, the dW_hh product, and the
+batched parameter-gradient GEMMs of the cells whose input and recurrent sides share one gate gradient."""
 import numpy as np
 
 
@@ -33,3 +34,22 @@ def recurrent_weight_grad(d_gates, y, h0, reverse, out):
     if T > 1:
         later, earlier = (slice(0, T - 1), slice(1, T)) if reverse else (slice(1, T), slice(0, T - 1))
         out += rows(d_gates[later]).T @ rows(y[earlier])     # GEMM over (T-1)·B rows: out += dAᵀ H_prev
+
+
+def shared_gate_parameter_grads(dgates, x, w_ih, y, h0, reverse, dx, dw_ih, dw_hh, db_ih, db_hh, accumulate_dx):
+    """dX, dW_ih, dW_hh, db_ih, db_hh from the gate gradients, batched over all T·B rows (LSTM, RNN).
+
+    For cells where the input and recurrent pre-activations get the same gradient dA (GRU does not:
+    its n gate splits them). dgates: (T, B, G*H); x, dx: (T, B, D); w_ih, dw_ih: (G*H, D);
+    y: (T, B, H); h0: (B, H); dw_hh: (G*H, H); db_ih, db_hh: (G*H,). dx is overwritten, or added
+    to when ``accumulate_dx``.
+    """
+    dA = rows(dgates)                                     # (T·B, G*H)
+    if accumulate_dx:
+        rows(dx)[...] += dA @ w_ih                        # GEMM: dX += dA W_ih
+    else:
+        np.matmul(dA, w_ih, out=rows(dx))                 # GEMM: dX = dA W_ih
+    np.matmul(dA.T, rows(x), out=dw_ih)                   # GEMM: dW_ih = dAᵀ X
+    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)   # dW_hh = dAᵀ H_prev
+    np.sum(dA, axis=0, out=db_ih)
+    db_hh[...] = db_ih

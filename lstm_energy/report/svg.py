@@ -167,15 +167,22 @@ def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: fl
     return f'<g class="legend">{"".join(parts)}</g>', cy + 22
 
 
+def _x_ticks(xs: Scale, top: float, bottom: float) -> list[str]:
+    """A vertical grid line from ``top`` to ``bottom`` and a tick label under ``bottom`` at every x tick."""
+    out = []
+    for t in xs.ticks():
+        px = xs(t)
+        out.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
+        out.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+    return out
+
+
 def _axes(xs: Scale, ys: Scale, x_label: str, y_label: str, height: int, top: float) -> str:
     """Grid lines, tick labels and axis titles for both axes (the plot starts at xs.pixels[0])."""
     left, right = xs.pixels[0], WIDTH - MARGIN_RIGHT
     bottom = height - MARGIN_BOTTOM
     out = [f'<rect class="plot-area" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
-    for t in xs.ticks():
-        px = xs(t)
-        out.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
-        out.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+    out += _x_ticks(xs, top, bottom)
     for t in ys.ticks():
         py = ys(t)
         out.append(f'<line class="grid" x1="{left}" y1="{_num(py)}" x2="{right}" y2="{_num(py)}"/>')
@@ -279,10 +286,7 @@ def dot_plot(
         if i % 2 == 0:
             body.append(f'<rect x="{_num(left)}" y="{_num(cy - row_height / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{row_height}" fill="#f5f7fa"/>')
         body.append(f'<text class="tick row-label" x="{_num(left - 8)}" y="{_num(cy + 4)}" text-anchor="end">{esc(label)}</text>')
-    for t in xs.ticks():
-        px = xs(t)
-        body.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
-        body.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+    body += _x_ticks(xs, top, bottom)
     body.append(f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
     for index, s in enumerate(series):
         dodge = (index - (len(series) - 1) / 2) * min(5.0, 14.0 / max(len(series), 1))  # equal values stay visible

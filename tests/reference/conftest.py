@@ -5,20 +5,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lstm_energy._layers.engines import engine_available, load_engine
-
-
-@pytest.fixture(params=["numpy", "cython"])
-def engine(request):
-    ok, reason = engine_available(request.param)
-    if not ok:
-        pytest.skip(f"impl={request.param!r} unavailable: {reason}")
-    return load_engine(request.param)
+from lstm_energy._layers.engines import load_engine
 
 
 @pytest.fixture
-def rng():
-    return np.random.default_rng(12345)
+def engine(impl):
+    """The engine module of ``impl`` (tests/conftest.py: numpy, and cython when built); ``rng`` is there too."""
+    return load_engine(impl)
 
 
 # ---------------------------------------------------------------- one-direction problems

@@ -1,5 +1,4 @@
-"""Fixtures for the layer tests: ``impl`` runs a test on the NumPy reference and on the Cython
-kernels (skipped, with the reason, while the kernels are not built)."""
+"""Fixtures shared by the layer and engine-level tests (tests/layers, tests/reference)."""
 import numpy as np
 import pytest
 
@@ -8,6 +7,8 @@ from lstm_energy._layers.engines import engine_available
 
 @pytest.fixture(params=["numpy", "cython"])
 def impl(request):
+    """The engine name: every test using it runs on the NumPy reference and on the Cython kernels
+    (skipped, with the reason, while the kernels are not built)."""
     ok, reason = engine_available(request.param)
     if not ok:
         pytest.skip(f"impl={request.param!r} unavailable: {reason}")
