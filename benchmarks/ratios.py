@@ -137,7 +137,7 @@ def evaluate(table: RunTable) -> list[Verdict]:
             ratio = table.ratio(cell, phase, shape, 1)
             verdicts.append(Verdict(
                 f"{cell} {phase} {shape} 1t: cython/torch <= {limit:g}",
-                "n/a (cython or torch missing)" if ratio is None else f"{ratio:.2f}",
+                "n/a (cython or torch missing)" if ratio is None else f"{ratio:.3f}",
                 "MISSING" if ratio is None else ("PASS" if ratio <= limit else "FAIL"),
             ))
     for cell in CELL_ORDER:
@@ -210,7 +210,7 @@ def table_rows(table: RunTable) -> list[tuple[str, ...]]:
         rows.append((
             cell, phase, shape, str(threads),
             _ms(seconds["cython"]), _ms(seconds["torch"]), _ms(seconds["numpy"]),
-            _num(ratio, ".2f"), "" if limit is None else f"<= {limit:g}", verdict,
+            _num(ratio, ".3f"), "" if limit is None else f"<= {limit:g}", verdict,
             _num(table.ratio(cell, phase, shape, threads, "cython", "numpy"), ".2f"),
             _num(table.gflops(cell, phase, shape, threads, "cython"), ".1f"),
             _num(table.efficiency(cell, phase, shape, threads, "cython"), ".0%"),

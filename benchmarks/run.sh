@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run the peer benchmarks once and print the ratio table.
 #
-#   benchmarks/run.sh                     # the whole grid (about 10-20 minutes on 2 cores)
+#   benchmarks/run.sh                     # the whole grid with energy records (timing alone took 11.5 min here)
 #   benchmarks/run.sh -k "lstm and 1t"    # a subset: any extra arguments go to pytest
 #   CHECK=1 benchmarks/run.sh             # exit 1 if an issue-3 target fails (ratios.py --check)
-#   benchmarks/run.sh -p no:lstm_energy   # timing only, no energy records (about half the wall time)
+#   benchmarks/run.sh -p no:lstm_energy   # timing only, no energy records (much shorter)
 #
 # Each benchmark is timed by pytest-benchmark, then (lstm_energy's `energy` fixture) measured for
 # energy over 3 windows with --energy-meter auto; pass --energy-meter/--energy-windows to change that.

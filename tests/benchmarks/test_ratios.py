@@ -56,7 +56,7 @@ def test_ratio_of_medians_against_each_target_limit(ratios):
     )
     got = verdicts_by_target(ratios, doc)
     assert got["lstm forward edge 1t: cython/torch <= 0.5"].status == "PASS"
-    assert got["lstm forward edge 1t: cython/torch <= 0.5"].measured == "0.40"
+    assert got["lstm forward edge 1t: cython/torch <= 0.5"].measured == "0.400"
     assert got["lstm forward mid 1t: cython/torch <= 1"].status == "FAIL"
     assert got["gru train seed 1t: cython/torch <= 0.6"].status == "PASS"  # 0.6 is allowed
     assert "lstm train edge" not in " ".join(got)  # issue 3 sets no LSTM train target at edge
@@ -67,7 +67,7 @@ def test_two_thread_rows_have_no_ratio_target(ratios):
         peer("rnn", "forward", "mid", 2, "cython", 0.9), peer("rnn", "forward", "mid", 2, "torch", 1.0),
     ))
     (row,) = ratios.table_rows(table)
-    assert row[ratios.COLUMNS.index("cy/torch")] == "0.90"
+    assert row[ratios.COLUMNS.index("cy/torch")] == "0.900"
     assert row[ratios.COLUMNS.index("verdict")] == ""
     assert ratios.evaluate(table)[0].status == "MISSING"  # the 1-thread row of that target is absent
 
