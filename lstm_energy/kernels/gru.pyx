@@ -24,6 +24,8 @@ from cython cimport floating
 
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
+from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_inplace_f32
+from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
@@ -46,20 +48,37 @@ cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, f
     cdef const floating* hh
     cdef floating r, z, n, ghn, hp
     cdef floating one = 1
-    for b in range(B):
-        a = gates + b * 3 * H
-        hh = gh + b * 3 * H
-        for j in range(H):
-            r = sigmoid(a[j] + hh[j] + bias[j])
-            z = sigmoid(a[H + j] + hh[H + j] + bias[H + j])
-            ghn = hh[2 * H + j] + bias[3 * H + j]
-            n = tanh_(a[2 * H + j] + bias[2 * H + j] + r * ghn)
-            hp = h_prev[b * h_prev_ld + j]
-            a[j] = r
-            a[H + j] = z
-            a[2 * H + j] = n
-            ghn_out[b * ghn_ld + j] = ghn
-            h_out[b * h_ld + j] = (one - z) * n + z * hp
+    if floating is float:
+        # float32: vectorised activations over contiguous row blocks
+        for b in range(B):
+            a = gates + b * 3 * H
+            hh = gh + b * 3 * H
+            for j in range(2 * H):
+                a[j] = a[j] + hh[j]
+            sigmoid_bias_f32(a, bias, 2 * H)                   # r|z
+            for j in range(H):
+                ghn = hh[2 * H + j] + bias[3 * H + j]
+                ghn_out[b * ghn_ld + j] = ghn
+                a[2 * H + j] = a[2 * H + j] + bias[2 * H + j] + a[j] * ghn
+            tanh_inplace_f32(a + 2 * H, H)                      # n
+            for j in range(H):
+                z = a[H + j]
+                h_out[b * h_ld + j] = (one - z) * a[2 * H + j] + z * h_prev[b * h_prev_ld + j]
+    else:
+        for b in range(B):
+            a = gates + b * 3 * H
+            hh = gh + b * 3 * H
+            for j in range(H):
+                r = sigmoid(a[j] + hh[j] + bias[j])
+                z = sigmoid(a[H + j] + hh[H + j] + bias[H + j])
+                ghn = hh[2 * H + j] + bias[3 * H + j]
+                n = tanh_(a[2 * H + j] + bias[2 * H + j] + r * ghn)
+                hp = h_prev[b * h_prev_ld + j]
+                a[j] = r
+                a[H + j] = z
+                a[2 * H + j] = n
+                ghn_out[b * ghn_ld + j] = ghn
+                h_out[b * h_ld + j] = (one - z) * n + z * hp
 
 
 cdef inline void gru_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
@@ -166,8 +185,8 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 ghn_out = gh_base + 2 * H      # overwrite gh's n block in place
                 ghn_ld = G3
             # gh = h_prev @ w_hh.T   (B, 3H)
-            gemm_abt(<int>B, <int>G3, <int>H, one, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                     zero, gh_base, <int>G3)
+            recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                               False, gh_base, <int>G3)
             gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, &bias[0], h_prev, h_prev_ld,
                              ghn_out, ghn_ld, y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
@@ -249,8 +268,8 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                               &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0],
                               dgh_base + t * B * G3, dgin_base + t * B * H)
             # dh0 += dgh[t] @ w_hh   (B, H): dh0 held dh ⊙ z, now the full gradient w.r.t. h_prev
-            gemm_ab(<int>B, <int>H, <int>G3, one, dgh_base + t * B * G3, <int>G3, &w_hh[0, 0],
-                    <int>H, one, &dh0[0, 0], <int>H)
+            recurrent_gemm_ab(<int>B, <int>H, <int>G3, dgh_base + t * B * G3, <int>G3,
+                              &w_hh[0, 0], <int>H, True, &dh0[0, 0], <int>H)
         # dx (+)= dgh[..., :2H] @ w_ih[:2H]   (T*B, D): the r|z blocks
         gemm_ab(<int>(T * B), <int>D, <int>(2 * H), one, dgh_base, <int>G3, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)

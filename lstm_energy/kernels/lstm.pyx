@@ -20,6 +20,8 @@ from cython cimport floating
 
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
+from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32, tanh_f32
+from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
@@ -40,23 +42,39 @@ cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, 
     cdef floating* co
     cdef floating* h
     cdef floating gi, gf, gg, go, c
-    for b in range(B):
-        a = gates + b * 4 * H
-        cp = c_prev + b * H
-        co = c_out + b * H
-        h = h_out + b * h_ld
-        for j in range(H):
-            gi = sigmoid(a[j] + bias[j])
-            gf = sigmoid(a[H + j] + bias[H + j])
-            gg = tanh_(a[2 * H + j] + bias[2 * H + j])
-            go = sigmoid(a[3 * H + j] + bias[3 * H + j])
-            c = gf * cp[j] + gi * gg
-            a[j] = gi
-            a[H + j] = gf
-            a[2 * H + j] = gg
-            a[3 * H + j] = go
-            co[j] = c
-            h[j] = go * tanh_(c)
+    if floating is float:
+        # float32: vectorised activations over contiguous row blocks, then the state update
+        for b in range(B):
+            a = gates + b * 4 * H
+            cp = c_prev + b * H
+            co = c_out + b * H
+            h = h_out + b * h_ld
+            sigmoid_bias_f32(a, bias, 2 * H)                  # i|f
+            tanh_bias_f32(a + 2 * H, bias + 2 * H, H)          # g
+            sigmoid_bias_f32(a + 3 * H, bias + 3 * H, H)       # o
+            for j in range(H):
+                co[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j]
+            tanh_f32(co, h, H)
+            for j in range(H):
+                h[j] = a[3 * H + j] * h[j]
+    else:
+        for b in range(B):
+            a = gates + b * 4 * H
+            cp = c_prev + b * H
+            co = c_out + b * H
+            h = h_out + b * h_ld
+            for j in range(H):
+                gi = sigmoid(a[j] + bias[j])
+                gf = sigmoid(a[H + j] + bias[H + j])
+                gg = tanh_(a[2 * H + j] + bias[2 * H + j])
+                go = sigmoid(a[3 * H + j] + bias[3 * H + j])
+                c = gf * cp[j] + gi * gg
+                a[j] = gi
+                a[H + j] = gf
+                a[2 * H + j] = gg
+                a[3 * H + j] = go
+                co[j] = c
+                h[j] = go * tanh_(c)
 
 
 cdef inline void lstm_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
@@ -76,12 +94,17 @@ cdef inline void lstm_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* 
     for b in range(B):
         a = gates + b * 4 * H
         da = dgates + b * 4 * H
+        if floating is float:
+            tanh_f32(c + b * H, da + 3 * H, H)     # tanh(c_t) parked in da's o block, read below
         for j in range(H):
             gi = a[j]
             gf = a[H + j]
             gg = a[2 * H + j]
             go = a[3 * H + j]
-            tc = tanh_(c[b * H + j])
+            if floating is float:
+                tc = da[3 * H + j]
+            else:
+                tc = tanh_(c[b * H + j])
             dh_t = dy[b * dy_ld + j] + dh[b * H + j]
             dc_t = dc[b * H + j] + dh_t * go * tanh_grad_from_output(tc)
             da[j] = dc_t * gg * sigmoid_grad_from_output(gi)
@@ -157,8 +180,8 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 c_prev = (c_saved + previous_step(t, reverse) * B * H) if training else &c_n[0, 0]
             c_out = (c_saved + t * B * H) if training else &c_n[0, 0]
             # gates[t] += h_prev @ w_hh.T   (B, 4H)
-            gemm_abt(<int>B, <int>G4, <int>H, one, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                     one, gates_base + t * B * G4, <int>G4)
+            recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                               True, gates_base + t * B * G4, <int>G4)
             lstm_cell_forward(B, H, gates_base + t * B * G4, &bias[0], c_prev, c_out,
                               y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
@@ -242,8 +265,8 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                                &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0], &dc0[0, 0],
                                dgates_base + t * B * G4)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
-            gemm_ab(<int>B, <int>H, <int>G4, one, dgates_base + t * B * G4, <int>G4, &w_hh[0, 0],
-                    <int>H, zero, &dh0[0, 0], <int>H)
+            recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
+                              &w_hh[0, 0], <int>H, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
         gemm_ab(<int>(T * B), <int>D, <int>G4, one, dgates_base, <int>G4, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)

@@ -17,6 +17,8 @@ from cython cimport floating
 
 from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh_,
                                                tanh_grad_from_output)
+from lstm_energy.kernels._vector_math cimport tanh_bias_f32
+from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
@@ -33,6 +35,8 @@ cdef inline void rnn_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* h, Py_ss
         if use_relu:
             for j in range(H):
                 row[j] = relu(row[j] + bias[j])
+        elif floating is float:
+            tanh_bias_f32(row, bias, H)      # vectorised float32 tanh (_vector_math.h)
         else:
             for j in range(H):
                 row[j] = tanh_(row[j] + bias[j])
@@ -115,8 +119,8 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 h_prev = y_base + previous_step(t, reverse) * y_step
                 h_prev_ld = y_ld
             # y[t] += h_prev @ w_hh.T   (B, H)
-            gemm_abt(<int>B, <int>H, <int>H, one, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                     one, y_base + t * y_step, <int>y_ld)
+            recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                               True, y_base + t * y_step, <int>y_ld)
             rnn_cell_forward(B, H, y_base + t * y_step, y_ld, &bias[0], relu)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
@@ -175,8 +179,8 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             rnn_cell_backward(B, H, y_base + t * y_step, batch_ld(B, H, y_row), &dy[t, 0, 0],
                               batch_ld(B, H, dy_row), &dh0[0, 0], dgates_base + t * B * H, relu)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
-            gemm_ab(<int>B, <int>H, <int>H, one, dgates_base + t * B * H, <int>H, &w_hh[0, 0],
-                    <int>H, zero, &dh0[0, 0], <int>H)
+            recurrent_gemm_ab(<int>B, <int>H, <int>H, dgates_base + t * B * H, <int>H,
+                              &w_hh[0, 0], <int>H, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
         gemm_ab(<int>(T * B), <int>D, <int>H, one, dgates_base, <int>H, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
