@@ -33,6 +33,8 @@ def extensions():
         yield Extension(
             ".".join(rel.parts),
             [str(pyx.relative_to(HERE))],
+            # C helpers included by the .pyx/.pxd: a change to one rebuilds the extension
+            depends=[str(h.relative_to(HERE)) for h in sorted(pyx.parent.glob("*.h"))],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=COMPILE_ARGS,
