@@ -51,49 +51,7 @@ The functions do no validation beyond what Cython's typed memoryviews enforce: `
 validates every shape and dtype before calling them.
 """
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-PASSES = ("forward", "backward")
-
-
-def workspace_shapes(cell, pass_, T, B, D, H, training):
-    """Shapes of the caller-allocated buffers for one layer and direction of the Cython kernels.
-
-    cell: "lstm" | "gru" | "rnn"; pass_: "forward" (``ws``) | "backward" (``bws``); T, B, D, H: sizes;
-    training: forward only, True adds what the backward pass reads. Returns ``{name: shape}``.
-
-    forward  lstm  gates (T, B, 4H) [pre-activations, then activated i|f|g|o], bias (4H,) [b_ih+b_hh],
-                   + c (T, B, H) when training
-             gru   gates (T, B, 3H) [x W_ih^T, then activated r|z|n], gh (B, 3H) [h W_hh^T, one step],
-                   bias (4H,) [b_ir+b_hr | b_iz+b_hz | b_in | b_hn], + ghn (T, B, H) when training
-             rnn   bias (H,) [b_ih+b_hh]; the pre-activations live in y itself
-    backward lstm  dgates (T, B, 4H)
-             gru   dgh (T, B, 3H) [hidden-side gate gradients], dgin (T, B, H) [input-side n block]
-             rnn   dgates (T, B, H)
-    """
-    if cell not in GATES:
-        raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
-    if pass_ not in PASSES:
-        raise ValueError(f"pass_ must be one of {PASSES}, got {pass_!r}")
-    for name, size in (("T", T), ("B", B), ("D", D), ("H", H)):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"{name} must be a positive int, got {size!r}; pass the layer's sizes")
-    G = GATES[cell]
-    if pass_ == "backward":
-        if cell == "gru":
-            return {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
-        return {"dgates": (T, B, G * H)}
-    if cell == "lstm":
-        shapes = {"gates": (T, B, 4 * H), "bias": (4 * H,)}
-        if training:
-            shapes["c"] = (T, B, H)
-    elif cell == "gru":
-        shapes = {"gates": (T, B, 3 * H), "gh": (B, 3 * H), "bias": (4 * H,)}
-        if training:
-            shapes["ghn"] = (T, B, H)
-    else:
-        shapes = {"bias": (H,)}
-    return shapes
-
+from lstm_energy.workspaces import workspace_shapes
 
 try:
     from lstm_energy.kernels.gru import gru_backward, gru_forward

@@ -1,17 +1,22 @@
-"""Scratch buffers by cell and pass: the contract's ``workspace_shapes``.
+"""Scratch buffers by cell and pass: the engine contract's ``workspace_shapes``.
 
-The names and shapes are the same as ``lstm_energy.kernels.workspace_shapes`` (a test checks it), so
-buffers allocated for one engine work with the other and the two stay comparable in memory use.
+One definition serves both engines (``lstm_energy.kernels`` and ``lstm_energy.reference`` re-export
+it), so buffers allocated for one engine work with the other and the two stay comparable in memory
+use. Pure Python: the reference engine imports it without the compiled kernels.
 """
 from __future__ import annotations
 
-GATES_PER_CELL = {"lstm": 4, "gru": 3, "rnn": 1}
+#: gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 PASSES = ("forward", "backward")
 
 
 def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
                      training: bool) -> dict[str, tuple[int, ...]]:
     """Return ``{name: shape}`` of the scratch arrays ``ws`` (forward) or ``bws`` (backward).
+
+    cell: "lstm" | "gru" | "rnn"; pass_: "forward" | "backward"; T, B, D, H: sizes;
+    training: forward only, True adds what the backward pass reads.
 
     forward  lstm  gates (T, B, 4H): x W_ihᵀ, then the activated i|f|g|o; bias (4H,) = b_ih + b_hh;
                    training adds c (T, B, H), the cell states
@@ -25,14 +30,14 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
              rnn   dgates (T, B, H)
     The running state gradients of the backward live in its outputs dh0 (and dc0).
     """
-    if cell not in GATES_PER_CELL:
-        raise ValueError(f"unknown cell {cell!r}: expected one of {sorted(GATES_PER_CELL)}")
+    if cell not in GATES:
+        raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
     if pass_ not in PASSES:
-        raise ValueError(f"unknown pass {pass_!r}: expected 'forward' or 'backward'")
+        raise ValueError(f"pass_ must be one of {PASSES}, got {pass_!r}")
     for name, size in (("T", T), ("B", B), ("D", D), ("H", H)):
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"{name} must be a positive int, got {size!r}; pass the layer's sizes")
-    G = GATES_PER_CELL[cell]
+    G = GATES[cell]
     if pass_ == "backward":
         if cell == "gru":
             return {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
