@@ -227,7 +227,7 @@ def xy_plot(
         y_lo = min(y_lo, min(data_y))
         y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
         y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
-    entries = [(s.name, s.color, s.shape) for s in series] + [(l.name, l.color, "dash") for l in lines]
+    entries = [(s.name, s.color, s.shape) for s in series] + [(l.name, l.color, "dash" if l.dash else "line") for l in lines]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
     ys = Scale((y_lo, y_hi), (height - MARGIN_BOTTOM, top), log=y_log, unit=y_unit)
