@@ -2,6 +2,8 @@
 
 Optimisation is on by default (``-O3``). The build stays portable: no ``-march=native`` unless the
 builder opts in with ``LSTM_ENERGY_NATIVE=1`` for a local, non-distributable build.
+The kernels (``lstm_energy/kernels/``) build with OpenMP: the packed per-step products
+(``_packed_gemm.h``) split their panels over the OpenMP pool, whose size threadpoolctl controls.
 """
 import os
 from pathlib import Path
@@ -27,9 +29,14 @@ DIRECTIVES = {
 }
 
 
+OPENMP_PACKAGES = {("lstm_energy", "kernels")}
+OPENMP_FLAGS = ["-fopenmp"]
+
+
 def extensions():
     for pyx in sorted((HERE / "lstm_energy").rglob("*.pyx")):
         rel = pyx.relative_to(HERE).with_suffix("")
+        openmp = OPENMP_FLAGS if tuple(rel.parts[:-1]) in OPENMP_PACKAGES else []
         yield Extension(
             ".".join(rel.parts),
             [str(pyx.relative_to(HERE))],
@@ -37,7 +44,8 @@ def extensions():
             depends=[str(h.relative_to(HERE)) for h in sorted(pyx.parent.glob("*.h"))],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            extra_compile_args=COMPILE_ARGS,
+            extra_compile_args=COMPILE_ARGS + openmp,
+            extra_link_args=openmp,
         )
 
 

@@ -179,12 +179,15 @@ def pinned_threads(request):
         threads = request.getfixturevalue("sgemm_threads")
     torch = _torch_or_none()
     with pin(threads, torch_too=torch is not None):
-        blas = tuple(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        pools = threadpool_info()
+        blas = tuple(i["num_threads"] for i in pools if i["user_api"] == "blas")
+        openmp = tuple(i["num_threads"] for i in pools if i["user_api"] == "openmp")
         pinned = PinnedThreads(threads, blas, torch.get_num_threads() if torch is not None else None)
-        if any(n != threads for n in blas) or (torch is not None and pinned.torch != threads):
+        if any(n != threads for n in blas + openmp) or (torch is not None and pinned.torch != threads):
             pytest.fail(
                 f"thread pinning did not hold: asked for {threads}, BLAS libraries report {blas}, "
-                f"torch reports {pinned.torch}; check OPENBLAS_NUM_THREADS/OMP_NUM_THREADS overrides"
+                f"OpenMP runtimes {openmp}, torch reports {pinned.torch}; "
+                f"check OPENBLAS_NUM_THREADS/OMP_NUM_THREADS overrides"
             )
         yield pinned
 

@@ -9,6 +9,14 @@ from __future__ import annotations
 #: gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 PASSES = ("forward", "backward")
+#: columns per panel of the packed recurrent weight (LE_NR in kernels/_packed_gemm.h)
+PANEL_WIDTH = 16
+
+
+def packed_weight_shape(K: int, N: int) -> tuple[int, int, int]:
+    """Shape of ``w_hh_panels`` for a product with a (K, N) weight operand: ceil(N / 16) panels of
+    K rows x 16 columns (the last panel zero-padded)."""
+    return (-(-N // PANEL_WIDTH), K, PANEL_WIDTH)
 
 
 def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
@@ -28,6 +36,10 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
              gru   dgh (T, B, 3H): recurrent-side gate gradients [da_r | da_z | da_n ⊙ r];
                    dgin (T, B, H): the input-side n block da_n
              rnn   dgates (T, B, H)
+    both     w_hh_panels: W_hh packed once per call for the per-step products (16-column panels,
+                   see ``packed_weight_shape``): forward (ceil(GH/16), H, 16) holds W_hhᵀ, backward
+                   (ceil(H/16), GH, 16) holds W_hh. The Cython engine fills it in float32 on CPUs
+                   with AVX2+FMA; the NumPy engine (and float64) leave it untouched.
     The running state gradients of the backward live in its outputs dh0 (and dc0).
     """
     if cell not in GATES:
@@ -40,8 +52,11 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
     G = GATES[cell]
     if pass_ == "backward":
         if cell == "gru":
-            return {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
-        return {"dgates": (T, B, G * H)}
+            shapes = {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
+        else:
+            shapes = {"dgates": (T, B, G * H)}
+        shapes["w_hh_panels"] = packed_weight_shape(G * H, H)   # Bmat = W_hh (GH, H)
+        return shapes
     if cell == "lstm":
         shapes = {"gates": (T, B, 4 * H), "bias": (4 * H,)}
         if training:
@@ -52,4 +67,5 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
             shapes["ghn"] = (T, B, H)
     else:
         shapes = {"bias": (H,)}
+    shapes["w_hh_panels"] = packed_weight_shape(H, G * H)       # Bmat = W_hhᵀ (H, GH)
     return shapes

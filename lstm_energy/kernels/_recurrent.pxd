@@ -2,53 +2,80 @@
 """The per-step recurrent products, one source for float32 and float64: h_prev @ W_hh.T (forward)
 and dgates @ W_hh (backward).
 
-float32 with at most ``SMALL_BATCH`` rows on a CPU with AVX2+FMA goes to the unpacked dot-product
-kernel of ``_recurrent_gemm.h`` (no per-step repacking of W_hh); everything else goes to BLAS.
-The AVX2 kernel is single-threaded, so with several BLAS threads those small per-step products
-stay on one core (the input projection and the backward GEMMs still use every BLAS thread). It is
-faster than OpenBLAS's sgemm for B <= 32 at H = 128..256 (1 thread); at B = 64, H = 512 (W_hh 4 MiB,
-beyond L2) OpenBLAS is faster, so larger batches keep BLAS.
+float32 on a CPU with AVX2+FMA packs W_hh once per call into the workspace's ``w_hh_panels``
+(``pack_recurrent_weight``) and runs every step on that packed copy (``_packed_gemm.h``): no
+per-step repacking, and OpenMP threads over the panels when the product is large enough.
+Everything else (float64, other CPUs) goes to BLAS, which repacks W_hh on every step.
 """
 from cython cimport floating
 
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt
+from lstm_energy.kernels._checks cimport expect_shape
 
-cdef extern from "_recurrent_gemm.h" nogil:
-    void gemm_abt_rows_avx2 "lstm_energy_gemm_abt_rows_avx2" (
+cdef extern from "_packed_gemm.h" nogil:
+    Py_ssize_t panels_size "lstm_energy_panels_size" (Py_ssize_t K, Py_ssize_t N)
+    void pack_panels "lstm_energy_pack_panels" (
+        Py_ssize_t K, Py_ssize_t N, const float* src, Py_ssize_t sk, Py_ssize_t sn, float* panels)
+    void gemm_packed "lstm_energy_gemm_packed" (
         Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t lda,
-        const float* W, Py_ssize_t ldw, int accumulate, float* C, Py_ssize_t ldc)
-    void gemm_ab_rows_avx2 "lstm_energy_gemm_ab_rows_avx2" (
-        Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t lda,
-        const float* Bm, Py_ssize_t ldb, int accumulate, float* C, Py_ssize_t ldc)
-    int recurrent_gemm_available "lstm_energy_recurrent_gemm_available" ()
+        const float* panels, int accumulate, float* C, Py_ssize_t ldc)
+    int packed_gemm_available "lstm_energy_packed_gemm_available" ()
+    enum: PANEL_WIDTH "LE_NR"
 
-cdef enum:
-    SMALL_BATCH = 32    # largest B for which float32 uses the AVX2 kernel
+
+cdef inline int expect_panels(str function, str name, Py_ssize_t* shape, Py_ssize_t K,
+                              Py_ssize_t N) except -1:
+    """Raise ShapeError unless the packed-weight buffer has shape (ceil(N / 16), K, 16)."""
+    return expect_shape(function, name, shape, 3, (N + PANEL_WIDTH - 1) // PANEL_WIDTH, K,
+                        PANEL_WIDTH)
+
+
+cdef inline floating* pack_recurrent_weight(const floating* w_hh, Py_ssize_t rows, Py_ssize_t cols,
+                                            bint transpose, floating* panels) noexcept nogil:
+    """Pack W_hh (rows, cols), C-contiguous, for the per-step products and return ``panels``, or
+    return NULL when the packed kernel does not apply (float64, or no AVX2+FMA): then the products
+    use BLAS.
+
+    transpose: True for the forward (Bmat = W_hh.T, K = cols), False for the backward (Bmat = W_hh,
+    K = rows). panels: ``w_hh_panels`` of the workspace, at least panels_size(K, N) floats.
+    """
+    if floating is float:
+        if packed_gemm_available():
+            if transpose:
+                # NumPy: panels[p] = W_hh.T[:, 16p:16p+16]   (zero-padded past the last row of W_hh)
+                pack_panels(cols, rows, w_hh, 1, cols, panels)
+            else:
+                # NumPy: panels[p] = W_hh[:, 16p:16p+16]   (zero-padded past the last column)
+                pack_panels(rows, cols, w_hh, cols, 1, panels)
+            return panels
+    return NULL
 
 
 cdef inline void recurrent_gemm_abt(int M, int N, int K, const floating* A, int lda,
-                                    const floating* W, int ldw, bint accumulate,
-                                    floating* C, int ldc) noexcept nogil:
-    """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``)."""
+                                    const floating* W, int ldw, const floating* panels,
+                                    bint accumulate, floating* C, int ldc) noexcept nogil:
+    """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``); ``panels`` is W packed
+    by pack_recurrent_weight(..., transpose=True), or NULL for BLAS."""
     cdef floating one = 1, zero = 0
     if floating is float:
-        if M <= SMALL_BATCH and recurrent_gemm_available():
+        if panels != NULL:
             # NumPy: C[:] = A @ W.T (+ C)
-            gemm_abt_rows_avx2(M, N, K, A, lda, W, ldw, accumulate, C, ldc)
+            gemm_packed(M, N, K, A, lda, panels, accumulate, C, ldc)
             return
     # NumPy: C[:] = A @ W.T (+ C)
     gemm_abt(M, N, K, one, A, lda, W, ldw, one if accumulate else zero, C, ldc)
 
 
 cdef inline void recurrent_gemm_ab(int M, int N, int K, const floating* A, int lda,
-                                   const floating* Bm, int ldb, bint accumulate,
-                                   floating* C, int ldc) noexcept nogil:
-    """Row-major C (M, N) = A (M, K) @ Bm (K, N) (+ C when ``accumulate``)."""
+                                   const floating* Bm, int ldb, const floating* panels,
+                                   bint accumulate, floating* C, int ldc) noexcept nogil:
+    """Row-major C (M, N) = A (M, K) @ Bm (K, N) (+ C when ``accumulate``); ``panels`` is Bm packed
+    by pack_recurrent_weight(..., transpose=False), or NULL for BLAS."""
     cdef floating one = 1, zero = 0
     if floating is float:
-        if M <= SMALL_BATCH and recurrent_gemm_available():
+        if panels != NULL:
             # NumPy: C[:] = A @ Bm (+ C)
-            gemm_ab_rows_avx2(M, N, K, A, lda, Bm, ldb, accumulate, C, ldc)
+            gemm_packed(M, N, K, A, lda, panels, accumulate, C, ldc)
             return
     # NumPy: C[:] = A @ Bm (+ C)
     gemm_ab(M, N, K, one, A, lda, Bm, ldb, one if accumulate else zero, C, ldc)

@@ -1,6 +1,6 @@
 # cython: language_level=3
 """Test and diagnostic access to the float32 C helpers of the kernels: the row activations of
-``_vector_math.h`` and the recurrent product of ``_recurrent_gemm.h``.
+``_vector_math.h`` and the packed per-step product of ``_packed_gemm.h``.
 
 The kernels call the C functions directly; this module only lets tests and profiles apply them to
 NumPy arrays, through the runtime-dispatched entry points or the baseline (SSE2) build explicitly.
@@ -14,14 +14,15 @@ cdef extern from "_vector_math.h" nogil:
     void lstm_energy_tanh_rows_baseline(const float* src, float* dst, Py_ssize_t n)
     int lstm_energy_vector_math_uses_avx2()
 
-cdef extern from "_recurrent_gemm.h" nogil:
-    void lstm_energy_gemm_abt_rows_avx2(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A,
-                                        Py_ssize_t lda, const float* W, Py_ssize_t ldw,
-                                        int accumulate, float* C, Py_ssize_t ldc)
-    void lstm_energy_gemm_ab_rows_avx2(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A,
-                                       Py_ssize_t lda, const float* Bm, Py_ssize_t ldb,
-                                       int accumulate, float* C, Py_ssize_t ldc)
-    int lstm_energy_recurrent_gemm_available()
+cdef extern from "_packed_gemm.h" nogil:
+    Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
+    void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float* src, Py_ssize_t sk,
+                                 Py_ssize_t sn, float* panels)
+    void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A,
+                                 Py_ssize_t lda, const float* panels, int accumulate, float* C,
+                                 Py_ssize_t ldc)
+    int lstm_energy_packed_gemm_available()
+    enum: LE_NR
 
 BUILDS = ("dispatch", "baseline")
 
@@ -63,41 +64,42 @@ def uses_avx2():
     return bool(lstm_energy_vector_math_uses_avx2())
 
 
-def recurrent_gemm_available():
-    """True when the AVX2 recurrent product kernel can run on this CPU."""
-    return bool(lstm_energy_recurrent_gemm_available())
+PANEL_WIDTH = LE_NR
 
 
-def gemm_abt_avx2(float[:, ::1] a, float[:, ::1] w, float[:, :] c, bint accumulate):
-    """c = a @ w.T (+ c when accumulate) with the AVX2 kernel, in place.
+def packed_gemm_available():
+    """True when the packed AVX2 per-step product kernel can run on this CPU."""
+    return bool(lstm_energy_packed_gemm_available())
 
-    a: (M, K), w: (N, K) C-contiguous; c: (M, N) with unit column stride (any row stride).
+
+def pack_panels(b):
+    """The 16-column panels of b (K, N), as the kernels pack W_hh: shape (ceil(N / 16), K, 16),
+    zero-padded past column N."""
+    cdef float[:, :] src = np.asarray(b, dtype=np.float32)
+    cdef Py_ssize_t K = src.shape[0], N = src.shape[1]
+    out = np.empty(lstm_energy_panels_size(K, N), np.float32)
+    cdef float[::1] panels = out
+    if out.size and K and N:
+        lstm_energy_pack_panels(K, N, &src[0, 0], src.strides[0] // 4, src.strides[1] // 4,
+                                &panels[0])
+    return out.reshape((N + LE_NR - 1) // LE_NR, K, LE_NR)
+
+
+def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :] c, bint accumulate):
+    """c = a @ b (+ c when accumulate) in place, b (K, n) given as pack_panels(b).
+
+    a: (M, K) with unit column stride; c: (M, n) with unit column stride (any row strides).
     """
-    if not lstm_energy_recurrent_gemm_available():
-        raise RuntimeError("gemm_abt_avx2: this CPU lacks AVX2+FMA; check recurrent_gemm_available() first")
-    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = w.shape[0]
-    if w.shape[1] != K or c.shape[0] != M or c.shape[1] != N or (N > 1 and c.strides[1] != 4):
-        raise ValueError(f"gemm_abt_avx2: shapes a {(a.shape[0], a.shape[1])}, w {(w.shape[0], w.shape[1])}, "
-                         f"c {(c.shape[0], c.shape[1])} (column stride {c.strides[1]} bytes) do not fit "
-                         f"c (M, N) = a (M, K) @ w (N, K).T with unit column stride; pass matching arrays")
-    if M == 0 or N == 0:
+    if not lstm_energy_packed_gemm_available():
+        raise RuntimeError("gemm_packed: this CPU lacks AVX2+FMA; check packed_gemm_available() first")
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1]
+    if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != M
+            or c.shape[1] != n or (n > 1 and c.strides[1] != 4) or (K > 1 and a.strides[1] != 4)):
+        raise ValueError(f"gemm_packed: shapes a {(a.shape[0], a.shape[1])}, panels "
+                         f"{(panels.shape[0], panels.shape[1], panels.shape[2])} for n={n}, c "
+                         f"{(c.shape[0], c.shape[1])} do not fit c (M, n) = a (M, K) @ b (K, n) "
+                         f"with unit column strides; pack b with pack_panels and pass matching arrays")
+    if M == 0 or n == 0:
         return
-    lstm_energy_gemm_abt_rows_avx2(M, N, K, &a[0, 0], K, &w[0, 0], K, accumulate, &c[0, 0],
-                                   c.strides[0] // 4)
-
-
-def gemm_ab_avx2(float[:, ::1] a, float[:, ::1] b, float[:, ::1] c, bint accumulate):
-    """c = a @ b (+ c when accumulate) with the AVX2 backward kernel, in place.
-
-    a: (M, K), b: (K, N), c: (M, N), all C-contiguous.
-    """
-    if not lstm_energy_recurrent_gemm_available():
-        raise RuntimeError("gemm_ab_avx2: this CPU lacks AVX2+FMA; check recurrent_gemm_available() first")
-    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
-    if b.shape[0] != K or c.shape[0] != M or c.shape[1] != N:
-        raise ValueError(f"gemm_ab_avx2: shapes a {(a.shape[0], a.shape[1])}, b {(b.shape[0], b.shape[1])}, "
-                         f"c {(c.shape[0], c.shape[1])} do not fit c (M, N) = a (M, K) @ b (K, N); "
-                         f"pass matching arrays")
-    if M == 0 or N == 0:
-        return
-    lstm_energy_gemm_ab_rows_avx2(M, N, K, &a[0, 0], K, &b[0, 0], N, accumulate, &c[0, 0], N)
+    lstm_energy_gemm_packed(M, n, K, &a[0, 0], a.strides[0] // 4, &panels[0, 0, 0], accumulate,
+                            &c[0, 0], c.strides[0] // 4)

@@ -25,7 +25,8 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_inplace_f32
-from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+                                              recurrent_gemm_abt)
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
@@ -144,6 +145,9 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G3)
     expect_shape(fn, "ws['gh']", gh.shape, 2, B, G3, 0)
     expect_shape(fn, "ws['bias']", bias.shape, 1, 4 * H, 0, 0)
+    cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
+    expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, G3)
+    cdef floating* panels = NULL         # W_hh.T packed once for every step, or NULL: BLAS
     cdef floating[:, :, ::1] ghn_seq
     cdef floating* ghn_saved = NULL      # (T, B, H) W_hn h + b_hn per step when training
     if training:
@@ -167,6 +171,7 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         for j in range(H):
             bias[2 * H + j] = b_ih[2 * H + j]
             bias[3 * H + j] = b_hh[2 * H + j]
+        panels = pack_recurrent_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0])
         # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
         gemm_abt(<int>(T * B), <int>G3, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
                  zero, gates_base, <int>G3)
@@ -186,7 +191,7 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 ghn_ld = G3
             # gh = h_prev @ w_hh.T   (B, 3H)
             recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               False, gh_base, <int>G3)
+                               panels, False, gh_base, <int>G3)
             gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, &bias[0], h_prev, h_prev_ld,
                              ghn_out, ghn_ld, y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
@@ -241,6 +246,9 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "ws['ghn']", ghn_seq.shape, 3, T, B, H)
     expect_shape(fn, "bws['dgh']", dgh.shape, 3, T, B, G3)
     expect_shape(fn, "bws['dgin']", dgin.shape, 3, T, B, H)
+    cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
+    expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, G3, H)
+    cdef floating* panels = NULL         # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
@@ -256,6 +264,7 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
+        panels = pack_recurrent_weight(&w_hh[0, 0], G3, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             if s == T - 1:
@@ -269,7 +278,7 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                               dgh_base + t * B * G3, dgin_base + t * B * H)
             # dh0 += dgh[t] @ w_hh   (B, H): dh0 held dh ⊙ z, now the full gradient w.r.t. h_prev
             recurrent_gemm_ab(<int>B, <int>H, <int>G3, dgh_base + t * B * G3, <int>G3,
-                              &w_hh[0, 0], <int>H, True, &dh0[0, 0], <int>H)
+                              &w_hh[0, 0], <int>H, panels, True, &dh0[0, 0], <int>H)
         # dx (+)= dgh[..., :2H] @ w_ih[:2H]   (T*B, D): the r|z blocks
         gemm_ab(<int>(T * B), <int>D, <int>(2 * H), one, dgh_base, <int>G3, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)

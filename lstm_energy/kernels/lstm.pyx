@@ -21,7 +21,8 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32, tanh_f32
-from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+                                              recurrent_gemm_abt)
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
@@ -145,6 +146,9 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating[::1] bias = ws["bias"]
     expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G4)
     expect_shape(fn, "ws['bias']", bias.shape, 1, G4, 0, 0)
+    cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
+    expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, G4)
+    cdef floating* panels = NULL       # W_hh.T packed once for every step, or NULL: BLAS
     cdef floating[:, :, ::1] c_seq
     cdef floating* c_saved = NULL      # (T, B, H) c_t per step when training
     if training:
@@ -165,6 +169,7 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(G4):
             bias[j] = b_ih[j] + b_hh[j]
+        panels = pack_recurrent_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0])
         # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
         gemm_abt(<int>(T * B), <int>G4, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
                  zero, gates_base, <int>G4)
@@ -181,7 +186,7 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             c_out = (c_saved + t * B * H) if training else &c_n[0, 0]
             # gates[t] += h_prev @ w_hh.T   (B, 4H)
             recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               True, gates_base + t * B * G4, <int>G4)
+                               panels, True, gates_base + t * B * G4, <int>G4)
             lstm_cell_forward(B, H, gates_base + t * B * G4, &bias[0], c_prev, c_out,
                               y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
@@ -242,6 +247,9 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "ws['gates']", gates.shape, 3, T, B, G4)
     expect_shape(fn, "ws['c']", c_seq.shape, 3, T, B, H)
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, G4)
+    cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
+    expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, G4, H)
+    cdef floating* panels = NULL       # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
@@ -255,6 +263,7 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
         copy_rows(&dc_n[0, 0], H, &dc0[0, 0], H, B, H)
+        panels = pack_recurrent_weight(&w_hh[0, 0], G4, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             if s == T - 1:
@@ -266,7 +275,7 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                                dgates_base + t * B * G4)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
-                              &w_hh[0, 0], <int>H, False, &dh0[0, 0], <int>H)
+                              &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
         gemm_ab(<int>(T * B), <int>D, <int>G4, one, dgates_base, <int>G4, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)

@@ -18,7 +18,8 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
-from lstm_energy.kernels._recurrent cimport recurrent_gemm_ab, recurrent_gemm_abt
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+                                              recurrent_gemm_abt)
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
@@ -88,6 +89,9 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "h_n", h_n.shape, 2, B, H, 0)
     cdef floating[::1] bias = ws["bias"]
     expect_shape(fn, "ws['bias']", bias.shape, 1, H, 0, 0)
+    cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
+    expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, H)
+    cdef floating* panels = NULL         # W_hh.T packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t y_ld = batch_ld(B, H, y_row)
@@ -101,6 +105,7 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
+        panels = pack_recurrent_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0])
         if y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
             gemm_abt(<int>(T * B), <int>H, <int>D, one, x_base, <int>D, &w_ih[0, 0], <int>D,
@@ -120,7 +125,7 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 h_prev_ld = y_ld
             # y[t] += h_prev @ w_hh.T   (B, H)
             recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               True, y_base + t * y_step, <int>y_ld)
+                               panels, True, y_base + t * y_step, <int>y_ld)
             rnn_cell_forward(B, H, y_base + t * y_step, y_ld, &bias[0], relu)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
@@ -164,6 +169,9 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "dh0", dh0.shape, 2, B, H, 0)
     cdef floating[:, :, ::1] dgates = bws["dgates"]
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, H)
+    cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
+    expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, H, H)
+    cdef floating* panels = NULL         # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
@@ -174,13 +182,14 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
+        panels = pack_recurrent_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             rnn_cell_backward(B, H, y_base + t * y_step, batch_ld(B, H, y_row), &dy[t, 0, 0],
                               batch_ld(B, H, dy_row), &dh0[0, 0], dgates_base + t * B * H, relu)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>H, dgates_base + t * B * H, <int>H,
-                              &w_hh[0, 0], <int>H, False, &dh0[0, 0], <int>H)
+                              &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
         gemm_ab(<int>(T * B), <int>D, <int>H, one, dgates_base, <int>H, &w_ih[0, 0], <int>D,
                 one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)

@@ -23,6 +23,11 @@ def pinned_threads(threads: int, *, torch_too: bool = False):
 
     import scipy.linalg  # noqa: F401 - load SciPy's BLAS (the kernels' BLAS) so the limit reaches it
 
+    try:  # the kernels' OpenMP runtime (their packed per-step products), for the same reason
+        import lstm_energy.kernels  # noqa: F401
+    except ImportError:  # not built: the NumPy engine needs no OpenMP pool
+        pass
+
     threads = check_threads(threads)
     torch_module = None
     previous_torch = None

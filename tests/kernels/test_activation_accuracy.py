@@ -14,7 +14,9 @@ def _activate(values, dtype, relu=False):
     bias = np.zeros(1, dtype)
     y, h_n = np.full((1, B, 1), np.nan, dtype), np.empty((B, 1), dtype)
     kernels.rnn_forward(x, one, zero, bias, bias, np.zeros((B, 1), dtype), y, h_n,
-                        {"bias": np.empty(1, dtype)}, False, False, relu)
+                        {name: np.empty(shape, dtype) for name, shape
+                         in kernels.workspace_shapes("rnn", "forward", 1, B, 1, 1, False).items()},
+                        False, False, relu)
     return y.reshape(-1)
 
 

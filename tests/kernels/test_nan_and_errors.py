@@ -48,14 +48,18 @@ def test_eval_workspace_saves_nothing_extra(variant):
 
 def test_workspace_shapes_values():
     ws = kernels.workspace_shapes
+    # w_hh_panels: W_hh packed in 16-column panels, (ceil(N / 16), K, 16) for the (K, N) operand
     assert ws("lstm", "forward", 2, 3, 4, 5, True) == {"gates": (2, 3, 20), "bias": (20,),
-                                                       "c": (2, 3, 5)}
+                                                       "c": (2, 3, 5), "w_hh_panels": (2, 5, 16)}
     assert ws("gru", "forward", 2, 3, 4, 5, False) == {"gates": (2, 3, 15), "gh": (3, 15),
-                                                       "bias": (20,)}
-    assert ws("rnn", "forward", 2, 3, 4, 5, True) == {"bias": (5,)}
-    assert ws("lstm", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 20)}
-    assert ws("gru", "backward", 2, 3, 4, 5, True) == {"dgh": (2, 3, 15), "dgin": (2, 3, 5)}
-    assert ws("rnn", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 5)}
+                                                       "bias": (20,), "w_hh_panels": (1, 5, 16)}
+    assert ws("rnn", "forward", 2, 3, 4, 5, True) == {"bias": (5,), "w_hh_panels": (1, 5, 16)}
+    assert ws("lstm", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 20), "w_hh_panels": (1, 20, 16)}
+    assert ws("gru", "backward", 2, 3, 4, 5, True) == {"dgh": (2, 3, 15), "dgin": (2, 3, 5),
+                                                        "w_hh_panels": (1, 15, 16)}
+    assert ws("rnn", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 5), "w_hh_panels": (1, 5, 16)}
+    assert ws("lstm", "forward", 2, 3, 4, 512, False)["w_hh_panels"] == (128, 512, 16)
+    assert ws("lstm", "backward", 2, 3, 4, 512, True)["w_hh_panels"] == (32, 2048, 16)
 
 
 @pytest.mark.parametrize("args, match", [
@@ -97,13 +101,18 @@ def test_mismatched_weight_shape_raises_shape_error():
                             np.empty((3, 2, 3)), np.empty((2, 3)), ws, False, False)
 
 
+def _rnn_workspace(T, B, D, H, dtype=np.float64):
+    return {name: np.empty(shape, dtype)
+            for name, shape in kernels.workspace_shapes("rnn", "forward", T, B, D, H, False).items()}
+
+
 def test_non_contiguous_last_axis_raises_shape_error():
     p = make_problem("rnn_tanh", 3, 2, 4, 3, np.float64, seed=36)
     w = p.params
     y = np.empty((3, 2, 6))[:, :, ::2]
     with pytest.raises(ShapeError, match="last dimension must be contiguous"):
         kernels.rnn_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y,
-                            np.empty((2, 3)), {"bias": np.empty(3)}, False, False, False)
+                            np.empty((2, 3)), _rnn_workspace(2, 3, 4, 3), False, False, False)
 
 
 def test_mixed_dtypes_are_rejected():
@@ -111,7 +120,7 @@ def test_mixed_dtypes_are_rejected():
     w = p.params
     with pytest.raises((TypeError, ValueError)):
         kernels.rnn_forward(p.x.astype(np.float32), w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"],
-                            p.h0, np.empty((3, 2, 3)), np.empty((2, 3)), {"bias": np.empty(3)},
+                            p.h0, np.empty((3, 2, 3)), np.empty((2, 3)), _rnn_workspace(3, 2, 4, 3),
                             False, False, False)
 
 
