@@ -11,6 +11,8 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 PASSES = ("forward", "backward")
 #: columns per panel of the packed recurrent weight (LE_NR in kernels/_packed_gemm.h)
 PANEL_WIDTH = 16
+#: rows of B per k chunk of the kernels' own large GEMMs (LE_KC in kernels/_packed_gemm.h)
+GEMM_K_CHUNK = 256
 
 
 def packed_weight_shape(K: int, N: int) -> tuple[int, int, int]:
@@ -38,8 +40,11 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
              rnn   dgates (T, B, H)
     both     w_hh_panels: W_hh packed once per call for the per-step products (16-column panels,
                    see ``packed_weight_shape``): forward (ceil(GH/16), H, 16) holds W_hhᵀ, backward
-                   (ceil(H/16), GH, 16) holds W_hh. The Cython engine fills it in float32 on CPUs
-                   with AVX2+FMA; the NumPy engine (and float64) leave it untouched.
+                   (ceil(H/16), GH, 16) holds W_hh; the forward also has w_ih_panels
+                   (ceil(GH/16), D, 16), W_ihᵀ for the input projection. The Cython engine fills
+                   them in float32 on CPUs with AVX2+FMA; the NumPy engine (and float64) leave them
+                   untouched. The backward also has gemm_panels (ceil(max(D, H)/16), 256, 16):
+                   scratch for one 256-row chunk of the B operand of dX, dW_ih and dW_hh.
     The running state gradients of the backward live in its outputs dh0 (and dc0).
     """
     if cell not in GATES:
@@ -56,6 +61,7 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
         else:
             shapes = {"dgates": (T, B, G * H)}
         shapes["w_hh_panels"] = packed_weight_shape(G * H, H)   # Bmat = W_hh (GH, H)
+        shapes["gemm_panels"] = packed_weight_shape(GEMM_K_CHUNK, max(D, H))  # one k chunk of W_ih, x or y
         return shapes
     if cell == "lstm":
         shapes = {"gates": (T, B, 4 * H), "bias": (4 * H,)}
@@ -67,5 +73,6 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
             shapes["ghn"] = (T, B, H)
     else:
         shapes = {"bias": (H,)}
+    shapes["w_ih_panels"] = packed_weight_shape(D, G * H)       # Bmat = W_ihᵀ (D, GH)
     shapes["w_hh_panels"] = packed_weight_shape(H, G * H)       # Bmat = W_hhᵀ (H, GH)
     return shapes

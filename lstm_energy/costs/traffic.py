@@ -29,6 +29,8 @@ CONDITIONAL (added to ``expected`` only when the cache model says they reach mem
                  per pass beyond the compulsory first read. ``w_hh_residency`` names the innermost
                  cache that holds one step's working set (W_hh + h_{t−1} + the B×G·H gate slice
                  [+ c_{t−1}] [+ the GRU gh scratch]); these bytes reach memory only when it is "memory".
+Not counted: the Cython engine's float32 path packs W_hh once per call into ``w_hh_panels`` (one more
+read and one write of s·G·H², columns padded to 16) and its steps stream that copy instead of W_hh.
 "Usable" capacity = ``usable_cache_fraction`` × size (default 0.75: a heuristic margin for
 associativity conflicts and the other data streaming through, not a sourced constant). The model is
 single-threaded, ignores write-allocate (read-for-ownership) and prefetch traffic and assumes the

@@ -23,6 +23,12 @@ and passes ``{name: np.empty(shape, dtype)}`` as ``ws`` (forward) or ``bws`` (ba
 workspace made with ``training=True`` holds what the backward pass needs (LSTM: activated gates and
 c_t; GRU: r, z, n and W_hn·h + b_hn; RNN: nothing beyond y) and must be kept unchanged until the
 matching backward call. With ``training=False`` nothing is saved and backward is not allowed.
+Both passes' workspaces also hold ``w_hh_panels``, the Cython engine's copy of W_hh packed once per
+call for the per-step products (float32 with AVX2+FMA; ``lstm_energy/kernels/_packed_gemm.h``).
+
+Threads: the Cython engine's large GEMMs run on SciPy's BLAS pool and its per-step products on the
+kernels' OpenMP pool; ``threadpoolctl.threadpool_limits(n)`` (or
+``lstm_energy.measure.threads.pinned_threads``) sets both.
 
 Forward (outputs overwritten)::
 

@@ -9,7 +9,7 @@ them as a (T*B, H) matrix with leading dimension ``row``.
 """
 from cython cimport floating
 
-from lstm_energy.kernels._blas cimport gemm_atb
+from lstm_energy.kernels._gemm cimport matmul_atb
 
 
 cdef inline Py_ssize_t batch_ld(Py_ssize_t B, Py_ssize_t H, Py_ssize_t row) noexcept nogil:
@@ -42,11 +42,12 @@ cdef inline Py_ssize_t previous_step(Py_ssize_t t, bint reverse) noexcept nogil:
 cdef inline void recurrent_weight_grad(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH, Py_ssize_t H,
                                        const floating* dgates, const floating* h0,
                                        const floating* y, Py_ssize_t y_step, Py_ssize_t y_row,
-                                       bint reverse, floating* dw_hh) noexcept nogil:
+                                       bint reverse, floating* scratch,
+                                       floating* dw_hh) noexcept nogil:
     """dw_hh (GH, H) = Σ_t dgates[t].T @ h_prev(t), overwritten.
 
     dgates: (T, B, GH) C-contiguous; h0: (B, H) C-contiguous; y: the (T, B, H) outputs as a sequence
-    view. h_prev(t) is h0 for the first step of the recurrence and y[previous_step(t)] otherwise, so
+    view. scratch: the backward workspace's ``gemm_panels``. h_prev(t) is h0 for the first step of the recurrence and y[previous_step(t)] otherwise, so
     the T-1 pairs (dgates[t], y[t∓1]) form two evenly offset row blocks: one GEMM over (T-1)·B rows
     plus one over the B rows of h0.
     """
@@ -56,8 +57,8 @@ cdef inline void recurrent_weight_grad(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH
     cdef const floating* h_rest
     cdef floating one = 1, zero = 0
     # dw_hh = dgates[first].T @ h0   (GH, H)
-    gemm_atb(<int>GH, <int>H, <int>B, one, dgates + first * B * GH, <int>GH, h0, <int>H,
-             zero, dw_hh, <int>H)
+    matmul_atb(<int>GH, <int>H, <int>B, dgates + first * B * GH, <int>GH, h0, <int>H, scratch,
+               False, dw_hh, <int>H)
     if T == 1:
         return
     if reverse:
@@ -69,13 +70,13 @@ cdef inline void recurrent_weight_grad(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH
     ld = flat_ld(T - 1, B, H, y_step, y_row)
     if ld >= 0:
         # dw_hh += d_rest.T @ h_rest   (GH, H), K = (T-1)·B rows
-        gemm_atb(<int>GH, <int>H, <int>((T - 1) * B), one, d_rest, <int>GH, h_rest, <int>ld,
-                 one, dw_hh, <int>H)
+        matmul_atb(<int>GH, <int>H, <int>((T - 1) * B), d_rest, <int>GH, h_rest, <int>ld, scratch,
+                   True, dw_hh, <int>H)
     else:
         for k in range(T - 1):
             # dw_hh += d_rest[k].T @ h_rest[k]   (GH, H), rows not evenly spaced: one step at a time
-            gemm_atb(<int>GH, <int>H, <int>B, one, d_rest + k * B * GH, <int>GH,
-                     h_rest + k * y_step, <int>batch_ld(B, H, y_row), one, dw_hh, <int>H)
+            matmul_atb(<int>GH, <int>H, <int>B, d_rest + k * B * GH, <int>GH, h_rest + k * y_step,
+                       <int>batch_ld(B, H, y_row), scratch, True, dw_hh, <int>H)
 
 
 cdef inline void column_sums(const floating* a, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t lda,

@@ -1,24 +1,32 @@
-/* The per-step recurrent products for float32 against a weight packed once per call:
- * C (M, N) (+)= A (M, K) @ Bmat (K, N), where Bmat is W_hh^T in the forward (gates += h @ W_hh^T)
- * and W_hh in the backward (dh = dgates @ W_hh).
+/* The kernels' own float32 GEMMs (AVX2+FMA), so that a float32 call runs on one thread pool:
  *
- * Why: through BLAS, every time step repacks the whole W_hh (4 MiB for an LSTM at H = 512) before a
- * product whose other side has only M = B rows, and the repacking is redone T times per call. Here
- * the caller packs W_hh once per call (lstm_energy_pack_panels, into the workspace's "w_hh_panels")
- * and every step reuses it, as oneDNN's RNN primitives do.
+ * - lstm_energy_gemm_packed: the per-step recurrent products C (M, N) (+)= A (M, K) @ Bmat (K, N),
+ *   Bmat = W_hh^T in the forward (gates += h @ W_hh^T) and W_hh in the backward (dh = dgates @ W_hh),
+ *   against a copy of W_hh packed once per call (lstm_energy_pack_panels, into the workspace's
+ *   "w_hh_panels") and reused by every step, as oneDNN's RNN primitives do. Through BLAS, every step
+ *   repacked the whole W_hh (4 MiB for an LSTM at H = 512) for a product with only M = B rows.
+ * - lstm_energy_gemm: the large products over all T*B rows (input projection x @ W_ih^T against the
+ *   packed W_ih^T in "w_ih_panels"; dX, dW_ih, dW_hh against row-major operands read in place),
+ *   GotoBLAS-style: blocks of A packed on the stack, column panels of B streamed.
  *
- * Layout of the packed weight ("panels"): N is cut into panels of LE_NR = 16 columns; panel p holds
+ * Why not BLAS for those: OpenBLAS's worker threads busy-wait for a while after each call; with our
+ * per-step products on an OpenMP pool, the two pools then fought over the 2 cores of our machines
+ * (2 threads ran no faster than 1). One pool for everything float32 removes that.
+ *
+ * Layout of packed panels: N is cut into panels of LE_NR = 16 columns; panel p holds
  * Bmat[k, 16p + j] at panels[p*K*16 + k*16 + j] (j < 16, zero beyond column N), so one step of the
  * inner loop reads 16 consecutive floats. NumPy: panels[p] = pad(Bmat, cols to 16·P)[:, 16p:16p+16].
  *
  * The micro-kernel keeps an R x 16 block of C (R <= 6 rows of A) in 12 AVX2 accumulators: per k it
- * loads 2 vectors of the panel and broadcasts R values of A (the Haswell/Zen register blocking of
+ * loads 2 vectors of B and broadcasts R values of A (the Haswell/Zen register blocking of
  * GotoBLAS/BLIS). K is cut into chunks of LE_KC so one panel chunk (LE_KC x 16 floats, 16 KiB) stays
  * in L1 while every row block of A passes over it.
  *
- * Threads: the panels are split into contiguous ranges, one per OpenMP thread, when the product is
- * big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds); omp_get_max_threads() is the
- * pool size threadpoolctl sets (user_api "openmp"). Built without OpenMP it runs on one thread.
+ * Threads: the column panels are split into contiguous ranges, one per OpenMP thread, when the
+ * product is big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds);
+ * omp_get_max_threads() is the pool size threadpoolctl sets (user_api "openmp"). Built without
+ * OpenMP everything runs on one thread; each output is computed by one thread in the same order
+ * whatever the thread count, so results do not depend on it.
  *
  * Only the AVX2+FMA build exists (function-level target attributes, no -march): callers ask
  * lstm_energy_packed_gemm_available() and use BLAS otherwise. Summation order differs from BLAS
@@ -37,6 +45,8 @@
 #define LE_NR 16                     /* columns per panel: two AVX2 vectors */
 #define LE_MR 6                      /* rows of A per micro-kernel call */
 #define LE_KC 256                    /* k per chunk: a 16 KiB panel chunk stays in L1 */
+#define LE_PREFETCH_K 16             /* rows of B ahead that the micro-kernel prefetches */
+#define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
 #define LE_PARALLEL_MIN (1L << 20)   /* multiply-adds below which one thread is faster */
 
 /* floats the panels of a K x N Bmat take: NumPy: ceil(N / 16) * 16 * K */
@@ -94,16 +104,31 @@ static inline void lstm_energy_store_row(__m256 lo, __m256 hi, int accumulate, f
     }
 }
 
-/* C[0:R, 0:width] (+)= A[0:R, 0:K] @ panel[0:K, 0:width]; R = 1..6 is a compile-time constant after
- * inlining, so unused accumulators disappear (named registers, not an array, so none of them is
- * spilled to the stack). A: row stride lda; C: row stride ldc. */
+/* lane masks for the first `width` of 16 columns (a partial last panel read in place) */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_packed_block(const int R, Py_ssize_t K, const float *A, Py_ssize_t lda,
-                                            const float *panel, int accumulate, float *C,
-                                            Py_ssize_t ldc, Py_ssize_t width)
+static inline void lstm_energy_tail_masks(Py_ssize_t width, __m256i *lo, __m256i *hi)
 {
-    const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * lda, *a3 = A + 3 * lda, *a4 = A + 4 * lda,
-                *a5 = A + 5 * lda;
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    *lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), lane);
+    *hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width - 8), lane);
+}
+
+/* C[0:R, 0:width] (+)= A[0:R, 0:K] @ Bp[0:K, 0:width], the micro-kernel.
+ * A[r, k] = A[r * a_rs + k * a_ks]: a row-major block (a_rs = lda, a_ks = 1) or a packed one
+ * (a_rs = 1, a_ks = R). Bp[k, j] = b[k * b_ks + j]: a packed panel (b_ks = 16, zero-padded) or 16
+ * columns of a row-major matrix (b_ks = its row stride); FULL = 0 reads only `width` columns.
+ * R = 1..6 and FULL are compile-time constants after inlining, so unused accumulators disappear
+ * (named registers, not an array: none of them is spilled to the stack). C: row stride ldc. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void lstm_energy_block(const int R, const int FULL, Py_ssize_t K, const float *A,
+                                     Py_ssize_t a_rs, Py_ssize_t a_ks, const float *b, Py_ssize_t b_ks,
+                                     int accumulate, float *C, Py_ssize_t ldc, Py_ssize_t width)
+{
+    const float *a0 = A, *a1 = A + a_rs, *a2 = A + 2 * a_rs, *a3 = A + 3 * a_rs,
+                *a4 = A + 4 * a_rs, *a5 = A + 5 * a_rs;
+    __m256i mlo = _mm256_setzero_si256(), mhi = _mm256_setzero_si256();
+    if (!FULL)
+        lstm_energy_tail_masks(width, &mlo, &mhi);
     /* C's rows are touched only after the k loop; in the forward they were written by the input
      * GEMM long before (L3 or memory), so start fetching them now, behind the FMAs */
     for (int r = 0; r < R; ++r) {
@@ -114,20 +139,23 @@ static inline void lstm_energy_packed_block(const int R, Py_ssize_t K, const flo
     __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
     __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     for (Py_ssize_t k = 0; k < K; ++k) {
-        __m256 b0 = _mm256_loadu_ps(panel + k * LE_NR);
-        __m256 b1 = _mm256_loadu_ps(panel + k * LE_NR + 8);
+        const float *bk = b + k * b_ks;
+        _mm_prefetch((const char *)(bk + LE_PREFETCH_K * b_ks), _MM_HINT_T0);
+        __m256 b0 = FULL ? _mm256_loadu_ps(bk) : _mm256_maskload_ps(bk, mlo);
+        __m256 b1 = FULL ? _mm256_loadu_ps(bk + 8) : _mm256_maskload_ps(bk + 8, mhi);
+        Py_ssize_t ak = k * a_ks;
         __m256 a;
-        a = _mm256_broadcast_ss(a0 + k);
+        a = _mm256_broadcast_ss(a0 + ak);
         c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        if (R > 1) { a = _mm256_broadcast_ss(a1 + k);
+        if (R > 1) { a = _mm256_broadcast_ss(a1 + ak);
                      c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11); }
-        if (R > 2) { a = _mm256_broadcast_ss(a2 + k);
+        if (R > 2) { a = _mm256_broadcast_ss(a2 + ak);
                      c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21); }
-        if (R > 3) { a = _mm256_broadcast_ss(a3 + k);
+        if (R > 3) { a = _mm256_broadcast_ss(a3 + ak);
                      c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31); }
-        if (R > 4) { a = _mm256_broadcast_ss(a4 + k);
+        if (R > 4) { a = _mm256_broadcast_ss(a4 + ak);
                      c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41); }
-        if (R > 5) { a = _mm256_broadcast_ss(a5 + k);
+        if (R > 5) { a = _mm256_broadcast_ss(a5 + ak);
                      c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51); }
     }
     lstm_energy_store_row(c00, c01, accumulate, C, width);
@@ -139,32 +167,40 @@ static inline void lstm_energy_packed_block(const int R, Py_ssize_t K, const flo
 }
 
 /* the R = 1 case (a matrix-vector product, B = 1): with only two accumulators the FMA latency
- * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. */
-__attribute__((target("avx2,fma")))
-static void lstm_energy_packed_row(Py_ssize_t K, const float *a, const float *panel, int accumulate,
-                                   float *c, Py_ssize_t width)
+ * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. a[k * a_ks]. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void lstm_energy_row(const int FULL, Py_ssize_t K, const float *a, Py_ssize_t a_ks,
+                                   const float *b, Py_ssize_t b_ks, int accumulate, float *c,
+                                   Py_ssize_t width)
 {
+    __m256i mlo = _mm256_setzero_si256(), mhi = _mm256_setzero_si256();
+    if (!FULL)
+        lstm_energy_tail_masks(width, &mlo, &mhi);
+#define LE_LOAD_LO(p) (FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), mlo))
+#define LE_LOAD_HI(p) (FULL ? _mm256_loadu_ps((p) + 8) : _mm256_maskload_ps((p) + 8, mhi))
     __m256 z = _mm256_setzero_ps();
     __m256 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
     Py_ssize_t k = 0;
     for (; k + 4 <= K; k += 4) {
-        const float *p = panel + k * LE_NR;
-        __m256 x0 = _mm256_broadcast_ss(a + k), x1 = _mm256_broadcast_ss(a + k + 1);
-        __m256 x2 = _mm256_broadcast_ss(a + k + 2), x3 = _mm256_broadcast_ss(a + k + 3);
-        s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p), s0);
-        s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p + 8), s1);
-        s2 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(p + 16), s2);
-        s3 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(p + 24), s3);
-        s4 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(p + 32), s4);
-        s5 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(p + 40), s5);
-        s6 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(p + 48), s6);
-        s7 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(p + 56), s7);
+        const float *p0 = b + k * b_ks, *p1 = p0 + b_ks, *p2 = p1 + b_ks, *p3 = p2 + b_ks;
+        __m256 x0 = _mm256_broadcast_ss(a + k * a_ks), x1 = _mm256_broadcast_ss(a + (k + 1) * a_ks);
+        __m256 x2 = _mm256_broadcast_ss(a + (k + 2) * a_ks), x3 = _mm256_broadcast_ss(a + (k + 3) * a_ks);
+        s0 = _mm256_fmadd_ps(x0, LE_LOAD_LO(p0), s0);
+        s1 = _mm256_fmadd_ps(x0, LE_LOAD_HI(p0), s1);
+        s2 = _mm256_fmadd_ps(x1, LE_LOAD_LO(p1), s2);
+        s3 = _mm256_fmadd_ps(x1, LE_LOAD_HI(p1), s3);
+        s4 = _mm256_fmadd_ps(x2, LE_LOAD_LO(p2), s4);
+        s5 = _mm256_fmadd_ps(x2, LE_LOAD_HI(p2), s5);
+        s6 = _mm256_fmadd_ps(x3, LE_LOAD_LO(p3), s6);
+        s7 = _mm256_fmadd_ps(x3, LE_LOAD_HI(p3), s7);
     }
     for (; k < K; ++k) {
-        __m256 x = _mm256_broadcast_ss(a + k);
-        s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR), s0);
-        s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR + 8), s1);
+        __m256 x = _mm256_broadcast_ss(a + k * a_ks);
+        s0 = _mm256_fmadd_ps(x, LE_LOAD_LO(b + k * b_ks), s0);
+        s1 = _mm256_fmadd_ps(x, LE_LOAD_HI(b + k * b_ks), s1);
     }
+#undef LE_LOAD_LO
+#undef LE_LOAD_HI
     s0 = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s4, s6));
     s1 = _mm256_add_ps(_mm256_add_ps(s1, s3), _mm256_add_ps(s5, s7));
     lstm_energy_store_row(s0, s1, accumulate, c, width);
@@ -182,8 +218,39 @@ static inline Py_ssize_t lstm_energy_block_rows(Py_ssize_t left)
     return left;
 }
 
-/* every row block of A against panels [p0, p1), over all of k in chunks of LE_KC */
+/* rows [0, M) of A, in row blocks, against one 16-column strip b (Bp[k, j] = b[k * b_ks + j]) over
+ * K: C[0:M, 0:width] (+)= A @ Bp. A is row-major (a_rs = lda, a_ks = 1) or packed by
+ * lstm_energy_pack_a (packed = 1: each block of R rows is K x R, row index fastest). */
 __attribute__((target("avx2,fma")))
+static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t lda, int packed,
+                              const float *b, Py_ssize_t b_ks, int accumulate, float *C,
+                              Py_ssize_t ldc, Py_ssize_t width)
+{
+    int full = width == LE_NR;
+    for (Py_ssize_t m = 0; m < M;) {
+        Py_ssize_t rows = lstm_energy_block_rows(M - m);
+        const float *am = packed ? A + m * K : A + m * lda;
+        Py_ssize_t rs = packed ? 1 : lda, ks = packed ? rows : 1;
+        float *cm = C + m * ldc;
+#define LE_BLOCK(R) (full ? lstm_energy_block(R, 1, K, am, rs, ks, b, b_ks, accumulate, cm, ldc, width) \
+                          : lstm_energy_block(R, 0, K, am, rs, ks, b, b_ks, accumulate, cm, ldc, width))
+        switch (rows) {
+        case 6: LE_BLOCK(6); break;
+        case 5: LE_BLOCK(5); break;
+        case 4: LE_BLOCK(4); break;
+        case 3: LE_BLOCK(3); break;
+        case 2: LE_BLOCK(2); break;
+        default:
+            if (full) lstm_energy_row(1, K, am, ks, b, b_ks, accumulate, cm, width);
+            else lstm_energy_row(0, K, am, ks, b, b_ks, accumulate, cm, width);
+            break;
+        }
+#undef LE_BLOCK
+        m += rows;
+    }
+}
+
+/* the per-step product against packed panels [p0, p1), all of k in chunks of LE_KC */
 static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                                             const float *A, Py_ssize_t lda, const float *panels,
                                             int accumulate, float *C, Py_ssize_t ldc,
@@ -192,45 +259,39 @@ static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize
     for (Py_ssize_t p = p0; p < p1; ++p) {
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-        float *c = C + n0;
         /* the k chunks of one panel back to back: its 16-column strip of C stays in L1 */
         for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
             Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
-            int acc = accumulate || k0 > 0;
-            const float *panel = panels + p * K * LE_NR + k0 * LE_NR;
-            const float *a = A + k0;
-            for (Py_ssize_t m = 0; m < M;) {
-                Py_ssize_t rows = lstm_energy_block_rows(M - m);
-                const float *am = a + m * lda;
-                float *cm = c + m * ldc;
-                switch (rows) {
-                case 6: lstm_energy_packed_block(6, kn, am, lda, panel, acc, cm, ldc, width); break;
-                case 5: lstm_energy_packed_block(5, kn, am, lda, panel, acc, cm, ldc, width); break;
-                case 4: lstm_energy_packed_block(4, kn, am, lda, panel, acc, cm, ldc, width); break;
-                case 3: lstm_energy_packed_block(3, kn, am, lda, panel, acc, cm, ldc, width); break;
-                case 2: lstm_energy_packed_block(2, kn, am, lda, panel, acc, cm, ldc, width); break;
-                default: lstm_energy_packed_row(kn, am, panel, acc, cm, width); break;
-                }
-                m += rows;
-            }
+            lstm_energy_strip(M, kn, A + k0, lda, 0, panels + p * K * LE_NR + k0 * LE_NR, LE_NR,
+                              accumulate || k0 > 0, C + n0, ldc, width);
         }
     }
 }
 
-/* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels.
- * A: (M, K) row stride lda; panels: lstm_energy_pack_panels(K, N, ...); C: (M, N) row stride ldc. */
-static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
-                                    Py_ssize_t lda, const float *panels, int accumulate, float *C,
-                                    Py_ssize_t ldc)
+/* threads for a product of M*N*K multiply-adds over P panels: the OpenMP pool, or 1 when small */
+static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t P)
 {
-    Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
     int threads = 1;
 #ifdef _OPENMP
     if ((long)M * N * K >= LE_PARALLEL_MIN && P > 1)
         threads = omp_get_max_threads();
     if (threads > P)
         threads = (int)P;
+#else
+    (void)M; (void)N; (void)K; (void)P;
 #endif
+    return threads;
+}
+
+/* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels: the
+ * per-step recurrent product. A: (M, K) row stride lda; panels: lstm_energy_pack_panels(K, N, ...);
+ * C: (M, N) row stride ldc. */
+static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+                                    Py_ssize_t lda, const float *panels, int accumulate, float *C,
+                                    Py_ssize_t ldc)
+{
+    Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
+    int threads = lstm_energy_threads_for(M, N, K, P);
     if (threads <= 1) {
         lstm_energy_packed_panels_range(M, N, K, A, lda, panels, accumulate, C, ldc, 0, P);
         return;
@@ -245,6 +306,82 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
 #endif
 }
 
+/* apack <- A[0:M, 0:K] (A[m, k] = A[m * a_rs + k * a_ks]) in the row blocks lstm_energy_strip walks:
+ * the block of R rows starting at row m is K x R at apack + m * K, row index fastest. */
+static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
+                               Py_ssize_t a_ks, float *apack)
+{
+    for (Py_ssize_t m = 0; m < M;) {
+        Py_ssize_t rows = lstm_energy_block_rows(M - m);
+        float *dst = apack + m * K;
+        for (Py_ssize_t k = 0; k < K; ++k)
+            for (Py_ssize_t r = 0; r < rows; ++r)
+                dst[k * rows + r] = A[(m + r) * a_rs + k * a_ks];
+        m += rows;
+    }
+}
+
+/* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], for the large GEMMs over all
+ * T*B rows (input projection, dX, dW): A[m, k] = A[m * a_rs + k * a_ks] (row-major, or transposed:
+ * a_rs = 1, a_ks = lda). Bmat is either already packed (b_scratch == NULL: column panel p at
+ * B + p * K * 16, as lstm_energy_pack_panels writes it) or a row-major (K, N) matrix with row stride
+ * ldb (b_scratch != NULL: each k chunk of it is packed into b_scratch, lstm_energy_panels_size(LE_KC,
+ * N) floats, because reading 16-float strips of long rows in place thrashes the TLB). C: row
+ * stride ldc. GotoBLAS order: for each k chunk (LE_KC) and row chunk (LE_MC) one thread packs that
+ * block of A (LE_MC x LE_KC floats, on its stack, in L2), then the threads split the panels. */
+static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+                             Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
+                             float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
+{
+    float apack[LE_MC * LE_KC] __attribute__((aligned(64)));
+    Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0) {                              /* an empty sum: C = 0 or unchanged */
+        if (!accumulate)
+            for (Py_ssize_t m = 0; m < M; ++m)
+                memset(C + m * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    int threads = lstm_energy_threads_for(M, N, K, P);
+    for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
+        Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
+        int acc = accumulate || k0 > 0;
+        const float *bpanels;                  /* this k chunk's panels: panel p at + p * kn * 16 */
+        Py_ssize_t b_ps;
+        if (b_scratch != NULL) {
+            lstm_energy_pack_panels(kn, N, B + k0 * ldb, ldb, 1, b_scratch);
+            bpanels = b_scratch;
+            b_ps = kn * LE_NR;
+        } else {
+            bpanels = B + k0 * LE_NR;
+            b_ps = K * LE_NR;
+        }
+        for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_MC) {
+            Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
+            lstm_energy_pack_a(mn, kn, A + m0 * a_rs + k0 * a_ks, a_rs, a_ks, apack);
+            float *cm = C + m0 * ldc;
+#ifdef _OPENMP
+            #pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+            {
+                Py_ssize_t p0 = 0, p1 = P;
+#ifdef _OPENMP
+                int id = omp_get_thread_num(), nt = omp_get_num_threads();
+                p0 = P * id / nt;
+                p1 = P * (id + 1) / nt;
+#endif
+                for (Py_ssize_t p = p0; p < p1; ++p) {
+                    Py_ssize_t n0 = p * LE_NR;
+                    Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
+                    lstm_energy_strip(mn, kn, apack, 0, 1, bpanels + p * b_ps, LE_NR, acc,
+                                      cm + n0, ldc, width);
+                }
+            }
+        }
+    }
+}
+
 static inline int lstm_energy_packed_gemm_available(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -257,6 +394,14 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
                                     Py_ssize_t ldc)
 {
     (void)M; (void)N; (void)K; (void)A; (void)lda; (void)panels; (void)accumulate; (void)C; (void)ldc;
+}
+
+static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+                             Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
+                             float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
+{
+    (void)M; (void)N; (void)K; (void)A; (void)a_rs; (void)a_ks; (void)B; (void)ldb;
+    (void)b_scratch; (void)accumulate; (void)C; (void)ldc;
 }
 
 static inline int lstm_energy_packed_gemm_available(void) { return 0; }

@@ -3,7 +3,7 @@
 and dgates @ W_hh (backward).
 
 float32 on a CPU with AVX2+FMA packs W_hh once per call into the workspace's ``w_hh_panels``
-(``pack_recurrent_weight``) and runs every step on that packed copy (``_packed_gemm.h``): no
+(``pack_weight``) and runs every step on that packed copy (``_packed_gemm.h``): no
 per-step repacking, and OpenMP threads over the panels when the product is large enough.
 Everything else (float64, other CPUs) goes to BLAS, which repacks W_hh on every step.
 """
@@ -30,23 +30,24 @@ cdef inline int expect_panels(str function, str name, Py_ssize_t* shape, Py_ssiz
                         PANEL_WIDTH)
 
 
-cdef inline floating* pack_recurrent_weight(const floating* w_hh, Py_ssize_t rows, Py_ssize_t cols,
-                                            bint transpose, floating* panels) noexcept nogil:
-    """Pack W_hh (rows, cols), C-contiguous, for the per-step products and return ``panels``, or
-    return NULL when the packed kernel does not apply (float64, or no AVX2+FMA): then the products
+cdef inline floating* pack_weight(const floating* w, Py_ssize_t rows, Py_ssize_t cols,
+                                  bint transpose, floating* panels) noexcept nogil:
+    """Pack a weight W (rows, cols), C-contiguous, into 16-column panels and return ``panels``, or
+    return NULL when the packed kernels do not apply (float64, or no AVX2+FMA): then the products
     use BLAS.
 
-    transpose: True for the forward (Bmat = W_hh.T, K = cols), False for the backward (Bmat = W_hh,
-    K = rows). panels: ``w_hh_panels`` of the workspace, at least panels_size(K, N) floats.
+    transpose: True packs Bmat = W.T (K = cols: the forward's W_hh and W_ih), False Bmat = W
+    (K = rows: the backward's W_hh). panels: the workspace's ``w_hh_panels`` / ``w_ih_panels``,
+    at least panels_size(K, N) floats.
     """
     if floating is float:
         if packed_gemm_available():
             if transpose:
-                # NumPy: panels[p] = W_hh.T[:, 16p:16p+16]   (zero-padded past the last row of W_hh)
-                pack_panels(cols, rows, w_hh, 1, cols, panels)
+                # NumPy: panels[p] = W.T[:, 16p:16p+16]   (zero-padded past the last row of W)
+                pack_panels(cols, rows, w, 1, cols, panels)
             else:
-                # NumPy: panels[p] = W_hh[:, 16p:16p+16]   (zero-padded past the last column)
-                pack_panels(rows, cols, w_hh, cols, 1, panels)
+                # NumPy: panels[p] = W[:, 16p:16p+16]   (zero-padded past the last column)
+                pack_panels(rows, cols, w, cols, 1, panels)
             return panels
     return NULL
 
@@ -55,7 +56,7 @@ cdef inline void recurrent_gemm_abt(int M, int N, int K, const floating* A, int 
                                     const floating* W, int ldw, const floating* panels,
                                     bint accumulate, floating* C, int ldc) noexcept nogil:
     """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``); ``panels`` is W packed
-    by pack_recurrent_weight(..., transpose=True), or NULL for BLAS."""
+    by pack_weight(..., transpose=True), or NULL for BLAS."""
     cdef floating one = 1, zero = 0
     if floating is float:
         if panels != NULL:
@@ -70,7 +71,7 @@ cdef inline void recurrent_gemm_ab(int M, int N, int K, const floating* A, int l
                                    const floating* Bm, int ldb, const floating* panels,
                                    bint accumulate, floating* C, int ldc) noexcept nogil:
     """Row-major C (M, N) = A (M, K) @ Bm (K, N) (+ C when ``accumulate``); ``panels`` is Bm packed
-    by pack_recurrent_weight(..., transpose=False), or NULL for BLAS."""
+    by pack_weight(..., transpose=False), or NULL for BLAS."""
     cdef floating one = 1, zero = 0
     if floating is float:
         if panels != NULL:

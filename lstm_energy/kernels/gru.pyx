@@ -25,9 +25,9 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_inplace_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
-from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
@@ -147,6 +147,9 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "ws['bias']", bias.shape, 1, 4 * H, 0, 0)
     cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
     expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, G3)
+    cdef floating[:, :, ::1] ih_store = ws["w_ih_panels"]
+    expect_panels(fn, "ws['w_ih_panels']", ih_store.shape, D, G3)
+    cdef floating* ih_panels = NULL      # W_ih.T packed for the input projection, or NULL: BLAS
     cdef floating* panels = NULL         # W_hh.T packed once for every step, or NULL: BLAS
     cdef floating[:, :, ::1] ghn_seq
     cdef floating* ghn_saved = NULL      # (T, B, H) W_hn h + b_hn per step when training
@@ -171,10 +174,11 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         for j in range(H):
             bias[2 * H + j] = b_ih[2 * H + j]
             bias[3 * H + j] = b_hh[2 * H + j]
-        panels = pack_recurrent_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0])
+        ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0])
         # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
-        gemm_abt(<int>(T * B), <int>G3, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                 zero, gates_base, <int>G3)
+        matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                   ih_panels, False, gates_base, <int>G3)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:
@@ -248,6 +252,9 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "bws['dgin']", dgin.shape, 3, T, B, H)
     cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
     expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, G3, H)
+    cdef floating[:, :, ::1] gemm_store = bws["gemm_panels"]
+    expect_panels(fn, "bws['gemm_panels']", gemm_store.shape, GEMM_K_CHUNK, max(D, H))
+    cdef floating* scratch = &gemm_store[0, 0, 0]   # one packed k chunk of the large GEMMs' B
     cdef floating* panels = NULL         # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
@@ -264,7 +271,7 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
-        panels = pack_recurrent_weight(&w_hh[0, 0], G3, H, False, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G3, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             if s == T - 1:
@@ -280,20 +287,20 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             recurrent_gemm_ab(<int>B, <int>H, <int>G3, dgh_base + t * B * G3, <int>G3,
                               &w_hh[0, 0], <int>H, panels, True, &dh0[0, 0], <int>H)
         # dx (+)= dgh[..., :2H] @ w_ih[:2H]   (T*B, D): the r|z blocks
-        gemm_ab(<int>(T * B), <int>D, <int>(2 * H), one, dgh_base, <int>G3, &w_ih[0, 0], <int>D,
-                one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
+        matmul_ab(<int>(T * B), <int>D, <int>(2 * H), dgh_base, <int>G3, &w_ih[0, 0], <int>D, scratch,
+                  accumulate_dx, &dx[0, 0, 0], <int>D)
         # dx += dgin @ w_ih[2H:]   (T*B, D): the n block
-        gemm_ab(<int>(T * B), <int>D, <int>H, one, dgin_base, <int>H, &w_ih[2 * H, 0], <int>D,
-                one, &dx[0, 0, 0], <int>D)
+        matmul_ab(<int>(T * B), <int>D, <int>H, dgin_base, <int>H, &w_ih[2 * H, 0], <int>D, scratch, True,
+                  &dx[0, 0, 0], <int>D)
         # dw_ih[:2H] = dgh[..., :2H].T @ x   (2H, D)
-        gemm_atb(<int>(2 * H), <int>D, <int>(T * B), one, dgh_base, <int>G3, &x[0, 0, 0], <int>D,
-                 zero, &dw_ih[0, 0], <int>D)
+        matmul_atb(<int>(2 * H), <int>D, <int>(T * B), dgh_base, <int>G3, &x[0, 0, 0], <int>D, scratch,
+                   False, &dw_ih[0, 0], <int>D)
         # dw_ih[2H:] = dgin.T @ x   (H, D)
-        gemm_atb(<int>H, <int>D, <int>(T * B), one, dgin_base, <int>H, &x[0, 0, 0], <int>D,
-                 zero, &dw_ih[2 * H, 0], <int>D)
+        matmul_atb(<int>H, <int>D, <int>(T * B), dgin_base, <int>H, &x[0, 0, 0], <int>D, scratch, False,
+                   &dw_ih[2 * H, 0], <int>D)
         # dw_hh = Σ_t dgh[t].T @ h_prev(t)   (3H, H)
         recurrent_weight_grad(T, B, G3, H, dgh_base, &h0[0, 0], y_base, y_step, y_row, reverse,
-                              &dw_hh[0, 0])
+                              scratch, &dw_hh[0, 0])
         # db_hh = dgh.sum(axis=(0, 1));  db_ih = [db_hh[:2H] | dgin.sum(axis=(0, 1))]
         column_sums(dgh_base, T * B, G3, G3, &db_hh[0])
         for j in range(2 * H):

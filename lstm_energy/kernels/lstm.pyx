@@ -21,9 +21,9 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32, tanh_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
-from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
@@ -148,6 +148,9 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "ws['bias']", bias.shape, 1, G4, 0, 0)
     cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
     expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, G4)
+    cdef floating[:, :, ::1] ih_store = ws["w_ih_panels"]
+    expect_panels(fn, "ws['w_ih_panels']", ih_store.shape, D, G4)
+    cdef floating* ih_panels = NULL      # W_ih.T packed for the input projection, or NULL: BLAS
     cdef floating* panels = NULL       # W_hh.T packed once for every step, or NULL: BLAS
     cdef floating[:, :, ::1] c_seq
     cdef floating* c_saved = NULL      # (T, B, H) c_t per step when training
@@ -169,10 +172,11 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(G4):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_recurrent_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0])
+        ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0])
         # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
-        gemm_abt(<int>(T * B), <int>G4, <int>D, one, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                 zero, gates_base, <int>G4)
+        matmul_abt(<int>(T * B), <int>G4, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                   ih_panels, False, gates_base, <int>G4)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:
@@ -249,6 +253,9 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, G4)
     cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
     expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, G4, H)
+    cdef floating[:, :, ::1] gemm_store = bws["gemm_panels"]
+    expect_panels(fn, "bws['gemm_panels']", gemm_store.shape, GEMM_K_CHUNK, max(D, H))
+    cdef floating* scratch = &gemm_store[0, 0, 0]   # one packed k chunk of the large GEMMs' B
     cdef floating* panels = NULL       # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
@@ -263,7 +270,7 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
         copy_rows(&dc_n[0, 0], H, &dc0[0, 0], H, B, H)
-        panels = pack_recurrent_weight(&w_hh[0, 0], G4, H, False, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G4, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             if s == T - 1:
@@ -277,14 +284,14 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
-        gemm_ab(<int>(T * B), <int>D, <int>G4, one, dgates_base, <int>G4, &w_ih[0, 0], <int>D,
-                one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
+        matmul_ab(<int>(T * B), <int>D, <int>G4, dgates_base, <int>G4, &w_ih[0, 0], <int>D, scratch,
+                  accumulate_dx, &dx[0, 0, 0], <int>D)
         # dw_ih = dgates.T @ x   (4H, D)
-        gemm_atb(<int>G4, <int>D, <int>(T * B), one, dgates_base, <int>G4, &x[0, 0, 0], <int>D,
-                 zero, &dw_ih[0, 0], <int>D)
+        matmul_atb(<int>G4, <int>D, <int>(T * B), dgates_base, <int>G4, &x[0, 0, 0], <int>D, scratch, False,
+                   &dw_ih[0, 0], <int>D)
         # dw_hh = Σ_t dgates[t].T @ h_prev(t)   (4H, H)
         recurrent_weight_grad(T, B, G4, H, dgates_base, &h0[0, 0], &y[0, 0, 0], y_step, y_row,
-                              reverse, &dw_hh[0, 0])
+                              reverse, scratch, &dw_hh[0, 0])
         # db_ih = db_hh = dgates.sum(axis=(0, 1))   (4H,)
         column_sums(dgates_base, T * B, G4, G4, &db_ih[0])
         for j in range(G4):

@@ -18,9 +18,9 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_recurrent_weight, recurrent_gemm_ab,
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
-from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
@@ -91,6 +91,9 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     expect_shape(fn, "ws['bias']", bias.shape, 1, H, 0, 0)
     cdef floating[:, :, ::1] w_panels = ws["w_hh_panels"]
     expect_panels(fn, "ws['w_hh_panels']", w_panels.shape, H, H)
+    cdef floating[:, :, ::1] ih_store = ws["w_ih_panels"]
+    expect_panels(fn, "ws['w_ih_panels']", ih_store.shape, D, H)
+    cdef floating* ih_panels = NULL      # W_ih.T packed for the input projection, or NULL: BLAS
     cdef floating* panels = NULL         # W_hh.T packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
@@ -105,16 +108,17 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_recurrent_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0])
+        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0])
         if y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
-            gemm_abt(<int>(T * B), <int>H, <int>D, one, x_base, <int>D, &w_ih[0, 0], <int>D,
-                     zero, y_base, <int>y_flat_ld)
+            matmul_abt(<int>(T * B), <int>H, <int>D, x_base, <int>D, &w_ih[0, 0], <int>D, ih_panels,
+                       False, y_base, <int>y_flat_ld)
         else:
             for t in range(T):
                 # y[t] = x[t] @ w_ih.T   (B, H): y's steps are not evenly spaced
-                gemm_abt(<int>B, <int>H, <int>D, one, x_base + t * B * D, <int>D, &w_ih[0, 0],
-                         <int>D, zero, y_base + t * y_step, <int>y_ld)
+                matmul_abt(<int>B, <int>H, <int>D, x_base + t * B * D, <int>D, &w_ih[0, 0], <int>D,
+                           ih_panels, False, y_base + t * y_step, <int>y_ld)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:
@@ -171,6 +175,9 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     expect_shape(fn, "bws['dgates']", dgates.shape, 3, T, B, H)
     cdef floating[:, :, ::1] w_panels = bws["w_hh_panels"]
     expect_panels(fn, "bws['w_hh_panels']", w_panels.shape, H, H)
+    cdef floating[:, :, ::1] gemm_store = bws["gemm_panels"]
+    expect_panels(fn, "bws['gemm_panels']", gemm_store.shape, GEMM_K_CHUNK, max(D, H))
+    cdef floating* scratch = &gemm_store[0, 0, 0]   # one packed k chunk of the large GEMMs' B
     cdef floating* panels = NULL         # W_hh packed once for every step, or NULL: BLAS
     cdef Py_ssize_t y_step = 0, dy_step = 0
     cdef Py_ssize_t y_row = element_row_stride(fn, "y", y.strides, sizeof(floating), &y_step)
@@ -182,7 +189,7 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
-        panels = pack_recurrent_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             rnn_cell_backward(B, H, y_base + t * y_step, batch_ld(B, H, y_row), &dy[t, 0, 0],
@@ -191,14 +198,14 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             recurrent_gemm_ab(<int>B, <int>H, <int>H, dgates_base + t * B * H, <int>H,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
-        gemm_ab(<int>(T * B), <int>D, <int>H, one, dgates_base, <int>H, &w_ih[0, 0], <int>D,
-                one if accumulate_dx else zero, &dx[0, 0, 0], <int>D)
+        matmul_ab(<int>(T * B), <int>D, <int>H, dgates_base, <int>H, &w_ih[0, 0], <int>D, scratch,
+                  accumulate_dx, &dx[0, 0, 0], <int>D)
         # dw_ih = dgates.T @ x   (H, D)
-        gemm_atb(<int>H, <int>D, <int>(T * B), one, dgates_base, <int>H, &x[0, 0, 0], <int>D,
-                 zero, &dw_ih[0, 0], <int>D)
+        matmul_atb(<int>H, <int>D, <int>(T * B), dgates_base, <int>H, &x[0, 0, 0], <int>D, scratch, False,
+                   &dw_ih[0, 0], <int>D)
         # dw_hh = Σ_t dgates[t].T @ h_prev(t)   (H, H)
         recurrent_weight_grad(T, B, H, H, dgates_base, &h0[0, 0], y_base, y_step, y_row, reverse,
-                              &dw_hh[0, 0])
+                              scratch, &dw_hh[0, 0])
         # db_ih = db_hh = dgates.sum(axis=(0, 1))   (H,)
         column_sums(dgates_base, T * B, H, H, &db_ih[0])
         for j in range(H):

@@ -48,16 +48,23 @@ def test_eval_workspace_saves_nothing_extra(variant):
 
 def test_workspace_shapes_values():
     ws = kernels.workspace_shapes
-    # w_hh_panels: W_hh packed in 16-column panels, (ceil(N / 16), K, 16) for the (K, N) operand
+    # w_ih/w_hh_panels: weights packed in 16-column panels, (ceil(N / 16), K, 16) for the (K, N) operand
     assert ws("lstm", "forward", 2, 3, 4, 5, True) == {"gates": (2, 3, 20), "bias": (20,),
-                                                       "c": (2, 3, 5), "w_hh_panels": (2, 5, 16)}
+                                                       "c": (2, 3, 5), "w_ih_panels": (2, 4, 16),
+                                                       "w_hh_panels": (2, 5, 16)}
     assert ws("gru", "forward", 2, 3, 4, 5, False) == {"gates": (2, 3, 15), "gh": (3, 15),
-                                                       "bias": (20,), "w_hh_panels": (1, 5, 16)}
-    assert ws("rnn", "forward", 2, 3, 4, 5, True) == {"bias": (5,), "w_hh_panels": (1, 5, 16)}
-    assert ws("lstm", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 20), "w_hh_panels": (1, 20, 16)}
+                                                       "bias": (20,), "w_ih_panels": (1, 4, 16),
+                                                       "w_hh_panels": (1, 5, 16)}
+    assert ws("rnn", "forward", 2, 3, 4, 5, True) == {"bias": (5,), "w_ih_panels": (1, 4, 16),
+                                                       "w_hh_panels": (1, 5, 16)}
+    # gemm_panels: one packed 256-row chunk of the large GEMMs' B operand, max(D, H) columns
+    assert ws("lstm", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 20), "w_hh_panels": (1, 20, 16),
+                                                        "gemm_panels": (1, 256, 16)}
     assert ws("gru", "backward", 2, 3, 4, 5, True) == {"dgh": (2, 3, 15), "dgin": (2, 3, 5),
-                                                        "w_hh_panels": (1, 15, 16)}
-    assert ws("rnn", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 5), "w_hh_panels": (1, 5, 16)}
+                                                        "w_hh_panels": (1, 15, 16), "gemm_panels": (1, 256, 16)}
+    assert ws("rnn", "backward", 2, 3, 4, 5, True) == {"dgates": (2, 3, 5), "w_hh_panels": (1, 5, 16),
+                                                       "gemm_panels": (1, 256, 16)}
+    assert ws("gru", "backward", 2, 3, 80, 256, True)["gemm_panels"] == (16, 256, 16)
     assert ws("lstm", "forward", 2, 3, 4, 512, False)["w_hh_panels"] == (128, 512, 16)
     assert ws("lstm", "backward", 2, 3, 4, 512, True)["w_hh_panels"] == (32, 2048, 16)
 

@@ -26,13 +26,15 @@ def test_reference_layout():
     """The layout the reference documents (T=7, B=3, D=5, H=4)."""
     shapes = {cell: (reference.workspace_shapes(cell, "forward", 7, 3, 5, 4, True),
                      reference.workspace_shapes(cell, "backward", 7, 3, 5, 4, True)) for cell in ("lstm", "gru", "rnn")}
-    assert shapes["lstm"] == ({"gates": (7, 3, 16), "bias": (16,), "c": (7, 3, 4), "w_hh_panels": (1, 4, 16)},
-                              {"dgates": (7, 3, 16), "w_hh_panels": (1, 16, 16)})
+    assert shapes["lstm"] == ({"gates": (7, 3, 16), "bias": (16,), "c": (7, 3, 4), "w_ih_panels": (1, 5, 16),
+                               "w_hh_panels": (1, 4, 16)},
+                              {"dgates": (7, 3, 16), "w_hh_panels": (1, 16, 16), "gemm_panels": (1, 256, 16)})
     assert shapes["gru"] == ({"gates": (7, 3, 12), "gh": (3, 12), "bias": (16,), "ghn": (7, 3, 4),
-                              "w_hh_panels": (1, 4, 16)},
-                             {"dgh": (7, 3, 12), "dgin": (7, 3, 4), "w_hh_panels": (1, 12, 16)})
-    assert shapes["rnn"] == ({"bias": (4,), "w_hh_panels": (1, 4, 16)},
-                             {"dgates": (7, 3, 4), "w_hh_panels": (1, 4, 16)})
+                              "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
+                             {"dgh": (7, 3, 12), "dgin": (7, 3, 4), "w_hh_panels": (1, 12, 16),
+                              "gemm_panels": (1, 256, 16)})
+    assert shapes["rnn"] == ({"bias": (4,), "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
+                             {"dgates": (7, 3, 4), "w_hh_panels": (1, 4, 16), "gemm_panels": (1, 256, 16)})
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

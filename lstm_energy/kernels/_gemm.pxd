@@ -1,0 +1,63 @@
+# cython: language_level=3
+"""The kernels' GEMMs over all T·B rows (input projection, dX, dW_ih, dW_hh), one source for float32
+and float64, row-major like ``_blas.pxd``.
+
+float32 on a CPU with AVX2+FMA runs on the kernels' own packed GEMM (``_packed_gemm.h``), so that a
+float32 call uses one thread pool (the kernels' OpenMP pool) for every product, per-step ones
+included; float64 and other CPUs use BLAS through ``_blas.pxd``.
+"""
+from cython cimport floating
+
+from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt, gemm_atb
+
+cdef extern from "_packed_gemm.h" nogil:
+    void own_gemm "lstm_energy_gemm" (
+        Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t a_rs, Py_ssize_t a_ks,
+        const float* B, Py_ssize_t ldb, float* b_scratch, int accumulate, float* C, Py_ssize_t ldc)
+    int own_gemm_available "lstm_energy_packed_gemm_available" ()
+    enum: GEMM_K_CHUNK "LE_KC"
+
+
+cdef inline void matmul_abt(int M, int N, int K, const floating* A, int lda, const floating* W,
+                            int ldw, const floating* w_panels, bint accumulate, floating* C,
+                            int ldc) noexcept nogil:
+    """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``): x @ W_ih.T.
+    w_panels: W.T packed by _recurrent.pack_recurrent_weight(W, N, K, True, ...), or NULL (BLAS)."""
+    cdef floating one = 1, zero = 0
+    if floating is float:
+        if w_panels != NULL:
+            # NumPy: C[:] = A @ W.T (+ C)
+            own_gemm(M, N, K, A, lda, 1, w_panels, 0, NULL, accumulate, C, ldc)
+            return
+    # NumPy: C[:] = A @ W.T (+ C)
+    gemm_abt(M, N, K, one, A, lda, W, ldw, one if accumulate else zero, C, ldc)
+
+
+cdef inline void matmul_ab(int M, int N, int K, const floating* A, int lda, const floating* Bm,
+                           int ldb, floating* scratch, bint accumulate, floating* C,
+                           int ldc) noexcept nogil:
+    """Row-major C (M, N) = A (M, K) @ Bm (K, N) (+ C when ``accumulate``): dA @ W.
+    scratch: the backward workspace's ``gemm_panels`` (one k chunk of Bm, packed)."""
+    cdef floating one = 1, zero = 0
+    if floating is float:
+        if own_gemm_available():
+            # NumPy: C[:] = A @ Bm (+ C)
+            own_gemm(M, N, K, A, lda, 1, Bm, ldb, scratch, accumulate, C, ldc)
+            return
+    # NumPy: C[:] = A @ Bm (+ C)
+    gemm_ab(M, N, K, one, A, lda, Bm, ldb, one if accumulate else zero, C, ldc)
+
+
+cdef inline void matmul_atb(int M, int N, int K, const floating* A, int lda, const floating* Bm,
+                            int ldb, floating* scratch, bint accumulate, floating* C,
+                            int ldc) noexcept nogil:
+    """Row-major C (M, N) = A (K, M).T @ Bm (K, N) (+ C when ``accumulate``): dA.T @ X.
+    scratch: the backward workspace's ``gemm_panels`` (one k chunk of Bm, packed)."""
+    cdef floating one = 1, zero = 0
+    if floating is float:
+        if own_gemm_available():
+            # NumPy: C[:] = A.T @ Bm (+ C)
+            own_gemm(M, N, K, A, 1, lda, Bm, ldb, scratch, accumulate, C, ldc)
+            return
+    # NumPy: C[:] = A.T @ Bm (+ C)
+    gemm_atb(M, N, K, one, A, lda, Bm, ldb, one if accumulate else zero, C, ldc)
