@@ -47,9 +47,9 @@ cdef inline void recurrent_weight_grad(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH
     """dw_hh (GH, H) = Σ_t dgates[t].T @ h_prev(t), overwritten.
 
     dgates: (T, B, GH) C-contiguous; h0: (B, H) C-contiguous; y: the (T, B, H) outputs as a sequence
-    view. scratch: the backward workspace's ``gemm_panels``. h_prev(t) is h0 for the first step of the recurrence and y[previous_step(t)] otherwise, so
-    the T-1 pairs (dgates[t], y[t∓1]) form two evenly offset row blocks: one GEMM over (T-1)·B rows
-    plus one over the B rows of h0.
+    view; scratch: the backward workspace's ``gemm_panels``. h_prev(t) is h0 for the first step of
+    the recurrence and y[previous_step(t)] otherwise, so the T-1 pairs (dgates[t], y[t∓1]) form
+    two evenly offset row blocks: one GEMM over (T-1)·B rows plus one over the B rows of h0.
     """
     cdef Py_ssize_t first = T - 1 if reverse else 0
     cdef Py_ssize_t k, ld

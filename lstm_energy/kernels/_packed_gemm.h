@@ -70,12 +70,10 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
         if (sn == 1) {
             for (Py_ssize_t k = 0; k < K; ++k)
                 memcpy(panel + k * LE_NR, src + k * sk + n0, (size_t)width * sizeof(float));
-        } else {
-            for (Py_ssize_t j = 0; j < width; ++j) {   /* one source row (sk == 1) per column */
-                const float *col = src + (n0 + j) * sn;
-                for (Py_ssize_t k = 0; k < K; ++k)
-                    panel[k * LE_NR + j] = col[k * sk];
-            }
+        } else {                               /* a transpose: write each panel row once */
+            for (Py_ssize_t k = 0; k < K; ++k)
+                for (Py_ssize_t j = 0; j < width; ++j)
+                    panel[k * LE_NR + j] = src[k * sk + (n0 + j) * sn];
         }
     }
 }
@@ -104,31 +102,18 @@ static inline void lstm_energy_store_row(__m256 lo, __m256 hi, int accumulate, f
     }
 }
 
-/* lane masks for the first `width` of 16 columns (a partial last panel read in place) */
-__attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_tail_masks(Py_ssize_t width, __m256i *lo, __m256i *hi)
-{
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    *lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), lane);
-    *hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width - 8), lane);
-}
-
-/* C[0:R, 0:width] (+)= A[0:R, 0:K] @ Bp[0:K, 0:width], the micro-kernel.
+/* C[0:R, 0:width] (+)= A[0:R, 0:K] @ panel[0:K, 0:width], the micro-kernel.
  * A[r, k] = A[r * a_rs + k * a_ks]: a row-major block (a_rs = lda, a_ks = 1) or a packed one
- * (a_rs = 1, a_ks = R). Bp[k, j] = b[k * b_ks + j]: a packed panel (b_ks = 16, zero-padded) or 16
- * columns of a row-major matrix (b_ks = its row stride); FULL = 0 reads only `width` columns.
- * R = 1..6 and FULL are compile-time constants after inlining, so unused accumulators disappear
- * (named registers, not an array: none of them is spilled to the stack). C: row stride ldc. */
+ * (a_rs = 1, a_ks = R). panel: K x 16 floats, zero-padded past `width` columns. R = 1..6 is a
+ * compile-time constant after inlining, so unused accumulators disappear (named registers, not an
+ * array: none of them is spilled to the stack). C: row stride ldc. */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_block(const int R, const int FULL, Py_ssize_t K, const float *A,
-                                     Py_ssize_t a_rs, Py_ssize_t a_ks, const float *b, Py_ssize_t b_ks,
-                                     int accumulate, float *C, Py_ssize_t ldc, Py_ssize_t width)
+static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
+                                     Py_ssize_t a_ks, const float *panel, int accumulate, float *C,
+                                     Py_ssize_t ldc, Py_ssize_t width)
 {
     const float *a0 = A, *a1 = A + a_rs, *a2 = A + 2 * a_rs, *a3 = A + 3 * a_rs,
                 *a4 = A + 4 * a_rs, *a5 = A + 5 * a_rs;
-    __m256i mlo = _mm256_setzero_si256(), mhi = _mm256_setzero_si256();
-    if (!FULL)
-        lstm_energy_tail_masks(width, &mlo, &mhi);
     /* C's rows are touched only after the k loop; in the forward they were written by the input
      * GEMM long before (L3 or memory), so start fetching them now, behind the FMAs */
     for (int r = 0; r < R; ++r) {
@@ -139,10 +124,10 @@ static inline void lstm_energy_block(const int R, const int FULL, Py_ssize_t K, 
     __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
     __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     for (Py_ssize_t k = 0; k < K; ++k) {
-        const float *bk = b + k * b_ks;
-        _mm_prefetch((const char *)(bk + LE_PREFETCH_K * b_ks), _MM_HINT_T0);
-        __m256 b0 = FULL ? _mm256_loadu_ps(bk) : _mm256_maskload_ps(bk, mlo);
-        __m256 b1 = FULL ? _mm256_loadu_ps(bk + 8) : _mm256_maskload_ps(bk + 8, mhi);
+        const float *bk = panel + k * LE_NR;
+        _mm_prefetch((const char *)(bk + LE_PREFETCH_K * LE_NR), _MM_HINT_T0);
+        __m256 b0 = _mm256_loadu_ps(bk);
+        __m256 b1 = _mm256_loadu_ps(bk + 8);
         Py_ssize_t ak = k * a_ks;
         __m256 a;
         a = _mm256_broadcast_ss(a0 + ak);
@@ -169,38 +154,30 @@ static inline void lstm_energy_block(const int R, const int FULL, Py_ssize_t K, 
 /* the R = 1 case (a matrix-vector product, B = 1): with only two accumulators the FMA latency
  * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. a[k * a_ks]. */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_row(const int FULL, Py_ssize_t K, const float *a, Py_ssize_t a_ks,
-                                   const float *b, Py_ssize_t b_ks, int accumulate, float *c,
-                                   Py_ssize_t width)
+static inline void lstm_energy_row(Py_ssize_t K, const float *a, Py_ssize_t a_ks, const float *panel,
+                                   int accumulate, float *c, Py_ssize_t width)
 {
-    __m256i mlo = _mm256_setzero_si256(), mhi = _mm256_setzero_si256();
-    if (!FULL)
-        lstm_energy_tail_masks(width, &mlo, &mhi);
-#define LE_LOAD_LO(p) (FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), mlo))
-#define LE_LOAD_HI(p) (FULL ? _mm256_loadu_ps((p) + 8) : _mm256_maskload_ps((p) + 8, mhi))
     __m256 z = _mm256_setzero_ps();
     __m256 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
     Py_ssize_t k = 0;
     for (; k + 4 <= K; k += 4) {
-        const float *p0 = b + k * b_ks, *p1 = p0 + b_ks, *p2 = p1 + b_ks, *p3 = p2 + b_ks;
+        const float *p = panel + k * LE_NR;
         __m256 x0 = _mm256_broadcast_ss(a + k * a_ks), x1 = _mm256_broadcast_ss(a + (k + 1) * a_ks);
         __m256 x2 = _mm256_broadcast_ss(a + (k + 2) * a_ks), x3 = _mm256_broadcast_ss(a + (k + 3) * a_ks);
-        s0 = _mm256_fmadd_ps(x0, LE_LOAD_LO(p0), s0);
-        s1 = _mm256_fmadd_ps(x0, LE_LOAD_HI(p0), s1);
-        s2 = _mm256_fmadd_ps(x1, LE_LOAD_LO(p1), s2);
-        s3 = _mm256_fmadd_ps(x1, LE_LOAD_HI(p1), s3);
-        s4 = _mm256_fmadd_ps(x2, LE_LOAD_LO(p2), s4);
-        s5 = _mm256_fmadd_ps(x2, LE_LOAD_HI(p2), s5);
-        s6 = _mm256_fmadd_ps(x3, LE_LOAD_LO(p3), s6);
-        s7 = _mm256_fmadd_ps(x3, LE_LOAD_HI(p3), s7);
+        s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p), s0);
+        s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p + 8), s1);
+        s2 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(p + 16), s2);
+        s3 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(p + 24), s3);
+        s4 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(p + 32), s4);
+        s5 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(p + 40), s5);
+        s6 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(p + 48), s6);
+        s7 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(p + 56), s7);
     }
     for (; k < K; ++k) {
         __m256 x = _mm256_broadcast_ss(a + k * a_ks);
-        s0 = _mm256_fmadd_ps(x, LE_LOAD_LO(b + k * b_ks), s0);
-        s1 = _mm256_fmadd_ps(x, LE_LOAD_HI(b + k * b_ks), s1);
+        s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR), s0);
+        s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR + 8), s1);
     }
-#undef LE_LOAD_LO
-#undef LE_LOAD_HI
     s0 = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s4, s6));
     s1 = _mm256_add_ps(_mm256_add_ps(s1, s3), _mm256_add_ps(s5, s7));
     lstm_energy_store_row(s0, s1, accumulate, c, width);
@@ -218,34 +195,27 @@ static inline Py_ssize_t lstm_energy_block_rows(Py_ssize_t left)
     return left;
 }
 
-/* rows [0, M) of A, in row blocks, against one 16-column strip b (Bp[k, j] = b[k * b_ks + j]) over
- * K: C[0:M, 0:width] (+)= A @ Bp. A is row-major (a_rs = lda, a_ks = 1) or packed by
+/* rows [0, M) of A, in row blocks, against one panel (K x 16, zero-padded past `width`):
+ * C[0:M, 0:width] (+)= A @ panel. A is row-major with row stride lda (packed = 0) or packed by
  * lstm_energy_pack_a (packed = 1: each block of R rows is K x R, row index fastest). */
 __attribute__((target("avx2,fma")))
 static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t lda, int packed,
-                              const float *b, Py_ssize_t b_ks, int accumulate, float *C,
-                              Py_ssize_t ldc, Py_ssize_t width)
+                              const float *panel, int accumulate, float *C, Py_ssize_t ldc,
+                              Py_ssize_t width)
 {
-    int full = width == LE_NR;
     for (Py_ssize_t m = 0; m < M;) {
         Py_ssize_t rows = lstm_energy_block_rows(M - m);
         const float *am = packed ? A + m * K : A + m * lda;
         Py_ssize_t rs = packed ? 1 : lda, ks = packed ? rows : 1;
         float *cm = C + m * ldc;
-#define LE_BLOCK(R) (full ? lstm_energy_block(R, 1, K, am, rs, ks, b, b_ks, accumulate, cm, ldc, width) \
-                          : lstm_energy_block(R, 0, K, am, rs, ks, b, b_ks, accumulate, cm, ldc, width))
         switch (rows) {
-        case 6: LE_BLOCK(6); break;
-        case 5: LE_BLOCK(5); break;
-        case 4: LE_BLOCK(4); break;
-        case 3: LE_BLOCK(3); break;
-        case 2: LE_BLOCK(2); break;
-        default:
-            if (full) lstm_energy_row(1, K, am, ks, b, b_ks, accumulate, cm, width);
-            else lstm_energy_row(0, K, am, ks, b, b_ks, accumulate, cm, width);
-            break;
+        case 6: lstm_energy_block(6, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
+        case 5: lstm_energy_block(5, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
+        case 4: lstm_energy_block(4, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
+        case 3: lstm_energy_block(3, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
+        case 2: lstm_energy_block(2, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
+        default: lstm_energy_row(K, am, ks, panel, accumulate, cm, width); break;
         }
-#undef LE_BLOCK
         m += rows;
     }
 }
@@ -262,23 +232,24 @@ static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize
         /* the k chunks of one panel back to back: its 16-column strip of C stays in L1 */
         for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
             Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
-            lstm_energy_strip(M, kn, A + k0, lda, 0, panels + p * K * LE_NR + k0 * LE_NR, LE_NR,
+            lstm_energy_strip(M, kn, A + k0, lda, 0, panels + p * K * LE_NR + k0 * LE_NR,
                               accumulate || k0 > 0, C + n0, ldc, width);
         }
     }
 }
 
-/* threads for a product of M*N*K multiply-adds over P panels: the OpenMP pool, or 1 when small */
-static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t P)
+/* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1
+ * when the product is too small to pay for the fork/join */
+static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t parts)
 {
     int threads = 1;
 #ifdef _OPENMP
-    if ((long)M * N * K >= LE_PARALLEL_MIN && P > 1)
+    if ((long)M * N * K >= LE_PARALLEL_MIN && parts > 1)
         threads = omp_get_max_threads();
-    if (threads > P)
-        threads = (int)P;
+    if (threads > parts)
+        threads = (int)parts;
 #else
-    (void)M; (void)N; (void)K; (void)P;
+    (void)M; (void)N; (void)K; (void)parts;
 #endif
     return threads;
 }
@@ -311,6 +282,19 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
 static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
                                Py_ssize_t a_ks, float *apack)
 {
+    if (a_rs == 1) {                           /* transposed A: read each source row of M once */
+        for (Py_ssize_t k = 0; k < K; ++k) {
+            const float *src = A + k * a_ks;
+            for (Py_ssize_t m = 0; m < M;) {
+                Py_ssize_t rows = lstm_energy_block_rows(M - m);
+                float *dst = apack + m * K + k * rows;
+                for (Py_ssize_t r = 0; r < rows; ++r)
+                    dst[r] = src[m + r];
+                m += rows;
+            }
+        }
+        return;
+    }
     for (Py_ssize_t m = 0; m < M;) {
         Py_ssize_t rows = lstm_energy_block_rows(M - m);
         float *dst = apack + m * K;
@@ -327,13 +311,14 @@ static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ss
  * B + p * K * 16, as lstm_energy_pack_panels writes it) or a row-major (K, N) matrix with row stride
  * ldb (b_scratch != NULL: each k chunk of it is packed into b_scratch, lstm_energy_panels_size(LE_KC,
  * N) floats, because reading 16-float strips of long rows in place thrashes the TLB). C: row
- * stride ldc. GotoBLAS order: for each k chunk (LE_KC) and row chunk (LE_MC) one thread packs that
- * block of A (LE_MC x LE_KC floats, on its stack, in L2), then the threads split the panels. */
+ * stride ldc. GotoBLAS order: for each k chunk (LE_KC) the threads split the row chunks (LE_MC);
+ * each runs its block of A (LE_MC x LE_KC floats, in its L2) against every column panel, so the
+ * only barrier is one per k chunk. A transposed A (dW) is packed first, on the thread's stack, so the
+ * micro-kernel's broadcasts read it sequentially; a row-major A is read in place. */
 static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
 {
-    float apack[LE_MC * LE_KC] __attribute__((aligned(64)));
     Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
     if (M <= 0 || N <= 0)
         return;
@@ -343,11 +328,12 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
                 memset(C + m * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
-    int threads = lstm_energy_threads_for(M, N, K, P);
+    Py_ssize_t chunks = (M + LE_MC - 1) / LE_MC;
+    int threads = lstm_energy_threads_for(M, N, K, chunks);
     for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
         Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
         int acc = accumulate || k0 > 0;
-        const float *bpanels;                  /* this k chunk's panels: panel p at + p * kn * 16 */
+        const float *bpanels;                  /* this k chunk's panels: panel p at + p * b_ps */
         Py_ssize_t b_ps;
         if (b_scratch != NULL) {
             lstm_energy_pack_panels(kn, N, B + k0 * ldb, ldb, 1, b_scratch);
@@ -357,25 +343,30 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
             bpanels = B + k0 * LE_NR;
             b_ps = K * LE_NR;
         }
-        for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_MC) {
-            Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
-            lstm_energy_pack_a(mn, kn, A + m0 * a_rs + k0 * a_ks, a_rs, a_ks, apack);
-            float *cm = C + m0 * ldc;
 #ifdef _OPENMP
-            #pragma omp parallel num_threads(threads) if (threads > 1)
+        #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-            {
-                Py_ssize_t p0 = 0, p1 = P;
+        {
+            /* each thread owns a contiguous range of row chunks and packs their A blocks itself */
+            float apack[LE_MC * LE_KC] __attribute__((aligned(64)));
+            Py_ssize_t c0 = 0, c1 = chunks;
 #ifdef _OPENMP
-                int id = omp_get_thread_num(), nt = omp_get_num_threads();
-                p0 = P * id / nt;
-                p1 = P * (id + 1) / nt;
+            int id = omp_get_thread_num(), nt = omp_get_num_threads();
+            c0 = chunks * id / nt;
+            c1 = chunks * (id + 1) / nt;
 #endif
-                for (Py_ssize_t p = p0; p < p1; ++p) {
+            for (Py_ssize_t c = c0; c < c1; ++c) {
+                Py_ssize_t m0 = c * LE_MC;
+                Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
+                const float *ablock = A + m0 * a_rs + k0 * a_ks;
+                int packed = a_ks != 1;        /* row-major A is read in place, like the steps do */
+                if (packed)
+                    lstm_energy_pack_a(mn, kn, ablock, a_rs, a_ks, apack);
+                for (Py_ssize_t p = 0; p < P; ++p) {
                     Py_ssize_t n0 = p * LE_NR;
                     Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-                    lstm_energy_strip(mn, kn, apack, 0, 1, bpanels + p * b_ps, LE_NR, acc,
-                                      cm + n0, ldc, width);
+                    lstm_energy_strip(mn, kn, packed ? apack : ablock, a_rs, packed,
+                                      bpanels + p * b_ps, acc, C + m0 * ldc + n0, ldc, width);
                 }
             }
         }

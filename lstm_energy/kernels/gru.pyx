@@ -290,13 +290,15 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
         matmul_ab(<int>(T * B), <int>D, <int>(2 * H), dgh_base, <int>G3, &w_ih[0, 0], <int>D, scratch,
                   accumulate_dx, &dx[0, 0, 0], <int>D)
         # dx += dgin @ w_ih[2H:]   (T*B, D): the n block
-        matmul_ab(<int>(T * B), <int>D, <int>H, dgin_base, <int>H, &w_ih[2 * H, 0], <int>D, scratch, True,
+        matmul_ab(<int>(T * B), <int>D, <int>H, dgin_base, <int>H, &w_ih[2 * H, 0], <int>D, scratch,
+                  True,
                   &dx[0, 0, 0], <int>D)
         # dw_ih[:2H] = dgh[..., :2H].T @ x   (2H, D)
         matmul_atb(<int>(2 * H), <int>D, <int>(T * B), dgh_base, <int>G3, &x[0, 0, 0], <int>D, scratch,
                    False, &dw_ih[0, 0], <int>D)
         # dw_ih[2H:] = dgin.T @ x   (H, D)
-        matmul_atb(<int>H, <int>D, <int>(T * B), dgin_base, <int>H, &x[0, 0, 0], <int>D, scratch, False,
+        matmul_atb(<int>H, <int>D, <int>(T * B), dgin_base, <int>H, &x[0, 0, 0], <int>D, scratch,
+                   False,
                    &dw_ih[2 * H, 0], <int>D)
         # dw_hh = Σ_t dgh[t].T @ h_prev(t)   (3H, H)
         recurrent_weight_grad(T, B, G3, H, dgh_base, &h0[0, 0], y_base, y_step, y_row, reverse,

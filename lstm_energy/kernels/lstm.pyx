@@ -284,11 +284,11 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
         # dx (+)= dgates @ w_ih   (T*B, D)
-        matmul_ab(<int>(T * B), <int>D, <int>G4, dgates_base, <int>G4, &w_ih[0, 0], <int>D, scratch,
-                  accumulate_dx, &dx[0, 0, 0], <int>D)
+        matmul_ab(<int>(T * B), <int>D, <int>G4, dgates_base, <int>G4, &w_ih[0, 0], <int>D,
+                  scratch, accumulate_dx, &dx[0, 0, 0], <int>D)
         # dw_ih = dgates.T @ x   (4H, D)
-        matmul_atb(<int>G4, <int>D, <int>(T * B), dgates_base, <int>G4, &x[0, 0, 0], <int>D, scratch, False,
-                   &dw_ih[0, 0], <int>D)
+        matmul_atb(<int>G4, <int>D, <int>(T * B), dgates_base, <int>G4, &x[0, 0, 0], <int>D,
+                   scratch, False, &dw_ih[0, 0], <int>D)
         # dw_hh = Σ_t dgates[t].T @ h_prev(t)   (4H, H)
         recurrent_weight_grad(T, B, G4, H, dgates_base, &h0[0, 0], &y[0, 0, 0], y_step, y_row,
                               reverse, scratch, &dw_hh[0, 0])

@@ -201,7 +201,8 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
         matmul_ab(<int>(T * B), <int>D, <int>H, dgates_base, <int>H, &w_ih[0, 0], <int>D, scratch,
                   accumulate_dx, &dx[0, 0, 0], <int>D)
         # dw_ih = dgates.T @ x   (H, D)
-        matmul_atb(<int>H, <int>D, <int>(T * B), dgates_base, <int>H, &x[0, 0, 0], <int>D, scratch, False,
+        matmul_atb(<int>H, <int>D, <int>(T * B), dgates_base, <int>H, &x[0, 0, 0], <int>D, scratch,
+                   False,
                    &dw_ih[0, 0], <int>D)
         # dw_hh = Σ_t dgates[t].T @ h_prev(t)   (H, H)
         recurrent_weight_grad(T, B, H, H, dgates_base, &h0[0, 0], y_base, y_step, y_row, reverse,
