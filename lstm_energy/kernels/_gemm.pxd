@@ -2,9 +2,10 @@
 """The kernels' GEMMs over all T·B rows (input projection, dX, dW_ih, dW_hh), one source for float32
 and float64, row-major like ``_blas.pxd``.
 
-float32 on a CPU with AVX2+FMA runs on the kernels' own packed GEMM (``_packed_gemm.h``), so that a
-float32 call uses one thread pool (the kernels' OpenMP pool) for every product, per-step ones
-included; float64 and other CPUs use BLAS through ``_blas.pxd``.
+float32 on a CPU with AVX2+FMA with more than one OpenMP thread runs on the kernels' own packed GEMM
+(``_packed_gemm.h``), so that the call uses one thread pool (the kernels' OpenMP pool) for every
+product, per-step ones included, instead of two pools fighting over the cores. On one thread, with
+float64 and on other CPUs they use BLAS through ``_blas.pxd``.
 """
 from cython cimport floating
 
@@ -15,14 +16,21 @@ cdef extern from "_packed_gemm.h" nogil:
         Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t a_rs, Py_ssize_t a_ks,
         const float* B, Py_ssize_t ldb, float* b_scratch, int accumulate, float* C, Py_ssize_t ldc)
     int own_gemm_available "lstm_energy_packed_gemm_available" ()
+    int gemm_threads "lstm_energy_gemm_threads" ()
     enum: GEMM_K_CHUNK "LE_KC"
+
+
+cdef inline bint own_large_gemm() noexcept nogil:
+    """True when the large float32 GEMMs run on the kernels' own GEMM (see the module docstring)."""
+    return own_gemm_available() and gemm_threads() > 1
 
 
 cdef inline void matmul_abt(int M, int N, int K, const floating* A, int lda, const floating* W,
                             int ldw, const floating* w_panels, bint accumulate, floating* C,
                             int ldc) noexcept nogil:
     """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``): x @ W_ih.T.
-    w_panels: W.T packed by _recurrent.pack_recurrent_weight(W, N, K, True, ...), or NULL (BLAS)."""
+    w_panels: W.T packed by _recurrent.pack_weight(W, N, K, True, ...) when own_large_gemm(), or
+    NULL (BLAS)."""
     cdef floating one = 1, zero = 0
     if floating is float:
         if w_panels != NULL:
@@ -40,7 +48,7 @@ cdef inline void matmul_ab(int M, int N, int K, const floating* A, int lda, cons
     scratch: the backward workspace's ``gemm_panels`` (one k chunk of Bm, packed)."""
     cdef floating one = 1, zero = 0
     if floating is float:
-        if own_gemm_available():
+        if own_large_gemm():
             # NumPy: C[:] = A @ Bm (+ C)
             own_gemm(M, N, K, A, lda, 1, Bm, ldb, scratch, accumulate, C, ldc)
             return
@@ -55,7 +63,7 @@ cdef inline void matmul_atb(int M, int N, int K, const floating* A, int lda, con
     scratch: the backward workspace's ``gemm_panels`` (one k chunk of Bm, packed)."""
     cdef floating one = 1, zero = 0
     if floating is float:
-        if own_gemm_available():
+        if own_large_gemm():
             # NumPy: C[:] = A.T @ Bm (+ C)
             own_gemm(M, N, K, A, 1, lda, Bm, ldb, scratch, accumulate, C, ldc)
             return

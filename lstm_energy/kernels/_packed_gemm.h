@@ -9,9 +9,11 @@
  *   packed W_ih^T in "w_ih_panels"; dX, dW_ih, dW_hh against row-major operands read in place),
  *   GotoBLAS-style: blocks of A packed on the stack, column panels of B streamed.
  *
- * Why not BLAS for those: OpenBLAS's worker threads busy-wait for a while after each call; with our
- * per-step products on an OpenMP pool, the two pools then fought over the 2 cores of our machines
- * (2 threads ran no faster than 1). One pool for everything float32 removes that.
+ * Why not BLAS for those when several threads run: OpenBLAS's worker threads busy-wait for a while
+ * (~0.1 s) after each call; with our per-step products on an OpenMP pool, the two pools then fought
+ * over the 2 cores of our machines (2 threads ran no faster than 1). One pool for everything float32
+ * removes that. On one thread nothing spins, and OpenBLAS's large GEMMs (vectorised packing) were
+ * ~10 % faster than these in an LSTM training step, so the callers (_gemm.pxd) keep BLAS there.
  *
  * Layout of packed panels: N is cut into panels of LE_NR = 16 columns; panel p holds
  * Bmat[k, 16p + j] at panels[p*K*16 + k*16 + j] (j < 16, zero beyond column N), so one step of the
@@ -45,7 +47,7 @@
 #define LE_NR 16                     /* columns per panel: two AVX2 vectors */
 #define LE_MR 6                      /* rows of A per micro-kernel call */
 #define LE_KC 256                    /* k per chunk: a 16 KiB panel chunk stays in L1 */
-#define LE_PREFETCH_K 16             /* rows of B ahead that the micro-kernel prefetches */
+#define LE_INPLACE_MAX_LDA 640       /* row-major A read in place up to this row stride (floats) */
 #define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
 #define LE_PARALLEL_MIN (1L << 20)   /* multiply-adds below which one thread is faster */
 
@@ -125,7 +127,6 @@ static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, 
     __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     for (Py_ssize_t k = 0; k < K; ++k) {
         const float *bk = panel + k * LE_NR;
-        _mm_prefetch((const char *)(bk + LE_PREFETCH_K * LE_NR), _MM_HINT_T0);
         __m256 b0 = _mm256_loadu_ps(bk);
         __m256 b1 = _mm256_loadu_ps(bk + 8);
         Py_ssize_t ak = k * a_ks;
@@ -205,17 +206,20 @@ static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssi
 {
     for (Py_ssize_t m = 0; m < M;) {
         Py_ssize_t rows = lstm_energy_block_rows(M - m);
-        const float *am = packed ? A + m * K : A + m * lda;
-        Py_ssize_t rs = packed ? 1 : lda, ks = packed ? rows : 1;
         float *cm = C + m * ldc;
+        /* the A strides as compile-time constants in each case: packed (1, R) or row-major (lda, 1) */
+#define LE_BLOCK(R) (packed ? lstm_energy_block(R, K, A + m * K, 1, R, panel, accumulate, cm, ldc, width) \
+                            : lstm_energy_block(R, K, A + m * lda, lda, 1, panel, accumulate, cm, ldc, width))
         switch (rows) {
-        case 6: lstm_energy_block(6, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
-        case 5: lstm_energy_block(5, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
-        case 4: lstm_energy_block(4, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
-        case 3: lstm_energy_block(3, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
-        case 2: lstm_energy_block(2, K, am, rs, ks, panel, accumulate, cm, ldc, width); break;
-        default: lstm_energy_row(K, am, ks, panel, accumulate, cm, width); break;
+        case 6: LE_BLOCK(6); break;
+        case 5: LE_BLOCK(5); break;
+        case 4: LE_BLOCK(4); break;
+        case 3: LE_BLOCK(3); break;
+        case 2: LE_BLOCK(2); break;
+        default: lstm_energy_row(K, packed ? A + m * K : A + m * lda, 1, panel, accumulate, cm, width);
+                 break;
         }
+#undef LE_BLOCK
         m += rows;
     }
 }
@@ -295,12 +299,14 @@ static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ss
         }
         return;
     }
-    for (Py_ssize_t m = 0; m < M;) {
+    for (Py_ssize_t m = 0; m < M;) {                 /* row-major A: read each row once */
         Py_ssize_t rows = lstm_energy_block_rows(M - m);
         float *dst = apack + m * K;
-        for (Py_ssize_t k = 0; k < K; ++k)
-            for (Py_ssize_t r = 0; r < rows; ++r)
-                dst[k * rows + r] = A[(m + r) * a_rs + k * a_ks];
+        for (Py_ssize_t r = 0; r < rows; ++r) {
+            const float *src = A + (m + r) * a_rs;
+            for (Py_ssize_t k = 0; k < K; ++k)
+                dst[k * rows + r] = src[k * a_ks];
+        }
         m += rows;
     }
 }
@@ -314,7 +320,8 @@ static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ss
  * stride ldc. GotoBLAS order: for each k chunk (LE_KC) the threads split the row chunks (LE_MC);
  * each runs its block of A (LE_MC x LE_KC floats, in its L2) against every column panel, so the
  * only barrier is one per k chunk. A transposed A (dW) is packed first, on the thread's stack, so the
- * micro-kernel's broadcasts read it sequentially; a row-major A is read in place. */
+ * micro-kernel's broadcasts read it sequentially, and so is a row-major A with long rows; a
+ * row-major A with rows of at most LE_INPLACE_MAX_LDA floats is read in place. */
 static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
@@ -359,7 +366,9 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
                 Py_ssize_t m0 = c * LE_MC;
                 Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
                 const float *ablock = A + m0 * a_rs + k0 * a_ks;
-                int packed = a_ks != 1;        /* row-major A is read in place, like the steps do */
+                /* a row-major A with short rows is read in place, like the steps do; long rows
+                 * (dX's dgates, 4H wide) would spread the block over more pages than the TLB holds */
+                int packed = a_ks != 1 || a_rs > LE_INPLACE_MAX_LDA;
                 if (packed)
                     lstm_energy_pack_a(mn, kn, ablock, a_rs, a_ks, apack);
                 for (Py_ssize_t p = 0; p < P; ++p) {
@@ -376,6 +385,16 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
 static inline int lstm_energy_packed_gemm_available(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* the OpenMP pool's size (1 without OpenMP): threadpoolctl's "openmp" limit */
+static inline int lstm_energy_gemm_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 #else   /* not GCC-compatible on x86-64: no AVX2 build; callers use BLAS */
@@ -396,6 +415,8 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
 }
 
 static inline int lstm_energy_packed_gemm_available(void) { return 0; }
+
+static inline int lstm_energy_gemm_threads(void) { return 1; }
 
 #endif
 #endif
