@@ -15,6 +15,10 @@ marked NOISY (the machine was busy): re-run it with -k before believing it.
 GEMM efficiency = achieved GEMM GFLOP/s of a call (extra_info["gemm_flops"] / median seconds) ÷
 GFLOP/s of the square sgemm measured in the same run at the same thread count (test_sgemm.py; it
 runs before and after the peers, and the faster of the two is the ceiling).
+
+"target needs" = the GEMM efficiency the cython call would need to meet its ratio target in this
+run: GEMM FLOPs ÷ (limit × torch's median) ÷ the sgemm ceiling. Above 100 % the target asks the
+whole call (GEMMs, gate math, overheads) to beat the rate of a large square sgemm on this machine.
 """
 from __future__ import annotations
 
@@ -75,6 +79,15 @@ class RunTable:
         achieved = self.gflops(cell, phase, shape, threads, impl)
         ceiling = self.sgemm_gflops.get(threads)
         return None if achieved is None or not ceiling else achieved / ceiling
+
+    def needed_efficiency(self, cell, phase, shape, threads, limit):
+        """GEMM efficiency the cython call needs for cython/torch <= limit (see the module docstring)."""
+        torch_seconds = self.seconds.get((cell, phase, shape, threads, "torch"))
+        flops = self.gemm_flops.get((cell, phase, shape))
+        ceiling = self.sgemm_gflops.get(threads)
+        if torch_seconds is None or flops is None or not ceiling:
+            return None
+        return flops / (limit * torch_seconds) / 1e9 / ceiling
 
     def groups(self):
         """Every (cell, phase, shape, threads) present, in reading order."""
@@ -195,7 +208,7 @@ def _num(value, fmt):
 
 
 COLUMNS = ("cell", "phase", "shape", "thr", "cython ms", "torch ms", "numpy ms", "cy/torch", "target",
-           "verdict", "cy/numpy", "cy GFLOP/s", "cy GEMM eff", "torch GEMM eff", "spread")
+           "verdict", "target needs", "cy/numpy", "cy GFLOP/s", "cy GEMM eff", "torch GEMM eff", "spread")
 #: a row whose noisiest peer has IQR/median above this is flagged: re-measure it before believing it
 NOISY_SPREAD = 0.10
 
@@ -211,6 +224,7 @@ def table_rows(table: RunTable) -> list[tuple[str, ...]]:
             cell, phase, shape, str(threads),
             _ms(seconds["cython"]), _ms(seconds["torch"]), _ms(seconds["numpy"]),
             _num(ratio, ".3f"), "" if limit is None else f"<= {limit:g}", verdict,
+            "" if limit is None else _num(table.needed_efficiency(cell, phase, shape, threads, limit), ".0%"),
             _num(table.ratio(cell, phase, shape, threads, "cython", "numpy"), ".2f"),
             _num(table.gflops(cell, phase, shape, threads, "cython"), ".1f"),
             _num(table.efficiency(cell, phase, shape, threads, "cython"), ".0%"),

@@ -107,6 +107,25 @@ def test_gemm_efficiency_uses_sgemm_at_the_same_thread_count(ratios):
     assert got["gru forward big 1t: GEMM efficiency >= 80%"].measured == "70%"
 
 
+def test_target_needs_is_the_efficiency_that_meets_the_limit(ratios):
+    # sgemm 100 GFLOP/s; torch takes 1 s for 60 GFLOP; limit 0.6 -> cython needs 60e9 / 0.6 s
+    # = 100 GFLOP/s = 100 % of sgemm. LSTM forward mid (limit 1.0) needs 60 %.
+    doc = document(
+        sgemm(1, 0.02),
+        peer("gru", "forward", "mid", 1, "cython", 1.2, gemm_flops=60e9),
+        peer("gru", "forward", "mid", 1, "torch", 1.0, gemm_flops=60e9),
+        peer("lstm", "forward", "mid", 1, "cython", 0.9, gemm_flops=60e9),
+        peer("lstm", "forward", "mid", 1, "torch", 1.0, gemm_flops=60e9),
+        peer("lstm", "forward", "mid", 2, "cython", 0.9, gemm_flops=60e9),
+        peer("lstm", "forward", "mid", 2, "torch", 1.0, gemm_flops=60e9),
+    )
+    rows = {(r[0], r[3]): r for r in ratios.table_rows(ratios.load_run(doc))}
+    needs = ratios.COLUMNS.index("target needs")
+    assert rows[("gru", "1")][needs] == "100%"
+    assert rows[("lstm", "1")][needs] == "60%"
+    assert rows[("lstm", "2")][needs] == ""          # no ratio target at 2 threads
+
+
 def test_sgemm_ceiling_is_the_faster_of_before_and_after(ratios):
     table = ratios.load_run(document(sgemm(1, 0.04), sgemm(1, 0.02), sgemm(1, 0.03)))
     assert table.sgemm_gflops[1] == pytest.approx(100.0)
