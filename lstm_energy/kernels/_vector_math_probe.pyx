@@ -21,8 +21,12 @@ cdef extern from "_packed_gemm.h" nogil:
     void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A,
                                  Py_ssize_t lda, const float* panels, int accumulate, float* C,
                                  Py_ssize_t ldc)
+    void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t a_rs,
+                          Py_ssize_t a_ks, const float* B, Py_ssize_t ldb, float* b_scratch,
+                          int accumulate, float* C, Py_ssize_t ldc)
     int lstm_energy_packed_gemm_available()
     enum: LE_NR
+    enum: LE_KC
 
 BUILDS = ("dispatch", "baseline")
 
@@ -103,3 +107,25 @@ def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :
         return
     lstm_energy_gemm_packed(M, n, K, &a[0, 0], a.strides[0] // 4, &panels[0, 0, 0], accumulate,
                             &c[0, 0], c.strides[0] // 4)
+
+
+def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate, bint transpose_a):
+    """c = op(a) @ b (+ c when accumulate) with the kernels' own large GEMM, in place; op(a) = a.T
+    when transpose_a (the dW form). a: unit stride along its last axis; b: (K, N), c: (M, N)."""
+    if not lstm_energy_packed_gemm_available():
+        raise RuntimeError("gemm_large: this CPU lacks AVX2+FMA; check packed_gemm_available() first")
+    cdef Py_ssize_t M = a.shape[1] if transpose_a else a.shape[0]
+    cdef Py_ssize_t K = a.shape[0] if transpose_a else a.shape[1]
+    cdef Py_ssize_t N = b.shape[1]
+    if (b.shape[0] != K or c.shape[0] != M or c.shape[1] != N or (a.shape[1] > 1 and a.strides[1] != 4)):
+        raise ValueError(f"gemm_large: shapes a {(a.shape[0], a.shape[1])} (transpose_a={transpose_a}), "
+                         f"b {(b.shape[0], b.shape[1])}, c {(c.shape[0], c.shape[1])} do not fit "
+                         f"c (M, N) = op(a) (M, K) @ b (K, N); pass matching arrays")
+    if M == 0 or N == 0:
+        return
+    cdef float[::1] scratch = np.empty(max(lstm_energy_panels_size(LE_KC, N), 1), np.float32)
+    cdef Py_ssize_t lda = a.strides[0] // 4
+    if transpose_a:
+        lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, &b[0, 0], N, &scratch[0], accumulate, &c[0, 0], N)
+    else:
+        lstm_energy_gemm(M, N, K, &a[0, 0], lda, 1, &b[0, 0], N, &scratch[0], accumulate, &c[0, 0], N)

@@ -71,3 +71,50 @@ def test_shape_mismatch_is_rejected():
     panels = probe.pack_panels(np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match="do not fit"):
         probe.gemm_packed(np.ones((2, 5), np.float32), panels, 4, np.ones((2, 4), np.float32), False)
+
+
+LARGE_SHAPES = [(1, 1, 1), (7, 17, 300), (100, 80, 257), (200, 33, 600), (97, 512, 256), (3, 1024, 40)]
+
+
+@pytest.mark.parametrize("M, N, K", LARGE_SHAPES)
+@pytest.mark.parametrize("transpose_a", [False, True], ids=["a", "a.T"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
+    """The own GEMM the kernels use for the T*B-row products on several threads: row chunks of 96
+    (M > 96), k chunks of 256 (K > 256), a partial last panel (N % 16), transposed A (dW)."""
+    import lstm_energy.kernels  # noqa: F401 - load the kernels' OpenMP runtime before limiting it
+    rng = np.random.default_rng(M * 31 + N * 7 + K)
+    a = rng.standard_normal((K, M) if transpose_a else (M, K)).astype(np.float32)
+    b = rng.standard_normal((K, N)).astype(np.float32)
+    c0 = rng.standard_normal((M, N)).astype(np.float32)
+    op_a = a.T.astype(np.float64) if transpose_a else a.astype(np.float64)
+    scale = np.abs(op_a) @ np.abs(b.astype(np.float64)) + np.abs(c0)
+    for accumulate in (False, True):
+        c = c0.copy()
+        with threadpool_limits(threads):
+            probe.gemm_large(a, b, c, accumulate, transpose_a)
+        expected = op_a @ b.astype(np.float64) + (c0 if accumulate else 0)
+        assert np.all(np.abs(c - expected) <= 4 * K * np.finfo(np.float32).eps * scale)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_layers_agree_on_one_and_two_threads(cell):
+    """One thread sends the large float32 GEMMs to BLAS, two to the own GEMM: same answers."""
+    from lstm_energy.layers import GRU, LSTM, RNN
+
+    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
+    layer = cls(80, 48, num_layers=2, bidirectional=True, dtype="float32", seed=3)
+    x = np.random.default_rng(4).standard_normal((30, 7, 80)).astype(np.float32)
+    layer.train()
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            y, _ = layer.forward(x)
+            dx, _ = layer.backward(np.ones_like(y))
+        results.append((y.copy(), dx.copy(), {k: g.copy() for k, g in layer.grads.items()}))
+    (y1, dx1, g1), (y2, dx2, g2) = results
+    np.testing.assert_allclose(y1, y2, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(dx1, dx2, rtol=1e-4, atol=1e-5)
+    assert g1.keys() == g2.keys() and g1
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-4, atol=1e-4, err_msg=name)
