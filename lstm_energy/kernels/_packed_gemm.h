@@ -12,8 +12,8 @@
  * Why not BLAS for those when several threads run: OpenBLAS's worker threads busy-wait for a while
  * (~0.1 s) after each call; with our per-step products on an OpenMP pool, the two pools then fought
  * over the 2 cores of our machines (2 threads ran no faster than 1). One pool for everything float32
- * removes that. On one thread nothing spins, and OpenBLAS's large GEMMs (vectorised packing) were
- * ~10 % faster than these in an LSTM training step, so the callers (_gemm.pxd) keep BLAS there.
+ * removes that. On one thread nothing spins; there the callers (_gemm.pxd) keep OpenBLAS for
+ * x @ W_ih^T and dA @ W (its vectorised packing made them faster) and use these for dW only.
  *
  * Layout of packed panels: N is cut into panels of LE_NR = 16 columns; panel p holds
  * Bmat[k, 16p + j] at panels[p*K*16 + k*16 + j] (j < 16, zero beyond column N), so one step of the

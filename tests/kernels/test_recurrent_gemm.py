@@ -99,7 +99,7 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_layers_agree_on_one_and_two_threads(cell):
-    """One thread sends the large float32 GEMMs to BLAS, two to the own GEMM: same answers."""
+    """One thread sends x @ W_ih.T and dA @ W to BLAS, two threads to the own GEMM: same answers."""
     from lstm_energy.layers import GRU, LSTM, RNN
 
     cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
