@@ -55,7 +55,6 @@ cdef inline void recurrent_weight_grad(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH
     cdef Py_ssize_t k, ld
     cdef const floating* d_rest
     cdef const floating* h_rest
-    cdef floating one = 1, zero = 0
     # dw_hh = dgates[first].T @ h0   (GH, H)
     matmul_atb(<int>GH, <int>H, <int>B, dgates + first * B * GH, <int>GH, h0, <int>H, scratch,
                False, dw_hh, <int>H)

@@ -153,18 +153,19 @@ static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, 
 }
 
 /* the R = 1 case (a matrix-vector product, B = 1): with only two accumulators the FMA latency
- * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. a[k * a_ks]. */
+ * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. a: K contiguous
+ * floats (a row of A, or a one-row packed block, which is the same layout). */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_row(Py_ssize_t K, const float *a, Py_ssize_t a_ks, const float *panel,
-                                   int accumulate, float *c, Py_ssize_t width)
+static inline void lstm_energy_row(Py_ssize_t K, const float *a, const float *panel, int accumulate,
+                                   float *c, Py_ssize_t width)
 {
     __m256 z = _mm256_setzero_ps();
     __m256 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
     Py_ssize_t k = 0;
     for (; k + 4 <= K; k += 4) {
         const float *p = panel + k * LE_NR;
-        __m256 x0 = _mm256_broadcast_ss(a + k * a_ks), x1 = _mm256_broadcast_ss(a + (k + 1) * a_ks);
-        __m256 x2 = _mm256_broadcast_ss(a + (k + 2) * a_ks), x3 = _mm256_broadcast_ss(a + (k + 3) * a_ks);
+        __m256 x0 = _mm256_broadcast_ss(a + k), x1 = _mm256_broadcast_ss(a + k + 1);
+        __m256 x2 = _mm256_broadcast_ss(a + k + 2), x3 = _mm256_broadcast_ss(a + k + 3);
         s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p), s0);
         s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p + 8), s1);
         s2 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(p + 16), s2);
@@ -175,7 +176,7 @@ static inline void lstm_energy_row(Py_ssize_t K, const float *a, Py_ssize_t a_ks
         s7 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(p + 56), s7);
     }
     for (; k < K; ++k) {
-        __m256 x = _mm256_broadcast_ss(a + k * a_ks);
+        __m256 x = _mm256_broadcast_ss(a + k);
         s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR), s0);
         s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + k * LE_NR + 8), s1);
     }
@@ -216,7 +217,7 @@ static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssi
         case 4: LE_BLOCK(4); break;
         case 3: LE_BLOCK(3); break;
         case 2: LE_BLOCK(2); break;
-        default: lstm_energy_row(K, packed ? A + m * K : A + m * lda, 1, panel, accumulate, cm, width);
+        default: lstm_energy_row(K, packed ? A + m * K : A + m * lda, panel, accumulate, cm, width);
                  break;
         }
 #undef LE_BLOCK

@@ -13,7 +13,6 @@ from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt
 from lstm_energy.kernels._checks cimport expect_shape
 
 cdef extern from "_packed_gemm.h" nogil:
-    Py_ssize_t panels_size "lstm_energy_panels_size" (Py_ssize_t K, Py_ssize_t N)
     void pack_panels "lstm_energy_pack_panels" (
         Py_ssize_t K, Py_ssize_t N, const float* src, Py_ssize_t sk, Py_ssize_t sn, float* panels)
     void gemm_packed "lstm_energy_gemm_packed" (
@@ -37,8 +36,8 @@ cdef inline floating* pack_weight(const floating* w, Py_ssize_t rows, Py_ssize_t
     use BLAS.
 
     transpose: True packs Bmat = W.T (K = cols: the forward's W_hh and W_ih), False Bmat = W
-    (K = rows: the backward's W_hh). panels: the workspace's ``w_hh_panels`` / ``w_ih_panels``,
-    at least panels_size(K, N) floats.
+    (K = rows: the backward's W_hh). panels: the workspace's ``w_hh_panels`` / ``w_ih_panels``
+    (``workspaces.packed_weight_shape(K, N)``, checked by ``expect_panels``).
     """
     if floating is float:
         if packed_gemm_available():

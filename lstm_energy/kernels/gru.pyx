@@ -167,7 +167,6 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* h_prev
     cdef floating* ghn_out
     cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         for j in range(2 * H):
@@ -269,7 +268,6 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef floating* dgin_base = &dgin[0, 0, 0]
     cdef const floating* h_prev
     cdef Py_ssize_t h_prev_ld, s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)

@@ -168,7 +168,6 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* c_prev
     cdef floating* c_out
     cdef Py_ssize_t h_prev_ld, s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         for j in range(G4):
@@ -267,7 +266,6 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef floating* dgates_base = &dgates[0, 0, 0]
     cdef const floating* c_prev
     cdef Py_ssize_t s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)

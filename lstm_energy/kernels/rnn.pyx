@@ -104,7 +104,6 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* x_base = &x[0, 0, 0]
     cdef const floating* h_prev
     cdef Py_ssize_t h_prev_ld, s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         for j in range(H):
@@ -187,7 +186,6 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef const floating* y_base = &y[0, 0, 0]
     cdef floating* dgates_base = &dgates[0, 0, 0]
     cdef Py_ssize_t s, t, j
-    cdef floating one = 1, zero = 0
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
