@@ -50,6 +50,7 @@
 #define LE_INPLACE_MAX_LDA 640       /* row-major A read in place up to this row stride (floats) */
 #define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
 #define LE_PARALLEL_MIN (1L << 20)   /* multiply-adds below which one thread is faster */
+#define LE_PACK_AHEAD 8              /* rows of a transposed A prefetched ahead while packing it */
 
 /* floats the panels of a K x N Bmat take: NumPy: ceil(N / 16) * 16 * K */
 static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
@@ -63,20 +64,33 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
                                     Py_ssize_t sn, float *panels)
 {
     Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
-    for (Py_ssize_t p = 0; p < P; ++p) {
+    Py_ssize_t full = N / LE_NR;               /* panels with all 16 columns */
+    Py_ssize_t tail = N - full * LE_NR;        /* columns of the last, partial panel (0: none) */
+    if (sn == 1) {
+        /* row by row, so the source (the large GEMMs' x or h, megabytes) is read sequentially;
+         * each row is spread over the P panels */
+        for (Py_ssize_t k = 0; k < K; ++k) {
+            const float *row = src + k * sk;
+            float *dst = panels + k * LE_NR;
+            for (Py_ssize_t p = 0; p < full; ++p)   /* a constant size: GCC inlines vector moves */
+                memcpy(dst + p * K * LE_NR, row + p * LE_NR, LE_NR * sizeof(float));
+            if (tail) {
+                float *last = dst + full * K * LE_NR;
+                memcpy(last, row + full * LE_NR, (size_t)tail * sizeof(float));
+                memset(last + tail, 0, (size_t)(LE_NR - tail) * sizeof(float));
+            }
+        }
+        return;
+    }
+    for (Py_ssize_t p = 0; p < P; ++p) {       /* a transpose: write each panel row once */
         float *panel = panels + p * K * LE_NR;
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
         if (width < LE_NR)
             memset(panel, 0, (size_t)(K * LE_NR) * sizeof(float));
-        if (sn == 1) {
-            for (Py_ssize_t k = 0; k < K; ++k)
-                memcpy(panel + k * LE_NR, src + k * sk + n0, (size_t)width * sizeof(float));
-        } else {                               /* a transpose: write each panel row once */
-            for (Py_ssize_t k = 0; k < K; ++k)
-                for (Py_ssize_t j = 0; j < width; ++j)
-                    panel[k * LE_NR + j] = src[k * sk + (n0 + j) * sn];
-        }
+        for (Py_ssize_t k = 0; k < K; ++k)
+            for (Py_ssize_t j = 0; j < width; ++j)
+                panel[k * LE_NR + j] = src[k * sk + (n0 + j) * sn];
     }
 }
 
@@ -283,18 +297,32 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
 }
 
 /* apack <- A[0:M, 0:K] (A[m, k] = A[m * a_rs + k * a_ks]) in the row blocks lstm_energy_strip walks:
- * the block of R rows starting at row m is K x R at apack + m * K, row index fastest. */
+ * the block of R rows starting at row m is K x R at apack + m * K, row index fastest.
+ * NumPy: apack[m*K : (m+R)*K] = A[m:m+R, :].T.ravel() for each block. */
 static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
                                Py_ssize_t a_ks, float *apack)
 {
-    if (a_rs == 1) {                           /* transposed A: read each source row of M once */
+    if (a_rs == 1) {
+        /* transposed A (dW's dgates^T): source row k holds A[0:M, k] contiguously. Row by row, so
+         * each source line is read once (rows are 4H floats apart, a multiple of 4 KiB for an
+         * LSTM: walking one block's column down them would thrash an L1 set); each block takes
+         * R consecutive floats, a fixed-size copy per case */
         for (Py_ssize_t k = 0; k < K; ++k) {
             const float *src = A + k * a_ks;
+            /* rows LE_PACK_AHEAD ahead: their segments sit in other pages, which the hardware
+             * prefetcher does not follow */
+            if (k + LE_PACK_AHEAD < K)
+                for (Py_ssize_t m = 0; m < M; m += 16)
+                    _mm_prefetch((const char *)(src + LE_PACK_AHEAD * a_ks + m), _MM_HINT_T0);
             for (Py_ssize_t m = 0; m < M;) {
                 Py_ssize_t rows = lstm_energy_block_rows(M - m);
                 float *dst = apack + m * K + k * rows;
-                for (Py_ssize_t r = 0; r < rows; ++r)
-                    dst[r] = src[m + r];
+                if (rows == LE_MR)
+                    memcpy(dst, src + m, LE_MR * sizeof(float));
+                else if (rows == 4)
+                    memcpy(dst, src + m, 4 * sizeof(float));
+                else
+                    memcpy(dst, src + m, (size_t)rows * sizeof(float));
                 m += rows;
             }
         }
