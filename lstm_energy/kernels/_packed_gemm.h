@@ -58,6 +58,51 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
     return (N + LE_NR - 1) / LE_NR * LE_NR * K;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define LSTM_ENERGY_HAVE_TRANSPOSE_AVX2 1
+
+/* panel[k*16 + j] = src[j*sn + k] for j < 16, k < K8 (a multiple of 8): 16 rows of a row-major W
+ * (row stride sn) transposed into one panel, 8 rows x 8 k at a time by an AVX 8x8 transpose.
+ * NumPy: panel[:K8] = src_rows[:16, :K8].T */
+__attribute__((target("avx2")))
+static void lstm_energy_transpose_16_rows(Py_ssize_t K8, const float *src, Py_ssize_t sn, float *panel)
+{
+    for (Py_ssize_t k = 0; k < K8; k += 8) {
+        for (int half = 0; half < 2; ++half) {
+            const float *s = src + half * 8 * sn + k;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + sn);
+            __m256 r2 = _mm256_loadu_ps(s + 2 * sn), r3 = _mm256_loadu_ps(s + 3 * sn);
+            __m256 r4 = _mm256_loadu_ps(s + 4 * sn), r5 = _mm256_loadu_ps(s + 5 * sn);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * sn), r7 = _mm256_loadu_ps(s + 7 * sn);
+            /* pairs of rows interleaved, then quadruples: u_i holds column i (low lane, rows
+             * 0-3 or 4-7) and column i + 4 (high lane) */
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *d = panel + k * LE_NR + half * 8;
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + LE_NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * LE_NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * LE_NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * LE_NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * LE_NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * LE_NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * LE_NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    }
+}
+#endif
+
 /* panels <- Bmat (K, N) with Bmat[k, n] = src[k * sk + n * sn]:
  * forward W_hh (N, K) row-major gives sk = 1, sn = ld; backward W_hh (K, N) gives sk = ld, sn = 1. */
 static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src, Py_ssize_t sk,
@@ -86,16 +131,24 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
         float *panel = panels + p * K * LE_NR;
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
+        Py_ssize_t k = 0;
         if (width < LE_NR)
             memset(panel, 0, (size_t)(K * LE_NR) * sizeof(float));
-        for (Py_ssize_t k = 0; k < K; ++k)
+#ifdef LSTM_ENERGY_HAVE_TRANSPOSE_AVX2
+        /* the forward's W_hh and W_ih (rows of W contiguous): a scalar element-by-element
+         * transpose was most of a B = 1, T = 1 LSTM call and ~9% of the edge shape's */
+        if (width == LE_NR && sk == 1 && __builtin_cpu_supports("avx2")) {
+            k = K / 8 * 8;
+            lstm_energy_transpose_16_rows(k, src + n0 * sn, sn, panel);
+        }
+#endif
+        for (; k < K; ++k)
             for (Py_ssize_t j = 0; j < width; ++j)
                 panel[k * LE_NR + j] = src[k * sk + (n0 + j) * sn];
     }
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
 #define LSTM_ENERGY_HAVE_PACKED_GEMM 1
 
 /* one row's 16 outputs: c[0:width] (+)= lo | hi */
