@@ -50,6 +50,7 @@
 #define LE_INPLACE_MAX_LDA 640       /* row-major A read in place up to this row stride (floats) */
 #define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
 #define LE_PARALLEL_MIN (1L << 20)   /* multiply-adds below which one thread is faster */
+#define LE_ROW_AHEAD 512             /* floats of panel the one-row kernel prefetches ahead (2 KiB) */
 #define LE_PACK_AHEAD 8              /* rows of a transposed A prefetched ahead while packing it */
 
 /* floats the panels of a K x N Bmat take: NumPy: ceil(N / 16) * 16 * K */
@@ -231,6 +232,13 @@ static inline void lstm_energy_row(Py_ssize_t K, const float *a, const float *pa
     Py_ssize_t k = 0;
     for (; k + 4 <= K; k += 4) {
         const float *p = panel + k * LE_NR;
+        /* the B = 1 step streams all of W_hh from L2 (256 KiB at H = 128) with little work per
+         * byte; asking 2 KiB ahead (panels are contiguous; past the last one a prefetch is a
+         * no-op) was 5% faster on GRU edge forward and LSTM edge training (paired A/B) */
+        _mm_prefetch((const char *)(p + LE_ROW_AHEAD), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + LE_ROW_AHEAD + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + LE_ROW_AHEAD + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + LE_ROW_AHEAD + 48), _MM_HINT_T0);
         __m256 x0 = _mm256_broadcast_ss(a + k), x1 = _mm256_broadcast_ss(a + k + 1);
         __m256 x2 = _mm256_broadcast_ss(a + k + 2), x3 = _mm256_broadcast_ss(a + k + 3);
         s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(p), s0);
