@@ -30,9 +30,9 @@ CONDITIONAL (added to ``expected`` only when the cache model says they reach mem
                  cache that holds one step's working set (W_hh + h_{t−1} + the B×G·H gate slice
                  [+ c_{t−1}] [+ the GRU gh scratch]); these bytes reach memory only when it is "memory".
 Not counted: the Cython engine's float32 path packs W_hh once per call into ``w_hh_panels`` (one more
-read and one write of s·G·H², columns padded to 16) and its steps stream that copy instead of W_hh; on
-several threads it also packs W_ihᵀ (``w_ih_panels``) and, in the backward, each 256-row chunk of the
-dX/dW operands (``gemm_panels``), as OpenBLAS packs its operands internally on one thread.
+read and one write of s·G·H², columns padded to 16) and its steps stream that copy instead of W_hh; it
+also packs W_ihᵀ (``w_ih_panels``) and, in the backward, each 256-row chunk of the dW operands (and of
+dX's on several threads) into ``gemm_panels``, as OpenBLAS packs its operands internally.
 "Usable" capacity = ``usable_cache_fraction`` × size (default 0.75: a heuristic margin for
 associativity conflicts and the other data streaming through, not a sourced constant). The model is
 single-threaded, ignores write-allocate (read-for-ownership) and prefetch traffic and assumes the

@@ -2,13 +2,14 @@
 """The kernels' GEMMs over all T·B rows (input projection, dX, dW_ih, dW_hh), one source for float32
 and float64, row-major like ``_blas.pxd``.
 
-float32 on a CPU with AVX2+FMA with more than one OpenMP thread runs on the kernels' own packed GEMM
-(``_packed_gemm.h``), so that the call uses one thread pool (the kernels' OpenMP pool) for every
-product, per-step ones included, instead of two pools fighting over the cores. On one thread the
-weight gradients (dA.T @ X) still use the own GEMM (6-8 % faster LSTM/GRU training steps at mid and
-seed than OpenBLAS, whose packing of the long transposed operand took 12 % of a seed step), while
-x @ W_ih.T and dA @ W use BLAS (equal or faster there). float64 and other CPUs use BLAS
-(``_blas.pxd``).
+float32 on a CPU with AVX2+FMA runs the input projection (x @ W_ih.T, against W_ih.T packed once
+per call) and the weight gradients (dA.T @ X) on the kernels' own packed GEMM (``_packed_gemm.h``)
+whatever the thread count: paired A/B on one thread, edge and seed forwards 4-10 % faster, mid
+unchanged; OpenBLAS's packing of the long transposed dA took 12 % of a seed training step. dA @ W
+runs on it only with more than one OpenMP thread, so that a call uses one thread pool (the kernels'
+OpenMP pool) for every product, per-step ones included, instead of two pools fighting over the
+cores; on one thread BLAS is faster there (the own GEMM must repack an LSTM's 4H-wide dA: 2.5 %
+slower LSTM mid training step). float64 and other CPUs use BLAS (``_blas.pxd``).
 """
 from cython cimport floating
 
@@ -18,13 +19,13 @@ cdef extern from "_packed_gemm.h" nogil:
     void own_gemm "lstm_energy_gemm" (
         Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* A, Py_ssize_t a_rs, Py_ssize_t a_ks,
         const float* B, Py_ssize_t ldb, float* b_scratch, int accumulate, float* C, Py_ssize_t ldc)
-    int own_gemm_available "lstm_energy_packed_gemm_available" ()
+    bint own_gemm_available "lstm_energy_packed_gemm_available" ()
     int gemm_threads "lstm_energy_gemm_threads" ()
     enum: GEMM_K_CHUNK "LE_KC"
 
 
 cdef inline bint own_large_gemm() noexcept nogil:
-    """True when the large float32 GEMMs run on the kernels' own GEMM (see the module docstring)."""
+    """True when dA @ W (float32) runs on the kernels' own GEMM (see the module docstring)."""
     return own_gemm_available() and gemm_threads() > 1
 
 
@@ -32,8 +33,8 @@ cdef inline void matmul_abt(int M, int N, int K, const floating* A, int lda, con
                             int ldw, const floating* w_panels, bint accumulate, floating* C,
                             int ldc) noexcept nogil:
     """Row-major C (M, N) = A (M, K) @ W (N, K).T (+ C when ``accumulate``): x @ W_ih.T.
-    w_panels: W.T packed by _recurrent.pack_weight(W, N, K, True, ...) when own_large_gemm(), or
-    NULL (BLAS)."""
+    w_panels: W.T packed by _recurrent.pack_weight(W, N, K, True, ...), or NULL (BLAS: float64 or
+    no AVX2+FMA, where pack_weight returns NULL)."""
     cdef floating one = 1, zero = 0
     if floating is float:
         if w_panels != NULL:

@@ -27,8 +27,7 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_inplace_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
-from lstm_energy.kernels._gemm cimport (GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb,
-                                         own_large_gemm)
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
@@ -175,8 +174,7 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             bias[2 * H + j] = b_ih[2 * H + j]
             bias[3 * H + j] = b_hh[2 * H + j]
         panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0])
-        if own_large_gemm():
-            ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0])
+        ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0])
         # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
         matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
                    ih_panels, False, gates_base, <int>G3)

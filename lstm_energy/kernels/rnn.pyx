@@ -20,8 +20,7 @@ from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
-from lstm_energy.kernels._gemm cimport (GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb,
-                                         own_large_gemm)
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
@@ -109,8 +108,7 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
         panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0])
-        if own_large_gemm():
-            ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0])
+        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0])
         if y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
             matmul_abt(<int>(T * B), <int>H, <int>D, x_base, <int>D, &w_ih[0, 0], <int>D, ih_panels,
