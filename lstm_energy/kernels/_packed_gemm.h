@@ -50,6 +50,7 @@
 #define LE_INPLACE_MAX_LDA 640       /* row-major A read in place up to this row stride (floats) */
 #define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
 #define LE_PARALLEL_MIN (1L << 20)   /* multiply-adds below which one thread is faster */
+#define LE_STREAM_BYTES (1L << 20)   /* panels above this stream from L3 on every pass: prefetch */
 #define LE_ROW_AHEAD 512             /* floats of panel the one-row kernel prefetches ahead (2 KiB) */
 #define LE_PACK_AHEAD 8              /* rows of a transposed A prefetched ahead while packing it */
 
@@ -179,8 +180,8 @@ static inline void lstm_energy_store_row(__m256 lo, __m256 hi, int accumulate, f
  * array: none of them is spilled to the stack). C: row stride ldc. */
 __attribute__((target("avx2,fma"), always_inline))
 static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
-                                     Py_ssize_t a_ks, const float *panel, int accumulate, float *C,
-                                     Py_ssize_t ldc, Py_ssize_t width)
+                                     Py_ssize_t a_ks, const float *panel, const float *prefetch,
+                                     int accumulate, float *C, Py_ssize_t ldc, Py_ssize_t width)
 {
     const float *a0 = A, *a1 = A + a_rs, *a2 = A + 2 * a_rs, *a3 = A + 3 * a_rs,
                 *a4 = A + 4 * a_rs, *a5 = A + 5 * a_rs;
@@ -195,6 +196,8 @@ static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, 
     __m256 c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     for (Py_ssize_t k = 0; k < K; ++k) {
         const float *bk = panel + k * LE_NR;
+        if (prefetch != NULL)                  /* loop-invariant: the loop is unswitched */
+            _mm_prefetch((const char *)(prefetch + k * LE_NR), _MM_HINT_T0);
         __m256 b0 = _mm256_loadu_ps(bk);
         __m256 b1 = _mm256_loadu_ps(bk + 8);
         Py_ssize_t ak = k * a_ks;
@@ -274,18 +277,21 @@ static inline Py_ssize_t lstm_energy_block_rows(Py_ssize_t left)
 
 /* rows [0, M) of A, in row blocks, against one panel (K x 16, zero-padded past `width`):
  * C[0:M, 0:width] (+)= A @ panel. A is row-major with row stride lda (packed = 0) or packed by
- * lstm_energy_pack_a (packed = 1: each block of R rows is K x R, row index fastest). */
+ * lstm_energy_pack_a (packed = 1: each block of R rows is K x R, row index fastest). next: K x 16
+ * floats the first row block prefetches into L1 (the panel chunk that comes next), or NULL. */
 __attribute__((target("avx2,fma")))
 static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t lda, int packed,
-                              const float *panel, int accumulate, float *C, Py_ssize_t ldc,
-                              Py_ssize_t width)
+                              const float *panel, const float *next, int accumulate, float *C,
+                              Py_ssize_t ldc, Py_ssize_t width)
 {
     for (Py_ssize_t m = 0; m < M;) {
         Py_ssize_t rows = lstm_energy_block_rows(M - m);
         float *cm = C + m * ldc;
+        const float *pf = m == 0 ? next : NULL;  /* the first block fetches the next panel chunk */
         /* the A strides as compile-time constants in each case: packed (1, R) or row-major (lda, 1) */
-#define LE_BLOCK(R) (packed ? lstm_energy_block(R, K, A + m * K, 1, R, panel, accumulate, cm, ldc, width) \
-                            : lstm_energy_block(R, K, A + m * lda, lda, 1, panel, accumulate, cm, ldc, width))
+#define LE_BLOCK(R) (packed ? lstm_energy_block(R, K, A + m * K, 1, R, panel, pf, accumulate, cm, ldc, width) \
+                            : lstm_energy_block(R, K, A + m * lda, lda, 1, panel, pf, accumulate, cm, ldc, \
+                                                width))
         switch (rows) {
         case 6: LE_BLOCK(6); break;
         case 5: LE_BLOCK(5); break;
@@ -306,14 +312,20 @@ static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize
                                             int accumulate, float *C, Py_ssize_t ldc,
                                             Py_ssize_t p0, Py_ssize_t p1)
 {
+    int stream = lstm_energy_panels_size(K, N) * (Py_ssize_t)sizeof(float) > LE_STREAM_BYTES;
     for (Py_ssize_t p = p0; p < p1; ++p) {
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
         /* the k chunks of one panel back to back: its 16-column strip of C stays in L1 */
         for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
             Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
-            lstm_energy_strip(M, kn, A + k0, lda, 0, panels + p * K * LE_NR + k0 * LE_NR,
-                              accumulate || k0 > 0, C + n0, ldc, width);
+            const float *chunk = panels + p * K * LE_NR + k0 * LE_NR;
+            /* the chunk after this one in memory (this panel's next k chunk or the next panel's
+             * first), fetched while this one runs when the panels stream from L3 */
+            int last = p + 1 == p1 && k0 + kn == K;
+            const float *next = stream && !last ? chunk + kn * LE_NR : NULL;
+            lstm_energy_strip(M, kn, A + k0, lda, 0, chunk, next, accumulate || k0 > 0, C + n0, ldc,
+                              width);
         }
     }
 }
@@ -430,6 +442,8 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
     for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
         Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
         int acc = accumulate || k0 > 0;
+        /* every row chunk passes over all of this k chunk's panels: beyond L2 they stream */
+        int stream = lstm_energy_panels_size(kn, N) * (Py_ssize_t)sizeof(float) > LE_STREAM_BYTES;
         const float *bpanels;                  /* this k chunk's panels: panel p at + p * b_ps */
         Py_ssize_t b_ps;
         if (b_scratch != NULL) {
@@ -464,8 +478,10 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
                 for (Py_ssize_t p = 0; p < P; ++p) {
                     Py_ssize_t n0 = p * LE_NR;
                     Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-                    lstm_energy_strip(mn, kn, packed ? apack : ablock, a_rs, packed,
-                                      bpanels + p * b_ps, acc, C + m0 * ldc + n0, ldc, width);
+                    const float *panel = bpanels + p * b_ps;
+                    const float *next = stream && p + 1 < P ? panel + b_ps : NULL;
+                    lstm_energy_strip(mn, kn, packed ? apack : ablock, a_rs, packed, panel, next,
+                                      acc, C + m0 * ldc + n0, ldc, width);
                 }
             }
         }

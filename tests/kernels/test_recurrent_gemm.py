@@ -74,7 +74,7 @@ def test_shape_mismatch_is_rejected():
 
 
 LARGE_SHAPES = [(1, 1, 1), (7, 17, 300), (100, 80, 257), (200, 33, 600), (97, 512, 256), (3, 1024, 40),
-                (50, 20, 700)]
+                (50, 20, 700), (100, 1100, 300)]
 
 
 @pytest.mark.parametrize("M, N, K", LARGE_SHAPES)
@@ -83,7 +83,8 @@ LARGE_SHAPES = [(1, 1, 1), (7, 17, 300), (100, 80, 257), (200, 33, 600), (97, 51
 def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
     """The own GEMM the kernels use for the T*B-row products on several threads: row chunks of 96
     (M > 96), k chunks of 256 (K > 256), a partial last panel (N % 16), transposed A (dW), and a
-    row-major A with rows too long to read in place (K > 640: packed like the transposed one)."""
+    row-major A with rows too long to read in place (K > 640: packed like the transposed one), and
+    panels of a k chunk beyond 1 MiB (N = 1100: the path that prefetches the next panel)."""
     import lstm_energy.kernels  # noqa: F401 - load the kernels' OpenMP runtime before limiting it
     rng = np.random.default_rng(M * 31 + N * 7 + K)
     a = rng.standard_normal((K, M) if transpose_a else (M, K)).astype(np.float32)
