@@ -20,7 +20,8 @@ from cython cimport floating
 
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
-from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32, tanh_f32
+from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
+from lstm_energy.kernels._cell_rows cimport lstm_grad_f32, lstm_state_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
@@ -47,17 +48,10 @@ cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, 
         # float32: vectorised activations over contiguous row blocks, then the state update
         for b in range(B):
             a = gates + b * 4 * H
-            cp = c_prev + b * H
-            co = c_out + b * H
-            h = h_out + b * h_ld
             sigmoid_bias_f32(a, bias, 2 * H)                  # i|f
             tanh_bias_f32(a + 2 * H, bias + 2 * H, H)          # g
             sigmoid_bias_f32(a + 3 * H, bias + 3 * H, H)       # o
-            for j in range(H):
-                co[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j]
-            tanh_f32(co, h, H)
-            for j in range(H):
-                h[j] = a[3 * H + j] * h[j]
+            lstm_state_f32(a, c_prev + b * H, c_out + b * H, h_out + b * h_ld, H)
     else:
         for b in range(B):
             a = gates + b * 4 * H
@@ -96,23 +90,21 @@ cdef inline void lstm_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* 
         a = gates + b * 4 * H
         da = dgates + b * 4 * H
         if floating is float:
-            tanh_f32(c + b * H, da + 3 * H, H)     # tanh(c_t) parked in da's o block, read below
-        for j in range(H):
-            gi = a[j]
-            gf = a[H + j]
-            gg = a[2 * H + j]
-            go = a[3 * H + j]
-            if floating is float:
-                tc = da[3 * H + j]
-            else:
+            lstm_grad_f32(a, c + b * H, c_prev + b * H, dy + b * dy_ld, dh + b * H, dc + b * H, da, H)
+        else:
+            for j in range(H):
+                gi = a[j]
+                gf = a[H + j]
+                gg = a[2 * H + j]
+                go = a[3 * H + j]
                 tc = tanh_(c[b * H + j])
-            dh_t = dy[b * dy_ld + j] + dh[b * H + j]
-            dc_t = dc[b * H + j] + dh_t * go * tanh_grad_from_output(tc)
-            da[j] = dc_t * gg * sigmoid_grad_from_output(gi)
-            da[H + j] = dc_t * c_prev[b * H + j] * sigmoid_grad_from_output(gf)
-            da[2 * H + j] = dc_t * gi * tanh_grad_from_output(gg)
-            da[3 * H + j] = dh_t * tc * sigmoid_grad_from_output(go)
-            dc[b * H + j] = dc_t * gf
+                dh_t = dy[b * dy_ld + j] + dh[b * H + j]
+                dc_t = dc[b * H + j] + dh_t * go * tanh_grad_from_output(tc)
+                da[j] = dc_t * gg * sigmoid_grad_from_output(gi)
+                da[H + j] = dc_t * c_prev[b * H + j] * sigmoid_grad_from_output(gf)
+                da[2 * H + j] = dc_t * gi * tanh_grad_from_output(gg)
+                da[3 * H + j] = dh_t * tc * sigmoid_grad_from_output(go)
+                dc[b * H + j] = dc_t * gf
 
 
 def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
