@@ -24,7 +24,7 @@ from cython cimport floating
 
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
-from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_inplace_f32
+from lstm_energy.kernels._cell_rows cimport gru_forward_f32, gru_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
@@ -50,21 +50,10 @@ cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, f
     cdef floating r, z, n, ghn, hp
     cdef floating one = 1
     if floating is float:
-        # float32: vectorised activations over contiguous row blocks
+        # float32: one vectorised loop per row (_cell_rows.h)
         for b in range(B):
-            a = gates + b * 3 * H
-            hh = gh + b * 3 * H
-            for j in range(2 * H):
-                a[j] = a[j] + hh[j]
-            sigmoid_bias_f32(a, bias, 2 * H)                   # r|z
-            for j in range(H):
-                ghn = hh[2 * H + j] + bias[3 * H + j]
-                ghn_out[b * ghn_ld + j] = ghn
-                a[2 * H + j] = a[2 * H + j] + bias[2 * H + j] + a[j] * ghn
-            tanh_inplace_f32(a + 2 * H, H)                      # n
-            for j in range(H):
-                z = a[H + j]
-                h_out[b * h_ld + j] = (one - z) * a[2 * H + j] + z * h_prev[b * h_prev_ld + j]
+            gru_forward_f32(gates + b * 3 * H, gh + b * 3 * H, bias, ghn_out + b * ghn_ld,
+                            h_prev + b * h_prev_ld, h_out + b * h_ld, H)
     else:
         for b in range(B):
             a = gates + b * 3 * H
@@ -101,19 +90,23 @@ cdef inline void gru_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* g
     for b in range(B):
         a = gates + b * 3 * H
         dg = dgh + b * 3 * H
-        for j in range(H):
-            r = a[j]
-            z = a[H + j]
-            n = a[2 * H + j]
-            dh_t = dy[b * dy_ld + j] + dh[b * H + j]
-            da_z = dh_t * (h_prev[b * h_prev_ld + j] - n) * sigmoid_grad_from_output(z)
-            da_n = dh_t * (one - z) * tanh_grad_from_output(n)
-            da_r = da_n * ghn[b * H + j] * sigmoid_grad_from_output(r)
-            dg[j] = da_r
-            dg[H + j] = da_z
-            dg[2 * H + j] = da_n * r
-            dgin[b * H + j] = da_n
-            dh[b * H + j] = dh_t * z
+        if floating is float:
+            gru_grad_f32(a, ghn + b * H, h_prev + b * h_prev_ld, dy + b * dy_ld, dh + b * H, dg,
+                         dgin + b * H, H)
+        else:
+            for j in range(H):
+                r = a[j]
+                z = a[H + j]
+                n = a[2 * H + j]
+                dh_t = dy[b * dy_ld + j] + dh[b * H + j]
+                da_z = dh_t * (h_prev[b * h_prev_ld + j] - n) * sigmoid_grad_from_output(z)
+                da_n = dh_t * (one - z) * tanh_grad_from_output(n)
+                da_r = da_n * ghn[b * H + j] * sigmoid_grad_from_output(r)
+                dg[j] = da_r
+                dg[H + j] = da_z
+                dg[2 * H + j] = da_n * r
+                dgin[b * H + j] = da_n
+                dh[b * H + j] = dh_t * z
 
 
 def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)

@@ -18,6 +18,7 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
+from lstm_energy.kernels._cell_rows cimport rnn_tanh_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
@@ -59,6 +60,8 @@ cdef inline void rnn_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* h
         if use_relu:
             for j in range(H):
                 da[j] = relu_grad_from_output(h_row[j], dy_row[j] + dh[b * H + j])
+        elif floating is float:
+            rnn_tanh_grad_f32(h_row, dy_row, dh + b * H, da, H)     # vectorised (_cell_rows.h)
         else:
             for j in range(H):
                 da[j] = (dy_row[j] + dh[b * H + j]) * tanh_grad_from_output(h_row[j])
