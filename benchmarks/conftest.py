@@ -14,6 +14,9 @@ Every benchmark is one prepared call of one configuration::
 
 ``impl`` varies fastest in the grid, so the peers of one (cell, phase, shape, threads) run back to
 back: the ratios between them are the claim (see docs/performance.md), not the absolute times.
+``--peer-sweeps N`` runs the whole grid N times in a row (ids of sweeps 2.. end in ``-sweep2``...):
+ratios.py then takes each configuration's median over the sweeps, so a burst of load on the shared
+machine that hits one peer's few seconds in one sweep does not decide a ratio.
 """
 from __future__ import annotations
 
@@ -58,10 +61,12 @@ class PeerConfig:
     shape: str
     threads: int
     impl: str
+    sweep: int = 1  # which pass over the grid (--peer-sweeps)
 
     @property
     def id(self) -> str:
-        return f"{self.cell}-{self.phase}-{self.shape}-{self.threads}t-{self.impl}"
+        suffix = f"-sweep{self.sweep}" if self.sweep > 1 else ""
+        return f"{self.cell}-{self.phase}-{self.shape}-{self.threads}t-{self.impl}{suffix}"
 
     @property
     def group(self) -> str:
@@ -73,17 +78,28 @@ class PeerConfig:
         return SHAPES[self.shape]
 
 
-def peer_grid():
-    """Every configuration, impl varying fastest so peers run back to back."""
-    for cell, phase, shape, threads, impl in itertools.product(CELLS, PHASES, SHAPES, THREADS, IMPLS):
-        yield PeerConfig(cell, phase, shape, threads, impl)
+def peer_grid(sweeps: int = 1):
+    """Every configuration, impl varying fastest so peers run back to back; the whole grid ``sweeps``
+    times over."""
+    for sweep in range(1, sweeps + 1):
+        for cell, phase, shape, threads, impl in itertools.product(CELLS, PHASES, SHAPES, THREADS, IMPLS):
+            yield PeerConfig(cell, phase, shape, threads, impl, sweep)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--peer-sweeps", type=int, default=1, metavar="N",
+                     help="run the peer grid N times in a row; ratios.py takes each configuration's "
+                          "median over the sweeps (default 1)")
 
 
 def pytest_generate_tests(metafunc):
     if "peer_config" in metafunc.fixturenames:
+        sweeps = metafunc.config.getoption("--peer-sweeps", default=1)
+        if sweeps < 1:
+            raise pytest.UsageError(f"--peer-sweeps must be at least 1, got {sweeps}")
         params = [
             pytest.param(c, id=c.id, marks=[pytest.mark.torch] if c.impl == "torch" else [])
-            for c in peer_grid()
+            for c in peer_grid(sweeps)
         ]
         metafunc.parametrize("peer_config", params)
     if "sgemm_threads" in metafunc.fixturenames:

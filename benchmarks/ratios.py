@@ -12,6 +12,10 @@ is MISSING, otherwise the exit code is 0 whatever the verdicts. Exit 2: bad usag
 "spread" is the largest interquartile range ÷ median among a row's peers; above 10 % the row is
 marked NOISY (the machine was busy): re-run it with -k before believing it.
 
+A run made with ``--peer-sweeps N`` (run.sh: SWEEPS=N) holds every configuration N times, minutes
+apart; its seconds are then the median of the N sweeps' medians, and its spread the largest of
+their spreads.
+
 GEMM efficiency = achieved GEMM GFLOP/s of a call (extra_info["gemm_flops"] / median seconds) ÷
 GFLOP/s of the square sgemm measured in the same run at the same thread count (test_sgemm.py; it
 runs before and after the peers, and the faster of the two is the ceiling).
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +69,8 @@ class RunTable:
     #: "provenance by meter" of every energy record in the run (extra_info["lstm_energy"])
     energy_sources: set = field(default_factory=set)
     datetime: str = ""
+    #: passes over the grid in the run (--peer-sweeps); seconds are medians over them
+    sweeps: int = 1
 
     def ratio(self, cell, phase, shape, threads, numerator="cython", denominator="torch"):
         top = self.seconds.get((cell, phase, shape, threads, numerator))
@@ -114,6 +121,8 @@ def load_run(data: dict) -> RunTable:
     if "benchmarks" not in data:
         raise ValueError("not a pytest-benchmark JSON: no 'benchmarks' list; pass the file run.sh wrote")
     table = RunTable(machine=data.get("machine_info", {}), datetime=data.get("datetime", ""))
+    sweep_medians: dict = {}   # key -> the median of each sweep
+    sweep_spreads: dict = {}   # key -> the IQR ÷ median of each sweep
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
         stats = bench.get("stats") or {}
@@ -126,9 +135,9 @@ def load_run(data: dict) -> RunTable:
             table.energy_sources.add(f"{energy.get('provenance')} by meter {energy.get('meter', {}).get('name')}")
         if info.get("kind") == "peer":
             key = (info["cell"], info["phase"], info["shape"], int(info["threads"]), info["impl"])
-            table.seconds[key] = float(median)
+            sweep_medians.setdefault(key, []).append(float(median))
             if stats.get("iqr") is not None and median > 0:
-                table.spread[key] = float(stats["iqr"]) / float(median)
+                sweep_spreads.setdefault(key, []).append(float(stats["iqr"]) / float(median))
             table.gemm_flops[key[:3]] = int(info["gemm_flops"])
             if info.get("allocation"):
                 table.allocation[key] = info["allocation"]
@@ -136,6 +145,9 @@ def load_run(data: dict) -> RunTable:
             threads = int(info["threads"])  # measured before and after the peers: keep the faster
             gflops = info["gemm_flops"] / float(median) / 1e9
             table.sgemm_gflops[threads] = max(gflops, table.sgemm_gflops.get(threads, 0.0))
+    table.seconds = {key: statistics.median(medians) for key, medians in sweep_medians.items()}
+    table.spread = {key: max(spreads) for key, spreads in sweep_spreads.items()}
+    table.sweeps = max(map(len, sweep_medians.values()), default=1)
     return table
 
 
@@ -273,7 +285,8 @@ def describe_run(table: RunTable, path: Path) -> str:
         f"OpenBLAS environment: {openblas or 'none set (kernel auto-detected)'}",
         f"torch: {torch.get('version', 'absent')} (oneDNN {'on' if torch.get('mkldnn_enabled') else 'off'})",
         f"sgemm ceiling GFLOP/s: {sgemm}",
-        f"timer: {', '.join(sorted(table.timers)) or '?'}; figures are ratios of medians from this one run",
+        f"timer: {', '.join(sorted(table.timers)) or '?'}; figures are ratios of medians from this one run"
+        + (f" (each the median over {table.sweeps} sweeps of the grid)" if table.sweeps > 1 else ""),
         f"energy records in the JSON: {', '.join(sorted(table.energy_sources)) or 'none'} (not used in this table)",
     ])
 

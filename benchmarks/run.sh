@@ -5,6 +5,8 @@
 #   benchmarks/run.sh -k "lstm and 1t"    # a subset: any extra arguments go to pytest
 #   CHECK=1 benchmarks/run.sh             # exit 1 if an issue-3 target fails (ratios.py --check)
 #   benchmarks/run.sh -p no:lstm_energy   # timing only, no energy records (much shorter)
+#   SWEEPS=3 benchmarks/run.sh ...        # the grid 3 times in a row; each ratio uses the median of
+#                                         # the 3 sweeps (a run of record on a busy shared machine)
 #
 # Each benchmark is timed by pytest-benchmark, then (lstm_energy's `energy` fixture) measured for
 # energy over 3 windows with --energy-meter auto; pass --energy-meter/--energy-windows to change that.
@@ -27,7 +29,7 @@ status=0
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS \
     python -m pytest benchmarks -q -p no:cacheprovider \
     --benchmark-min-rounds=5 --benchmark-max-time=0.5 \
-    --benchmark-warmup=on --benchmark-warmup-iterations=2 \
+    --benchmark-warmup=on --benchmark-warmup-iterations=2 --peer-sweeps="${SWEEPS:-1}" \
     --benchmark-sort=name --benchmark-columns=median,iqr,rounds \
     ${energy_options[@]+"${energy_options[@]}"} \
     --benchmark-json="$json" "$@" || status=$?

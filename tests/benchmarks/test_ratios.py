@@ -196,3 +196,25 @@ def test_unusable_input_exits_2_with_a_reason(ratios, tmp_path, capsys):
     assert "--benchmark-disable" in capsys.readouterr().err
     not_benchmark = write(tmp_path, {"hello": 1})
     assert ratios.main([not_benchmark]) == 2
+
+
+def test_sweeps_use_the_median_of_the_sweep_medians(ratios):
+    """A --peer-sweeps run holds each configuration once per sweep: one disturbed sweep (torch
+    slowed 3x in sweep 2) must not decide the ratio, and the spread keeps the worst sweep's."""
+    def swept(impl, medians, iqrs):
+        out = []
+        for sweep, (median, iqr) in enumerate(zip(medians, iqrs), start=1):
+            bench = peer("rnn", "forward", "mid", 1, impl, median)
+            bench["extra_info"]["sweep"] = sweep
+            bench["stats"]["iqr"] = iqr
+            out.append(bench)
+        return out
+    doc = document(*swept("cython", [0.0050, 0.0056, 0.0052], [0.0001, 0.0001, 0.0002]),
+                   *swept("torch", [0.0100, 0.0300, 0.0098], [0.0001, 0.0009, 0.0001]))
+    table = ratios.load_run(doc)
+    assert table.sweeps == 3
+    assert table.ratio("rnn", "forward", "mid", 1) == pytest.approx(0.0052 / 0.0100)
+    assert table.spread[("rnn", "forward", "mid", 1, "cython")] == pytest.approx(0.0002 / 0.0052)
+    got = verdicts_by_target(ratios, doc)["rnn forward mid 1t: cython/torch <= 0.6"]
+    assert got.status == "PASS" and got.measured == "0.520"
+    assert "median over 3 sweeps" in ratios.describe_run(table, Path("run.json"))

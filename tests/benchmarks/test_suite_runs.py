@@ -95,3 +95,16 @@ def test_run_script_unsets_openblas_overrides_for_its_own_run(variable):
     pytest_line = next(line for line in script.splitlines() if "python -m pytest benchmarks" in line
                        or line.lstrip().startswith("env -u"))
     assert f"-u {variable}" in pytest_line, pytest_line
+
+
+def test_peer_sweeps_repeat_the_whole_grid_after_itself():
+    """--peer-sweeps 2: every configuration twice, the second pass after the whole first one, with
+    the sweep in the id (and so in extra_info, which ratios.py pools)."""
+    result = run_pytest("--collect-only", "--peer-sweeps", "2", "-k", "forward-edge-1t")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = re.findall(r"test_peer\[([^\]]+)\]", result.stdout)
+    first = [f"{cell}-forward-edge-1t-{impl}" for cell in ("lstm", "gru", "rnn")
+             for impl in ("cython", "numpy", "torch")]
+    assert ids == first + [f"{name}-sweep2" for name in first]
+    bad = run_pytest("--collect-only", "--peer-sweeps", "0", "-k", "forward-edge-1t")
+    assert bad.returncode != 0 and "--peer-sweeps must be at least 1" in bad.stdout + bad.stderr
