@@ -28,6 +28,9 @@ from lstm_energy.kernels._cell_rows cimport gru_forward_f32, gru_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
+from cython.parallel cimport prange
+
+from lstm_energy.kernels._cell_threads cimport cell_threads
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
@@ -158,7 +161,9 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating* gh_base = &gh[0, 0]
     cdef const floating* h_prev
     cdef floating* ghn_out
-    cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j
+    cdef const floating* bias_base = &bias[0]
+    cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         for j in range(2 * H):
@@ -188,8 +193,17 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # gh = h_prev @ w_hh.T   (B, 3H)
             recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, False, gh_base, <int>G3)
-            gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, &bias[0], h_prev, h_prev_ld,
-                             ghn_out, ghn_ld, y_base + t * y_step, y_ld)
+            nt = cell_threads(B, B * G3)
+            if nt > 1:   # rows split over the pool, as the step's product is
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    gru_cell_forward(b1 - b0, H, gates_base + (t * B + b0) * G3, gh_base + b0 * G3,
+                                     bias_base, h_prev + b0 * h_prev_ld, h_prev_ld,
+                                     ghn_out + b0 * ghn_ld, ghn_ld, y_base + t * y_step + b0 * y_ld, y_ld)
+            else:
+                gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, bias_base, h_prev, h_prev_ld,
+                                 ghn_out, ghn_ld, y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
 
@@ -258,7 +272,11 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef floating* dgh_base = &dgh[0, 0, 0]
     cdef floating* dgin_base = &dgin[0, 0, 0]
     cdef const floating* h_prev
-    cdef Py_ssize_t h_prev_ld, s, t, j
+    cdef const floating* dy_t
+    cdef Py_ssize_t dy_ld = batch_ld(B, H, dy_row)
+    cdef floating* dh_base = &dh0[0, 0]
+    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
@@ -271,9 +289,19 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             else:
                 h_prev = y_base + previous_step(t, reverse) * y_step
                 h_prev_ld = y_ld
-            gru_cell_backward(B, H, gates_base + t * B * G3, ghn_base + t * B * H, h_prev, h_prev_ld,
-                              &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0],
-                              dgh_base + t * B * G3, dgin_base + t * B * H)
+            dy_t = &dy[t, 0, 0]
+            nt = cell_threads(B, B * G3)
+            if nt > 1:
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    gru_cell_backward(b1 - b0, H, gates_base + (t * B + b0) * G3,
+                                      ghn_base + (t * B + b0) * H, h_prev + b0 * h_prev_ld, h_prev_ld,
+                                      dy_t + b0 * dy_ld, dy_ld, dh_base + b0 * H,
+                                      dgh_base + (t * B + b0) * G3, dgin_base + (t * B + b0) * H)
+            else:
+                gru_cell_backward(B, H, gates_base + t * B * G3, ghn_base + t * B * H, h_prev, h_prev_ld,
+                                  dy_t, dy_ld, dh_base, dgh_base + t * B * G3, dgin_base + t * B * H)
             # dh0 += dgh[t] @ w_hh   (B, H): dh0 held dh ⊙ z, now the full gradient w.r.t. h_prev
             recurrent_gemm_ab(<int>B, <int>H, <int>G3, dgh_base + t * B * G3, <int>G3,
                               &w_hh[0, 0], <int>H, panels, True, &dh0[0, 0], <int>H)

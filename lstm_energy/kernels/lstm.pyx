@@ -25,6 +25,9 @@ from lstm_energy.kernels._cell_rows cimport lstm_grad_f32, lstm_state_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
+from cython.parallel cimport prange
+
+from lstm_energy.kernels._cell_threads cimport cell_threads
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
@@ -158,7 +161,9 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* h_prev
     cdef const floating* c_prev
     cdef floating* c_out
-    cdef Py_ssize_t h_prev_ld, s, t, j
+    cdef const floating* bias_base = &bias[0]
+    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         for j in range(G4):
@@ -182,8 +187,17 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # gates[t] += h_prev @ w_hh.T   (B, 4H)
             recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, True, gates_base + t * B * G4, <int>G4)
-            lstm_cell_forward(B, H, gates_base + t * B * G4, &bias[0], c_prev, c_out,
-                              y_base + t * y_step, y_ld)
+            nt = cell_threads(B, B * G4)
+            if nt > 1:   # rows split over the pool, as the step's product is
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    lstm_cell_forward(b1 - b0, H, gates_base + (t * B + b0) * G4, bias_base,
+                                      c_prev + b0 * H, c_out + b0 * H, y_base + t * y_step + b0 * y_ld,
+                                      y_ld)
+            else:
+                lstm_cell_forward(B, H, gates_base + t * B * G4, bias_base, c_prev, c_out,
+                                  y_base + t * y_step, y_ld)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
         if training:
@@ -255,7 +269,12 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef const floating* gates_base = &gates[0, 0, 0]
     cdef floating* dgates_base = &dgates[0, 0, 0]
     cdef const floating* c_prev
-    cdef Py_ssize_t s, t, j
+    cdef const floating* dy_t
+    cdef Py_ssize_t dy_ld = batch_ld(B, H, dy_row)
+    cdef floating* dh_base = &dh0[0, 0]
+    cdef floating* dc_base = &dc0[0, 0]
+    cdef Py_ssize_t s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
@@ -267,9 +286,19 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                 c_prev = &c0[0, 0]
             else:
                 c_prev = c_base + previous_step(t, reverse) * B * H
-            lstm_cell_backward(B, H, gates_base + t * B * G4, c_base + t * B * H, c_prev,
-                               &dy[t, 0, 0], batch_ld(B, H, dy_row), &dh0[0, 0], &dc0[0, 0],
-                               dgates_base + t * B * G4)
+            dy_t = &dy[t, 0, 0]
+            nt = cell_threads(B, B * G4)
+            if nt > 1:
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    lstm_cell_backward(b1 - b0, H, gates_base + (t * B + b0) * G4,
+                                       c_base + (t * B + b0) * H, c_prev + b0 * H, dy_t + b0 * dy_ld,
+                                       dy_ld, dh_base + b0 * H, dc_base + b0 * H,
+                                       dgates_base + (t * B + b0) * G4)
+            else:
+                lstm_cell_backward(B, H, gates_base + t * B * G4, c_base + t * B * H, c_prev, dy_t,
+                                   dy_ld, dh_base, dc_base, dgates_base + t * B * G4)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)

@@ -22,6 +22,9 @@ from lstm_energy.kernels._cell_rows cimport rnn_tanh_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
                                               recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
+from cython.parallel cimport prange
+
+from lstm_energy.kernels._cell_threads cimport cell_threads
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
@@ -105,7 +108,9 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating* y_base = &y[0, 0, 0]
     cdef const floating* x_base = &x[0, 0, 0]
     cdef const floating* h_prev
-    cdef Py_ssize_t h_prev_ld, s, t, j
+    cdef const floating* bias_base = &bias[0]
+    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         for j in range(H):
@@ -132,7 +137,14 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # y[t] += h_prev @ w_hh.T   (B, H)
             recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, True, y_base + t * y_step, <int>y_ld)
-            rnn_cell_forward(B, H, y_base + t * y_step, y_ld, &bias[0], relu)
+            nt = cell_threads(B, B * H)
+            if nt > 1:   # rows split over the pool, as the step's product was
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    rnn_cell_forward(b1 - b0, H, y_base + t * y_step + b0 * y_ld, y_ld, bias_base, relu)
+            else:
+                rnn_cell_forward(B, H, y_base + t * y_step, y_ld, bias_base, relu)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
 
@@ -186,15 +198,29 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef Py_ssize_t dy_row = element_row_stride(fn, "dy", dy.strides, sizeof(floating), &dy_step)
     cdef const floating* y_base = &y[0, 0, 0]
     cdef floating* dgates_base = &dgates[0, 0, 0]
-    cdef Py_ssize_t s, t, j
+    cdef Py_ssize_t y_ld = batch_ld(B, H, y_row), dy_ld = batch_ld(B, H, dy_row)
+    cdef const floating* h_t
+    cdef const floating* dy_t
+    cdef floating* dh_base = &dh0[0, 0]
+    cdef Py_ssize_t s, t, j, part, b0, b1
+    cdef int nt
 
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
         panels = pack_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0])
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
-            rnn_cell_backward(B, H, y_base + t * y_step, batch_ld(B, H, y_row), &dy[t, 0, 0],
-                              batch_ld(B, H, dy_row), &dh0[0, 0], dgates_base + t * B * H, relu)
+            h_t = y_base + t * y_step
+            dy_t = &dy[t, 0, 0]
+            nt = cell_threads(B, B * H)
+            if nt > 1:   # rows split over the pool, as the step's product is
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    b0 = B * part // nt
+                    b1 = B * (part + 1) // nt
+                    rnn_cell_backward(b1 - b0, H, h_t + b0 * y_ld, y_ld, dy_t + b0 * dy_ld, dy_ld,
+                                      dh_base + b0 * H, dgates_base + (t * B + b0) * H, relu)
+            else:
+                rnn_cell_backward(B, H, h_t, y_ld, dy_t, dy_ld, dh_base, dgates_base + t * B * H, relu)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>H, dgates_base + t * B * H, <int>H,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)

@@ -100,14 +100,22 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
         assert np.all(np.abs(c - expected) <= 4 * K * np.finfo(np.float32).eps * scale)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_layers_agree_on_one_and_two_threads(cell):
-    """One thread sends x @ W_ih.T and dA @ W to BLAS, two threads to the own GEMM: same answers."""
+#: (B, H) per cell: small (the cell rows on one thread) and large enough that a step's cell work is
+#: split over the pool (B * gates * H >= CELL_PARALLEL_MIN = 16384, an odd B so the split is uneven)
+AGREEMENT_SIZES = {"lstm": [(7, 48), (33, 128)], "gru": [(7, 48), (33, 192)], "rnn": [(7, 48), (33, 512)]}
+
+
+@pytest.mark.parametrize("cell, batch, hidden",
+                         [(c, b, h) for c, sizes in AGREEMENT_SIZES.items() for b, h in sizes])
+def test_layers_agree_on_one_and_two_threads(cell, batch, hidden):
+    """One thread sends dA @ W to BLAS and runs each step's cell rows on one thread; two threads run
+    every product on the own GEMM and split large steps' cell rows over the pool: same answers."""
     from lstm_energy.layers import GRU, LSTM, RNN
 
     cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
-    layer = cls(80, 48, num_layers=2, bidirectional=True, dtype="float32", seed=3)
-    x = np.random.default_rng(4).standard_normal((30, 7, 80)).astype(np.float32)
+    small = batch < 10
+    layer = cls(80, hidden, num_layers=2 if small else 1, bidirectional=small, dtype="float32", seed=3)
+    x = np.random.default_rng(4).standard_normal((30 if small else 6, batch, 80)).astype(np.float32)
     layer.train()
     results = []
     for threads in (1, 2):

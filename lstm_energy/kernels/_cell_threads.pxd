@@ -1,0 +1,21 @@
+# cython: language_level=3
+"""How many OpenMP threads one step's elementwise cell work gets (the kernels' pool, see
+``_packed_gemm.h``). On 2 threads the per-step product is split over the pool but the gate math ran
+on one thread: at big (B = 64, H = 512) that serial part held the 2-thread speed-up of an RNN forward
+to ~1.4x. Below CELL_PARALLEL_MIN elements per step a fork/join costs more than it saves.
+"""
+
+cdef extern from "_packed_gemm.h" nogil:
+    int pool_threads "lstm_energy_gemm_threads" ()
+
+cdef enum:
+    CELL_PARALLEL_MIN = 16384    # elements (rows x gate columns) of one step
+
+
+cdef inline int cell_threads(Py_ssize_t rows, Py_ssize_t elements) noexcept nogil:
+    """Threads for one step's cell work over ``rows`` batch rows of ``elements`` values in all:
+    the pool's size, at most one per row, or 1 when the step is small."""
+    cdef int n = pool_threads()
+    if n <= 1 or elements < CELL_PARALLEL_MIN:
+        return 1
+    return n if n < rows else <int>rows
