@@ -2,8 +2,9 @@
 
 Optimisation is on by default (``-O3``). The build stays portable: no ``-march=native`` unless the
 builder opts in with ``LSTM_ENERGY_NATIVE=1`` for a local, non-distributable build.
-The kernels (``lstm_energy/kernels/``) build with OpenMP: the packed per-step products
-(``_packed_gemm.h``) split their panels over the OpenMP pool, whose size threadpoolctl controls.
+The kernels (``lstm_energy/kernels/``) build with OpenMP: the packed products (``_packed_gemm.h``)
+split their panels or row chunks, and large steps their gate math, over the OpenMP pool, whose size
+threadpoolctl controls.
 """
 import os
 from pathlib import Path

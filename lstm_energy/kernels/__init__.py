@@ -24,11 +24,14 @@ workspace made with ``training=True`` holds what the backward pass needs (LSTM: 
 c_t; GRU: r, z, n and W_hn·h + b_hn; RNN: nothing beyond y) and must be kept unchanged until the
 matching backward call. With ``training=False`` nothing is saved and backward is not allowed.
 Both passes' workspaces also hold ``w_hh_panels``, the Cython engine's copy of W_hh packed once per
-call for the per-step products (float32 with AVX2+FMA; ``lstm_energy/kernels/_packed_gemm.h``).
+call for the per-step products (float32 with AVX2+FMA; ``lstm_energy/kernels/_packed_gemm.h``); the
+forward's also ``w_ih_panels`` (W_ihᵀ for the input projection), the backward's ``gemm_panels``
+(scratch for one packed k chunk of the dX/dW operands).
 
-Threads: the Cython engine's large GEMMs run on SciPy's BLAS pool and its per-step products on the
-kernels' OpenMP pool; ``threadpoolctl.threadpool_limits(n)`` (or
-``lstm_energy.measure.threads.pinned_threads``) sets both.
+Threads: the Cython engine's float32 products run on the kernels' own packed GEMM and OpenMP pool,
+except dA @ W on one thread, which goes to SciPy's OpenBLAS; on several threads a large step's gate
+math is split over the same pool (``_cell_threads.pxd``). ``threadpoolctl.threadpool_limits(n)`` (or
+``lstm_energy.measure.threads.pinned_threads``) sets both pools.
 
 Forward (outputs overwritten)::
 
