@@ -105,6 +105,13 @@ static void lstm_energy_transpose_16_rows(Py_ssize_t K8, const float *src, Py_ss
 }
 #endif
 
+/* 1 when the panels of a K x N Bmat outgrow LE_STREAM_BYTES: every pass over them then streams
+ * from L3, and the strips prefetch the next panel chunk */
+static inline int lstm_energy_panels_stream(Py_ssize_t K, Py_ssize_t N)
+{
+    return lstm_energy_panels_size(K, N) * (Py_ssize_t)sizeof(float) > LE_STREAM_BYTES;
+}
+
 /* panels <- Bmat (K, N) with Bmat[k, n] = src[k * sk + n * sn]:
  * forward W_hh (N, K) row-major gives sk = 1, sn = ld; backward W_hh (K, N) gives sk = ld, sn = 1. */
 static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src, Py_ssize_t sk,
@@ -312,7 +319,7 @@ static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize
                                             int accumulate, float *C, Py_ssize_t ldc,
                                             Py_ssize_t p0, Py_ssize_t p1)
 {
-    int stream = lstm_energy_panels_size(K, N) * (Py_ssize_t)sizeof(float) > LE_STREAM_BYTES;
+    int stream = lstm_energy_panels_stream(K, N);
     for (Py_ssize_t p = p0; p < p1; ++p) {
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
@@ -443,7 +450,7 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
         Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
         int acc = accumulate || k0 > 0;
         /* every row chunk passes over all of this k chunk's panels: beyond L2 they stream */
-        int stream = lstm_energy_panels_size(kn, N) * (Py_ssize_t)sizeof(float) > LE_STREAM_BYTES;
+        int stream = lstm_energy_panels_stream(kn, N);
         const float *bpanels;                  /* this k chunk's panels: panel p at + p * b_ps */
         Py_ssize_t b_ps;
         if (b_scratch != NULL) {
