@@ -19,3 +19,10 @@ cdef inline int cell_threads(Py_ssize_t rows, Py_ssize_t elements) noexcept nogi
     if n <= 1 or elements < CELL_PARALLEL_MIN:
         return 1
     return n if n < rows else <int>rows
+
+
+cdef inline Py_ssize_t part_start(Py_ssize_t rows, Py_ssize_t part, int parts) noexcept nogil:
+    """First row of part ``part`` when ``rows`` rows are cut into ``parts`` contiguous parts of
+    near-equal size; ``part_start(rows, parts, parts) == rows``, so part p is rows
+    [part_start(rows, p, parts), part_start(rows, p + 1, parts))."""
+    return rows * part // parts

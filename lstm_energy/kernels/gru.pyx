@@ -30,22 +30,22 @@ from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurre
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
-from lstm_energy.kernels._cell_threads cimport cell_threads
+from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
 
 
-cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, floating* gh,
-                                  const floating* bias, const floating* h_prev, Py_ssize_t h_prev_ld,
-                                  floating* ghn_out, Py_ssize_t ghn_ld,
+cdef inline void gru_cell_forward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, floating* gates,
+                                  floating* gh, const floating* bias, const floating* h_prev,
+                                  Py_ssize_t h_prev_ld, floating* ghn_out, Py_ssize_t ghn_ld,
                                   floating* h_out, Py_ssize_t h_ld) noexcept nogil:
-    """One step's elementwise work.
+    """One step's elementwise work on batch rows [b0, b1) (a part of the step, see _cell_threads).
 
-    gates: (B, 3H) IN x W_ih^T (no bias), OUT activated r|z|n; gh: (B, 3H) IN h W_hh^T (no bias);
-    bias: (4H,) [b_ir+b_hr | b_iz+b_hz | b_in | b_hn]; h_prev: (B, H) IN, row stride h_prev_ld;
-    ghn_out: (B, H) OUT W_hn h + b_hn, row stride ghn_ld (may point into gh's n block);
-    h_out: (B, H) OUT, row stride h_ld.
+    Every pointer is the whole step's. gates: (B, 3H) IN x W_ih^T (no bias), OUT activated r|z|n;
+    gh: (B, 3H) IN h W_hh^T (no bias); bias: (4H,) [b_ir+b_hr | b_iz+b_hz | b_in | b_hn]; h_prev:
+    (B, H) IN, row stride h_prev_ld; ghn_out: (B, H) OUT W_hn h + b_hn, row stride ghn_ld (may point
+    into gh's n block); h_out: (B, H) OUT, row stride h_ld.
     """
     cdef Py_ssize_t b, j
     cdef floating* a
@@ -54,11 +54,11 @@ cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, f
     cdef floating one = 1
     if floating is float:
         # float32: one vectorised loop per row (_cell_rows.h)
-        for b in range(B):
+        for b in range(b0, b1):
             gru_forward_f32(gates + b * 3 * H, gh + b * 3 * H, bias, ghn_out + b * ghn_ld,
                             h_prev + b * h_prev_ld, h_out + b * h_ld, H)
     else:
-        for b in range(B):
+        for b in range(b0, b1):
             a = gates + b * 3 * H
             hh = gh + b * 3 * H
             for j in range(H):
@@ -74,23 +74,24 @@ cdef inline void gru_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, f
                 h_out[b * h_ld + j] = (one - z) * n + z * hp
 
 
-cdef inline void gru_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
-                                   const floating* ghn, const floating* h_prev, Py_ssize_t h_prev_ld,
-                                   const floating* dy, Py_ssize_t dy_ld, floating* dh,
-                                   floating* dgh, floating* dgin) noexcept nogil:
-    """One step's elementwise gradient.
+cdef inline void gru_cell_backward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H,
+                                   const floating* gates, const floating* ghn, const floating* h_prev,
+                                   Py_ssize_t h_prev_ld, const floating* dy, Py_ssize_t dy_ld,
+                                   floating* dh, floating* dgh, floating* dgin) noexcept nogil:
+    """One step's elementwise gradient on batch rows [b0, b1) (a part of the step, see _cell_threads).
 
-    gates: (B, 3H) IN activated r|z|n; ghn: (B, H) IN W_hn h + b_hn; h_prev: (B, H) IN, row stride
-    h_prev_ld; dy: (B, H) IN, row stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h_t,
-    OUT dh_t ⊙ z (the direct part of the gradient w.r.t. h_{t-1}; the GEMM adds the rest);
-    dgh: (B, 3H) OUT [da_r | da_z | da_n ⊙ r]; dgin: (B, H) OUT da_n.
+    Every pointer is the whole step's. gates: (B, 3H) IN activated r|z|n; ghn: (B, H) IN
+    W_hn h + b_hn; h_prev: (B, H) IN, row stride h_prev_ld; dy: (B, H) IN, row stride dy_ld;
+    dh: (B, H) IN recurrent gradient w.r.t. h_t, OUT dh_t ⊙ z (the direct part of the gradient
+    w.r.t. h_{t-1}; the GEMM adds the rest); dgh: (B, 3H) OUT [da_r | da_z | da_n ⊙ r];
+    dgin: (B, H) OUT da_n.
     """
     cdef Py_ssize_t b, j
     cdef const floating* a
     cdef floating* dg
     cdef floating r, z, n, dh_t, da_n, da_r, da_z
     cdef floating one = 1
-    for b in range(B):
+    for b in range(b0, b1):
         a = gates + b * 3 * H
         dg = dgh + b * 3 * H
         if floating is float:
@@ -162,7 +163,9 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* h_prev
     cdef floating* ghn_out
     cdef const floating* bias_base = &bias[0]
-    cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j, part, b0, b1
+    cdef floating* gates_t             # (B, 3H) this step's gates
+    cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
+    cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j, part
     cdef int nt
 
     with nogil:
@@ -193,17 +196,16 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # gh = h_prev @ w_hh.T   (B, 3H)
             recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, False, gh_base, <int>G3)
+            gates_t = gates_base + t * B * G3
+            y_t = y_base + t * y_step
             nt = cell_threads(B, B * G3)
             if nt > 1:   # rows split over the pool, as the step's product is
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    gru_cell_forward(b1 - b0, H, gates_base + (t * B + b0) * G3, gh_base + b0 * G3,
-                                     bias_base, h_prev + b0 * h_prev_ld, h_prev_ld,
-                                     ghn_out + b0 * ghn_ld, ghn_ld, y_base + t * y_step + b0 * y_ld, y_ld)
+                    gru_cell_forward(part_start(B, part, nt), part_start(B, part + 1, nt), H, gates_t,
+                                     gh_base, bias_base, h_prev, h_prev_ld, ghn_out, ghn_ld, y_t, y_ld)
             else:
-                gru_cell_forward(B, H, gates_base + t * B * G3, gh_base, bias_base, h_prev, h_prev_ld,
-                                 ghn_out, ghn_ld, y_base + t * y_step, y_ld)
+                gru_cell_forward(0, B, H, gates_t, gh_base, bias_base, h_prev, h_prev_ld, ghn_out, ghn_ld,
+                                 y_t, y_ld)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
 
@@ -275,7 +277,11 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef const floating* dy_t
     cdef Py_ssize_t dy_ld = batch_ld(B, H, dy_row)
     cdef floating* dh_base = &dh0[0, 0]
-    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef const floating* gates_t       # (B, 3H) this step's saved gates
+    cdef const floating* ghn_t         # (B, H) this step's saved W_hn h + b_hn
+    cdef floating* dgh_t               # (B, 3H) this step's gradients w.r.t. h W_hh^T
+    cdef floating* dgin_t              # (B, H) this step's da_n
+    cdef Py_ssize_t h_prev_ld, s, t, j, part
     cdef int nt
 
     with nogil:
@@ -290,18 +296,18 @@ def gru_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
                 h_prev = y_base + previous_step(t, reverse) * y_step
                 h_prev_ld = y_ld
             dy_t = &dy[t, 0, 0]
+            gates_t = gates_base + t * B * G3
+            ghn_t = ghn_base + t * B * H
+            dgh_t = dgh_base + t * B * G3
+            dgin_t = dgin_base + t * B * H
             nt = cell_threads(B, B * G3)
-            if nt > 1:
+            if nt > 1:   # rows split over the pool, as the step's product is
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    gru_cell_backward(b1 - b0, H, gates_base + (t * B + b0) * G3,
-                                      ghn_base + (t * B + b0) * H, h_prev + b0 * h_prev_ld, h_prev_ld,
-                                      dy_t + b0 * dy_ld, dy_ld, dh_base + b0 * H,
-                                      dgh_base + (t * B + b0) * G3, dgin_base + (t * B + b0) * H)
+                    gru_cell_backward(part_start(B, part, nt), part_start(B, part + 1, nt), H, gates_t,
+                                      ghn_t, h_prev, h_prev_ld, dy_t, dy_ld, dh_base, dgh_t, dgin_t)
             else:
-                gru_cell_backward(B, H, gates_base + t * B * G3, ghn_base + t * B * H, h_prev, h_prev_ld,
-                                  dy_t, dy_ld, dh_base, dgh_base + t * B * G3, dgin_base + t * B * H)
+                gru_cell_backward(0, B, H, gates_t, ghn_t, h_prev, h_prev_ld, dy_t, dy_ld, dh_base, dgh_t,
+                                  dgin_t)
             # dh0 += dgh[t] @ w_hh   (B, H): dh0 held dh ⊙ z, now the full gradient w.r.t. h_prev
             recurrent_gemm_ab(<int>B, <int>H, <int>G3, dgh_base + t * B * G3, <int>G3,
                               &w_hh[0, 0], <int>H, panels, True, &dh0[0, 0], <int>H)

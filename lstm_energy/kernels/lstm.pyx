@@ -27,19 +27,20 @@ from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurre
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
-from lstm_energy.kernels._cell_threads cimport cell_threads
+from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
 
 
-cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, const floating* bias,
-                                   const floating* c_prev, floating* c_out,
+cdef inline void lstm_cell_forward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, floating* gates,
+                                   const floating* bias, const floating* c_prev, floating* c_out,
                                    floating* h_out, Py_ssize_t h_ld) noexcept nogil:
-    """One step's elementwise work.
+    """One step's elementwise work on batch rows [b0, b1) (a part of the step, see _cell_threads).
 
-    gates: (B, 4H) IN pre-activations without bias, OUT activated i|f|g|o; bias: (4H,) b_ih + b_hh;
-    c_prev: (B, H) IN; c_out: (B, H) OUT (may be c_prev itself); h_out: (B, H) OUT, row stride h_ld.
+    Every pointer is the whole step's. gates: (B, 4H) IN pre-activations without bias, OUT
+    activated i|f|g|o; bias: (4H,) b_ih + b_hh; c_prev: (B, H) IN; c_out: (B, H) OUT (may be c_prev
+    itself); h_out: (B, H) OUT, row stride h_ld.
     """
     cdef Py_ssize_t b, j
     cdef floating* a
@@ -49,14 +50,14 @@ cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, 
     cdef floating gi, gf, gg, go, c
     if floating is float:
         # float32: vectorised activations over contiguous row blocks, then the state update
-        for b in range(B):
+        for b in range(b0, b1):
             a = gates + b * 4 * H
             sigmoid_bias_f32(a, bias, 2 * H)                  # i|f
             tanh_bias_f32(a + 2 * H, bias + 2 * H, H)          # g
             sigmoid_bias_f32(a + 3 * H, bias + 3 * H, H)       # o
             lstm_state_f32(a, c_prev + b * H, c_out + b * H, h_out + b * h_ld, H)
     else:
-        for b in range(B):
+        for b in range(b0, b1):
             a = gates + b * 4 * H
             cp = c_prev + b * H
             co = c_out + b * H
@@ -75,21 +76,22 @@ cdef inline void lstm_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* gates, 
                 h[j] = go * tanh_(c)
 
 
-cdef inline void lstm_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* gates,
+cdef inline void lstm_cell_backward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, const floating* gates,
                                     const floating* c, const floating* c_prev,
                                     const floating* dy, Py_ssize_t dy_ld,
                                     floating* dh, floating* dc, floating* dgates) noexcept nogil:
-    """One step's elementwise gradient.
+    """One step's elementwise gradient on batch rows [b0, b1) (a part of the step, see _cell_threads).
 
-    gates: (B, 4H) IN activated i|f|g|o; c, c_prev: (B, H) IN c_t and c_{t-1}; dy: (B, H) IN, row
-    stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h_t (the dy part is added here);
-    dc: (B, H) IN w.r.t. c_t, OUT w.r.t. c_{t-1}; dgates: (B, 4H) OUT pre-activation gradients.
+    Every pointer is the whole step's. gates: (B, 4H) IN activated i|f|g|o; c, c_prev: (B, H) IN
+    c_t and c_{t-1}; dy: (B, H) IN, row stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h_t
+    (the dy part is added here); dc: (B, H) IN w.r.t. c_t, OUT w.r.t. c_{t-1}; dgates: (B, 4H) OUT
+    pre-activation gradients.
     """
     cdef Py_ssize_t b, j
     cdef const floating* a
     cdef floating* da
     cdef floating gi, gf, gg, go, tc, dh_t, dc_t
-    for b in range(B):
+    for b in range(b0, b1):
         a = gates + b * 4 * H
         da = dgates + b * 4 * H
         if floating is float:
@@ -162,7 +164,9 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* c_prev
     cdef floating* c_out
     cdef const floating* bias_base = &bias[0]
-    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef floating* gates_t             # (B, 4H) this step's gates
+    cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
+    cdef Py_ssize_t h_prev_ld, s, t, j, part
     cdef int nt
 
     with nogil:
@@ -187,17 +191,15 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # gates[t] += h_prev @ w_hh.T   (B, 4H)
             recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, True, gates_base + t * B * G4, <int>G4)
+            gates_t = gates_base + t * B * G4
+            y_t = y_base + t * y_step
             nt = cell_threads(B, B * G4)
             if nt > 1:   # rows split over the pool, as the step's product is
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    lstm_cell_forward(b1 - b0, H, gates_base + (t * B + b0) * G4, bias_base,
-                                      c_prev + b0 * H, c_out + b0 * H, y_base + t * y_step + b0 * y_ld,
-                                      y_ld)
+                    lstm_cell_forward(part_start(B, part, nt), part_start(B, part + 1, nt), H, gates_t,
+                                      bias_base, c_prev, c_out, y_t, y_ld)
             else:
-                lstm_cell_forward(B, H, gates_base + t * B * G4, bias_base, c_prev, c_out,
-                                  y_base + t * y_step, y_ld)
+                lstm_cell_forward(0, B, H, gates_t, bias_base, c_prev, c_out, y_t, y_ld)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
         if training:
@@ -273,7 +275,10 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef Py_ssize_t dy_ld = batch_ld(B, H, dy_row)
     cdef floating* dh_base = &dh0[0, 0]
     cdef floating* dc_base = &dc0[0, 0]
-    cdef Py_ssize_t s, t, j, part, b0, b1
+    cdef const floating* gates_t       # (B, 4H) this step's saved gates
+    cdef const floating* c_t           # (B, H) this step's saved c
+    cdef floating* dgates_t            # (B, 4H) this step's gate gradients
+    cdef Py_ssize_t s, t, j, part
     cdef int nt
 
     with nogil:
@@ -287,18 +292,16 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             else:
                 c_prev = c_base + previous_step(t, reverse) * B * H
             dy_t = &dy[t, 0, 0]
+            gates_t = gates_base + t * B * G4
+            c_t = c_base + t * B * H
+            dgates_t = dgates_base + t * B * G4
             nt = cell_threads(B, B * G4)
-            if nt > 1:
+            if nt > 1:   # rows split over the pool, as the step's product is
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    lstm_cell_backward(b1 - b0, H, gates_base + (t * B + b0) * G4,
-                                       c_base + (t * B + b0) * H, c_prev + b0 * H, dy_t + b0 * dy_ld,
-                                       dy_ld, dh_base + b0 * H, dc_base + b0 * H,
-                                       dgates_base + (t * B + b0) * G4)
+                    lstm_cell_backward(part_start(B, part, nt), part_start(B, part + 1, nt), H, gates_t,
+                                       c_t, c_prev, dy_t, dy_ld, dh_base, dc_base, dgates_t)
             else:
-                lstm_cell_backward(B, H, gates_base + t * B * G4, c_base + t * B * H, c_prev, dy_t,
-                                   dy_ld, dh_base, dc_base, dgates_base + t * B * G4)
+                lstm_cell_backward(0, B, H, gates_t, c_t, c_prev, dy_t, dy_ld, dh_base, dc_base, dgates_t)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>G4, dgates_base + t * B * G4, <int>G4,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)

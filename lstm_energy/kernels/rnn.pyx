@@ -24,18 +24,21 @@ from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurre
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
-from lstm_energy.kernels._cell_threads cimport cell_threads
+from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
 
 
-cdef inline void rnn_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* h, Py_ssize_t h_ld,
-                                  const floating* bias, bint use_relu) noexcept nogil:
-    """h: (B, H) IN pre-activation without bias, OUT act(h + bias), row stride h_ld; bias: (H,)."""
+cdef inline void rnn_cell_forward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, floating* h,
+                                  Py_ssize_t h_ld, const floating* bias, bint use_relu) noexcept nogil:
+    """One step's activation on batch rows [b0, b1) (a part of the step, see _cell_threads).
+
+    h: (B, H) the whole step, IN pre-activation without bias, OUT act(h + bias), row stride h_ld;
+    bias: (H,)."""
     cdef Py_ssize_t b, j
     cdef floating* row
-    for b in range(B):
+    for b in range(b0, b1):
         row = h + b * h_ld
         if use_relu:
             for j in range(H):
@@ -47,16 +50,19 @@ cdef inline void rnn_cell_forward(Py_ssize_t B, Py_ssize_t H, floating* h, Py_ss
                 row[j] = tanh_(row[j] + bias[j])
 
 
-cdef inline void rnn_cell_backward(Py_ssize_t B, Py_ssize_t H, const floating* h, Py_ssize_t h_ld,
-                                   const floating* dy, Py_ssize_t dy_ld, const floating* dh,
-                                   floating* dgates, bint use_relu) noexcept nogil:
-    """h: (B, H) IN this step's output, row stride h_ld; dy: (B, H) IN, row stride dy_ld;
-    dh: (B, H) IN recurrent gradient w.r.t. h; dgates: (B, H) OUT pre-activation gradient."""
+cdef inline void rnn_cell_backward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, const floating* h,
+                                   Py_ssize_t h_ld, const floating* dy, Py_ssize_t dy_ld,
+                                   const floating* dh, floating* dgates, bint use_relu) noexcept nogil:
+    """One step's gradient on batch rows [b0, b1) (a part of the step, see _cell_threads).
+
+    Every pointer is the whole step's. h: (B, H) IN this step's output, row stride h_ld; dy: (B, H)
+    IN, row stride dy_ld; dh: (B, H) IN recurrent gradient w.r.t. h; dgates: (B, H) OUT
+    pre-activation gradient."""
     cdef Py_ssize_t b, j
     cdef const floating* h_row
     cdef const floating* dy_row
     cdef floating* da
-    for b in range(B):
+    for b in range(b0, b1):
         h_row = h + b * h_ld
         dy_row = dy + b * dy_ld
         da = dgates + b * H
@@ -109,7 +115,8 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef const floating* x_base = &x[0, 0, 0]
     cdef const floating* h_prev
     cdef const floating* bias_base = &bias[0]
-    cdef Py_ssize_t h_prev_ld, s, t, j, part, b0, b1
+    cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
+    cdef Py_ssize_t h_prev_ld, s, t, j, part
     cdef int nt
 
     with nogil:
@@ -137,14 +144,14 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             # y[t] += h_prev @ w_hh.T   (B, H)
             recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
                                panels, True, y_base + t * y_step, <int>y_ld)
+            y_t = y_base + t * y_step
             nt = cell_threads(B, B * H)
             if nt > 1:   # rows split over the pool, as the step's product was
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    rnn_cell_forward(b1 - b0, H, y_base + t * y_step + b0 * y_ld, y_ld, bias_base, relu)
+                    rnn_cell_forward(part_start(B, part, nt), part_start(B, part + 1, nt), H, y_t, y_ld,
+                                     bias_base, relu)
             else:
-                rnn_cell_forward(B, H, y_base + t * y_step, y_ld, bias_base, relu)
+                rnn_cell_forward(0, B, H, y_t, y_ld, bias_base, relu)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
 
@@ -202,7 +209,8 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef const floating* h_t
     cdef const floating* dy_t
     cdef floating* dh_base = &dh0[0, 0]
-    cdef Py_ssize_t s, t, j, part, b0, b1
+    cdef floating* dgates_t            # (B, H) this step's pre-activation gradients
+    cdef Py_ssize_t s, t, j, part
     cdef int nt
 
     with nogil:
@@ -212,15 +220,14 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             h_t = y_base + t * y_step
             dy_t = &dy[t, 0, 0]
+            dgates_t = dgates_base + t * B * H
             nt = cell_threads(B, B * H)
             if nt > 1:   # rows split over the pool, as the step's product is
                 for part in prange(nt, num_threads=nt, schedule="static"):
-                    b0 = B * part // nt
-                    b1 = B * (part + 1) // nt
-                    rnn_cell_backward(b1 - b0, H, h_t + b0 * y_ld, y_ld, dy_t + b0 * dy_ld, dy_ld,
-                                      dh_base + b0 * H, dgates_base + (t * B + b0) * H, relu)
+                    rnn_cell_backward(part_start(B, part, nt), part_start(B, part + 1, nt), H, h_t, y_ld,
+                                      dy_t, dy_ld, dh_base, dgates_t, relu)
             else:
-                rnn_cell_backward(B, H, h_t, y_ld, dy_t, dy_ld, dh_base, dgates_base + t * B * H, relu)
+                rnn_cell_backward(0, B, H, h_t, y_ld, dy_t, dy_ld, dh_base, dgates_t, relu)
             # dh0 = dgates[t] @ w_hh   (B, H): gradient w.r.t. the previous step's h
             recurrent_gemm_ab(<int>B, <int>H, <int>H, dgates_base + t * B * H, <int>H,
                               &w_hh[0, 0], <int>H, panels, False, &dh0[0, 0], <int>H)
