@@ -2,9 +2,14 @@
 
 One definition serves both engines (``lstm_energy.kernels`` and ``lstm_energy.reference`` re-export
 it), so buffers allocated for one engine work with the other and the two stay comparable in memory
-use. Pure Python: the reference engine imports it without the compiled kernels.
+use. ``allocate_workspace`` makes the arrays (cache-line aligned). Pure Python and NumPy: the
+reference engine imports it without the compiled kernels.
 """
 from __future__ import annotations
+
+import numpy as np
+
+from lstm_energy.aligned import aligned_empty
 
 #: gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -76,3 +81,12 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
     shapes["w_ih_panels"] = packed_weight_shape(D, G * H)       # Bmat = W_ihᵀ (D, GH)
     shapes["w_hh_panels"] = packed_weight_shape(H, G * H)       # Bmat = W_hhᵀ (H, GH)
     return shapes
+
+
+def allocate_workspace(cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool,
+                       dtype) -> dict[str, np.ndarray]:
+    """``{name: array}`` for ``workspace_shapes(cell, pass_, T, B, D, H, training)``, each array
+    uninitialised and starting on a cache line (``lstm_energy.aligned``). Any C-contiguous arrays
+    of those shapes work; aligned ones keep the packed GEMM's panel reads within one line each."""
+    return {name: aligned_empty(shape, dtype)
+            for name, shape in workspace_shapes(cell, pass_, T, B, D, H, training).items()}

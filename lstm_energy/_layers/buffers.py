@@ -1,7 +1,8 @@
 """Buffers reused across calls: one set per (T, B, training) shape, allocated on first use.
 
-The layer owns these arrays; kernels write into them. Nothing here is ever handed to the caller:
-arrays returned by ``forward``/``backward`` are fresh (or copies), so the next call cannot change them.
+The layer owns these arrays; kernels write into them. Each starts on a cache line
+(``lstm_energy.aligned``: the packed GEMM's panel reads straddle lines otherwise). Nothing here is
+ever handed to the caller: arrays returned by ``forward``/``backward`` are fresh (or copies), so the next call cannot change them.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
+
+from lstm_energy.aligned import aligned_empty, aligned_zeros
 
 
 class ShapeBuffers:
@@ -23,14 +26,14 @@ class ShapeBuffers:
         """An uninitialised array, the same object for every call with this ``key``."""
         found = self._arrays.get(key)
         if found is None:
-            found = self._arrays[key] = np.empty(shape, self.dtype)
+            found = self._arrays[key] = aligned_empty(shape, self.dtype)
         return found
 
     def zeros(self, key: Hashable, shape: tuple[int, ...]) -> np.ndarray:
         """A zero array (a default state or gradient); callers only read it."""
         found = self._arrays.get(key)
         if found is None:
-            found = self._arrays[key] = np.zeros(shape, self.dtype)
+            found = self._arrays[key] = aligned_zeros(shape, self.dtype)
         return found
 
     def workspace(self, key: Hashable, shapes: Callable[[], Mapping[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
@@ -38,7 +41,8 @@ class ShapeBuffers:
         with ``key``; ``shapes`` is called only when the workspace is first made."""
         found = self._workspaces.get(key)
         if found is None:
-            found = self._workspaces[key] = {name: np.empty(shape, self.dtype) for name, shape in shapes().items()}
+            found = self._workspaces[key] = {name: aligned_empty(shape, self.dtype)
+                                             for name, shape in shapes().items()}
         return found
 
     def saved(self, key: Hashable):
