@@ -24,8 +24,13 @@
  * GotoBLAS/BLIS). K is cut into chunks of LE_KC so one panel chunk (LE_KC x 16 floats, 16 KiB) stays
  * in L1 while every row block of A passes over it.
  *
- * Threads: the column panels are split into contiguous ranges, one per OpenMP thread, when the
- * product is big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds);
+ * Threads: when a product is big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds),
+ * the per-step product splits its column panels over the OpenMP threads (one contiguous range each
+ * while W_hh fits their L2 caches, so each thread's share stays there from step to step; groups
+ * handed out on demand once the panels stream from L3 anyway) and the large product hands out its
+ * 96-row chunks on demand. On a shared host one core is often slower than the other (a 2-thread
+ * profile had the main thread waiting 22% of the time for its partner at the end of each product);
+ * on demand, the slower one simply takes fewer pieces;
  * omp_get_max_threads() is the pool size threadpoolctl sets (user_api "openmp"). Built without
  * OpenMP everything runs on one thread; each output is computed by one thread in the same order
  * whatever the thread count, so results do not depend on it.
@@ -53,6 +58,7 @@
 #define LE_STREAM_BYTES (1L << 20)   /* panels above this stream from L3 on every pass: prefetch */
 #define LE_ROW_AHEAD 512             /* floats of panel the one-row kernel prefetches ahead (2 KiB) */
 #define LE_PACK_AHEAD 8              /* rows of a transposed A prefetched ahead while packing it */
+#define LE_GROUPS_PER_THREAD 8       /* pieces of a parallel product per thread, handed out on demand */
 
 /* floats the panels of a K x N Bmat take: NumPy: ceil(N / 16) * 16 * K */
 static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
@@ -353,6 +359,15 @@ static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t
     return threads;
 }
 
+/* items per group when `items` pieces of work are handed out on demand to `threads` threads:
+ * LE_GROUPS_PER_THREAD groups each, so a thread slowed down (a busy neighbour on its core, a
+ * shared host) leaves the rest to the others, while the hand-out costs one atomic per group */
+static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
+{
+    Py_ssize_t size = items / ((Py_ssize_t)threads * LE_GROUPS_PER_THREAD);
+    return size > 0 ? size : 1;
+}
+
 /* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels: the
  * per-step recurrent product. A: (M, K) row stride lda; panels: lstm_energy_pack_panels(K, N, ...);
  * C: (M, N) row stride ldc. */
@@ -367,6 +382,21 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
         return;
     }
 #ifdef _OPENMP
+    if (lstm_energy_panels_stream(K, N)) {
+        /* panels that stream from L3 on every step anyway: groups of them handed out on demand,
+         * so a thread on a slower core takes fewer (GRU forward big, 2 threads: 6% faster) */
+        Py_ssize_t per_group = lstm_energy_group_size(P, threads);
+        Py_ssize_t groups = (P + per_group - 1) / per_group;
+        #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (Py_ssize_t g = 0; g < groups; ++g) {
+            Py_ssize_t p0 = g * per_group, p1 = p0 + per_group < P ? p0 + per_group : P;
+            lstm_energy_packed_panels_range(M, N, K, A, lda, panels, accumulate, C, ldc, p0, p1);
+        }
+        return;
+    }
+    /* panels that fit the threads' L2 caches: the same contiguous range for a thread at every
+     * step, so its share stays in its own L2 (handing them out on demand made LSTM training at
+     * the seed shape, 1 MiB of W_hh, 8% slower on 2 threads) */
     #pragma omp parallel num_threads(threads)
     {
         int id = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -465,15 +495,13 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
         #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
         {
-            /* each thread owns a contiguous range of row chunks and packs their A blocks itself */
+            /* the row chunks are handed out on demand (a thread on a slower core takes fewer); each
+             * thread packs the A blocks of its chunks itself */
             float apack[LE_MC * LE_KC] __attribute__((aligned(64)));
-            Py_ssize_t c0 = 0, c1 = chunks;
 #ifdef _OPENMP
-            int id = omp_get_thread_num(), nt = omp_get_num_threads();
-            c0 = chunks * id / nt;
-            c1 = chunks * (id + 1) / nt;
+            #pragma omp for schedule(dynamic, 1)
 #endif
-            for (Py_ssize_t c = c0; c < c1; ++c) {
+            for (Py_ssize_t c = 0; c < chunks; ++c) {
                 Py_ssize_t m0 = c * LE_MC;
                 Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
                 const float *ablock = A + m0 * a_rs + k0 * a_ks;
