@@ -7,6 +7,8 @@ NumPy arrays, through the runtime-dispatched entry points or the baseline (SSE2)
 """
 import numpy as np
 
+from lstm_energy.aligned import aligned_empty
+
 cdef extern from "_vector_math.h" nogil:
     void lstm_energy_sigmoid_bias_f32(float* a, const float* bias, Py_ssize_t n)
     void lstm_energy_tanh_f32(const float* src, float* dst, Py_ssize_t n)
@@ -81,7 +83,7 @@ def pack_panels(b):
     zero-padded past column N."""
     cdef float[:, :] src = np.asarray(b, dtype=np.float32)
     cdef Py_ssize_t K = src.shape[0], N = src.shape[1]
-    out = np.empty(lstm_energy_panels_size(K, N), np.float32)
+    out = aligned_empty(lstm_energy_panels_size(K, N), np.float32)   # as the layers' workspaces
     cdef float[::1] panels = out
     if out.size and K and N:
         lstm_energy_pack_panels(K, N, &src[0, 0], src.strides[0] // 4, src.strides[1] // 4,
@@ -123,7 +125,7 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
                          f"c (M, N) = op(a) (M, K) @ b (K, N); pass matching arrays")
     if M == 0 or N == 0:
         return
-    cdef float[::1] scratch = np.empty(max(lstm_energy_panels_size(LE_KC, N), 1), np.float32)
+    cdef float[::1] scratch = aligned_empty(max(lstm_energy_panels_size(LE_KC, N), 1), np.float32)
     cdef Py_ssize_t lda = a.strides[0] // 4
     if transpose_a:
         lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, &b[0, 0], N, &scratch[0], accumulate, &c[0, 0], N)
