@@ -218,3 +218,27 @@ def test_sweeps_use_the_median_of_the_sweep_medians(ratios):
     got = verdicts_by_target(ratios, doc)["rnn forward mid 1t: cython/torch <= 0.6"]
     assert got.status == "PASS" and got.measured == "0.520"
     assert "median over 3 sweeps" in ratios.describe_run(table, Path("run.json"))
+
+
+def test_each_sweeps_own_ratio_is_shown_as_a_range(ratios):
+    """Per sweep, cython ÷ torch from that sweep's two medians (run back to back); the row shows the
+    lowest and highest, and the verdict still uses the pooled medians."""
+    benches = []
+    for impl, medians in (("cython", [0.0050, 0.0060, 0.0052]), ("torch", [0.0100, 0.0080, 0.0104])):
+        for sweep, median in enumerate(medians, start=1):
+            bench = peer("gru", "forward", "mid", 1, impl, median)
+            bench["extra_info"]["sweep"] = sweep
+            benches.append(bench)
+    table = ratios.load_run(document(*benches))
+    assert table.sweep_ratios("gru", "forward", "mid", 1) == pytest.approx([0.5, 0.75, 0.5])
+    (row,) = ratios.table_rows(table)
+    assert row[ratios.COLUMNS.index("cy/torch by sweep")] == "0.50–0.75"
+    assert row[ratios.COLUMNS.index("cy/torch")] == f"{0.0052 / 0.0100:.3f}"
+    assert row[ratios.COLUMNS.index("verdict")] == "PASS"
+
+
+def test_a_single_sweep_run_shows_no_sweep_range(ratios):
+    table = ratios.load_run(document(peer("gru", "forward", "mid", 1, "cython", 0.005),
+                                     peer("gru", "forward", "mid", 1, "torch", 0.010)))
+    (row,) = ratios.table_rows(table)
+    assert row[ratios.COLUMNS.index("cy/torch by sweep")] == ""
