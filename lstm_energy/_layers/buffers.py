@@ -2,7 +2,8 @@
 
 The layer owns these arrays; kernels write into them. Each starts on a cache line
 (``lstm_energy.aligned``: the packed GEMM's panel reads straddle lines otherwise). Nothing here is
-ever handed to the caller: arrays returned by ``forward``/``backward`` are fresh (or copies), so the next call cannot change them.
+ever handed to the caller: arrays returned by ``forward``/``backward`` are fresh (or copies), so the
+next call cannot change them.
 """
 from __future__ import annotations
 
