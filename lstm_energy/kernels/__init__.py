@@ -1,9 +1,10 @@
 """Cython LSTM, GRU and RNN kernels: one layer, one direction, forward and backward through time.
 
 ENGINE CONTRACT. Two modules implement exactly this API: ``lstm_energy.kernels`` (Cython, no GIL in
-the time loops, BLAS through ``scipy.linalg.cython_blas``) and ``lstm_energy.reference`` (plain
-NumPy, the readable specification). ``lstm_energy.layers`` composes layers and directions on top of
-either, so the two are interchangeable peers.
+the time loops; float32 products on its own packed GEMM on CPUs with AVX2+FMA, the other products
+through ``scipy.linalg.cython_blas``, see Threads below) and ``lstm_energy.reference`` (plain NumPy,
+the readable specification). ``lstm_energy.layers`` composes layers and directions on top of either,
+so the two are interchangeable peers.
 
 Shapes: T sequence, B batch, D input size, H hidden size; G gates (LSTM 4: i|f|g|o, GRU 3: r|z|n,
 RNN 1). Every array argument has the same dtype (float32 or float64) and a C-contiguous last
@@ -21,7 +22,9 @@ Allocation belongs to the caller. The kernels never allocate; the caller asks fo
 
 and passes ``{name: np.empty(shape, dtype)}`` as ``ws`` (forward) or ``bws`` (backward), or better
 ``lstm_energy.workspaces.allocate_workspace(...)``, the same dict with every array on a 64-byte cache
-line: panels 16 bytes off a line made the B = 1 step product 20-25% slower (``lstm_energy.aligned``).
+line (``lstm_energy.aligned``): the micro-kernel reads a panel row as two 32-byte loads, which
+straddle two lines when the panels start 16 or 48 bytes off one, and the B = 1 step is
+L2-bandwidth bound.
 A forward workspace made with ``training=True`` holds what the backward pass needs (LSTM: activated
 gates and c_t; GRU: r, z, n and W_hn·h + b_hn; RNN: nothing beyond y) and must be kept unchanged
 until the matching backward call. With ``training=False`` nothing is saved and backward is not allowed.
@@ -58,8 +61,18 @@ Backward (outputs overwritten, except ``dx`` which is accumulated into when ``ac
       dx (T, B, D) OUT (``dx += ...`` when accumulate_dx, for the second direction of a layer);
       dw_ih, dw_hh, db_ih, db_hh: same shapes as the parameters, OUT; dh0, dc0 (B, H) OUT.
 
-The functions do no validation beyond what Cython's typed memoryviews enforce: ``lstm_energy.layers``
-validates every shape and dtype before calling them.
+Checks. Cython's typed memoryviews enforce each array's number of dimensions, dtype (float32 or
+float64, the same for every array) and C-contiguity (of every array but ``y`` and ``dy``). Before
+touching memory each function also checks, in O(1) (``_checks.pxd``, ``_recurrent.expect_panels``),
+and raises ``lstm_energy.errors.ShapeError`` otherwise: that T, B, D, H are >= 1 and every GEMM
+dimension fits BLAS's 32-bit int; every argument's shape against T, B, D, H (the biases too in the
+forwards; the backwards do not read them); the workspace arrays' shapes, packed-weight panels
+included; and that ``y``/``dy`` have a contiguous last axis and whole-element strides. A backward
+whose ``ws`` lacks the saved training arrays (``c`` for LSTM, ``ghn`` for GRU) raises
+``lstm_energy.errors.StateError``, and a missing workspace key a ``KeyError``. Not checked: overlap
+between inputs and outputs, finite values, and whether ``ws`` holds the forward of these same
+arguments. ``lstm_energy.layers`` validates its users' inputs (shapes, dtypes, state) before it
+calls the kernels.
 """
 
 from lstm_energy.workspaces import workspace_shapes

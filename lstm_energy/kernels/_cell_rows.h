@@ -1,13 +1,12 @@
 /* The cells' per-step elementwise work on one batch row, float32, as single loops that GCC
  * vectorises (AVX2+FMA or the SSE2 baseline, chosen at run time like _vector_math.h).
  *
- * Why: written as Cython loops over pointers that may alias, these stayed scalar (GCC could not
- * prove the streams independent); the LSTM backward's loop alone was ~7% of an LSTM training step
- * at the seed shape. Every access here is at the loop's own index j, so `GCC ivdep` (no loop-carried
- * dependence) holds even where an output is also an input (c_out = c_prev, ghn_out inside gh).
- * sigmoid and tanh are _vector_math.h's lstm_energy_sigmoidf/tanhf, the functions of the separate
- * activation passes these loops replace; only FMA contraction of the products can move a result by
- * an ulp. float64 keeps the Cython loops.
+ * Why: written as Cython loops over pointers that may alias, these stay scalar (GCC cannot prove
+ * the streams independent). Every access here is at the loop's own index j, so `GCC ivdep` (no
+ * loop-carried dependence) holds even where an output is also an input (c_out = c_prev, ghn_out
+ * inside gh). sigmoid and tanh are _vector_math.h's lstm_energy_sigmoidf/tanhf, the same functions
+ * as its row activations; only FMA contraction of the products can move a result by an ulp.
+ * float64 keeps the Cython loops.
  */
 #ifndef LSTM_ENERGY_CELL_ROWS_H
 #define LSTM_ENERGY_CELL_ROWS_H
@@ -65,7 +64,8 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_gru_forward_row,
     (float *a, const float *gh, const float *bias, float *ghn_out, const float *h_prev, float *h,
      Py_ssize_t n),
     {
-        /* two loops, one activation each: a single loop with three was 5% slower (spills) */
+        /* two loops, one activation each: one loop with all three runs out of vector registers
+         * (spills) */
         LSTM_ENERGY_IVDEP
         for (Py_ssize_t j = 0; j < 2 * n; ++j)
             a[j] = lstm_energy_sigmoidf(a[j] + gh[j] + bias[j]);

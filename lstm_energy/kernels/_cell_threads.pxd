@@ -1,8 +1,8 @@
 # cython: language_level=3
 """How many OpenMP threads one step's elementwise cell work gets (the kernels' pool, see
-``_packed_gemm.h``). On 2 threads the per-step product is split over the pool but the gate math ran
-on one thread: at big (B = 64, H = 512) that serial part held the 2-thread speed-up of an RNN forward
-to ~1.4x. Below CELL_PARALLEL_MIN elements per step a fork/join costs more than it saves.
+``_packed_gemm.h``). The per-step product is split over the pool; a large step's gate math is split
+too, or it would run on one thread between two parallel products and cap the speed-up (Amdahl).
+Below CELL_PARALLEL_MIN elements per step a fork/join costs more than it saves.
 """
 
 cdef extern from "_packed_gemm.h" nogil:

@@ -4,12 +4,13 @@ and float64, row-major like ``_blas.pxd``.
 
 float32 on a CPU with AVX2+FMA runs the input projection (x @ W_ih.T, against W_ih.T packed once
 per call) and the weight gradients (dA.T @ X) on the kernels' own packed GEMM (``_packed_gemm.h``)
-whatever the thread count: paired A/B on one thread, edge and seed forwards 4-10 % faster, mid
-unchanged; OpenBLAS's packing of the long transposed dA took 12 % of a seed training step. dA @ W
-runs on it only with more than one OpenMP thread, so that a call uses one thread pool (the kernels'
-OpenMP pool) for every product, per-step ones included, instead of two pools fighting over the
-cores; on one thread BLAS is faster there (the own GEMM must repack an LSTM's 4H-wide dA: 2.5 %
-slower LSTM mid training step). float64 and other CPUs use BLAS (``_blas.pxd``).
+whatever the thread count: for these it is at least as fast as OpenBLAS even on one thread (it
+packs the long transposed dA reading each source line once, ``lstm_energy_pack_a``). dA @ W runs
+on it only with more than one OpenMP thread, so that a call uses one thread pool (the kernels'
+OpenMP pool) for every product, per-step ones included, instead of two pools competing for the
+cores; on one thread OpenBLAS keeps it, because the own GEMM repacks a wide row-major dA (an
+LSTM's 4H columns) with a scalar loop. float64 and other CPUs use BLAS (``_blas.pxd``). The A/B
+timings behind these choices are in ``docs/kernels-performance.md``.
 """
 from cython cimport floating
 

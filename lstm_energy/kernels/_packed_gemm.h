@@ -4,16 +4,17 @@
  *   Bmat = W_hh^T in the forward (gates += h @ W_hh^T) and W_hh in the backward (dh = dgates @ W_hh),
  *   against a copy of W_hh packed once per call (lstm_energy_pack_panels, into the workspace's
  *   "w_hh_panels") and reused by every step, as oneDNN's RNN primitives do. Through BLAS, every step
- *   repacked the whole W_hh (4 MiB for an LSTM at H = 512) for a product with only M = B rows.
+ *   repacks the whole W_hh (4 MiB for an LSTM at H = 512) for a product with only M = B rows.
  * - lstm_energy_gemm: the large products over all T*B rows (input projection x @ W_ih^T against the
- *   packed W_ih^T in "w_ih_panels"; dX, dW_ih, dW_hh against row-major operands read in place),
- *   GotoBLAS-style: blocks of A packed on the stack, column panels of B streamed.
+ *   packed W_ih^T in "w_ih_panels"; dX, dW_ih, dW_hh against row-major operands whose k chunks are
+ *   packed into the workspace's "gemm_panels"), GotoBLAS-style: row blocks of A (packed on the stack
+ *   when A is transposed or its rows are long), column panels of B streamed past them.
  *
- * Why not BLAS for those when several threads run: OpenBLAS's worker threads busy-wait for a while
- * (~0.1 s) after each call; with our per-step products on an OpenMP pool, the two pools then fought
- * over the 2 cores of our machines (2 threads ran no faster than 1). One pool for everything float32
- * removes that. On one thread nothing spins; there the callers (_gemm.pxd) keep OpenBLAS for
- * x @ W_ih^T and dA @ W (its vectorised packing made them faster) and use these for dW only.
+ * Why not BLAS for those when several threads run: OpenBLAS's idle worker threads busy-wait for a
+ * while after each call (OPENBLAS_THREAD_TIMEOUT), so an OpenBLAS pool next to the OpenMP pool of
+ * the per-step products competes with it for the same cores. One pool for every float32 product
+ * removes that. On one thread nothing spins; there the callers (_gemm.pxd) keep OpenBLAS for dA @ W
+ * only, whose wide row-major A this file packs with a scalar loop (lstm_energy_pack_a).
  *
  * Layout of packed panels: N is cut into panels of LE_NR = 16 columns; panel p holds
  * Bmat[k, 16p + j] at panels[p*K*16 + k*16 + j] (j < 16, zero beyond column N), so one step of the
@@ -28,12 +29,11 @@
  * the per-step product splits its column panels over the OpenMP threads (one contiguous range each
  * while W_hh fits their L2 caches, so each thread's share stays there from step to step; groups
  * handed out on demand once the panels stream from L3 anyway) and the large product hands out its
- * 96-row chunks on demand. On a shared host one core is often slower than the other (a 2-thread
- * profile had the main thread waiting 22% of the time for its partner at the end of each product);
- * on demand, the slower one simply takes fewer pieces;
- * omp_get_max_threads() is the pool size threadpoolctl sets (user_api "openmp"). Built without
- * OpenMP everything runs on one thread; each output is computed by one thread in the same order
- * whatever the thread count, so results do not depend on it.
+ * 96-row chunks on demand, so a thread on a slower core (a busy neighbour on a shared host) simply
+ * takes fewer pieces instead of holding the others at the barrier. omp_get_max_threads() is the
+ * pool size threadpoolctl sets (user_api "openmp"). Built without OpenMP everything runs on one
+ * thread; each output is computed by one thread in the same order whatever the thread count, so
+ * results do not depend on it.
  *
  * Only the AVX2+FMA build exists (function-level target attributes, no -march): callers ask
  * lstm_energy_packed_gemm_available() and use BLAS otherwise. Summation order differs from BLAS
@@ -150,8 +150,8 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
         if (width < LE_NR)
             memset(panel, 0, (size_t)(K * LE_NR) * sizeof(float));
 #ifdef LSTM_ENERGY_HAVE_TRANSPOSE_AVX2
-        /* the forward's W_hh and W_ih (rows of W contiguous): a scalar element-by-element
-         * transpose was most of a B = 1, T = 1 LSTM call and ~9% of the edge shape's */
+        /* the forward's W_hh and W_ih (rows of W contiguous), 8 x 8 at a time: packing is
+         * per call, and a scalar element-by-element transpose would outweigh a short B = 1 call */
         if (width == LE_NR && sk == 1 && __builtin_cpu_supports("avx2")) {
             k = K / 8 * 8;
             lstm_energy_transpose_16_rows(k, src + n0 * sn, sn, panel);
@@ -164,7 +164,6 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#define LSTM_ENERGY_HAVE_PACKED_GEMM 1
 
 /* one row's 16 outputs: c[0:width] (+)= lo | hi */
 __attribute__((target("avx2,fma"), always_inline))
@@ -248,9 +247,9 @@ static inline void lstm_energy_row(Py_ssize_t K, const float *a, const float *pa
     Py_ssize_t k = 0;
     for (; k + 4 <= K; k += 4) {
         const float *p = panel + k * LE_NR;
-        /* the B = 1 step streams all of W_hh from L2 (256 KiB at H = 128) with little work per
-         * byte; asking 2 KiB ahead (panels are contiguous; past the last one a prefetch is a
-         * no-op) was 5% faster on GRU edge forward and LSTM edge training (paired A/B) */
+        /* prefetch 2 KiB of panel ahead: the B = 1 step streams all of W_hh from L2 (256 KiB at
+         * H = 128) with little work per byte, so it is L2-bandwidth bound (panels are contiguous;
+         * past the last one a prefetch is a no-op) */
         _mm_prefetch((const char *)(p + LE_ROW_AHEAD), _MM_HINT_T0);
         _mm_prefetch((const char *)(p + LE_ROW_AHEAD + 16), _MM_HINT_T0);
         _mm_prefetch((const char *)(p + LE_ROW_AHEAD + 32), _MM_HINT_T0);
@@ -384,7 +383,7 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
 #ifdef _OPENMP
     if (lstm_energy_panels_stream(K, N)) {
         /* panels that stream from L3 on every step anyway: groups of them handed out on demand,
-         * so a thread on a slower core takes fewer (GRU forward big, 2 threads: 6% faster) */
+         * so a thread on a slower core takes fewer */
         Py_ssize_t per_group = lstm_energy_group_size(P, threads);
         Py_ssize_t groups = (P + per_group - 1) / per_group;
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
@@ -395,8 +394,8 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
         return;
     }
     /* panels that fit the threads' L2 caches: the same contiguous range for a thread at every
-     * step, so its share stays in its own L2 (handing them out on demand made LSTM training at
-     * the seed shape, 1 MiB of W_hh, 8% slower on 2 threads) */
+     * step, so its share stays in its own L2 (handed out on demand, a share would move to
+     * another core's L2 from step to step) */
     #pragma omp parallel num_threads(threads)
     {
         int id = omp_get_thread_num(), nt = omp_get_num_threads();

@@ -1,11 +1,11 @@
 /* Float32 sigmoid and tanh over contiguous rows, written so that GCC vectorises the loops.
  *
- * Why: libm's expf/tanhf are scalar calls, which keep the kernels' elementwise loops scalar; they were
- * about a third of an LSTM forward. Here exp is computed inline (Cody-Waite range reduction
- * x = n·ln2 + r, a degree-7 Taylor polynomial for e^r on |r| <= ln2/2 (truncation < 6e-9 relative),
- * and 2^n built from the exponent bits), every branch is a select, and the loops carry no calls,
- * so GCC turns them into SSE2 code, or AVX2+FMA code on CPUs that have it (runtime dispatch below;
- * no -march flag is needed, so the build stays portable).
+ * Why: libm's expf/tanhf are scalar calls, which keep the kernels' elementwise loops scalar. Here
+ * exp is computed inline (Cody-Waite range reduction x = n·ln2 + r, a degree-7 Taylor polynomial
+ * for e^r on |r| <= ln2/2 (truncation < 6e-9 relative), and 2^n built from the exponent bits),
+ * every branch is a select, and the loops carry no calls, so GCC turns them into SSE2 code, or
+ * AVX2+FMA code on CPUs that have it (runtime dispatch below; no -march flag is needed, so the
+ * build stays portable).
  *
  * Accuracy (float32, measured against float64 tanh/sigmoid in tests/kernels/test_activation_accuracy.py):
  *   tanh:    |x| < 0.625: x + x^3·q(x^2), a degree-5 Chebyshev fit of (tanh(x)/x - 1)/x^2 on
@@ -109,11 +109,6 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_tanh_rows,
     (const float *restrict in, float *restrict out, Py_ssize_t n),
     { for (Py_ssize_t j = 0; j < n; ++j) out[j] = lstm_energy_tanhf(in[j]); })
 
-/* a[j] = tanh(a[j]) in place for j < n */
-LSTM_ENERGY_ROW_FUNCTION(lstm_energy_tanh_inplace_rows,
-    (float *restrict a, Py_ssize_t n),
-    { for (Py_ssize_t j = 0; j < n; ++j) a[j] = lstm_energy_tanhf(a[j]); })
-
 static inline void lstm_energy_sigmoid_bias_f32(float *a, const float *bias, Py_ssize_t n)
 { LSTM_ENERGY_DISPATCH(lstm_energy_sigmoid_bias_rows, (a, bias, n)); }
 
@@ -122,9 +117,6 @@ static inline void lstm_energy_tanh_bias_f32(float *a, const float *bias, Py_ssi
 
 static inline void lstm_energy_tanh_f32(const float *in, float *out, Py_ssize_t n)
 { LSTM_ENERGY_DISPATCH(lstm_energy_tanh_rows, (in, out, n)); }
-
-static inline void lstm_energy_tanh_inplace_f32(float *a, Py_ssize_t n)
-{ LSTM_ENERGY_DISPATCH(lstm_energy_tanh_inplace_rows, (a, n)); }
 
 /* 1 when the AVX2+FMA build is used on this CPU (for the record and the tests). */
 static inline int lstm_energy_vector_math_uses_avx2(void)

@@ -10,9 +10,3 @@ cdef extern from "_vector_math.h" nogil:
     # a[j] = sigmoid(a[j] + bias[j]), j < n
     void tanh_bias_f32 "lstm_energy_tanh_bias_f32" (float* a, const float* bias, Py_ssize_t n)
     # a[j] = tanh(a[j] + bias[j]), j < n
-    void tanh_f32 "lstm_energy_tanh_f32" (const float* src, float* dst, Py_ssize_t n)
-    # dst[j] = tanh(src[j]), j < n; src and dst must not overlap
-    void tanh_inplace_f32 "lstm_energy_tanh_inplace_f32" (float* a, Py_ssize_t n)
-    # a[j] = tanh(a[j]), j < n
-    int vector_math_uses_avx2 "lstm_energy_vector_math_uses_avx2" ()
-    # 1 when the AVX2+FMA build runs on this CPU

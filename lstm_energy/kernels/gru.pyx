@@ -26,7 +26,7 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
                                                tanh_grad_from_output)
 from lstm_energy.kernels._cell_rows cimport gru_forward_f32, gru_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                              recurrent_gemm_abt)
+                                             recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 

@@ -23,7 +23,7 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport lstm_grad_f32, lstm_state_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                              recurrent_gemm_abt)
+                                             recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 

@@ -15,12 +15,13 @@ db_ih = db_hh = column sums of da.
 """
 from cython cimport floating
 
-from lstm_energy.kernels._activations cimport (relu, relu_grad_from_output, tanh_,
+# relu as relu_: the kernels' ``relu`` flag argument would shadow the function's name
+from lstm_energy.kernels._activations cimport (relu as relu_, relu_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport rnn_tanh_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                              recurrent_gemm_abt)
+                                             recurrent_gemm_abt)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
@@ -42,7 +43,7 @@ cdef inline void rnn_cell_forward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, fl
         row = h + b * h_ld
         if use_relu:
             for j in range(H):
-                row[j] = relu(row[j] + bias[j])
+                row[j] = relu_(row[j] + bias[j])
         elif floating is float:
             tanh_bias_f32(row, bias, H)      # vectorised float32 tanh (_vector_math.h)
         else:
