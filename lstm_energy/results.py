@@ -8,13 +8,15 @@ truncated line is reported by file and line number and skipped, never fatal::
 
     loaded = load_records("reports/quick.jsonl", "bench.json")
     loaded.records, loaded.problems          # valid records, [LoadProblem(path, line, message)]
-    df = load_dataframe("reports/quick.jsonl")   # one row per record, dotted column names
+    df = load_dataframe("reports/quick.jsonl")   # one row per record, dotted column names; a missing
+                                                 # path raises FileNotFoundError, skipped lines warn
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -40,6 +42,10 @@ REQUIRED_PROFILE_CONFIG = ("cell", "impl", "phase", "batch", "seq_len", "input_s
 BENCHMARK_KIND = "benchmark"
 #: key of pytest-benchmark's ``extra_info`` that holds the record
 EXTRA_INFO_KEY = "lstm_energy"
+
+
+class SkippedRecordsWarning(UserWarning):
+    """A loader skipped corrupt, truncated or invalid lines (each named, file:line: why); the rest loaded."""
 
 
 @dataclass(frozen=True)
@@ -249,8 +255,13 @@ def load_records(*paths: str | os.PathLike) -> LoadedResults:
 def _load_one(path: Path, loaded: LoadedResults) -> None:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        loaded.problems.append(LoadProblem(str(path), None, f"cannot read the file: {err}"))
+    except OSError as err:
+        loaded.problems.append(LoadProblem(str(path), None, f"cannot read the file: {err.strerror or err}"))
+        return
+    except UnicodeDecodeError as err:
+        loaded.problems.append(LoadProblem(
+            str(path), None, f"not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at offset {err.start}); "
+            "pass a results .jsonl written by `lstm-energy sweep -o` or a pytest-benchmark .json"))
         return
     try:
         whole = json.loads(text)
@@ -353,16 +364,38 @@ def iter_flat(record: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
 def load_dataframe(*paths: str | os.PathLike):
     """All valid records of ``paths`` as a pandas DataFrame, one row per record, dotted column names.
 
-    ``df.attrs["problems"]`` lists the skipped lines as strings (file:line: why). Columns include
-    ``config.cell``, ``energy.joules_per_sequence.median``, ``time.seconds_per_call.median``,
-    ``costs.flops.total``, ``derived.pj_per_flop``, ``_source.path`` and ``_source.line``.
+    Raises FileNotFoundError when a path does not exist (an empty frame would hide a typo). Skipped
+    lines are listed in ``df.attrs["problems"]`` as strings (file:line: why) and announced with one
+    SkippedRecordsWarning. Columns include ``config.cell``, ``energy.joules_per_sequence.median``,
+    ``time.seconds_per_call.median``, ``costs.flops.total``, ``derived.pj_per_flop``, ``_source.path``
+    and ``_source.line``.
     """
     import pandas as pd
 
+    _require_files(paths)
     loaded = load_records(*paths)
     frame = pd.DataFrame([dict(iter_flat(r)) for r in loaded.records])
     frame.attrs["problems"] = [str(p) for p in loaded.problems]
+    _warn_skipped(loaded.problems)
     return frame
+
+
+def _require_files(paths) -> None:
+    """FileNotFoundError naming the first path that does not exist, and how to make a results file."""
+    for path in paths:
+        if not Path(path).exists():
+            raise FileNotFoundError(
+                f"no results file at {str(path)!r}; make one with `lstm-energy sweep ... -o {path}` "
+                "(or `pytest --benchmark-json PATH` for benchmarks), or check the path"
+            )
+
+
+def _warn_skipped(problems: list[LoadProblem]) -> None:
+    if not problems:
+        return
+    shown = "; ".join(str(p) for p in problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+    warnings.warn(f"skipped {len(problems)} unreadable line(s) or file(s), loaded the rest: {shown}. "
+                  'The full list is in df.attrs["problems"].', SkippedRecordsWarning, stacklevel=3)
 
 
 def finite(value) -> float | None:

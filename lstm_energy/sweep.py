@@ -280,12 +280,39 @@ def describe_config(config: dict) -> str:
 
 @dataclass
 class SweepSummary:
-    """What a sweep did: points measured, resumed (already in the file), failed (with why)."""
+    """What a sweep did: points measured, resumed (already in the file), failed (with why).
+
+    ``measured`` counts the new records whatever made their joules; ``energy`` says who did:
+    (provenance, meter name) -> records, e.g. {("estimated", "model"): 12}.
+    """
 
     measured: int = 0
     resumed: int = 0
     failed: list[tuple[dict, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    energy: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def count_record(self, record: dict) -> None:
+        """Count one appended record under its provenance and meter."""
+        energy = record.get("energy") or {}
+        meter = energy.get("meter") or {}
+        key = (str(energy.get("provenance") or "unknown provenance"), str(meter.get("name") or "unnamed meter"))
+        self.energy[key] = self.energy.get(key, 0) + 1
+        self.measured += 1
+
+    def energy_text(self) -> str:
+        """``12 estimated (meter model)``, or ``10 measured (meter powercap), 2 estimated (meter model)``;
+        ``0 new records`` when nothing was added."""
+        if not self.energy:
+            return "0 new records"
+        order = {"measured": 0, "estimated": 1, "simulated": 2}
+        keys = sorted(self.energy, key=lambda k: (order.get(k[0], 9), k))
+        return ", ".join(f"{self.energy[k]} {k[0]} (meter {k[1]})" for k in keys)
+
+    def last_line(self, output) -> str:
+        """The sweep's closing line: new records by provenance and meter, resumed, failed, and the file."""
+        return (f"sweep: {self.energy_text()}, {self.resumed} already in the file, {len(self.failed)} failed "
+                f"-> {output}")
 
 
 def done_keys(path: str | os.PathLike) -> set[str]:
@@ -296,6 +323,15 @@ def done_keys(path: str | os.PathLike) -> set[str]:
         return set()
     loaded = load_records(path)
     return {config_key(r["config"]) for r in loaded.records if r.get("kind") == "profile" and isinstance(r.get("config"), dict)}
+
+
+def check_meter_name(name: str) -> None:
+    """ConfigError unless ``name`` is a meter name (``lstm_energy.meters.registry.NAMES``, the one list)."""
+    from lstm_energy.meters.registry import NAMES
+
+    if name not in NAMES:
+        raise ConfigError(f"unknown energy meter {name!r}; choose one of {', '.join(NAMES)} "
+                          "(`lstm-energy meters` says which work here)")
 
 
 def _accepted(fn: Callable, kwargs: dict) -> tuple[dict, list[str]]:
@@ -329,6 +365,8 @@ def run_sweep(
     from lstm_energy.errors import LstmEnergyError
     from lstm_energy.results import ResultsWriter, config_key
 
+    if isinstance(meter, str):
+        check_meter_name(meter)
     log = log if log is not None else sys.stderr
     if profile_fn is None:
         from lstm_energy.measure import profile as profile_fn
@@ -375,7 +413,7 @@ def run_sweep(
                 record = result.to_record() if hasattr(result, "to_record") else dict(result)
                 record["config"] = {**config, **(record.get("config") or {})}
                 writer.append(record)
-                summary.measured += 1
+                summary.count_record(record)
                 progress.update(label)
     finally:
         if owns_meter and hasattr(meter_obj, "close"):

@@ -24,3 +24,18 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
+
+
+def meter_name(text: str) -> str:
+    """An energy meter name from ``lstm_energy.meters.registry.NAMES`` (the one list), e.g. ``--meter model``.
+
+    Every subcommand with a ``--meter`` option uses this, so a typo such as ``--meter rapl`` exits 2
+    with the valid names instead of failing later with a traceback.
+    """
+    from lstm_energy.meters.registry import NAMES
+
+    if text not in NAMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown energy meter {text!r}; choose one of {', '.join(NAMES)} (`lstm-energy meters` says which work here)"
+        )
+    return text

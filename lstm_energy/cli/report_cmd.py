@@ -33,6 +33,7 @@ def _load_machine(path: str | None, parser_error) -> dict | None:
 
 def run(args) -> int:
     from lstm_energy.report import write_report
+    from lstm_energy.report.page import energy_warning
 
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
@@ -48,6 +49,9 @@ def run(args) -> int:
                         title=args.title, use_cached_machine=True)
     for problem in info.problems:
         print(f"WARNING: {problem}", file=sys.stderr)
+    energy = energy_warning(info.rows)
+    if energy:
+        print(f"WARNING: {energy[0]}. {energy[1]}", file=sys.stderr)
     provenances = sorted({r.provenance for r in info.rows})
     print(f"wrote {info.path} ({len(info.rows)} row(s); provenance: {', '.join(provenances) or 'none'})")
     if not info.rows:

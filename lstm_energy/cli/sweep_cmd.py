@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from lstm_energy.cli.arg_types import meter_name
+
 NAME = "sweep"
 HELP = "measure a grid of configurations into a JSON Lines results file"
 
@@ -27,7 +29,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config", metavar="GRID.toml", help="TOML file with [grid] axes and [protocol] settings (over the preset)")
     for flag, (_, text) in AXIS_FLAGS.items():
         parser.add_argument(flag, metavar="LIST", help=f"{text} (overrides preset and --config)")
-    parser.add_argument("--meter", default="auto", help="energy meter name (see `lstm-energy meters`); default auto")
+    from lstm_energy.meters.registry import NAMES as METER_NAMES
+
+    parser.add_argument("--meter", default="auto", type=meter_name, metavar="NAME",
+                        help=f"energy meter: {', '.join(METER_NAMES)} (see `lstm-energy meters`); default auto")
     parser.add_argument("-o", "--output", default="reports/sweep.jsonl", metavar="RESULTS.jsonl",
                         help="results file; each record is appended and flushed as it is measured")
     again = parser.add_mutually_exclusive_group()
@@ -70,6 +75,5 @@ def run(args) -> int:
         return 2
     for note in summary.notes:
         print(f"NOTE: {note}", file=sys.stderr)
-    print(f"sweep: {summary.measured} measured, {summary.resumed} already in the file, {len(summary.failed)} failed -> {args.output}",
-          file=sys.stderr)
+    print(summary.last_line(args.output), file=sys.stderr)
     return 1 if summary.failed else 0

@@ -4,7 +4,8 @@ Sections: a provenance banner (as honest as the main report: "estimated, not mea
 is the model), the data and protocol, one forecast chart per family (the original series, train
 predictions and test predictions in three distinct colours on the original time axis, as in the
 classic tutorial plot; validation predictions in a fourth), an energy-vs-error scatter with the Pareto
-front marked, and the table of the whole search next to the baselines.
+front marked (a note instead when the joules cannot rank the trials: all 0 J, all equal), and the table
+of the whole search next to the baselines.
 
 Chart primitives (scatter, legend, palette, units) come from ``lstm_energy.report``; the time-series
 chart is drawn here because it needs linear axes that do not start at zero.
@@ -12,12 +13,14 @@ chart is drawn here because it needs linear axes that do not start at zero.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from lstm_energy.forecast.search import SearchResult, energy_of
-from lstm_energy.report.svg import PALETTE, Line, Series as ChartSeries, legend, xy_plot
+from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, Series as ChartSeries, legend, xy_plot
 from lstm_energy.report.units import esc, si
 
 #: the colours of the forecast chart (Okabe-Ito: distinguishable with colour-vision deficiencies)
@@ -55,18 +58,43 @@ def stylesheet() -> str:
 
 # ---------------------------------------------------------------------------------------------------
 # provenance
+def _suspect(result: SearchResult, trial) -> list[str]:
+    """The main report's dead-counter test (``lstm_energy.report.rows.suspect_reasons``) on one trial's
+    training run and forecast measurement."""
+    from lstm_energy.report.rows import suspect_reasons
+
+    reasons = []
+    for total, dynamic, measurement in ((trial.training_total_joules, trial.training_joules, trial.training_energy),
+                                        (trial.total_joules_per_forecast, trial.joules_per_forecast, trial.forecast_energy)):
+        reasons += suspect_reasons(result.provenance, total_joules=total, joules_per_call=dynamic,
+                                   idle_watts=getattr(measurement, "idle_watts", None))
+    return list(dict.fromkeys(reasons))
+
+
+def banner_rows(result: SearchResult) -> list[SimpleNamespace]:
+    """One row per trial in the shape the main report's banners read (provenance, meter, energies, suspect)."""
+    return [SimpleNamespace(provenance=result.provenance, meter=result.meter_description, suspect=_suspect(result, t),
+                            joules_per_sequence=t.joules_per_forecast, joules_per_call=t.training_joules)
+            for t in result.trials]
+
+
+def energy_usable(result: SearchResult) -> bool:
+    """False when the page's energy must not be presented as a measurement (all 0 J, dead counters)."""
+    from lstm_energy.report.page import energy_warning
+
+    return energy_warning(banner_rows(result)) is None
+
+
 def provenance_banner(result: SearchResult) -> str:
-    """The main report's banner (``lstm_energy.report.page.provenance_banners``), one row per trial.
+    """The main report's banners (``lstm_energy.report.page.provenance_banners``), one row per trial.
 
-    "ESTIMATED, NOT MEASURED" with the model and its parameters when the meter is the estimator;
-    "MEASURED" with the counter and domains only when a hardware meter read every joule.
+    "ESTIMATED, NOT MEASURED" with the model, its parameters and source when the meter is the estimator;
+    "MEASURED" with the counter and domains only when a hardware meter read every joule and counted; a
+    red banner instead when every joule is 0 or the counter did not count.
     """
-    from types import SimpleNamespace
-
     from lstm_energy.report.page import provenance_banners
 
-    rows = [SimpleNamespace(provenance=result.provenance, meter=result.meter_description) for _ in result.trials]
-    return f'<div id="provenance">{provenance_banners(rows)}</div>'
+    return f'<div id="provenance">{provenance_banners(banner_rows(result))}</div>'
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -150,8 +178,39 @@ ENERGY_AXES = {
 }
 
 
+ENERGY_WHAT = {"training": "training-run energy", "forecast": "energy per forecast"}
+
+
+def trade_off_problem(result: SearchResult, energy: str = "training") -> str | None:
+    """Why the trials' ``energy`` cannot rank them against error (so no front may be named), in words
+    for the reader; None when it can: every trial's joules positive and at least two distinct."""
+    what = ENERGY_WHAT[energy]
+    joules = [energy_of(t, energy) for t in result.trials]
+    bad = [j for j in joules if not (math.isfinite(j) and j > 0)]
+    if joules and len(bad) == len(joules) and all(j == 0 for j in bad):
+        return f"every trial's {what} is 0 J: the meter did not count, so energy says nothing about these models"
+    if bad:
+        return (f"{len(bad)} of {len(joules)} trials have a {what} of 0 J or less (not a usable reading: the meter "
+                "did not count, or the run was too short for it to resolve)")
+    if len(set(joules)) < 2:
+        only = si(joules[0], "J") if joules else "none"
+        return f"every trial has the same {what} ({only}), so energy does not separate them"
+    return None
+
+
+def _no_scatter(energy: str, reason: str) -> str:
+    return (f'<p class="chart-note" data-energy="{esc(energy)}">No chart of {esc(ENERGY_WHAT[energy])} against test '
+            f"error: {esc(reason)}. Compare the trials by test error in the table below.</p>")
+
+
 def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
-    """Joules (log x) against test RMSE per trial; the Pareto front joined by a line; baselines as lines."""
+    """Joules (log x) against test RMSE per trial; the Pareto front joined by a line; baselines as lines.
+
+    On degenerate energy (``trade_off_problem``) a note says why there is no chart, and no front is named.
+    """
+    problem = trade_off_problem(result, energy)
+    if problem:
+        return _no_scatter(energy, problem)
     title, x_label = ENERGY_AXES[energy]
     units = result.series.units
     pareto = set(result.pareto_indices(energy))
@@ -176,9 +235,31 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
     try:
         chart = xy_plot(title, series, x_label=f"{x_label} ({result.provenance})", y_label=f"test RMSE ({units})",
                         x_unit="J", y_unit="", x_log=True, y_log=False, lines=lines)
-    except ValueError as err:  # no positive joules: say so instead of drawing an empty chart
-        return f'<p class="warn">No {esc(energy)} scatter: {esc(err)}</p>'
+    except NothingToDraw:  # a last guard: trade_off_problem should have caught it
+        return _no_scatter(energy, "no trial has a value the chart can place")
     return chart.replace('<svg class="chart"', f'<svg class="chart scatter" data-energy="{esc(energy)}"', 1)
+
+
+def scatter_caption(result: SearchResult) -> str:
+    """How to read the scatters (the front only when one is drawn), and who made the joules when no
+    counter did."""
+    from lstm_energy.report.charts import provenance_caption
+
+    drawn = [e for e in ENERGY_AXES if trade_off_problem(result, e) is None]
+    parts = []
+    if drawn:
+        parts.append("Solid black line: the Pareto front (no other trial is both cheaper and more accurate on test"
+                     + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
+                     + "). Dashed grey lines: the baselines' test RMSE. Hover a point for its configuration.")
+        parts.append(provenance_caption(banner_rows(result)))
+    text = " ".join(p for p in parts if p)
+    return f'<p class="chart-caption">{esc(text)}</p>' if text else ""
+
+
+def _energy_subtitle(result: SearchResult) -> str:
+    if energy_usable(result):
+        return f"every energy figure is {esc(result.provenance)}."
+    return f"the energy figures are marked {esc(result.provenance)} but are not usable (see the banner below)."
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -190,7 +271,7 @@ def _row(cells: list[str], css: str = "") -> str:
 
 def search_table(result: SearchResult) -> str:
     units = result.series.units
-    pareto = set(result.pareto_indices())
+    pareto = set() if trade_off_problem(result, "training") else set(result.pareto_indices())
     selected = {id(t) for t in result.best_per_family().values()}
     head = ["model", "chosen", "window", "params", "train s", "training J (dynamic)", "training J (total)",
             "J / forecast (dynamic)", "J / forecast (total)", "FLOP / forecast", f"train RMSE ({units})",
@@ -237,7 +318,7 @@ def render(result: SearchResult) -> str:
         f"<title>Forecasting: accuracy per joule ({esc(series.name)})</title><style>{stylesheet()}</style></head><body>",
         f"<header><h1>Accuracy per joule: recurrent forecasters on {esc(series.name)}</h1>",
         f'<p class="subtitle">lstm-energy forecast, preset {esc(result.preset.name)}, seed {result.seed}; '
-        f"every energy figure is {esc(result.provenance)}.</p>",
+        f"{_energy_subtitle(result)}</p>",
         provenance_banner(result),
         "</header><main>",
         "<h2>Data and protocol</h2><ul>",
@@ -264,9 +345,7 @@ def render(result: SearchResult) -> str:
         "<h2>Energy against error</h2>",
         energy_error_scatter(result, "training"),
         energy_error_scatter(result, "forecast"),
-        "<p>Solid black line: the Pareto front (no other trial is both cheaper and more accurate on test; "
-        "the table's Pareto column is for the training run). Dashed grey lines: the baselines' test RMSE. "
-        "Hover a point for its configuration.</p>",
+        scatter_caption(result),
         "<h2>The search</h2>",
         search_table(result),
         f'<h2>Protocol warnings</h2><ul class="warnings">{warnings}</ul>',

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from lstm_energy.report.machine_data import Roofs
 from lstm_energy.report.rows import IMPL_ORDER, Row
-from lstm_energy.report.svg import MARKERS, PALETTE, Line, Series, dot_plot, xy_plot
+from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
 from lstm_energy.report.units import fixed, si
 
 
@@ -24,6 +25,68 @@ class Figure:
     caption: str
     svg: str | None = None
     note: str | None = None
+
+
+def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
+    """``figure`` with the SVG ``draw()`` returns; if the chart finds nothing to place, a note instead.
+
+    The builders check their data and explain first; this is the last guard, so a primitive's
+    message (written for programmers) never reaches the page.
+    """
+    try:
+        figure.svg = draw()
+    except NothingToDraw:
+        figure.svg = None
+        figure.note = " ".join(filter(None, [
+            "Nothing to draw: none of these values can be placed on the chart (a log scale has no place for 0 or less).",
+            figure.note]))
+    return figure
+
+
+def energy_note(values, what: str) -> str | None:
+    """A reader-facing note when no value of ``values`` (joules; None = not recorded) can go on a log
+    axis, saying why; None when at least one can."""
+    known = [v for v in values if v is not None]
+    if not known or any(v > 0 for v in known):
+        return None
+    if all(v == 0 for v in known):
+        return (f"Nothing to draw: every {what} in these results is 0 J. A meter that reads 0 J did not count "
+                "(see the banner at the top of the page); rerun with a working meter, or with `--meter model` "
+                "for an estimate.")
+    return (f"Nothing to draw: every {what} in these results is 0 J or less (the idle baseline was larger than the "
+            "run's energy: the measurement windows are too short for the meter). Raise min_window_seconds in the "
+            "grid's [protocol] table or measure larger shapes.")
+
+
+def dropped_note(values, what: str) -> str | None:
+    """A note when some (not all) ``values`` are <= 0 and so are left off a log axis; None otherwise."""
+    known = [v for v in values if v is not None]
+    dropped = sum(1 for v in known if v <= 0)
+    if not dropped or dropped == len(known):
+        return None
+    return f"{dropped} of {len(known)} {what} value(s) are 0 J or less and are not drawn (a log scale has no place for them)."
+
+
+def provenance_caption(rows: list[Row]) -> str:
+    """A caption sentence when the joules drawn are not measured: who made them, so no reader takes a
+    difference between points for a measured one. "" when every row is measured."""
+    estimated = [r for r in rows if r.provenance == "estimated"]
+    simulated = [r for r in rows if r.provenance == "simulated"]
+    parts = []
+    if estimated:
+        models = {r.meter.get("model") for r in estimated if isinstance(r.meter.get("model"), str)}
+        how = f" ({next(iter(models))})" if len(models) == 1 else ""
+        share = "" if len(estimated) == len(rows) else f" ({len(estimated)} of the {len(rows)} rows drawn)"
+        parts.append(f"Estimated energy{share}: these differences come from the model{how}, not from a measurement.")
+    if simulated:
+        share = "" if len(simulated) == len(rows) else f" ({len(simulated)} of the {len(rows)} rows drawn)"
+        parts.append(f"Simulated energy{share}: test data from a simulated meter, not a measurement.")
+    return " ".join(parts)
+
+
+def _joined(*parts: str | None) -> str | None:
+    text = " ".join(p for p in parts if p)
+    return text or None
 
 
 def _color(index: int) -> str:
@@ -70,6 +133,11 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
     )
     if not chosen:
         return Figure("by-hidden", title, caption, note="No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.")
+    caption = _joined(caption, provenance_caption(chosen))
+    values = [r.joules_per_sequence for r in chosen]
+    empty = energy_note(values, "energy per sequence")
+    if empty:
+        return Figure("by-hidden", title, caption, note=empty)
     series = []
     keys = sorted({(r.cell, r.phase) for r in chosen}, key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9)))
     cells = sorted({k[0] for k in keys})
@@ -85,9 +153,9 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
                              shape=MARKERS[phases.index(phase) % len(MARKERS)], connect=True, errors=errors,
                              dash=("", "2 3", "7 4")[phases.index(phase) % 3]))
     hidden = tuple(sorted({r.hidden_size for r in chosen}))
-    svg = xy_plot(title, series, x_label="hidden size H (log scale)", y_label="energy per sequence (J, log scale)",
-                  y_unit="J", x_ticks=hidden if len(hidden) <= 12 else None)
-    return Figure("by-hidden", title, caption, svg=svg)
+    figure = Figure("by-hidden", title, caption, note=dropped_note(values, "energy per sequence"))
+    return _drawn(figure, lambda: xy_plot(title, series, x_label="hidden size H (log scale)", y_label="energy per sequence (J, log scale)",
+                                          y_unit="J", x_ticks=hidden if len(hidden) <= 12 else None))
 
 
 def forward_vs_backward(rows: list[Row]) -> Figure:
@@ -125,12 +193,17 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
         caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
     if not labels:
         return Figure("fwd-bwd", title, caption, note="No configuration has both a forward and a train/backward record: sweep with --phases forward,train.")
+    caption = _joined(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
+    values = [p[0] for p in fwd + bwd + train]
+    empty = energy_note(values, "forward, backward and train energy per sequence")
+    if empty:
+        return Figure("fwd-bwd", title, caption, note=empty)
     series = [Series("forward", fwd, color=_color(0), shape="circle"),
               Series("backward" + (" (train − forward)" if derived_backward else ""), bwd, color=_color(3), shape="diamond"),
               Series("train (forward+backward)", train, color=_color(2), shape="square")]
     series = [s for s in series if s.points]
-    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
-    return Figure("fwd-bwd", title, caption, svg=svg)
+    figure = Figure("fwd-bwd", title, caption, note=dropped_note(values, "energy per sequence"))
+    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J"))
 
 
 def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float, float] | None:
@@ -149,12 +222,17 @@ def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float,
 
 def energy_vs_flops(rows: list[Row]) -> Figure:
     """J per call against FLOPs per call, one colour per implementation, with a fitted line each."""
-    usable = [r for r in rows if r.flops and r.joules_per_call and r.joules_per_call > 0]
+    candidates = [r for r in rows if r.flops and r.joules_per_call is not None]
+    usable = [r for r in candidates if r.joules_per_call > 0]
     title = "Energy vs FLOPs, with the fitted J/FLOP"
     caption = ("Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
                "fit joules = k·FLOPs + c per implementation; k is the marginal energy per FLOP.")
-    if not usable:
+    if not candidates:
         return Figure("vs-flops", title, caption, note="No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.")
+    caption = _joined(caption, provenance_caption(usable or candidates))
+    empty = energy_note([r.joules_per_call for r in candidates], "energy per call")
+    if empty:
+        return Figure("vs-flops", title, caption, note=empty)
     series, lines = [], []
     for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
         group = [r for r in usable if (r.impl or "callable") == impl]
@@ -167,9 +245,9 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
             lines.append(Line(f"{impl} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
                               [(float(x), float(slope * x + intercept)) for x in xs], color=_color(i)))
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
-    svg = xy_plot(title, series, lines=lines, x_label="FLOPs per call (log scale)", y_label="energy per call (J, log scale)",
-                  x_unit="FLOP", y_unit="J", nested_markers=True)
-    return Figure("vs-flops", title, caption, svg=svg)
+    figure = Figure("vs-flops", title, caption, note=dropped_note([r.joules_per_call for r in candidates], "energy per call"))
+    return _drawn(figure, lambda: xy_plot(title, series, lines=lines, x_label="FLOPs per call (log scale)",
+                                          y_label="energy per call (J, log scale)", x_unit="FLOP", y_unit="J", nested_markers=True))
 
 
 def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
@@ -204,9 +282,10 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
         lines.append(Line(f"roof, {threads}min({fixed(roof.peak_gflops, 'GFLOP/s')}, {fixed(roof.bandwidth_gb_per_second, 'GB/s')} × intensity)",
                           [(float(x), float(min(roof.peak_gflops, roof.bandwidth_gb_per_second * x) * 1e9)) for x in xs],
                           color=("#222", "#777")[k % 2], dash=("1 0", "8 3")[k % 2]))
-    svg = xy_plot(title, series, lines=lines, x_label="arithmetic intensity (FLOP/byte, log scale)",
-                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s", nested_markers=True)
-    return Figure("roofline", title, caption, svg=svg, note=note)
+    return _drawn(Figure("roofline", title, caption, note=note),
+                  lambda: xy_plot(title, series, lines=lines, x_label="arithmetic intensity (FLOP/byte, log scale)",
+                                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s",
+                                  nested_markers=True))
 
 
 def energy_by_domain(rows: list[Row]) -> Figure:
@@ -214,7 +293,13 @@ def energy_by_domain(rows: list[Row]) -> Figure:
     title = "Energy per sequence by RAPL domain"
     caption = ("Dynamic energy per sequence in each RAPL domain reported by the meter (medians). Domains overlap "
                "(core and uncore are inside the package), so they are shown side by side, not stacked.")
-    measured = [r for r in rows if r.provenance == "measured" and r.domains_joules_per_call]
+    with_domains = [r for r in rows if r.provenance == "measured" and r.domains_joules_per_call]
+    measured = [r for r in with_domains if not r.suspect]
+    if with_domains and not measured:
+        return Figure("domains", title, caption, note=(
+            "No trustworthy measured per-domain energy: every measured record read 0 J or an idle power of 0 W, "
+            "so its counter did not count (see the banner at the top of the page). Rerun on a machine with "
+            "working RAPL counters (see `lstm-energy meters`) to draw this chart."))
     if not measured:
         provenances = sorted({r.provenance for r in rows})
         return Figure("domains", title, caption, note=(
@@ -234,8 +319,13 @@ def energy_by_domain(rows: list[Row]) -> Figure:
             unit = "sequence" if r.batch else "call"
             points.append((per_sequence, row_index, f"{labels[row_index]} {domain}: {si(per_sequence, 'J')}/{unit}"))
         series.append(Series(domain, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
-    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale; per call when no batch is known)", x_unit="J")
-    return Figure("domains", title, caption, svg=svg)
+    values = [p[0] for s in series for p in s.points]
+    empty = energy_note(values, "measured per-domain energy")
+    if empty:
+        return Figure("domains", title, caption, note=empty)
+    figure = Figure("domains", title, caption, note=dropped_note(values, "per-domain energy"))
+    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale; per call when no batch is known)",
+                                           x_unit="J"))
 
 
 def implementations(rows: list[Row]) -> Figure:
@@ -246,6 +336,10 @@ def implementations(rows: list[Row]) -> Figure:
     impls = _ordered(r.impl for r in profile if r.impl)
     if len(impls) < 2:
         return Figure("impls", title, caption, note=f"Only one implementation in these results ({', '.join(impls) or 'none'}): sweep with --impls cython,numpy[,torch] to compare.")
+    caption = _joined(caption, provenance_caption(profile))
+    empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
+    if empty:
+        return Figure("impls", title, caption, note=empty)
     configs = sorted({(r.cell, r.phase, r.shape_key()) for r in profile},
                      key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9)))
     labels = []
@@ -262,8 +356,8 @@ def implementations(rows: list[Row]) -> Figure:
                 points.append((r.joules_per_sequence, row_index, f"{labels[row_index]} {impl}: {si(r.joules_per_sequence, 'J')}/sequence"))
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
-    svg = dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
-    return Figure("impls", title, caption, svg=svg)
+    figure = Figure("impls", title, caption, note=dropped_note([r.joules_per_sequence for r in profile], "energy per sequence"))
+    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J"))
 
 
 def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:

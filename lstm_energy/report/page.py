@@ -39,24 +39,95 @@ def _meter_parameters(meter: dict) -> str:
     for key in ("parameters", "model_parameters", "params"):
         if isinstance(meter.get(key), dict) and meter[key]:
             return _kv(meter[key])
-    rest = {k: v for k, v in meter.items() if k not in ("name", "provenance")}
+    rest = {k: v for k, v in meter.items() if k not in ("name", "provenance", "source", "model")}
     return _kv(rest) if rest else "none stated"
 
 
+def _source_text(meter: dict) -> str:
+    """The meter's own one-line ``source`` (where its figures come from), verbatim; or say it is missing."""
+    source = meter.get("source")
+    if source in (None, "", [], {}):
+        return "not stated by the meter"
+    return source if isinstance(source, str) else _kv(source)
+
+
+def _energy(row) -> float | None:
+    """The row's headline energy (per sequence, else per call); None when it recorded none."""
+    for name in ("joules_per_sequence", "joules_per_call"):
+        value = getattr(row, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+ALL_ZERO_DEAD = ("Every energy figure in these results is 0 J: the counter did not count (a dead counter, typical of "
+                 "virtual machines). These joules are not a measurement; rerun with a working meter or `--meter model` "
+                 "for an estimate.")
+ALL_ZERO_OTHER = ("Every energy figure in these results is 0 J: the meter reported no energy at all, so these joules "
+                  "are not usable. Rerun with a working meter (see `lstm-energy meters`) or `--meter model` for an estimate.")
+
+
+def energy_warning(rows) -> tuple[str, str] | None:
+    """(heading, text) saying why the energy cannot be trusted: all of it 0 J, or rows marked measured
+    whose counter did not count (``Row.suspect``); None when nothing is wrong."""
+    energies = [e for e in (_energy(r) for r in rows) if e is not None]
+    suspect = [r for r in rows if getattr(r, "suspect", None)]
+    if energies and all(e == 0 for e in energies):
+        measured = any(r.provenance == "measured" for r in rows)
+        return "ENERGY IS ALL 0 J: NOT A MEASUREMENT", ALL_ZERO_DEAD if measured else ALL_ZERO_OTHER
+    if suspect:
+        return ("SUSPECT ENERGY: THE COUNTER DID NOT COUNT",
+                f"{len(suspect)} of {len(rows)} row(s) are marked measured but read 0 J per sequence or an idle power "
+                "of 0 W: their counter did not count (a dead counter, typical of virtual machines). Their joules are "
+                "not a measurement and their provenance cell says suspect; rerun them with a working meter or "
+                "`--meter model` for an estimate.")
+    return None
+
+
+def energy_warning_banner(rows) -> str:
+    """The red banner for ``energy_warning(rows)``; "" when nothing is wrong."""
+    warning = energy_warning(rows)
+    if warning is None:
+        return ""
+    heading, text = warning
+    return f'<div class="banner banner-invalid" role="alert"><strong>{esc(heading)}</strong> {esc(text)}</div>'
+
+
+#: the keys of a meter's describe() that say which meter it is (the rest may be running state, e.g. the
+#: work noted so far, which differs from record to record)
+_METER_IDENTITY = ("name", "source", "model", "parameters", "counter", "domains", "headline_domains", "calibrated",
+                   "profile_path")
+
+
+def _meter_identity(meter: dict) -> str:
+    return json.dumps({k: meter.get(k) for k in _METER_IDENTITY}, sort_keys=True, default=str)
+
+
 def _meters_by_provenance(rows: list[Row]) -> dict[str, list[dict]]:
+    """Provenance -> the distinct meters of its rows (the first describe() of each meter seen)."""
     out: dict[str, list[dict]] = {}
+    seen: set[tuple[str, str]] = set()
     for r in rows:
-        seen = out.setdefault(r.provenance, [])
-        if r.meter not in seen:
-            seen.append(r.meter)
+        meters = out.setdefault(r.provenance, [])
+        key = (r.provenance, _meter_identity(r.meter))
+        if key not in seen:
+            seen.add(key)
+            meters.append(r.meter)
     return out
 
 
 def provenance_banners(rows: list[Row]) -> str:
-    """Banners a reader cannot miss: one per provenance present, plus a MIXED banner when several are."""
+    """Banners a reader cannot miss: a red one when the energy is not usable (all 0 J, dead counters),
+    one per provenance present, plus a MIXED banner when several are. MEASURED counts only the
+    measured rows whose counter counted; when there are none, no MEASURED banner is shown.
+
+    rows: report Rows, or any objects with ``provenance``, ``meter`` and optionally ``suspect``,
+    ``joules_per_sequence``, ``joules_per_call`` (the forecast page passes its trials so).
+    """
     counts = Counter(r.provenance for r in rows)
-    meters = _meters_by_provenance(rows)
-    parts = []
+    sound_measured = [r for r in rows if r.provenance == "measured" and not getattr(r, "suspect", None)]
+    meters = _meters_by_provenance(sound_measured + [r for r in rows if r.provenance != "measured"])
+    parts = [energy_warning_banner(rows)]
     if len(counts) > 1:
         summary = ", ".join(f"{n} {p}" for p, n in counts.most_common())
         parts.append(
@@ -64,8 +135,9 @@ def provenance_banners(rows: list[Row]) -> str:
             f"These results mix {esc(summary)} rows. Compare rows of the same provenance only; "
             "the provenance column of each table says which is which.</div>"
         )
+    shown = dict(counts, measured=len(sound_measured))
     for provenance in ("estimated", "simulated", "measured"):
-        if provenance not in counts:
+        if not shown.get(provenance):
             continue
         heading, lead = _BANNER_TEXT[provenance]
         details = []
@@ -80,12 +152,11 @@ def provenance_banners(rows: list[Row]) -> str:
                 if isinstance(meter.get("model"), str):
                     text += f" ({esc(meter['model'])})"
                 text += f", parameters: {esc(_meter_parameters(meter))}"
-                if isinstance(meter.get("source"), str):
-                    text += f"; source: {esc(meter['source'])}"
+                text += f'; source: <span class="meter-source">{esc(_source_text(meter))}</span>'
                 details.append(text)
         parts.append(
             f'<div class="banner banner-{provenance}" role="alert"><strong>{esc(heading)}</strong> '
-            f"{esc(lead)} ({counts[provenance]} row(s)). {'; '.join(details)}.</div>"
+            f"{esc(lead)} ({shown[provenance]} row(s)). {'; '.join(details)}.</div>"
         )
     if not counts:
         parts.append('<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '

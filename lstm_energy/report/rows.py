@@ -51,6 +51,9 @@ class Row:
     headline_domains: tuple = ()
     warnings: list = field(default_factory=list)
     runs: int = 1
+    idle_watts: float | None = None
+    #: why this row's energy cannot be trusted (reader-facing sentences; empty when nothing is wrong)
+    suspect: list = field(default_factory=list)
 
     @property
     def meter_name(self) -> str:
@@ -90,6 +93,26 @@ def _ci(block: dict | None, key: str) -> tuple[float, float] | None:
     return None
 
 
+#: the dead-counter signature, in words (a counter that reads 0 J forever; typical of virtual machines)
+DEAD_COUNTER = "marked measured but the counter did not count (0 J per sequence or an idle power of 0 W)"
+
+
+def suspect_reasons(provenance: str, *, total_joules: float | None, joules_per_call: float | None,
+                    idle_watts: float | None) -> list[str]:
+    """Why a record's energy is not a measurement although it says so; [] when it looks sound.
+
+    The one place that decides: a "measured" record whose total (idle included) energy is <= 0, or
+    (when no total is recorded) whose energy per call is exactly 0, or whose idle power is 0 W, came
+    from a counter that did not count. A real package draws watts even when idle.
+    """
+    if provenance != "measured":
+        return []
+    dead_total = total_joules is not None and total_joules <= 0
+    dead_call = total_joules is None and joules_per_call == 0
+    dead_idle = idle_watts is not None and idle_watts == 0
+    return [DEAD_COUNTER] if dead_total or dead_call or dead_idle else []
+
+
 def _ratio(numerator, denominator, scale=1.0):
     if numerator is None or not denominator:
         return None
@@ -121,6 +144,9 @@ def row_from_record(record: dict) -> Row:
         moved = finite(bytes_block)
     intensity = finite(costs.get("arithmetic_intensity_flop_per_byte")) or _ratio(flops, moved)
     benchmark = record.get("benchmark") or {}
+    provenance = energy.get("provenance", "unknown")
+    total = _stat(energy, "total_joules_per_sequence")
+    idle_watts = finite(energy.get("idle_watts"))
     return Row(
         kind=record.get("kind", "profile"),
         label=str(benchmark.get("fullname") or benchmark.get("name") or record.get("name") or ""),
@@ -135,12 +161,12 @@ def row_from_record(record: dict) -> Row:
         bidirectional=config.get("bidirectional", False if config else None),
         threads=config.get("threads"),
         dtype=config.get("dtype"),
-        provenance=energy.get("provenance", "unknown"),
+        provenance=provenance,
         meter=energy.get("meter") or {},
         joules_per_call=j_call,
         joules_per_sequence=j_seq,
         joules_per_sequence_ci=_ci(energy, "joules_per_sequence"),
-        total_joules_per_sequence=_stat(energy, "total_joules_per_sequence"),
+        total_joules_per_sequence=total,
         seconds_per_call=s_call,
         seconds_per_sequence=s_seq,
         flops=flops,
@@ -153,6 +179,8 @@ def row_from_record(record: dict) -> Row:
         domains_joules_per_call={k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None},
         headline_domains=tuple(energy.get("headline_domains") or ()),
         warnings=[str(w) for w in record.get("warnings") or []],
+        idle_watts=idle_watts,
+        suspect=suspect_reasons(provenance, total_joules=total, joules_per_call=j_call, idle_watts=idle_watts),
     )
 
 
@@ -163,7 +191,7 @@ def _merge(rows: list[Row]) -> Row:
     first = rows[0]
     merged = Row(**{k: getattr(first, k) for k in first.__dataclass_fields__})
     numeric = ("joules_per_call", "joules_per_sequence", "total_joules_per_sequence", "seconds_per_call",
-               "seconds_per_sequence", "gflops_per_second", "watts", "pj_per_flop", "nj_per_byte")
+               "seconds_per_sequence", "gflops_per_second", "watts", "pj_per_flop", "nj_per_byte", "idle_watts")
     for name in numeric:
         values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
         setattr(merged, name, statistics.median(values) if values else None)
@@ -175,6 +203,7 @@ def _merge(rows: list[Row]) -> Row:
             domains.setdefault(k, []).append(v)
     merged.domains_joules_per_call = {k: statistics.median(v) for k, v in domains.items()}
     merged.warnings = list(dict.fromkeys(w for r in rows for w in r.warnings))
+    merged.suspect = list(dict.fromkeys(s for r in rows for s in r.suspect))
     merged.runs = sum(r.runs for r in rows)
     return merged
 
@@ -186,7 +215,9 @@ def build_rows(records: list[dict]) -> list[Row]:
         if record.get("kind") not in ("profile", "benchmark"):
             continue
         row = row_from_record(record)
-        key = (row.kind, row.label, row.cell, row.phase, row.impl, row.shape_key(), row.meter_name, row.provenance)
+        # a suspect record (dead counter) never merges with a sound one: its zeros would drag the median
+        key = (row.kind, row.label, row.cell, row.phase, row.impl, row.shape_key(), row.meter_name, row.provenance,
+               bool(row.suspect))
         groups.setdefault(key, []).append(row)
     rows = [_merge(group) for group in groups.values()]
     rows.sort(key=sort_key)

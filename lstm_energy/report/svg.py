@@ -20,6 +20,14 @@ WIDTH, HEIGHT = 760, 400
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = 84, 24, 58
 
 
+class NothingToDraw(ValueError):
+    """A chart was given no value it can place (e.g. only zeros on a log axis).
+
+    For code, not readers: chart builders check their data first and show a reader-facing note, and
+    catch this as a last guard so its text never reaches a page.
+    """
+
+
 @dataclass
 class Scale:
     """Maps data values in ``domain`` to pixels in ``pixels``; ``log`` for a base-10 log axis.
@@ -219,7 +227,7 @@ def xy_plot(
     if y_log:
         ys_all = [v for v in ys_all if v > 0]
     if not xs_all or not ys_all:
-        raise ValueError(f"xy_plot {title!r} has no positive data to draw; the caller should show a note instead")
+        raise NothingToDraw(f"xy_plot {title!r}: no x and y values it can place (log axes need values > 0)")
     # keep reference lines from stretching the y range far beyond the data
     data_y = [p[1] for s in series for p in s.points if (p[1] > 0 or not y_log)]
     y_lo, y_hi = min(ys_all), max(ys_all)
@@ -277,7 +285,7 @@ def dot_plot(
     height = top + row_height * len(rows) + MARGIN_BOTTOM
     values = [p[0] for s in series for p in s.points if (p[0] > 0 or not x_log)]
     if not values or not rows:
-        raise ValueError(f"dot_plot {title!r} has no positive data to draw; the caller should show a note instead")
+        raise NothingToDraw(f"dot_plot {title!r}: no rows or no values it can place (a log axis needs values > 0)")
     xs = Scale((min(values), max(values)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit)
     bottom = height - MARGIN_BOTTOM
     body = [f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{bottom - top}" fill="none" stroke="#bbb"/>']

@@ -77,6 +77,9 @@ def _cell(row: Row, column: Column) -> str:
     klass = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
     if header == "provenance":
         klass = f' class="prov prov-{esc(value)}"'
+        if row.suspect:  # marked measured, but the counter did not count
+            klass = f' class="prov prov-{esc(value)} prov-suspect" title="{esc(" ".join(row.suspect))}"'
+            text = f"{text} (suspect: counter did not count)"
     return f'<td{klass} data-sort="{esc(sort)}">{esc(text)}</td>'
 
 

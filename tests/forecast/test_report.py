@@ -99,3 +99,86 @@ def test_records_round_trip_through_the_results_loader(result, tmp_path):
         assert record["costs"]["per_forecast"]["flops"] == trial.forecast_work.flops
     baselines = [r for r in loaded.records if r["kind"] == BASELINE_KIND]
     assert {r["config"]["baseline"] for r in baselines} == set(result.baselines)
+
+
+# --------------------------------------------------------------------------------------------------
+# degenerate energy: a dead counter (measured, 0 J, idle 0 W) or energy that does not separate trials
+def _stat(value):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(median=value)
+
+
+def _measurement(joules, idle_watts):
+    """Stands in for a lstm_energy.measure Measurement: the medians and idle power the page reads."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(joules_per_call=_stat(joules), total_joules_per_call=_stat(joules),
+                           joules_per_sequence=_stat(joules), total_joules_per_sequence=_stat(joules), idle_watts=idle_watts)
+
+
+def _with_energy(result, joules, idle_watts, provenance):
+    """``result`` with every trial's training and forecast energy set to ``joules``."""
+    from dataclasses import replace
+
+    trials = [replace(t, training_energy=_measurement(joules, idle_watts), forecast_energy=_measurement(joules, idle_watts))
+              for t in result.trials]
+    meter = dict(result.meter_description, name="powercap", provenance=provenance)
+    return replace(result, trials=trials, provenance=provenance, meter_description=meter)
+
+
+@pytest.fixture(scope="module")
+def healthy(meter_factory, synthetic_series):
+    preset = Preset(name="tiny", space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
+                    strategy="grid", training=TrainConfig(epochs=2, batch_size=64),
+                    forecast_windows=2, forecast_min_window_seconds=0.005)
+    return run_search(synthetic_series, preset, meter_factory(idle_watts=0.5, provenance="simulated"), seed=0, impl="numpy")
+
+
+def _banners(page):
+    return re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S)
+
+
+def test_dead_counter_page_has_no_measured_banner_and_names_no_pareto_front(healthy, tmp_path):
+    dead = _with_energy(healthy, 0.0, 0.0, "measured")
+    page = report.write(dead, tmp_path / "forecast.html").read_text(encoding="utf-8")
+    banners = _banners(page)
+    assert [b[0] for b in banners] == ["invalid"]
+    assert "0 J" in banners[0][2] and "not a measurement" in banners[0][2]
+    assert "MEASURED</strong>" not in page.replace("NOT A MEASUREMENT</strong>", "")
+    assert "every energy figure is measured" not in page and "not usable" in page
+    assert "Pareto" not in page and 'class="pareto"' not in page
+    assert '<svg class="chart scatter"' not in page
+    notes = re.findall(r'<p class="chart-note" data-energy="(\w+)">(.*?)</p>', page, flags=re.S)
+    assert [n[0] for n in notes] == ["training", "forecast"] and all("0 J" in n[1] for n in notes)
+    for text in ("caller should", "Traceback", "ValueError", "xy_plot"):
+        assert text not in page
+
+
+def test_equal_energy_draws_no_scatter_and_names_no_front(healthy):
+    same = _with_energy(healthy, 5.0, 1.0, "measured")
+    page = report.render(same)
+    assert "Pareto" not in page and '<svg class="chart scatter"' not in page
+    assert "every trial has the same training-run energy (5.00 J)" in page
+    assert [b[0] for b in _banners(page)] == ["measured"]  # sound, just not separating: the banner stays
+
+
+def test_one_unusable_trial_is_enough_to_withhold_the_front(healthy):
+    from dataclasses import replace
+
+    trials = list(healthy.trials)
+    trials[0] = replace(trials[0], training_energy=_measurement(0.0, 0.5))
+    page = report.render(replace(healthy, trials=trials))
+    assert f"1 of {len(trials)} trials have a training-run energy of 0 J or less" in page
+    assert page.count('<svg class="chart scatter"') == 1  # the forecast scatter still draws, with its front
+    assert "the table's Pareto column" not in page and 'class="pareto"' not in page
+
+
+def test_estimated_page_names_the_estimator_source_and_says_the_model_made_the_differences(result):
+    page = report.render(result)
+    banner = _banners(page)[0][2]
+    assert result.meter_description["source"] in banner  # the meter's one-line source, verbatim
+    if result.provenance == "estimated":
+        assert "Estimated energy: these differences come from the model, not from a measurement." in page
+    else:
+        assert "Simulated energy: test data from a simulated meter, not a measurement." in page

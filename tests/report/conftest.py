@@ -93,3 +93,45 @@ def grid_factory():
 @pytest.fixture
 def jsonl_writer():
     return write_jsonl
+
+
+def dead_counter(record: dict) -> dict:
+    """``record`` as a dead counter stores it: every joule 0, idle 0 W (the VM signature), time intact."""
+    energy = record["energy"]
+    for key in ("joules_per_call", "joules_per_sequence", "total_joules_per_sequence"):
+        energy[key] = {k: 0.0 for k in energy[key]}
+    energy["idle_watts"] = 0.0
+    energy["domains_joules_per_call"] = {k: 0.0 for k in energy.get("domains_joules_per_call") or {}}
+    record["derived"].update(watts=0.0, pj_per_flop=0.0, nj_per_byte=0.0)
+    return record
+
+
+def benchmark_json(records, extra_benchmarks=()) -> dict:
+    """A pytest-benchmark ``--benchmark-json`` document whose benchmarks carry ``records`` in extra_info."""
+    benchmarks = [{"name": f"test_{i}", "fullname": f"tests/test_x.py::test_{i}", "group": None, "params": None,
+                   "stats": {"median": 0.001, "mean": 0.0011, "rounds": 10, "iterations": 1},
+                   "extra_info": {"lstm_energy": r}} for i, r in enumerate(records)]
+    return {"machine_info": {"node": "box", "python_version": "3.11.7", "cpu": {"brand_raw": "Some CPU"}},
+            "benchmarks": benchmarks + list(extra_benchmarks), "datetime": "2026-11-25T21:00:00", "version": "5.2.3"}
+
+
+@pytest.fixture
+def dead_counter_records():
+    """Records of a sweep measured through a dead counter (provenance "measured", all 0 J, idle 0 W)."""
+    def make(**grid):
+        return [dead_counter(r) for r in make_grid("measured", **grid)]
+    return make
+
+
+@pytest.fixture
+def benchmark_writer():
+    def write(path, records):
+        path.write_text(json.dumps(benchmark_json(records)))
+        return path
+    return write
+
+
+@pytest.fixture
+def kill_counter():
+    """dead_counter(record): the record as a dead counter stores it (changed in place and returned)."""
+    return dead_counter

@@ -6,7 +6,7 @@ import pytest
 
 from lstm_energy.errors import ResultsSchemaError
 from lstm_energy.results import (
-    SCHEMA_VERSION, ResultsWriter, config_key, load_dataframe, load_records, validate_record,
+    SCHEMA_VERSION, ResultsWriter, SkippedRecordsWarning, config_key, load_dataframe, load_records, validate_record,
 )
 
 
@@ -134,7 +134,8 @@ def test_truncated_pytest_benchmark_json_is_one_problem(tmp_path, record_factory
 
 def test_load_dataframe_one_row_per_record_with_dotted_columns(tmp_path, record_factory, jsonl_writer):
     path = jsonl_writer(tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("gru", "train")], extra_lines=["{oops\n"])
-    df = load_dataframe(path)
+    with pytest.warns(SkippedRecordsWarning):
+        df = load_dataframe(path)
     assert len(df) == 2
     assert list(df["config.cell"]) == ["lstm", "gru"]
     assert df["energy.joules_per_sequence.median"].dtype.kind == "f"
@@ -145,3 +146,36 @@ def test_load_dataframe_one_row_per_record_with_dotted_columns(tmp_path, record_
 def test_load_records_without_paths_is_a_usage_error():
     with pytest.raises(ValueError, match="at least one path"):
         load_records()
+
+
+def test_load_dataframe_of_a_missing_path_raises_naming_it_and_how_to_make_one(tmp_path, record_factory, jsonl_writer):
+    good = jsonl_writer(tmp_path / "good.jsonl", [record_factory()])
+    missing = tmp_path / "nowhere" / "quick.jsonl"
+    with pytest.raises(FileNotFoundError) as caught:
+        load_dataframe(good, missing)
+    assert str(missing) in str(caught.value) and "lstm-energy sweep" in str(caught.value) and f"-o {missing}" in str(caught.value)
+
+
+def test_load_dataframe_warns_once_about_skipped_lines_and_keeps_the_good_ones(tmp_path, record_factory, jsonl_writer):
+    import warnings
+
+    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("rnn")],
+                        extra_lines=["garbage\n", '{"schema_version": 1, "kind": "pro'])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = load_dataframe(path)
+    skipped = [w for w in caught if issubclass(w.category, SkippedRecordsWarning)]
+    assert len(skipped) == 1 and issubclass(SkippedRecordsWarning, UserWarning)
+    message = str(skipped[0].message)
+    assert "skipped 2" in message and f"{path}:3" in message and f"{path}:4" in message
+    assert skipped[0].filename == __file__  # points at the caller, not at lstm_energy
+    assert list(df["config.cell"]) == ["lstm", "rnn"] and len(df.attrs["problems"]) == 2
+
+
+def test_load_dataframe_of_a_clean_file_does_not_warn(tmp_path, record_factory, jsonl_writer):
+    import warnings
+
+    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_dataframe(path)) == 1

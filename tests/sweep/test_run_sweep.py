@@ -10,12 +10,13 @@ from lstm_energy.sweep import Grid, Progress, expand, run_sweep
 
 
 class FakeResult:
-    def __init__(self, config):
+    def __init__(self, config, provenance="simulated", meter_name="fake"):
         self.config = config
+        self.provenance, self.meter_name = provenance, meter_name
 
     def to_record(self):
         return {"schema_version": 1, "kind": "profile", "created": "2026-11-25T00:00:00Z", "config": dict(self.config),
-                "energy": {"provenance": "simulated", "meter": {"name": "fake"}, "joules_per_call": {"median": 1e-3}},
+                "energy": {"provenance": self.provenance, "meter": {"name": self.meter_name}, "joules_per_call": {"median": 1e-3}},
                 "time": {"seconds_per_call": {"median": 1e-3}}, "warnings": []}
 
 
@@ -97,3 +98,49 @@ def test_a_bug_in_profile_stops_the_sweep_but_keeps_what_was_measured(tmp_path):
     with pytest.raises(ZeroDivisionError):
         run_sweep(_configs(), out, meter=object(), profile_fn=broken, progress=Progress(8, stream=io.StringIO()))
     assert len(load_records(out).records) == 2
+
+
+def test_the_last_line_says_estimated_for_estimated_records(tmp_path):
+    def estimating(**kwargs):
+        return FakeResult({k: v for k, v in kwargs.items() if k != "meter"}, provenance="estimated", meter_name="model")
+
+    out = tmp_path / "r.jsonl"
+    summary = run_sweep(_configs(), out, meter=object(), profile_fn=estimating, log=io.StringIO())
+    line = summary.last_line(out)
+    assert line == f"sweep: 8 estimated (meter model), 0 already in the file, 0 failed -> {out}"
+    assert "measured" not in line
+
+
+def test_the_last_line_counts_each_provenance_and_meter(tmp_path):
+    calls = []
+
+    def alternating(**kwargs):
+        calls.append(kwargs)
+        kind = ("measured", "powercap") if len(calls) % 4 else ("estimated", "model")
+        return FakeResult({k: v for k, v in kwargs.items() if k != "meter"}, *kind)
+
+    out = tmp_path / "r.jsonl"
+    summary = run_sweep(_configs(), out, meter=object(), profile_fn=alternating, log=io.StringIO())
+    assert summary.measured == 8
+    assert summary.last_line(out).startswith("sweep: 6 measured (meter powercap), 2 estimated (meter model), 0 already")
+
+
+def test_the_last_line_of_a_fully_resumed_sweep_says_nothing_new(tmp_path):
+    out = tmp_path / "r.jsonl"
+    run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+    summary = run_sweep(_configs(), out, meter=object(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    assert summary.last_line(out) == f"sweep: 0 new records, 8 already in the file, 0 failed -> {out}"
+
+
+def test_an_unknown_meter_name_is_a_config_error_before_the_file_is_touched(tmp_path):
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(ConfigError, match="unknown energy meter 'rapl'.*model"):
+        run_sweep(_configs(), out, meter="rapl", profile_fn=FakeProfile(), log=io.StringIO())
+    assert not out.exists()
+
+
+def test_resume_on_an_output_that_does_not_exist_yet_starts_it(tmp_path):
+    out = tmp_path / "new" / "r.jsonl"
+    summary = run_sweep(_configs(), out, meter=object(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    assert summary.measured == 8 and summary.resumed == 0
+    assert len(load_records(out).records) == 8

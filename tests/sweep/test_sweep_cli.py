@@ -53,7 +53,8 @@ def test_sweep_then_report_with_the_estimator(tmp_path, tiny_grid):
     sweep = lstm_energy("sweep", "--config", tiny_grid(), "--meter", "model", "-o", results)
     impls = 2 if _has_cython() else 1
     expected = 3 * 2 * impls
-    assert f"{expected} measured, 0 already in the file, 0 failed" in sweep.stderr
+    # the model meter estimates: the last line must not call its records measured
+    assert sweep.stderr.strip().splitlines()[-1] == f"sweep: {expected} estimated (meter model), 0 already in the file, 0 failed -> {results}"
     assert f"[{expected}/{expected}] 100%" in sweep.stderr and "ETA" in sweep.stderr
     loaded = load_records(results)
     assert len(loaded.records) == expected and loaded.problems == []
@@ -134,3 +135,23 @@ def test_report_of_only_corrupt_input_exits_1_but_writes_the_notes(tmp_path):
     assert done.returncode == 1
     assert f"{bad}:1" in done.stderr
     assert f"{bad}:1" in (tmp_path / "r.html").read_text()
+
+
+def test_unknown_meter_is_a_usage_error_listing_the_names(tmp_path, capsys):
+    from lstm_energy.cli import main
+    from lstm_energy.meters.registry import NAMES
+
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", "--meter", "rapl", "--cells", "rnn", "--impls", "numpy", "-o", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown energy meter 'rapl'" in err and ", ".join(NAMES) in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_unknown_meter_in_a_subprocess_prints_usage_not_a_traceback(tmp_path):
+    done = lstm_energy("sweep", "--meter", "rapl", "-o", tmp_path / "r.jsonl", check=False)
+    assert done.returncode == 2
+    assert "usage: lstm-energy sweep" in done.stderr and "unknown energy meter 'rapl'" in done.stderr
+    assert "Traceback" not in done.stderr
