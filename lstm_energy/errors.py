@@ -42,3 +42,9 @@ class EngineUnavailableError(LstmEnergyError, ImportError):
 
 class MachineInfoError(LstmEnergyError, RuntimeError):
     """Facts about this machine (cache sizes, CPU model) could not be read from sysfs/procfs."""
+
+
+class CalibrationError(LstmEnergyError, ValueError):
+    """Calibration data cannot identify the estimator (all-zero or constant energy, regressors without
+    spread or collinear, a fit needing a negative parameter or explaining nothing, non-measured records);
+    no profile is written."""

@@ -1,4 +1,6 @@
 """Fixtures shared by the layer and engine-level tests (tests/layers, tests/reference)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -18,3 +20,61 @@ def impl(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# ------------------------------------------------------------------------------------------ isolated hosts
+#: builds a fake powercap tree at the real path whose package counter never moves (a dead counter)
+_DEAD_POWERCAP = (
+    "from lstm_energy.testing import FakePowercap\n"
+    "fake = FakePowercap('/sys/class/powercap', '/sys/class/.fake-devices/virtual/powercap')\n"
+    "fake.add_zone('intel-rapl', (0,), 'package-0', initial_joules=5000.0)\n"
+    "fake.add_zone('intel-rapl', (0, 0), 'dram', initial_joules=700.0)\n"
+)
+
+
+def _isolation_unavailable() -> str:
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return "needs root for a private mount namespace (unshare --mount)"
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not installed"
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs tmpfs /sys/class"], capture_output=True, text=True, timeout=30)
+    return "" if probe.returncode == 0 else f"cannot mount a tmpfs in a private namespace: {probe.stderr.strip()}"
+
+
+@pytest.fixture
+def isolated_host():
+    """Run a command on a host whose energy counters the TEST chooses, whatever this machine has.
+
+    ``run(argv, counters="none"|"dead", cwd=None, timeout=...)`` runs ``argv`` in a private mount
+    namespace (``unshare --mount``) where tmpfs hides /sys/class (powercap, and pyRAPL's hard-coded
+    path), /sys/bus/event_source/devices (the perf power PMU) and /dev/cpu (the MSR driver); with
+    ``counters="dead"`` a powercap tree is built at the real path whose counters never move, as on a
+    virtual machine. Returns the CompletedProcess (text). Nothing outside the namespace sees it.
+    """
+    import subprocess
+    import sys
+
+    why_not = _isolation_unavailable()
+    if why_not:
+        pytest.skip(why_not)
+
+    def run(argv, counters="none", cwd=None, timeout=300, env=None):
+        if counters not in ("none", "dead"):
+            raise ValueError(f"counters must be 'none' or 'dead', got {counters!r}")
+        hide = ["/sys/class", "/sys/bus/event_source/devices", "/dev/cpu"]
+        script = "set -e\n" + "".join(f"if [ -d {d} ]; then mount -t tmpfs tmpfs {d}; fi\n" for d in hide)
+        if counters == "dead":
+            script += f'"{sys.executable}" -c "$LSTM_ENERGY_FAKE_TREE"\n'
+        script += 'exec "$@"\n'
+        return subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "isolated-host", *argv],
+            capture_output=True, text=True, cwd=cwd, timeout=timeout,
+            env={**(env if env is not None else os.environ), "LSTM_ENERGY_FAKE_TREE": _DEAD_POWERCAP},
+        )
+
+    return run

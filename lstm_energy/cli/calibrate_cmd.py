@@ -1,7 +1,10 @@
 """``lstm-energy calibrate``: fit the energy estimator to MEASURED runs and save the profile file.
 
 Needs real counters: on a machine without a measured meter it exits 1 and says why; it never fits
-the estimator to estimates. Load the profile elsewhere with ``$LSTM_ENERGY_MODEL_PROFILE=PATH``.
+the estimator to estimates. Degenerate measurements (all-zero or constant power, regressors without
+spread or collinear, a fit needing a negative parameter or with R^2 < 0.5; rules in
+:mod:`lstm_energy.measure.calibration`) also exit 1 with the reason, and no profile is written.
+Load the profile elsewhere with ``$LSTM_ENERGY_MODEL_PROFILE=PATH``.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from lstm_energy.errors import MeterUnavailableError
+    from lstm_energy.errors import CalibrationError, MeterUnavailableError
     from lstm_energy.measure.calibration import calibrate
     from lstm_energy.measure.meter_lookup import resolve_meter
 
@@ -53,8 +56,12 @@ def run(args) -> int:
                 file=sys.stderr,
             )
             return 1
-        profile = calibrate(meter, impl=args.impl, windows=args.windows,
-                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+        try:
+            profile = calibrate(meter, impl=args.impl, windows=args.windows,
+                                progress=lambda line: print(line, file=sys.stderr, flush=True))
+        except CalibrationError as err:
+            print(f"ERROR: calibration refused, no profile written: {err}", file=sys.stderr)
+            return 1
     finally:
         if owned:
             meter.close()

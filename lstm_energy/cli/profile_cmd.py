@@ -60,7 +60,7 @@ def headline(record: dict) -> str:
                 "sequence (dynamic: idle baseline subtracted)")
     if energy["provenance"] == "estimated":
         parameters = (f"calibrated profile {meter.get('profile_path')}" if meter.get("calibrated")
-                      else "uncalibrated default parameters, a lower bound")
+                      else meter.get("source") or "source not stated by the meter")
         return (f"ESTIMATED, NOT MEASURED: {per_sequence} per sequence from the {meter.get('name')!r} estimator "
                 f"({parameters}; no energy counter was read)")
     return f"SIMULATED (tests only), NOT MEASURED: {per_sequence} per sequence from meter {meter.get('name')!r}"

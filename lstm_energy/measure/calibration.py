@@ -15,7 +15,29 @@ matrix are recorded in the profile, so a reader can judge how well the parameter
 
 Calibration needs real counters: a meter with provenance "estimated" is refused (fitting the model
 to its own output would be circular); "simulated" is accepted only with ``allow_simulated=True``
-(the tests) and the profile then says so.
+(the tests) and the profile then says so. Every observation carries the provenance of the
+measurement it came from, and ``fit_parameters`` checks it again.
+
+Degenerate data is refused with :class:`~lstm_energy.errors.CalibrationError` (no profile is
+written), checked in this order:
+
+1. a non-measured observation ("estimated" always; "simulated" unless ``allow_simulated``);
+2. fewer observations than parameters, or a window with wall seconds <= 0;
+3. energy: a window with negative joules; every window 0 J; or constant power, i.e. the spread of
+   per-window average power (max - min) below ``MIN_POWER_SPREAD`` (1 %) of the largest power:
+   a counter that does not respond to load explains nothing;
+4. regressors: CPU utilisation, FLOP rate or byte rate with a spread (max - min) below
+   ``MIN_REGRESSOR_SPREAD`` (1 %) of its largest value (e.g. every window the same utilisation: the
+   column is a multiple of the constant and cannot be told apart from static power); or the four
+   columns, each scaled to unit maximum, collinear: condition number above ``COLLINEAR_CONDITION``
+   (1e6; between ``ILL_CONDITIONED`` = 1e3 and that the profile is kept but flagged "poorly
+   identified");
+5. a fit that needs a negative parameter: the unconstrained least-squares solution has a negative
+   coefficient, explains the data (its R^2 >= ``MIN_R2``, so the negative value is signal, not
+   noise) AND constraining the coefficients to >= 0 (NNLS) loses more than ``NEGATIVE_FIT_R2_LOSS``
+   (0.02) of R^2 - the non-negativity clamp changes the answer, so the clamped parameters would be
+   wrong rather than merely small;
+6. a fit that explains too little: NNLS R^2 below ``MIN_R2`` (0.5).
 """
 from __future__ import annotations
 
@@ -26,7 +48,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lstm_energy.errors import MeterUnavailableError
+from lstm_energy.errors import CalibrationError, MeterUnavailableError
 from lstm_energy.measure.protocol import Measurement, measure
 from lstm_energy.measure.threads import pinned_threads
 from lstm_energy.measure.work import work_per_call
@@ -34,6 +56,16 @@ from lstm_energy.meters.model import ModelParameters, ModelProfile
 
 #: condition number of the column-scaled design matrix above which parameters are poorly identified
 ILL_CONDITIONED = 1e3
+#: ... and above which the regressors are collinear: calibration is refused
+COLLINEAR_CONDITION = 1e6
+#: per-window average power must spread by at least this fraction of its largest value
+MIN_POWER_SPREAD = 0.01
+#: each regressor (utilisation, FLOP/s, byte/s) must spread by at least this fraction of its largest value
+MIN_REGRESSOR_SPREAD = 0.01
+#: refuse when clamping a negative unconstrained coefficient to 0 costs more than this much R^2
+NEGATIVE_FIT_R2_LOSS = 0.02
+#: refuse a fit whose R^2 is below this
+MIN_R2 = 0.5
 PARAMETER_ORDER = ("static_watts", "cpu_watts", "joules_per_flop", "joules_per_byte")
 
 
@@ -64,17 +96,19 @@ class Observation:
     bytes: float
     joules: float
     kind: str  # "work" | "idle"
+    provenance: str  # of the measurement it came from: only "measured" (or "simulated" in tests) is fitted
 
 
 def observations(measurement: Measurement, flops_per_call: float, bytes_per_call: float) -> list[Observation]:
     """Work and idle observations of every window of a measurement (headline domains summed)."""
     domains = measurement.headline_domains
+    provenance = measurement.provenance
     rows = []
     for w in measurement.windows:
         rows.append(Observation(w.seconds, w.cpu_seconds, flops_per_call * w.calls, bytes_per_call * w.calls,
-                                sum(w.joules[d] for d in domains), "work"))
+                                sum(w.joules[d] for d in domains), "work", provenance))
         rows.append(Observation(w.idle_seconds, w.idle_cpu_seconds, 0.0, 0.0,
-                                sum(w.idle_joules[d] for d in domains), "idle"))
+                                sum(w.idle_joules[d] for d in domains), "idle", provenance))
     return rows
 
 
@@ -101,44 +135,135 @@ class Fit:
         }
 
 
-def fit_parameters(rows: Sequence[Observation]) -> Fit:
+REGRESSORS = ("CPU utilisation (cpu_seconds / wall)", "FLOP rate (FLOP/s)", "byte rate (bytes/s)")
+
+
+def _check_provenance(rows: Sequence[Observation], allow_simulated: bool) -> None:
+    allowed = {"measured", "simulated"} if allow_simulated else {"measured"}
+    bad = sorted({r.provenance for r in rows} - allowed)
+    if bad:
+        raise CalibrationError(
+            f"calibration uses only measured energy, but {sum(r.provenance in bad for r in rows)} of {len(rows)} "
+            f"observations are {', '.join(map(repr, bad))}; fitting the estimator to non-measured joules would prove "
+            "nothing. "
+            "Measure on a machine with RAPL (`lstm-energy meters` says what is missing here)"
+        )
+
+
+def _check_energy(watts: np.ndarray, joules: np.ndarray) -> None:
+    if np.any(joules < 0):
+        i = int(np.argmin(joules))
+        raise CalibrationError(
+            f"observation {i + 1} has negative energy ({joules[i]:.4g} J): the counter went backwards "
+            "(an uncorrected wrap or a broken meter); check `lstm-energy meters` and measure again"
+        )
+    if np.all(joules == 0):
+        raise CalibrationError(
+            f"every one of the {len(joules)} observations measured 0 J: the meter is not counting, and a fit would "
+            "give an all-zero profile that estimates 0 J for everything; check `lstm-energy meters` on this host"
+        )
+    top = float(np.max(np.abs(watts)))
+    spread = float(np.max(watts) - np.min(watts))
+    if spread < MIN_POWER_SPREAD * top:
+        raise CalibrationError(
+            f"average power is the same in every window ({np.min(watts):.4g}-{np.max(watts):.4g} W, spread "
+            f"{spread / top:.2%} < {MIN_POWER_SPREAD:.0%}): the meter does not respond to load, so no parameter "
+            "can be identified; check that it measures this CPU package (`lstm-energy meters`)"
+        )
+
+
+def _check_regressors(design: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Refuse regressors without spread or collinear; returns (column scales, scaled design, its condition number)."""
+    for column, label in enumerate(REGRESSORS, start=1):
+        values = design[:, column]
+        top = float(np.max(np.abs(values)))
+        spread = float(np.max(values) - np.min(values))
+        if top == 0 or spread < MIN_REGRESSOR_SPREAD * top:
+            seen = "0 in every window" if top == 0 else (
+                f"{np.min(values):.4g}-{np.max(values):.4g}, spread {spread / top:.2%} < {MIN_REGRESSOR_SPREAD:.0%}")
+            raise CalibrationError(
+                f"too little spread in the {label}: {seen}; its coefficient cannot be told apart from the others. "
+                "Calibrate with configurations that vary it (the default set mixes idle and work windows, "
+                "arithmetic intensities and thread counts)"
+            )
+    scale = np.max(np.abs(design), axis=0)  # every column > 0 after the spread check
+    scaled = design / scale
+    condition = float(np.linalg.cond(scaled))
+    if not condition < COLLINEAR_CONDITION:
+        _, _, vt = np.linalg.svd(scaled)
+        null = np.abs(vt[-1])
+        involved = [name for name, weight in zip(PARAMETER_ORDER, null) if weight > 0.1 * null.max()]
+        raise CalibrationError(
+            f"the regressors are collinear (condition number {condition:.3g} >= {COLLINEAR_CONDITION:.0e} with each "
+            f"column scaled to unit maximum; {', '.join(involved)} move together), so their parameters are not "
+            "identified; calibrate with configurations that vary CPU time, FLOPs and bytes independently"
+        )
+    return scale, scaled, condition
+
+
+def _r2(watts: np.ndarray, predicted: np.ndarray) -> float:
+    total = float(np.sum((watts - watts.mean()) ** 2))
+    return 1.0 - float(np.sum((watts - predicted) ** 2)) / total
+
+
+def fit_parameters(rows: Sequence[Observation], *, allow_simulated: bool = False) -> Fit:
     """Non-negative least squares of average power on (1, CPU utilisation, FLOP rate, byte rate).
 
-    rows: >= 4 observations with positive wall seconds.
+    rows: >= 4 observations with positive wall seconds, all "measured" (or "simulated" with
+    ``allow_simulated``). Degenerate data raises CalibrationError (rules in the module docstring).
     """
+    _check_provenance(rows, allow_simulated)
     if len(rows) < len(PARAMETER_ORDER):
-        raise ValueError(
+        raise CalibrationError(
             f"need at least {len(PARAMETER_ORDER)} observations to fit {len(PARAMETER_ORDER)} parameters, got "
             f"{len(rows)}; measure more windows or configurations"
         )
     seconds = np.array([r.seconds for r in rows], dtype=np.float64)
     if np.any(seconds <= 0):
-        raise ValueError(f"every observation needs wall seconds > 0, got min {seconds.min()!r}")
+        raise CalibrationError(f"every observation needs wall seconds > 0, got min {seconds.min()!r}")
     design = np.column_stack([
         seconds,
         [r.cpu_seconds for r in rows],
         [r.flops for r in rows],
         [r.bytes for r in rows],
     ]) / seconds[:, None]  # (N, 4): 1, utilisation, FLOP/s, byte/s
-    watts = np.array([r.joules for r in rows], dtype=np.float64) / seconds  # (N,)
-    scale = np.max(np.abs(design), axis=0)
-    scale[scale == 0] = 1.0  # a column that never varies from zero fits to 0
-    scaled = design / scale
+    joules = np.array([r.joules for r in rows], dtype=np.float64)
+    watts = joules / seconds  # (N,)
+    _check_energy(watts, joules)
+    scale, scaled, condition = _check_regressors(design)
     from scipy.optimize import nnls
 
     coefficients, _ = nnls(scaled, watts)
     parameters_array = coefficients / scale
     predicted = design @ parameters_array  # (N,)
+    r2 = _r2(watts, predicted)
+    unconstrained, *_ = np.linalg.lstsq(scaled, watts, rcond=None)
+    negative = [i for i, c in enumerate(unconstrained) if c < 0]
+    if negative:
+        unconstrained_r2 = _r2(watts, scaled @ unconstrained)
+        loss = unconstrained_r2 - r2
+        if unconstrained_r2 >= MIN_R2 and loss > NEGATIVE_FIT_R2_LOSS:
+            asked = ", ".join(f"{PARAMETER_ORDER[i]} = {unconstrained[i] / scale[i]:.4g}" for i in negative)
+            raise CalibrationError(
+                f"the data asks for a negative parameter ({asked} in the unconstrained least-squares fit); "
+                f"clamping it to 0 costs {loss:.3f} of R^2 (> {NEGATIVE_FIT_R2_LOSS}), so the clamped profile would "
+                "be wrong, not just small. Usual causes: idle power drifting during the run, other load on the "
+                "machine, or a meter that does not cover this CPU; quiet the machine and calibrate again"
+            )
+    if not r2 >= MIN_R2:
+        raise CalibrationError(
+            f"the fit explains too little of the measured power (R^2 {r2:.3f} < {MIN_R2}); the estimator's inputs "
+            "(time, CPU time, FLOPs, bytes) do not predict this meter's readings here. Check for other load on "
+            "the machine and that the meter measures this CPU package, then calibrate again"
+        )
     residual = watts - predicted
-    total = float(np.sum((watts - watts.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(residual**2)) / total if total > 0 else (1.0 if np.allclose(residual, 0) else 0.0)
     relative = np.abs(residual) / np.where(watts != 0, np.abs(watts), np.inf)
     return Fit(
         parameters=ModelParameters(**dict(zip(PARAMETER_ORDER, map(float, parameters_array)))),
         r2=r2,
         median_relative_error=float(np.median(relative)),
         max_relative_error=float(np.max(relative)),
-        condition_number=float(np.linalg.cond(scaled)),
+        condition_number=condition,
         observations=len(rows),
     )
 
@@ -199,7 +324,7 @@ def calibrate(
                      "seconds_per_call": measurement.seconds_per_call.median,
                      "cpu_seconds_per_call": measurement.cpu_seconds_per_call.median,
                      "idle_watts": measurement.idle_watts})
-    fit = fit_parameters(rows)
+    fit = fit_parameters(rows, allow_simulated=allow_simulated)
     host = socket.gethostname()
     created = utc_timestamp()
     description = meter.describe()

@@ -11,6 +11,11 @@ Protocol (``measure``)::
                       then: read, time.sleep(same wall time), read           -> idle joules
     4. statistics     per-window values -> median, IQR, bootstrap 95% CI (statistics.py)
 
+A MEASURED meter's counter must count in every window: a work or idle window in which a headline
+domain does not advance, runs backwards or implies an implausible power (outside 0.05-1,000 W, see
+:mod:`lstm_energy.meters.liveness`) stops the measurement with a MeterError naming the window, so a
+stalled counter can never be stored as "measured 0 J".
+
 Idle baseline: INTERLEAVED, one idle window of the same length right after each work window. Why
 not one baseline before/after the run: package idle power drifts with temperature (leakage) and
 with background daemons on a time scale of seconds, so a baseline taken next to its own work
@@ -32,10 +37,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from lstm_energy.errors import MeterError
 from lstm_energy.measure import checks
 from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
 from lstm_energy.measure.statistics import Summary, coefficient_of_variation, summarize
+from lstm_energy.meters.liveness import NOT_COUNTING_FIX, window_problem
+from lstm_energy.meters.remedies import meter_error
 
 #: warm-up runs at least this many calls (and at least one window's worth of time when automatic)
 MIN_WARMUP_CALLS = 3
@@ -224,7 +232,7 @@ def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_second
     calls = calibrate_calls(fn, target * CALIBRATION_HEADROOM, clock=clock)
 
     measured: list[Window] = []
-    for _ in range(windows):
+    for index in range(windows):
         cpu_start = time.process_time()
         start = clock()
         sample_start = meter.read()
@@ -244,6 +252,8 @@ def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_second
         idle_seconds = clock() - idle_start_time
         idle_cpu_seconds = time.process_time() - idle_cpu_start
         idle = idle_end - idle_start
+        if meter.provenance == "measured":
+            _require_counting(meter, index, windows, ("work", seconds, work.joules), ("idle", idle_seconds, idle.joules))
         measured.append(
             Window(calls, seconds, cpu_seconds, dict(work.joules), idle_seconds, dict(idle.joules), idle_cpu_seconds)
         )
@@ -260,6 +270,19 @@ def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_second
         target_window_seconds=target,
         seed=seed,
     )
+
+
+def _require_counting(meter, index: int, windows: int, *spans: tuple[str, float, Mapping[str, float]]) -> None:
+    """MeterError when a work or idle span of window ``index`` shows a stalled or implausible counter."""
+    for which, seconds, joules in spans:
+        problem = window_problem(meter, which, seconds, joules)
+        if problem is not None:
+            raise meter_error(
+                f"measurement stopped in window {index + 1} of {windows} (meter {meter.name!r}): {problem}. "
+                f"{meter.dead_counter_cause} No figure was stored.",
+                NOT_COUNTING_FIX,
+                MeterError,
+            )
 
 
 def summarize_windows(

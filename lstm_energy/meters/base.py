@@ -102,6 +102,10 @@ class EnergyMeter(abc.ABC):
 
     #: how often the underlying counter updates, in seconds (RAPL: about 1 ms)
     update_interval_seconds: float = 1e-3
+    #: the likely cause, said when this backend's counter opens but does not count (see meters.liveness)
+    dead_counter_cause: ClassVar[str] = (
+        "Virtual machines and containers often expose energy counters with no RAPL behind them."
+    )
 
     @abc.abstractmethod
     def read(self) -> EnergySample:
@@ -110,6 +114,10 @@ class EnergyMeter(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> dict:
         """Provenance record: name, provenance, counter/source, domains, units, and model parameters if any."""
+
+    def counter_of(self, domain: str) -> str:
+        """The hardware counter behind ``domain``, as a person would look it up (a file, an event, an MSR)."""
+        return domain
 
     def note_work(self, *, flops: float = 0.0, bytes: float = 0.0) -> None:  # noqa: A002 - unit name
         """Tell the meter how much work the measured code did. Measured meters ignore it; the estimator uses it."""

@@ -1,4 +1,4 @@
-"""The energy ESTIMATOR: joules from measured time and CPU time plus the cost model. Not a measurement.
+"""The energy ESTIMATOR: joules from measured time and CPU time. Not a measurement.
 
 Model (one domain, ``package``: the CPU package energy it stands in for)::
 
@@ -8,20 +8,32 @@ Model (one domain, ``package``: the CPU package energy it stands in for)::
       + joules_per_byte * bytes            (bytes moved, reported through note_work)
 
 Wall and CPU seconds are measured (since the meter was opened); FLOPs and bytes come from
-``lstm_energy.costs`` through ``note_work``. Only the four parameters are modelled, and where they
-come from is part of every description:
+``lstm_energy.costs`` through ``note_work``. Where the four parameters come from is part of every
+description, in this order of precedence:
 
-* uncalibrated defaults (``DEFAULT_PARAMETERS``): lower bounds from Horowitz, "Computing's energy
-  problem", ISSCC 2014 (45 nm, 0.9 V) - 2.3 pJ/FLOP (fp32 multiply 3.7 pJ + add 0.9 pJ = 4.6 pJ per
-  multiply-add of 2 FLOPs) and 160 pJ/byte (DRAM 64-bit read 1.3-2.6 nJ: the low end, 1.3 nJ / 8 B;
-  ``lstm_energy.costs.traffic`` counts bytes between the caches and memory, so DRAM is the level
-  its bytes reach; Han et al., NIPS 2015 restate the same 640 pJ per 32-bit DRAM access). No static or per-CPU-second power is assumed (0 W): no sourced figure exists for
-  an unknown CPU and a TDP guess would be an invented number. So an uncalibrated estimate is a LOWER
-  BOUND on the package energy (a real CPU is far higher per FLOP: instruction fetch, register files,
-  static power are not in Horowitz's figures; see research/kernel-anchors.md §7).
-* a calibration profile (JSON, written by ``lstm-energy calibrate`` from RAPL-measured runs), loaded
-  from a path or from ``$LSTM_ENERGY_MODEL_PROFILE``: parameters fitted by non-negative least squares
-  on one host, with the fit error recorded.
+* explicit ``parameters=`` with a ``source=`` (what-if studies, tests);
+* a calibration profile (JSON, written by ``lstm-energy calibrate`` from RAPL-measured runs), from
+  ``profile=`` or ``$LSTM_ENERGY_MODEL_PROFILE``: parameters fitted by non-negative least squares on
+  one host, with the fit error recorded;
+* the uncalibrated default: Cloud Carbon Footprint's per-vCPU coefficients
+  (:mod:`lstm_energy.meters.ccf_coefficients`: SPECpower-derived average watts per hardware thread
+  at idle, ``min``, and at 100 % load, ``max``, for the CPU microarchitecture identified from cpuid
+  by :mod:`lstm_energy.meters.microarchitecture`; CCF's average row, 0.74 / 3.5 W, when the CPU is
+  unknown). CCF's own per-vCPU model is ``watts = min + utilisation * (max - min)``; summed over the
+  ``vcpus`` CPUs this process may run on (``len(os.sched_getaffinity(0))``) and integrated over time,
+  with busy vCPU-seconds = process CPU-seconds, that is::
+
+      static_watts = min * vcpus           cpu_watts = max - min           joules_per_flop = joules_per_byte = 0
+
+  The measurement protocol subtracts idle power measured over an equal sleep window, which with
+  this model is ``static_watts`` (a sleeping process uses ~0 CPU-seconds), so the dynamic energy it
+  reports is ``(max - min) * CPU-seconds``: an implementation that runs longer costs more.
+
+The Horowitz figures (ISSCC 2014, 45 nm, 0.9 V: 2.3 pJ/FLOP = fp32 multiply 3.7 pJ + add 0.9 pJ per
+multiply-add of 2 FLOPs; 160 pJ/byte = DRAM 64-bit read 1.3 nJ / 8 B, the low end of 1.3-2.6 nJ) are
+NOT in the headline estimate: they are reported separately in ``describe()["lower_bound"]``, the
+energy of the arithmetic and DRAM traffic alone (no instruction overhead, no static power), a floor
+that real CPUs exceed many times over.
 """
 from __future__ import annotations
 
@@ -29,11 +41,14 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 from lstm_energy.errors import ConfigError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.ccf_coefficients import CoefficientRow, load_table
+from lstm_energy.meters.microarchitecture import CPUINFO, CpuId, Identification, identify, identify_cpu
 
 #: environment variable naming a calibration profile to load by default
 PROFILE_ENV = "LSTM_ENERGY_MODEL_PROFILE"
@@ -68,24 +83,129 @@ class ModelParameters:
         return {k: float(v) for k, v in asdict(self).items()}
 
 
-DEFAULT_PARAMETERS = ModelParameters(
-    static_watts=0.0,
-    cpu_watts=0.0,
-    joules_per_flop=2.3e-12,
-    joules_per_byte=160e-12,
+#: Horowitz, "Computing's energy problem", ISSCC 2014, doi:10.1109/ISSCC.2014.6757323 (45 nm, 0.9 V)
+LOWER_BOUND_JOULES_PER_FLOP = 2.3e-12  # fp32 multiply 3.7 pJ + add 0.9 pJ = 4.6 pJ per multiply-add (2 FLOPs)
+LOWER_BOUND_JOULES_PER_BYTE = 160e-12  # DRAM 64-bit read 1.3-2.6 nJ: the low end, 1.3 nJ / 8 bytes
+LOWER_BOUND_MODEL = (
+    "Horowitz, ISSCC 2014 (45 nm): 2.3 pJ per FLOP (fp32 mult 3.7 pJ + add 0.9 pJ per 2 FLOPs) + 160 pJ per "
+    "byte of cache<->memory traffic (DRAM 64-bit read 1.3 nJ / 8 B); arithmetic and DRAM only, no instruction "
+    "overhead or static power: a LOWER BOUND, not the estimate"
 )
-DEFAULT_SOURCE = (
-    "uncalibrated defaults (a LOWER BOUND): joules_per_flop 2.3 pJ = Horowitz ISSCC 2014 45 nm fp32 "
-    "multiply-add 4.6 pJ / 2 FLOPs; joules_per_byte 160 pJ = Horowitz DRAM 64-bit read 1.3 nJ / 8 B (low end); "
-    "static_watts and cpu_watts 0 W (no sourced figure for this CPU; no TDP is assumed). "
-    "Run `lstm-energy calibrate` on a machine with RAPL and load its profile for a real estimate"
-)
+
 DEFAULT_PARAMETER_SOURCES = {
-    "static_watts": "0 W: unknown without calibration (not a TDP guess)",
-    "cpu_watts": "0 W: unknown without calibration (not a TDP guess)",
-    "joules_per_flop": "Horowitz, ISSCC 2014, doi:10.1109/ISSCC.2014.6757323: 45 nm fp32 mult 3.7 pJ + add 0.9 pJ per 2 FLOPs",
-    "joules_per_byte": "Horowitz, ISSCC 2014: DRAM 64-bit read 1.3-2.6 nJ, low end 1.3 nJ per 8 bytes (bytes = cache<->memory traffic)",
+    "static_watts": "Cloud Carbon Footprint min W per vCPU (idle, SPECpower-derived) of the row for this CPU's "
+                    "microarchitecture x vCPUs (len(os.sched_getaffinity(0)))",
+    "cpu_watts": "Cloud Carbon Footprint (max - min) W per vCPU of that row, per CPU-second of this process",
+    "joules_per_flop": "0: the CPU-time term carries the work; Horowitz's 2.3 pJ/FLOP is only in "
+                       "describe()['lower_bound']",
+    "joules_per_byte": "0: the CPU-time term carries the work; Horowitz's 160 pJ/byte is only in "
+                       "describe()['lower_bound']",
 }
+
+
+@dataclass(frozen=True)
+class DefaultCoefficients:
+    """The uncalibrated default: one Cloud Carbon Footprint row applied to ``vcpus`` vCPUs.
+
+    row: W per vCPU (min = idle, max = 100 % load); vcpus: CPUs this process may run on;
+    identification: how the row was chosen (cpuid, model name, or unknown -> CCF average row).
+    """
+
+    row: CoefficientRow
+    vcpus: int
+    identification: Identification
+    dataset: str  # CoefficientTable.label
+    citation: str  # repository, path, commit
+
+    @property
+    def parameters(self) -> ModelParameters:
+        return ModelParameters(
+            static_watts=self.row.min_watts_per_vcpu * self.vcpus,
+            cpu_watts=self.row.max_watts_per_vcpu - self.row.min_watts_per_vcpu,
+            joules_per_flop=0.0,
+            joules_per_byte=0.0,
+        )
+
+    @property
+    def identified_by(self) -> str:
+        text = self.identification.identified_by
+        return text if self.identification.row is not None else f"{text}: CCF average row used"
+
+    @property
+    def source(self) -> str:
+        """One line naming the dataset, the row, its values, the vCPUs and how the CPU was identified."""
+        r = self.row
+        return (
+            f"uncalibrated estimate, {self.dataset}: {r.row} {r.min_watts_per_vcpu:.2f}\u2013"
+            f"{r.max_watts_per_vcpu:.2f} W per vCPU \u00d7 {self.vcpus} vCPU{'s' if self.vcpus != 1 else ''}, "
+            f"{self.identified_by}"
+        )
+
+    def parameter_sources(self) -> dict[str, str]:
+        r = self.row
+        where = f"{self.dataset}, row {r.row!r} ({self.citation})"
+        return {
+            "static_watts": f"min {r.min_watts_per_vcpu:.4g} W per vCPU x {self.vcpus} vCPUs "
+                            f"(len(os.sched_getaffinity(0))): {where}",
+            "cpu_watts": f"max {r.max_watts_per_vcpu:.4g} - min {r.min_watts_per_vcpu:.4g} W per vCPU, per "
+                         f"CPU-second of this process: {where}",
+            "joules_per_flop": DEFAULT_PARAMETER_SOURCES["joules_per_flop"],
+            "joules_per_byte": DEFAULT_PARAMETER_SOURCES["joules_per_byte"],
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "citation": self.citation,
+            "row": self.row.row,
+            "min_watts_per_vcpu": self.row.min_watts_per_vcpu,
+            "max_watts_per_vcpu": self.row.max_watts_per_vcpu,
+            "vcpus": self.vcpus,
+            "vcpus_from": "len(os.sched_getaffinity(0)): the CPUs this process may run on",
+            "identified_by": self.identified_by,
+            "identification": self.identification.as_dict(),
+        }
+
+
+def default_coefficients(
+    cpuinfo: str | os.PathLike = CPUINFO,
+    *,
+    cpu: Identification | CpuId | None = None,
+    vcpus: int | None = None,
+) -> DefaultCoefficients:
+    """The default coefficients for a CPU: identified from ``cpuinfo`` (or the given ``cpu``), on
+    ``vcpus`` vCPUs (default: this process's affinity mask, ``len(os.sched_getaffinity(0))``)."""
+    if cpu is None:
+        identification = identify_cpu(cpuinfo)
+    elif isinstance(cpu, CpuId):
+        identification = identify(cpu)
+    elif isinstance(cpu, Identification):
+        identification = cpu
+    else:
+        raise ConfigError(f"cpu must be an Identification or a CpuId from lstm_energy.meters.microarchitecture, "
+                          f"got {type(cpu).__name__}; or pass cpuinfo='/path/to/cpuinfo'")
+    if vcpus is None:
+        from lstm_energy.machine.info import usable_cores
+
+        vcpus = usable_cores()
+    if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 1:
+        raise ConfigError(f"vcpus must be a positive int (CPUs this process may run on), got {vcpus!r}")
+    table = load_table()
+    return DefaultCoefficients(table.row_for(identification.row), vcpus, identification, table.label,
+                               table.citation)
+
+
+def __getattr__(name: str):
+    """``DEFAULT_PARAMETERS`` / ``DEFAULT_SOURCE``: this host's uncalibrated defaults, computed on first use."""
+    if name in ("DEFAULT_PARAMETERS", "DEFAULT_SOURCE"):
+        defaults = _host_defaults()
+        return defaults.parameters if name == "DEFAULT_PARAMETERS" else defaults.source
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@lru_cache(maxsize=1)
+def _host_defaults() -> DefaultCoefficients:
+    return default_coefficients()
 
 
 @dataclass(frozen=True)
@@ -163,9 +283,13 @@ class ModelMeter(EnergyMeter):
     """Estimated joules (see the module docstring). Domain: ``package``.
 
     profile: a calibration profile path (default: ``$LSTM_ENERGY_MODEL_PROFILE``, else the
-    uncalibrated defaults). parameters + source: explicit coefficients and where they come from
-    (both required together; for tests and what-if studies). clock / cpu_clock: wall and process-CPU
-    clocks in seconds, injectable for tests.
+    uncalibrated Cloud Carbon Footprint defaults). parameters + source: explicit coefficients and
+    where they come from (both required together; for tests and what-if studies). clock / cpu_clock:
+    wall and process-CPU clocks in seconds, injectable for tests. cpuinfo / cpu / vcpus: for the
+    uncalibrated defaults only, the cpuinfo file to identify the CPU from (default ``/proc/cpuinfo``),
+    or an already made :class:`~lstm_energy.meters.microarchitecture.Identification` /
+    :class:`~lstm_energy.meters.microarchitecture.CpuId`, and the vCPU count (default: this
+    process's affinity mask); a calibration profile, when there is one, takes precedence.
     """
 
     name = "model"
@@ -181,7 +305,11 @@ class ModelMeter(EnergyMeter):
         source: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         cpu_clock: Callable[[], float] = time.process_time,
+        cpuinfo: str | os.PathLike | None = None,
+        cpu: Identification | CpuId | None = None,
+        vcpus: int | None = None,
     ):
+        self._coefficients: DefaultCoefficients | None = None
         if parameters is not None:
             if profile is not None:
                 raise ConfigError("pass either a profile path or explicit parameters to ModelMeter, not both")
@@ -190,12 +318,19 @@ class ModelMeter(EnergyMeter):
                     "explicit ModelMeter parameters need a source saying where they come from, "
                     "e.g. source='what-if: 40 W per CPU-second'"
                 )
+            if cpuinfo is not None or cpu is not None or vcpus is not None:
+                raise ConfigError(
+                    "cpuinfo/cpu/vcpus choose the default coefficients, but explicit parameters were given; "
+                    "pass one or the other"
+                )
             self._profile = ModelProfile(parameters, source, {})
             self._profile_path = None
         else:
             path = profile if profile is not None else _profile_from_environment()
             if path is None:
-                self._profile = ModelProfile(DEFAULT_PARAMETERS, DEFAULT_SOURCE, {})
+                self._coefficients = default_coefficients(cpuinfo if cpuinfo is not None else CPUINFO, cpu=cpu,
+                                                          vcpus=vcpus)
+                self._profile = ModelProfile(self._coefficients.parameters, self._coefficients.source, {})
                 self._profile_path = None
             else:
                 self._profile = ModelProfile.load(path)
@@ -219,6 +354,11 @@ class ModelMeter(EnergyMeter):
     def calibrated(self) -> bool:
         return self._profile_path is not None
 
+    @property
+    def coefficients(self) -> DefaultCoefficients | None:
+        """The Cloud Carbon Footprint row in use (None when a profile or explicit parameters are)."""
+        return self._coefficients
+
     @classmethod
     def probe(cls, **kwargs) -> Availability:
         """Always usable unless ``$LSTM_ENERGY_MODEL_PROFILE`` names a broken file (then: why and how to fix)."""
@@ -232,12 +372,14 @@ class ModelMeter(EnergyMeter):
                 reason=f"the model profile could not be loaded: {err}",
                 fix=f"fix or unset ${PROFILE_ENV}, or recreate the profile with `lstm-energy calibrate`",
             )
+        coefficients = meter.coefficients
         return Availability(
             name=cls.name,
             available=True,
             provenance=cls.provenance,
-            reason=f"always available: an ESTIMATE from CPU time and the cost model, not a measurement; {meter.source}",
-            details={"parameters": meter.parameters.as_dict(), "profile": meter._profile_path},
+            reason=f"always available: an ESTIMATE from CPU time, not a measurement; {meter.source}",
+            details={"parameters": meter.parameters.as_dict(), "profile": meter._profile_path,
+                     "coefficients": coefficients.as_dict() if coefficients else None},
         )
 
     @property
@@ -262,13 +404,25 @@ class ModelMeter(EnergyMeter):
         return EnergySample(timestamp=now, joules={DOMAIN: joules})
 
     def _parameter_sources(self) -> dict[str, str]:
-        """Where each parameter value comes from: the profile file, the cited defaults, or the caller."""
+        """Where each parameter value comes from: the profile file, the CCF row, or the caller."""
         names = self.parameters.as_dict()
         if self.calibrated:
             return {name: f"calibration profile {self._profile_path}" for name in names}
-        if self.parameters == DEFAULT_PARAMETERS:
-            return dict(DEFAULT_PARAMETER_SOURCES)
+        if self._coefficients is not None:
+            return self._coefficients.parameter_sources()
         return {name: self.source for name in names}
+
+    def lower_bound(self) -> dict:
+        """Horowitz's arithmetic + DRAM energy of the work noted so far: a floor, not the estimate (J)."""
+        return {
+            "model": LOWER_BOUND_MODEL,
+            "joules_per_flop": LOWER_BOUND_JOULES_PER_FLOP,
+            "joules_per_byte": LOWER_BOUND_JOULES_PER_BYTE,
+            "flops": self._flops,
+            "bytes": self._bytes,
+            "joules": LOWER_BOUND_JOULES_PER_FLOP * self._flops + LOWER_BOUND_JOULES_PER_BYTE * self._bytes,
+            "covers": "all work reported through note_work since the meter was opened",
+        }
 
     def describe(self) -> dict:
         return {
@@ -279,6 +433,8 @@ class ModelMeter(EnergyMeter):
             "model": MODEL_FORMULA,
             "parameters": self.parameters.as_dict(),
             "parameter_sources": self._parameter_sources(),
+            "coefficients": self._coefficients.as_dict() if self._coefficients is not None else None,
+            "lower_bound": self.lower_bound(),
             "calibrated": self.calibrated,
             "profile_path": self._profile_path,
             "calibration_fit": self._profile.calibration.get("fit"),

@@ -21,7 +21,9 @@ from __future__ import annotations
 import time
 
 from lstm_energy.errors import MeterError
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.microarchitecture import read_cpuinfo
 from lstm_energy.meters.msr_device import DevCpuMsr, MsrDevice
 from lstm_energy.meters.remedies import meter_error, unavailable
 from lstm_energy.meters.topology import first_cpu_of_each_package
@@ -44,28 +46,6 @@ def energy_unit_joules(unit_register: int) -> float:
     """Joules per count from a RAPL power-unit register: ESU = bits 12:8, unit = 2**-ESU J."""
     esu = (unit_register >> 8) & 0x1F
     return 2.0**-esu
-
-
-def read_cpuinfo(path: str = "/proc/cpuinfo") -> tuple[str, int | None, int | None]:
-    """(vendor, family, model) of the first CPU in /proc/cpuinfo; vendor is 'intel', 'amd', 'hygon' or raw."""
-    vendor, family, model = "", None, None
-    try:
-        with open(path) as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                key, value = key.strip(), value.strip()
-                if key == "vendor_id" and not vendor:
-                    vendor = value
-                elif key == "cpu family" and family is None:
-                    family = int(value)
-                elif key == "model" and model is None:
-                    model = int(value)
-                elif not line.strip() and vendor:
-                    break
-    except OSError:
-        pass
-    names = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon"}
-    return names.get(vendor, vendor or "unknown"), family, model
 
 
 class MsrMeter(EnergyMeter):
@@ -181,15 +161,14 @@ class MsrMeter(EnergyMeter):
     # ------------------------------------------------------------------------------------------ interface
     @classmethod
     def probe(cls, dev_root: str = "/dev/cpu", **kwargs) -> Availability:
-        try:
-            meter = cls(dev_root, background_sampling=False, **kwargs)
-        except MeterError as err:
-            return unavailable(cls.name, cls.provenance, err)
-        with meter:
-            return Availability(
-                cls.name, True, cls.provenance, f"{meter.vendor} RAPL MSRs readable: {', '.join(meter.domains)}",
-                details={"domains": list(meter.domains)},
-            )
+        def found(meter):
+            return f"{meter.vendor} RAPL MSRs readable: {', '.join(meter.domains)}", {"domains": list(meter.domains)}
+
+        return probe_measured(cls, lambda: cls(dev_root, background_sampling=False, **kwargs), found)
+
+    def counter_of(self, domain: str) -> str:
+        cpu, address = self._registers[domain]
+        return f"MSR {address:#x} on CPU {cpu}"
 
     @property
     def domains(self) -> tuple[str, ...]:

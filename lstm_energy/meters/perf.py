@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from lstm_energy.errors import MeterError
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.remedies import (
     PERF_PARANOID_FIX,
@@ -44,6 +45,26 @@ from lstm_energy.pmu_sysfs import (  # noqa: F401  (parse_event_config is re-exp
 #: event name -> sub-domain under the package ("" = the package itself); psys is handled apart
 EVENT_SUBDOMAINS = {"energy-pkg": "", "energy-cores": "core", "energy-ram": "dram", "energy-gpu": "uncore"}
 PSYS_EVENT = "energy-psys"
+
+
+class KernelPerfEvents:
+    """The real perf_event_open(2) calls behind :class:`PerfMeter` (injectable: tests pass a fake).
+
+    ``open`` returns a handle (a file descriptor) or raises PerfOpenError with the kernel's errno;
+    ``read`` returns the event's 64-bit count; ``close`` releases the handle.
+    """
+
+    def open(self, pmu_type: int, config: int, cpu: int) -> int:
+        return perf_event_open(pmu_type, config, cpu)
+
+    def read(self, handle: int) -> int:
+        return read_count(handle)
+
+    def close(self, handle: int) -> None:
+        try:
+            os.close(handle)
+        except OSError:
+            pass
 
 
 @dataclass(frozen=True)
@@ -156,15 +177,29 @@ class PerfMeter(EnergyMeter):
 
     sysfs_root: where ``bus/event_source/devices/power`` and ``devices/system/cpu`` are read (injectable).
     events: energy event names to open (default: every ``energy-*`` event the PMU lists).
+    event_source: opens and reads the events (default :class:`KernelPerfEvents`, the real syscalls;
+    tests inject a fake with the same three methods).
     """
 
     name = "perf"
     provenance = "measured"
     update_interval_seconds = 1e-3
+    dead_counter_cause = (
+        "Virtual machines often expose the perf power PMU without RAPL behind it "
+        "(check with `perf stat -a -e power/energy-pkg/ sleep 1`, or energy-psys: 0.00 Joules means dead)."
+    )
 
-    def __init__(self, sysfs_root: str = "/sys", *, events: tuple[str, ...] | None = None, proc_root: str = "/proc"):
+    def __init__(
+        self,
+        sysfs_root: str = "/sys",
+        *,
+        events: tuple[str, ...] | None = None,
+        proc_root: str = "/proc",
+        event_source: KernelPerfEvents | None = None,
+    ):
         self.sysfs_root = str(sysfs_root)
         self._proc_root = proc_root
+        self._events = event_source if event_source is not None else KernelPerfEvents()
         self.pmu = read_power_pmu(self.sysfs_root)
         wanted = events or tuple(self.pmu.events)
         unknown = [e for e in wanted if e not in self.pmu.events]
@@ -178,7 +213,7 @@ class PerfMeter(EnergyMeter):
                     event = self.pmu.events[event_name]
                     key = self._key(event_name, packages[cpu], cpu)
                     self._fds[key] = (self._open(event, cpu), event, cpu)
-            self._start = {key: read_count(fd) for key, (fd, _, _) in self._fds.items()}
+            self._start = {key: self._events.read(fd) for key, (fd, _, _) in self._fds.items()}
         except BaseException:
             self.close()
             raise
@@ -194,7 +229,7 @@ class PerfMeter(EnergyMeter):
 
     def _open(self, event: PowerEvent, cpu: int) -> int:
         try:
-            return perf_event_open(self.pmu.type, event.config, cpu)
+            return self._events.open(self.pmu.type, event.config, cpu)
         except PerfOpenError as err:
             call = f"perf_event_open(type={self.pmu.type}, config={event.config:#x} [{event.name}], pid=-1, cpu={cpu})"
             code = errno.errorcode.get(err.errno, str(err.errno))
@@ -219,19 +254,18 @@ class PerfMeter(EnergyMeter):
 
     @classmethod
     def probe(cls, sysfs_root: str = "/sys", **kwargs) -> Availability:
-        try:
-            meter = cls(sysfs_root, **kwargs)
-        except MeterError as err:
-            return unavailable(cls.name, cls.provenance, err)
-        with meter:
-            return Availability(
-                cls.name,
-                True,
-                cls.provenance,
+        def found(meter):
+            return (
                 f"perf power PMU (type {meter.pmu.type}) events open on CPUs {list(meter.pmu.cpus)}: "
                 f"{', '.join(meter.domains)}",
-                details={"domains": list(meter.domains)},
+                {"domains": list(meter.domains)},
             )
+
+        return probe_measured(cls, lambda: cls(sysfs_root, **kwargs), found)
+
+    def counter_of(self, domain: str) -> str:
+        _, event, cpu = self._fds[domain]
+        return f"perf event {self.pmu.directory.rsplit('/', 1)[-1]}/{event.name}/ on CPU {cpu}"
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -246,7 +280,7 @@ class PerfMeter(EnergyMeter):
             raise MeterError("this PerfMeter is closed; open a new one to read again")
         joules = {}
         for key, (fd, event, _) in self._fds.items():
-            joules[key] = (read_count(fd) - self._start[key]) * event.scale
+            joules[key] = (self._events.read(fd) - self._start[key]) * event.scale
         return EnergySample(time.monotonic(), joules)
 
     def describe(self) -> dict:
@@ -267,10 +301,6 @@ class PerfMeter(EnergyMeter):
         }
 
     def close(self) -> None:
-        fds = getattr(self, "_fds", {})
-        for fd, _, _ in fds.values():
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        for fd, _, _ in getattr(self, "_fds", {}).values():
+            self._events.close(fd)
         self._fds = {}

@@ -39,6 +39,7 @@ from lstm_energy.meters.remedies import (
     unavailable,
 )
 from lstm_energy.meters import wraparound
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
 
 DEFAULT_ROOT = "/sys/class/powercap"
@@ -155,21 +156,17 @@ class PowercapMeter(EnergyMeter):
 
     @classmethod
     def probe(cls, root: str = DEFAULT_ROOT, **kwargs) -> Availability:
-        try:
-            meter = cls(root, background_sampling=False, **kwargs)
-        except MeterError as err:
-            return unavailable(cls.name, cls.provenance, err, {"root": str(root)})
-        try:
-            return Availability(
-                cls.name,
-                True,
-                cls.provenance,
+        def found(meter):
+            return (
                 f"reads {len(meter.domains)} powercap zones under {root}: {', '.join(meter.domains)}; "
                 f"headline {' + '.join(meter.headline_domains)}",
-                details={"root": str(root), "domains": list(meter.domains)},
+                {"root": str(root), "domains": list(meter.domains)},
             )
-        finally:
-            meter.close()
+
+        return probe_measured(cls, lambda: cls(root, background_sampling=False, **kwargs), found, {"root": str(root)})
+
+    def counter_of(self, domain: str) -> str:
+        return self.zones[domain].energy_path
 
     @property
     def domains(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import warnings
 
 from lstm_energy.errors import MeterError
 from lstm_energy.meters import wraparound
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.powercap import modulus_uj
 from lstm_energy.meters.powercap_zones import PRIMARY_CONTROL, discover_zones
@@ -161,15 +162,13 @@ class PyRaplMeter(EnergyMeter):
 
     @classmethod
     def probe(cls, **kwargs) -> Availability:
-        try:
-            meter = cls(background_sampling=False, **kwargs)
-        except MeterError as err:
-            return unavailable(cls.name, cls.provenance, err)
-        with meter:
-            return Availability(
-                cls.name, True, cls.provenance, f"pyRAPL {meter.pyrapl_version} reads {', '.join(meter.domains)}",
-                details={"domains": list(meter.domains)},
-            )
+        def found(meter):
+            return f"pyRAPL {meter.pyrapl_version} reads {', '.join(meter.domains)}", {"domains": list(meter.domains)}
+
+        return probe_measured(cls, lambda: cls(background_sampling=False, **kwargs), found)
+
+    def counter_of(self, domain: str) -> str:
+        return f"pyRAPL {domain} (energy_uj under {PYRAPL_ZONE_PREFIX}N)"
 
     @property
     def domains(self) -> tuple[str, ...]:

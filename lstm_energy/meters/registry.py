@@ -1,6 +1,8 @@
 """Choose an energy meter by name, or automatically, and say for every backend whether it works here.
 
-``get_meter("auto")`` tries the MEASURED backends in this fixed order and returns the first that opens:
+``get_meter("auto")`` tries the MEASURED backends in this fixed order and returns the first that opens
+and is seen to count (a short busy load must advance every headline domain at a plausible power,
+:mod:`lstm_energy.meters.liveness`; a counter that opens but never moves is refused with the reason):
 
 1. ``powercap``: the kernel's canonical RAPL interface; zone names are our domain keys; it shows
    every domain (package, core, uncore, dram, psys); no extra privilege once ``energy_uj`` is
@@ -11,7 +13,7 @@
 4. ``pyrapl``: reads the same powercap files as (1) through hard-coded decimal paths, PKG and DRAM
    only; if (1) failed it almost surely fails too, so it is last (kept for pyRAPL users).
 
-If none opens, it falls back to the ``model`` ESTIMATOR with a loud :class:`EstimatedEnergyWarning`
+If none opens and counts, it falls back to the ``model`` ESTIMATOR with a loud :class:`EstimatedEnergyWarning`
 listing why each measured backend failed. It never picks ``simulated``.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from importlib import import_module
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter
+from lstm_energy.meters.liveness import prove_counting
 from lstm_energy.meters.remedies import meter_error, split_error, unavailable
 
 #: measured backends, in the order "auto" tries them (see the module docstring for why)
@@ -84,29 +87,47 @@ def _check_option_names(options: dict) -> None:
 
 
 def get_meter(name: str | EnergyMeter = "auto", **kwargs) -> EnergyMeter:
-    """Open an energy meter.
+    """Open an energy meter; a measured one only once it has been seen to count.
 
     name: "auto", "powercap", "perf", "pyrapl", "msr", "model" or "simulated" (or a meter, returned as is).
     kwargs: for a named backend, its constructor arguments (``get_meter("powercap", root=...)``);
-        for "auto", per-backend dicts (``get_meter("auto", powercap={"root": ...}, model={...})``).
+        for "auto", per-backend dicts (``get_meter("auto", powercap={"root": ...}, model={...})``) and
+        ``order``: the measured backends to try, in order (default :data:`AUTO_ORDER`; tests and
+        users who know a backend is useless here pass fewer).
     Raises ValueError for an unknown name; MeterUnavailableError (or MeterPermissionError) when the
-    named backend does not work here, the message saying why and how to fix it.
+    named backend does not work here or opens but does not count, the message saying why and how to fix it.
     """
     if isinstance(name, EnergyMeter):
         if kwargs:
             raise TypeError(f"options {sorted(kwargs)} cannot be applied to an already open meter {name.name!r}")
         return name
     if name == "auto":
-        return _auto(kwargs)
-    return meter_class(name)(**kwargs)
+        order = kwargs.pop("order", AUTO_ORDER)
+        return _auto(kwargs, tuple(order))
+    return _open_counting(name, kwargs)
 
 
-def _auto(options: dict) -> EnergyMeter:
-    _check_option_names(options)
-    failures: list[str] = []
-    for name in AUTO_ORDER:
+def _open_counting(name: str, options: dict) -> EnergyMeter:
+    """Open backend ``name``; a measured one must prove it counts (else it is closed and refused)."""
+    meter = meter_class(name)(**options)
+    if meter.provenance == "measured":
         try:
-            return meter_class(name)(**options.get(name, {}))
+            prove_counting(meter)
+        except BaseException:
+            meter.close()
+            raise
+    return meter
+
+
+def _auto(options: dict, order: tuple[str, ...] = AUTO_ORDER) -> EnergyMeter:
+    _check_option_names(options)
+    not_measured = [name for name in order if name not in AUTO_ORDER]
+    if not_measured:
+        raise ValueError(f"order may name only measured backends ({', '.join(AUTO_ORDER)}), got {not_measured}")
+    failures: list[str] = []
+    for name in order:
+        try:
+            return _open_counting(name, options.get(name, {}))
         except MeterError as err:
             reason, fix = split_error(err)
             failures.append(f"  - {name}: {reason}" + (f" Fix: {fix}" if fix else ""))

@@ -32,6 +32,7 @@ Use::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -236,6 +237,16 @@ class PowerDriver:
     def __exit__(self, *exc) -> bool:
         self.stop()
         return False
+
+
+@contextlib.contextmanager
+def powered_zones(fake, zones: tuple[str, ...], watts: float):
+    """Drive each of ``zones`` of a :class:`~lstm_energy.testing.fake_powercap.FakePowercap` at ``watts``
+    (one driver process per zone) for the duration of a ``with`` block: a tree whose counters count."""
+    with contextlib.ExitStack() as stack:
+        for zone in zones:
+            stack.enter_context(PowerDriver(fake.zone(zone).directory / "energy_uj", watts=watts))
+        yield fake
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from lstm_energy.errors import MeterUnavailableError
+from dataclasses import replace
+
+from lstm_energy.cli import main
+from lstm_energy.errors import CalibrationError, MeterUnavailableError
 from lstm_energy.measure.calibration import Observation, calibrate, fit_parameters
 from lstm_energy.meters.model import ModelMeter, ModelParameters, ModelProfile
 from lstm_energy.meters.simulated import SimulatedMeter
@@ -37,7 +40,8 @@ def synthetic_rows(rng, noise=0.0):
         nbytes = seconds * rng.uniform(1e7, 1e9) if kind == "work" else 0.0
         joules = (TRUE.static_watts * seconds + TRUE.cpu_watts * cpu + TRUE.joules_per_flop * flops
                   + TRUE.joules_per_byte * nbytes)
-        rows.append(Observation(seconds, cpu, flops, nbytes, joules * (1 + noise * rng.standard_normal()), kind))
+        rows.append(Observation(seconds, cpu, flops, nbytes, joules * (1 + noise * rng.standard_normal()), kind,
+                                "measured"))
     return rows
 
 
@@ -97,3 +101,109 @@ def test_calibrate_refuses_estimates_and_unflagged_simulations():
 def test_profile_json_round_trip(tmp_path):
     profile = ModelProfile(TRUE, "calibrated on x", {"fit": {"r2": 1.0}})
     assert ModelProfile.load(profile.save(tmp_path / "p.json")) == profile
+
+
+# ------------------------------------------------------------------------ degenerate data is refused
+def rows_with(joules_of, rng=None):
+    """synthetic_rows geometry, joules replaced by joules_of(row)."""
+    return [replace(r, joules=joules_of(r)) for r in synthetic_rows(rng or np.random.default_rng(0))]
+
+
+def test_all_zero_energy_is_refused_not_saved_as_an_all_zero_profile():
+    with pytest.raises(CalibrationError, match="measured 0 J"):
+        fit_parameters(rows_with(lambda r: 0.0))
+
+
+def test_constant_power_is_refused():
+    with pytest.raises(CalibrationError, match="same in every window"):
+        fit_parameters(rows_with(lambda r: 7.0 * r.seconds))
+
+
+def test_negative_energy_is_refused():
+    rows = synthetic_rows(np.random.default_rng(0))
+    rows[3] = replace(rows[3], joules=-1.0)
+    with pytest.raises(CalibrationError, match="observation 4 has negative energy"):
+        fit_parameters(rows)
+
+
+def test_a_regressor_without_spread_is_refused():
+    # every window at exactly 100 % CPU utilisation: utilisation is a copy of the constant column
+    rows = [replace(r, cpu_seconds=r.seconds) for r in synthetic_rows(np.random.default_rng(0))]
+    with pytest.raises(CalibrationError, match=r"too little spread in the CPU utilisation"):
+        fit_parameters(rows)
+    no_flops = [replace(r, flops=0.0) for r in synthetic_rows(np.random.default_rng(0))]
+    with pytest.raises(CalibrationError, match="FLOP rate .*0 in every window"):
+        fit_parameters(no_flops)
+
+
+def test_collinear_regressors_are_refused():
+    # the byte rate is always 1/100 of the FLOP rate (one configuration run over and over)
+    rows = [replace(r, bytes=r.flops / 100) for r in synthetic_rows(np.random.default_rng(0))]
+    with pytest.raises(CalibrationError, match="collinear.*joules_per_flop, joules_per_byte"):
+        fit_parameters(rows)
+
+
+def test_a_fit_needing_a_negative_parameter_is_refused():
+    # power FALLS with CPU utilisation (-15 W per CPU-second): NNLS would clamp cpu_watts to 0
+    rows = rows_with(lambda r: 40.0 * r.seconds - 15.0 * r.cpu_seconds + 1e-9 * r.flops)
+    with pytest.raises(CalibrationError, match=r"negative parameter \(cpu_watts = -15"):
+        fit_parameters(rows)
+
+
+def test_a_small_negative_unconstrained_coefficient_is_tolerated():
+    # noise makes the unconstrained joules_per_byte slightly negative when the true value is 0: clamping is harmless
+    rng = np.random.default_rng(3)
+    rows = rows_with(lambda r: (10.0 * r.seconds + 20.0 * r.cpu_seconds + 1e-9 * r.flops)
+                     * (1 + 0.02 * rng.standard_normal()))
+    fit = fit_parameters(rows)
+    assert fit.parameters.joules_per_byte >= 0 and fit.r2 > 0.9
+
+
+def test_a_fit_that_explains_nothing_is_refused():
+    rng = np.random.default_rng(5)
+    rows = rows_with(lambda r: r.seconds * rng.uniform(10.0, 30.0))  # power unrelated to the work
+    with pytest.raises(CalibrationError, match=r"explains too little .*R\^2"):
+        fit_parameters(rows)
+
+
+def test_non_measured_observations_are_never_fitted():
+    rows = synthetic_rows(np.random.default_rng(0))
+    estimated = [replace(r, provenance="estimated") for r in rows]
+    with pytest.raises(CalibrationError, match="only measured energy.*'estimated'"):
+        fit_parameters(estimated)
+    with pytest.raises(CalibrationError, match="estimated"):
+        fit_parameters(estimated, allow_simulated=True)
+    simulated = [replace(r, provenance="simulated") for r in rows]
+    with pytest.raises(CalibrationError, match="'simulated'"):
+        fit_parameters(simulated)
+    assert fit_parameters(simulated, allow_simulated=True).r2 == pytest.approx(1.0)
+
+
+def test_observations_carry_the_measurements_provenance():
+    from lstm_energy.measure.calibration import observations
+    from lstm_energy.measure.protocol import measure
+
+    meter = SimulatedMeter(update_interval_seconds=1e-4)
+    m = measure(lambda: sum(range(1000)), meter, windows=2, min_window_seconds=0.01)
+    rows = observations(m, 10.0, 1.0)
+    assert {r.provenance for r in rows} == {"simulated"} and len(rows) == 4
+
+
+def test_cli_prints_a_refusal_without_a_traceback(monkeypatch, capsys, tmp_path):
+    import lstm_energy.measure.calibration as calibration
+    import lstm_energy.measure.meter_lookup as meter_lookup
+
+    class Measured(SimulatedMeter):
+        provenance = "measured"
+
+    monkeypatch.setattr(meter_lookup, "resolve_meter", lambda name: (Measured(), True))
+
+    def degenerate(meter, **kwargs):
+        return fit_parameters(rows_with(lambda r: 0.0))
+
+    monkeypatch.setattr(calibration, "calibrate", degenerate)
+    output = tmp_path / "p.json"
+    assert main(["calibrate", "--meter", "model", "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: calibration refused, no profile written:") and "measured 0 J" in err
+    assert "Traceback" not in err and not output.exists()

@@ -39,23 +39,51 @@ def test_formula_with_injected_clocks():
     assert (s1 - s0).seconds == pytest.approx(2.0)
 
 
-def test_uncalibrated_defaults_state_they_are_uncalibrated_lower_bounds_with_sources():
-    meter = ModelMeter()
+EMERALD_RAPIDS_GUEST = """processor\t: 0
+vendor_id\t: GenuineIntel
+cpu family\t: 6
+model\t\t: 207
+model name\t: Intel(R) Xeon(R) Processor
+stepping\t: 2
+
+processor\t: 1
+vendor_id\t: GenuineIntel
+"""
+
+
+def test_uncalibrated_defaults_name_their_coefficient_row_and_source(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(EMERALD_RAPIDS_GUEST)
+    meter = ModelMeter(cpuinfo=cpuinfo, vcpus=2)
     info = meter.describe()
     assert info["provenance"] == "estimated" and meter.provenance == "estimated"
     assert info["calibrated"] is False
-    assert info["parameters"] == DEFAULT_PARAMETERS.as_dict()
-    assert "uncalibrated" in info["source"] and "Horowitz" in info["source"] and "LOWER BOUND" in info["source"]
-    assert "no TDP" in info["source"]
+    # CCF Emerald Rapids row: min 0.8140104166666666, max 4.48203125 W per vCPU; 2 vCPUs
+    assert info["parameters"] == pytest.approx({"static_watts": 2 * 0.8140104166666666,
+                                                "cpu_watts": 4.48203125 - 0.8140104166666666,
+                                                "joules_per_flop": 0.0, "joules_per_byte": 0.0})
+    assert "uncalibrated" in info["source"] and "Cloud Carbon Footprint" in info["source"]
+    assert "Emerald Rapids 0.81\u20134.48 W per vCPU \u00d7 2 vCPUs" in info["source"]
+    assert "identified from cpuid family 6 model 207" in info["source"]
     assert set(info["parameter_sources"]) == set(DEFAULT_PARAMETERS.as_dict())
     assert "Horowitz" in info["parameter_sources"]["joules_per_flop"]
+    assert "Emerald Rapids" in info["parameter_sources"]["static_watts"]
     assert info["model"].startswith("E = static_watts*wall_seconds")
+
+
+def test_host_defaults_are_the_ccf_row_for_this_machine():
+    meter = ModelMeter()
+    assert meter.parameters == DEFAULT_PARAMETERS
+    assert meter.parameters.joules_per_flop == 0.0 and meter.parameters.joules_per_byte == 0.0
+    assert meter.parameters.static_watts > 0 and meter.parameters.cpu_watts > 0
+    assert meter.describe()["coefficients"]["row"] in meter.source
 
 
 def test_probe_is_available_and_says_estimate():
     availability = ModelMeter.probe()
     assert availability.available and availability.provenance == "estimated"
     assert "ESTIMATE" in availability.reason and "not a measurement" in availability.reason
+    assert ModelMeter().describe()["coefficients"]["row"] in availability.reason
 
 
 def test_explicit_parameters_need_a_source():

@@ -6,6 +6,7 @@ import pytest
 from lstm_energy.errors import MeterUnavailableError
 from lstm_energy.meters import PowercapMeter
 from lstm_energy.testing import KINDS, build_fake_powercap
+from lstm_energy.testing.power_driver import powered_zones
 
 EXPECTED = {
     "intel-1s": (
@@ -176,7 +177,8 @@ def test_unreadable_range_is_an_error_not_zero(tmp_path):
 
 def test_probe_reports_available_on_a_fake_tree(tmp_path):
     fake = build_fake_powercap(tmp_path, "intel-2s")
-    availability = PowercapMeter.probe(root=fake.root)
+    with powered_zones(fake, ("package-0", "package-1"), watts=20.0):  # a counter must be seen counting
+        availability = PowercapMeter.probe(root=fake.root)
     assert availability.available and availability.fix == ""
     assert "package-0 + package-1" in availability.reason
 

@@ -17,14 +17,15 @@ from lstm_energy.meters import (
 )
 from lstm_energy.meters.registry import AUTO_ORDER
 from lstm_energy.testing import build_fake_powercap
+from lstm_energy.testing.power_driver import powered_zones
 
 HAS_MODEL = importlib.util.find_spec("lstm_energy.meters.model") is not None
 MEASURED = ("powercap", "perf", "msr", "pyrapl")
 NOWHERE = "/nonexistent/lstm-energy"
 
 
-def _no_measured_backend_here() -> bool:
-    return not any(a.available for a in available_meters() if a.name in MEASURED)
+#: every measured backend pointed at nothing (pyRAPL's path is hard-coded: see _without_real_pyrapl)
+NOTHING_HERE = {"powercap": {"root": NOWHERE}, "perf": {"sysfs_root": NOWHERE}, "msr": {"dev_root": NOWHERE}}
 
 
 def test_auto_order_is_the_documented_one():
@@ -40,7 +41,9 @@ def test_unknown_name_lists_every_name():
 
 def test_named_backends_get_their_options(tmp_path):
     fake = build_fake_powercap(tmp_path, "intel-2s")
-    with get_meter("powercap", root=fake.root, background_sampling=False) as meter:
+    with powered_zones(fake, ("package-0", "package-1"), watts=20.0), get_meter(
+        "powercap", root=fake.root, background_sampling=False
+    ) as meter:
         assert isinstance(meter, PowercapMeter) and meter.headline_domains == ("package-0", "package-1")
     with get_meter("simulated", idle_watts=3.0) as meter:
         assert isinstance(meter, SimulatedMeter)
@@ -53,7 +56,7 @@ def test_a_meter_object_is_returned_as_is():
 
 def test_auto_prefers_a_working_measured_backend(tmp_path):
     fake = build_fake_powercap(tmp_path, "intel-1s")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), powered_zones(fake, ("package-0",), watts=20.0):
         warnings.simplefilter("error", EstimatedEnergyWarning)  # must NOT warn: this is a measurement
         with get_meter("auto", powercap={"root": fake.root}) as meter:
             assert meter.name == "powercap" and meter.provenance == "measured"
@@ -85,11 +88,10 @@ def test_auto_falls_through_the_order(tmp_path, write_power_pmu, monkeypatch):
 
 
 @pytest.mark.skipif(not HAS_MODEL, reason="lstm_energy.meters.model is not written yet")
-def test_auto_on_this_machine_warns_loudly_and_returns_the_estimator():
-    if not _no_measured_backend_here():
-        pytest.skip("a measured backend works on this machine")
+def test_auto_without_a_counter_warns_loudly_and_returns_the_estimator(monkeypatch):
+    _without_real_pyrapl(monkeypatch)
     with pytest.warns(EstimatedEnergyWarning) as record:
-        meter = get_meter("auto")
+        meter = get_meter("auto", **NOTHING_HERE)
     try:
         assert meter.name == "model" and meter.provenance == "estimated"
     finally:
@@ -142,19 +144,19 @@ def test_available_meters_lists_every_backend_with_reason_and_fix():
     assert by_name["simulated"].available and "tests only" in by_name["simulated"].reason
 
 
-def test_available_meters_on_this_machine_says_why_each_measured_backend_fails():
-    if not _no_measured_backend_here():
-        pytest.skip("a measured backend works on this machine")
-    by_name = {row.name: row for row in available_meters()}
-    assert "no powercap tree at /sys/class/powercap" in by_name["powercap"].reason
+def test_available_meters_without_a_counter_says_why_each_measured_backend_fails(monkeypatch):
+    _without_real_pyrapl(monkeypatch)
+    by_name = {row.name: row for row in available_meters(**NOTHING_HERE)}
+    assert f"no powercap tree at {NOWHERE}" in by_name["powercap"].reason
     assert "no perf 'power' PMU" in by_name["perf"].reason
     assert "msr" in by_name["msr"].reason
-    assert "pyRAPL" in by_name["pyrapl"].reason
+    assert "pyrapl" in by_name["pyrapl"].reason and not by_name["pyrapl"].available
 
 
 def test_available_meters_takes_per_backend_options(tmp_path):
     fake = build_fake_powercap(tmp_path, "amd")
-    by_name = {row.name: row for row in available_meters(powercap={"root": fake.root})}
+    with powered_zones(fake, ("package-0",), watts=20.0):
+        by_name = {row.name: row for row in available_meters(powercap={"root": fake.root})}
     assert by_name["powercap"].available and "package-0" in by_name["powercap"].reason
 
 
