@@ -24,6 +24,7 @@ Options: ``--energy-meter NAME`` (default "auto"), ``--energy-windows N``,
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import datetime, timezone
 
@@ -90,15 +91,16 @@ class EnergySession:
         if not (self.min_window_seconds > 0):
             raise pytest.UsageError(f"--energy-min-window-seconds must be > 0, got {self.min_window_seconds}")
         self._meter = None
+        self._opened = contextlib.ExitStack()
         self.measured = 0
         self.provenances: set[str] = set()
         self.meter_names: set[str] = set()
 
     def meter(self):
         if self._meter is None:
-            from lstm_energy.meters import get_meter
+            from lstm_energy.meters import opened_meter
 
-            self._meter = get_meter(self.meter_spec)
+            self._meter = self._opened.enter_context(opened_meter(self.meter_spec))
         return self._meter
 
     def environment(self) -> dict:
@@ -108,8 +110,7 @@ class EnergySession:
         return environment()
 
     def close(self) -> None:
-        if self._meter is not None and hasattr(self._meter, "close"):
-            self._meter.close()
+        self._opened.close()
         self._meter = None
 
 

@@ -382,15 +382,10 @@ def run_sweep(
     protocol_kwargs, ignored = _accepted(profile_fn, dict(protocol or {}))
     if ignored:
         summary.notes.append(f"protocol settings {ignored} are not accepted by profile(); measured with its defaults")
-    meter_obj = meter
-    owns_meter = False
-    if isinstance(meter, str):
-        from lstm_energy.meters import get_meter
+    from lstm_energy.meters import opened_meter
 
-        meter_obj = get_meter(meter)
-        owns_meter = True
     progress = progress or Progress(len(configs), stream=log)
-    try:
+    with opened_meter(meter) as meter_obj:
         with ResultsWriter(output) as writer:
             for config in configs:
                 label = describe_config(config)
@@ -415,7 +410,4 @@ def run_sweep(
                 writer.append(record)
                 summary.count_record(record)
                 progress.update(label)
-    finally:
-        if owns_meter and hasattr(meter_obj, "close"):
-            meter_obj.close()
     return summary

@@ -8,6 +8,7 @@ Load the profile elsewhere with ``$LSTM_ENERGY_MODEL_PROFILE=PATH``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -35,17 +36,17 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from lstm_energy.errors import CalibrationError, MeterUnavailableError
     from lstm_energy.measure.calibration import calibrate
-    from lstm_energy.measure.meter_lookup import resolve_meter
+    from lstm_energy.meters import opened_meter
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            meter, owned = resolve_meter(args.meter)
-        except MeterUnavailableError as err:
-            print(f"ERROR: calibration needs real energy counters and meter {args.meter!r} is not usable here: {err}",
-                  file=sys.stderr)
-            return 1
-    try:
+    with contextlib.ExitStack() as opened:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                meter = opened.enter_context(opened_meter(args.meter))
+            except MeterUnavailableError as err:
+                print(f"ERROR: calibration needs real energy counters and meter {args.meter!r} is not usable here: "
+                      f"{err}", file=sys.stderr)
+                return 1
         if meter.provenance != "measured":
             # with "auto": the registry's warning says why each measured backend failed
             why = "".join(f"\n{w.message}" for w in caught if not issubclass(w.category, ResourceWarning))
@@ -62,9 +63,6 @@ def run(args) -> int:
         except CalibrationError as err:
             print(f"ERROR: calibration refused, no profile written: {err}", file=sys.stderr)
             return 1
-    finally:
-        if owned:
-            meter.close()
     path = profile.save(args.output or f"model-profile-{socket.gethostname()}.json")
     if args.json:
         json.dump(profile.to_json(), sys.stdout, indent=2)

@@ -1,4 +1,5 @@
 """`lstm-energy forecast`: train LSTM, GRU, RNN and BiLSTM forecasters on real data, report accuracy per joule."""
+import contextlib
 import sys
 
 from lstm_energy.cli.arg_types import positive_int
@@ -27,21 +28,19 @@ def run(args) -> int:
     from lstm_energy.forecast import report
     from lstm_energy.forecast.data import load_co2_monthly
     from lstm_energy.forecast.search import PRESETS, run_search
-    from lstm_energy.meters import get_meter
+    from lstm_energy.meters import opened_meter
 
-    try:
-        meter = get_meter(args.meter)
-    except ValueError as err:  # an unknown name is bad usage; an unavailable meter raises MeterError (exit 1)
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 2
-    try:
+    with contextlib.ExitStack() as opened:
+        try:
+            meter = opened.enter_context(opened_meter(args.meter))
+        except ValueError as err:  # an unknown name is bad usage; an unavailable meter raises MeterError (exit 1)
+            print(f"ERROR: {err}", file=sys.stderr)
+            return 2
         series = load_co2_monthly()
         print(f"forecast: {series.name}, {series.values.size} points; meter {meter.name} ({meter.provenance}); "
               f"preset {args.preset}", file=sys.stderr)
         result = run_search(series, PRESETS[args.preset], meter, seed=args.seed, impl=args.impl, threads=args.threads,
                             progress=lambda line: print(line, file=sys.stderr, flush=True))
-    finally:
-        meter.close()
     path = report.write(result, args.output)
     if args.records:
         from lstm_energy.forecast.records import write_records

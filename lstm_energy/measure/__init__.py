@@ -6,11 +6,10 @@ same protocol on any callable (the pytest plugin uses it). ``environment()`` is 
 
 Modules: protocol (warm-up, repetitions, windows, idle baseline), statistics (median, IQR,
 bootstrap CI), checks (warnings; thresholds in protocol_constants), environment, threads
-(pinning), work (costs per call), meter_lookup (name -> meter), result (ProfileResult), profile
+(pinning), work (costs per call), result (ProfileResult), profile
 (the glue), calibration (fitting the estimator).
 """
 from lstm_energy.measure.environment import environment
-from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.profile import profile
 from lstm_energy.measure.protocol import Measurement, Window, calibrate_calls, measure, summarize_windows
 from lstm_energy.measure.result import ProfileResult
@@ -25,7 +24,6 @@ __all__ = [
     "calibrate_calls",
     "summarize_windows",
     "environment",
-    "resolve_meter",
     "Summary",
     "summarize",
 ]

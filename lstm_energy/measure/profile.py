@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lstm_energy.measure.environment import environment
-from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.protocol import measure
 from lstm_energy.measure.result import ProfileResult
 from lstm_energy.measure.threads import check_threads, pinned_threads
 from lstm_energy.measure.work import work_per_call
+from lstm_energy.meters.registry import opened_meter
 
 
 def utc_timestamp() -> str:
@@ -54,8 +54,7 @@ def profile(
                  nonlinearity=nonlinearity)
     prepared = prepare(impl=impl, seed=seed, **shape)
     costs = work_per_call(**shape)
-    meter_object, owned = resolve_meter(meter)
-    try:
+    with opened_meter(meter) as meter_object:
         with pinned_threads(threads, torch_too=impl == "torch"):
             env = environment(blas_threads=threads)
             measurement = measure(
@@ -69,9 +68,6 @@ def profile(
                 warmup_calls=warmup_calls,
                 seed=seed,
             )
-    finally:
-        if owned:
-            meter_object.close()
     return ProfileResult(
         config={**prepared.config, "threads": threads},
         measurement=measurement,

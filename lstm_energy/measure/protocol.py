@@ -39,10 +39,10 @@ from typing import Callable, Mapping
 
 from lstm_energy.errors import MeterError
 from lstm_energy.measure import checks
-from lstm_energy.measure.meter_lookup import resolve_meter
 from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
 from lstm_energy.measure.statistics import Summary, coefficient_of_variation, summarize
 from lstm_energy.meters.liveness import NOT_COUNTING_FIX, window_problem
+from lstm_energy.meters.registry import opened_meter
 from lstm_energy.meters.remedies import meter_error
 
 #: warm-up runs at least this many calls (and at least one window's worth of time when automatic)
@@ -212,14 +212,10 @@ def measure(
     sleep, injectable for tests of the protocol logic.
     """
     _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
-    meter, owned = resolve_meter(meter)
-    try:
-        return _measure_with(fn, meter, batch=batch, flops=flops, bytes_=bytes, windows=windows,
+    with opened_meter(meter) as open_meter:
+        return _measure_with(fn, open_meter, batch=batch, flops=flops, bytes_=bytes, windows=windows,
                              min_window_seconds=min_window_seconds, warmup_calls=warmup_calls, seed=seed,
                              clock=clock, sleep=sleep)
-    finally:
-        if owned:
-            meter.close()
 
 
 def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_seconds, warmup_calls, seed, clock,

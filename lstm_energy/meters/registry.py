@@ -18,8 +18,10 @@ listing why each measured backend failed. It never picks ``simulated``.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from importlib import import_module
+from typing import Iterator
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter
@@ -105,6 +107,28 @@ def get_meter(name: str | EnergyMeter = "auto", **kwargs) -> EnergyMeter:
         order = kwargs.pop("order", AUTO_ORDER)
         return _auto(kwargs, tuple(order))
     return _open_counting(name, kwargs)
+
+
+@contextlib.contextmanager
+def opened_meter(meter: str | EnergyMeter = "auto", **options) -> Iterator[EnergyMeter]:
+    """``with opened_meter(name_or_meter) as meter:`` the one way to take a ``meter=`` argument.
+
+    A name ("auto", "powercap", ...) is opened with :func:`get_meter` (``options`` as there) and closed
+    when the block ends; a meter object is used as it is and left open: whoever opened it closes it.
+    """
+    if isinstance(meter, EnergyMeter):
+        yield get_meter(meter, **options)  # TypeError for options on an open meter
+        return
+    if not isinstance(meter, str):
+        raise TypeError(
+            f"meter must be a meter name (e.g. 'auto', 'powercap', 'model') or an EnergyMeter, got "
+            f"{type(meter).__name__}; see `lstm-energy meters` for the names"
+        )
+    opened = get_meter(meter, **options)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _open_counting(name: str, options: dict) -> EnergyMeter:

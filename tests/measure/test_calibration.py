@@ -190,13 +190,15 @@ def test_observations_carry_the_measurements_provenance():
 
 
 def test_cli_prints_a_refusal_without_a_traceback(monkeypatch, capsys, tmp_path):
+    import contextlib
+
     import lstm_energy.measure.calibration as calibration
-    import lstm_energy.measure.meter_lookup as meter_lookup
+    import lstm_energy.meters as meters
 
     class Measured(SimulatedMeter):
         provenance = "measured"
 
-    monkeypatch.setattr(meter_lookup, "resolve_meter", lambda name: (Measured(), True))
+    monkeypatch.setattr(meters, "opened_meter", lambda name: contextlib.nullcontext(Measured()))
 
     def degenerate(meter, **kwargs):
         return fit_parameters(rows_with(lambda r: 0.0))

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lstm_energy.errors import ConfigError, MeterUnavailableError
+from lstm_energy.meters import SimulatedMeter
 from lstm_energy.results import load_records
 from lstm_energy.sweep import Grid, Progress, expand, run_sweep
 
@@ -45,7 +46,7 @@ def _configs():
 
 def test_every_point_is_appended_and_protocol_settings_reach_profile(tmp_path):
     out, fake, log = tmp_path / "r.jsonl", FakeProfile(), io.StringIO()
-    summary = run_sweep(_configs(), out, meter=object(), protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
                         profile_fn=fake, log=log)
     assert summary.measured == 8 and summary.resumed == 0 and not summary.failed
     assert len(load_records(out).records) == 8
@@ -57,11 +58,11 @@ def test_every_point_is_appended_and_protocol_settings_reach_profile(tmp_path):
 def test_resume_runs_only_the_missing_points(tmp_path):
     out = tmp_path / "r.jsonl"
     configs = _configs()
-    run_sweep(configs[:3], out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+    run_sweep(configs[:3], out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
     with open(out, "a") as f:
         f.write('{"schema_version": 1, "kind": "profile", "con')  # killed mid-write
     second = FakeProfile()
-    summary = run_sweep(configs, out, meter=object(), resume=True, profile_fn=second, log=io.StringIO())
+    summary = run_sweep(configs, out, meter=SimulatedMeter(), resume=True, profile_fn=second, log=io.StringIO())
     assert summary.resumed == 3 and summary.measured == 5
     assert len(second.calls) == 5
     loaded = load_records(out)
@@ -72,14 +73,14 @@ def test_resume_runs_only_the_missing_points(tmp_path):
 
 def test_an_existing_results_file_is_not_appended_to_without_resume(tmp_path):
     out = tmp_path / "r.jsonl"
-    run_sweep(_configs()[:1], out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+    run_sweep(_configs()[:1], out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
     with pytest.raises(ConfigError, match="--resume"):
-        run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
+        run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
 
 
 def test_a_failing_point_is_reported_and_the_sweep_goes_on(tmp_path):
     out, log = tmp_path / "r.jsonl", io.StringIO()
-    summary = run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(fail_on={16}), log=log)
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=FakeProfile(fail_on={16}), log=log)
     assert summary.measured == 4 and len(summary.failed) == 4
     assert "FAILED lstm forward numpy" in log.getvalue() and "simulated failure" in log.getvalue()
     assert len(load_records(out).records) == 4
@@ -96,7 +97,7 @@ def test_a_bug_in_profile_stops_the_sweep_but_keeps_what_was_measured(tmp_path):
         return FakeResult({k: v for k, v in kwargs.items() if k != "meter"})
 
     with pytest.raises(ZeroDivisionError):
-        run_sweep(_configs(), out, meter=object(), profile_fn=broken, progress=Progress(8, stream=io.StringIO()))
+        run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=broken, progress=Progress(8, stream=io.StringIO()))
     assert len(load_records(out).records) == 2
 
 
@@ -105,7 +106,7 @@ def test_the_last_line_says_estimated_for_estimated_records(tmp_path):
         return FakeResult({k: v for k, v in kwargs.items() if k != "meter"}, provenance="estimated", meter_name="model")
 
     out = tmp_path / "r.jsonl"
-    summary = run_sweep(_configs(), out, meter=object(), profile_fn=estimating, log=io.StringIO())
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=estimating, log=io.StringIO())
     line = summary.last_line(out)
     assert line == f"sweep: 8 estimated (meter model), 0 already in the file, 0 failed -> {out}"
     assert "measured" not in line
@@ -120,15 +121,15 @@ def test_the_last_line_counts_each_provenance_and_meter(tmp_path):
         return FakeResult({k: v for k, v in kwargs.items() if k != "meter"}, *kind)
 
     out = tmp_path / "r.jsonl"
-    summary = run_sweep(_configs(), out, meter=object(), profile_fn=alternating, log=io.StringIO())
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=alternating, log=io.StringIO())
     assert summary.measured == 8
     assert summary.last_line(out).startswith("sweep: 6 measured (meter powercap), 2 estimated (meter model), 0 already")
 
 
 def test_the_last_line_of_a_fully_resumed_sweep_says_nothing_new(tmp_path):
     out = tmp_path / "r.jsonl"
-    run_sweep(_configs(), out, meter=object(), profile_fn=FakeProfile(), log=io.StringIO())
-    summary = run_sweep(_configs(), out, meter=object(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
     assert summary.last_line(out) == f"sweep: 0 new records, 8 already in the file, 0 failed -> {out}"
 
 
@@ -141,6 +142,6 @@ def test_an_unknown_meter_name_is_a_config_error_before_the_file_is_touched(tmp_
 
 def test_resume_on_an_output_that_does_not_exist_yet_starts_it(tmp_path):
     out = tmp_path / "new" / "r.jsonl"
-    summary = run_sweep(_configs(), out, meter=object(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
     assert summary.measured == 8 and summary.resumed == 0
     assert len(load_records(out).records) == 8
