@@ -72,7 +72,7 @@ def format_profile(profile: dict) -> str:
 def run(args) -> int:
     from lstm_energy.machine import machine_profile
 
-    from lstm_energy import hwcounters
+    from lstm_energy.perf import hardware_counters as hwcounters
 
     profile = machine_profile(refresh=args.refresh, directory=args.cache_dir)
     # probed now, never cached: whether perf_event_open works can change with permissions

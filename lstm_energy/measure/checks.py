@@ -4,7 +4,7 @@ Thresholds:
 - CV >= 10% of per-window time or per-window energy: the windows disagree too much for a median
   to be trusted (Ournani et al., ICPE 2020: uncontrolled runs vary by up to 30x more).
 - a window shorter than 100 counter updates: each reading is quantised to +/-1 update, so the
-  edge error exceeds 2% of the window (energy-anchors.md §c).
+  edge error exceeds 2% of the window (docs/energy-measurement.md, "Update interval").
 - dynamic energy whose 95% CI reaches zero: the work did not use measurably more than idle.
 - provenance "estimated" / "simulated": the figure is not a measurement of this machine.
 """

@@ -6,7 +6,8 @@ Protocol (``measure``)::
     2. calibrate      find calls_per_window so that one window lasts >= target seconds, where
                       target = max(min_window_seconds, 100 x meter.update_interval_seconds)
                       (a counter read is quantised to one update at each edge; 100 updates keep
-                      that edge error at or below ~2% of a window, see energy-anchors.md §c)
+                      that edge error at or below ~2% of a window; RAPL updates every ~1 ms:
+                      Intel SDM Vol. 3B "RAPL Interfaces", see docs/energy-measurement.md)
     3. K windows      each window: read, calls_per_window x fn(), read        -> work joules
                       then: read, time.sleep(same wall time), read           -> idle joules
     4. statistics     per-window values -> median, IQR, bootstrap 95% CI (statistics.py)

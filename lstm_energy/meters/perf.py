@@ -28,11 +28,10 @@ from lstm_energy.meters.remedies import (
     meter_error,
     permission_error,
     read_perf_event_paranoid,
-    unavailable,
 )
 from lstm_energy.meters.topology import first_cpu_of_each_package, parse_cpu_list
-from lstm_energy.perf_event import PerfOpenError, perf_event_open, read_count
-from lstm_energy.pmu_sysfs import (  # noqa: F401  (parse_event_config is re-exported)
+from lstm_energy.perf.syscall import PerfOpenError, perf_event_open, read_count
+from lstm_energy.perf.sysfs import (
     event_source_root,
     list_event_names,
     list_pmus,

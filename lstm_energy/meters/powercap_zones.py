@@ -5,7 +5,7 @@ Layout (``Documentation/power/powercap/powercap.rst``)::
     /sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/intel-rapl:0:0     the zones
     /sys/class/powercap/{intel-rapl, intel-rapl:0, intel-rapl:0:0, ...}      flat links to them
 
-Rules, each from a known failure of an existing tool (research/energy-anchors.md):
+Rules (the kernel facts behind each, with sources: docs/energy-measurement.md, "powercap zones"):
 
 * Zones are found by walking the tree and reading each zone's ``name``; never by building decimal
   indices. Zone ids are HEX (``dev_set_name("%s:%x")``): ``intel-rapl:a`` is zone 10.

@@ -18,7 +18,7 @@ import time
 from typing import Callable, Mapping
 
 from lstm_energy.meters.msr_device import MappingMsrDevice
-from lstm_energy.perf_event import PerfOpenError
+from lstm_energy.perf.syscall import PerfOpenError
 
 #: the kernel's scale of every RAPL perf event (sysfs ``events/energy-*.scale``): 2**-32 J per count
 PERF_RAPL_SCALE = 2.0**-32

@@ -104,7 +104,7 @@ def run_as_nobody():
             how = "in-process setresuid (interpreter not reachable by uid 65534)"
             command = [sys.executable]
             prologue = (
-                "import os, sys, json, ctypes, errno, lstm_energy.errors, lstm_energy.meters, lstm_energy.meters.perf_event\n"
+                "import os, sys, json, ctypes, errno, lstm_energy.errors, lstm_energy.meters, lstm_energy.perf.syscall\n"
                 f"os.setgroups([]); os.setresgid({NOBODY}, {NOBODY}, {NOBODY}); os.setresuid({NOBODY}, {NOBODY}, {NOBODY})\n"
             )
         code = prologue + "import os\nassert os.geteuid() != 0 and os.getegid() != 0 and os.getgroups() == []\n" + snippet

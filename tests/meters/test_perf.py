@@ -6,7 +6,7 @@ import pytest
 from lstm_energy.errors import MeterPermissionError, MeterUnavailableError
 from lstm_energy.meters import PerfMeter
 from lstm_energy.meters.perf import parse_event_config, read_power_pmu
-from lstm_energy.meters.perf_event import PerfOpenError, perf_event_open
+from lstm_energy.perf.syscall import PerfOpenError, perf_event_open
 
 RAPL_EVENTS = {
     "energy-cores": "event=0x01",

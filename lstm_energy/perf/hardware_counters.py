@@ -1,16 +1,10 @@
 """Hardware performance counters through perf_event_open(2): instructions, cycles, LLC misses of the
 calling thread around a callable, and DRAM bytes from Intel uncore IMC CAS counts.
 
-Sources: perf_event_open(2) man page and include/uapi/linux/perf_event.h (struct perf_event_attr,
-PERF_TYPE_HARDWARE = 0, PERF_COUNT_HW_CPU_CYCLES = 0, _INSTRUCTIONS = 1, _CACHE_MISSES = 3 — "usually
-last level cache misses", PERF_FORMAT_TOTAL_TIME_ENABLED/RUNNING, PERF_EVENT_IOC_ENABLE/DISABLE/RESET);
-the syscall number is 298 on x86_64 (arch/x86/entry/syscalls/syscall_64.tbl) and 241 on arm64.
-Dynamic PMUs live in ``/sys/bus/event_source/devices/<pmu>/`` with ``type`` (the attr.type to use),
-``cpumask``, ``format/<field>`` (e.g. ``config:0-7``) and ``events/<name>`` (e.g.
-``event=0x04,umask=0x03``) plus ``<name>.scale`` and ``<name>.unit`` (ABI:
-Documentation/ABI/testing/sysfs-bus-event_source-devices-events). Intel server uncore memory
-controllers appear as ``uncore_imc_N`` with ``cas_count_read``/``cas_count_write`` (scale
-6.103515625e-5 MiB = 64 bytes per CAS).
+Sources: perf_event_open(2) man page and include/uapi/linux/perf_event.h (PERF_TYPE_HARDWARE = 0,
+PERF_COUNT_HW_CPU_CYCLES = 0, _INSTRUCTIONS = 1, _CACHE_MISSES = 3 — "usually last level cache
+misses"). Intel server uncore memory controllers appear in sysfs as PMUs ``uncore_imc_N`` with
+``cas_count_read``/``cas_count_write`` (scale 6.103515625e-5 MiB = 64 bytes per CAS).
 
 Counting scope: the core events count the calling thread (pid=0, cpu=-1, user space only:
 ``exclude_kernel``, ``exclude_hv``, so ``perf_event_paranoid`` 2 allows them) and threads it creates
@@ -18,8 +12,8 @@ while counting (``inherit``); BLAS worker threads that already exist are NOT cou
 one thread (threadpoolctl) when attributing counts to a kernel. The IMC events are system-wide
 (pid=-1, one CPU of the PMU's cpumask) and need perf_event_paranoid <= 0 or CAP_PERFMON.
 
-The syscall, the attr struct and the reads are :mod:`lstm_energy.perf_event`; the sysfs PMU files are
-read by :mod:`lstm_energy.pmu_sysfs` (both shared with the perf energy meter).
+The syscall, the attr struct and the reads are :mod:`lstm_energy.perf.syscall`; the sysfs PMU files
+(type, format, events with scale and unit) are read by :mod:`lstm_energy.perf.sysfs`.
 
 Hardware is behind ``PerfEventBackend``: ``LinuxPerfEvents`` calls the kernel; tests inject a
 backend that replays recorded readings (provenance "simulated"). Nothing here raises because a
@@ -38,25 +32,22 @@ from typing import Callable, Mapping, Protocol
 from lstm_energy.meters.base import Availability
 from lstm_energy.meters.remedies import read_perf_event_paranoid
 from lstm_energy.meters.topology import parse_cpu_list
-from lstm_energy.perf_event import (  # noqa: F401  (the attr constants are re-exported for callers of this module)
+from lstm_energy.perf.syscall import (
     FLAG_DISABLED,
     FLAG_EXCLUDE_HV,
     FLAG_EXCLUDE_KERNEL,
     FLAG_INHERIT,
     PERF_FORMAT_TOTAL_TIME_ENABLED,
     PERF_FORMAT_TOTAL_TIME_RUNNING,
-    SYSCALL_NUMBERS,
-    PerfEventAttr,
     disable,
     perf_event_open,
     read_count_and_times,
     reset_and_enable,
 )
-from lstm_energy.pmu_sysfs import (  # noqa: F401  (encode_event and parse_format are re-exported)
+from lstm_energy.perf.sysfs import (
     EVENT_SOURCE_ROOT,
     encode_event,
     list_pmus,
-    parse_format,
     read_event,
     read_pmu_formats,
     read_pmu_type,
@@ -118,7 +109,7 @@ class PerfEventBackend(Protocol):
 
 
 class LinuxPerfEvents:
-    """The real backend (:mod:`lstm_energy.perf_event`): perf_event_open opened disabled with the
+    """The real backend (:mod:`lstm_energy.perf.syscall`): perf_event_open opened disabled with the
     enabled/running times in read_format, ioctl to start/stop, read(2) to read."""
 
     provenance = "measured"

@@ -2,7 +2,7 @@
 
 The one place in the library that talks to the perf_event kernel interface; its users are the RAPL
 ``power`` PMU meter (:mod:`lstm_energy.meters.perf`: system-wide, always counting, ``read_format = 0``)
-and the hardware counters (:mod:`lstm_energy.hwcounters`: per-thread or uncore, opened disabled,
+and the hardware counters (:mod:`lstm_energy.perf.hardware_counters`: per-thread or uncore, opened disabled,
 ioctl enable/disable, ``read_format`` with the enabled/running times).
 
 Sources: perf_event_open(2) man page and include/uapi/linux/perf_event.h (struct perf_event_attr,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_energy import hwcounters as hw
+from lstm_energy.perf import hardware_counters as hw
 
 IMC_SCALE = "6.103515625e-5"  # MiB per CAS = 64 bytes
 
