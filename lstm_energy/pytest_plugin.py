@@ -2,8 +2,8 @@
 
 Registered through the ``pytest11`` entry point (``lstm_energy = "lstm_energy.pytest_plugin"``), so
 it loads in every pytest run of an environment where lstm_energy is installed: this module imports
-only pytest and the standard library at load time; the meter, the protocol and NumPy are imported
-the first time a test uses the fixture.
+only pytest, the standard library and ``lstm_energy.records`` (standard library only) at load time;
+the meter, the protocol and NumPy are imported the first time a test uses the fixture.
 
 Usage, like pytest-benchmark's ``benchmark``::
 
@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-from datetime import datetime, timezone
 
 import pytest
 
-#: key of the benchmark's extra_info holding the record (lstm_energy.results.EXTRA_INFO_KEY)
-EXTRA_INFO_KEY = "lstm_energy"
+# EXTRA_INFO_KEY: key of the benchmark's extra_info holding the record
+from lstm_energy.records import EXTRA_INFO_KEY, benchmark_record
+
 #: what energy.configure() and @pytest.mark.energy accept besides batch/flops/bytes: record config keys
 CONFIG_KEYS = (
     "cell", "nonlinearity", "impl", "phase", "seq_len", "input_size", "hidden_size",
@@ -199,51 +199,8 @@ class EnergyFixture:
 
     def _record(self, m) -> dict:
         """The results record (kind "benchmark"; docs/results-record.md) of one measurement."""
-        seconds = m.seconds_per_call.median
-        joules = m.joules_per_call.median
-        energy = {
-            "provenance": m.provenance,
-            "meter": dict(m.meter_description),
-            "headline_domains": list(m.headline_domains),
-            "joules_per_call": m.joules_per_call.as_dict(),
-            "idle_watts": m.idle_watts,
-            "domains_joules_per_call": dict(m.domains_joules_per_call),
-        }
-        time_block = {
-            "seconds_per_call": m.seconds_per_call.as_dict(),
-            "calls_per_window": m.calls_per_window, "windows": len(m.windows),
-            "window_seconds": m.window_seconds, "warmup_calls": m.warmup_calls, "cv": m.cv_seconds,
-        }
-        config = dict(self.config)
-        if self.batch is not None:
-            config["batch"] = self.batch
-            energy["joules_per_sequence"] = m.joules_per_sequence.as_dict()
-            energy["total_joules_per_sequence"] = m.total_joules_per_sequence.as_dict()
-            time_block["seconds_per_sequence"] = seconds / self.batch
-        costs = {"convention": "FLOP = one add or multiply; a multiply-add counts 2; transcendentals counted separately",
-                 "source": "given by the test (energy.configure)"}
-        derived = {"gflops_per_second": None, "watts": joules / seconds if seconds else None, "pj_per_flop": None, "nj_per_byte": None}
-        if self.flops is not None:
-            costs["flops"] = {"total": self.flops}
-            derived["gflops_per_second"] = self.flops / seconds * 1e-9 if seconds else None
-            derived["pj_per_flop"] = joules / self.flops * 1e12 if self.flops else None
-        if self.bytes is not None:
-            costs["bytes"] = {"expected": self.bytes}
-            derived["nj_per_byte"] = joules / self.bytes * 1e9 if self.bytes else None
-        if self.flops and self.bytes:
-            costs["arithmetic_intensity_flop_per_byte"] = self.flops / self.bytes
-        return {
-            "schema_version": 1,
-            "kind": "benchmark",
-            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            "config": config,
-            "energy": energy,
-            "time": time_block,
-            "costs": costs,
-            "derived": derived,
-            "environment": self._session.environment(),
-            "warnings": list(m.warnings),
-        }
+        return benchmark_record(config=self.config, measurement=m, batch=self.batch, flops=self.flops,
+                                bytes=self.bytes, environment=self._session.environment())
 
 
 @pytest.fixture(scope="session")

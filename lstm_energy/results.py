@@ -22,13 +22,10 @@ from pathlib import Path
 from typing import Iterator
 
 from lstm_energy.errors import ResultsSchemaError
+from lstm_energy.records import BENCHMARK_KIND, EXTRA_INFO_KEY, PROFILE_KIND, SCHEMA_VERSION
 
-# SCHEMA_VERSION history (bump on any incompatible change; old versions must keep loading through
-# ``upgrade_record``):
-#   1 - (lstm_energy 0.1.0) first version: schema_version, kind, created, config, energy, time,
-#       costs, derived, environment, warnings (docs/results-record.md).
-SCHEMA_VERSION = 1
-
+# SCHEMA_VERSION (with its history) and the record kinds are defined once, in lstm_energy.records,
+# where records are built; they are imported here, and stay importable from here.
 PROVENANCES = ("measured", "estimated", "simulated")
 
 #: config keys that identify a point of a sweep (the resume key); the record may hold more
@@ -38,10 +35,6 @@ CONFIG_KEYS = (
 )
 #: config keys a "profile" record must have
 REQUIRED_PROFILE_CONFIG = ("cell", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size")
-#: the kind of record the pytest plugin stores (a benchmarked callable, config optional)
-BENCHMARK_KIND = "benchmark"
-#: key of pytest-benchmark's ``extra_info`` that holds the record
-EXTRA_INFO_KEY = "lstm_energy"
 
 
 class SkippedRecordsWarning(UserWarning):
@@ -81,7 +74,7 @@ def _require_mapping(record: dict, key: str, where: str) -> dict:
     if not isinstance(value, dict):
         raise ResultsSchemaError(
             f"{where}: {key!r} must be an object, got {type(value).__name__} ({value!r:.60}); "
-            "records are made by ProfileResult.to_record() - regenerate the file"
+            "records are made by lstm_energy.records (e.g. ProfileResult.to_record()) - regenerate the file"
         )
     return value
 
@@ -120,7 +113,7 @@ def validate_record(record) -> dict:
     kind = record.get("kind")
     if not isinstance(kind, str) or not kind:
         raise ResultsSchemaError(f"'kind' must be a non-empty string, got {kind!r}")
-    if kind not in ("profile", BENCHMARK_KIND):
+    if kind not in (PROFILE_KIND, BENCHMARK_KIND):
         return record  # other jobs' kinds (e.g. forecast) carry their own blocks; pass them through
     where = f"{kind} record"
     energy = _require_mapping(record, "energy", where)
@@ -136,7 +129,7 @@ def validate_record(record) -> dict:
         )
     _require_stat(energy, "joules_per_call", where + ": energy")
     _require_stat(_require_mapping(record, "time", where), "seconds_per_call", where + ": time")
-    if kind == "profile":
+    if kind == PROFILE_KIND:
         config = _require_mapping(record, "config", where)
         missing = [k for k in REQUIRED_PROFILE_CONFIG if k not in config]
         if missing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from lstm_energy.records import arithmetic_intensity, derived_figures
 from lstm_energy.results import finite
 
 #: the order implementations appear in tables and legends
@@ -113,12 +114,6 @@ def suspect_reasons(provenance: str, *, total_joules: float | None, joules_per_c
     return [DEAD_COUNTER] if dead_total or dead_call or dead_idle else []
 
 
-def _ratio(numerator, denominator, scale=1.0):
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator * scale
-
-
 def row_from_record(record: dict) -> Row:
     """Flatten one validated record; derive what the record leaves out (GFLOP/s, W, pJ/FLOP, ...)."""
     config = record.get("config") or {}
@@ -142,7 +137,10 @@ def row_from_record(record: dict) -> Row:
         moved = finite(bytes_block.get("expected")) or finite(bytes_block.get("compulsory"))
     else:
         moved = finite(bytes_block)
-    intensity = finite(costs.get("arithmetic_intensity_flop_per_byte")) or _ratio(flops, moved)
+    intensity = finite(costs.get("arithmetic_intensity_flop_per_byte")) or arithmetic_intensity(flops, moved)
+    # a figure the record lacks (or left null) is derived from the medians it has, the way records derive it
+    fallback = derived_figures(s_call, j_call, flops, moved)
+    figures = {name: finite(derived.get(name)) or fallback[name] for name in fallback}
     benchmark = record.get("benchmark") or {}
     provenance = energy.get("provenance", "unknown")
     total = _stat(energy, "total_joules_per_sequence")
@@ -172,10 +170,10 @@ def row_from_record(record: dict) -> Row:
         flops=flops,
         bytes=moved,
         intensity=intensity,
-        gflops_per_second=finite(derived.get("gflops_per_second")) or _ratio(flops, s_call, 1e-9),
-        watts=finite(derived.get("watts")) or _ratio(j_call, s_call),
-        pj_per_flop=finite(derived.get("pj_per_flop")) or _ratio(j_call, flops, 1e12),
-        nj_per_byte=finite(derived.get("nj_per_byte")) or _ratio(j_call, moved, 1e9),
+        gflops_per_second=figures["gflops_per_second"],
+        watts=figures["watts"],
+        pj_per_flop=figures["pj_per_flop"],
+        nj_per_byte=figures["nj_per_byte"],
         domains_joules_per_call={k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None},
         headline_domains=tuple(energy.get("headline_domains") or ()),
         warnings=[str(w) for w in record.get("warnings") or []],
