@@ -30,6 +30,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+from lstm_energy.config import CELLS, IMPLS
+
 #: shape name -> sizes (T sequence, B batch, D input, H hidden), from issue 3
 SHAPES = {
     "edge": dict(batch=1, seq_len=100, input_size=128, hidden_size=128),
@@ -37,10 +39,8 @@ SHAPES = {
     "big": dict(batch=64, seq_len=50, input_size=512, hidden_size=512),
     "seed": dict(batch=16, seq_len=200, input_size=80, hidden_size=256),
 }
-CELLS = ("lstm", "gru", "rnn")
-PHASES = ("forward", "train")
+PHASES = ("forward", "train")  # the benchmark grid's phases: a subset of lstm_energy.config.PHASES
 THREADS = (1, 2)
-IMPLS = ("cython", "numpy", "torch")
 #: square sgemm size measured at every thread count: the BLAS ceiling for GEMM efficiency
 SGEMM_SIZE = 2048
 #: the sgemm ceiling is measured before the peers and again after them
@@ -213,14 +213,14 @@ def pinned_threads(request):
 
 
 def prepare_peer(config: PeerConfig, seed: int = 0):
-    """The prepared call of one configuration, built by lstm_energy.runners.prepare.
+    """The prepared call of one configuration, built by lstm_energy.measure.runners.prepare.
 
     The same function serves ``lstm-energy profile`` and ``sweep``, so these benchmarks time exactly
     the calls those commands measure. Skips (with the reason) when the impl cannot run here.
     """
     if config.impl == "torch":
         pytest.importorskip("torch", reason="impl 'torch' needs PyTorch: pip install -e '.[torch]'")
-    from lstm_energy.runners import prepare
+    from lstm_energy.measure.runners import prepare
 
     try:
         return prepare(config.cell, config.impl, config.phase, seed=seed, **config.sizes)

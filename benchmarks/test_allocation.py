@@ -16,7 +16,7 @@ CASES = list(itertools.product(("lstm", "gru", "rnn"), ("forward", "train"), ("m
 
 @pytest.mark.parametrize(("cell", "phase", "shape"), CASES, ids=["-".join(case) for case in CASES])
 def test_cython_call_allocates_only_its_outputs(cell, phase, shape, allocation_of, peer_config_of):
-    from lstm_energy.runners import prepare
+    from lstm_energy.measure.runners import prepare
 
     config = peer_config_of(cell=cell, phase=phase, shape=shape, threads=1, impl="cython")
     try:

@@ -17,17 +17,16 @@ returned by ``forward``/``backward`` are always fresh, never views of those buff
 import numpy as np
 
 from lstm_energy._layers.module import RecurrentLayer
+from lstm_energy.config import GATES, NONLINEARITIES
 
 __all__ = ["LSTM", "GRU", "RNN"]
-
-NONLINEARITIES = ("tanh", "relu")
 
 
 class LSTM(RecurrentLayer):
     """Long short-term memory layer(s); ``hx`` and the returned state are ``(h, c)`` tuples."""
 
     cell = "lstm"
-    gates = 4
+    gates = GATES["lstm"]
     state_names = ("h", "c")
 
     def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
@@ -45,7 +44,7 @@ class GRU(RecurrentLayer):
     """Gated recurrent unit layer(s), PyTorch's form: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))."""
 
     cell = "gru"
-    gates = 3
+    gates = GATES["gru"]
 
     def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
         self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse)
@@ -60,7 +59,7 @@ class RNN(RecurrentLayer):
     """Elman RNN layer(s): h_t = tanh(W_ih x + b_ih + W_hh h + b_hh), or relu with nonlinearity="relu"."""
 
     cell = "rnn"
-    gates = 1
+    gates = GATES["rnn"]
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, dtype=np.float32, seed=None, impl="cython"):

@@ -1,7 +1,7 @@
 """Buffers reused across calls: one set per (T, B, training) shape, allocated on first use.
 
 The layer owns these arrays; kernels write into them. Each starts on a cache line
-(``lstm_energy.aligned``: the packed GEMM's panel reads straddle lines otherwise). Nothing here is
+(``lstm_energy._layers.aligned``: the packed GEMM's panel reads straddle lines otherwise). Nothing here is
 ever handed to the caller: arrays returned by ``forward``/``backward`` are fresh (or copies), so the
 next call cannot change them.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
-from lstm_energy.aligned import aligned_empty, aligned_zeros
+from lstm_energy._layers.aligned import aligned_empty, aligned_zeros
 
 
 class ShapeBuffers:

@@ -6,9 +6,11 @@ from numbers import Integral
 
 import numpy as np
 
+from lstm_energy.config import DTYPES
 from lstm_energy.errors import ShapeError
 
-SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the kernels' dtypes (lstm_energy.config.DTYPES) as NumPy dtypes
+SUPPORTED_DTYPES = tuple(np.dtype(name) for name in DTYPES)
 
 
 def positive_int(name: str, value) -> int:

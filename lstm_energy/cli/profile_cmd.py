@@ -5,23 +5,24 @@ import json
 import sys
 
 from lstm_energy.cli.arg_types import positive_float, positive_int
+from lstm_energy.config import CELLS, DTYPES, IMPLS, NONLINEARITIES, PHASES
 
 NAME = "profile"
 HELP = "measure joules per sequence of one configuration"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--cell", required=True, choices=("lstm", "gru", "rnn"), help="recurrent cell")
+    parser.add_argument("--cell", required=True, choices=CELLS, help="recurrent cell")
     parser.add_argument("-B", "--batch", type=positive_int, required=True, help="sequences per call (B)")
     parser.add_argument("-T", "--seq-len", type=positive_int, required=True, help="sequence length (T)")
     parser.add_argument("-D", "--input-size", type=positive_int, required=True, help="input features (D)")
     parser.add_argument("-H", "--hidden-size", type=positive_int, required=True, help="hidden units (H)")
     parser.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
     parser.add_argument("--bidirectional", action="store_true", help="two directions per layer")
-    parser.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="RNN only (default tanh)")
-    parser.add_argument("--phase", choices=("forward", "backward", "train"), default="forward",
+    parser.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh", help="RNN only (default tanh)")
+    parser.add_argument("--phase", choices=PHASES, default="forward",
                         help="forward (eval), backward alone, or train = forward + backward (default forward)")
-    parser.add_argument("--impl", choices=("cython", "numpy", "torch"), default="cython",
+    parser.add_argument("--impl", choices=IMPLS, default="cython",
                         help="implementation (default cython)")
     from lstm_energy.meters.registry import NAMES as METER_NAMES
 
@@ -29,7 +30,7 @@ def add_arguments(parser) -> None:
                         help="energy meter (default auto: the first measured one, else the estimator, loudly; "
                              "see `lstm-energy meters`)")
     parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32", help="default float32")
     parser.add_argument("--windows", type=positive_int, default=7, help="measurement windows (default 7)")
     parser.add_argument("--min-window-seconds", type=positive_float, default=0.1,
                         help="shortest window in seconds (default 0.1; never under 100 counter updates)")
@@ -96,16 +97,17 @@ def render(record: dict) -> str:
 def run(args) -> int:
     import warnings
 
-    from lstm_energy.measure import profile
+    from lstm_energy.config import Config
+    from lstm_energy.measure import profile_config
 
+    # the flags are the Config's fields (--layers is num_layers); argparse has checked each one
+    config = Config(cell=args.cell, nonlinearity=args.nonlinearity, impl=args.impl, phase=args.phase,
+                    batch=args.batch, seq_len=args.seq_len, input_size=args.input_size, hidden_size=args.hidden_size,
+                    num_layers=args.layers, bidirectional=args.bidirectional, dtype=args.dtype, threads=args.threads)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = profile(
-            args.cell, args.batch, args.seq_len, args.input_size, args.hidden_size,
-            num_layers=args.layers, bidirectional=args.bidirectional, phase=args.phase, impl=args.impl,
-            meter=args.meter, threads=args.threads, dtype=args.dtype, nonlinearity=args.nonlinearity,
-            windows=args.windows, min_window_seconds=args.min_window_seconds,
-        )
+        result = profile_config(config, meter=args.meter, windows=args.windows,
+                                min_window_seconds=args.min_window_seconds)
     for warning in caught:  # e.g. the registry's EstimatedEnergyWarning: shown once, without a traceback line
         if not issubclass(warning.category, ResourceWarning):
             print(f"NOTE: {warning.message}", file=sys.stderr)

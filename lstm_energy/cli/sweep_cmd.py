@@ -4,15 +4,16 @@ from __future__ import annotations
 import sys
 
 from lstm_energy.cli.arg_types import meter_name
+from lstm_energy.config import CELLS, IMPLS, PHASES
 
 NAME = "sweep"
 HELP = "measure a grid of configurations into a JSON Lines results file"
 
 # flag -> Grid axis; each takes a comma-separated list
 AXIS_FLAGS = {
-    "--cells": ("cells", "cells: lstm,gru,rnn"),
-    "--impls": ("impls", "implementations: cython,numpy,torch (torch only when installed)"),
-    "--phases": ("phases", "phases: forward,backward,train"),
+    "--cells": ("cells", f"cells: {','.join(CELLS)}"),
+    "--impls": ("impls", f"implementations: {','.join(IMPLS)} (torch only when installed)"),
+    "--phases": ("phases", f"phases: {','.join(PHASES)}"),
     "--batch": ("batch", "batch sizes B, e.g. 8,32"),
     "--seq-len": ("seq_len", "sequence lengths T"),
     "--input-size": ("input_size", "input sizes D"),
@@ -24,7 +25,9 @@ AXIS_FLAGS = {
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--preset", choices=("quick", "full"), default=None,
+    from lstm_energy.sweep.grid import PRESETS
+
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
                         help="starting grid: quick (under 2 minutes) or full (hours); default quick")
     parser.add_argument("--config", metavar="GRID.toml", help="TOML file with [grid] axes and [protocol] settings (over the preset)")
     for flag, (_, text) in AXIS_FLAGS.items():
@@ -43,7 +46,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from lstm_energy.errors import ConfigError
-    from lstm_energy.sweep import describe_config, expand, load_grid_toml, override, preset, run_sweep
+    from lstm_energy.sweep import expand, load_grid_toml, override, preset, run_sweep
 
     try:
         grid = preset(args.preset or "quick")
@@ -58,7 +61,7 @@ def run(args) -> int:
         print(f"NOTE: {note}", file=sys.stderr)
     if args.dry_run:
         for config in configs:
-            print(describe_config(config))
+            print(config.label())
         return 0
     if not configs:
         print("ERROR: the grid is empty (every implementation was skipped); see the notes above", file=sys.stderr)

@@ -61,7 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from lstm_energy.costs.problem import RecurrentProblem, check_phase
+from lstm_energy.config import Config
 
 CONVENTION = (
     "FLOP = one add or multiply; a multiply-add counts 2 (GEMM = 2*M*N*K); "
@@ -130,7 +130,7 @@ class FlopCount:
         }
 
 
-def _forward(p: RecurrentProblem) -> FlopCount:
+def _forward(p: Config) -> FlopCount:
     T, B, H, G = p.seq_len, p.batch, p.hidden_size, p.gates
     kind = p.cell_kind
     calls = p.num_layers * p.directions  # one kernel call per (layer, direction)
@@ -150,7 +150,7 @@ def _forward(p: RecurrentProblem) -> FlopCount:
     return FlopCount(input_gemm + recurrent_gemm, elementwise + presum, transcendental, terms)
 
 
-def _backward(p: RecurrentProblem) -> FlopCount:
+def _backward(p: Config) -> FlopCount:
     T, B, H, G = p.seq_len, p.batch, p.hidden_size, p.gates
     kind = p.cell_kind
     dirs, calls = p.directions, p.num_layers * p.directions
@@ -198,12 +198,17 @@ def flops(
     "backward" (the backward pass alone) or "train" (forward + backward).
     nonlinearity: "tanh" | "relu", RNN only.
     """
-    problem = RecurrentProblem(
-        cell, batch, seq_len, input_size, hidden_size, num_layers, bidirectional, nonlinearity
-    )
-    phase = check_phase(phase)
-    if phase == "forward":
-        return _forward(problem)
-    if phase == "backward":
-        return _backward(problem)
-    return _forward(problem) + _backward(problem)
+    return count_flops(Config(
+        cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+        num_layers=num_layers, bidirectional=bidirectional, phase=phase, nonlinearity=nonlinearity,
+    ))
+
+
+def count_flops(config: Config) -> FlopCount:
+    """FLOPs of one call of ``config`` (its cell, sizes, layers, directions, nonlinearity and phase;
+    impl, dtype and threads do not change the arithmetic)."""
+    if config.phase == "forward":
+        return _forward(config)
+    if config.phase == "backward":
+        return _backward(config)
+    return _forward(config) + _backward(config)

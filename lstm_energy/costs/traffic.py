@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from lstm_energy.costs.caches import CacheHierarchy, CachesLike, resolve_caches
-from lstm_energy.costs.flops import FlopCount, flops
-from lstm_energy.costs.problem import RecurrentProblem, check_phase, dtype_bytes
+from lstm_energy.costs.flops import FlopCount, count_flops
+from lstm_energy.config import Config
 
 CONVENTION = (
     "bytes between the caches and memory; compulsory = each kernel call's operands moved once (cold caches);"
@@ -132,7 +132,7 @@ class Traffic:
         }
 
 
-def _step_working_set(p: RecurrentProblem, s: int) -> int:
+def _step_working_set(p: Config, s: int) -> int:
     """Bytes one recurrent step touches: W_hh, h_{t-1}, the gate slice, c_{t-1} (LSTM), gh (GRU)."""
     B, H, G = p.batch, p.hidden_size, p.gates
     size = s * G * H * H + s * B * H + s * B * G * H
@@ -143,7 +143,7 @@ def _step_working_set(p: RecurrentProblem, s: int) -> int:
     return size
 
 
-def w_hh_residency(p: RecurrentProblem, s: int, caches: CacheHierarchy, usable: float) -> str:
+def w_hh_residency(p: Config, s: int, caches: CacheHierarchy, usable: float) -> str:
     """Innermost cache ("L1", "L2", "LLC") holding a step's working set, else "memory"."""
     working_set = _step_working_set(p, s)
     for name, size in caches.named_levels():
@@ -230,35 +230,41 @@ def traffic(
     backward). caches: None reads this machine's sysfs; or a CacheHierarchy, a mapping
     ``{"L1": bytes, "L2": bytes, "LLC": bytes}``, or the path of a sysfs-like ``cache/`` directory.
     """
-    problem = RecurrentProblem(
-        cell, batch, seq_len, input_size, hidden_size, num_layers, bidirectional, nonlinearity
+    config = Config(
+        cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+        num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype, nonlinearity=nonlinearity,
     )
-    phase = check_phase(phase)
-    s = dtype_bytes(dtype)
+    return count_traffic(config, caches=caches, usable_cache_fraction=usable_cache_fraction)
+
+
+def count_traffic(config: Config, caches: CachesLike = None,
+                  usable_cache_fraction: float = DEFAULT_USABLE_CACHE_FRACTION) -> Traffic:
+    """Memory traffic of one call of ``config`` (its cell, sizes, layers, directions, phase and dtype)
+    against ``caches`` (as for ``traffic``)."""
     if not 0.0 < usable_cache_fraction <= 1.0:
         raise ValueError(
             f"usable_cache_fraction must be in (0, 1], got {usable_cache_fraction!r}; the default is"
             f" {DEFAULT_USABLE_CACHE_FRACTION}"
         )
+    s = config.dtype_bytes
+    phase = config.phase
     hierarchy = resolve_caches(caches)
     llc = hierarchy.llc
     tally = _Tally()
-    for D in problem.layer_input_sizes():
-        for direction in range(problem.directions):
+    for D in config.layer_input_sizes():
+        for direction in range(config.directions):
             if phase in ("forward", "train"):
-                _forward_call(tally, problem, s, D, phase == "train", llc, usable_cache_fraction)
+                _forward_call(tally, config, s, D, phase == "train", llc, usable_cache_fraction)
             if phase in ("backward", "train"):
-                _backward_call(tally, problem, s, D, direction == 1, llc, usable_cache_fraction)
+                _backward_call(tally, config, s, D, direction == 1, llc, usable_cache_fraction)
     return Traffic(
         components=tally.components,
         gate_buffers=tally.gate_buffers,
         w_hh_restream=tally.w_hh_restream,
         gate_buffer_spills=tally.spills,
-        w_hh_residency=w_hh_residency(problem, s, hierarchy, usable_cache_fraction),
-        flops=flops(
-            cell, batch, seq_len, input_size, hidden_size, num_layers, bidirectional, phase, nonlinearity
-        ),
-        dtype={4: "float32", 8: "float64"}[s],
+        w_hh_residency=w_hh_residency(config, s, hierarchy, usable_cache_fraction),
+        flops=count_flops(config),
+        dtype=config.dtype,
         caches=hierarchy,
         usable_cache_fraction=usable_cache_fraction,
         spilled_gate_buffer_bytes=tally.spilled,

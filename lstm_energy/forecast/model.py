@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_energy.config import CELLS
 from lstm_energy.errors import StateError
-
-CELLS = ("lstm", "gru", "rnn")
 
 
 def mse_loss(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:

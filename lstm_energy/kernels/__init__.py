@@ -21,8 +21,8 @@ Allocation belongs to the caller. The kernels never allocate; the caller asks fo
         cell: "lstm" | "gru" | "rnn";  pass_: "forward" | "backward"
 
 and passes ``{name: np.empty(shape, dtype)}`` as ``ws`` (forward) or ``bws`` (backward), or better
-``lstm_energy.workspaces.allocate_workspace(...)``, the same dict with every array on a 64-byte cache
-line (``lstm_energy.aligned``): the micro-kernel reads a panel row as two 32-byte loads, which
+``lstm_energy._layers.workspaces.allocate_workspace(...)``, the same dict with every array on a 64-byte cache
+line (``lstm_energy._layers.aligned``): the micro-kernel reads a panel row as two 32-byte loads, which
 straddle two lines when the panels start 16 or 48 bytes off one, and the B = 1 step is
 L2-bandwidth bound.
 A forward workspace made with ``training=True`` holds what the backward pass needs (LSTM: activated
@@ -75,7 +75,7 @@ arguments. ``lstm_energy.layers`` validates its users' inputs (shapes, dtypes, s
 calls the kernels.
 """
 
-from lstm_energy.workspaces import workspace_shapes
+from lstm_energy._layers.workspaces import workspace_shapes
 
 try:
     from lstm_energy.kernels.gru import gru_backward, gru_forward

@@ -7,7 +7,7 @@ NumPy arrays, through the runtime-dispatched entry points or the baseline (SSE2)
 """
 import numpy as np
 
-from lstm_energy.aligned import aligned_empty
+from lstm_energy._layers.aligned import aligned_empty
 
 cdef extern from "_vector_math.h" nogil:
     void lstm_energy_sigmoid_bias_f32(float* a, const float* bias, Py_ssize_t n)

@@ -301,7 +301,7 @@ def calibrate(
     """
     from lstm_energy.measure.environment import environment
     from lstm_energy.measure.profile import utc_timestamp
-    from lstm_energy.runners import prepare
+    from lstm_energy.measure.runners import prepare
 
     _check_meter(meter, allow_simulated)
     configs = list(default_calibration_set() if configs is None else configs)

@@ -1,7 +1,9 @@
 """``profile(...)``: measure joules per sequence of one LSTM/GRU/RNN configuration.
 
-Glue only: costs (work.py) -> prepared runner (lstm_energy.runners) -> pinned threads (threads.py)
--> protocol (protocol.py) under a meter -> ProfileResult (result.py) with environment metadata.
+Glue only: Config (lstm_energy.config) -> costs (work.py) -> prepared runner (runners.py) -> pinned
+threads (threads.py) -> protocol (protocol.py) under a meter -> ProfileResult (result.py) with
+environment metadata. ``profile(...)`` takes keyword arguments and builds the Config;
+``profile_config(config, ...)`` takes one already built (the sweep's runner does).
 """
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ from datetime import datetime, timezone
 from lstm_energy.measure.environment import environment
 from lstm_energy.measure.protocol import measure
 from lstm_energy.measure.result import ProfileResult
-from lstm_energy.measure.threads import check_threads, pinned_threads
-from lstm_energy.measure.work import work_per_call
+from lstm_energy.config import Config
+from lstm_energy.measure.threads import pinned_threads
+from lstm_energy.measure.work import work_of
 from lstm_energy.meters.registry import opened_meter
+
+
+#: profile()'s keyword arguments that tune the protocol rather than name the configuration
+PROTOCOL_KEYS = ("windows", "min_window_seconds", "warmup_calls", "seed")
 
 
 def utc_timestamp() -> str:
@@ -46,21 +53,34 @@ def profile(
     BLAS/OpenMP (and torch) threads during the measurement. warmup_calls: None = automatic (at
     least 3 calls and one window of time). See lstm_energy.measure.protocol for the protocol.
     """
-    from lstm_energy.runners import prepare
+    config = Config(cell=cell, nonlinearity=nonlinearity, impl=impl, phase=phase, batch=batch, seq_len=seq_len,
+                    input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+                    bidirectional=bidirectional, dtype=dtype, threads=threads)
+    return profile_config(config, meter=meter, windows=windows, min_window_seconds=min_window_seconds,
+                          warmup_calls=warmup_calls, seed=seed)
 
-    threads = check_threads(threads)
-    shape = dict(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-                 num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype,
-                 nonlinearity=nonlinearity)
-    prepared = prepare(impl=impl, seed=seed, **shape)
-    costs = work_per_call(**shape)
+
+def profile_config(
+    config: Config,
+    *,
+    meter="auto",
+    windows: int = 7,
+    min_window_seconds: float = 0.1,
+    warmup_calls: int | None = None,
+    seed: int = 0,
+) -> ProfileResult:
+    """``profile(...)`` for a validated Config; the record's ``config`` is ``config.as_record()``."""
+    from lstm_energy.measure.runners import prepare_config
+
+    prepared = prepare_config(config, seed=seed)
+    costs = work_of(config)
     with opened_meter(meter) as meter_object:
-        with pinned_threads(threads, torch_too=impl == "torch"):
-            env = environment(blas_threads=threads)
+        with pinned_threads(config.threads, torch_too=config.impl == "torch"):
+            env = environment(blas_threads=config.threads)
             measurement = measure(
                 prepared.run,
                 meter_object,
-                batch=prepared.batch,
+                batch=config.batch,
                 flops=costs.total_flops,
                 bytes=costs.expected_bytes,
                 windows=windows,
@@ -69,7 +89,7 @@ def profile(
                 seed=seed,
             )
     return ProfileResult(
-        config={**prepared.config, "threads": threads},
+        config=config.as_record(),
         measurement=measurement,
         costs=costs,
         environment=env,

@@ -49,12 +49,19 @@ class WorkCosts:
 def work_per_call(cell, batch, seq_len, input_size, hidden_size, num_layers=1, bidirectional=False,
                   phase="forward", dtype="float32", nonlinearity="tanh") -> WorkCosts:
     """FLOPs (``costs.flops``) and bytes (``costs.traffic``, this machine's caches) of one call."""
-    from lstm_energy.costs import flops, traffic
+    from lstm_energy.config import Config
 
-    shape = dict(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-                 num_layers=num_layers, bidirectional=bidirectional, phase=phase, nonlinearity=nonlinearity)
-    counted = flops(**shape)
-    moved = traffic(**shape, dtype=dtype)
+    return work_of(Config(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+                          num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype,
+                          nonlinearity=nonlinearity))
+
+
+def work_of(config) -> WorkCosts:
+    """``work_per_call`` for a ``lstm_energy.config.Config``: FLOPs and bytes of one call (one batch)."""
+    from lstm_energy.costs import count_flops, count_traffic
+
+    counted = count_flops(config)
+    moved = count_traffic(config)
     return WorkCosts(
         flops={
             "gemm": int(counted.gemm),

@@ -17,7 +17,7 @@ arrays to allocate); the elementwise expressions may still create NumPy temporar
 from lstm_energy.reference.gru import gru_backward, gru_forward
 from lstm_energy.reference.lstm import lstm_backward, lstm_forward
 from lstm_energy.reference.rnn import rnn_backward, rnn_forward
-from lstm_energy.workspaces import workspace_shapes
+from lstm_energy._layers.workspaces import workspace_shapes
 
 __all__ = [
     "workspace_shapes",

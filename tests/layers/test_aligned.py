@@ -1,8 +1,8 @@
-"""Cache-line aligned arrays (lstm_energy.aligned) and the layers' use of them."""
+"""Cache-line aligned arrays (lstm_energy._layers.aligned) and the layers' use of them."""
 import numpy as np
 import pytest
 
-from lstm_energy.aligned import CACHE_LINE, aligned_empty, aligned_zeros, is_aligned
+from lstm_energy._layers.aligned import CACHE_LINE, aligned_empty, aligned_zeros, is_aligned
 from lstm_energy.layers import GRU, LSTM, RNN
 
 
@@ -57,7 +57,7 @@ def test_every_layer_buffer_starts_on_a_cache_line(impl, cls):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("pass_,training", [("forward", False), ("forward", True), ("backward", True)])
 def test_allocate_workspace_gives_every_named_array_of_workspace_shapes_aligned(cell, pass_, training):
-    from lstm_energy.workspaces import allocate_workspace, workspace_shapes
+    from lstm_energy._layers.workspaces import allocate_workspace, workspace_shapes
     shapes = workspace_shapes(cell, pass_, 7, 3, 5, 33, training)
     ws = allocate_workspace(cell, pass_, 7, 3, 5, 33, training, np.float32)
     assert {name: a.shape for name, a in ws.items()} == shapes

@@ -6,7 +6,7 @@ import pytest
 
 from lstm_energy._layers.engines import engine_available
 from lstm_energy.errors import ConfigError
-from lstm_energy.runners import prepare
+from lstm_energy.measure.runners import prepare
 
 SHAPE = dict(batch=3, seq_len=5, input_size=4, hidden_size=6)
 NUMPY_IMPLS = ["numpy", pytest.param("cython", marks=pytest.mark.skipif(

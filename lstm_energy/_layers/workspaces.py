@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_energy.aligned import aligned_empty
+from lstm_energy._layers.aligned import aligned_empty
+from lstm_energy.config import GATES  # gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
 
-#: gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+#: the kernels' two passes (a "train" phase runs both)
 PASSES = ("forward", "backward")
 #: columns per panel of the packed recurrent weight (LE_NR in kernels/_packed_gemm.h)
 PANEL_WIDTH = 16
@@ -86,7 +86,7 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
 def allocate_workspace(cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool,
                        dtype) -> dict[str, np.ndarray]:
     """``{name: array}`` for ``workspace_shapes(cell, pass_, T, B, D, H, training)``, each array
-    uninitialised and starting on a cache line (``lstm_energy.aligned``). Any C-contiguous arrays
+    uninitialised and starting on a cache line (``lstm_energy._layers.aligned``). Any C-contiguous arrays
     of those shapes work; aligned ones keep the packed GEMM's panel reads within one line each."""
     return {name: aligned_empty(shape, dtype)
             for name, shape in workspace_shapes(cell, pass_, T, B, D, H, training).items()}

@@ -23,13 +23,9 @@ from typing import Callable
 
 import numpy as np
 
+from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError
 
-CELLS = ("lstm", "gru", "rnn")
-IMPLS = ("cython", "numpy", "torch")
-PHASES = ("forward", "backward", "train")
-DTYPES = ("float32", "float64")
-NONLINEARITIES = ("tanh", "relu")
 TORCH_INSTALL_HINT = 'pip install -e ".[torch]"'
 
 
@@ -38,25 +34,25 @@ class PreparedRun:
     """A ready-to-run configuration.
 
     run(): one forward / backward / training step over ``batch`` sequences.
-    config: the configuration as a dict (results-record ``config`` keys except ``threads``).
+    settings: the validated Config it was prepared for.
     layer: the underlying layer object (lstm_energy layer or torch module), for inspection.
     """
 
     run: Callable[[], object]
-    batch: int
-    config: dict
+    settings: Config
     layer: object = field(repr=False, default=None)
 
+    @property
+    def batch(self) -> int:
+        """B: sequences per ``run()``."""
+        return self.settings.batch
 
-def _check_choice(name: str, value, choices: tuple) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
-
-
-def _check_positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}; pass e.g. {name}=1")
-    return int(value)
+    @property
+    def config(self) -> dict:
+        """The record's ``config`` dict without ``threads`` (the measurement pins those, not the runner)."""
+        record = self.settings.as_record()
+        del record["threads"]
+        return record
 
 
 def _layer_class(cell: str):
@@ -65,20 +61,21 @@ def _layer_class(cell: str):
     return {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.RNN}[cell]
 
 
-def _make_layer(cell, impl, input_size, hidden_size, num_layers, bidirectional, dtype, nonlinearity, seed):
-    """The lstm_energy layer for impl "cython"/"numpy" (also the weight source for torch)."""
-    cls = _layer_class(cell)
-    kwargs = dict(num_layers=num_layers, bidirectional=bidirectional, dtype=np.dtype(dtype), seed=seed, impl=impl)
-    if cell == "rnn":
-        kwargs["nonlinearity"] = nonlinearity
-    return cls(input_size, hidden_size, **kwargs)
+def _make_layer(config: Config, engine: str, seed: int):
+    """The lstm_energy layer of ``config`` on ``engine`` "cython"/"numpy" (also the weight source for torch)."""
+    cls = _layer_class(config.cell)
+    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, dtype=np.dtype(config.dtype),
+                  seed=seed, impl=engine)
+    if config.cell == "rnn":
+        kwargs["nonlinearity"] = config.nonlinearity
+    return cls(config.input_size, config.hidden_size, **kwargs)
 
 
-def _inputs(seq_len, batch, input_size, hidden_size, directions, dtype, seed):
+def _inputs(config: Config, seed: int):
     """x: (T, B, D) and dy: (T, B, dirs*H), standard normal, from a fixed-seed Generator."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((seq_len, batch, input_size)).astype(dtype)
-    dy = rng.standard_normal((seq_len, batch, directions * hidden_size)).astype(dtype)
+    x = rng.standard_normal((config.seq_len, config.batch, config.input_size)).astype(config.dtype)
+    dy = rng.standard_normal((config.seq_len, config.batch, config.directions * config.hidden_size)).astype(config.dtype)
     return x, dy
 
 
@@ -109,14 +106,15 @@ def _import_torch():
     return torch
 
 
-def _torch_runner(source_layer, cell, phase, x, dy, num_layers, bidirectional, dtype, nonlinearity):
+def _torch_runner(source_layer, config: Config, x, dy):
     """torch.nn.LSTM/GRU/RNN on the CPU with the lstm_energy layer's weights."""
     torch = _import_torch()
-    torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
-    kwargs = dict(num_layers=num_layers, bidirectional=bidirectional, dtype=torch_dtype)
-    if cell == "rnn":
-        kwargs["nonlinearity"] = nonlinearity
+    phase = config.phase
+    torch_dtype = {"float32": torch.float32, "float64": torch.float64}[config.dtype]
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[config.cell]
+    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, dtype=torch_dtype)
+    if config.cell == "rnn":
+        kwargs["nonlinearity"] = config.nonlinearity
     module = cls(source_layer.input_size, source_layer.hidden_size, **kwargs)
     module.load_state_dict({k: torch.from_numpy(v) for k, v in source_layer.state_dict().items()})
     x_t = torch.from_numpy(x)
@@ -166,43 +164,23 @@ def prepare(
     """Build a PreparedRun for one configuration (see the module docstring for the phases).
 
     x: (T, B, D) = (seq_len, batch, input_size); dy: (T, B, dirs*H). ConfigError for an unknown
-    cell/impl/phase/dtype/nonlinearity, a non-positive size, or impl="torch" without PyTorch.
+    cell/impl/phase/dtype/nonlinearity, a non-positive size (``lstm_energy.config.Config``), or
+    impl="torch" without PyTorch.
     """
-    _check_choice("cell", cell, CELLS)
-    _check_choice("impl", impl, IMPLS)
-    _check_choice("phase", phase, PHASES)
-    dtype = np.dtype(dtype).name if isinstance(dtype, (np.dtype, type)) else dtype
-    _check_choice("dtype", dtype, DTYPES)
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    if cell != "rnn" and nonlinearity != "tanh":
-        raise ConfigError(f"nonlinearity={nonlinearity!r} only applies to cell='rnn', got cell={cell!r}")
-    batch, seq_len, input_size, hidden_size, num_layers = (
-        _check_positive(n, v)
-        for n, v in (("batch", batch), ("seq_len", seq_len), ("input_size", input_size),
-                     ("hidden_size", hidden_size), ("num_layers", num_layers))
-    )
-    if impl == "torch":
-        _import_torch()  # fail before building anything
+    config = Config(cell=cell, nonlinearity=nonlinearity, impl=impl, phase=phase, batch=batch, seq_len=seq_len,
+                    input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+                    bidirectional=bidirectional, dtype=dtype)
+    return prepare_config(config, seed=seed)
 
-    layer = _make_layer(cell, "numpy" if impl == "torch" else impl, input_size, hidden_size, num_layers,
-                        bool(bidirectional), dtype, nonlinearity, seed)
-    directions = 2 if bidirectional else 1
-    x, dy = _inputs(seq_len, batch, input_size, hidden_size, directions, dtype, seed)
-    if impl == "torch":
-        run, layer = _torch_runner(layer, cell, phase, x, dy, num_layers, bool(bidirectional), dtype, nonlinearity)
+
+def prepare_config(config: Config, seed: int = 0) -> PreparedRun:
+    """``prepare`` for an already validated Config (its ``threads`` are the caller's to pin)."""
+    if config.impl == "torch":
+        _import_torch()  # fail before building anything
+    layer = _make_layer(config, "numpy" if config.impl == "torch" else config.impl, seed)
+    x, dy = _inputs(config, seed)
+    if config.impl == "torch":
+        run, layer = _torch_runner(layer, config, x, dy)
     else:
-        run = _numpy_runner(layer, phase, x, dy)
-    config = {
-        "cell": cell,
-        "nonlinearity": nonlinearity if cell == "rnn" else None,
-        "impl": impl,
-        "phase": phase,
-        "batch": batch,
-        "seq_len": seq_len,
-        "input_size": input_size,
-        "hidden_size": hidden_size,
-        "num_layers": num_layers,
-        "bidirectional": bool(bidirectional),
-        "dtype": dtype,
-    }
-    return PreparedRun(run=run, batch=batch, config=config, layer=layer)
+        run = _numpy_runner(layer, config.phase, x, dy)
+    return PreparedRun(run=run, settings=config, layer=layer)

@@ -1,0 +1,206 @@
+"""One measurement's configuration, and the vocabulary it is written in (defined here, once).
+
+``Config`` carries the settings of one measurement from where they are chosen (``lstm-energy
+profile`` flags, a sweep grid point, ``profile(...)``'s keyword arguments, an old record's
+``config`` dict) through the prepared runner and the cost models to the results record and the
+report row. It is validated once, when it is made; everything downstream trusts it.
+
+Its field names are the results record's ``config`` keys and ``profile(...)``'s keyword names, so
+nothing is renamed in transit: ``config.as_record()`` is the record's ``config`` dict and
+``profile(**config.as_record())`` measures it. It also reads like that dict (``config["cell"]``,
+``dict(config)``, ``config == record["config"]``), so code written against records reads a Config
+unchanged.
+
+Shapes: ``T`` = seq_len, ``B`` = batch, ``D`` = input_size, ``H`` = hidden_size, ``G`` = gates
+(RNN 1, GRU 3, LSTM 4), ``L`` = num_layers; layer ``l >= 1`` reads the previous layer's output, so its
+input size is ``D_l = H * dirs`` (``dirs`` = 2 when bidirectional).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from lstm_energy.errors import ConfigError
+
+#: recurrent cells
+CELLS = ("lstm", "gru", "rnn")
+#: G, gate blocks stacked in the weight matrices: LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+#: what one call does: "forward" (eval), "backward" (alone, over a saved forward), "train" (forward + backward)
+PHASES = ("forward", "backward", "train")
+#: implementations: our Cython kernels, our NumPy reference, PyTorch (a peer, CPU)
+IMPLS = ("cython", "numpy", "torch")
+#: the RNN cell's activation (LSTM and GRU have none to choose)
+NONLINEARITIES = ("tanh", "relu")
+#: element types the kernels compute in, and their bytes per element
+DTYPE_BYTES = {"float32": 4, "float64": 8}
+DTYPES = tuple(DTYPE_BYTES)
+
+#: the results record's ``config`` keys, in record order (docs/results-record.md); also Config's fields
+RECORD_KEYS = (
+    "cell", "nonlinearity", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size",
+    "num_layers", "bidirectional", "dtype", "threads",
+)
+#: the integer fields, each >= 1
+POSITIVE_INT_FIELDS = ("batch", "seq_len", "input_size", "hidden_size", "num_layers", "threads")
+
+
+def _quoted(choices) -> str:
+    return ", ".join(repr(c) for c in choices)
+
+
+def _choice(name: str, value, choices: tuple, how: str) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}: {name} must be one of {_quoted(choices)}; {how}")
+
+
+def dtype_name(dtype) -> str:
+    """'float32' / 'float64' from a name, a NumPy dtype or a scalar type (np.float32); ConfigError otherwise."""
+    name = dtype
+    if isinstance(dtype, (np.dtype, type)):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = getattr(dtype, "__name__", dtype)
+    if name not in DTYPE_BYTES:
+        raise ConfigError(
+            f"unknown dtype {dtype!r}: dtype must be float32 or float64 (the kernels' dtypes); pass dtype='float32'"
+        )
+    return name
+
+
+def positive_int(name: str, value) -> int:
+    """``value`` as an int >= 1 (NumPy integers accepted; bools and floats are not); ConfigError otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        how = "pass threads=1 for one core" if name == "threads" else f"pass e.g. {name}=1"
+        raise ConfigError(f"{name} must be a positive int, got {value!r}; {how}")
+    return int(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(Mapping):
+    """One measurement's settings; keyword-only, validated on construction (ConfigError saying
+    which field, the value seen and how to fix it).
+
+    cell: CELLS; nonlinearity: NONLINEARITIES for cell="rnn" (default "tanh"), stored as None for
+    LSTM/GRU (None or "tanh" accepted there); impl: IMPLS; phase: PHASES; batch B, seq_len T,
+    input_size D, hidden_size H, num_layers L, threads: ints >= 1; bidirectional: bool; dtype:
+    DTYPES (a NumPy dtype or type is normalised to its name).
+    """
+
+    cell: str
+    nonlinearity: str | None = "tanh"
+    impl: str = "cython"
+    phase: str = "forward"
+    batch: int
+    seq_len: int
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    dtype: str = "float32"
+    threads: int = 1
+
+    def __post_init__(self):
+        # frozen: normalised values are written with object.__setattr__, once, here
+        _choice("cell", self.cell, CELLS, "pass cell='lstm', 'gru' or 'rnn'")
+        _choice("impl", self.impl, IMPLS, 'torch needs `pip install -e ".[torch]"`')
+        _choice("phase", self.phase, PHASES, "'train' means forward + backward")
+        object.__setattr__(self, "dtype", dtype_name(self.dtype))
+        self._check_nonlinearity()
+        for name in POSITIVE_INT_FIELDS:
+            object.__setattr__(self, name, positive_int(name, getattr(self, name)))
+        bidirectional = self.bidirectional
+        if isinstance(bidirectional, np.bool_) or (isinstance(bidirectional, (int, np.integer)) and bidirectional in (0, 1)):
+            bidirectional = bool(bidirectional)
+        if not isinstance(bidirectional, bool):
+            raise ConfigError(f"bidirectional must be True or False, got {self.bidirectional!r}")
+        object.__setattr__(self, "bidirectional", bidirectional)
+
+    def _check_nonlinearity(self) -> None:
+        value = self.nonlinearity
+        if self.cell != "rnn":
+            if value not in (None, "tanh"):
+                if value not in NONLINEARITIES:
+                    raise ConfigError(f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
+                                      "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')")
+                raise ConfigError(f"nonlinearity={value!r} only applies to cell='rnn', got cell={self.cell!r}; "
+                                  "drop the nonlinearity argument")
+            object.__setattr__(self, "nonlinearity", None)  # the record says null for LSTM/GRU
+        elif value not in NONLINEARITIES:
+            raise ConfigError(f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
+                              "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')")
+
+    # ------------------------------------------------------------------ record form
+
+    @classmethod
+    def from_record(cls, config: Mapping) -> "Config":
+        """A Config from a results record's ``config`` dict (any schema-1 record; extra keys ignored,
+        a missing ``nonlinearity``/``num_layers``/``bidirectional``/``dtype``/``threads`` takes the default)."""
+        if isinstance(config, Config):
+            return config
+        return cls(**{k: config[k] for k in RECORD_KEYS if k in config})
+
+    def as_record(self) -> dict:
+        """The results record's ``config`` dict: RECORD_KEYS in order, JSON-ready values."""
+        return {k: getattr(self, k) for k in RECORD_KEYS}
+
+    def replace(self, **changes) -> "Config":
+        """A copy with ``changes`` applied, validated again."""
+        return replace(self, **changes)
+
+    # Mapping: a Config reads like its record dict
+    def __getitem__(self, key: str):
+        if key not in RECORD_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(RECORD_KEYS)
+
+    def __len__(self) -> int:
+        return len(RECORD_KEYS)
+
+    def __eq__(self, other) -> bool:
+        # equal to another Config or to a dict with the same record keys and values
+        if isinstance(other, Mapping):
+            return self.as_record() == dict(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, k) for k in RECORD_KEYS))
+
+    # ------------------------------------------------------------------ derived shape facts
+
+    @property
+    def gates(self) -> int:
+        """G: gate blocks stacked in the weight matrices (RNN 1, GRU 3, LSTM 4)."""
+        return GATES[self.cell]
+
+    @property
+    def directions(self) -> int:
+        """dirs: 2 when bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def cell_kind(self) -> str:
+        """The cell with the RNN nonlinearity spelled out: 'lstm', 'gru', 'rnn_tanh' or 'rnn_relu'."""
+        return f"rnn_{self.nonlinearity}" if self.cell == "rnn" else self.cell
+
+    @property
+    def dtype_bytes(self) -> int:
+        """Bytes per element of ``dtype`` (4 or 8)."""
+        return DTYPE_BYTES[self.dtype]
+
+    def layer_input_sizes(self) -> list[int]:
+        """D_l for each of the L layers: D for layer 0, H * dirs above it."""
+        return [self.input_size] + [self.hidden_size * self.directions] * (self.num_layers - 1)
+
+    def label(self) -> str:
+        """One line for logs: ``lstm train cython B=8 T=16 D=32 H=64 L=1 uni t=1``."""
+        return (
+            f"{self.cell} {self.phase} {self.impl} B={self.batch} T={self.seq_len} D={self.input_size} "
+            f"H={self.hidden_size} L={self.num_layers} {'bi' if self.bidirectional else 'uni'} t={self.threads}"
+        )

@@ -1,0 +1,80 @@
+"""The in-process sweep runner: measure each point here, one after another, appending each record
+to the results file as it is made (flushed), so a killed sweep loses only the point in progress.
+``resume=True`` skips every point whose config is already in the file (the key is the record's
+config dict, ``lstm_energy.results.config_key``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from lstm_energy.config import Config
+from lstm_energy.errors import ConfigError
+from lstm_energy.sweep.points import SweepSummary, check_meter_name, done_keys, point_measurer, protocol_settings
+from lstm_energy.sweep.progress import Progress
+
+
+def run_sweep(
+    configs: list[Config],
+    output: str | os.PathLike,
+    *,
+    meter="model",
+    protocol: dict | None = None,
+    resume: bool = False,
+    profile_fn: Callable | None = None,
+    progress: Progress | None = None,
+    log: TextIO | None = None,
+) -> SweepSummary:
+    """Measure each Config (``expand(grid)``'s points; a record's config dict is also taken) and
+    append its record to ``output``.
+
+    meter: a name (opened once and shared by every point) or a meter object. protocol: profile()'s
+    protocol keywords (windows, min_window_seconds, ...); others are reported in the summary's notes
+    and not used. profile_fn: see ``points.point_measurer`` (default: ``lstm_energy.profile`` on the
+    Config). A point that raises a LstmEnergyError is reported and the sweep goes on; anything else
+    stops it (a bug, not a result). With ``resume`` the points already in ``output`` are skipped.
+    """
+    from lstm_energy.errors import LstmEnergyError
+    from lstm_energy.meters import opened_meter
+    from lstm_energy.results import ResultsWriter, config_key
+
+    if isinstance(meter, str):
+        check_meter_name(meter)
+    log = log if log is not None else sys.stderr
+    summary = SweepSummary()
+    existing = set()
+    if resume:
+        existing = done_keys(output)
+    elif Path(output).exists() and Path(output).stat().st_size > 0:
+        raise ConfigError(
+            f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
+            "--overwrite to start afresh, or choose another -o path"
+        )
+    protocol_kwargs, ignored = protocol_settings(protocol)
+    if ignored:
+        summary.notes.append(f"protocol settings {ignored} are not accepted by profile(); measured with its defaults")
+    measure = point_measurer(profile_fn)
+    configs = [Config.from_record(c) for c in configs]  # a record's config dict is validated into a Config
+
+    progress = progress or Progress(len(configs), stream=log)
+    with opened_meter(meter) as meter_obj:
+        with ResultsWriter(output) as writer:
+            for config in configs:
+                label = config.label()
+                if config_key(config.as_record()) in existing:
+                    summary.resumed += 1
+                    progress.update(label, skipped=True)
+                    continue
+                try:
+                    record = measure(config, meter_obj, protocol_kwargs)
+                except LstmEnergyError as err:
+                    summary.failed.append((config, str(err)))
+                    log.write(f"FAILED {label}: {err}\n")
+                    progress.update(label + " (failed)")
+                    continue
+                writer.append(record)
+                summary.count_record(record)
+                progress.update(label)
+    return summary
