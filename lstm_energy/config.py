@@ -17,12 +17,13 @@ input size is ``D_l = H * dirs`` (``dirs`` = 2 when bidirectional).
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from lstm_energy.errors import ConfigError
+
+# No NumPy import at module level: the pytest plugin reads this vocabulary in every pytest run.
 
 #: recurrent cells
 CELLS = ("lstm", "gru", "rnn")
@@ -59,7 +60,9 @@ def _choice(name: str, value, choices: tuple, how: str) -> None:
 def dtype_name(dtype) -> str:
     """'float32' / 'float64' from a name, a NumPy dtype or a scalar type (np.float32); ConfigError otherwise."""
     name = dtype
-    if isinstance(dtype, (np.dtype, type)):
+    if not isinstance(dtype, str):
+        import numpy as np  # a dtype object or scalar type came from NumPy (or is a Python type NumPy names)
+
         try:
             name = np.dtype(dtype).name
         except TypeError:
@@ -73,7 +76,7 @@ def dtype_name(dtype) -> str:
 
 def positive_int(name: str, value) -> int:
     """``value`` as an int >= 1 (NumPy integers accepted; bools and floats are not); ConfigError otherwise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:  # np.integer is Integral
         how = "pass threads=1 for one core" if name == "threads" else f"pass e.g. {name}=1"
         raise ConfigError(f"{name} must be a positive int, got {value!r}; {how}")
     return int(value)
@@ -113,7 +116,8 @@ class Config(Mapping):
         for name in POSITIVE_INT_FIELDS:
             object.__setattr__(self, name, positive_int(name, getattr(self, name)))
         bidirectional = self.bidirectional
-        if isinstance(bidirectional, np.bool_) or (isinstance(bidirectional, (int, np.integer)) and bidirectional in (0, 1)):
+        is_numpy_bool = getattr(getattr(bidirectional, "dtype", None), "kind", None) == "b"  # np.bool_, 0-d array
+        if is_numpy_bool or (isinstance(bidirectional, numbers.Integral) and bidirectional in (0, 1)):
             bidirectional = bool(bidirectional)
         if not isinstance(bidirectional, bool):
             raise ConfigError(f"bidirectional must be True or False, got {self.bidirectional!r}")

@@ -30,13 +30,11 @@ import math
 import pytest
 
 # EXTRA_INFO_KEY: key of the benchmark's extra_info holding the record
+from lstm_energy.config import RECORD_KEYS
 from lstm_energy.records import EXTRA_INFO_KEY, benchmark_record
 
 #: what energy.configure() and @pytest.mark.energy accept besides batch/flops/bytes: record config keys
-CONFIG_KEYS = (
-    "cell", "nonlinearity", "impl", "phase", "seq_len", "input_size", "hidden_size",
-    "num_layers", "bidirectional", "dtype", "threads",
-)
+CONFIG_KEYS = tuple(key for key in RECORD_KEYS if key != "batch")
 _STASH_KEY = pytest.StashKey["EnergySession"]()
 
 

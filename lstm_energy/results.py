@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from lstm_energy.config import RECORD_KEYS
 from lstm_energy.errors import ResultsSchemaError
 from lstm_energy.records import BENCHMARK_KIND, EXTRA_INFO_KEY, PROFILE_KIND, SCHEMA_VERSION
 
@@ -28,11 +29,8 @@ from lstm_energy.records import BENCHMARK_KIND, EXTRA_INFO_KEY, PROFILE_KIND, SC
 # where records are built; they are imported here, and stay importable from here.
 PROVENANCES = ("measured", "estimated", "simulated")
 
-#: config keys that identify a point of a sweep (the resume key); the record may hold more
-CONFIG_KEYS = (
-    "cell", "nonlinearity", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size",
-    "num_layers", "bidirectional", "dtype", "threads",
-)
+#: config keys that identify a point of a sweep (the resume key): the record's config keys, defined by Config
+CONFIG_KEYS = RECORD_KEYS
 #: config keys a "profile" record must have
 REQUIRED_PROFILE_CONFIG = ("cell", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size")
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from lstm_energy.config import PHASES
 from lstm_energy.report.machine_data import Roofs
 from lstm_energy.report.rows import IMPL_ORDER, Row
 from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
@@ -113,7 +114,7 @@ def _shape_order(shape_key: tuple) -> tuple:
     return tuple((v is not None, v if isinstance(v, (int, float)) else str(v)) for v in shape_key)
 
 
-_PHASE_RANK = {"forward": 0, "backward": 1, "train": 2}
+_PHASE_RANK = {phase: rank for rank, phase in enumerate(PHASES)}
 
 
 def _ordered(values) -> list:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from lstm_energy.config import IMPLS
 from lstm_energy.records import arithmetic_intensity, derived_figures
 from lstm_energy.results import finite
 
 #: the order implementations appear in tables and legends
-IMPL_ORDER = ("cython", "numpy", "torch")
+IMPL_ORDER = IMPLS  # the order implementations are shown in: ours, the reference, the peer
 
 
 @dataclass
