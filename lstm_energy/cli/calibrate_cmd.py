@@ -15,6 +15,7 @@ import sys
 import warnings
 
 from lstm_energy.cli.arg_types import positive_int
+from lstm_energy.config import IMPLS
 
 NAME = "calibrate"
 HELP = "fit the energy estimator to measured runs (needs real counters)"
@@ -27,7 +28,7 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--meter", default="auto", choices=METER_NAMES,
                         help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused")
-    parser.add_argument("--impl", choices=("cython", "numpy", "torch"), default="cython",
+    parser.add_argument("--impl", choices=IMPLS, default="cython",
                         help="implementation to run the calibration set with (default cython)")
     parser.add_argument("--windows", type=positive_int, default=5, help="windows per configuration (default 5)")
     parser.add_argument("--json", action="store_true", help="print the saved profile as JSON")

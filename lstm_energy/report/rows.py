@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from lstm_energy.config import IMPLS
+from lstm_energy.config import IMPLS, PHASES
 from lstm_energy.records import arithmetic_intensity, derived_figures
 from lstm_energy.results import finite
 
@@ -225,7 +225,6 @@ def build_rows(records: list[dict]) -> list[Row]:
 
 def sort_key(row: Row) -> tuple:
     impl_rank = IMPL_ORDER.index(row.impl) if row.impl in IMPL_ORDER else len(IMPL_ORDER)
-    phases = ("forward", "backward", "train")
-    phase_rank = phases.index(row.phase) if row.phase in phases else len(phases)
+    phase_rank = PHASES.index(row.phase) if row.phase in PHASES else len(PHASES)
     return (row.kind != "profile", row.label, row.cell or "", tuple(v if v is not None else -1 for v in row.shape_key()[:4]),
             phase_rank, impl_rank)

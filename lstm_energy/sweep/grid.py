@@ -55,8 +55,8 @@ class Grid:
 #: are swept with flags or a TOML file.
 PRESETS: dict[str, Grid] = {
     "quick": Grid(
-        cells=("lstm", "gru", "rnn"),
-        impls=("cython", "numpy", "torch"),
+        cells=CELLS,
+        impls=IMPLS,
         phases=("forward", "train"),
         batch=(8,),
         seq_len=(16,),
@@ -65,9 +65,9 @@ PRESETS: dict[str, Grid] = {
         protocol={"windows": 3, "min_window_seconds": 0.05},
     ),
     "full": Grid(  # 3 cells x 3 impls x 3 phases x 3 batches x 5 hidden sizes x 2 thread counts = 810 points (~1 h)
-        cells=("lstm", "gru", "rnn"),
-        impls=("cython", "numpy", "torch"),
-        phases=("forward", "backward", "train"),
+        cells=CELLS,
+        impls=IMPLS,
+        phases=PHASES,
         batch=(1, 32, 128),
         seq_len=(100,),
         input_size=(256,),
