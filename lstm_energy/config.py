@@ -140,7 +140,7 @@ class Config(Mapping):
     # ------------------------------------------------------------------ record form
 
     @classmethod
-    def from_record(cls, config: Mapping) -> "Config":
+    def from_record(cls, config: Mapping) -> Config:
         """A Config from a results record's ``config`` dict (any schema-1 record; extra keys ignored,
         a missing ``nonlinearity``/``num_layers``/``bidirectional``/``dtype``/``threads`` takes the default)."""
         if isinstance(config, Config):
@@ -151,7 +151,7 @@ class Config(Mapping):
         """The results record's ``config`` dict: RECORD_KEYS in order, JSON-ready values."""
         return {k: getattr(self, k) for k in RECORD_KEYS}
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         """A copy with ``changes`` applied, validated again."""
         return replace(self, **changes)
 

@@ -145,7 +145,7 @@ class EnergyFixture:
         return self._benchmark
 
     def configure(self, *, batch: int | None = None, flops: float | None = None, bytes: float | None = None,  # noqa: A002
-                  **config) -> "EnergyFixture":
+                  **config) -> EnergyFixture:
         """Tell the fixture the work of one call: ``batch`` sequences (for joules per sequence), ``flops`` and
         ``bytes`` per call, and optional config keys (cell, hidden_size, impl, phase, ...) for the report."""
         unknown = sorted(set(config) - set(CONFIG_KEYS))

@@ -17,9 +17,9 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from lstm_energy.config import RECORD_KEYS
 from lstm_energy.errors import ResultsSchemaError

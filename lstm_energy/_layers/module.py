@@ -11,11 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
-from lstm_energy._layers.checks import (as_numpy, float_dtype, kernel_ready, positive_int, require_dtype,
-                                        require_shape)
+from lstm_energy._layers.checks import as_numpy, float_dtype, kernel_ready, positive_int, require_dtype, require_shape
 from lstm_energy._layers.engines import load_engine
-from lstm_energy._layers.parameters import (KINDS, checked_state_dict, init_parameters, parameter_name,
-                                            parameter_shapes)
+from lstm_energy._layers.parameters import KINDS, checked_state_dict, init_parameters, parameter_name, parameter_shapes
 from lstm_energy.errors import ShapeError, StateError
 
 
@@ -134,7 +132,7 @@ class RecurrentLayer:
             for direction in range(dirs):
                 ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
                 ws = buffers.workspace(
-                    ws_key, lambda: self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))
+                    ws_key, lambda: self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))  # noqa: B023 - called at once
                 k = layer * dirs + direction
                 self._forward_direction(
                     layer_input, self._layer_params(layer, direction), tuple(s[k] for s in states0),
@@ -185,7 +183,7 @@ class RecurrentLayer:
                 dx = np.empty((T, B, D0), self.dtype)
             y = buffers.saved(("y", layer))
             bws = buffers.workspace(
-                ("bws", min(layer, 1)), lambda: self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))
+                ("bws", min(layer, 1)), lambda: self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))  # noqa: B023 - called at once
             for direction in range(dirs):
                 k = layer * dirs + direction
                 cols = slice(direction * H, (direction + 1) * H)

@@ -71,7 +71,6 @@ def format_profile(profile: dict) -> str:
 
 def run(args) -> int:
     from lstm_energy.machine import machine_profile
-
     from lstm_energy.perf import hardware_counters as hwcounters
 
     profile = machine_profile(refresh=args.refresh, directory=args.cache_dir)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Union
 
 from lstm_energy.errors import MachineInfoError
 
@@ -83,7 +83,7 @@ class CacheHierarchy:
         return names
 
     @classmethod
-    def from_sizes(cls, sizes: Mapping[str, int], source: str = "given") -> "CacheHierarchy":
+    def from_sizes(cls, sizes: Mapping[str, int], source: str = "given") -> CacheHierarchy:
         """Build from ``{"L1": bytes, "L2": bytes, "L3"|"LLC": bytes}`` (e.g. for tests or another machine)."""
         levels = []
         for key, size in sizes.items():
@@ -127,7 +127,7 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def read_caches(root: Union[str, os.PathLike] = SYSFS_CACHE_ROOT) -> CacheHierarchy:
+def read_caches(root: str | os.PathLike = SYSFS_CACHE_ROOT) -> CacheHierarchy:
     """Read every ``index*`` directory under ``root``; raises MachineInfoError if none is readable."""
     root = Path(root)
     levels = []
@@ -155,7 +155,7 @@ def read_caches(root: Union[str, os.PathLike] = SYSFS_CACHE_ROOT) -> CacheHierar
     return CacheHierarchy(levels=tuple(levels), source=f"sysfs:{root}")
 
 
-CachesLike = Union[None, CacheHierarchy, Mapping[str, int], str, os.PathLike]
+CachesLike = None | CacheHierarchy | Mapping[str, int] | str | os.PathLike
 
 
 def resolve_caches(caches: CachesLike = None) -> CacheHierarchy:

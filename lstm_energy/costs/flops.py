@@ -58,8 +58,8 @@ beta=1 GEMM is part of that GEMM's 2·M·N·K and is not counted again here.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from lstm_energy.config import Config
 
@@ -102,7 +102,7 @@ class FlopCount:
         """gemm + elementwise (transcendentals are counted separately, never added in)."""
         return self.gemm + self.elementwise
 
-    def __add__(self, other: "FlopCount") -> "FlopCount":
+    def __add__(self, other: FlopCount) -> FlopCount:
         if not isinstance(other, FlopCount):
             return NotImplemented
         terms = dict(self.terms)

@@ -42,12 +42,12 @@ Recurrent-step intensity if W_hh streams from memory: 2·B·G·H² / (s·G·H²)
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
+from lstm_energy.config import Config
 from lstm_energy.costs.caches import CacheHierarchy, CachesLike, resolve_caches
 from lstm_energy.costs.flops import FlopCount, count_flops
-from lstm_energy.config import Config
 
 CONVENTION = (
     "bytes between the caches and memory; compulsory = each kernel call's operands moved once (cold caches);"

@@ -79,7 +79,7 @@ class StandardScaler:
     std: float
 
     @classmethod
-    def fit(cls, values: np.ndarray) -> "StandardScaler":
+    def fit(cls, values: np.ndarray) -> StandardScaler:
         """values: (N,) the training split only."""
         values = np.asarray(values, dtype=np.float64)
         if values.size < 2:

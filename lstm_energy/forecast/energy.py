@@ -21,8 +21,8 @@ linear layer, clipping and Adam, counted here.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -45,10 +45,10 @@ class Work:
     flops: float
     bytes: float
 
-    def __add__(self, other: "Work") -> "Work":
+    def __add__(self, other: Work) -> Work:
         return Work(self.flops + other.flops, self.bytes + other.bytes)
 
-    def __mul__(self, factor: float) -> "Work":
+    def __mul__(self, factor: float) -> Work:
         return Work(self.flops * factor, self.bytes * factor)
 
 

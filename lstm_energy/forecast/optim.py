@@ -6,7 +6,7 @@ Same rules as ``torch.optim.Adam`` (Kingma & Ba 2015, Algorithm 1, bias-correcte
 from __future__ import annotations
 
 import math
-from typing import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 import numpy as np
 

@@ -20,7 +20,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from lstm_energy.forecast.search import SearchResult, energy_of
-from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, Series as ChartSeries, legend, xy_plot
+from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, legend, xy_plot
+from lstm_energy.report.svg import Series as ChartSeries
 from lstm_energy.report.units import esc, si
 
 #: the colours of the forecast chart (Okabe-Ito: distinguishable with colour-vision deficiencies)

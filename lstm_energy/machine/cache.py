@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 PROFILE_SCHEMA = 1  # 1: first version (machine, peak_gflops, bandwidth, roofline)
 

@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from lstm_energy.costs.caches import CacheHierarchy, read_caches
 from lstm_energy.errors import MachineInfoError

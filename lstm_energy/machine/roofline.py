@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from lstm_energy.machine import bandwidth as bandwidth_module
 from lstm_energy.machine import peak as peak_module

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from lstm_energy.config import Config
 from lstm_energy.measure.environment import environment
 from lstm_energy.measure.protocol import measure
 from lstm_energy.measure.result import ProfileResult
-from lstm_energy.config import Config
 from lstm_energy.measure.threads import pinned_threads
 from lstm_energy.measure.work import work_of
 from lstm_energy.meters.registry import opened_meter
-
 
 #: profile()'s keyword arguments that tune the protocol rather than name the configuration
 PROTOCOL_KEYS = ("windows", "min_window_seconds", "warmup_calls", "seed")

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from lstm_energy.errors import MeterError
 from lstm_energy.measure import checks

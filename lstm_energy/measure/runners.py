@@ -18,8 +18,8 @@ into ``.grad``), which mirrors the lstm_energy layers' overwrite-the-gradients s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -35,7 +35,7 @@ class Summary:
             "ci95_high": self.ci95_high,
         }
 
-    def scaled(self, factor: float) -> "Summary":
+    def scaled(self, factor: float) -> Summary:
         """Every statistic multiplied by ``factor`` (e.g. per call -> per sequence with 1/batch)."""
         return Summary(*(float(v) * factor for v in (self.median, self.q1, self.q3, self.ci95_low, self.ci95_high)))
 

@@ -19,9 +19,8 @@ def pinned_threads(threads: int, *, torch_too: bool = False):
 
     Yields {"threads": n, "torch_threads": n or None}: what was set, for the record.
     """
-    from threadpoolctl import threadpool_limits
-
     import scipy.linalg  # noqa: F401 - load SciPy's BLAS (the kernels' BLAS) so the limit reaches it
+    from threadpoolctl import threadpool_limits
 
     try:  # the kernels' OpenMP runtime (their packed per-step products), for the same reason
         import lstm_energy.kernels  # noqa: F401

@@ -16,8 +16,9 @@ sum is the figure to report: they never overlap (packages, or psys alone; never 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 PROVENANCES = ("measured", "estimated", "simulated")
 
@@ -33,7 +34,7 @@ class EnergySample:
     timestamp: float
     joules: Mapping[str, float]
 
-    def __sub__(self, earlier: "EnergySample") -> "EnergyDelta":
+    def __sub__(self, earlier: EnergySample) -> EnergyDelta:
         missing = set(self.joules) ^ set(earlier.joules)
         if missing:
             raise ValueError(f"samples have different domains; not in both: {sorted(missing)}")
@@ -119,14 +120,14 @@ class EnergyMeter(abc.ABC):
         """The hardware counter behind ``domain``, as a person would look it up (a file, an event, an MSR)."""
         return domain
 
-    def note_work(self, *, flops: float = 0.0, bytes: float = 0.0) -> None:  # noqa: A002 - unit name
+    def note_work(self, *, flops: float = 0.0, bytes: float = 0.0) -> None:  # noqa: A002, B027 - unit name; a default
         """Tell the meter how much work the measured code did. Measured meters ignore it; the estimator uses it."""
 
     def headline_joules(self, delta: EnergyDelta) -> float:
         """Sum of the headline domains of a window."""
         return float(sum(delta.joules[d] for d in self.headline_domains))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default: meters without resources need nothing here
         """Stop background samplers and release files. Safe to call twice."""
 
     def __enter__(self):

@@ -27,8 +27,8 @@ at 0 and they are never summed into the headline figure.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter

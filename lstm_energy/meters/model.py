@@ -40,10 +40,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from lstm_energy.errors import ConfigError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
@@ -232,7 +232,7 @@ class ModelProfile:
         return target
 
     @classmethod
-    def from_json(cls, data: dict, *, origin: str = "profile") -> "ModelProfile":
+    def from_json(cls, data: dict, *, origin: str = "profile") -> ModelProfile:
         if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
             seen = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ConfigError(
@@ -255,7 +255,7 @@ class ModelProfile:
         return cls(ModelParameters(**raw), source, dict(data.get("calibration") or {}))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ModelProfile":
+    def load(cls, path: str | os.PathLike) -> ModelProfile:
         """Read a profile file; ConfigError says what is wrong with it and how to get a good one."""
         location = Path(path)
         try:

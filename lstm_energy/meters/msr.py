@@ -21,13 +21,13 @@ from __future__ import annotations
 import time
 
 from lstm_energy.errors import MeterError
-from lstm_energy.meters.liveness import probe_measured
+from lstm_energy.meters import wraparound
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.microarchitecture import read_cpuinfo
 from lstm_energy.meters.msr_device import DevCpuMsr, MsrDevice
-from lstm_energy.meters.remedies import meter_error, unavailable
+from lstm_energy.meters.remedies import meter_error
 from lstm_energy.meters.topology import first_cpu_of_each_package
-from lstm_energy.meters import wraparound
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
 
 INTEL_UNIT_MSR = 0x606

@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 from lstm_energy.meters.remedies import meter_error, permission_error
 

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 
 from lstm_energy.errors import MeterError
-from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.remedies import (
     PERF_PARANOID_FIX,
     meter_error,

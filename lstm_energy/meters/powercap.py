@@ -22,7 +22,9 @@ import stat
 import time
 
 from lstm_energy.errors import MeterError
+from lstm_energy.meters import wraparound
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.powercap_zones import (
     IgnoredZone,
     PowercapZone,
@@ -36,10 +38,7 @@ from lstm_energy.meters.remedies import (
     permission_error,
     powercap_permission_fix,
     read_perf_event_paranoid,
-    unavailable,
 )
-from lstm_energy.meters import wraparound
-from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
 
 DEFAULT_ROOT = "/sys/class/powercap"

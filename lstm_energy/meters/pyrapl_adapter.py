@@ -16,10 +16,9 @@ import logging
 import time
 import warnings
 
-from lstm_energy.errors import MeterError
 from lstm_energy.meters import wraparound
-from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.powercap import modulus_uj
 from lstm_energy.meters.powercap_zones import PRIMARY_CONTROL, discover_zones
 from lstm_energy.meters.remedies import (
@@ -27,7 +26,6 @@ from lstm_energy.meters.remedies import (
     permission_error,
     powercap_permission_fix,
     read_perf_event_paranoid,
-    unavailable,
 )
 from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 from importlib import import_module
-from typing import Iterator
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from lstm_energy.errors import MeterError
 from lstm_energy.meters import wraparound

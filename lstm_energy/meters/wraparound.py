@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from lstm_energy.errors import MeterError
 
@@ -95,7 +95,7 @@ class PeriodicSampler:
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> "PeriodicSampler":
+    def start(self) -> PeriodicSampler:
         """Start the thread (separate from construction so the owner can store the sampler first)."""
         self._thread.start()
         return self

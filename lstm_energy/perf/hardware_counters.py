@@ -25,9 +25,10 @@ import errno as errno_module
 import os
 import platform
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 from lstm_energy.meters.base import Availability
 from lstm_energy.meters.remedies import read_perf_event_paranoid

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 EVENT_SOURCE_ROOT = "/sys/bus/event_source/devices"
 _EVENT_TERM = re.compile(r"(?:^|,)event=(0x[0-9a-fA-F]+|\d+)(?:,|$)")

@@ -7,8 +7,8 @@ what is missing and how to get it, and a ``caption`` saying exactly what is plot
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

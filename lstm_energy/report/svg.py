@@ -217,11 +217,11 @@ def xy_plot(
     nested_markers: bool = False,
 ) -> str:
     """Scatter (optionally connected) of several series, with reference lines and a legend."""
-    xs_all = [p[0] for s in series for p in s.points] + [p[0] for l in lines for p in l.points]
+    xs_all = [p[0] for s in series for p in s.points] + [p[0] for line in lines for p in line.points]
     ys_all = [p[1] for s in series for p in s.points]
     for s in series:
         ys_all += [v for e in s.errors if e for v in e]
-    ys_all += [p[1] for l in lines for p in l.points]
+    ys_all += [p[1] for line in lines for p in line.points]
     if x_log:
         xs_all = [v for v in xs_all if v > 0]
     if y_log:
@@ -235,7 +235,7 @@ def xy_plot(
         y_lo = min(y_lo, min(data_y))
         y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
         y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
-    entries = [(s.name, s.color, s.shape) for s in series] + [(l.name, l.color, "dash" if l.dash else "line") for l in lines]
+    entries = [(s.name, s.color, s.shape) for s in series] + [(line.name, line.color, "dash" if line.dash else "line") for line in lines]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
     ys = Scale((y_lo, y_hi), (height - MARGIN_BOTTOM, top), log=y_log, unit=y_unit)
@@ -258,7 +258,7 @@ def xy_plot(
             path = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y, _ in sorted(pts))
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
             body.append(f'<polyline class="series-line" points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8" opacity="0.85"{dash}/>')
-        for (x, y, _), err in zip(s.points, s.errors or [None] * len(s.points)):
+        for (x, _y, _), err in zip(s.points, s.errors or [None] * len(s.points)):
             if err and all(v > 0 or not y_log for v in err):
                 body.append(f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>')
         for x, y, tip in pts:

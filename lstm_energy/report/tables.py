@@ -5,7 +5,7 @@ the formatted text ("900 µJ" < "1.2 mJ").
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from lstm_energy.report.rows import Row
 from lstm_energy.report.units import esc, fixed, si

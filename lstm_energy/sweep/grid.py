@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from importlib.util import find_spec
-from typing import Callable
 
 from lstm_energy.config import CELLS, DTYPES, IMPLS, PHASES, Config
 from lstm_energy.errors import ConfigError

@@ -7,9 +7,9 @@ a later issue) measures points with ``measure_point`` on its workers and appends
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError

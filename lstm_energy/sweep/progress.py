@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
-from typing import Callable, TextIO
+from collections.abc import Callable, Mapping
+from typing import TextIO
 
 from lstm_energy.config import Config
 

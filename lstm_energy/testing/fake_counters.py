@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import errno
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from lstm_energy.meters.msr_device import MappingMsrDevice
 from lstm_energy.perf.syscall import PerfOpenError

@@ -204,7 +204,7 @@ class PowerDriver:
         #: the scheduling the driver obtained ("nice -10" or "default"), set by start()
         self.priority: str | None = None
 
-    def start(self) -> "PowerDriver":
+    def start(self) -> PowerDriver:
         self._process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self._process.stdout.readline().strip()
         ready, _, self.priority = line.partition(" priority=")
@@ -231,7 +231,7 @@ class PowerDriver:
                 stream.close()
         self._process = None
 
-    def __enter__(self) -> "PowerDriver":
+    def __enter__(self) -> PowerDriver:
         return self.start()
 
     def __exit__(self, *exc) -> bool:

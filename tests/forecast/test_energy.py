@@ -2,8 +2,8 @@
 import pytest
 
 from lstm_energy.forecast.energy import Work, forecast_work, head_work, measure_run, training_work
-from lstm_energy.measure.work import work_per_call
 from lstm_energy.forecast.model import ModelConfig
+from lstm_energy.measure.work import work_per_call
 
 
 class FakeClock:

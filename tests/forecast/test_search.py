@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from lstm_energy.forecast.search import (
-    FAMILIES, PRESETS, Preset, SearchSpace, pareto_front, run_search)
+from lstm_energy.forecast.search import FAMILIES, PRESETS, Preset, SearchSpace, pareto_front, run_search
 from lstm_energy.forecast.train import TrainConfig
 
 

@@ -1,11 +1,11 @@
 """The Cython kernels against the naive float64 oracle: every function, both dtypes, both
 directions, contiguous / column-slice / unevenly strided y and dy, and awkward sizes."""
+import kernel_oracle as oracle
 import numpy as np
 import pytest
+from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-import kernel_oracle as oracle
-from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 DTYPES = [np.float64, np.float32]
 LAYOUTS = ["contiguous", "column_slice", "uneven"]

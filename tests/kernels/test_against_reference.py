@@ -3,9 +3,9 @@
 workspaces from its own workspace_shapes."""
 import numpy as np
 import pytest
+from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 reference = pytest.importorskip("lstm_energy.reference")
 

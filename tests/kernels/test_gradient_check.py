@@ -7,9 +7,9 @@ with no oracle in between.
 """
 import numpy as np
 import pytest
+from kernel_harness import VARIANTS, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-from kernel_harness import VARIANTS, make_problem, run_backward, run_forward
 
 EPS = 1e-6
 

@@ -2,10 +2,10 @@
 kernels raise instead of touching memory they were not given."""
 import numpy as np
 import pytest
+from kernel_harness import VARIANTS, make_problem, nan_buffers, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
 from lstm_energy.errors import ShapeError, StateError
-from kernel_harness import VARIANTS, make_problem, nan_buffers, run_backward, run_forward
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

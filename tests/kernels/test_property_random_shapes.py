@@ -1,12 +1,12 @@
 """Property: for any small shape, cell, dtype, direction and y/dy layout, forward and backward match
 the naive oracle (Hypothesis explores sizes the hand-picked cases miss)."""
+import kernel_oracle as oracle
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-import kernel_oracle as oracle
-from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 
 # derandomize: the same 40 examples every run, so CI cannot flake on a rare relu kink at 0.

@@ -2,9 +2,9 @@
 promises are PyTorch's, so the kernels must reproduce torch's outputs and autograd gradients."""
 import numpy as np
 import pytest
+from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch

@@ -1,8 +1,8 @@
 """Calibration: the fit recovers known parameters; estimates are never fitted."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
-
-from dataclasses import replace
 
 from lstm_energy.cli import main
 from lstm_energy.errors import CalibrationError, MeterUnavailableError

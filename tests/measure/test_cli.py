@@ -1,7 +1,6 @@
 """`lstm-energy profile` and `lstm-energy calibrate` from the command line."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest

@@ -69,7 +69,7 @@ def world_readable_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _nobody_can_run(executable: str) -> bool:
     result = subprocess.run(
         ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", executable, "-c", "pass"],

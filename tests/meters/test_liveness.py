@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lstm_energy.errors import MeterError, MeterUnavailableError
+from lstm_energy.measure import measure
 from lstm_energy.meters import EstimatedEnergyWarning, MsrMeter, PerfMeter, PowercapMeter, get_meter
 from lstm_energy.meters.liveness import PLAUSIBLE_WATTS, prove_counting
-from lstm_energy.measure import measure
 from lstm_energy.testing import FakePerfEvents, PoweredMsrDevice, build_fake_powercap
 from lstm_energy.testing.power_driver import PowerDriver
 

@@ -66,8 +66,7 @@ def test_several_wraps_in_one_window_are_caught_by_the_sampler_thread(tmp_path):
         sampler = meter.sampler
         assert sampler is not None and sampler.running
         s0 = meter.read()
-        advanced = {"package-0": 0.0, "package-1": 0.0}
-        for step in range(20):  # each step < one range, 20 steps = ~5.2 ranges
+        for _ in range(20):  # each step < one range, 20 steps = ~5.2 ranges
             for key, fraction in (("package-0", 0.26), ("package-1", 0.01)):
                 fake.advance(key, fraction * range_joules)
             # let the thread take two full samples (the first may have started before the write)

@@ -7,7 +7,9 @@ CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]   # (ce
 
 def manual_step(cell, relu, x_t, h, c, w_ih, w_hh, b_ih, b_hh):
     """One step written from the PyTorch equations, gate by gate (independent of the engines' layout tricks)."""
-    sig = lambda v: 1 / (1 + np.exp(-v))
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
     H = h.shape[1]
     gi = x_t @ w_ih.T + b_ih
     gh = h @ w_hh.T + b_hh

@@ -6,7 +6,13 @@ import pytest
 
 from lstm_energy.errors import ResultsSchemaError
 from lstm_energy.results import (
-    SCHEMA_VERSION, ResultsWriter, SkippedRecordsWarning, config_key, load_dataframe, load_records, validate_record,
+    SCHEMA_VERSION,
+    ResultsWriter,
+    SkippedRecordsWarning,
+    config_key,
+    load_dataframe,
+    load_records,
+    validate_record,
 )
 
 
