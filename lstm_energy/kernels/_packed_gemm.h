@@ -45,6 +45,8 @@
 #include <Python.h>   /* Py_ssize_t */
 #include <string.h>
 
+#include "_isa.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -152,7 +154,7 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
 #ifdef LSTM_ENERGY_HAVE_TRANSPOSE_AVX2
         /* the forward's W_hh and W_ih (rows of W contiguous), 8 x 8 at a time: packing is
          * per call, and a scalar element-by-element transpose would outweigh a short B = 1 call */
-        if (width == LE_NR && sk == 1 && __builtin_cpu_supports("avx2")) {
+        if (width == LE_NR && sk == 1 && lstm_energy_isa() >= LE_ISA_AVX2) {
             k = K / 8 * 8;
             lstm_energy_transpose_16_rows(k, src + n0 * sn, sn, panel);
         }
@@ -524,7 +526,7 @@ static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const flo
 
 static inline int lstm_energy_packed_gemm_available(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return lstm_energy_isa() >= LE_ISA_AVX2;
 }
 
 /* the OpenMP pool's size (1 without OpenMP): threadpoolctl's "openmp" limit */

@@ -8,8 +8,19 @@ from threadpoolctl import threadpool_limits
 
 from lstm_energy.kernels import _vector_math_probe as probe
 
-pytestmark = pytest.mark.skipif(not probe.packed_gemm_available(),
-                                reason="the packed AVX2 kernel needs a CPU with AVX2 and FMA")
+
+@pytest.fixture(autouse=True, params=["avx2", "avx512"])
+def packed_path(request):
+    """Every kernel path that has the packed GEMM (the baseline path uses BLAS instead); a path the
+    CPU lacks is skipped with the missing flag as the reason."""
+    from lstm_energy.kernels import isa
+    missing = isa.missing_flag(request.param)
+    if missing is not None:
+        pytest.skip(f"kernel path {request.param}: this CPU lacks the {missing!r} flag")
+    with isa.use_isa(request.param):
+        assert probe.packed_gemm_available()
+        yield request.param
+
 
 SHAPES = [(1, 1, 1), (1, 512, 128), (1, 128, 512), (2, 4, 8), (3, 7, 13), (5, 6, 9), (6, 16, 256),
           (7, 17, 257), (16, 1024, 256), (32, 1024, 256), (32, 768, 300), (31, 33, 257), (7, 4, 1000),
