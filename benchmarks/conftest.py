@@ -148,6 +148,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     """
     from lstm_energy.costs.caches import read_caches
     from lstm_energy.measure.environment import environment
+    from lstm_energy.meters.microarchitecture import identify_cpu
 
     _torch_or_none()  # load torch's OpenMP runtime first, so threadpoolctl lists it too
     machine_info["lstm_energy"] = {
@@ -155,6 +156,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "openblas_env": {k: os.environ.get(k) for k in OPENBLAS_VARIABLES},
         "torch": torch_description(),
         "caches": read_caches().as_dict(),
+        # vendor, family/model and microarchitecture, for ratios.py's header (one table per CPU class)
+        "cpu_id": identify_cpu().as_dict(),
     }
 
 

@@ -48,3 +48,8 @@ class CalibrationError(LstmEnergyError, ValueError):
     """Calibration data cannot identify the estimator (all-zero or constant energy, regressors without
     spread or collinear, a fit needing a negative parameter or explaining nothing, non-measured records);
     no profile is written."""
+
+
+class IsaUnsupportedError(LstmEnergyError, RuntimeError):
+    """A kernel instruction-set path (``LSTM_ENERGY_ISA``, ``lstm_energy.kernels.isa.set_isa``) that
+    this CPU cannot run; the message names the missing CPU flag."""

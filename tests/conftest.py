@@ -17,6 +17,25 @@ def impl(request):
     return request.param
 
 
+#: the kernels' instruction-set paths (lstm_energy.kernels.isa.ISAS), narrowest first
+KERNEL_ISAS = ("baseline", "avx2", "avx512")
+
+
+@pytest.fixture(params=KERNEL_ISAS)
+def every_isa(request):
+    """Run the test once on every kernel path (LSTM_ENERGY_ISA) this CPU supports; a path it lacks is
+    skipped with the missing CPU flag as the reason. Yields the path's name."""
+    try:
+        from lstm_energy.kernels import isa
+    except ImportError as exc:
+        pytest.skip(f"kernel path {request.param}: the Cython kernels are not built ({exc})")
+    missing = isa.missing_flag(request.param)
+    if missing is not None:
+        pytest.skip(f"kernel path {request.param}: this CPU lacks the {missing!r} flag")
+    with isa.use_isa(request.param):
+        yield request.param
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -1,5 +1,6 @@
 /* The cells' per-step elementwise work on one batch row, float32, as single loops that GCC
- * vectorises (AVX2+FMA or the SSE2 baseline, chosen at run time like _vector_math.h).
+ * vectorises (AVX-512, AVX2+FMA or the SSE2 baseline: one source, chosen at run time like
+ * _vector_math.h).
  *
  * Why: written as Cython loops over pointers that may alias, these stay scalar (GCC cannot prove
  * the streams independent). Every access here is at the loop's own index j, so `GCC ivdep` (no

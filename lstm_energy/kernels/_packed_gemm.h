@@ -1,4 +1,5 @@
-/* The kernels' own float32 GEMMs (AVX2+FMA), so that a float32 call runs on one thread pool:
+/* The kernels' own float32 GEMMs (AVX2+FMA and AVX-512), so that a float32 call runs on one thread
+ * pool:
  *
  * - lstm_energy_gemm_packed: the per-step recurrent products C (M, N) (+)= A (M, K) @ Bmat (K, N),
  *   Bmat = W_hh^T in the forward (gates += h @ W_hh^T) and W_hh in the backward (dh = dgates @ W_hh),
@@ -20,9 +21,11 @@
  * Bmat[k, 16p + j] at panels[p*K*16 + k*16 + j] (j < 16, zero beyond column N), so one step of the
  * inner loop reads 16 consecutive floats. NumPy: panels[p] = pad(Bmat, cols to 16·P)[:, 16p:16p+16].
  *
- * The micro-kernel keeps an R x 16 block of C (R <= 6 rows of A) in 12 AVX2 accumulators: per k it
- * loads 2 vectors of B and broadcasts R values of A (the Haswell/Zen register blocking of
- * GotoBLAS/BLIS). K is cut into chunks of LE_KC so one panel chunk (LE_KC x 16 floats, 16 KiB) stays
+ * The micro-kernel keeps an R x 16 block of C in registers. AVX2 path: R <= 6 rows of A in 12 ymm
+ * accumulators; per k it loads 2 vectors of B and broadcasts R values of A (the Haswell/Zen
+ * register blocking of GotoBLAS/BLIS). AVX-512 path: R <= 8 rows in 8 zmm accumulators, one zmm per
+ * panel row (the panel width, and so every workspace, is the same on both paths; the blocking and
+ * why are explained above lstm_energy_block_avx512). On both, K is cut into chunks of LE_KC so one panel chunk (LE_KC x 16 floats, 16 KiB) stays
  * in L1 while every row block of A passes over it.
  *
  * Threads: when a product is big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds),
@@ -35,9 +38,12 @@
  * thread; each output is computed by one thread in the same order whatever the thread count, so
  * results do not depend on it.
  *
- * Only the AVX2+FMA build exists (function-level target attributes, no -march): callers ask
- * lstm_energy_packed_gemm_available() and use BLAS otherwise. Summation order differs from BLAS
- * (one running sum per output over k), an O(K·eps) rounding difference.
+ * Paths (_isa.h): both builds are always compiled (function-level target attributes, no -march)
+ * and the one the CPU and LSTM_ENERGY_ISA choose runs; on the baseline path
+ * lstm_energy_packed_gemm_available() is 0 and callers use BLAS. The driver (row blocks, k chunks,
+ * panel walk, threads, packing of A) is one source, _packed_gemm_driver.h, included once per path.
+ * Summation order differs from BLAS (one running sum per output over k), an O(K·eps) rounding
+ * difference.
  */
 #ifndef LSTM_ENERGY_PACKED_GEMM_H
 #define LSTM_ENERGY_PACKED_GEMM_H
@@ -45,12 +51,15 @@
 #include <Python.h>   /* Py_ssize_t */
 #include <string.h>
 
+#include "_isa.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#define LE_NR 16                     /* columns per panel: two AVX2 vectors */
-#define LE_MR 6                      /* rows of A per micro-kernel call */
+#define LE_NR 16                     /* columns per panel: two AVX2 vectors, one AVX-512 vector */
+#define LE_MR_AVX2 6                 /* rows of A per micro-kernel call: AVX2 (12 of 16 ymm) */
+#define LE_MR_AVX512 8               /* ... and AVX-512 (8 zmm accumulators, see below) */
 #define LE_KC 256                    /* k per chunk: a 16 KiB panel chunk stays in L1 */
 #define LE_INPLACE_MAX_LDA 640       /* row-major A read in place up to this row stride (floats) */
 #define LE_MC 96                     /* rows of A per packed block (96 KiB with LE_KC: in L2) */
@@ -152,7 +161,7 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
 #ifdef LSTM_ENERGY_HAVE_TRANSPOSE_AVX2
         /* the forward's W_hh and W_ih (rows of W contiguous), 8 x 8 at a time: packing is
          * per call, and a scalar element-by-element transpose would outweigh a short B = 1 call */
-        if (width == LE_NR && sk == 1 && __builtin_cpu_supports("avx2")) {
+        if (width == LE_NR && sk == 1 && lstm_energy_isa() >= LE_ISA_AVX2) {
             k = K / 8 * 8;
             lstm_energy_transpose_16_rows(k, src + n0 * sn, sn, panel);
         }
@@ -167,7 +176,7 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
 
 /* one row's 16 outputs: c[0:width] (+)= lo | hi */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_store_row(__m256 lo, __m256 hi, int accumulate, float *c, Py_ssize_t width)
+static inline void lstm_energy_store_row_avx2(__m256 lo, __m256 hi, int accumulate, float *c, Py_ssize_t width)
 {
     if (width == LE_NR) {
         if (accumulate) {
@@ -191,7 +200,7 @@ static inline void lstm_energy_store_row(__m256 lo, __m256 hi, int accumulate, f
  * compile-time constant after inlining, so unused accumulators disappear (named registers, not an
  * array: none of them is spilled to the stack). C: row stride ldc. */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
+static inline void lstm_energy_block_avx2(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
                                      Py_ssize_t a_ks, const float *panel, const float *prefetch,
                                      int accumulate, float *C, Py_ssize_t ldc, Py_ssize_t width)
 {
@@ -227,19 +236,19 @@ static inline void lstm_energy_block(const int R, Py_ssize_t K, const float *A, 
         if (R > 5) { a = _mm256_broadcast_ss(a5 + ak);
                      c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51); }
     }
-    lstm_energy_store_row(c00, c01, accumulate, C, width);
-    if (R > 1) lstm_energy_store_row(c10, c11, accumulate, C + ldc, width);
-    if (R > 2) lstm_energy_store_row(c20, c21, accumulate, C + 2 * ldc, width);
-    if (R > 3) lstm_energy_store_row(c30, c31, accumulate, C + 3 * ldc, width);
-    if (R > 4) lstm_energy_store_row(c40, c41, accumulate, C + 4 * ldc, width);
-    if (R > 5) lstm_energy_store_row(c50, c51, accumulate, C + 5 * ldc, width);
+    lstm_energy_store_row_avx2(c00, c01, accumulate, C, width);
+    if (R > 1) lstm_energy_store_row_avx2(c10, c11, accumulate, C + ldc, width);
+    if (R > 2) lstm_energy_store_row_avx2(c20, c21, accumulate, C + 2 * ldc, width);
+    if (R > 3) lstm_energy_store_row_avx2(c30, c31, accumulate, C + 3 * ldc, width);
+    if (R > 4) lstm_energy_store_row_avx2(c40, c41, accumulate, C + 4 * ldc, width);
+    if (R > 5) lstm_energy_store_row_avx2(c50, c51, accumulate, C + 5 * ldc, width);
 }
 
 /* the R = 1 case (a matrix-vector product, B = 1): with only two accumulators the FMA latency
  * would bound it, so k is unrolled by 4 into 8 independent sums, added at the end. a: K contiguous
  * floats (a row of A, or a one-row packed block, which is the same layout). */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void lstm_energy_row(Py_ssize_t K, const float *a, const float *panel, int accumulate,
+static inline void lstm_energy_row_avx2(Py_ssize_t K, const float *a, const float *panel, int accumulate,
                                    float *c, Py_ssize_t width)
 {
     __m256 z = _mm256_setzero_ps();
@@ -272,74 +281,124 @@ static inline void lstm_energy_row(Py_ssize_t K, const float *a, const float *pa
     }
     s0 = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s4, s6));
     s1 = _mm256_add_ps(_mm256_add_ps(s1, s3), _mm256_add_ps(s5, s7));
-    lstm_energy_store_row(s0, s1, accumulate, c, width);
+    lstm_energy_store_row_avx2(s0, s1, accumulate, c, width);
 }
 
 /* rows of A for the next micro-kernel call when `left` rows remain: 6 while that leaves none or
  * at least 4, else 4 (so 32 rows run as 6+6+6+6+4+4, not 6x5+2). Blocks of 1-2 rows keep only
  * 2-4 accumulator chains, too few to hide the FMA latency, so they are avoided where possible. */
-static inline Py_ssize_t lstm_energy_block_rows(Py_ssize_t left)
+static inline Py_ssize_t lstm_energy_block_rows_avx2(Py_ssize_t left)
 {
-    if (left == LE_MR || left >= LE_MR + 4)
-        return LE_MR;
-    if (left > LE_MR)                          /* 7..9: 4 now, 3..5 next */
+    if (left == LE_MR_AVX2 || left >= LE_MR_AVX2 + 4)
+        return LE_MR_AVX2;
+    if (left > LE_MR_AVX2)                          /* 7..9: 4 now, 3..5 next */
         return 4;
     return left;
 }
 
-/* rows [0, M) of A, in row blocks, against one panel (K x 16, zero-padded past `width`):
- * C[0:M, 0:width] (+)= A @ panel. A is row-major with row stride lda (packed = 0) or packed by
- * lstm_energy_pack_a (packed = 1: each block of R rows is K x R, row index fastest). next: K x 16
- * floats the first row block prefetches into L1 (the panel chunk that comes next), or NULL. */
-__attribute__((target("avx2,fma")))
-static void lstm_energy_strip(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t lda, int packed,
-                              const float *panel, const float *next, int accumulate, float *C,
-                              Py_ssize_t ldc, Py_ssize_t width)
+
+/* ---- AVX-512 micro-kernels (F/DQ/BW/VL; only F is used here). The panel width stays 16: one zmm
+ * holds a whole panel row (one aligned 64-byte line), so the panels, the workspaces and the packing
+ * are the same on every path and a workspace made on one path is valid on another. Register block:
+ * 8 rows x 16 columns, 8 zmm accumulators. Per k: one panel load and 8 FMAs whose A operand is an
+ * embedded broadcast from memory ({1to16}), against the AVX2 kernel's 2 loads + 6 broadcasts + 12
+ * FMAs for 6 x 16. Why 8 rows: 8 independent FMA chains cover the FMA latency (4 cycles) at one zmm
+ * FMA per cycle (Zen 4) and at two (Intel parts with two 512-bit FMA units); taller blocks do not
+ * fit the general registers when A is read in place (the per-step product reads h_prev and the
+ * input projection reads x in place, R row pointers): at 16 rows GCC kept 7 of them on the stack
+ * or in vector registers, reloaded every k, and the kernel ran 10 % slower (Zen 4, 1 thread); at 8
+ * rows it runs level with the AVX2 kernel, which on Zen 4 is already at the FMA peak (Zen 4 splits a
+ * 512-bit FMA over its two 256-bit units: the same 32 flops per cycle either way). The wider path
+ * therefore pays off on CPUs with full-width 512-bit FMA units, not on this one; see
+ * docs/kernels-performance.md. */
+#define LE512_TARGET "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"
+
+/* one row's 16 outputs: c[0:width] (+)= v (a masked load/store for the last, partial panel) */
+__attribute__((target(LE512_TARGET), always_inline))
+static inline void lstm_energy_store_row_avx512(__m512 v, int accumulate, float *c, Py_ssize_t width)
 {
-    for (Py_ssize_t m = 0; m < M;) {
-        Py_ssize_t rows = lstm_energy_block_rows(M - m);
-        float *cm = C + m * ldc;
-        const float *pf = m == 0 ? next : NULL;  /* the first block fetches the next panel chunk */
-        /* the A strides as compile-time constants in each case: packed (1, R) or row-major (lda, 1) */
-#define LE_BLOCK(R) (packed ? lstm_energy_block(R, K, A + m * K, 1, R, panel, pf, accumulate, cm, ldc, width) \
-                            : lstm_energy_block(R, K, A + m * lda, lda, 1, panel, pf, accumulate, cm, ldc, \
-                                                width))
-        switch (rows) {
-        case 6: LE_BLOCK(6); break;
-        case 5: LE_BLOCK(5); break;
-        case 4: LE_BLOCK(4); break;
-        case 3: LE_BLOCK(3); break;
-        case 2: LE_BLOCK(2); break;
-        default: lstm_energy_row(K, packed ? A + m * K : A + m * lda, panel, accumulate, cm, width);
-                 break;
-        }
-#undef LE_BLOCK
-        m += rows;
+    if (width == LE_NR) {
+        if (accumulate)
+            v = _mm512_add_ps(v, _mm512_loadu_ps(c));
+        _mm512_storeu_ps(c, v);
+    } else {
+        __mmask16 m = (__mmask16)((1u << width) - 1u);
+        if (accumulate)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+        _mm512_mask_storeu_ps(c, m, v);
     }
 }
 
-/* the per-step product against packed panels [p0, p1), all of k in chunks of LE_KC */
-static void lstm_energy_packed_panels_range(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                                            const float *A, Py_ssize_t lda, const float *panels,
-                                            int accumulate, float *C, Py_ssize_t ldc,
-                                            Py_ssize_t p0, Py_ssize_t p1)
+/* C[0:R, 0:width] (+)= A[0:R, 0:K] @ panel[0:K, 0:width], R = 1..8 a compile-time constant after
+ * inlining (named accumulators: unused ones disappear, none is spilled). A as in
+ * lstm_energy_block_avx2: row-major (a_rs = lda, a_ks = 1) or packed (a_rs = 1, a_ks = R). */
+__attribute__((target(LE512_TARGET), always_inline))
+static inline void lstm_energy_block_avx512(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
+                                            Py_ssize_t a_ks, const float *panel, const float *prefetch,
+                                            int accumulate, float *C, Py_ssize_t ldc, Py_ssize_t width)
 {
-    int stream = lstm_energy_panels_stream(K, N);
-    for (Py_ssize_t p = p0; p < p1; ++p) {
-        Py_ssize_t n0 = p * LE_NR;
-        Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-        /* the k chunks of one panel back to back: its 16-column strip of C stays in L1 */
-        for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
-            Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
-            const float *chunk = panels + p * K * LE_NR + k0 * LE_NR;
-            /* the chunk after this one in memory (this panel's next k chunk or the next panel's
-             * first), fetched while this one runs when the panels stream from L3 */
-            int last = p + 1 == p1 && k0 + kn == K;
-            const float *next = stream && !last ? chunk + kn * LE_NR : NULL;
-            lstm_energy_strip(M, kn, A + k0, lda, 0, chunk, next, accumulate || k0 > 0, C + n0, ldc,
-                              width);
-        }
+    for (int r = 0; r < R; ++r) {              /* C's rows: fetched behind the FMAs (see AVX2) */
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + width - 1), _MM_HINT_T0);
     }
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+    for (Py_ssize_t k = 0; k < K; ++k) {
+        if (prefetch != NULL)                  /* loop-invariant: the loop is unswitched */
+            _mm_prefetch((const char *)(prefetch + k * LE_NR), _MM_HINT_T0);
+        __m512 b = _mm512_loadu_ps(panel + k * LE_NR);
+        const float *ak = A + k * a_ks;
+#define LE512_FMA(r) if (R > r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(ak[r * a_rs]), b, c##r)
+        LE512_FMA(0); LE512_FMA(1); LE512_FMA(2); LE512_FMA(3);
+        LE512_FMA(4); LE512_FMA(5); LE512_FMA(6); LE512_FMA(7);
+#undef LE512_FMA
+    }
+#define LE512_STORE(r) if (R > r) lstm_energy_store_row_avx512(c##r, accumulate, C + r * ldc, width)
+    LE512_STORE(0); LE512_STORE(1); LE512_STORE(2); LE512_STORE(3);
+    LE512_STORE(4); LE512_STORE(5); LE512_STORE(6); LE512_STORE(7);
+#undef LE512_STORE
+}
+
+/* the R = 1 case (B = 1): one FMA per k, so k is unrolled by 8 into 8 independent sums (FMA
+ * latency 4 at one or two zmm FMAs per cycle), each k one aligned 64-byte line of panel; the
+ * step streams W_hh from L2, so 2 KiB of panel are prefetched ahead as on the AVX2 path. */
+__attribute__((target(LE512_TARGET), always_inline))
+static inline void lstm_energy_row_avx512(Py_ssize_t K, const float *a, const float *panel,
+                                          int accumulate, float *c, Py_ssize_t width)
+{
+    __m512 z = _mm512_setzero_ps();
+    __m512 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
+    Py_ssize_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const float *p = panel + k * LE_NR;
+        for (int line = 0; line < 8; ++line)
+            _mm_prefetch((const char *)(p + LE_ROW_AHEAD + line * LE_NR), _MM_HINT_T0);
+        s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(p), s0);
+        s1 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 1]), _mm512_loadu_ps(p + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 2]), _mm512_loadu_ps(p + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 3]), _mm512_loadu_ps(p + 48), s3);
+        s4 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 4]), _mm512_loadu_ps(p + 64), s4);
+        s5 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 5]), _mm512_loadu_ps(p + 80), s5);
+        s6 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 6]), _mm512_loadu_ps(p + 96), s6);
+        s7 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 7]), _mm512_loadu_ps(p + 112), s7);
+    }
+    for (; k < K; ++k)
+        s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(panel + k * LE_NR), s0);
+    s0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),
+                       _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));
+    lstm_energy_store_row_avx512(s0, accumulate, c, width);
+}
+
+/* rows of A for the next AVX-512 block when `left` rows remain: 8 while that leaves none or at
+ * least 4; 9..11 rows run as two near-equal blocks (5..6 + 4..5) rather than 8 + a short one, whose
+ * few accumulator chains could not hide the FMA latency. */
+static inline Py_ssize_t lstm_energy_block_rows_avx512(Py_ssize_t left)
+{
+    if (left == LE_MR_AVX512 || left >= LE_MR_AVX512 + 4)
+        return LE_MR_AVX512;
+    if (left > LE_MR_AVX512)
+        return (left + 1) / 2;
+    return left;
 }
 
 /* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1
@@ -367,164 +426,69 @@ static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
     return size > 0 ? size : 1;
 }
 
+
+/* ---- the driver (row blocks, k chunks, panel walk, threads, packing of A), once per path ---- */
+#define LE_T_CAT2(name, sfx) name##_##sfx
+#define LE_T_CAT(name, sfx) LE_T_CAT2(name, sfx)
+#define LE_T(name) LE_T_CAT(name, LE_T_SUFFIX)
+
+#define LE_T_SUFFIX avx2
+#define LE_T_TARGET "avx2,fma"
+#define LE_T_MR LE_MR_AVX2
+#define LE_T_ALT_ROWS 4
+#define LE_T_BLOCK_CASES \
+        case 6: LE_BLOCK(6); break; case 5: LE_BLOCK(5); break; case 4: LE_BLOCK(4); break; \
+        case 3: LE_BLOCK(3); break; case 2: LE_BLOCK(2); break;
+#include "_packed_gemm_driver.h"
+#undef LE_T_SUFFIX
+#undef LE_T_TARGET
+#undef LE_T_MR
+#undef LE_T_ALT_ROWS
+#undef LE_T_BLOCK_CASES
+
+#define LE_T_SUFFIX avx512
+#define LE_T_TARGET LE512_TARGET
+#define LE_T_MR LE_MR_AVX512
+#define LE_T_ALT_ROWS 4
+#define LE_T_BLOCK_CASES \
+        case 8: LE_BLOCK(8); break; case 7: LE_BLOCK(7); break; case 6: LE_BLOCK(6); break; \
+        case 5: LE_BLOCK(5); break; \
+        case 4: LE_BLOCK(4); break; case 3: LE_BLOCK(3); break; case 2: LE_BLOCK(2); break;
+#include "_packed_gemm_driver.h"
+#undef LE_T_SUFFIX
+#undef LE_T_TARGET
+#undef LE_T_MR
+#undef LE_T_ALT_ROWS
+#undef LE_T_BLOCK_CASES
+
 /* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels: the
- * per-step recurrent product. A: (M, K) row stride lda; panels: lstm_energy_pack_panels(K, N, ...);
- * C: (M, N) row stride ldc. */
+ * per-step recurrent product, on the current path (_isa.h). A: (M, K) row stride lda; panels:
+ * lstm_energy_pack_panels(K, N, ...); C: (M, N) row stride ldc. */
 static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                                     Py_ssize_t lda, const float *panels, int accumulate, float *C,
                                     Py_ssize_t ldc)
 {
-    Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
-    int threads = lstm_energy_threads_for(M, N, K, P);
-    if (threads <= 1) {
-        lstm_energy_packed_panels_range(M, N, K, A, lda, panels, accumulate, C, ldc, 0, P);
-        return;
-    }
-#ifdef _OPENMP
-    if (lstm_energy_panels_stream(K, N)) {
-        /* panels that stream from L3 on every step anyway: groups of them handed out on demand,
-         * so a thread on a slower core takes fewer */
-        Py_ssize_t per_group = lstm_energy_group_size(P, threads);
-        Py_ssize_t groups = (P + per_group - 1) / per_group;
-        #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (Py_ssize_t g = 0; g < groups; ++g) {
-            Py_ssize_t p0 = g * per_group, p1 = p0 + per_group < P ? p0 + per_group : P;
-            lstm_energy_packed_panels_range(M, N, K, A, lda, panels, accumulate, C, ldc, p0, p1);
-        }
-        return;
-    }
-    /* panels that fit the threads' L2 caches: the same contiguous range for a thread at every
-     * step, so its share stays in its own L2 (handed out on demand, a share would move to
-     * another core's L2 from step to step) */
-    #pragma omp parallel num_threads(threads)
-    {
-        int id = omp_get_thread_num(), nt = omp_get_num_threads();
-        Py_ssize_t p0 = P * id / nt, p1 = P * (id + 1) / nt;
-        lstm_energy_packed_panels_range(M, N, K, A, lda, panels, accumulate, C, ldc, p0, p1);
-    }
-#endif
+    if (lstm_energy_isa() == LE_ISA_AVX512)
+        lstm_energy_gemm_packed_avx512(M, N, K, A, lda, panels, accumulate, C, ldc);
+    else
+        lstm_energy_gemm_packed_avx2(M, N, K, A, lda, panels, accumulate, C, ldc);
 }
 
-/* apack <- A[0:M, 0:K] (A[m, k] = A[m * a_rs + k * a_ks]) in the row blocks lstm_energy_strip walks:
- * the block of R rows starting at row m is K x R at apack + m * K, row index fastest.
- * NumPy: apack[m*K : (m+R)*K] = A[m:m+R, :].T.ravel() for each block. */
-static void lstm_energy_pack_a(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
-                               Py_ssize_t a_ks, float *apack)
-{
-    if (a_rs == 1) {
-        /* transposed A (dW's dgates^T): source row k holds A[0:M, k] contiguously. Row by row, so
-         * each source line is read once (rows are 4H floats apart, a multiple of 4 KiB for an
-         * LSTM: walking one block's column down them would thrash an L1 set); each block takes
-         * R consecutive floats, a fixed-size copy per case */
-        for (Py_ssize_t k = 0; k < K; ++k) {
-            const float *src = A + k * a_ks;
-            /* rows LE_PACK_AHEAD ahead: their segments sit in other pages, which the hardware
-             * prefetcher does not follow */
-            if (k + LE_PACK_AHEAD < K)
-                for (Py_ssize_t m = 0; m < M; m += 16)
-                    _mm_prefetch((const char *)(src + LE_PACK_AHEAD * a_ks + m), _MM_HINT_T0);
-            for (Py_ssize_t m = 0; m < M;) {
-                Py_ssize_t rows = lstm_energy_block_rows(M - m);
-                float *dst = apack + m * K + k * rows;
-                if (rows == LE_MR)
-                    memcpy(dst, src + m, LE_MR * sizeof(float));
-                else if (rows == 4)
-                    memcpy(dst, src + m, 4 * sizeof(float));
-                else
-                    memcpy(dst, src + m, (size_t)rows * sizeof(float));
-                m += rows;
-            }
-        }
-        return;
-    }
-    for (Py_ssize_t m = 0; m < M;) {                 /* row-major A: read each row once */
-        Py_ssize_t rows = lstm_energy_block_rows(M - m);
-        float *dst = apack + m * K;
-        for (Py_ssize_t r = 0; r < rows; ++r) {
-            const float *src = A + (m + r) * a_rs;
-            for (Py_ssize_t k = 0; k < K; ++k)
-                dst[k * rows + r] = src[k * a_ks];
-        }
-        m += rows;
-    }
-}
-
-/* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], for the large GEMMs over all
- * T*B rows (input projection, dX, dW): A[m, k] = A[m * a_rs + k * a_ks] (row-major, or transposed:
- * a_rs = 1, a_ks = lda). Bmat is either already packed (b_scratch == NULL: column panel p at
- * B + p * K * 16, as lstm_energy_pack_panels writes it) or a row-major (K, N) matrix with row stride
- * ldb (b_scratch != NULL: each k chunk of it is packed into b_scratch, lstm_energy_panels_size(LE_KC,
- * N) floats, because reading 16-float strips of long rows in place thrashes the TLB). C: row
- * stride ldc. GotoBLAS order: for each k chunk (LE_KC) the threads split the row chunks (LE_MC);
- * each runs its block of A (LE_MC x LE_KC floats, in its L2) against every column panel, so the
- * only barrier is one per k chunk. A transposed A (dW) is packed first, on the thread's stack, so the
- * micro-kernel's broadcasts read it sequentially, and so is a row-major A with long rows; a
- * row-major A with rows of at most LE_INPLACE_MAX_LDA floats is read in place. */
+/* the large GEMMs over all T*B rows (see lstm_energy_gemm_avx2 in _packed_gemm_driver.h for the
+ * arguments), on the current path */
 static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
 {
-    Py_ssize_t P = (N + LE_NR - 1) / LE_NR;
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0) {                              /* an empty sum: C = 0 or unchanged */
-        if (!accumulate)
-            for (Py_ssize_t m = 0; m < M; ++m)
-                memset(C + m * ldc, 0, (size_t)N * sizeof(float));
-        return;
-    }
-    Py_ssize_t chunks = (M + LE_MC - 1) / LE_MC;
-    int threads = lstm_energy_threads_for(M, N, K, chunks);
-    for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
-        Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
-        int acc = accumulate || k0 > 0;
-        /* every row chunk passes over all of this k chunk's panels: beyond L2 they stream */
-        int stream = lstm_energy_panels_stream(kn, N);
-        const float *bpanels;                  /* this k chunk's panels: panel p at + p * b_ps */
-        Py_ssize_t b_ps;
-        if (b_scratch != NULL) {
-            lstm_energy_pack_panels(kn, N, B + k0 * ldb, ldb, 1, b_scratch);
-            bpanels = b_scratch;
-            b_ps = kn * LE_NR;
-        } else {
-            bpanels = B + k0 * LE_NR;
-            b_ps = K * LE_NR;
-        }
-#ifdef _OPENMP
-        #pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-        {
-            /* the row chunks are handed out on demand (a thread on a slower core takes fewer); each
-             * thread packs the A blocks of its chunks itself */
-            float apack[LE_MC * LE_KC] __attribute__((aligned(64)));
-#ifdef _OPENMP
-            #pragma omp for schedule(dynamic, 1)
-#endif
-            for (Py_ssize_t c = 0; c < chunks; ++c) {
-                Py_ssize_t m0 = c * LE_MC;
-                Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
-                const float *ablock = A + m0 * a_rs + k0 * a_ks;
-                /* a row-major A with short rows is read in place, like the steps do; long rows
-                 * (dX's dgates, 4H wide) would spread the block over more pages than the TLB holds */
-                int packed = a_ks != 1 || a_rs > LE_INPLACE_MAX_LDA;
-                if (packed)
-                    lstm_energy_pack_a(mn, kn, ablock, a_rs, a_ks, apack);
-                for (Py_ssize_t p = 0; p < P; ++p) {
-                    Py_ssize_t n0 = p * LE_NR;
-                    Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-                    const float *panel = bpanels + p * b_ps;
-                    const float *next = stream && p + 1 < P ? panel + b_ps : NULL;
-                    lstm_energy_strip(mn, kn, packed ? apack : ablock, a_rs, packed, panel, next,
-                                      acc, C + m0 * ldc + n0, ldc, width);
-                }
-            }
-        }
-    }
+    if (lstm_energy_isa() == LE_ISA_AVX512)
+        lstm_energy_gemm_avx512(M, N, K, A, a_rs, a_ks, B, ldb, b_scratch, accumulate, C, ldc);
+    else
+        lstm_energy_gemm_avx2(M, N, K, A, a_rs, a_ks, B, ldb, b_scratch, accumulate, C, ldc);
 }
 
 static inline int lstm_energy_packed_gemm_available(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return lstm_energy_isa() >= LE_ISA_AVX2;
 }
 
 /* the OpenMP pool's size (1 without OpenMP): threadpoolctl's "openmp" limit */

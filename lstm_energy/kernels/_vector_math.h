@@ -3,9 +3,9 @@
  * Why: libm's expf/tanhf are scalar calls, which keep the kernels' elementwise loops scalar. Here
  * exp is computed inline (Cody-Waite range reduction x = n·ln2 + r, a degree-7 Taylor polynomial
  * for e^r on |r| <= ln2/2 (truncation < 6e-9 relative), and 2^n built from the exponent bits),
- * every branch is a select, and the loops carry no calls, so GCC turns them into SSE2 code, or
- * AVX2+FMA code on CPUs that have it (runtime dispatch below; no -march flag is needed, so the
- * build stays portable).
+ * every branch is a select, and the loops carry no calls, so GCC turns them into SSE2 code,
+ * AVX2+FMA code or AVX-512 code (runtime dispatch below; no -march flag is needed, so the build
+ * stays portable).
  *
  * Accuracy (float32, measured against float64 tanh/sigmoid in tests/kernels/test_activation_accuracy.py):
  *   tanh:    |x| < 0.625: x + x^3·q(x^2), a degree-5 Chebyshev fit of (tanh(x)/x - 1)/x^2 on
@@ -76,17 +76,26 @@ static inline float lstm_energy_tanhf(float x)
     return x == x ? t : x;
 }
 
-/* Each row function exists twice: an AVX2+FMA build (used when the running CPU has both) and a
- * baseline build (SSE2 on x86-64). The choice is made per call from the CPU flags libgcc reads at
- * load time (__builtin_cpu_supports), which costs a load and a branch per row. */
+/* Each row function exists three times, one source compiled under three targets: an AVX-512 build
+ * (F/DQ/BW/VL, 512-bit vectors: prefer-vector-width=512, since GCC's default tuning would keep
+ * AVX-512 code at 256 bits), an AVX2+FMA build and a baseline build (SSE2 on x86-64). The path is
+ * _isa.h's run-time choice (LSTM_ENERGY_ISA, or the widest the CPU supports), read per call: a load
+ * and a branch per row. */
+#include "_isa.h"
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define LSTM_ENERGY_HAVE_AVX2_BUILD 1
+#define LSTM_ENERGY_HAVE_AVX512_BUILD 1
+#define LSTM_ENERGY_AVX512_TARGET \
+    "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,prefer-vector-width=512"
 #define LSTM_ENERGY_ROW_FUNCTION(name, params, body)                                       \
+    __attribute__((target(LSTM_ENERGY_AVX512_TARGET))) static void name##_avx512 params body \
     __attribute__((target("avx2,fma"))) static void name##_avx2 params body                \
     static void name##_baseline params body
 #define LSTM_ENERGY_DISPATCH(name, args)                                                   \
     do {                                                                                   \
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) name##_avx2 args; \
+        int le_isa_ = lstm_energy_isa();                                                   \
+        if (le_isa_ == LE_ISA_AVX512) name##_avx512 args;                                  \
+        else if (le_isa_ == LE_ISA_AVX2) name##_avx2 args;                                 \
         else name##_baseline args;                                                         \
     } while (0)
 #else
@@ -118,14 +127,20 @@ static inline void lstm_energy_tanh_bias_f32(float *a, const float *bias, Py_ssi
 static inline void lstm_energy_tanh_f32(const float *in, float *out, Py_ssize_t n)
 { LSTM_ENERGY_DISPATCH(lstm_energy_tanh_rows, (in, out, n)); }
 
-/* 1 when the AVX2+FMA build is used on this CPU (for the record and the tests). */
-static inline int lstm_energy_vector_math_uses_avx2(void)
+/* the build of the row functions in use (LE_ISA_*: for the record and the tests) */
+static inline int lstm_energy_vector_math_build(void)
 {
 #ifdef LSTM_ENERGY_HAVE_AVX2_BUILD
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return lstm_energy_isa();
 #else
-    return 0;
+    return LE_ISA_BASELINE;
 #endif
+}
+
+/* 1 when the AVX2+FMA build (or a wider one) is used on this CPU */
+static inline int lstm_energy_vector_math_uses_avx2(void)
+{
+    return lstm_energy_vector_math_build() >= LE_ISA_AVX2;
 }
 
 #endif

@@ -9,12 +9,17 @@ import numpy as np
 
 from lstm_energy._layers.aligned import aligned_empty
 
+from lstm_energy.kernels._isa cimport bind_isa
+
+bind_isa()   # the C headers follow the _isa module's path choice (LSTM_ENERGY_ISA, set_isa)
+
 cdef extern from "_vector_math.h" nogil:
     void lstm_energy_sigmoid_bias_f32(float* a, const float* bias, Py_ssize_t n)
     void lstm_energy_tanh_f32(const float* src, float* dst, Py_ssize_t n)
     void lstm_energy_sigmoid_bias_rows_baseline(float* a, const float* bias, Py_ssize_t n)
     void lstm_energy_tanh_rows_baseline(const float* src, float* dst, Py_ssize_t n)
     int lstm_energy_vector_math_uses_avx2()
+    int lstm_energy_vector_math_build()
 
 cdef extern from "_packed_gemm.h" nogil:
     Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
@@ -66,15 +71,20 @@ def tanh_f32(values, build="dispatch"):
 
 
 def uses_avx2():
-    """True when the kernels run the AVX2+FMA build of the activations on this CPU."""
+    """True when the kernels run the AVX2+FMA build of the activations (or a wider one) now."""
     return bool(lstm_energy_vector_math_uses_avx2())
+
+
+def vector_math_build():
+    """The build of the row activations the kernels run now: "baseline", "avx2" or "avx512"."""
+    return ("baseline", "avx2", "avx512")[lstm_energy_vector_math_build()]
 
 
 PANEL_WIDTH = LE_NR
 
 
 def packed_gemm_available():
-    """True when the packed AVX2 per-step product kernel can run on this CPU."""
+    """True when the kernels' own packed GEMM runs on the current path (avx2 or avx512)."""
     return bool(lstm_energy_packed_gemm_available())
 
 
@@ -97,7 +107,7 @@ def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :
     a: (M, K) with unit column stride; c: (M, n) with unit column stride (any row strides).
     """
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_packed: this CPU lacks AVX2+FMA; check packed_gemm_available() first")
+        raise RuntimeError("gemm_packed: the current kernel path has no packed GEMM (baseline); check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[0], K = a.shape[1]
     if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != M
             or c.shape[1] != n or (n > 1 and c.strides[1] != 4) or (K > 1 and a.strides[1] != 4)):
@@ -115,7 +125,7 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
     """c = op(a) @ b (+ c when accumulate) with the kernels' own large GEMM, in place; op(a) = a.T
     when transpose_a (the dW form). a: unit stride along its last axis; b: (K, N), c: (M, N)."""
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_large: this CPU lacks AVX2+FMA; check packed_gemm_available() first")
+        raise RuntimeError("gemm_large: the current kernel path has no packed GEMM (baseline); check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[1] if transpose_a else a.shape[0]
     cdef Py_ssize_t K = a.shape[0] if transpose_a else a.shape[1]
     cdef Py_ssize_t N = b.shape[1]

@@ -29,6 +29,9 @@ from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
+from lstm_energy.kernels._isa cimport bind_isa
+
+bind_isa()   # the C headers follow the _isa module's path choice (LSTM_ENERGY_ISA, set_isa)
 
 
 cdef inline void rnn_cell_forward(Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H, floating* h,

@@ -78,6 +78,16 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def kernel_isa() -> str | None:
+    """The instruction-set path the Cython kernels take now ("baseline", "avx2" or "avx512", chosen
+    by LSTM_ENERGY_ISA or the CPU); None when the kernels are not built."""
+    try:
+        from lstm_energy.kernels import isa
+    except ImportError:
+        return None
+    return isa.current()
+
+
 def environment(
     *,
     blas_threads: int | None = None,
@@ -104,4 +114,5 @@ def environment(
         "python": platform.python_version(),
         "versions": package_versions(),
         "hostname": socket.gethostname(),
+        "isa": kernel_isa(),
     }

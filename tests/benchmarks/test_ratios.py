@@ -55,11 +55,11 @@ def test_ratio_of_medians_against_each_target_limit(ratios):
         peer("gru", "train", "seed", 1, "cython", 0.006), peer("gru", "train", "seed", 1, "torch", 0.010),
     )
     got = verdicts_by_target(ratios, doc)
-    assert got["lstm forward edge 1t: cython/torch <= 0.5"].status == "PASS"
-    assert got["lstm forward edge 1t: cython/torch <= 0.5"].measured == "0.400"
+    assert got["lstm forward edge 1t: cython/torch <= 0.6"].status == "PASS"
+    assert got["lstm forward edge 1t: cython/torch <= 0.6"].measured == "0.400"
     assert got["lstm forward mid 1t: cython/torch <= 1"].status == "FAIL"
-    assert got["gru train seed 1t: cython/torch <= 0.6"].status == "PASS"  # 0.6 is allowed
-    assert "lstm train edge" not in " ".join(got)  # issue 3 sets no LSTM train target at edge
+    assert got["gru train seed 1t: cython/torch <= 0.7"].status == "PASS"  # 0.6 is within 0.7
+    assert "lstm train edge" not in " ".join(got)  # issue 14 sets no LSTM train target at edge
 
 
 def test_two_thread_rows_have_no_ratio_target(ratios):
@@ -87,7 +87,7 @@ def test_rows_with_a_wide_spread_are_flagged_noisy(ratios):
 
 def test_missing_peer_is_missing_not_pass(ratios):
     got = verdicts_by_target(ratios, document(peer("rnn", "forward", "edge", 1, "cython", 0.001)))
-    assert got["rnn forward edge 1t: cython/torch <= 0.6"].status == "MISSING"
+    assert got["rnn forward edge 1t: cython/torch <= 0.3"].status == "MISSING"
 
 
 def test_gemm_efficiency_uses_sgemm_at_the_same_thread_count(ratios):
@@ -96,20 +96,22 @@ def test_gemm_efficiency_uses_sgemm_at_the_same_thread_count(ratios):
         sgemm(1, 0.02), sgemm(2, 0.01),
         peer("lstm", "forward", "big", 1, "cython", 1.0, gemm_flops=85e9),
         peer("lstm", "forward", "big", 2, "cython", 1.0, gemm_flops=85e9),
+        peer("rnn", "forward", "big", 1, "cython", 1.0, gemm_flops=84e9),
         peer("gru", "forward", "big", 1, "cython", 1.0, gemm_flops=70e9),
     )
     table = ratios.load_run(doc)
     assert table.efficiency("lstm", "forward", "big", 1, "cython") == pytest.approx(0.85)
     assert table.efficiency("lstm", "forward", "big", 2, "cython") == pytest.approx(0.425)
     got = verdicts_by_target(ratios, doc)
-    assert got["lstm forward big 1t: GEMM efficiency >= 80%"].status == "PASS"
-    assert got["gru forward big 1t: GEMM efficiency >= 80%"].status == "FAIL"
-    assert got["gru forward big 1t: GEMM efficiency >= 80%"].measured == "70%"
+    assert got["lstm forward big 1t: GEMM efficiency >= 85%"].status == "PASS"  # 85 % is allowed
+    assert got["rnn forward big 1t: GEMM efficiency >= 85%"].status == "FAIL"
+    assert got["gru forward big 1t: GEMM efficiency >= 85%"].status == "FAIL"
+    assert got["gru forward big 1t: GEMM efficiency >= 85%"].measured == "70%"
 
 
 def test_target_needs_is_the_efficiency_that_meets_the_limit(ratios):
-    # sgemm 100 GFLOP/s; torch takes 1 s for 60 GFLOP; limit 0.6 -> cython needs 60e9 / 0.6 s
-    # = 100 GFLOP/s = 100 % of sgemm. LSTM forward mid (limit 1.0) needs 60 %.
+    # sgemm 100 GFLOP/s; torch takes 1 s for 60 GFLOP; limit 0.8 -> cython needs 60e9 / 0.8 s
+    # = 75 GFLOP/s = 75 % of sgemm. LSTM forward mid (limit 1.0) needs 60 %.
     doc = document(
         sgemm(1, 0.02),
         peer("gru", "forward", "mid", 1, "cython", 1.2, gemm_flops=60e9),
@@ -121,7 +123,7 @@ def test_target_needs_is_the_efficiency_that_meets_the_limit(ratios):
     )
     rows = {(r[0], r[3]): r for r in ratios.table_rows(ratios.load_run(doc))}
     needs = ratios.COLUMNS.index("target needs")
-    assert rows[("gru", "1")][needs] == "100%"
+    assert rows[("gru", "1")][needs] == "75%"
     assert rows[("lstm", "1")][needs] == "60%"
     assert rows[("lstm", "2")][needs] == ""          # no ratio target at 2 threads
 
@@ -171,11 +173,11 @@ def test_check_flag_sets_the_exit_code_only_when_asked(ratios, tmp_path, capsys)
     assert "FAIL" in capsys.readouterr().out
     no_allocation = {"peak_bytes": 0, "output_bytes": 0, "excess_bytes": 0, "slack_bytes": 0, "traceable": True}
     passing = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 0.5, allocation=no_allocation),
+        peer("rnn", "forward", "edge", 1, "cython", 0.25, allocation=no_allocation),
         peer("rnn", "forward", "edge", 1, "torch", 1.0)))
     assert ratios.main([passing, "--check"]) == 0
     unmeasured_allocation = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 0.5), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+        peer("rnn", "forward", "edge", 1, "cython", 0.25), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
     assert ratios.main([unmeasured_allocation, "--check"]) == 1  # MISSING counts against --check
 
 
@@ -215,14 +217,16 @@ def test_sweeps_use_the_median_of_the_sweep_medians(ratios):
     assert table.sweeps == 3
     assert table.ratio("rnn", "forward", "mid", 1) == pytest.approx(0.0052 / 0.0100)
     assert table.spread[("rnn", "forward", "mid", 1, "cython")] == pytest.approx(0.0002 / 0.0052)
-    got = verdicts_by_target(ratios, doc)["rnn forward mid 1t: cython/torch <= 0.6"]
-    assert got.status == "PASS" and got.measured == "0.520"
+    # the verdict: median of the per-sweep ratios 0.50, 0.187, 0.531
+    assert table.median_ratio("rnn", "forward", "mid", 1) == pytest.approx(0.0050 / 0.0100)
+    got = verdicts_by_target(ratios, doc)["rnn forward mid 1t: cython/torch <= 0.8"]
+    assert got.status == "PASS" and got.measured == "0.500"
     assert "median over 3 sweeps" in ratios.describe_run(table, Path("run.json"))
 
 
 def test_each_sweeps_own_ratio_is_shown_as_a_range(ratios):
     """Per sweep, cython ÷ torch from that sweep's two medians (run back to back); the row shows the
-    lowest and highest, and the verdict still uses the pooled medians."""
+    lowest and highest; the cy/torch column and the verdict use their median (issue 14)."""
     benches = []
     for impl, medians in (("cython", [0.0050, 0.0060, 0.0052]), ("torch", [0.0100, 0.0080, 0.0104])):
         for sweep, median in enumerate(medians, start=1):
@@ -233,7 +237,7 @@ def test_each_sweeps_own_ratio_is_shown_as_a_range(ratios):
     assert table.sweep_ratios("gru", "forward", "mid", 1) == pytest.approx([0.5, 0.75, 0.5])
     (row,) = ratios.table_rows(table)
     assert row[ratios.COLUMNS.index("cy/torch by sweep")] == "0.50–0.75"
-    assert row[ratios.COLUMNS.index("cy/torch")] == f"{0.0052 / 0.0100:.3f}"
+    assert row[ratios.COLUMNS.index("cy/torch")] == "0.500"
     assert row[ratios.COLUMNS.index("verdict")] == "PASS"
 
 
@@ -242,3 +246,33 @@ def test_a_single_sweep_run_shows_no_sweep_range(ratios):
                                      peer("gru", "forward", "mid", 1, "torch", 0.010)))
     (row,) = ratios.table_rows(table)
     assert row[ratios.COLUMNS.index("cy/torch by sweep")] == ""
+
+
+def test_median_of_sweep_ratios_differs_from_ratio_of_pooled_medians(ratios):
+    """Sweeps where both peers slowed together keep their ratio: the verdict takes the median of
+    each sweep's own ratio (0.9, 0.7, 0.7 -> 0.7 PASS), not pooled medians (0.0045 / 0.005 = 0.9)."""
+    benches = []
+    for impl, medians in (("cython", [0.0045, 0.0070, 0.0028]), ("torch", [0.0050, 0.0100, 0.0040])):
+        for sweep, median in enumerate(medians, start=1):
+            bench = peer("gru", "forward", "seed", 1, impl, median)
+            bench["extra_info"]["sweep"] = sweep
+            benches.append(bench)
+    doc = document(*benches)
+    table = ratios.load_run(doc)
+    assert table.ratio("gru", "forward", "seed", 1) == pytest.approx(0.9)
+    assert table.median_ratio("gru", "forward", "seed", 1) == pytest.approx(0.7)
+    assert verdicts_by_target(ratios, doc)["gru forward seed 1t: cython/torch <= 0.7"].status == "PASS"
+
+
+def test_header_names_cpu_kernel_path_and_openblas_core_type(ratios):
+    doc = document(peer("gru", "forward", "mid", 1, "cython", 0.005),
+                   peer("gru", "forward", "mid", 1, "torch", 0.010))
+    doc["machine_info"]["lstm_energy"] = {
+        "environment": {"isa": "avx512", "cpu_model": "AMD EPYC", "cores": 2,
+                        "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3",
+                                  "architecture": "Zen"}]},
+        "cpu_id": {"vendor": "amd", "family": 25, "model": 17, "microarchitecture": "Zen 4 (EPYC Genoa/Bergamo)"},
+    }
+    text = ratios.describe_run(ratios.load_run(doc), Path("run.json"))
+    assert "cpu: AMD, family 25 model 17, Zen 4 (EPYC Genoa/Bergamo)" in text
+    assert "kernel path (isa): avx512" in text and "OpenBLAS core type: Zen" in text

@@ -5,6 +5,8 @@ import pytest
 
 import lstm_energy.kernels as kernels
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 
 def _activate(values, dtype, relu=False):
     values = np.asarray(values, dtype=dtype)

@@ -7,6 +7,8 @@ from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, r
 
 import lstm_energy.kernels as kernels
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 DTYPES = [np.float64, np.float32]
 LAYOUTS = ["contiguous", "column_slice", "uneven"]
 # (T, B, D, H): a typical small case, then T=1, B=1, D != H, odd and prime sizes.

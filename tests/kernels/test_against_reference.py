@@ -7,6 +7,8 @@ from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, r
 
 import lstm_energy.kernels as kernels
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 reference = pytest.importorskip("lstm_energy.reference")
 
 

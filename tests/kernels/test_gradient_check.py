@@ -11,6 +11,8 @@ from kernel_harness import VARIANTS, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 EPS = 1e-6
 
 

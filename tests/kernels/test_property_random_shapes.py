@@ -2,15 +2,20 @@
 the naive oracle (Hypothesis explores sizes the hand-picked cases miss)."""
 import kernel_oracle as oracle
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
 
+# every kernel path: the path is set once per test (not per example), which is what the examples need
+pytestmark = pytest.mark.usefixtures("every_isa")
+
 
 # derandomize: the same 40 examples every run, so CI cannot flake on a rare relu kink at 0.
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(variant=st.sampled_from(sorted(VARIANTS)),
        dtype=st.sampled_from([np.float64, np.float32]),
        T=st.integers(1, 6), B=st.integers(1, 5), D=st.integers(1, 9), H=st.integers(1, 9),

@@ -1,19 +1,33 @@
 """The packed per-step product of _packed_gemm.h (c (+)= a @ b with b packed into 16-column panels)
-against float64 NumPy, over shapes that hit every remainder path: M % 6 (the 1..5-row blocks and the
-one-row kernel), N % 16 (the zero-padded last panel), K beyond the 256-wide k chunks, and both
-OpenMP paths (below and above the size that forks threads)."""
+against float64 NumPy on every path that has it (avx2, avx512), over shapes that hit every remainder
+path: M % 6 and M % 16 (the short blocks of either path and the one-row kernel), N % 16 (the
+zero-padded last panel), K beyond the 256-wide k chunks, and both OpenMP paths (below and above the
+size that forks threads)."""
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 from lstm_energy.kernels import _vector_math_probe as probe
 
-pytestmark = pytest.mark.skipif(not probe.packed_gemm_available(),
-                                reason="the packed AVX2 kernel needs a CPU with AVX2 and FMA")
+
+@pytest.fixture(autouse=True, params=["avx2", "avx512"])
+def packed_path(request):
+    """Every kernel path that has the packed GEMM (the baseline path uses BLAS instead); a path the
+    CPU lacks is skipped with the missing flag as the reason."""
+    from lstm_energy.kernels import isa
+    missing = isa.missing_flag(request.param)
+    if missing is not None:
+        pytest.skip(f"kernel path {request.param}: this CPU lacks the {missing!r} flag")
+    with isa.use_isa(request.param):
+        assert probe.packed_gemm_available()
+        yield request.param
+
 
 SHAPES = [(1, 1, 1), (1, 512, 128), (1, 128, 512), (2, 4, 8), (3, 7, 13), (5, 6, 9), (6, 16, 256),
           (7, 17, 257), (16, 1024, 256), (32, 1024, 256), (32, 768, 300), (31, 33, 257), (7, 4, 1000),
-          (64, 2048, 512), (13, 40, 600)]
+          (64, 2048, 512), (13, 40, 600),
+          # the AVX-512 path's 8-row blocks: 9..11 rows as two near-equal blocks, 8 + 4, 12 x 8 + 4
+          (9, 48, 70), (11, 33, 300), (12, 16, 9), (17, 64, 257), (100, 20, 33)]
 
 
 def _product(M, N, K, accumulate, transposed_source):

@@ -7,7 +7,7 @@ from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, r
 import lstm_energy.kernels as kernels
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]   # every kernel path
 
 
 def _torch_module(p, D, H):

@@ -5,6 +5,8 @@ import pytest
 
 from lstm_energy.kernels import _vector_math_probe as probe
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 BUILDS = ["dispatch", "baseline"]
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from lstm_energy.layers import GRU, LSTM, RNN
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 CELLS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn_tanh": (RNN, {}), "rnn_relu": (RNN, {"nonlinearity": "relu"})}
 # T, B, D, H, num_layers, bidirectional, batch_first
 SHAPES = [(3, 2, 3, 2, 2, True, False), (2, 1, 2, 3, 1, False, True)]

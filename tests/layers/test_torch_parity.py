@@ -11,7 +11,7 @@ import pytest
 from lstm_energy.layers import GRU, LSTM, RNN
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]   # every kernel path
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -4,7 +4,7 @@ import pytest
 from lstm_energy.measure.environment import cpu_model, environment, governor, turbo
 
 RECORD_KEYS = {"cpu_model", "cores", "kernel", "governor", "turbo", "blas", "blas_threads", "python", "versions",
-               "hostname"}
+               "hostname", "isa"}
 
 
 def write(path, text):

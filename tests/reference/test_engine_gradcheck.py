@@ -7,6 +7,8 @@ bidirectional layers pass them.
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+
 CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]   # (cell, relu)
 
 
