@@ -107,7 +107,8 @@ def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :
     a: (M, K) with unit column stride; c: (M, n) with unit column stride (any row strides).
     """
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_packed: the current kernel path has no packed GEMM (baseline); check packed_gemm_available() first")
+        raise RuntimeError("gemm_packed: the current kernel path has no packed GEMM (baseline); "
+                           "check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[0], K = a.shape[1]
     if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != M
             or c.shape[1] != n or (n > 1 and c.strides[1] != 4) or (K > 1 and a.strides[1] != 4)):
@@ -125,7 +126,8 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
     """c = op(a) @ b (+ c when accumulate) with the kernels' own large GEMM, in place; op(a) = a.T
     when transpose_a (the dW form). a: unit stride along its last axis; b: (K, N), c: (M, N)."""
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_large: the current kernel path has no packed GEMM (baseline); check packed_gemm_available() first")
+        raise RuntimeError("gemm_large: the current kernel path has no packed GEMM (baseline); "
+                           "check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[1] if transpose_a else a.shape[0]
     cdef Py_ssize_t K = a.shape[0] if transpose_a else a.shape[1]
     cdef Py_ssize_t N = b.shape[1]
