@@ -18,6 +18,7 @@ back: the ratios between them are the claim (see docs/performance.md), not the a
 ratios.py then takes each configuration's median over the sweeps, so a burst of load on the shared
 machine that hits one peer's few seconds in one sweep does not decide a ratio.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -87,9 +88,14 @@ def peer_grid(sweeps: int = 1):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--peer-sweeps", type=int, default=1, metavar="N",
-                     help="run the peer grid N times in a row; ratios.py takes each configuration's "
-                          "median over the sweeps (default 1)")
+    parser.addoption(
+        "--peer-sweeps",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the peer grid N times in a row; ratios.py takes each configuration's "
+        "median over the sweeps (default 1)",
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -98,8 +104,7 @@ def pytest_generate_tests(metafunc):
         if sweeps < 1:
             raise pytest.UsageError(f"--peer-sweeps must be at least 1, got {sweeps}")
         params = [
-            pytest.param(c, id=c.id, marks=[pytest.mark.torch] if c.impl == "torch" else [])
-            for c in peer_grid(sweeps)
+            pytest.param(c, id=c.id, marks=[pytest.mark.torch] if c.impl == "torch" else []) for c in peer_grid(sweeps)
         ]
         metafunc.parametrize("peer_config", params)
     if "sgemm_threads" in metafunc.fixturenames:
@@ -250,9 +255,15 @@ def peer_work(config: PeerConfig) -> dict:
     """
     from lstm_energy.costs import flops, traffic
 
-    args = dict(batch=config.sizes["batch"], seq_len=config.sizes["seq_len"],
-                input_size=config.sizes["input_size"], hidden_size=config.sizes["hidden_size"],
-                num_layers=1, bidirectional=False, phase=config.phase)
+    args = dict(
+        batch=config.sizes["batch"],
+        seq_len=config.sizes["seq_len"],
+        input_size=config.sizes["input_size"],
+        hidden_size=config.sizes["hidden_size"],
+        num_layers=1,
+        bidirectional=False,
+        phase=config.phase,
+    )
     count = flops(config.cell, **args)
     return {
         "gemm_flops": int(count.gemm),
@@ -304,8 +315,11 @@ def measure_allocation(run, impl: str, unreturned_bytes: int = 0) -> dict:
     peak minus output. Torch tensors live in c10's allocator, which tracemalloc cannot see.
     """
     if impl == "torch":
-        return {"tool": "tracemalloc", "traceable": False,
-                "reason": "torch allocates through c10, invisible to tracemalloc"}
+        return {
+            "tool": "tracemalloc",
+            "traceable": False,
+            "reason": "torch allocates through c10, invisible to tracemalloc",
+        }
     run()  # warm caches / lazy buffers first: we check the steady state of a prepared call
     tracemalloc.start()
     try:

@@ -34,6 +34,7 @@ runs before and after the peers, and the faster of the two is the ceiling).
 run: GEMM FLOPs ÷ (limit × torch's median) ÷ the sgemm ceiling. Above 100 % the target asks the
 whole call (GEMMs, gate math, overheads) to beat the rate of a large square sgemm on this machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,11 @@ PHASE_ORDER = ("forward", "train")
 RATIO_TARGETS = {
     ("lstm", "forward"): {"edge": 0.6, "mid": 1.0, "big": 1.0, "seed": 1.0},
     ("lstm", "train"): {"mid": 0.9, "big": 0.9, "seed": 0.9},
-    **{(cell, phase): {"edge": 0.3, "mid": 0.8, "big": 0.8, "seed": 0.7}
-       for cell in ("gru", "rnn") for phase in PHASE_ORDER},
+    **{
+        (cell, phase): {"edge": 0.3, "mid": 0.8, "big": 0.8, "seed": 0.7}
+        for cell in ("gru", "rnn")
+        for phase in PHASE_ORDER
+    },
 }
 #: cython forward GEMM efficiency at shape "big", 1 thread
 GEMM_EFFICIENCY_TARGET = 0.85
@@ -126,8 +130,9 @@ class RunTable:
     def groups(self):
         """Every (cell, phase, shape, threads) present, in reading order."""
         keys = {k[:4] for k in self.seconds}
-        return sorted(keys, key=lambda k: (_rank(CELL_ORDER, k[0]), _rank(PHASE_ORDER, k[1]),
-                                           k[3], _rank(SHAPE_ORDER, k[2])))
+        return sorted(
+            keys, key=lambda k: (_rank(CELL_ORDER, k[0]), _rank(PHASE_ORDER, k[1]), k[3], _rank(SHAPE_ORDER, k[2]))
+        )
 
 
 def _rank(order, value):
@@ -148,8 +153,8 @@ def load_run(data: dict) -> RunTable:
     if "benchmarks" not in data:
         raise ValueError("not a pytest-benchmark JSON: no 'benchmarks' list; pass the file run.sh wrote")
     table = RunTable(machine=data.get("machine_info", {}), datetime=data.get("datetime", ""))
-    sweep_medians: dict = {}   # key -> the median of each sweep
-    sweep_spreads: dict = {}   # key -> the IQR ÷ median of each sweep
+    sweep_medians: dict = {}  # key -> the median of each sweep
+    sweep_spreads: dict = {}  # key -> the IQR ÷ median of each sweep
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
         stats = bench.get("stats") or {}
@@ -188,20 +193,24 @@ def evaluate(table: RunTable) -> list[Verdict]:
             if (cell, phase, shape) not in touched:
                 continue
             ratio = table.median_ratio(cell, phase, shape, 1)
-            verdicts.append(Verdict(
-                f"{cell} {phase} {shape} 1t: cython/torch <= {limit:g}",
-                "n/a (cython or torch missing)" if ratio is None else f"{ratio:.3f}",
-                "MISSING" if ratio is None else ("PASS" if ratio <= limit else "FAIL"),
-            ))
+            verdicts.append(
+                Verdict(
+                    f"{cell} {phase} {shape} 1t: cython/torch <= {limit:g}",
+                    "n/a (cython or torch missing)" if ratio is None else f"{ratio:.3f}",
+                    "MISSING" if ratio is None else ("PASS" if ratio <= limit else "FAIL"),
+                )
+            )
     for cell in CELL_ORDER:
         if (cell, "forward", "big") not in touched:
             continue
         eff = table.efficiency(cell, "forward", "big", 1, "cython")
-        verdicts.append(Verdict(
-            f"{cell} forward big 1t: GEMM efficiency >= {GEMM_EFFICIENCY_TARGET:.0%}",
-            "n/a (cython or sgemm 1t missing)" if eff is None else f"{eff:.0%}",
-            "MISSING" if eff is None else ("PASS" if eff >= GEMM_EFFICIENCY_TARGET else "FAIL"),
-        ))
+        verdicts.append(
+            Verdict(
+                f"{cell} forward big 1t: GEMM efficiency >= {GEMM_EFFICIENCY_TARGET:.0%}",
+                "n/a (cython or sgemm 1t missing)" if eff is None else f"{eff:.0%}",
+                "MISSING" if eff is None else ("PASS" if eff >= GEMM_EFFICIENCY_TARGET else "FAIL"),
+            )
+        )
     for cell in CELL_ORDER:
         for phase in PHASE_ORDER:
             if (cell, phase, "big") not in touched:
@@ -210,25 +219,34 @@ def evaluate(table: RunTable) -> list[Verdict]:
             two = table.sweep_seconds.get((cell, phase, "big", 2, "cython"), {})
             both = sorted(one.keys() & two.keys())
             speedup = statistics.median(one[k] / two[k] for k in both) if both else None
-            verdicts.append(Verdict(
-                f"{cell} {phase} big cython: 2 threads >= {TWO_THREAD_SPEEDUP_TARGET:g}x faster than 1",
-                "n/a (cython 1t or 2t missing)" if speedup is None else f"{speedup:.2f}x",
-                "MISSING" if speedup is None else ("PASS" if speedup >= TWO_THREAD_SPEEDUP_TARGET else "FAIL"),
-            ))
+            verdicts.append(
+                Verdict(
+                    f"{cell} {phase} big cython: 2 threads >= {TWO_THREAD_SPEEDUP_TARGET:g}x faster than 1",
+                    "n/a (cython 1t or 2t missing)" if speedup is None else f"{speedup:.2f}x",
+                    "MISSING" if speedup is None else ("PASS" if speedup >= TWO_THREAD_SPEEDUP_TARGET else "FAIL"),
+                )
+            )
     cython_allocations = {k: v for k, v in table.allocation.items() if k[4] == "cython"}
     if cython_allocations:
         worst_key, worst = max(cython_allocations.items(), key=lambda kv: kv[1].get("excess_bytes", 0))
         ok = all(a.get("excess_bytes", 0) <= a.get("slack_bytes", 0) for a in cython_allocations.values())
-        verdicts.append(Verdict(
-            "cython: a prepared call allocates only its returned outputs (tracemalloc)",
-            f"worst {'-'.join(map(str, worst_key[:4]))}: peak {_kib(worst['peak_bytes'])} for "
-            f"{_kib(worst['output_bytes'])} of outputs (excess {_kib(worst['excess_bytes'])}, "
-            f"slack {_kib(worst['slack_bytes'])})",
-            "PASS" if ok else "FAIL",
-        ))
+        verdicts.append(
+            Verdict(
+                "cython: a prepared call allocates only its returned outputs (tracemalloc)",
+                f"worst {'-'.join(map(str, worst_key[:4]))}: peak {_kib(worst['peak_bytes'])} for "
+                f"{_kib(worst['output_bytes'])} of outputs (excess {_kib(worst['excess_bytes'])}, "
+                f"slack {_kib(worst['slack_bytes'])})",
+                "PASS" if ok else "FAIL",
+            )
+        )
     elif any(k[4] == "cython" for k in table.seconds):
-        verdicts.append(Verdict("cython: a prepared call allocates only its returned outputs (tracemalloc)",
-                                "n/a (no allocation record)", "MISSING"))
+        verdicts.append(
+            Verdict(
+                "cython: a prepared call allocates only its returned outputs (tracemalloc)",
+                "n/a (no allocation record)",
+                "MISSING",
+            )
+        )
     return verdicts
 
 
@@ -248,9 +266,25 @@ def _num(value, fmt):
     return "" if value is None else format(value, fmt)
 
 
-COLUMNS = ("cell", "phase", "shape", "thr", "cython ms", "torch ms", "numpy ms", "cy/torch", "target",
-           "verdict", "target needs", "cy/torch by sweep", "cy/numpy", "cy GFLOP/s", "cy GEMM eff",
-           "torch GEMM eff", "spread")
+COLUMNS = (
+    "cell",
+    "phase",
+    "shape",
+    "thr",
+    "cython ms",
+    "torch ms",
+    "numpy ms",
+    "cy/torch",
+    "target",
+    "verdict",
+    "target needs",
+    "cy/torch by sweep",
+    "cy/numpy",
+    "cy GFLOP/s",
+    "cy GEMM eff",
+    "torch GEMM eff",
+    "spread",
+)
 #: a row whose noisiest peer has IQR/median above this is flagged: re-measure it before believing it
 NOISY_SPREAD = 0.10
 
@@ -261,19 +295,30 @@ def table_rows(table: RunTable) -> list[tuple[str, ...]]:
         ratio = table.median_ratio(cell, phase, shape, threads)
         limit = RATIO_TARGETS.get((cell, phase), {}).get(shape) if threads == 1 else None
         verdict = "" if limit is None else ("MISSING" if ratio is None else ("PASS" if ratio <= limit else "FAIL"))
-        seconds = {impl: table.seconds.get((cell, phase, shape, threads, impl)) for impl in ("cython", "torch", "numpy")}
-        rows.append((
-            cell, phase, shape, str(threads),
-            _ms(seconds["cython"]), _ms(seconds["torch"]), _ms(seconds["numpy"]),
-            _num(ratio, ".3f"), "" if limit is None else f"<= {limit:g}", verdict,
-            "" if limit is None else _num(table.needed_efficiency(cell, phase, shape, threads, limit), ".0%"),
-            _sweep_range(table.sweep_ratios(cell, phase, shape, threads)),
-            _num(table.ratio(cell, phase, shape, threads, "cython", "numpy"), ".2f"),
-            _num(table.gflops(cell, phase, shape, threads, "cython"), ".1f"),
-            _num(table.efficiency(cell, phase, shape, threads, "cython"), ".0%"),
-            _num(table.efficiency(cell, phase, shape, threads, "torch"), ".0%"),
-            _spread(table, (cell, phase, shape, threads)),
-        ))
+        seconds = {
+            impl: table.seconds.get((cell, phase, shape, threads, impl)) for impl in ("cython", "torch", "numpy")
+        }
+        rows.append(
+            (
+                cell,
+                phase,
+                shape,
+                str(threads),
+                _ms(seconds["cython"]),
+                _ms(seconds["torch"]),
+                _ms(seconds["numpy"]),
+                _num(ratio, ".3f"),
+                "" if limit is None else f"<= {limit:g}",
+                verdict,
+                "" if limit is None else _num(table.needed_efficiency(cell, phase, shape, threads, limit), ".0%"),
+                _sweep_range(table.sweep_ratios(cell, phase, shape, threads)),
+                _num(table.ratio(cell, phase, shape, threads, "cython", "numpy"), ".2f"),
+                _num(table.gflops(cell, phase, shape, threads, "cython"), ".1f"),
+                _num(table.efficiency(cell, phase, shape, threads, "cython"), ".0%"),
+                _num(table.efficiency(cell, phase, shape, threads, "torch"), ".0%"),
+                _spread(table, (cell, phase, shape, threads)),
+            )
+        )
     return rows
 
 
@@ -284,7 +329,9 @@ def _sweep_range(ratios: list) -> str:
 
 def _spread(table: RunTable, group: tuple) -> str:
     """Largest IQR/median among the peers of a row, "NOISY" when above NOISY_SPREAD."""
-    spreads = [table.spread[group + (impl,)] for impl in ("cython", "torch", "numpy") if group + (impl,) in table.spread]
+    spreads = [
+        table.spread[group + (impl,)] for impl in ("cython", "torch", "numpy") if group + (impl,) in table.spread
+    ]
     if not spreads:
         return ""
     worst = max(spreads)
@@ -305,8 +352,11 @@ def format_markdown(header: tuple, rows: list) -> str:
 
 def openblas_core_types(env: dict) -> set:
     """The kernel (core type) each OpenBLAS in the run picked, e.g. {"SkylakeX"} or {"Zen"}."""
-    return {str(b.get("architecture")) for b in env.get("blas", [])
-            if b.get("internal_api") == "openblas" and b.get("architecture")}
+    return {
+        str(b.get("architecture"))
+        for b in env.get("blas", [])
+        if b.get("internal_api") == "openblas" and b.get("architecture")
+    }
 
 
 def describe_cpu(machine: dict) -> str:
@@ -324,55 +374,67 @@ def describe_cpu(machine: dict) -> str:
         if family is not None and model is not None:
             try:  # the same cpuid table the energy estimator uses
                 from lstm_energy.meters.microarchitecture import CpuId, identify
-                micro = identify(CpuId(vendor, int(family), int(model), info.get("stepping"),
-                                       info.get("brand_raw") or "")).microarchitecture
+
+                micro = identify(
+                    CpuId(vendor, int(family), int(model), info.get("stepping"), info.get("brand_raw") or "")
+                ).microarchitecture
             except (ImportError, TypeError, ValueError):
                 micro = None
     names = {"amd": "AMD", "intel": "Intel"}
-    return (f"{names.get(vendor, vendor or '?')}, family {family if family is not None else '?'} "
-            f"model {model if model is not None else '?'}, {micro or 'microarchitecture unknown'}")
+    return (
+        f"{names.get(vendor, vendor or '?')}, family {family if family is not None else '?'} "
+        f"model {model if model is not None else '?'}, {micro or 'microarchitecture unknown'}"
+    )
 
 
 def describe_run(table: RunTable, path: Path) -> str:
     """Where the numbers come from: file, time, CPU, BLAS kernels, OpenBLAS environment, timer."""
     info = table.machine.get("lstm_energy", {})
     env = info.get("environment", {})
-    kernels = sorted({f"{b.get('internal_api')} {b.get('version')} kernel={b.get('architecture')}"
-                      for b in env.get("blas", []) if b.get("user_api") == "blas"})
+    kernels = sorted(
+        {
+            f"{b.get('internal_api')} {b.get('version')} kernel={b.get('architecture')}"
+            for b in env.get("blas", [])
+            if b.get("user_api") == "blas"
+        }
+    )
     openblas = {k: v for k, v in info.get("openblas_env", {}).items() if v is not None}
     caches = info.get("caches", {}).get("named", {})
     torch = info.get("torch") or {}
     sgemm = ", ".join(f"{t}t {g:.1f}" for t, g in sorted(table.sgemm_gflops.items())) or "not measured"
-    return "\n".join([
-        f"run: {path} ({table.datetime})",
-        f"cpu: {describe_cpu(table.machine)}",
-        f"kernel path (isa): {env.get('isa') or 'not recorded (run before issue 14)'}; "
-        f"OpenBLAS core type: {', '.join(sorted(openblas_core_types(env))) or '?'}",
-        f"cpu model: {env.get('cpu_model', '?')}, {env.get('cores', '?')} cpus, caches "
-        f"{', '.join(f'{k} {v // 1024} KiB' for k, v in caches.items()) or '?'}",
-        f"BLAS: {'; '.join(kernels) or '?'}",
-        f"OpenBLAS environment: {openblas or 'none set (kernel auto-detected)'}",
-        f"torch: {torch.get('version', 'absent')} (oneDNN {'on' if torch.get('mkldnn_enabled') else 'off'})",
-        f"sgemm ceiling GFLOP/s: {sgemm}",
-        f"timer: {', '.join(sorted(table.timers)) or '?'}; figures are ratios of medians from this one run"
-        + (f" (each the median over {table.sweeps} sweeps of the grid)" if table.sweeps > 1 else ""),
-        f"energy records in the JSON: {', '.join(sorted(table.energy_sources)) or 'none'} (not used in this table)",
-    ])
+    return "\n".join(
+        [
+            f"run: {path} ({table.datetime})",
+            f"cpu: {describe_cpu(table.machine)}",
+            f"kernel path (isa): {env.get('isa') or 'not recorded (run before issue 14)'}; "
+            f"OpenBLAS core type: {', '.join(sorted(openblas_core_types(env))) or '?'}",
+            f"cpu model: {env.get('cpu_model', '?')}, {env.get('cores', '?')} cpus, caches "
+            f"{', '.join(f'{k} {v // 1024} KiB' for k, v in caches.items()) or '?'}",
+            f"BLAS: {'; '.join(kernels) or '?'}",
+            f"OpenBLAS environment: {openblas or 'none set (kernel auto-detected)'}",
+            f"torch: {torch.get('version', 'absent')} (oneDNN {'on' if torch.get('mkldnn_enabled') else 'off'})",
+            f"sgemm ceiling GFLOP/s: {sgemm}",
+            f"timer: {', '.join(sorted(table.timers)) or '?'}; figures are ratios of medians from this one run"
+            + (f" (each the median over {table.sweeps} sweeps of the grid)" if table.sweeps > 1 else ""),
+            f"energy records in the JSON: {', '.join(sorted(table.energy_sources)) or 'none'} (not used in this table)",
+        ]
+    )
 
 
 def newest_run(directory: Path = DEFAULT_DIRECTORY) -> Path:
     runs = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
     if not runs:
-        raise FileNotFoundError(
-            f"no benchmark JSON in {directory}/; run benchmarks/run.sh first or pass the JSON path"
-        )
+        raise FileNotFoundError(f"no benchmark JSON in {directory}/; run benchmarks/run.sh first or pass the JSON path")
     return runs[-1]
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("json", nargs="?", type=Path, help=f"pytest-benchmark JSON (default: newest in {DEFAULT_DIRECTORY}/)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "json", nargs="?", type=Path, help=f"pytest-benchmark JSON (default: newest in {DEFAULT_DIRECTORY}/)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if any target FAILs or is MISSING")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs/performance.md)")
     args = parser.parse_args(argv)
@@ -383,8 +445,10 @@ def main(argv=None) -> int:
         print(f"ERROR: cannot read the benchmark run: {err}", file=sys.stderr)
         return 2
     if not table.seconds:
-        print(f"ERROR: {path} has no timed peer benchmarks (was it run with --benchmark-disable?); "
-              "run benchmarks/run.sh", file=sys.stderr)
+        print(
+            f"ERROR: {path} has no timed peer benchmarks (was it run with --benchmark-disable?); run benchmarks/run.sh",
+            file=sys.stderr,
+        )
         return 2
     fmt = format_markdown if args.markdown else format_text
     verdicts = evaluate(table)

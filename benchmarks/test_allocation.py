@@ -6,6 +6,7 @@ which the runner drops) by at most ALLOCATION_SLACK_BYTES (Python objects, tuple
 The same numbers for every benchmarked configuration are in the benchmark JSON (extra_info
 "allocation") and in benchmarks/ratios.py's verdicts.
 """
+
 import itertools
 
 import pytest

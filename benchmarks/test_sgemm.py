@@ -4,6 +4,7 @@ Measured twice, before the peers ("-first", moved there by conftest.py) and afte
 ratios.py keeps the faster. scipy's OpenBLAS is the library the Cython kernels call (scipy.linalg.cython_blas), so
 achieved GFLOP/s of a layer ÷ these GFLOP/s is the GEMM efficiency ratios.py reports.
 """
+
 import numpy as np
 import pytest
 from scipy.linalg import blas
@@ -32,8 +33,9 @@ def test_sgemm(sgemm_threads, sgemm_size, sgemm_operands, pinned_threads, timer)
     np.testing.assert_allclose(c[:4, :4], a[:4] @ b[:, :4], rtol=1e-3, atol=1e-2)
 
     flops = 2 * sgemm_size**3
-    timer.describe(group=f"sgemm-{sgemm_threads}t", batch=1, flops=flops, bytes=3 * 4 * sgemm_size**2,
-                   threads=sgemm_threads)
+    timer.describe(
+        group=f"sgemm-{sgemm_threads}t", batch=1, flops=flops, bytes=3 * 4 * sgemm_size**2, threads=sgemm_threads
+    )
     timer.extra_info.update(
         kind="sgemm",
         n=sgemm_size,

@@ -3,6 +3,7 @@
 Public names are imported lazily so that ``import lstm_energy`` stays cheap and works without the
 optional extras (PyTorch is never imported here).
 """
+
 from importlib import import_module
 
 from lstm_energy.errors import LstmEnergyError

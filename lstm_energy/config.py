@@ -15,6 +15,7 @@ Shapes: ``T`` = seq_len, ``B`` = batch, ``D`` = input_size, ``H`` = hidden_size,
 (RNN 1, GRU 3, LSTM 4), ``L`` = num_layers; layer ``l >= 1`` reads the previous layer's output, so its
 input size is ``D_l = H * dirs`` (``dirs`` = 2 when bidirectional).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -41,8 +42,18 @@ DTYPES = tuple(DTYPE_BYTES)
 
 #: the results record's ``config`` keys, in record order (docs/results-record.md); also Config's fields
 RECORD_KEYS = (
-    "cell", "nonlinearity", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size",
-    "num_layers", "bidirectional", "dtype", "threads",
+    "cell",
+    "nonlinearity",
+    "impl",
+    "phase",
+    "batch",
+    "seq_len",
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "dtype",
+    "threads",
 )
 #: the integer fields, each >= 1
 POSITIVE_INT_FIELDS = ("batch", "seq_len", "input_size", "hidden_size", "num_layers", "threads")
@@ -128,14 +139,20 @@ class Config(Mapping):
         if self.cell != "rnn":
             if value not in (None, "tanh"):
                 if value not in NONLINEARITIES:
-                    raise ConfigError(f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
-                                      "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')")
-                raise ConfigError(f"nonlinearity={value!r} only applies to cell='rnn', got cell={self.cell!r}; "
-                                  "drop the nonlinearity argument")
+                    raise ConfigError(
+                        f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
+                        "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')"
+                    )
+                raise ConfigError(
+                    f"nonlinearity={value!r} only applies to cell='rnn', got cell={self.cell!r}; "
+                    "drop the nonlinearity argument"
+                )
             object.__setattr__(self, "nonlinearity", None)  # the record says null for LSTM/GRU
         elif value not in NONLINEARITIES:
-            raise ConfigError(f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
-                              "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')")
+            raise ConfigError(
+                f"unknown nonlinearity {value!r}: nonlinearity must be 'tanh' or 'relu' "
+                "(only the RNN cell uses it; LSTM and GRU keep the default 'tanh')"
+            )
 
     # ------------------------------------------------------------------ record form
 

@@ -14,6 +14,7 @@ an unavailable engine raises ``EngineUnavailableError``, there is no silent fall
 Memory: buffers for a (T, B, training) shape are allocated on the first call and reused; the arrays
 returned by ``forward``/``backward`` are always fresh, never views of those buffers.
 """
+
 import numpy as np
 
 from lstm_energy._layers.module import RecurrentLayer
@@ -33,11 +34,13 @@ class LSTM(RecurrentLayer):
         (h0, c0), (h_n, c_n) = states0, states_n
         self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse)
 
-    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
-                            accumulate_dx, reverse):
+    def _backward_direction(
+        self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
+    ):
         (h0, c0), (dh_n, dc_n), (dh0, dc0) = states0, dstates_n, dstates0
-        self._engine.lstm_backward(x, *params, h0, c0, y, ws, dy, dh_n, dc_n,
-                                   dx, *grads, dh0, dc0, bws, accumulate_dx, reverse)
+        self._engine.lstm_backward(
+            x, *params, h0, c0, y, ws, dy, dh_n, dc_n, dx, *grads, dh0, dc0, bws, accumulate_dx, reverse
+        )
 
 
 class GRU(RecurrentLayer):
@@ -49,10 +52,12 @@ class GRU(RecurrentLayer):
     def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
         self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse)
 
-    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
-                            accumulate_dx, reverse):
-        self._engine.gru_backward(x, *params, states0[0], y, ws, dy, dstates_n[0],
-                                  dx, *grads, dstates0[0], bws, accumulate_dx, reverse)
+    def _backward_direction(
+        self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
+    ):
+        self._engine.gru_backward(
+            x, *params, states0[0], y, ws, dy, dstates_n[0], dx, *grads, dstates0[0], bws, accumulate_dx, reverse
+        )
 
 
 class RNN(RecurrentLayer):
@@ -61,8 +66,19 @@ class RNN(RecurrentLayer):
     cell = "rnn"
     gates = GATES["rnn"]
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, bidirectional=False, dtype=np.float32, seed=None, impl="cython"):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        bidirectional=False,
+        dtype=np.float32,
+        seed=None,
+        impl="cython",
+    ):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected 'tanh' or 'relu'")
         self.nonlinearity = nonlinearity
@@ -72,11 +88,26 @@ class RNN(RecurrentLayer):
         return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"
 
     def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
-        self._engine.rnn_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse,
-                                 self.nonlinearity == "relu")
+        self._engine.rnn_forward(
+            x, *params, states0[0], y, states_n[0], ws, training, reverse, self.nonlinearity == "relu"
+        )
 
-    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
-                            accumulate_dx, reverse):
-        self._engine.rnn_backward(x, *params, states0[0], y, ws, dy, dstates_n[0],
-                                  dx, *grads, dstates0[0], bws, accumulate_dx, reverse,
-                                  self.nonlinearity == "relu")
+    def _backward_direction(
+        self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
+    ):
+        self._engine.rnn_backward(
+            x,
+            *params,
+            states0[0],
+            y,
+            ws,
+            dy,
+            dstates_n[0],
+            dx,
+            *grads,
+            dstates0[0],
+            bws,
+            accumulate_dx,
+            reverse,
+            self.nonlinearity == "relu",
+        )

@@ -22,6 +22,7 @@ windows, idle baseline) and stores the energy record in ``benchmark.extra_info["
 Options: ``--energy-meter NAME`` (default "auto"), ``--energy-windows N``,
 ``--energy-min-window-seconds S``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,13 +41,27 @@ _STASH_KEY = pytest.StashKey["EnergySession"]()
 
 def pytest_addoption(parser):
     group = parser.getgroup("lstm_energy", "energy per benchmark (lstm_energy `energy` fixture)")
-    group.addoption("--energy-meter", default="auto", metavar="NAME",
-                    help="energy meter for the `energy` fixture: auto, powercap, perf, pyrapl, msr, model "
-                         "(see `lstm-energy meters`); default auto")
-    group.addoption("--energy-windows", type=int, default=5, metavar="N",
-                    help="measurement windows per benchmark for the energy protocol (default 5)")
-    group.addoption("--energy-min-window-seconds", type=float, default=0.1, metavar="S",
-                    help="shortest energy window in seconds (default 0.1; the protocol raises it to 100 counter updates)")
+    group.addoption(
+        "--energy-meter",
+        default="auto",
+        metavar="NAME",
+        help="energy meter for the `energy` fixture: auto, powercap, perf, pyrapl, msr, model "
+        "(see `lstm-energy meters`); default auto",
+    )
+    group.addoption(
+        "--energy-windows",
+        type=int,
+        default=5,
+        metavar="N",
+        help="measurement windows per benchmark for the energy protocol (default 5)",
+    )
+    group.addoption(
+        "--energy-min-window-seconds",
+        type=float,
+        default=0.1,
+        metavar="S",
+        help="shortest energy window in seconds (default 0.1; the protocol raises it to 100 counter updates)",
+    )
 
 
 def pytest_configure(config):
@@ -69,8 +84,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if session is None or not session.measured:
         return
     provenance = ", ".join(sorted(session.provenances))
-    line = (f"lstm_energy: energy of {session.measured} benchmark(s) via meter {', '.join(sorted(session.meter_names))} "
-            f"(provenance: {provenance}); stored in extra_info[{EXTRA_INFO_KEY!r}]")
+    line = (
+        f"lstm_energy: energy of {session.measured} benchmark(s) via meter {', '.join(sorted(session.meter_names))} "
+        f"(provenance: {provenance}); stored in extra_info[{EXTRA_INFO_KEY!r}]"
+    )
     not_measured = sorted(session.provenances - {"measured"})
     if not_measured:
         line += " -- " + "/".join(p.upper() for p in not_measured) + ", NOT MEASURED"
@@ -144,13 +161,21 @@ class EnergyFixture:
         """The underlying pytest-benchmark fixture."""
         return self._benchmark
 
-    def configure(self, *, batch: int | None = None, flops: float | None = None, bytes: float | None = None,  # noqa: A002
-                  **config) -> EnergyFixture:
+    def configure(
+        self,
+        *,
+        batch: int | None = None,
+        flops: float | None = None,
+        bytes: float | None = None,  # noqa: A002
+        **config,
+    ) -> EnergyFixture:
         """Tell the fixture the work of one call: ``batch`` sequences (for joules per sequence), ``flops`` and
         ``bytes`` per call, and optional config keys (cell, hidden_size, impl, phase, ...) for the report."""
         unknown = sorted(set(config) - set(CONFIG_KEYS))
         if unknown:
-            raise TypeError(f"energy.configure() got unknown keys {unknown}; allowed: batch, flops, bytes, {', '.join(CONFIG_KEYS)}")
+            raise TypeError(
+                f"energy.configure() got unknown keys {unknown}; allowed: batch, flops, bytes, {', '.join(CONFIG_KEYS)}"
+            )
         if batch is not None:
             if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
                 raise ValueError(f"energy: batch must be an int >= 1 (sequences per call), got {batch!r}")
@@ -168,11 +193,21 @@ class EnergyFixture:
         self._measure(lambda: function_to_benchmark(*args, **kwargs))
         return result
 
-    def pedantic(self, target, args=(), kwargs=None, setup=None, teardown=None, rounds=1, warmup_rounds=0, iterations=1):
+    def pedantic(
+        self, target, args=(), kwargs=None, setup=None, teardown=None, rounds=1, warmup_rounds=0, iterations=1
+    ):
         """Like ``benchmark.pedantic``. The energy windows call ``target`` with the arguments of one ``setup()``
         call (if any), reused for every call of the windows."""
-        result = self._benchmark.pedantic(target, args=args, kwargs=kwargs, setup=setup, teardown=teardown,
-                                          rounds=rounds, warmup_rounds=warmup_rounds, iterations=iterations)
+        result = self._benchmark.pedantic(
+            target,
+            args=args,
+            kwargs=kwargs,
+            setup=setup,
+            teardown=teardown,
+            rounds=rounds,
+            warmup_rounds=warmup_rounds,
+            iterations=iterations,
+        )
         kwargs = dict(kwargs or {})
         if setup is not None:
             made = setup()
@@ -187,8 +222,15 @@ class EnergyFixture:
         from lstm_energy.measure import measure
 
         meter = self._meter if self._meter is not None else self._session.meter()
-        measurement = measure(call, meter, batch=self.batch or 1, flops=self.flops, bytes=self.bytes,
-                              windows=self._session.windows, min_window_seconds=self._session.min_window_seconds)
+        measurement = measure(
+            call,
+            meter,
+            batch=self.batch or 1,
+            flops=self.flops,
+            bytes=self.bytes,
+            windows=self._session.windows,
+            min_window_seconds=self._session.min_window_seconds,
+        )
         self.record = self._record(measurement)
         self._benchmark.extra_info[EXTRA_INFO_KEY] = self.record
         self._session.measured += 1
@@ -197,8 +239,14 @@ class EnergyFixture:
 
     def _record(self, m) -> dict:
         """The results record (kind "benchmark"; docs/results-record.md) of one measurement."""
-        return benchmark_record(config=self.config, measurement=m, batch=self.batch, flops=self.flops,
-                                bytes=self.bytes, environment=self._session.environment())
+        return benchmark_record(
+            config=self.config,
+            measurement=m,
+            batch=self.batch,
+            flops=self.flops,
+            bytes=self.bytes,
+            environment=self._session.environment(),
+        )
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ type (``lstm_energy.measure.Measurement``: ``joules_per_call`` ... ``warnings``)
 
 Key order inside a block is not part of the schema (JSON objects are unordered).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -118,13 +119,15 @@ def time_block(measurement, *, per_sequence: bool = True) -> dict:
     block = {"seconds_per_call": m.seconds_per_call.as_dict()}
     if per_sequence:
         block["seconds_per_sequence"] = m.seconds_per_call.median / m.batch
-    block.update({
-        "calls_per_window": m.calls_per_window,
-        "windows": len(m.windows),
-        "window_seconds": m.window_seconds,
-        "warmup_calls": m.warmup_calls,
-        "cv": m.cv_seconds,
-    })
+    block.update(
+        {
+            "calls_per_window": m.calls_per_window,
+            "windows": len(m.windows),
+            "window_seconds": m.window_seconds,
+            "warmup_calls": m.warmup_calls,
+            "cv": m.cv_seconds,
+        }
+    )
     return block
 
 
@@ -135,8 +138,9 @@ def _head(kind: str, created: str | None, config: Mapping) -> dict:
 # ------------------------------------------------------------------------------------ builders
 
 
-def profile_record(*, config: Mapping, measurement, costs: Mapping, environment: Mapping,
-                   created: str | None = None, warnings=()) -> dict:
+def profile_record(
+    *, config: Mapping, measurement, costs: Mapping, environment: Mapping, created: str | None = None, warnings=()
+) -> dict:
     """A ``"profile"`` record: one configuration measured by the protocol.
 
     config: the configuration dict (cell, nonlinearity, impl, phase, batch, seq_len, input_size,
@@ -147,20 +151,31 @@ def profile_record(*, config: Mapping, measurement, costs: Mapping, environment:
     """
     m = measurement
     record = _head(PROFILE_KIND, created, config)
-    record.update({
-        "energy": energy_block(m),
-        "time": time_block(m),
-        "costs": dict(costs),
-        "derived": derived_figures(m.seconds_per_call.median, m.joules_per_call.median,
-                                   costs["flops"]["total"], costs["bytes"]["expected"]),
-        "environment": dict(environment),
-        "warnings": list(warnings),
-    })
+    record.update(
+        {
+            "energy": energy_block(m),
+            "time": time_block(m),
+            "costs": dict(costs),
+            "derived": derived_figures(
+                m.seconds_per_call.median, m.joules_per_call.median, costs["flops"]["total"], costs["bytes"]["expected"]
+            ),
+            "environment": dict(environment),
+            "warnings": list(warnings),
+        }
+    )
     return record
 
 
-def benchmark_record(*, config: Mapping, measurement, batch: int | None = None, flops: float | None = None,
-                     bytes: float | None = None, environment: Mapping, created: str | None = None) -> dict:
+def benchmark_record(
+    *,
+    config: Mapping,
+    measurement,
+    batch: int | None = None,
+    flops: float | None = None,
+    bytes: float | None = None,
+    environment: Mapping,
+    created: str | None = None,
+) -> dict:
     """A ``"benchmark"`` record: one pytest-benchmark test measured by the ``energy`` fixture.
 
     config: what the test passed to ``energy.configure`` (cell, sizes, impl, ...), without batch;
@@ -181,14 +196,16 @@ def benchmark_record(*, config: Mapping, measurement, batch: int | None = None, 
     if flops and bytes:
         costs["arithmetic_intensity_flop_per_byte"] = arithmetic_intensity(flops, bytes)
     record = _head(BENCHMARK_KIND, created, config)
-    record.update({
-        "energy": energy_block(m, per_sequence=per_sequence),
-        "time": time_block(m, per_sequence=per_sequence),
-        "costs": costs,
-        "derived": derived_figures(m.seconds_per_call.median, m.joules_per_call.median, flops, bytes),
-        "environment": dict(environment),
-        "warnings": list(m.warnings),
-    })
+    record.update(
+        {
+            "energy": energy_block(m, per_sequence=per_sequence),
+            "time": time_block(m, per_sequence=per_sequence),
+            "costs": costs,
+            "derived": derived_figures(m.seconds_per_call.median, m.joules_per_call.median, flops, bytes),
+            "environment": dict(environment),
+            "warnings": list(m.warnings),
+        }
+    )
     return record
 
 
@@ -199,9 +216,19 @@ def accuracy_block(scores: Mapping, units: str) -> dict:
     return block
 
 
-def forecast_trial_record(*, config: Mapping, scores: Mapping, units: str, training_run, training_seconds: float,
-                          per_forecast, training_work, forecast_work, environment: Mapping,
-                          created: str | None = None) -> dict:
+def forecast_trial_record(
+    *,
+    config: Mapping,
+    scores: Mapping,
+    units: str,
+    training_run,
+    training_seconds: float,
+    per_forecast,
+    training_work,
+    forecast_work,
+    environment: Mapping,
+    created: str | None = None,
+) -> dict:
     """A ``"forecast_trial"`` record: one trained forecaster, its accuracy and its energy.
 
     config: the trial's settings (family, cell, hidden_size, ..., series, preset); scores: split ->
@@ -213,40 +240,43 @@ def forecast_trial_record(*, config: Mapping, scores: Mapping, units: str, train
     """
     run = training_run
     record = _head(FORECAST_TRIAL_KIND, created, config)
-    record.update({
-        "accuracy": accuracy_block(scores, units),
-        "energy": {
-            "provenance": run.provenance,
-            "meter": dict(run.meter_description),
-            "headline_domains": list(run.headline_domains),
-            "training_run": {
-                "joules": float(run.joules_per_call.median),
-                "total_joules": float(run.total_joules_per_call.median),
-                "seconds": training_seconds,
-                "idle_watts": run.idle_watts,
+    record.update(
+        {
+            "accuracy": accuracy_block(scores, units),
+            "energy": {
+                "provenance": run.provenance,
+                "meter": dict(run.meter_description),
+                "headline_domains": list(run.headline_domains),
+                "training_run": {
+                    "joules": float(run.joules_per_call.median),
+                    "total_joules": float(run.total_joules_per_call.median),
+                    "seconds": training_seconds,
+                    "idle_watts": run.idle_watts,
+                },
+                "per_forecast": {
+                    "joules_per_sequence": per_forecast.joules_per_sequence.as_dict(),
+                    "total_joules_per_sequence": per_forecast.total_joules_per_sequence.as_dict(),
+                    "idle_watts": per_forecast.idle_watts,
+                    "windows": len(per_forecast.windows),
+                    "calls_per_window": per_forecast.calls_per_window,
+                    "batch": per_forecast.batch,
+                },
             },
-            "per_forecast": {
-                "joules_per_sequence": per_forecast.joules_per_sequence.as_dict(),
-                "total_joules_per_sequence": per_forecast.total_joules_per_sequence.as_dict(),
-                "idle_watts": per_forecast.idle_watts,
-                "windows": len(per_forecast.windows),
-                "calls_per_window": per_forecast.calls_per_window,
-                "batch": per_forecast.batch,
+            "costs": {
+                "source": FORECAST_COSTS_SOURCE,
+                "training_run": {"flops": training_work.flops, "bytes": training_work.bytes},
+                "per_forecast": {"flops": forecast_work.flops, "bytes": forecast_work.bytes},
             },
-        },
-        "costs": {
-            "source": FORECAST_COSTS_SOURCE,
-            "training_run": {"flops": training_work.flops, "bytes": training_work.bytes},
-            "per_forecast": {"flops": forecast_work.flops, "bytes": forecast_work.bytes},
-        },
-        "environment": dict(environment),
-        "warnings": sorted(set(run.warnings) | set(per_forecast.warnings)),
-    })
+            "environment": dict(environment),
+            "warnings": sorted(set(run.warnings) | set(per_forecast.warnings)),
+        }
+    )
     return record
 
 
-def forecast_baseline_record(*, config: Mapping, scores: Mapping, units: str, environment: Mapping,
-                             created: str | None = None) -> dict:
+def forecast_baseline_record(
+    *, config: Mapping, scores: Mapping, units: str, environment: Mapping, created: str | None = None
+) -> dict:
     """A ``"forecast_baseline"`` record: one baseline's accuracy (no training run, not priced).
 
     config: ``{"baseline", "series", "preset"}``; scores and units as for ``forecast_trial_record``.

@@ -11,6 +11,7 @@ truncated line is reported by file and line number and skipped, never fatal::
     df = load_dataframe("reports/quick.jsonl")   # one row per record, dotted column names; a missing
                                                  # path raises FileNotFoundError, skipped lines warn
 """
+
 from __future__ import annotations
 
 import json
@@ -250,19 +251,27 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
         loaded.problems.append(LoadProblem(str(path), None, f"cannot read the file: {err.strerror or err}"))
         return
     except UnicodeDecodeError as err:
-        loaded.problems.append(LoadProblem(
-            str(path), None, f"not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at offset {err.start}); "
-            "pass a results .jsonl written by `lstm-energy sweep -o` or a pytest-benchmark .json"))
+        loaded.problems.append(
+            LoadProblem(
+                str(path),
+                None,
+                f"not UTF-8 text (byte {err.object[err.start : err.start + 1]!r} at offset {err.start}); "
+                "pass a results .jsonl written by `lstm-energy sweep -o` or a pytest-benchmark .json",
+            )
+        )
         return
     try:
         whole = json.loads(text)
     except json.JSONDecodeError as err:
         whole = None
         if path.suffix == ".json":  # one JSON document (pytest-benchmark): a parse error spoils it all
-            loaded.problems.append(LoadProblem(
-                str(path), err.lineno,
-                f"not valid JSON: {err.msg} (column {err.colno}); a truncated pytest-benchmark file? re-run it",
-            ))
+            loaded.problems.append(
+                LoadProblem(
+                    str(path),
+                    err.lineno,
+                    f"not valid JSON: {err.msg} (column {err.colno}); a truncated pytest-benchmark file? re-run it",
+                )
+            )
             return
     if isinstance(whole, dict) and "benchmarks" in whole:
         _load_pytest_benchmark(path, whole, loaded)
@@ -280,7 +289,9 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
         except json.JSONDecodeError as err:
             truncated = number == len(lines) and not text.endswith("\n")
             what = "truncated line (the writer was killed mid-write?)" if truncated else "corrupt line"
-            loaded.problems.append(LoadProblem(str(path), number, f"{what}: not valid JSON: {err.msg} (column {err.colno})"))
+            loaded.problems.append(
+                LoadProblem(str(path), number, f"{what}: not valid JSON: {err.msg} (column {err.colno})")
+            )
             continue
         _accept(record, str(path), number, loaded)
 
@@ -301,7 +312,9 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
     """Each benchmark's ``extra_info["lstm_energy"]`` is a record; add the benchmark's name and timing."""
     benchmarks = document.get("benchmarks")
     if not isinstance(benchmarks, list):
-        loaded.problems.append(LoadProblem(str(path), None, f"'benchmarks' must be a list, got {type(benchmarks).__name__}"))
+        loaded.problems.append(
+            LoadProblem(str(path), None, f"'benchmarks' must be a list, got {type(benchmarks).__name__}")
+        )
         return
     machine = document.get("machine_info") or {}
     without_energy = []
@@ -321,7 +334,11 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
                 "fullname": bench.get("fullname"),
                 "group": bench.get("group"),
                 "params": bench.get("params"),
-                "stats": {k: stats.get(k) for k in ("min", "max", "mean", "median", "stddev", "rounds", "iterations") if k in stats},
+                "stats": {
+                    k: stats.get(k)
+                    for k in ("min", "max", "mean", "median", "stddev", "rounds", "iterations")
+                    if k in stats
+                },
             }
             record.setdefault("created", document.get("datetime"))
             env = record.get("environment")
@@ -335,11 +352,14 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
         _accept(record, str(path), None, loaded, f"benchmark {name}")
     if without_energy:
         shown = ", ".join(without_energy[:5]) + (" ..." if len(without_energy) > 5 else "")
-        loaded.problems.append(LoadProblem(
-            str(path), None,
-            f"{len(without_energy)} benchmark(s) carry no extra_info[{EXTRA_INFO_KEY!r}] ({shown}); "
-            "use the `energy` fixture instead of `benchmark` to record their energy",
-        ))
+        loaded.problems.append(
+            LoadProblem(
+                str(path),
+                None,
+                f"{len(without_energy)} benchmark(s) carry no extra_info[{EXTRA_INFO_KEY!r}] ({shown}); "
+                "use the `energy` fixture instead of `benchmark` to record their energy",
+            )
+        )
 
 
 def iter_flat(record: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
@@ -385,8 +405,12 @@ def _warn_skipped(problems: list[LoadProblem]) -> None:
     if not problems:
         return
     shown = "; ".join(str(p) for p in problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-    warnings.warn(f"skipped {len(problems)} unreadable line(s) or file(s), loaded the rest: {shown}. "
-                  'The full list is in df.attrs["problems"].', SkippedRecordsWarning, stacklevel=3)
+    warnings.warn(
+        f"skipped {len(problems)} unreadable line(s) or file(s), loaded the rest: {shown}. "
+        'The full list is in df.attrs["problems"].',
+        SkippedRecordsWarning,
+        stacklevel=3,
+    )
 
 
 def finite(value) -> float | None:
@@ -394,4 +418,3 @@ def finite(value) -> float | None:
     if _is_number(value) and math.isfinite(value):
         return float(value)
     return None
-

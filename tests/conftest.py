@@ -1,4 +1,5 @@
 """Fixtures shared by the layer and engine-level tests (tests/layers, tests/reference)."""
+
 import os
 
 import numpy as np
@@ -60,8 +61,12 @@ def _isolation_unavailable() -> str:
         return "needs root for a private mount namespace (unshare --mount)"
     if shutil.which("unshare") is None:
         return "unshare (util-linux) is not installed"
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                            "mount -t tmpfs tmpfs /sys/class"], capture_output=True, text=True, timeout=30)
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs tmpfs /sys/class"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return "" if probe.returncode == 0 else f"cannot mount a tmpfs in a private namespace: {probe.stderr.strip()}"
 
 
@@ -92,7 +97,10 @@ def isolated_host():
         script += 'exec "$@"\n'
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "isolated-host", *argv],
-            capture_output=True, text=True, cwd=cwd, timeout=timeout,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=timeout,
             env={**(env if env is not None else os.environ), "LSTM_ENERGY_FAKE_TREE": _DEAD_POWERCAP},
         )
 

@@ -1,6 +1,7 @@
 """The one configuration object: validation (each bad field -> ConfigError naming it), its record
 form, and results files written before it existed (tests/data/results-v1.jsonl) still loading,
 rendering and resuming."""
+
 import io
 import json
 import subprocess
@@ -17,23 +18,35 @@ OLD_RESULTS = Path(__file__).resolve().parent / "data" / "results-v1.jsonl"
 GOOD = dict(cell="lstm", batch=2, seq_len=3, input_size=4, hidden_size=5)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(cell="lstmx"), r"unknown cell 'lstmx': cell must be one of 'lstm', 'gru', 'rnn'; pass cell='lstm'"),
-    (dict(impl="jax"), r"unknown impl 'jax': impl must be one of 'cython', 'numpy', 'torch'"),
-    (dict(phase="eval"), r"unknown phase 'eval': phase must be one of 'forward', 'backward', 'train'; 'train' means"),
-    (dict(dtype="float16"), r"unknown dtype 'float16': dtype must be float32 or float64 .*pass dtype='float32'"),
-    (dict(dtype=np.int8), r"dtype must be float32 or float64"),
-    (dict(cell="rnn", nonlinearity="sigmoid"), r"unknown nonlinearity 'sigmoid': nonlinearity must be 'tanh' or 'relu'"),
-    (dict(cell="rnn", nonlinearity=None), r"unknown nonlinearity None"),
-    (dict(cell="gru", nonlinearity="relu"), r"nonlinearity='relu' only applies to cell='rnn', got cell='gru'; drop"),
-    (dict(batch=0), r"batch must be a positive int, got 0; pass e.g. batch=1"),
-    (dict(seq_len=-1), r"seq_len must be a positive int, got -1"),
-    (dict(input_size=True), r"input_size must be a positive int, got True"),
-    (dict(hidden_size=2.5), r"hidden_size must be a positive int, got 2.5"),
-    (dict(num_layers="2"), r"num_layers must be a positive int, got '2'"),
-    (dict(threads=0), r"threads must be a positive int, got 0; pass threads=1 for one core"),
-    (dict(bidirectional="yes"), r"bidirectional must be True or False, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(cell="lstmx"), r"unknown cell 'lstmx': cell must be one of 'lstm', 'gru', 'rnn'; pass cell='lstm'"),
+        (dict(impl="jax"), r"unknown impl 'jax': impl must be one of 'cython', 'numpy', 'torch'"),
+        (
+            dict(phase="eval"),
+            r"unknown phase 'eval': phase must be one of 'forward', 'backward', 'train'; 'train' means",
+        ),
+        (dict(dtype="float16"), r"unknown dtype 'float16': dtype must be float32 or float64 .*pass dtype='float32'"),
+        (dict(dtype=np.int8), r"dtype must be float32 or float64"),
+        (
+            dict(cell="rnn", nonlinearity="sigmoid"),
+            r"unknown nonlinearity 'sigmoid': nonlinearity must be 'tanh' or 'relu'",
+        ),
+        (dict(cell="rnn", nonlinearity=None), r"unknown nonlinearity None"),
+        (
+            dict(cell="gru", nonlinearity="relu"),
+            r"nonlinearity='relu' only applies to cell='rnn', got cell='gru'; drop",
+        ),
+        (dict(batch=0), r"batch must be a positive int, got 0; pass e.g. batch=1"),
+        (dict(seq_len=-1), r"seq_len must be a positive int, got -1"),
+        (dict(input_size=True), r"input_size must be a positive int, got True"),
+        (dict(hidden_size=2.5), r"hidden_size must be a positive int, got 2.5"),
+        (dict(num_layers="2"), r"num_layers must be a positive int, got '2'"),
+        (dict(threads=0), r"threads must be a positive int, got 0; pass threads=1 for one core"),
+        (dict(bidirectional="yes"), r"bidirectional must be True or False, got 'yes'"),
+    ],
+)
 def test_each_bad_field_is_a_config_error_naming_it_and_the_value(change, message):
     with pytest.raises(ConfigError, match=message) as info:
         Config(**{**GOOD, **change})
@@ -48,8 +61,15 @@ def test_fields_are_keyword_only_and_sizes_required():
 
 
 def test_values_are_normalised_once():
-    c = Config(cell="rnn", batch=np.int64(2), seq_len=3, input_size=4, hidden_size=5, dtype=np.float64,
-               bidirectional=np.bool_(True))
+    c = Config(
+        cell="rnn",
+        batch=np.int64(2),
+        seq_len=3,
+        input_size=4,
+        hidden_size=5,
+        dtype=np.float64,
+        bidirectional=np.bool_(True),
+    )
     assert (c.batch, c.dtype, c.bidirectional) == (2, "float64", True)
     assert type(c.batch) is int and c.nonlinearity == "tanh"
     # LSTM/GRU have no nonlinearity: the default "tanh" (or None, from a record) is stored as None
@@ -58,11 +78,32 @@ def test_values_are_normalised_once():
 
 
 def test_as_record_is_exactly_the_records_config_dict():
-    c = Config(cell="gru", impl="numpy", phase="train", batch=8, seq_len=16, input_size=32, hidden_size=64,
-               num_layers=2, bidirectional=True, threads=2)
-    assert c.as_record() == {"cell": "gru", "nonlinearity": None, "impl": "numpy", "phase": "train", "batch": 8,
-                             "seq_len": 16, "input_size": 32, "hidden_size": 64, "num_layers": 2,
-                             "bidirectional": True, "dtype": "float32", "threads": 2}
+    c = Config(
+        cell="gru",
+        impl="numpy",
+        phase="train",
+        batch=8,
+        seq_len=16,
+        input_size=32,
+        hidden_size=64,
+        num_layers=2,
+        bidirectional=True,
+        threads=2,
+    )
+    assert c.as_record() == {
+        "cell": "gru",
+        "nonlinearity": None,
+        "impl": "numpy",
+        "phase": "train",
+        "batch": 8,
+        "seq_len": 16,
+        "input_size": 32,
+        "hidden_size": 64,
+        "num_layers": 2,
+        "bidirectional": True,
+        "dtype": "float32",
+        "threads": 2,
+    }
     assert list(c.as_record()) == list(RECORD_KEYS)
     json.dumps(c.as_record())
     # it reads like that dict, and a record's dict comes back to the same Config
@@ -83,7 +124,10 @@ def test_derived_shape_facts():
     c = Config(cell="gru", batch=2, seq_len=3, input_size=4, hidden_size=5, num_layers=3, bidirectional=True)
     assert (c.gates, c.directions, c.cell_kind, c.dtype_bytes) == (3, 2, "gru", 4)
     assert c.layer_input_sizes() == [4, 10, 10]
-    assert Config(cell="rnn", nonlinearity="relu", **{k: v for k, v in GOOD.items() if k != "cell"}).cell_kind == "rnn_relu"
+    assert (
+        Config(cell="rnn", nonlinearity="relu", **{k: v for k, v in GOOD.items() if k != "cell"}).cell_kind
+        == "rnn_relu"
+    )
     assert c.label() == "gru forward cython B=2 T=3 D=4 H=5 L=3 bi t=1"
 
 
@@ -129,8 +173,12 @@ def test_load_dataframe_reads_the_old_file():
 
 def test_report_renders_the_old_file(tmp_path):
     out = tmp_path / "old.html"
-    done = subprocess.run([sys.executable, "-m", "lstm_energy", "report", str(OLD_RESULTS), "-o", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_energy", "report", str(OLD_RESULTS), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 0 and "<svg" in out.read_text()
 
@@ -142,8 +190,15 @@ def test_resume_recognises_every_point_of_the_old_file(tmp_path):
 
     results = tmp_path / "results.jsonl"
     results.write_bytes(OLD_RESULTS.read_bytes())
-    grid = Grid(cells=("lstm", "rnn"), impls=("cython",), phases=("forward", "train"), batch=(8,), seq_len=(16,),
-                input_size=(32,), hidden_size=(32,))
+    grid = Grid(
+        cells=("lstm", "rnn"),
+        impls=("cython",),
+        phases=("forward", "train"),
+        batch=(8,),
+        seq_len=(16,),
+        input_size=(32,),
+        hidden_size=(32,),
+    )
     configs, _ = expand(grid, available=lambda impl: True)
     assert {config_key(c) for c in configs} == done_keys(results)
 
@@ -162,9 +217,28 @@ def test_sweep_cli_resume_on_the_old_file_measures_nothing_again(tmp_path):
     results = tmp_path / "results.jsonl"
     results.write_bytes(OLD_RESULTS.read_bytes())
     done = subprocess.run(
-        [sys.executable, "-m", "lstm_energy", "sweep", "--preset", "quick", "--meter", "model", "--cells", "lstm,rnn",
-         "--impls", "cython", "--hidden-size", "32", "--resume", "-o", str(results)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "lstm_energy",
+            "sweep",
+            "--preset",
+            "quick",
+            "--meter",
+            "model",
+            "--cells",
+            "lstm,rnn",
+            "--impls",
+            "cython",
+            "--hidden-size",
+            "32",
+            "--resume",
+            "-o",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == f"sweep: 0 new records, 4 already in the file, 0 failed -> {results}"

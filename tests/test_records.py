@@ -6,6 +6,7 @@ the plugin's EnergyFixture._record, forecast.records.trial_record/baseline_recor
 that folder were written by that code too (``lstm-energy profile --meter model --json``, a
 pytest-benchmark run of the ``energy`` fixture, ``forecast.records.write_records``). See its README.
 """
+
 import json
 import re
 import subprocess
@@ -51,23 +52,39 @@ def forecast_objects(case: dict):
     def scores(block):
         return {split: ns(**s) for split, s in block.items()}
 
-    result = ns(impl=r["impl"], threads=r["threads"], seed=r["seed"], series=ns(**r["series"]),
-                preset=ns(name=r["preset"]["name"], training=ns(**r["preset"]["training"])),
-                baselines={name: scores(b) for name, b in r["baselines"].items()})
+    result = ns(
+        impl=r["impl"],
+        threads=r["threads"],
+        seed=r["seed"],
+        series=ns(**r["series"]),
+        preset=ns(name=r["preset"]["name"], training=ns(**r["preset"]["training"])),
+        baselines={name: scores(b) for name, b in r["baselines"].items()},
+    )
     training, forecast = measurement(t["training_energy"]), measurement(t["forecast_energy"])
     c = t["candidate"]
-    trial = ns(candidate=ns(family=c["family"], window=c["window"], model=ns(**c["model"])), scores=scores(t["scores"]),
-               history=ns(**t["history"]), training_energy=training, forecast_energy=forecast,
-               training_joules=float(training.joules_per_call.median),
-               training_total_joules=float(training.total_joules_per_call.median),
-               training_work=ns(**t["training_work"]), forecast_work=ns(**t["forecast_work"]))
+    trial = ns(
+        candidate=ns(family=c["family"], window=c["window"], model=ns(**c["model"])),
+        scores=scores(t["scores"]),
+        history=ns(**t["history"]),
+        training_energy=training,
+        forecast_energy=forecast,
+        training_joules=float(training.joules_per_call.median),
+        training_total_joules=float(training.total_joules_per_call.median),
+        training_work=ns(**t["training_work"]),
+        forecast_work=ns(**t["forecast_work"]),
+    )
     return result, trial
 
 
 def profile_from(inputs: dict) -> dict:
-    result = ProfileResult(config=inputs["config"], measurement=measurement(inputs["measurement"]),
-                           costs=WorkCosts(**inputs["costs"]), environment=inputs["environment"],
-                           created=inputs["created"], warnings=tuple(inputs["warnings"]))
+    result = ProfileResult(
+        config=inputs["config"],
+        measurement=measurement(inputs["measurement"]),
+        costs=WorkCosts(**inputs["costs"]),
+        environment=inputs["environment"],
+        created=inputs["created"],
+        warnings=tuple(inputs["warnings"]),
+    )
     return result.to_record()
 
 
@@ -85,8 +102,9 @@ def shape(value, leaves=("meter", "environment", "domains_joules_per_call", "con
     """The nested key structure of a record (values dropped); blocks whose keys depend on the host or
     meter are leaves."""
     if isinstance(value, dict):
-        return {k: (k if k in leaves else shape(v, leaves)) for k, v in value.items()
-                if k not in ("benchmark", "_source")}  # added by the loader
+        return {
+            k: (k if k in leaves else shape(v, leaves)) for k, v in value.items() if k not in ("benchmark", "_source")
+        }  # added by the loader
     return type(value).__name__ if value is None or isinstance(value, (str, bool, list)) else "number"
 
 
@@ -109,22 +127,35 @@ def test_forecast_records_are_the_version_1_records():
     made = forecast_records.trial_record(result, trial, environment=inputs["environment"], created=inputs["created"])
     assert made == CASES["forecast_trial"][0]["record"]
     for case in CASES["forecast_baseline"]:
-        made = forecast_records.baseline_record(result, case["inputs"]["name"], environment=inputs["environment"],
-                                                created=inputs["created"])
+        made = forecast_records.baseline_record(
+            result, case["inputs"]["name"], environment=inputs["environment"], created=inputs["created"]
+        )
         assert made == case["record"]
 
 
 def test_the_builders_called_directly_make_the_same_records():
     inputs = CASES["profile"][0]["inputs"]
-    direct = records.profile_record(config=inputs["config"], measurement=measurement(inputs["measurement"]),
-                                    costs=WorkCosts(**inputs["costs"]).as_record(), environment=inputs["environment"],
-                                    created=inputs["created"], warnings=inputs["warnings"])
+    direct = records.profile_record(
+        config=inputs["config"],
+        measurement=measurement(inputs["measurement"]),
+        costs=WorkCosts(**inputs["costs"]).as_record(),
+        environment=inputs["environment"],
+        created=inputs["created"],
+        warnings=inputs["warnings"],
+    )
     assert direct == CASES["profile"][0]["record"]
     inputs = CASES["benchmark"][0]["inputs"]
     settings = dict(inputs["settings"])
     batch, flops, moved = settings.pop("batch"), settings.pop("flops"), settings.pop("bytes")
-    direct = records.benchmark_record(config=settings, measurement=measurement(inputs["measurement"]), batch=batch,
-                                      flops=flops, bytes=moved, environment=inputs["environment"], created=inputs["created"])
+    direct = records.benchmark_record(
+        config=settings,
+        measurement=measurement(inputs["measurement"]),
+        batch=batch,
+        flops=flops,
+        bytes=moved,
+        environment=inputs["environment"],
+        created=inputs["created"],
+    )
     assert direct == CASES["benchmark"][0]["record"]
 
 
@@ -169,7 +200,9 @@ def test_records_built_today_have_the_shape_of_version_1_files():
 
 
 def test_records_built_today_load():
-    made = [profile_from(c["inputs"]) for c in CASES["profile"]] + [benchmark_from(c["inputs"]) for c in CASES["benchmark"]]
+    made = [profile_from(c["inputs"]) for c in CASES["profile"]] + [
+        benchmark_from(c["inputs"]) for c in CASES["benchmark"]
+    ]
     for record in made:
         assert results.validate_record(record) is record
 
@@ -188,8 +221,10 @@ def test_schema_version_is_defined_once_and_written_from_there():
 
 def test_records_module_imports_only_the_standard_library():
     """The pytest plugin imports it in every pytest run: it must stay light (no NumPy, no lstm_energy.measure)."""
-    code = ("import sys, lstm_energy.records; "
-            "print([m for m in ('numpy', 'lstm_energy.measure', 'lstm_energy.results') if m in sys.modules])")
+    code = (
+        "import sys, lstm_energy.records; "
+        "print([m for m in ('numpy', 'lstm_energy.measure', 'lstm_energy.results') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -200,19 +235,22 @@ def test_records_module_imports_only_the_standard_library():
 def test_derived_figures_units():
     figures = records.derived_figures(seconds_per_call=0.002, joules_per_call=0.05, flops=4e8, bytes=1e6)
     assert figures == {
-        "gflops_per_second": pytest.approx(200.0),   # 4e8 FLOP / 2 ms
-        "watts": pytest.approx(25.0),                # 50 mJ / 2 ms
-        "pj_per_flop": pytest.approx(125.0),         # 5e-2 J / 4e8 FLOP = 1.25e-10 J
-        "nj_per_byte": pytest.approx(50.0),          # 5e-2 J / 1e6 B = 5e-8 J
+        "gflops_per_second": pytest.approx(200.0),  # 4e8 FLOP / 2 ms
+        "watts": pytest.approx(25.0),  # 50 mJ / 2 ms
+        "pj_per_flop": pytest.approx(125.0),  # 5e-2 J / 4e8 FLOP = 1.25e-10 J
+        "nj_per_byte": pytest.approx(50.0),  # 5e-2 J / 1e6 B = 5e-8 J
     }
 
 
-@pytest.mark.parametrize("seconds, joules, flops, moved, none", [
-    (0.0, 1.0, 10, 10, {"gflops_per_second", "watts"}),
-    (1.0, 1.0, 0, 0, {"pj_per_flop", "nj_per_byte"}),
-    (1.0, 1.0, None, None, {"gflops_per_second", "pj_per_flop", "nj_per_byte"}),
-    (None, None, 10, 10, {"gflops_per_second", "watts", "pj_per_flop", "nj_per_byte"}),
-])
+@pytest.mark.parametrize(
+    "seconds, joules, flops, moved, none",
+    [
+        (0.0, 1.0, 10, 10, {"gflops_per_second", "watts"}),
+        (1.0, 1.0, 0, 0, {"pj_per_flop", "nj_per_byte"}),
+        (1.0, 1.0, None, None, {"gflops_per_second", "pj_per_flop", "nj_per_byte"}),
+        (None, None, 10, 10, {"gflops_per_second", "watts", "pj_per_flop", "nj_per_byte"}),
+    ],
+)
 def test_derived_figures_are_none_when_an_input_is_missing_or_a_denominator_zero(seconds, joules, flops, moved, none):
     figures = records.derived_figures(seconds, joules, flops, moved)
     assert {k for k, v in figures.items() if v is None} == none

@@ -9,6 +9,7 @@ B = 64 one (K = 512, N = 2048) 20% slower than the same panels 0 or 32 bytes off
 process got depended on the allocator's history, so the same benchmark ran at two speeds from one
 process to the next. oneDNN and MKL align their buffers to 64 bytes for the same reason.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,7 @@ def aligned_empty(shape: int | tuple[int, ...], dtype, alignment: int = CACHE_LI
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = np.empty(nbytes + alignment, np.uint8)
     start = -raw.ctypes.data % alignment
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
 def aligned_zeros(shape: int | tuple[int, ...], dtype, alignment: int = CACHE_LINE) -> np.ndarray:

@@ -5,6 +5,7 @@ The layer owns these arrays; kernels write into them. Each starts on a cache lin
 ever handed to the caller: arrays returned by ``forward``/``backward`` are fresh (or copies), so the
 next call cannot change them.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -42,8 +43,7 @@ class ShapeBuffers:
         with ``key``; ``shapes`` is called only when the workspace is first made."""
         found = self._workspaces.get(key)
         if found is None:
-            found = self._workspaces[key] = {name: aligned_empty(shape, self.dtype)
-                                             for name, shape in shapes().items()}
+            found = self._workspaces[key] = {name: aligned_empty(shape, self.dtype) for name, shape in shapes().items()}
         return found
 
     def saved(self, key: Hashable):

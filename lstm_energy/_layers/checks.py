@@ -2,6 +2,7 @@
 
 Every failure names what was expected, the value seen and how to fix it.
 """
+
 from numbers import Integral
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Pick the module that implements the engine contract (``lstm_energy.kernels`` or ``lstm_energy.reference``)."""
+
 from importlib import import_module
 from types import ModuleType
 
@@ -8,9 +9,12 @@ ENGINE_MODULES = {"cython": "lstm_energy.kernels", "numpy": "lstm_energy.referen
 
 CONTRACT_FUNCTIONS = (
     "workspace_shapes",
-    "lstm_forward", "lstm_backward",
-    "gru_forward", "gru_backward",
-    "rnn_forward", "rnn_backward",
+    "lstm_forward",
+    "lstm_backward",
+    "gru_forward",
+    "gru_backward",
+    "rnn_forward",
+    "rnn_backward",
 )
 
 

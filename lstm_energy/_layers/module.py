@@ -4,9 +4,11 @@ Inside, everything is sequence-first: x (T, B, D), y (T, B, dirs*H), states (num
 ``batch_first`` is handled only at the boundary (one transposing copy in, one out).
 Cell subclasses say how to call their engine functions for one layer and one direction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -21,9 +23,9 @@ from lstm_energy.errors import ShapeError, StateError
 class ForwardContext:
     """What a training-mode forward leaves for ``backward``."""
 
-    x: np.ndarray                       # (T, B, D) layer-0 input as the kernels saw it
-    states0: tuple[np.ndarray, ...]     # (h0,) or (h0, c0), each (L*dirs, B, H)
-    buffers: ShapeBuffers               # layer outputs and forward workspaces of this shape
+    x: np.ndarray  # (T, B, D) layer-0 input as the kernels saw it
+    states0: tuple[np.ndarray, ...]  # (h0,) or (h0, c0), each (L*dirs, B, H)
+    buffers: ShapeBuffers  # layer outputs and forward workspaces of this shape
     T: int
     B: int
 
@@ -31,12 +33,22 @@ class ForwardContext:
 class RecurrentLayer:
     """Base of LSTM, GRU and RNN (``torch.nn.RNNBase`` semantics; see ``lstm_energy.layers``)."""
 
-    cell: str = ""            # "lstm" | "gru" | "rnn"
-    gates: int = 0            # G
-    state_names: tuple[str, ...] = ("h",)   # ("h", "c") for the LSTM
+    cell: str = ""  # "lstm" | "gru" | "rnn"
+    gates: int = 0  # G
+    state_names: tuple[str, ...] = ("h",)  # ("h", "c") for the LSTM
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 bidirectional=False, dtype=np.float32, seed=None, impl="cython"):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        bidirectional=False,
+        dtype=np.float32,
+        seed=None,
+        impl="cython",
+    ):
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.num_layers = positive_int("num_layers", num_layers)
@@ -49,12 +61,13 @@ class RecurrentLayer:
         self._engine = load_engine(impl)
         self.training = True
 
-        self._shapes = parameter_shapes(self.gates, self.input_size, self.hidden_size, self.num_layers,
-                                        self.directions, self.bias)
+        self._shapes = parameter_shapes(
+            self.gates, self.input_size, self.hidden_size, self.num_layers, self.directions, self.bias
+        )
         self._params = init_parameters(self._shapes, self.hidden_size, self.dtype, seed)
-        self._per_direction: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}   # (layer, dir) -> params
-        self._zero_bias = np.zeros(self.gates * self.hidden_size, self.dtype)   # b_ih, b_hh when bias=False
-        self._grads: dict[str, np.ndarray] = {}      # every parameter gradient, bias ones even if bias=False
+        self._per_direction: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}  # (layer, dir) -> params
+        self._zero_bias = np.zeros(self.gates * self.hidden_size, self.dtype)  # b_ih, b_hh when bias=False
+        self._grads: dict[str, np.ndarray] = {}  # every parameter gradient, bias ones even if bias=False
         self._buffers = BufferCache(self.dtype)
         self._context: ForwardContext | None = None
 
@@ -90,7 +103,8 @@ class RecurrentLayer:
         found = self._per_direction.get((layer, direction))
         if found is None:
             found = self._per_direction[(layer, direction)] = tuple(
-                self._params.get(parameter_name(kind, layer, direction), self._zero_bias) for kind in KINDS)
+                self._params.get(parameter_name(kind, layer, direction), self._zero_bias) for kind in KINDS
+            )
         return found
 
     def _layer_grads(self, layer: int, direction: int) -> tuple[np.ndarray, ...]:
@@ -120,7 +134,7 @@ class RecurrentLayer:
         states0 = self._checked_states(hx, B, buffers, "hx")
         H, dirs, L = self.hidden_size, self.directions, self.num_layers
         states_n = tuple(np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names)
-        direct_output = not training and not self.batch_first   # eval: last layer writes the returned y
+        direct_output = not training and not self.batch_first  # eval: last layer writes the returned y
 
         layer_input = x
         for layer in range(L):
@@ -132,12 +146,18 @@ class RecurrentLayer:
             for direction in range(dirs):
                 ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
                 ws = buffers.workspace(
-                    ws_key, lambda: self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training))  # noqa: B023 - called at once
+                    ws_key, partial(self._engine.workspace_shapes, self.cell, "forward", T, B, D, H, training)
+                )
                 k = layer * dirs + direction
                 self._forward_direction(
-                    layer_input, self._layer_params(layer, direction), tuple(s[k] for s in states0),
-                    y[:, :, direction * H:(direction + 1) * H], tuple(s[k] for s in states_n),
-                    ws, training, direction == 1,
+                    layer_input,
+                    self._layer_params(layer, direction),
+                    tuple(s[k] for s in states0),
+                    y[:, :, direction * H : (direction + 1) * H],
+                    tuple(s[k] for s in states_n),
+                    ws,
+                    training,
+                    direction == 1,
                 )
             layer_input = y
 
@@ -171,7 +191,7 @@ class RecurrentLayer:
         dstates0 = tuple(np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names)
         D0 = self.input_size
 
-        upstream = dy                                        # (T, B, dirs*H): dL/d(output of this layer)
+        upstream = dy  # (T, B, dirs*H): dL/d(output of this layer)
         for layer in reversed(range(L)):
             layer_input = ctx.x if layer == 0 else buffers.saved(("y", layer - 1))
             D = layer_input.shape[2]
@@ -183,15 +203,25 @@ class RecurrentLayer:
                 dx = np.empty((T, B, D0), self.dtype)
             y = buffers.saved(("y", layer))
             bws = buffers.workspace(
-                ("bws", min(layer, 1)), lambda: self._engine.workspace_shapes(self.cell, "backward", T, B, D, H, True))  # noqa: B023 - called at once
+                ("bws", min(layer, 1)), partial(self._engine.workspace_shapes, self.cell, "backward", T, B, D, H, True)
+            )
             for direction in range(dirs):
                 k = layer * dirs + direction
                 cols = slice(direction * H, (direction + 1) * H)
                 self._backward_direction(
-                    layer_input, self._layer_params(layer, direction), tuple(s[k] for s in ctx.states0),
-                    y[:, :, cols], buffers.saved(("ws", layer, direction)), upstream[:, :, cols],
-                    tuple(s[k] for s in dstates_n), dx, self._layer_grads(layer, direction),
-                    tuple(s[k] for s in dstates0), bws, direction == 1, direction == 1,
+                    layer_input,
+                    self._layer_params(layer, direction),
+                    tuple(s[k] for s in ctx.states0),
+                    y[:, :, cols],
+                    buffers.saved(("ws", layer, direction)),
+                    upstream[:, :, cols],
+                    tuple(s[k] for s in dstates_n),
+                    dx,
+                    self._layer_grads(layer, direction),
+                    tuple(s[k] for s in dstates0),
+                    bws,
+                    direction == 1,
+                    direction == 1,
                 )
             upstream = dx
 
@@ -221,7 +251,7 @@ class RecurrentLayer:
                 f"x is empty: shape {x.shape} {self._layout('D')}; sequence length T and batch size B must be ≥ 1"
             )
         if self.batch_first:
-            return np.ascontiguousarray(x.transpose(1, 0, 2))       # the one copy into (T, B, D)
+            return np.ascontiguousarray(x.transpose(1, 0, 2))  # the one copy into (T, B, D)
         return kernel_ready(x)
 
     def _checked_states(self, given, B: int, buffers: ShapeBuffers, name: str) -> tuple[np.ndarray, ...]:
@@ -244,8 +274,7 @@ class RecurrentLayer:
                 got = f"a {got} of {len(given)}"
             pair = "(h0, c0)" if name == "hx" else "(dh_n, dc_n)"
             raise TypeError(
-                f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, "
-                f"got {got}"
+                f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, got {got}"
             )
         states = []
         for state_name, value in zip(self.state_names, given):
@@ -279,15 +308,23 @@ class RecurrentLayer:
     def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
         raise NotImplementedError
 
-    def _backward_direction(self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws,
-                            accumulate_dx, reverse):
+    def _backward_direction(
+        self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
+    ):
         raise NotImplementedError
 
     def __repr__(self) -> str:
         extra = "".join(
-            f", {k}={v!r}" for k, v in (("num_layers", self.num_layers), ("bias", self.bias),
-                                        ("batch_first", self.batch_first), ("bidirectional", self.bidirectional))
+            f", {k}={v!r}"
+            for k, v in (
+                ("num_layers", self.num_layers),
+                ("bias", self.bias),
+                ("batch_first", self.batch_first),
+                ("bidirectional", self.bidirectional),
+            )
             if v != {"num_layers": 1, "bias": True, "batch_first": False, "bidirectional": False}[k]
         )
-        return (f"{type(self).__name__}({self.input_size}, {self.hidden_size}{extra}, "
-                f"dtype=np.{self.dtype.name}, impl={self.impl!r})")
+        return (
+            f"{type(self).__name__}({self.input_size}, {self.hidden_size}{extra}, "
+            f"dtype=np.{self.dtype.name}, impl={self.impl!r})"
+        )

@@ -4,6 +4,7 @@ Names follow ``torch.nn.LSTM/GRU/RNN``: ``weight_ih_l{k}`` (G*H, D_k), ``weight_
 ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G*H,), with ``_reverse`` appended for the backward direction;
 D_0 = input_size, D_k = H * dirs for k ≥ 1.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,8 +22,9 @@ def parameter_name(kind: str, layer: int, direction: int) -> str:
     return f"{kind}_l{layer}" + ("_reverse" if direction == 1 else "")
 
 
-def parameter_shapes(gates: int, input_size: int, hidden_size: int, num_layers: int,
-                     directions: int, bias: bool) -> dict[str, tuple[int, ...]]:
+def parameter_shapes(
+    gates: int, input_size: int, hidden_size: int, num_layers: int, directions: int, bias: bool
+) -> dict[str, tuple[int, ...]]:
     """``{name: shape}`` in PyTorch's order (layer, then direction, then w_ih, w_hh, b_ih, b_hh)."""
     GH = gates * hidden_size
     shapes = {}

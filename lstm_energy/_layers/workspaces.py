@@ -5,6 +5,7 @@ it), so buffers allocated for one engine work with the other and the two stay co
 use. ``allocate_workspace`` makes the arrays (cache-line aligned). Pure Python and NumPy: the
 reference engine imports it without the compiled kernels.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,9 @@ def packed_weight_shape(K: int, N: int) -> tuple[int, int, int]:
     return (-(-N // PANEL_WIDTH), K, PANEL_WIDTH)
 
 
-def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
-                     training: bool) -> dict[str, tuple[int, ...]]:
+def workspace_shapes(
+    cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool
+) -> dict[str, tuple[int, ...]]:
     """Return ``{name: shape}`` of the scratch arrays ``ws`` (forward) or ``bws`` (backward).
 
     cell: "lstm" | "gru" | "rnn"; pass_: "forward" | "backward"; T, B, D, H: sizes;
@@ -65,7 +67,7 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
             shapes = {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}
         else:
             shapes = {"dgates": (T, B, G * H)}
-        shapes["w_hh_panels"] = packed_weight_shape(G * H, H)   # Bmat = W_hh (GH, H)
+        shapes["w_hh_panels"] = packed_weight_shape(G * H, H)  # Bmat = W_hh (GH, H)
         shapes["gemm_panels"] = packed_weight_shape(GEMM_K_CHUNK, max(D, H))  # one k chunk of W_ih, x or y
         return shapes
     if cell == "lstm":
@@ -78,15 +80,17 @@ def workspace_shapes(cell: str, pass_: str, T: int, B: int, D: int, H: int,
             shapes["ghn"] = (T, B, H)
     else:
         shapes = {"bias": (H,)}
-    shapes["w_ih_panels"] = packed_weight_shape(D, G * H)       # Bmat = W_ihᵀ (D, GH)
-    shapes["w_hh_panels"] = packed_weight_shape(H, G * H)       # Bmat = W_hhᵀ (H, GH)
+    shapes["w_ih_panels"] = packed_weight_shape(D, G * H)  # Bmat = W_ihᵀ (D, GH)
+    shapes["w_hh_panels"] = packed_weight_shape(H, G * H)  # Bmat = W_hhᵀ (H, GH)
     return shapes
 
 
-def allocate_workspace(cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool,
-                       dtype) -> dict[str, np.ndarray]:
+def allocate_workspace(
+    cell: str, pass_: str, T: int, B: int, D: int, H: int, training: bool, dtype
+) -> dict[str, np.ndarray]:
     """``{name: array}`` for ``workspace_shapes(cell, pass_, T, B, D, H, training)``, each array
     uninitialised and starting on a cache line (``lstm_energy._layers.aligned``). Any C-contiguous arrays
     of those shapes work; aligned ones keep the packed GEMM's panel reads within one line each."""
-    return {name: aligned_empty(shape, dtype)
-            for name, shape in workspace_shapes(cell, pass_, T, B, D, H, training).items()}
+    return {
+        name: aligned_empty(shape, dtype) for name, shape in workspace_shapes(cell, pass_, T, B, D, H, training).items()
+    }

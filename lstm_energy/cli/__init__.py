@@ -5,6 +5,7 @@ Each subcommand module defines ``NAME`` (str), ``HELP`` (one line), ``add_argume
 so a subcommand module keeps its heavy imports (pandas, torch, the kernels) inside ``run``.
 Exit codes: 0 success, 1 the job failed, 2 bad usage.
 """
+
 import argparse
 import sys
 from importlib import import_module

@@ -1,4 +1,5 @@
 """argparse ``type=`` converters shared by the subcommands: a bad value exits 2 with the value seen."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ spread or collinear, a fit needing a negative parameter or with R^2 < 0.5; rules
 :mod:`lstm_energy.measure.calibration`) also exit 1 with the reason, and no profile is written.
 Load the profile elsewhere with ``$LSTM_ENERGY_MODEL_PROFILE=PATH``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,14 +23,23 @@ HELP = "fit the energy estimator to measured runs (needs real counters)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("-o", "--output", default=None,
-                        help="profile file to write (default model-profile-<hostname>.json)")
+    parser.add_argument(
+        "-o", "--output", default=None, help="profile file to write (default model-profile-<hostname>.json)"
+    )
     from lstm_energy.meters.registry import NAMES as METER_NAMES
 
-    parser.add_argument("--meter", default="auto", choices=METER_NAMES,
-                        help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused")
-    parser.add_argument("--impl", choices=IMPLS, default="cython",
-                        help="implementation to run the calibration set with (default cython)")
+    parser.add_argument(
+        "--meter",
+        default="auto",
+        choices=METER_NAMES,
+        help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused",
+    )
+    parser.add_argument(
+        "--impl",
+        choices=IMPLS,
+        default="cython",
+        help="implementation to run the calibration set with (default cython)",
+    )
     parser.add_argument("--windows", type=positive_int, default=5, help="windows per configuration (default 5)")
     parser.add_argument("--json", action="store_true", help="print the saved profile as JSON")
 
@@ -45,8 +55,10 @@ def run(args) -> int:
             try:
                 meter = opened.enter_context(opened_meter(args.meter))
             except MeterUnavailableError as err:
-                print(f"ERROR: calibration needs real energy counters and meter {args.meter!r} is not usable here: "
-                      f"{err}", file=sys.stderr)
+                print(
+                    f"ERROR: calibration needs real energy counters and meter {args.meter!r} is not usable here: {err}",
+                    file=sys.stderr,
+                )
                 return 1
         if meter.provenance != "measured":
             # with "auto": the registry's warning says why each measured backend failed
@@ -59,8 +71,12 @@ def run(args) -> int:
             )
             return 1
         try:
-            profile = calibrate(meter, impl=args.impl, windows=args.windows,
-                                progress=lambda line: print(line, file=sys.stderr, flush=True))
+            profile = calibrate(
+                meter,
+                impl=args.impl,
+                windows=args.windows,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
+            )
         except CalibrationError as err:
             print(f"ERROR: calibration refused, no profile written: {err}", file=sys.stderr)
             return 1
@@ -73,7 +89,9 @@ def run(args) -> int:
     print(f"saved {path}: {profile.source}")
     for name, value in profile.parameters.as_dict().items():
         print(f"  {name:16s} {value:.4g}")
-    print(f"  fit: R^2 {fit['r2']:.3f}, median relative error {fit['median_relative_error']:.1%}, "
-          f"max {fit['max_relative_error']:.1%}, condition number {fit['condition_number']:.3g}")
+    print(
+        f"  fit: R^2 {fit['r2']:.3f}, median relative error {fit['median_relative_error']:.1%}, "
+        f"max {fit['max_relative_error']:.1%}, condition number {fit['condition_number']:.3g}"
+    )
     print(f"use it with: export LSTM_ENERGY_MODEL_PROFILE={path}")
     return 0

@@ -1,4 +1,5 @@
 """`lstm-energy machine`: CPU, cores, caches, measured sgemm peak and triad bandwidth (roofline data)."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,8 @@ def format_profile(profile: dict) -> str:
     )
     lines = [
         f"CPU          {m['cpu_model']} ({m['machine']}), {m['cores']} usable core(s)",
-        "caches       " + ", ".join(f"{name} {_size(size)}" for name, size in m["caches"]["named"].items())
+        "caches       "
+        + ", ".join(f"{name} {_size(size)}" for name, size in m["caches"]["named"].items())
         + f"   [{m['caches']['source']}]",
         f"BLAS         {m['blas']['label']}   [{m['blas']['filepath']}]",
         f"kernel       {m['kernel']}",

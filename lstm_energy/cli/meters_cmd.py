@@ -1,4 +1,5 @@
 """``lstm-energy meters [--json]``: every energy backend, whether it works here, why not, and how to fix it."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ def auto_choice(rows) -> dict:
 
 def _wrap(label: str, text: str, width: int = 100) -> str:
     return textwrap.fill(
-        text, width=width, initial_indent=f"    {label:<6} ", subsequent_indent=" " * 11,
-        break_long_words=False, break_on_hyphens=False,
+        text,
+        width=width,
+        initial_indent=f"    {label:<6} ",
+        subsequent_indent=" " * 11,
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 

@@ -1,4 +1,5 @@
 """``lstm-energy profile``: joules per sequence of one configuration, measured or (said so) estimated."""
+
 from __future__ import annotations
 
 import json
@@ -20,20 +21,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
     parser.add_argument("--bidirectional", action="store_true", help="two directions per layer")
     parser.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh", help="RNN only (default tanh)")
-    parser.add_argument("--phase", choices=PHASES, default="forward",
-                        help="forward (eval), backward alone, or train = forward + backward (default forward)")
-    parser.add_argument("--impl", choices=IMPLS, default="cython",
-                        help="implementation (default cython)")
+    parser.add_argument(
+        "--phase",
+        choices=PHASES,
+        default="forward",
+        help="forward (eval), backward alone, or train = forward + backward (default forward)",
+    )
+    parser.add_argument("--impl", choices=IMPLS, default="cython", help="implementation (default cython)")
     from lstm_energy.meters.registry import NAMES as METER_NAMES
 
-    parser.add_argument("--meter", default="auto", choices=METER_NAMES,
-                        help="energy meter (default auto: the first measured one, else the estimator, loudly; "
-                             "see `lstm-energy meters`)")
+    parser.add_argument(
+        "--meter",
+        default="auto",
+        choices=METER_NAMES,
+        help="energy meter (default auto: the first measured one, else the estimator, loudly; "
+        "see `lstm-energy meters`)",
+    )
     parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32", help="default float32")
     parser.add_argument("--windows", type=positive_int, default=7, help="measurement windows (default 7)")
-    parser.add_argument("--min-window-seconds", type=positive_float, default=0.1,
-                        help="shortest window in seconds (default 0.1; never under 100 counter updates)")
+    parser.add_argument(
+        "--min-window-seconds",
+        type=positive_float,
+        default=0.1,
+        help="shortest window in seconds (default 0.1; never under 100 counter updates)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results record as JSON")
 
 
@@ -57,13 +69,20 @@ def headline(record: dict) -> str:
     meter = energy["meter"]
     per_sequence = _si(energy["joules_per_sequence"]["median"], "J")
     if energy["provenance"] == "measured":
-        return (f"MEASURED by {meter.get('name')} ({' + '.join(energy['headline_domains'])}): {per_sequence} per "
-                "sequence (dynamic: idle baseline subtracted)")
+        return (
+            f"MEASURED by {meter.get('name')} ({' + '.join(energy['headline_domains'])}): {per_sequence} per "
+            "sequence (dynamic: idle baseline subtracted)"
+        )
     if energy["provenance"] == "estimated":
-        parameters = (f"calibrated profile {meter.get('profile_path')}" if meter.get("calibrated")
-                      else meter.get("source") or "source not stated by the meter")
-        return (f"ESTIMATED, NOT MEASURED: {per_sequence} per sequence from the {meter.get('name')!r} estimator "
-                f"({parameters}; no energy counter was read)")
+        parameters = (
+            f"calibrated profile {meter.get('profile_path')}"
+            if meter.get("calibrated")
+            else meter.get("source") or "source not stated by the meter"
+        )
+        return (
+            f"ESTIMATED, NOT MEASURED: {per_sequence} per sequence from the {meter.get('name')!r} estimator "
+            f"({parameters}; no energy counter was read)"
+        )
     return f"SIMULATED (tests only), NOT MEASURED: {per_sequence} per sequence from meter {meter.get('name')!r}"
 
 
@@ -71,9 +90,11 @@ def render(record: dict) -> str:
     """Human-readable report of a profile record."""
     c, e, t, d = record["config"], record["energy"], record["time"], record["derived"]
     jps = e["joules_per_sequence"]
-    shape = (f"{c['cell']} {c['phase']} impl={c['impl']} B={c['batch']} T={c['seq_len']} D={c['input_size']} "
-             f"H={c['hidden_size']} layers={c['num_layers']}{' bidirectional' if c['bidirectional'] else ''} "
-             f"{c['dtype']} threads={c['threads']}")
+    shape = (
+        f"{c['cell']} {c['phase']} impl={c['impl']} B={c['batch']} T={c['seq_len']} D={c['input_size']} "
+        f"H={c['hidden_size']} layers={c['num_layers']}{' bidirectional' if c['bidirectional'] else ''} "
+        f"{c['dtype']} threads={c['threads']}"
+    )
     lines = [headline(record), f"  config          {shape}"]
     if e["provenance"] == "estimated":
         lines.append(f"  estimator       {e['meter'].get('model', '')}; {e['meter'].get('source', 'source unstated')}")
@@ -101,13 +122,25 @@ def run(args) -> int:
     from lstm_energy.measure import profile_config
 
     # the flags are the Config's fields (--layers is num_layers); argparse has checked each one
-    config = Config(cell=args.cell, nonlinearity=args.nonlinearity, impl=args.impl, phase=args.phase,
-                    batch=args.batch, seq_len=args.seq_len, input_size=args.input_size, hidden_size=args.hidden_size,
-                    num_layers=args.layers, bidirectional=args.bidirectional, dtype=args.dtype, threads=args.threads)
+    config = Config(
+        cell=args.cell,
+        nonlinearity=args.nonlinearity,
+        impl=args.impl,
+        phase=args.phase,
+        batch=args.batch,
+        seq_len=args.seq_len,
+        input_size=args.input_size,
+        hidden_size=args.hidden_size,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dtype=args.dtype,
+        threads=args.threads,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = profile_config(config, meter=args.meter, windows=args.windows,
-                                min_window_seconds=args.min_window_seconds)
+        result = profile_config(
+            config, meter=args.meter, windows=args.windows, min_window_seconds=args.min_window_seconds
+        )
     for warning in caught:  # e.g. the registry's EstimatedEnergyWarning: shown once, without a traceback line
         if not issubclass(warning.category, ResourceWarning):
             print(f"NOTE: {warning.message}", file=sys.stderr)

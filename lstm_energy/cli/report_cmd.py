@@ -1,4 +1,5 @@
 """``lstm-energy report``: one self-contained HTML report from sweep results and pytest-benchmark JSON."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,25 @@ HELP = "write a self-contained HTML report from results files"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="RESULTS",
-                        help="sweep results (.jsonl) and/or pytest-benchmark JSON files (--benchmark-json)")
-    parser.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="where to write the HTML report, e.g. reports/quick.html")
-    parser.add_argument("--machine", metavar="MACHINE.json",
-                        help="output of `lstm-energy machine --json`: measured peaks for the roofline (default: this host's cached "
-                             "profile when the results come from this CPU; otherwise the report says the peaks are missing)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RESULTS",
+        help="sweep results (.jsonl) and/or pytest-benchmark JSON files (--benchmark-json)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="REPORT.html",
+        help="where to write the HTML report, e.g. reports/quick.html",
+    )
+    parser.add_argument(
+        "--machine",
+        metavar="MACHINE.json",
+        help="output of `lstm-energy machine --json`: measured peaks for the roofline (default: this host's cached "
+        "profile when the results come from this CPU; otherwise the report says the peaks are missing)",
+    )
     parser.add_argument("--title", help="report title (default: names the input files)")
 
 
@@ -27,7 +41,9 @@ def _load_machine(path: str | None, parser_error) -> dict | None:
     except OSError as err:
         parser_error(f"--machine {path!r}: {err.strerror}; write it with `lstm-energy machine --json > {path}`")
     except json.JSONDecodeError as err:
-        parser_error(f"--machine {path!r} is not JSON ({err.msg} at line {err.lineno}); write it with `lstm-energy machine --json > {path}`")
+        parser_error(
+            f"--machine {path!r} is not JSON ({err.msg} at line {err.lineno}); write it with `lstm-energy machine --json > {path}`"
+        )
     return None
 
 
@@ -37,16 +53,25 @@ def run(args) -> int:
 
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
-        print(f"ERROR: no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
-              "or `pytest --benchmark-json`", file=sys.stderr)
+        print(
+            f"ERROR: no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
+            "or `pytest --benchmark-json`",
+            file=sys.stderr,
+        )
         return 2
     errors = []
     machine = _load_machine(args.machine, errors.append)
     if errors:
         print(f"ERROR: {errors[0]}", file=sys.stderr)
         return 2
-    info = write_report(args.inputs, args.output, machine=machine, machine_source=f"`{args.machine}`",
-                        title=args.title, use_cached_machine=True)
+    info = write_report(
+        args.inputs,
+        args.output,
+        machine=machine,
+        machine_source=f"`{args.machine}`",
+        title=args.title,
+        use_cached_machine=True,
+    )
     for problem in info.problems:
         print(f"WARNING: {problem}", file=sys.stderr)
     energy = energy_warning(info.rows)

@@ -1,4 +1,5 @@
 """``lstm-energy sweep``: measure a grid of configurations into a JSON Lines results file."""
+
 from __future__ import annotations
 
 import sys
@@ -27,20 +28,40 @@ AXIS_FLAGS = {
 def add_arguments(parser) -> None:
     from lstm_energy.sweep.grid import PRESETS
 
-    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
-                        help="starting grid: quick (under 2 minutes) or full (hours); default quick")
-    parser.add_argument("--config", metavar="GRID.toml", help="TOML file with [grid] axes and [protocol] settings (over the preset)")
+    parser.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default=None,
+        help="starting grid: quick (under 2 minutes) or full (hours); default quick",
+    )
+    parser.add_argument(
+        "--config", metavar="GRID.toml", help="TOML file with [grid] axes and [protocol] settings (over the preset)"
+    )
     for flag, (_, text) in AXIS_FLAGS.items():
         parser.add_argument(flag, metavar="LIST", help=f"{text} (overrides preset and --config)")
     from lstm_energy.meters.registry import NAMES as METER_NAMES
 
-    parser.add_argument("--meter", default="auto", type=meter_name, metavar="NAME",
-                        help=f"energy meter: {', '.join(METER_NAMES)} (see `lstm-energy meters`); default auto")
-    parser.add_argument("-o", "--output", default="reports/sweep.jsonl", metavar="RESULTS.jsonl",
-                        help="results file; each record is appended and flushed as it is measured")
+    parser.add_argument(
+        "--meter",
+        default="auto",
+        type=meter_name,
+        metavar="NAME",
+        help=f"energy meter: {', '.join(METER_NAMES)} (see `lstm-energy meters`); default auto",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="reports/sweep.jsonl",
+        metavar="RESULTS.jsonl",
+        help="results file; each record is appended and flushed as it is measured",
+    )
     again = parser.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="keep the records in --output and measure only the missing points")
-    again.add_argument("--overwrite", action="store_true", help="discard the records already in --output and start afresh")
+    again.add_argument(
+        "--resume", action="store_true", help="keep the records in --output and measure only the missing points"
+    )
+    again.add_argument(
+        "--overwrite", action="store_true", help="discard the records already in --output and start afresh"
+    )
     parser.add_argument("--dry-run", action="store_true", help="list the grid's points and exit")
 
 
@@ -52,7 +73,9 @@ def run(args) -> int:
         grid = preset(args.preset or "quick")
         if args.config:
             grid = load_grid_toml(args.config, base=grid)
-        grid = override(grid, {axis: getattr(args, flag[2:].replace("-", "_")) for flag, (axis, _) in AXIS_FLAGS.items()})
+        grid = override(
+            grid, {axis: getattr(args, flag[2:].replace("-", "_")) for flag, (axis, _) in AXIS_FLAGS.items()}
+        )
         configs, notes = expand(grid)
     except ConfigError as err:
         print(f"ERROR: {err}", file=sys.stderr)
@@ -66,7 +89,10 @@ def run(args) -> int:
     if not configs:
         print("ERROR: the grid is empty (every implementation was skipped); see the notes above", file=sys.stderr)
         return 1
-    print(f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})", file=sys.stderr)
+    print(
+        f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})",
+        file=sys.stderr,
+    )
     if args.overwrite:
         from pathlib import Path
 

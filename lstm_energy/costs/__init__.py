@@ -6,8 +6,19 @@
 and ``count_traffic(config, caches=...)`` take a ``lstm_energy.config.Config`` (what ``flops``/``traffic``
 build from their keyword arguments).
 """
+
 from lstm_energy.costs.caches import CacheHierarchy, CacheLevel, read_caches
 from lstm_energy.costs.flops import FlopCount, count_flops, flops
 from lstm_energy.costs.traffic import Traffic, count_traffic, traffic
 
-__all__ = ["flops", "traffic", "count_flops", "count_traffic", "FlopCount", "Traffic", "CacheHierarchy", "CacheLevel", "read_caches"]
+__all__ = [
+    "flops",
+    "traffic",
+    "count_flops",
+    "count_traffic",
+    "FlopCount",
+    "Traffic",
+    "CacheHierarchy",
+    "CacheLevel",
+    "read_caches",
+]

@@ -5,6 +5,7 @@ coherency_line_size,shared_cpu_list}`` (Documentation/ABI/testing/sysfs-devices-
 ``size`` file reads like ``32K`` / ``32768K``. The root is injectable so tests can point it at a fake
 tree; a plain mapping ``{"L1": bytes, "L2": bytes, "LLC": bytes}`` is accepted too.
 """
+
 from __future__ import annotations
 
 import os

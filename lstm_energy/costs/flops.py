@@ -56,6 +56,7 @@ exact multiples of T·B·H. These counts were read off lstm_energy/kernels/{lstm
 fused cell functions, the bias pre-sum and ``column_sums``); an add that a kernel folds into a
 beta=1 GEMM is part of that GEMM's 2·M·N·K and is not counted again here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -198,10 +199,19 @@ def flops(
     "backward" (the backward pass alone) or "train" (forward + backward).
     nonlinearity: "tanh" | "relu", RNN only.
     """
-    return count_flops(Config(
-        cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-        num_layers=num_layers, bidirectional=bidirectional, phase=phase, nonlinearity=nonlinearity,
-    ))
+    return count_flops(
+        Config(
+            cell=cell,
+            batch=batch,
+            seq_len=seq_len,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            phase=phase,
+            nonlinearity=nonlinearity,
+        )
+    )
 
 
 def count_flops(config: Config) -> FlopCount:

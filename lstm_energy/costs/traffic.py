@@ -40,6 +40,7 @@ caches seen from cpu0.
 Arithmetic intensity = FLOPs (``costs.flops(...).total``: GEMM + elementwise) / bytes.
 Recurrent-step intensity if W_hh streams from memory: 2·B·G·H² / (s·G·H²) = 2B/s FLOP/B (§6).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -231,14 +232,23 @@ def traffic(
     ``{"L1": bytes, "L2": bytes, "LLC": bytes}``, or the path of a sysfs-like ``cache/`` directory.
     """
     config = Config(
-        cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-        num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype, nonlinearity=nonlinearity,
+        cell=cell,
+        batch=batch,
+        seq_len=seq_len,
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        phase=phase,
+        dtype=dtype,
+        nonlinearity=nonlinearity,
     )
     return count_traffic(config, caches=caches, usable_cache_fraction=usable_cache_fraction)
 
 
-def count_traffic(config: Config, caches: CachesLike = None,
-                  usable_cache_fraction: float = DEFAULT_USABLE_CACHE_FRACTION) -> Traffic:
+def count_traffic(
+    config: Config, caches: CachesLike = None, usable_cache_fraction: float = DEFAULT_USABLE_CACHE_FRACTION
+) -> Traffic:
     """Memory traffic of one call of ``config`` (its cell, sizes, layers, directions, phase and dtype)
     against ``caches`` (as for ``traffic``)."""
     if not 0.0 < usable_cache_fraction <= 1.0:

@@ -4,6 +4,7 @@
 - seasonal naive: ``forecast[i] = y[i - season]`` (the same month last year for a monthly series with a
   yearly season). Only defined when the series has a season.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,9 +23,7 @@ def naive_last_value(series: Series, target_index: np.ndarray) -> np.ndarray:
 def seasonal_naive(series: Series, target_index: np.ndarray) -> np.ndarray:
     """target_index: (W,) indices >= season -> (W,) the value one season earlier."""
     if series.season is None:
-        raise ValueError(
-            f"series {series.name!r} has no season; the seasonal-naive baseline needs Series.season set"
-        )
+        raise ValueError(f"series {series.name!r} has no season; the seasonal-naive baseline needs Series.season set")
     target_index = np.asarray(target_index, dtype=np.intp)
     if target_index.size and int(target_index.min()) < series.season:
         raise ValueError(

@@ -20,6 +20,7 @@ the training split only; validation (for choosing hyperparameters) and test (for
 touch it. A window's inputs may reach back into an earlier split (one-step-ahead forecasting uses the
 past), but its target always lies in its own split.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -172,8 +173,7 @@ def prepare(
         raise ValueError(f"window must be a positive int number of steps; got {window!r}")
     if not (0 < test_fraction < 1 and 0 <= validation_fraction < 1 and validation_fraction + test_fraction < 1):
         raise ValueError(
-            f"fractions must be in (0, 1) and sum below 1; got validation={validation_fraction}, "
-            f"test={test_fraction}"
+            f"fractions must be in (0, 1) and sum below 1; got validation={validation_fraction}, test={test_fraction}"
         )
     test_start = int(round(n * (1 - test_fraction)))
     validation_start = int(round(n * (1 - test_fraction - validation_fraction)))

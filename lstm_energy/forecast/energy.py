@@ -18,6 +18,7 @@ FLOPs and bytes (needed by the estimator, ignored by hardware meters) come from 
 (``lstm_energy.costs`` through ``lstm_energy.measure.work``) for the recurrent layer, plus the final
 linear layer, clipping and Adam, counted here.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,17 @@ def recurrent_work(config: ModelConfig, *, batch: int, seq_len: int, phase: str,
     """
     from lstm_energy.measure.work import work_per_call
 
-    costs = work_per_call(config.cell, batch, seq_len, 1, config.hidden_size, num_layers=config.num_layers,
-                          bidirectional=config.bidirectional, phase=phase, dtype=np.dtype(dtype).name)
+    costs = work_per_call(
+        config.cell,
+        batch,
+        seq_len,
+        1,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        phase=phase,
+        dtype=np.dtype(dtype).name,
+    )
     return Work(float(costs.total_flops), float(costs.expected_bytes))
 
 
@@ -83,25 +93,30 @@ def head_work(config: ModelConfig, *, batch: int, phase: str, dtype="float32") -
 def optimizer_work(parameters: int, *, dtype="float32") -> Work:
     """One clipping + Adam step over ``parameters`` values."""
     size = np.dtype(dtype).itemsize
-    return Work(parameters * (ADAM_FLOPS_PER_PARAMETER + CLIP_FLOPS_PER_PARAMETER),
-                parameters * size * (ADAM_ELEMENTS_PER_PARAMETER + CLIP_ELEMENTS_PER_PARAMETER))
+    return Work(
+        parameters * (ADAM_FLOPS_PER_PARAMETER + CLIP_FLOPS_PER_PARAMETER),
+        parameters * size * (ADAM_ELEMENTS_PER_PARAMETER + CLIP_ELEMENTS_PER_PARAMETER),
+    )
 
 
 def forecast_work(config: ModelConfig, *, batch: int, seq_len: int, dtype="float32") -> Work:
     """One eval-mode predict call over ``batch`` windows of ``seq_len`` steps."""
-    return (recurrent_work(config, batch=batch, seq_len=seq_len, phase="forward", dtype=dtype)
-            + head_work(config, batch=batch, phase="forward", dtype=dtype))
+    return recurrent_work(config, batch=batch, seq_len=seq_len, phase="forward", dtype=dtype) + head_work(
+        config, batch=batch, phase="forward", dtype=dtype
+    )
 
 
-def training_work(config: ModelConfig, *, seq_len: int, batch_sizes: list[int], parameters: int,
-                  dtype="float32") -> Work:
+def training_work(
+    config: ModelConfig, *, seq_len: int, batch_sizes: list[int], parameters: int, dtype="float32"
+) -> Work:
     """A whole training run: training forward + backward of every step, plus clipping and Adam."""
     per_batch: dict[int, Work] = {}
     total = Work(0.0, 0.0)
     for b in batch_sizes:
         if b not in per_batch:
-            per_batch[b] = (recurrent_work(config, batch=b, seq_len=seq_len, phase="train", dtype=dtype)
-                            + head_work(config, batch=b, phase="train", dtype=dtype))
+            per_batch[b] = recurrent_work(config, batch=b, seq_len=seq_len, phase="train", dtype=dtype) + head_work(
+                config, batch=b, phase="train", dtype=dtype
+            )
         total = total + per_batch[b]
     return total + optimizer_work(parameters, dtype=dtype) * len(batch_sizes)
 

@@ -9,6 +9,7 @@ Backward: the head's analytic gradient gives dL/d(final hidden state); it is sca
 ``dy`` (T, B, dirs*H) and sent through the layer's own backward kernels (``layer.backward``), whose
 ``grads`` hold the recurrent weights' gradients. No autograd library is involved.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,9 +67,7 @@ class ModelConfig:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}; got {self.cell!r}")
         if self.hidden_size < 1 or self.num_layers < 1:
-            raise ValueError(
-                f"hidden_size and num_layers must be >= 1; got {self.hidden_size} and {self.num_layers}"
-            )
+            raise ValueError(f"hidden_size and num_layers must be >= 1; got {self.hidden_size} and {self.num_layers}")
 
     @property
     def label(self) -> str:
@@ -81,8 +80,15 @@ def build_recurrent_layer(config: ModelConfig, *, dtype, seed: int, impl: str):
     from lstm_energy import layers
 
     cls = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.RNN}[config.cell]
-    return cls(1, config.hidden_size, num_layers=config.num_layers, bidirectional=config.bidirectional,
-               dtype=dtype, seed=seed, impl=impl)
+    return cls(
+        1,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        dtype=dtype,
+        seed=seed,
+        impl=impl,
+    )
 
 
 class Forecaster:
@@ -92,14 +98,16 @@ class Forecaster:
     built from ``config`` with ``impl`` ("cython" or "numpy").
     """
 
-    def __init__(self, config: ModelConfig, *, seed: int = 0, dtype=np.float32, impl: str = "cython",
-                 recurrent=None):
+    def __init__(self, config: ModelConfig, *, seed: int = 0, dtype=np.float32, impl: str = "cython", recurrent=None):
         self.config = config
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
         layer_seed = int(rng.integers(2**31 - 1))
-        self.recurrent = recurrent if recurrent is not None else build_recurrent_layer(
-            config, dtype=self.dtype, seed=layer_seed, impl=impl)
+        self.recurrent = (
+            recurrent
+            if recurrent is not None
+            else build_recurrent_layer(config, dtype=self.dtype, seed=layer_seed, impl=impl)
+        )
         self.directions = 2 if config.bidirectional else 1
         self.head = LinearHead(self.directions * config.hidden_size, rng=rng, dtype=self.dtype)
         # the optimizer updates these arrays in place; parameters_changed() pushes them into the layer

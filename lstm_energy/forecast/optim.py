@@ -3,6 +3,7 @@
 Same rules as ``torch.optim.Adam`` (Kingma & Ba 2015, Algorithm 1, bias-corrected moments) and
 ``torch.nn.utils.clip_grad_norm_`` (one global L2 norm over every gradient).
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ One record per trial, ``kind = "forecast_trial"``, and one per baseline, ``kind 
 ``config`` of a trial or baseline, its scores, measurements and work. The records themselves (keys,
 schema version) are built by ``lstm_energy.records``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,11 +23,21 @@ def trial_config(result: SearchResult, trial: TrialResult) -> dict:
     c = trial.candidate
     training = result.preset.training
     return {
-        "family": c.family, "cell": c.model.cell, "hidden_size": c.model.hidden_size,
-        "num_layers": c.model.num_layers, "bidirectional": c.model.bidirectional, "window": c.window,
-        "impl": result.impl, "dtype": np.dtype(MODEL_DTYPE).name, "threads": result.threads, "epochs": training.epochs,
-        "batch_size": training.batch_size, "learning_rate": training.learning_rate,
-        "clip_norm": training.clip_norm, "seed": result.seed, "series": result.series.name,
+        "family": c.family,
+        "cell": c.model.cell,
+        "hidden_size": c.model.hidden_size,
+        "num_layers": c.model.num_layers,
+        "bidirectional": c.model.bidirectional,
+        "window": c.window,
+        "impl": result.impl,
+        "dtype": np.dtype(MODEL_DTYPE).name,
+        "threads": result.threads,
+        "epochs": training.epochs,
+        "batch_size": training.batch_size,
+        "learning_rate": training.learning_rate,
+        "clip_norm": training.clip_norm,
+        "seed": result.seed,
+        "series": result.series.name,
         "preset": result.preset.name,
     }
 
@@ -34,10 +45,16 @@ def trial_config(result: SearchResult, trial: TrialResult) -> dict:
 def trial_record(result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None) -> dict:
     """One trial as a record of kind "forecast_trial" (docs/results-record.md)."""
     return forecast_trial_record(
-        config=trial_config(result, trial), scores=trial.scores, units=result.series.units,
-        training_run=trial.training_energy, training_seconds=trial.history.seconds,
-        per_forecast=trial.forecast_energy, training_work=trial.training_work, forecast_work=trial.forecast_work,
-        environment=environment, created=created,
+        config=trial_config(result, trial),
+        scores=trial.scores,
+        units=result.series.units,
+        training_run=trial.training_energy,
+        training_seconds=trial.history.seconds,
+        per_forecast=trial.forecast_energy,
+        training_work=trial.training_work,
+        forecast_work=trial.forecast_work,
+        environment=environment,
+        created=created,
     )
 
 
@@ -45,7 +62,10 @@ def baseline_record(result: SearchResult, name: str, *, environment: dict, creat
     """One baseline's accuracy as a record of kind "forecast_baseline" (it has no training run and is not priced)."""
     return forecast_baseline_record(
         config={"baseline": name, "series": result.series.name, "preset": result.preset.name},
-        scores=result.baselines[name], units=result.series.units, environment=environment, created=created,
+        scores=result.baselines[name],
+        units=result.series.units,
+        environment=environment,
+        created=created,
     )
 
 

@@ -10,6 +10,7 @@ of the whole search next to the baselines.
 Chart primitives (scatter, legend, palette, units) come from ``lstm_energy.report``; the time-series
 chart is drawn here because it needs linear axes that do not start at zero.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,18 +66,31 @@ def _suspect(result: SearchResult, trial) -> list[str]:
     from lstm_energy.report.rows import suspect_reasons
 
     reasons = []
-    for total, dynamic, measurement in ((trial.training_total_joules, trial.training_joules, trial.training_energy),
-                                        (trial.total_joules_per_forecast, trial.joules_per_forecast, trial.forecast_energy)):
-        reasons += suspect_reasons(result.provenance, total_joules=total, joules_per_call=dynamic,
-                                   idle_watts=getattr(measurement, "idle_watts", None))
+    for total, dynamic, measurement in (
+        (trial.training_total_joules, trial.training_joules, trial.training_energy),
+        (trial.total_joules_per_forecast, trial.joules_per_forecast, trial.forecast_energy),
+    ):
+        reasons += suspect_reasons(
+            result.provenance,
+            total_joules=total,
+            joules_per_call=dynamic,
+            idle_watts=getattr(measurement, "idle_watts", None),
+        )
     return list(dict.fromkeys(reasons))
 
 
 def banner_rows(result: SearchResult) -> list[SimpleNamespace]:
     """One row per trial in the shape the main report's banners read (provenance, meter, energies, suspect)."""
-    return [SimpleNamespace(provenance=result.provenance, meter=result.meter_description, suspect=_suspect(result, t),
-                            joules_per_sequence=t.joules_per_forecast, joules_per_call=t.training_joules)
-            for t in result.trials]
+    return [
+        SimpleNamespace(
+            provenance=result.provenance,
+            meter=result.meter_description,
+            suspect=_suspect(result, t),
+            joules_per_sequence=t.joules_per_forecast,
+            joules_per_call=t.training_joules,
+        )
+        for t in result.trials
+    ]
 
 
 def energy_usable(result: SearchResult) -> bool:
@@ -118,8 +132,14 @@ def _nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
     return [float(v) for v in np.arange(first, hi + step * 1e-9, step)]
 
 
-def forecast_chart(title: str, dates: np.ndarray, values: np.ndarray, units: str,
-                   predictions: dict[str, tuple[np.ndarray, np.ndarray]], boundaries: tuple[int, int]) -> str:
+def forecast_chart(
+    title: str,
+    dates: np.ndarray,
+    values: np.ndarray,
+    units: str,
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+    boundaries: tuple[int, int],
+) -> str:
     """Line chart. dates, values: (N,); predictions: split -> (target_index (W,), forecasts (W,))."""
     years = _decimal_years(dates)
     all_y = [values] + [p for _, p in predictions.values()]
@@ -127,9 +147,14 @@ def forecast_chart(title: str, dates: np.ndarray, values: np.ndarray, units: str
     pad = 0.04 * (y_hi - y_lo or 1.0)
     y_lo, y_hi = y_lo - pad, y_hi + pad
     x_lo, x_hi = float(years[0]), float(years[-1])
-    splits = [(split, color) for split, color in
-              (("train", TRAIN_COLOR), ("validation", VALIDATION_COLOR), ("test", TEST_COLOR)) if split in predictions]
-    entries = [("original", ORIGINAL_COLOR, "line")] + [(f"{split} predictions", color, "line") for split, color in splits]
+    splits = [
+        (split, color)
+        for split, color in (("train", TRAIN_COLOR), ("validation", VALIDATION_COLOR), ("test", TEST_COLOR))
+        if split in predictions
+    ]
+    entries = [("original", ORIGINAL_COLOR, "line")] + [
+        (f"{split} predictions", color, "line") for split, color in splits
+    ]
     legend_svg, legend_bottom = legend(entries, x=LEFT, y=20)
     top = max(TOP, legend_bottom)  # the plot starts below the legend, however many rows it wrapped to
     bottom = CHART_HEIGHT - BOTTOM
@@ -140,35 +165,49 @@ def forecast_chart(title: str, dates: np.ndarray, values: np.ndarray, units: str
     def py(y):
         return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
 
-    body = [f'<rect x="{LEFT}" y="{top:.1f}" width="{CHART_WIDTH - LEFT - RIGHT}" height="{bottom - top:.1f}" fill="none" stroke="#bbb"/>']
+    body = [
+        f'<rect x="{LEFT}" y="{top:.1f}" width="{CHART_WIDTH - LEFT - RIGHT}" height="{bottom - top:.1f}" fill="none" stroke="#bbb"/>'
+    ]
     for t in _nice_ticks(x_lo, x_hi):
-        body.append(f'<line class="grid" x1="{px(t):.1f}" y1="{top:.1f}" x2="{px(t):.1f}" y2="{bottom}"/>'
-                    f'<text class="tick" x="{px(t):.1f}" y="{bottom + 16}" text-anchor="middle">{t:.0f}</text>')
+        body.append(
+            f'<line class="grid" x1="{px(t):.1f}" y1="{top:.1f}" x2="{px(t):.1f}" y2="{bottom}"/>'
+            f'<text class="tick" x="{px(t):.1f}" y="{bottom + 16}" text-anchor="middle">{t:.0f}</text>'
+        )
     for t in _nice_ticks(y_lo, y_hi):
-        body.append(f'<line class="grid" x1="{LEFT}" y1="{py(t):.1f}" x2="{CHART_WIDTH - RIGHT}" y2="{py(t):.1f}"/>'
-                    f'<text class="tick" x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+        body.append(
+            f'<line class="grid" x1="{LEFT}" y1="{py(t):.1f}" x2="{CHART_WIDTH - RIGHT}" y2="{py(t):.1f}"/>'
+            f'<text class="tick" x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
+        )
     for row, (index, label) in enumerate(zip(boundaries, ("validation", "test"))):
         x = px(years[index])  # labels on their own rows: the validation span can be narrower than its label
-        body.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
-                    f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>')
+        body.append(
+            f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
+            f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>'
+        )
     middle = (top + bottom) / 2
-    body.append(f'<text class="axis-title" x="{(LEFT + CHART_WIDTH - RIGHT) / 2:.0f}" y="{CHART_HEIGHT - 8}" text-anchor="middle">year</text>'
-                f'<text class="axis-title" x="14" y="{middle:.0f}" text-anchor="middle" '
-                f'transform="rotate(-90 14 {middle:.0f})">{esc(units)}</text>')
+    body.append(
+        f'<text class="axis-title" x="{(LEFT + CHART_WIDTH - RIGHT) / 2:.0f}" y="{CHART_HEIGHT - 8}" text-anchor="middle">year</text>'
+        f'<text class="axis-title" x="14" y="{middle:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.0f})">{esc(units)}</text>'
+    )
 
     def polyline(css_class: str, name: str, xs: np.ndarray, ys: np.ndarray, color: str, width: float) -> str:
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
-        return (f'<polyline class="{css_class}" data-series="{esc(name)}" points="{points}" fill="none" '
-                f'stroke="{color}" stroke-width="{width}"><title>{esc(name)}</title></polyline>')
+        return (
+            f'<polyline class="{css_class}" data-series="{esc(name)}" points="{points}" fill="none" '
+            f'stroke="{color}" stroke-width="{width}"><title>{esc(name)}</title></polyline>'
+        )
 
     body.append(polyline("series original", "original", years, values, ORIGINAL_COLOR, 1.2))
     for split, color in splits:
         index, forecast = predictions[split]
         body.append(polyline(f"series {split}-predictions", f"{split} predictions", years[index], forecast, color, 1.6))
-    return (f'<svg class="chart forecast" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" '
-            f'width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>'
-            f'<rect x="0" y="0" width="{CHART_WIDTH}" height="{CHART_HEIGHT}" fill="#fff"/>'
-            f'{"".join(body)}{legend_svg}</svg>')
+    return (
+        f'<svg class="chart forecast" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" '
+        f'width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>'
+        f'<rect x="0" y="0" width="{CHART_WIDTH}" height="{CHART_HEIGHT}" fill="#fff"/>'
+        f"{''.join(body)}{legend_svg}</svg>"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -191,8 +230,10 @@ def trade_off_problem(result: SearchResult, energy: str = "training") -> str | N
     if joules and len(bad) == len(joules) and all(j == 0 for j in bad):
         return f"every trial's {what} is 0 J: the meter did not count, so energy says nothing about these models"
     if bad:
-        return (f"{len(bad)} of {len(joules)} trials have a {what} of 0 J or less (not a usable reading: the meter "
-                "did not count, or the run was too short for it to resolve)")
+        return (
+            f"{len(bad)} of {len(joules)} trials have a {what} of 0 J or less (not a usable reading: the meter "
+            "did not count, or the run was too short for it to resolve)"
+        )
     if len(set(joules)) < 2:
         only = si(joules[0], "J") if joules else "none"
         return f"every trial has the same {what} ({only}), so energy does not separate them"
@@ -200,8 +241,10 @@ def trade_off_problem(result: SearchResult, energy: str = "training") -> str | N
 
 
 def _no_scatter(energy: str, reason: str) -> str:
-    return (f'<p class="chart-note" data-energy="{esc(energy)}">No chart of {esc(ENERGY_WHAT[energy])} against test '
-            f"error: {esc(reason)}. Compare the trials by test error in the table below.</p>")
+    return (
+        f'<p class="chart-note" data-energy="{esc(energy)}">No chart of {esc(ENERGY_WHAT[energy])} against test '
+        f"error: {esc(reason)}. Compare the trials by test error in the table below.</p>"
+    )
 
 
 def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
@@ -218,10 +261,14 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
     series = []
     for family, (color, shape) in FAMILY_STYLE.items():
         points = [
-            (energy_of(t, energy), t.scores["test"].rmse,
-             f"{t.candidate.label}: {si(energy_of(t, energy), 'J')}, test RMSE {t.scores['test'].rmse:.3f} {units}"
-             + (" (Pareto-optimal)" if i in pareto else ""))
-            for i, t in enumerate(result.trials) if t.candidate.family == family
+            (
+                energy_of(t, energy),
+                t.scores["test"].rmse,
+                f"{t.candidate.label}: {si(energy_of(t, energy), 'J')}, test RMSE {t.scores['test'].rmse:.3f} {units}"
+                + (" (Pareto-optimal)" if i in pareto else ""),
+            )
+            for i, t in enumerate(result.trials)
+            if t.candidate.family == family
         ]
         if points:
             series.append(ChartSeries(family, points, color=color, shape=shape))
@@ -231,11 +278,26 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
     if joules:
         span = (min(joules) / 2, max(joules) * 2)
         for (name, scores), dash in zip(result.baselines.items(), ("6 4", "2 3")):
-            lines.append(Line(f"{name}: {scores['test'].rmse:.3f} {units}",
-                              [(span[0], scores["test"].rmse), (span[1], scores["test"].rmse)], color="#777", dash=dash))
+            lines.append(
+                Line(
+                    f"{name}: {scores['test'].rmse:.3f} {units}",
+                    [(span[0], scores["test"].rmse), (span[1], scores["test"].rmse)],
+                    color="#777",
+                    dash=dash,
+                )
+            )
     try:
-        chart = xy_plot(title, series, x_label=f"{x_label} ({result.provenance})", y_label=f"test RMSE ({units})",
-                        x_unit="J", y_unit="", x_log=True, y_log=False, lines=lines)
+        chart = xy_plot(
+            title,
+            series,
+            x_label=f"{x_label} ({result.provenance})",
+            y_label=f"test RMSE ({units})",
+            x_unit="J",
+            y_unit="",
+            x_log=True,
+            y_log=False,
+            lines=lines,
+        )
     except NothingToDraw:  # a last guard: trade_off_problem should have caught it
         return _no_scatter(energy, "no trial has a value the chart can place")
     return chart.replace('<svg class="chart"', f'<svg class="chart scatter" data-energy="{esc(energy)}"', 1)
@@ -249,9 +311,11 @@ def scatter_caption(result: SearchResult) -> str:
     drawn = [e for e in ENERGY_AXES if trade_off_problem(result, e) is None]
     parts = []
     if drawn:
-        parts.append("Solid black line: the Pareto front (no other trial is both cheaper and more accurate on test"
-                     + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
-                     + "). Dashed grey lines: the baselines' test RMSE. Hover a point for its configuration.")
+        parts.append(
+            "Solid black line: the Pareto front (no other trial is both cheaper and more accurate on test"
+            + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
+            + "). Dashed grey lines: the baselines' test RMSE. Hover a point for its configuration."
+        )
         parts.append(provenance_caption(banner_rows(result)))
     text = " ".join(p for p in parts if p)
     return f'<p class="chart-caption">{esc(text)}</p>' if text else ""
@@ -274,9 +338,23 @@ def search_table(result: SearchResult) -> str:
     units = result.series.units
     pareto = set() if trade_off_problem(result, "training") else set(result.pareto_indices())
     selected = {id(t) for t in result.best_per_family().values()}
-    head = ["model", "chosen", "window", "params", "train s", "training J (dynamic)", "training J (total)",
-            "J / forecast (dynamic)", "J / forecast (total)", "FLOP / forecast", f"train RMSE ({units})",
-            f"train MAE ({units})", f"val RMSE ({units})", f"test RMSE ({units})", f"test MAE ({units})"]
+    head = [
+        "model",
+        "chosen",
+        "window",
+        "params",
+        "train s",
+        "training J (dynamic)",
+        "training J (total)",
+        "J / forecast (dynamic)",
+        "J / forecast (total)",
+        "FLOP / forecast",
+        f"train RMSE ({units})",
+        f"train MAE ({units})",
+        f"val RMSE ({units})",
+        f"test RMSE ({units})",
+        f"test MAE ({units})",
+    ]
     rows = [f"<tr>{''.join(f'<th class=l>{h}</th>' if i < 2 else f'<th>{h}</th>' for i, h in enumerate(head))}</tr>"]
     for i, t in enumerate(result.trials):
         tags = []
@@ -284,18 +362,51 @@ def search_table(result: SearchResult) -> str:
             tags.append("best val")
         if i in pareto:
             tags.append("Pareto")
-        rows.append(_row([
-            esc(f"{t.candidate.family} H={t.candidate.model.hidden_size} L={t.candidate.model.num_layers}"),
-            esc(", ".join(tags)), str(t.candidate.window), str(t.parameters), f"{t.history.seconds:.2f}",
-            si(t.training_joules, "J"), si(t.training_total_joules, "J"),
-            si(t.joules_per_forecast, "J"), si(t.total_joules_per_forecast, "J"), si(t.forecast_work.flops, "FLOP"),
-            f"{t.scores['train'].rmse:.3f}", f"{t.scores['train'].mae:.3f}", f"{t.scores['validation'].rmse:.3f}",
-            f"{t.scores['test'].rmse:.3f}", f"{t.scores['test'].mae:.3f}",
-        ], "pareto" if i in pareto else ""))
+        rows.append(
+            _row(
+                [
+                    esc(f"{t.candidate.family} H={t.candidate.model.hidden_size} L={t.candidate.model.num_layers}"),
+                    esc(", ".join(tags)),
+                    str(t.candidate.window),
+                    str(t.parameters),
+                    f"{t.history.seconds:.2f}",
+                    si(t.training_joules, "J"),
+                    si(t.training_total_joules, "J"),
+                    si(t.joules_per_forecast, "J"),
+                    si(t.total_joules_per_forecast, "J"),
+                    si(t.forecast_work.flops, "FLOP"),
+                    f"{t.scores['train'].rmse:.3f}",
+                    f"{t.scores['train'].mae:.3f}",
+                    f"{t.scores['validation'].rmse:.3f}",
+                    f"{t.scores['test'].rmse:.3f}",
+                    f"{t.scores['test'].mae:.3f}",
+                ],
+                "pareto" if i in pareto else "",
+            )
+        )
     for name, scores in result.baselines.items():
-        rows.append(_row([esc(name), "baseline", "–", "0", "–", "–", "–", "–", "–", "–",
-                          f"{scores['train'].rmse:.3f}", f"{scores['train'].mae:.3f}", f"{scores['validation'].rmse:.3f}",
-                          f"{scores['test'].rmse:.3f}", f"{scores['test'].mae:.3f}"], "baseline"))
+        rows.append(
+            _row(
+                [
+                    esc(name),
+                    "baseline",
+                    "–",
+                    "0",
+                    "–",
+                    "–",
+                    "–",
+                    "–",
+                    "–",
+                    "–",
+                    f"{scores['train'].rmse:.3f}",
+                    f"{scores['train'].mae:.3f}",
+                    f"{scores['validation'].rmse:.3f}",
+                    f"{scores['test'].rmse:.3f}",
+                    f"{scores['test'].mae:.3f}",
+                ],
+                "baseline",
+            )
+        )
     return f'<table class="search">{"".join(rows)}</table>'
 
 
@@ -310,8 +421,16 @@ def render(result: SearchResult) -> str:
     charts = []
     for family, trial in best.items():
         charts.append(f"<h3>{esc(trial.candidate.label)} (lowest validation RMSE of the {esc(family)} family)</h3>")
-        charts.append(forecast_chart(f"{series.name}: {trial.candidate.label}", series.dates, series.values,
-                                     series.units, trial.predictions, result.boundaries))
+        charts.append(
+            forecast_chart(
+                f"{series.name}: {trial.candidate.label}",
+                series.dates,
+                series.values,
+                series.units,
+                trial.predictions,
+                result.boundaries,
+            )
+        )
     warnings = "".join(f"<li>{esc(w)}</li>" for w in result.warnings) or "<li>none</li>"
     parts = [
         "<!DOCTYPE html>",

@@ -6,6 +6,7 @@ sample of that grid. Every trial trains on the training split, is **chosen on th
 (never on test), and reports train / validation / test RMSE and MAE in the series' original units,
 the joules of its whole training run and the joules per forecast.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -63,7 +64,7 @@ class SearchSpace:
         ]
 
     def candidates(self, strategy: str, *, samples_per_family: int | None = None, seed: int = 0) -> list[Candidate]:
-        """"grid": every combination; "random": ``samples_per_family`` drawn without replacement per family."""
+        """ "grid": every combination; "random": ``samples_per_family`` drawn without replacement per family."""
         if strategy == "grid":
             return [c for f in self.families for c in self.family_grid(f)]
         if strategy == "random":
@@ -244,10 +245,16 @@ def run_trial(
     config = replace(training, seed=seed)
     parameters = model.parameter_count()
 
-    run_work = training_work(candidate.model, seq_len=candidate.window, parameters=parameters, dtype=model.dtype,
-                             batch_sizes=planned_batch_sizes(len(dataset.train), config))
+    run_work = training_work(
+        candidate.model,
+        seq_len=candidate.window,
+        parameters=parameters,
+        dtype=model.dtype,
+        batch_sizes=planned_batch_sizes(len(dataset.train), config),
+    )
     history, training_energy = measure_run(
-        lambda: train(model, dataset.train.inputs, dataset.train.targets, config), meter, work=run_work)
+        lambda: train(model, dataset.train.inputs, dataset.train.targets, config), meter, work=run_work
+    )
     if history.batch_sizes != planned_batch_sizes(len(dataset.train), config):
         raise RuntimeError("training took other steps than planned; the FLOPs told to the meter would be wrong")
     scores, predictions = score_splits(dataset, model.predict)
@@ -256,8 +263,15 @@ def run_trial(
     batch = len(dataset.test)
     per_call = forecast_work(candidate.model, batch=batch, seq_len=candidate.window, dtype=model.dtype)
     forecast_energy = measure(
-        lambda: model.predict_sequence_first(test_x), meter, batch=batch, flops=per_call.flops,
-        bytes=per_call.bytes, windows=forecast_windows, min_window_seconds=forecast_min_window_seconds, seed=seed)
+        lambda: model.predict_sequence_first(test_x),
+        meter,
+        batch=batch,
+        flops=per_call.flops,
+        bytes=per_call.bytes,
+        windows=forecast_windows,
+        min_window_seconds=forecast_min_window_seconds,
+        seed=seed,
+    )
     return TrialResult(
         candidate=candidate,
         scores=scores,
@@ -321,15 +335,22 @@ def _run_search(series, preset, meter, *, seed, impl, progress) -> SearchResult:
         if candidate.window not in datasets:
             datasets[candidate.window] = prepare(series, window=candidate.window)
         trial = run_trial(
-            datasets[candidate.window], candidate, preset.training, meter, seed=seed, impl=impl,
+            datasets[candidate.window],
+            candidate,
+            preset.training,
+            meter,
+            seed=seed,
+            impl=impl,
             forecast_windows=preset.forecast_windows,
-            forecast_min_window_seconds=preset.forecast_min_window_seconds)
+            forecast_min_window_seconds=preset.forecast_min_window_seconds,
+        )
         trials.append(trial)
         if progress is not None:
             progress(
                 f"[{number}/{len(candidates)}] {candidate.label}: test RMSE {trial.scores['test'].rmse:.3f} "
                 f"{series.units}, training {trial.training_joules:.3g} J ({trial.history.seconds:.1f} s), "
-                f"{trial.joules_per_forecast:.3g} J/forecast ({meter.provenance})")
+                f"{trial.joules_per_forecast:.3g} J/forecast ({meter.provenance})"
+            )
     # every window length leaves the same validation and test targets, so baselines are scored once;
     # the largest window has the fewest training targets, which is the fairest training comparison
     reference = datasets[max(datasets)]
@@ -343,6 +364,14 @@ def _run_search(series, preset, meter, *, seed, impl, progress) -> SearchResult:
     scores, test_predictions = baseline_scores(reference)
     warnings = sorted({w for t in trials for m in (t.training_energy, t.forecast_energy) for w in m.warnings})
     return SearchResult(
-        series=series, preset=preset, seed=seed, trials=trials, baselines=scores,
-        baseline_predictions=test_predictions, boundaries=reference.boundaries,
-        provenance=meter.provenance, meter_description=meter.describe(), warnings=warnings)
+        series=series,
+        preset=preset,
+        seed=seed,
+        trials=trials,
+        baselines=scores,
+        baseline_predictions=test_predictions,
+        boundaries=reference.boundaries,
+        provenance=meter.provenance,
+        meter_description=meter.describe(),
+        warnings=warnings,
+    )

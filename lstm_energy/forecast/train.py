@@ -3,6 +3,7 @@
 The same seed, data and configuration give the same losses: the shuffle uses its own
 ``np.random.default_rng(seed)`` and the model its own seeded initialisation.
 """
+
 from __future__ import annotations
 
 import math

@@ -84,11 +84,15 @@ try:
 except ImportError as exc:  # the extensions are not compiled in this checkout
     raise ImportError(
         f"lstm_energy.kernels: the Cython extensions are not built ({exc}); build them with "
-        f"`python setup.py build_ext --inplace` (or `pip install -e .`) in the source tree") from exc
+        f"`python setup.py build_ext --inplace` (or `pip install -e .`) in the source tree"
+    ) from exc
 
 __all__ = [
     "workspace_shapes",
-    "lstm_forward", "lstm_backward",
-    "gru_forward", "gru_backward",
-    "rnn_forward", "rnn_backward",
+    "lstm_forward",
+    "lstm_backward",
+    "gru_forward",
+    "gru_backward",
+    "rnn_forward",
+    "rnn_backward",
 ]

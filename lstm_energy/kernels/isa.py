@@ -4,15 +4,16 @@
 chooses it at import; :func:`set_isa` / :func:`use_isa` change it at run time. A path the CPU lacks
 raises :class:`lstm_energy.errors.IsaUnsupportedError` naming the missing CPU flag.
 """
+
 from lstm_energy.kernels._isa import (
-                                      ENV_VAR,
-                                      ISAS,
-                                      best,
-                                      current,
-                                      missing_flag,
-                                      set_isa,
-                                      supported,
-                                      use_isa,
+    ENV_VAR,
+    ISAS,
+    best,
+    current,
+    missing_flag,
+    set_isa,
+    supported,
+    use_isa,
 )
 
 __all__ = ["ENV_VAR", "ISAS", "best", "current", "missing_flag", "set_isa", "supported", "use_isa"]

@@ -4,6 +4,7 @@
 ``$XDG_CACHE_HOME/lstm_energy`` (default ``~/.cache/lstm_energy``). ``machine_info()`` only reads
 facts (no measurement).
 """
+
 from lstm_energy.machine.info import MachineInfo, machine_info
 from lstm_energy.machine.roofline import machine_profile
 

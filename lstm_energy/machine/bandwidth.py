@@ -6,6 +6,7 @@ write-allocate read of ``a`` that a cache without streaming stores also performs
 the DRAM traffic is up to 4/3 of the figure (McCalpin, STREAM FAQ). Best of ``repeats`` after one
 warm-up, median next to it.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -99,7 +100,9 @@ def measure_triad(threads: int, array_bytes: int = MIN_ARRAY_BYTES, repeats: int
         for _ in range(repeats):
             seconds.append(run_once())
     if a[0] != 7.0 or a[-1] != 7.0:
-        raise MachineInfoError(f"triad produced a[0]={a[0]}, a[-1]={a[-1]} instead of 1 + 3·2 = 7; the kernel is broken")
+        raise MachineInfoError(
+            f"triad produced a[0]={a[0]}, a[-1]={a[-1]} instead of 1 + 3·2 = 7; the kernel is broken"
+        )
     moved = 3 * 8 * n
     return TriadBandwidth(
         threads=threads,

@@ -3,6 +3,7 @@
 Directory: ``$XDG_CACHE_HOME/lstm_energy`` when XDG_CACHE_HOME is set (XDG Base Directory spec),
 else ``~/.cache/lstm_energy``. Files are written atomically (temporary file + os.replace).
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ affinity mask (``os.sched_getaffinity``), sysfs caches (lstm_energy.costs.caches
 the BLAS library that ``scipy.linalg.blas`` / ``scipy.linalg.cython_blas`` load (the kernels' BLAS),
 ``platform.release()`` for the kernel.
 """
+
 from __future__ import annotations
 
 import hashlib

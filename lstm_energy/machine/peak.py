@@ -6,6 +6,7 @@ place), with the BLAS thread pool pinned by threadpoolctl. FLOPs per call = 2·n
 counts 2, the project convention). Figure reported: the best of ``repeats`` timed calls after one
 warm-up (the least-disturbed run on a shared machine), with the median next to it.
 """
+
 from __future__ import annotations
 
 import statistics

@@ -4,6 +4,7 @@ machine fingerprint.
 
 Every figure carries its ``source``: "measured: ..." with the method. Nothing is estimated here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,10 @@ def measure_profile(
     """Run the measurements now (about 5–15 s) and return the profile dict."""
     llc = info.caches.llc
     peaks = (measure_peaks or peak_module.measure_peaks)()
-    bws = (measure_bandwidths or (lambda: bandwidth_module.measure_bandwidths(
-        array_bytes=bandwidth_module.default_array_bytes(llc))))()
+    bws = (
+        measure_bandwidths
+        or (lambda: bandwidth_module.measure_bandwidths(array_bytes=bandwidth_module.default_array_bytes(llc)))
+    )()
     peak_dicts = [p.as_dict() for p in peaks]
     bw_dicts = [b.as_dict() for b in bws]
     return {

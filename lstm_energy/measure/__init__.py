@@ -9,6 +9,7 @@ bootstrap CI), checks (warnings; thresholds in protocol_constants), environment,
 (pinning), work (costs per call), runners (prepared calls of one Config), result (ProfileResult),
 profile (the glue), calibration (fitting the estimator).
 """
+
 from lstm_energy.measure.environment import environment
 from lstm_energy.measure.profile import profile, profile_config
 from lstm_energy.measure.protocol import Measurement, Window, calibrate_calls, measure, summarize_windows

@@ -39,6 +39,7 @@ written), checked in this order:
    wrong rather than merely small;
 6. a fit that explains too little: NNLS R^2 below ``MIN_R2`` (0.5).
 """
+
 from __future__ import annotations
 
 import os
@@ -81,8 +82,9 @@ def default_calibration_set(cores: int | None = None) -> list[dict]:
         dict(cell="lstm", batch=1, seq_len=20, input_size=1024, hidden_size=1024, phase="forward", threads=1),
     ]
     if cores and cores >= 2:
-        configs.append(dict(cell="lstm", batch=64, seq_len=50, input_size=256, hidden_size=256, phase="train",
-                            threads=2))
+        configs.append(
+            dict(cell="lstm", batch=64, seq_len=50, input_size=256, hidden_size=256, phase="train", threads=2)
+        )
     return configs
 
 
@@ -105,10 +107,22 @@ def observations(measurement: Measurement, flops_per_call: float, bytes_per_call
     provenance = measurement.provenance
     rows = []
     for w in measurement.windows:
-        rows.append(Observation(w.seconds, w.cpu_seconds, flops_per_call * w.calls, bytes_per_call * w.calls,
-                                sum(w.joules[d] for d in domains), "work", provenance))
-        rows.append(Observation(w.idle_seconds, w.idle_cpu_seconds, 0.0, 0.0,
-                                sum(w.idle_joules[d] for d in domains), "idle", provenance))
+        rows.append(
+            Observation(
+                w.seconds,
+                w.cpu_seconds,
+                flops_per_call * w.calls,
+                bytes_per_call * w.calls,
+                sum(w.joules[d] for d in domains),
+                "work",
+                provenance,
+            )
+        )
+        rows.append(
+            Observation(
+                w.idle_seconds, w.idle_cpu_seconds, 0.0, 0.0, sum(w.idle_joules[d] for d in domains), "idle", provenance
+            )
+        )
     return rows
 
 
@@ -179,8 +193,13 @@ def _check_regressors(design: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
         top = float(np.max(np.abs(values)))
         spread = float(np.max(values) - np.min(values))
         if top == 0 or spread < MIN_REGRESSOR_SPREAD * top:
-            seen = "0 in every window" if top == 0 else (
-                f"{np.min(values):.4g}-{np.max(values):.4g}, spread {spread / top:.2%} < {MIN_REGRESSOR_SPREAD:.0%}")
+            seen = (
+                "0 in every window"
+                if top == 0
+                else (
+                    f"{np.min(values):.4g}-{np.max(values):.4g}, spread {spread / top:.2%} < {MIN_REGRESSOR_SPREAD:.0%}"
+                )
+            )
             raise CalibrationError(
                 f"too little spread in the {label}: {seen}; its coefficient cannot be told apart from the others. "
                 "Calibrate with configurations that vary it (the default set mixes idle and work windows, "
@@ -221,12 +240,17 @@ def fit_parameters(rows: Sequence[Observation], *, allow_simulated: bool = False
     seconds = np.array([r.seconds for r in rows], dtype=np.float64)
     if np.any(seconds <= 0):
         raise CalibrationError(f"every observation needs wall seconds > 0, got min {seconds.min()!r}")
-    design = np.column_stack([
-        seconds,
-        [r.cpu_seconds for r in rows],
-        [r.flops for r in rows],
-        [r.bytes for r in rows],
-    ]) / seconds[:, None]  # (N, 4): 1, utilisation, FLOP/s, byte/s
+    design = (
+        np.column_stack(
+            [
+                seconds,
+                [r.cpu_seconds for r in rows],
+                [r.flops for r in rows],
+                [r.bytes for r in rows],
+            ]
+        )
+        / seconds[:, None]
+    )  # (N, 4): 1, utilisation, FLOP/s, byte/s
     joules = np.array([r.joules for r in rows], dtype=np.float64)
     watts = joules / seconds  # (N,)
     _check_energy(watts, joules)
@@ -315,15 +339,27 @@ def calibrate(
         costs = work_per_call(**config)
         prepared = prepare(impl=impl, seed=seed, **config)
         with pinned_threads(threads, torch_too=impl == "torch"):
-            measurement = measure(prepared.run, meter, batch=prepared.batch, flops=costs.total_flops,
-                                  bytes=costs.expected_bytes, windows=windows,
-                                  min_window_seconds=min_window_seconds, seed=seed)
+            measurement = measure(
+                prepared.run,
+                meter,
+                batch=prepared.batch,
+                flops=costs.total_flops,
+                bytes=costs.expected_bytes,
+                windows=windows,
+                min_window_seconds=min_window_seconds,
+                seed=seed,
+            )
         rows += observations(measurement, costs.total_flops, costs.expected_bytes)
-        runs.append({**prepared.config, "threads": threads,
-                     "total_joules_per_call": measurement.total_joules_per_call.median,
-                     "seconds_per_call": measurement.seconds_per_call.median,
-                     "cpu_seconds_per_call": measurement.cpu_seconds_per_call.median,
-                     "idle_watts": measurement.idle_watts})
+        runs.append(
+            {
+                **prepared.config,
+                "threads": threads,
+                "total_joules_per_call": measurement.total_joules_per_call.median,
+                "seconds_per_call": measurement.seconds_per_call.median,
+                "cpu_seconds_per_call": measurement.cpu_seconds_per_call.median,
+                "idle_watts": measurement.idle_watts,
+            }
+        )
     fit = fit_parameters(rows, allow_simulated=allow_simulated)
     host = socket.gethostname()
     created = utc_timestamp()

@@ -8,6 +8,7 @@ Thresholds:
 - dynamic energy whose 95% CI reaches zero: the work did not use measurably more than idle.
 - provenance "estimated" / "simulated": the figure is not a measurement of this machine.
 """
+
 from __future__ import annotations
 
 from lstm_energy.measure.protocol_constants import CV_WARNING_THRESHOLD, MIN_UPDATES_PER_WINDOW
@@ -52,7 +53,9 @@ def window_length_warning(shortest_window_seconds: float, update_interval_second
     needed = MIN_UPDATES_PER_WINDOW * update_interval_seconds
     if shortest_window_seconds >= needed:
         return None
-    edge_error = 2.0 * update_interval_seconds / shortest_window_seconds if shortest_window_seconds > 0 else float("inf")
+    edge_error = (
+        2.0 * update_interval_seconds / shortest_window_seconds if shortest_window_seconds > 0 else float("inf")
+    )
     return (
         f"window too short for the counter: the shortest window lasted {shortest_window_seconds:.4g} s but the "
         f"counter updates every {update_interval_seconds:.4g} s, so reads can be off by up to {edge_error:.1%}; "

@@ -4,6 +4,7 @@ Every field is read, never guessed: a value the machine does not expose (no cpuf
 VM, no turbo switch) is ``None`` in the record. ``sysfs_root`` and ``proc_root`` are injectable so
 tests can point them at a fake tree.
 """
+
 from __future__ import annotations
 
 import os

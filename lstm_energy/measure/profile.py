@@ -5,6 +5,7 @@ threads (threads.py) -> protocol (protocol.py) under a meter -> ProfileResult (r
 environment metadata. ``profile(...)`` takes keyword arguments and builds the Config;
 ``profile_config(config, ...)`` takes one already built (the sweep's runner does).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -52,11 +53,28 @@ def profile(
     BLAS/OpenMP (and torch) threads during the measurement. warmup_calls: None = automatic (at
     least 3 calls and one window of time). See lstm_energy.measure.protocol for the protocol.
     """
-    config = Config(cell=cell, nonlinearity=nonlinearity, impl=impl, phase=phase, batch=batch, seq_len=seq_len,
-                    input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
-                    bidirectional=bidirectional, dtype=dtype, threads=threads)
-    return profile_config(config, meter=meter, windows=windows, min_window_seconds=min_window_seconds,
-                          warmup_calls=warmup_calls, seed=seed)
+    config = Config(
+        cell=cell,
+        nonlinearity=nonlinearity,
+        impl=impl,
+        phase=phase,
+        batch=batch,
+        seq_len=seq_len,
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dtype=dtype,
+        threads=threads,
+    )
+    return profile_config(
+        config,
+        meter=meter,
+        windows=windows,
+        min_window_seconds=min_window_seconds,
+        warmup_calls=warmup_calls,
+        seed=seed,
+    )
 
 
 def profile_config(

@@ -31,6 +31,7 @@ Dynamic energy of window k (per domain d)::
 i.e. idle *power* times the work window's own duration, so small differences between the sleep
 length and the work window length do not bias the result.
 """
+
 from __future__ import annotations
 
 import math
@@ -214,13 +215,24 @@ def measure(
     """
     _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
     with opened_meter(meter) as open_meter:
-        return _measure_with(fn, open_meter, batch=batch, flops=flops, bytes_=bytes, windows=windows,
-                             min_window_seconds=min_window_seconds, warmup_calls=warmup_calls, seed=seed,
-                             clock=clock, sleep=sleep)
+        return _measure_with(
+            fn,
+            open_meter,
+            batch=batch,
+            flops=flops,
+            bytes_=bytes,
+            windows=windows,
+            min_window_seconds=min_window_seconds,
+            warmup_calls=warmup_calls,
+            seed=seed,
+            clock=clock,
+            sleep=sleep,
+        )
 
 
-def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_seconds, warmup_calls, seed, clock,
-                  sleep) -> Measurement:
+def _measure_with(
+    fn, meter, *, batch, flops, bytes_, windows, min_window_seconds, warmup_calls, seed, clock, sleep
+) -> Measurement:
     """The protocol itself, on an open meter (see ``measure``)."""
     update_interval = float(getattr(meter, "update_interval_seconds", 1e-3))
     target = target_window_seconds(min_window_seconds, update_interval)
@@ -250,7 +262,9 @@ def _measure_with(fn, meter, *, batch, flops, bytes_, windows, min_window_second
         idle_cpu_seconds = time.process_time() - idle_cpu_start
         idle = idle_end - idle_start
         if meter.provenance == "measured":
-            _require_counting(meter, index, windows, ("work", seconds, work.joules), ("idle", idle_seconds, idle.joules))
+            _require_counting(
+                meter, index, windows, ("work", seconds, work.joules), ("idle", idle_seconds, idle.joules)
+            )
         measured.append(
             Window(calls, seconds, cpu_seconds, dict(work.joules), idle_seconds, dict(idle.joules), idle_cpu_seconds)
         )

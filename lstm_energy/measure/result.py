@@ -1,4 +1,5 @@
 """ProfileResult: one measured configuration, and its results record (built by lstm_energy.records)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,5 +60,11 @@ class ProfileResult:
 
     def to_record(self) -> dict:
         """The results record of kind "profile" (docs/results-record.md; built by lstm_energy.records)."""
-        return profile_record(config=self.config, measurement=self.measurement, costs=self.costs.as_record(),
-                              environment=self.environment, created=self.created, warnings=self.warnings)
+        return profile_record(
+            config=self.config,
+            measurement=self.measurement,
+            costs=self.costs.as_record(),
+            environment=self.environment,
+            created=self.created,
+            warnings=self.warnings,
+        )

@@ -16,6 +16,7 @@ Phases::
 Torch runs on the CPU; its gradients come from ``torch.autograd.grad`` (returned, never accumulated
 into ``.grad``), which mirrors the lstm_energy layers' overwrite-the-gradients semantics.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,8 +65,13 @@ def _layer_class(cell: str):
 def _make_layer(config: Config, engine: str, seed: int):
     """The lstm_energy layer of ``config`` on ``engine`` "cython"/"numpy" (also the weight source for torch)."""
     cls = _layer_class(config.cell)
-    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, dtype=np.dtype(config.dtype),
-                  seed=seed, impl=engine)
+    kwargs = dict(
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        dtype=np.dtype(config.dtype),
+        seed=seed,
+        impl=engine,
+    )
     if config.cell == "rnn":
         kwargs["nonlinearity"] = config.nonlinearity
     return cls(config.input_size, config.hidden_size, **kwargs)
@@ -75,7 +81,9 @@ def _inputs(config: Config, seed: int):
     """x: (T, B, D) and dy: (T, B, dirs*H), standard normal, from a fixed-seed Generator."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((config.seq_len, config.batch, config.input_size)).astype(config.dtype)
-    dy = rng.standard_normal((config.seq_len, config.batch, config.directions * config.hidden_size)).astype(config.dtype)
+    dy = rng.standard_normal((config.seq_len, config.batch, config.directions * config.hidden_size)).astype(
+        config.dtype
+    )
     return x, dy
 
 
@@ -167,9 +175,19 @@ def prepare(
     cell/impl/phase/dtype/nonlinearity, a non-positive size (``lstm_energy.config.Config``), or
     impl="torch" without PyTorch.
     """
-    config = Config(cell=cell, nonlinearity=nonlinearity, impl=impl, phase=phase, batch=batch, seq_len=seq_len,
-                    input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
-                    bidirectional=bidirectional, dtype=dtype)
+    config = Config(
+        cell=cell,
+        nonlinearity=nonlinearity,
+        impl=impl,
+        phase=phase,
+        batch=batch,
+        seq_len=seq_len,
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dtype=dtype,
+    )
     return prepare_config(config, seed=seed)
 
 

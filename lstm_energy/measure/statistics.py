@@ -5,6 +5,7 @@ protocol reports the median with its interquartile range rather than a mean, and
 bootstrap confidence interval of the median drawn from a fixed-seed ``numpy.random.Generator`` so
 that the same windows always give the same interval.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Pin the compute threads for a measurement: BLAS/OpenMP pools (threadpoolctl) and PyTorch's pool."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

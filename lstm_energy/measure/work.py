@@ -3,6 +3,7 @@
 Counted per call of the prepared runner, i.e. for the whole batch. These are analytic models, never
 measurements; their ``source`` and ``convention`` travel with them into the record.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,14 +47,35 @@ class WorkCosts:
         }
 
 
-def work_per_call(cell, batch, seq_len, input_size, hidden_size, num_layers=1, bidirectional=False,
-                  phase="forward", dtype="float32", nonlinearity="tanh") -> WorkCosts:
+def work_per_call(
+    cell,
+    batch,
+    seq_len,
+    input_size,
+    hidden_size,
+    num_layers=1,
+    bidirectional=False,
+    phase="forward",
+    dtype="float32",
+    nonlinearity="tanh",
+) -> WorkCosts:
     """FLOPs (``costs.flops``) and bytes (``costs.traffic``, this machine's caches) of one call."""
     from lstm_energy.config import Config
 
-    return work_of(Config(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-                          num_layers=num_layers, bidirectional=bidirectional, phase=phase, dtype=dtype,
-                          nonlinearity=nonlinearity))
+    return work_of(
+        Config(
+            cell=cell,
+            batch=batch,
+            seq_len=seq_len,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            phase=phase,
+            dtype=dtype,
+            nonlinearity=nonlinearity,
+        )
+    )
 
 
 def work_of(config) -> WorkCosts:

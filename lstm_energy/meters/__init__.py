@@ -9,6 +9,7 @@ Estimated: ``ModelMeter`` (:mod:`.model`). Tests only: :class:`SimulatedMeter`.
 ``available_meters()`` says for every backend whether it works here, why not, and how to fix it;
 ``with opened_meter(name_or_meter) as meter:`` is how every caller takes a ``meter=`` argument.
 """
+
 from lstm_energy.meters.base import Availability, EnergyDelta, EnergyMeter, EnergySample
 from lstm_energy.meters.msr import MsrMeter
 from lstm_energy.meters.perf import PerfMeter

@@ -13,6 +13,7 @@ Domain keys: top-level zones by their ``name`` (``package-0``, ``psys``); sub-zo
 ``parent/name`` (``package-0/dram``, ``package-0/core``). ``headline_domains`` are the domains whose
 sum is the figure to report: they never overlap (packages, or psys alone; never package + core).
 """
+
 from __future__ import annotations
 
 import abc

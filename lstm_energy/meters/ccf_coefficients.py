@@ -8,6 +8,7 @@ an unknown CPU (0.74 / 3.5 W per vCPU, ``MIN_WATTS_AVG`` / ``MAX_WATTS_AVG`` of 
 Units: watts per vCPU (hardware thread). ``min`` is the average idle power, ``max`` the average
 power at 100 % load; CCF's own model is ``watts = min + utilisation * (max - min)`` per vCPU.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,8 +41,10 @@ class CoefficientTable:
     @property
     def label(self) -> str:
         """'Cloud Carbon Footprint coefficients (AWS, SPECpower-derived, Apache-2.0, read 2026-12-06)'."""
-        return (f"Cloud Carbon Footprint coefficients (AWS, SPECpower-derived, {self.metadata['licence']}, "
-                f"read {self.metadata['read']})")
+        return (
+            f"Cloud Carbon Footprint coefficients (AWS, SPECpower-derived, {self.metadata['licence']}, "
+            f"read {self.metadata['read']})"
+        )
 
     @property
     def citation(self) -> str:
@@ -71,7 +74,8 @@ def load_table() -> CoefficientTable:
     average = metadata["average"]
     return CoefficientTable(
         rows=rows,
-        average=CoefficientRow(average["row"], float(average["min_watts_per_vcpu"]),
-                               float(average["max_watts_per_vcpu"])),
+        average=CoefficientRow(
+            average["row"], float(average["min_watts_per_vcpu"]), float(average["max_watts_per_vcpu"])
+        ),
         metadata=metadata,
     )

@@ -24,6 +24,7 @@ package, or the platform's ``psys``) can draw, not a guess at what this machine 
 Sub-domains (``package-0/dram``, ``/core``) are not held to these bounds: some platforms leave them
 at 0 and they are never summed into the headline figure.
 """
+
 from __future__ import annotations
 
 import time

@@ -28,6 +28,7 @@ Rows are the ``Architecture`` names of Cloud Carbon Footprint's coefficient tabl
 (:mod:`lstm_energy.meters.ccf`), which is keyed by microarchitecture, not by market segment.
 Arm CPUs (Graviton) are not identified.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,11 @@ def read_cpuinfo(path: str | os.PathLike = CPUINFO) -> tuple[str, int | None, in
     """(vendor, family, model) of the first CPU in /proc/cpuinfo; vendor is 'intel', 'amd', 'hygon' or raw."""
     fields = _first_processor_fields(path)
     vendor = fields.get("vendor_id", "")
-    return (_VENDORS.get(vendor, vendor or "unknown"), _int_or_none(fields.get("cpu family")),
-            _int_or_none(fields.get("model")))
+    return (
+        _VENDORS.get(vendor, vendor or "unknown"),
+        _int_or_none(fields.get("cpu family")),
+        _int_or_none(fields.get("model")),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,9 @@ class CpuidRange:
 
 
 def _intel(models, name, row, steppings=(0, 0xFF), note=""):
-    return CpuidRange("intel", 6, tuple((m, m) if isinstance(m, int) else m for m in models), name, row, steppings,
-                      note)
+    return CpuidRange(
+        "intel", 6, tuple((m, m) if isinstance(m, int) else m for m in models), name, row, steppings, note
+    )
 
 
 def _amd(family, models, name, row, note=""):
@@ -140,8 +145,13 @@ CPUID_TABLE: tuple[CpuidRange, ...] = (
     _intel([0x4E, 0x5E], "Skylake (client)", "Skylake"),
     _intel([0x55], "Skylake-SP", "Skylake", steppings=(0, 4)),
     _intel([0x55], "Cascade Lake", "Cascade Lake", steppings=(5, 7)),
-    _intel([0x55], "Cooper Lake", "Cascade Lake", steppings=(8, 0xFF),
-           note="no Cooper Lake row; Cascade Lake is the same family-6 model 0x55 core"),
+    _intel(
+        [0x55],
+        "Cooper Lake",
+        "Cascade Lake",
+        steppings=(8, 0xFF),
+        note="no Cooper Lake row; Cascade Lake is the same family-6 model 0x55 core",
+    ),
     _intel([0x9E], "Coffee Lake", "Coffee Lake", steppings=(10, 13)),
     _intel([0x8E], "Coffee Lake (mobile)", "Coffee Lake", steppings=(10, 10)),
     _intel([0x6A, 0x6C, 0x7D, 0x7E, 0x9D], "Ice Lake", "Ice Lake"),
@@ -149,8 +159,12 @@ CPUID_TABLE: tuple[CpuidRange, ...] = (
     _intel([0xCF], "Emerald Rapids", "Emerald Rapids"),
     _intel([0xAD, 0xAE], "Granite Rapids", "Granite Rapids"),
     _amd(0x17, [(0x00, 0x2F), (0x50, 0x5F)], "Zen 1 (EPYC Naples; Ryzen client)", "EPYC 1st Gen"),
-    _amd(0x17, [(0x30, 0x4F), (0x60, 0x7F), (0x90, 0x91), (0xA0, 0xAF)], "Zen 2 (EPYC Rome; Ryzen client)",
-         "EPYC 2nd Gen"),
+    _amd(
+        0x17,
+        [(0x30, 0x4F), (0x60, 0x7F), (0x90, 0x91), (0xA0, 0xAF)],
+        "Zen 2 (EPYC Rome; Ryzen client)",
+        "EPYC 2nd Gen",
+    ),
     _amd(0x19, [(0x00, 0x0F)], "Zen 3 (EPYC Milan)", "EPYC 3rd Gen"),
     _amd(0x19, [(0x20, 0x5F)], "Zen 3 (client: Ryzen/Threadripper)", "EPYC 3rd Gen"),
     _amd(0x19, [(0x10, 0x1F), (0xA0, 0xAF)], "Zen 4 (EPYC Genoa/Bergamo)", "EPYC 4th Gen"),
@@ -234,18 +248,31 @@ def identify(cpu: CpuId) -> Identification:
                 unrowed = entry
                 break
             note = f"; {entry.note}" if entry.note else ""
-            return Identification(entry.row, entry.microarchitecture, "cpuid",
-                                  f"identified from {cpuid_text}: {entry.microarchitecture}{note}", cpu)
+            return Identification(
+                entry.row,
+                entry.microarchitecture,
+                "cpuid",
+                f"identified from {cpuid_text}: {entry.microarchitecture}{note}",
+                cpu,
+            )
     for pattern, row in NAME_PATTERNS:
         if cpu.model_name and re.search(pattern, cpu.model_name, re.IGNORECASE):
-            return Identification(row, row, "model name",
-                                  f"identified from model name {cpu.model_name!r} ({cpuid_text} not in the table)",
-                                  cpu)
-    what = (f"{cpuid_text} is {unrowed.microarchitecture}, which has no coefficient row" if unrowed
-            else f"{cpu.vendor} {cpuid_text} not in the table")
+            return Identification(
+                row,
+                row,
+                "model name",
+                f"identified from model name {cpu.model_name!r} ({cpuid_text} not in the table)",
+                cpu,
+            )
+    what = (
+        f"{cpuid_text} is {unrowed.microarchitecture}, which has no coefficient row"
+        if unrowed
+        else f"{cpu.vendor} {cpuid_text} not in the table"
+    )
     name = f"model name {cpu.model_name!r} not recognised" if cpu.model_name else "no model name"
-    return Identification(None, unrowed.microarchitecture if unrowed else None, "unknown",
-                          f"unknown CPU: {what}, {name}", cpu)
+    return Identification(
+        None, unrowed.microarchitecture if unrowed else None, "unknown", f"unknown CPU: {what}, {name}", cpu
+    )
 
 
 def identify_cpu(cpuinfo: str | os.PathLike = CPUINFO) -> Identification:

@@ -35,6 +35,7 @@ NOT in the headline estimate: they are reported separately in ``describe()["lowe
 energy of the arithmetic and DRAM traffic alone (no instruction overhead, no static power), a floor
 that real CPUs exceed many times over.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,12 +95,12 @@ LOWER_BOUND_MODEL = (
 
 DEFAULT_PARAMETER_SOURCES = {
     "static_watts": "Cloud Carbon Footprint min W per vCPU (idle, SPECpower-derived) of the row for this CPU's "
-                    "microarchitecture x vCPUs (len(os.sched_getaffinity(0)))",
+    "microarchitecture x vCPUs (len(os.sched_getaffinity(0)))",
     "cpu_watts": "Cloud Carbon Footprint (max - min) W per vCPU of that row, per CPU-second of this process",
     "joules_per_flop": "0: the CPU-time term carries the work; Horowitz's 2.3 pJ/FLOP is only in "
-                       "describe()['lower_bound']",
+    "describe()['lower_bound']",
     "joules_per_byte": "0: the CPU-time term carries the work; Horowitz's 160 pJ/byte is only in "
-                       "describe()['lower_bound']",
+    "describe()['lower_bound']",
 }
 
 
@@ -146,9 +147,9 @@ class DefaultCoefficients:
         where = f"{self.dataset}, row {r.row!r} ({self.citation})"
         return {
             "static_watts": f"min {r.min_watts_per_vcpu:.4g} W per vCPU x {self.vcpus} vCPUs "
-                            f"(len(os.sched_getaffinity(0))): {where}",
+            f"(len(os.sched_getaffinity(0))): {where}",
             "cpu_watts": f"max {r.max_watts_per_vcpu:.4g} - min {r.min_watts_per_vcpu:.4g} W per vCPU, per "
-                         f"CPU-second of this process: {where}",
+            f"CPU-second of this process: {where}",
             "joules_per_flop": DEFAULT_PARAMETER_SOURCES["joules_per_flop"],
             "joules_per_byte": DEFAULT_PARAMETER_SOURCES["joules_per_byte"],
         }
@@ -182,8 +183,10 @@ def default_coefficients(
     elif isinstance(cpu, Identification):
         identification = cpu
     else:
-        raise ConfigError(f"cpu must be an Identification or a CpuId from lstm_energy.meters.microarchitecture, "
-                          f"got {type(cpu).__name__}; or pass cpuinfo='/path/to/cpuinfo'")
+        raise ConfigError(
+            f"cpu must be an Identification or a CpuId from lstm_energy.meters.microarchitecture, "
+            f"got {type(cpu).__name__}; or pass cpuinfo='/path/to/cpuinfo'"
+        )
     if vcpus is None:
         from lstm_energy.machine.info import usable_cores
 
@@ -191,8 +194,7 @@ def default_coefficients(
     if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 1:
         raise ConfigError(f"vcpus must be a positive int (CPUs this process may run on), got {vcpus!r}")
     table = load_table()
-    return DefaultCoefficients(table.row_for(identification.row), vcpus, identification, table.label,
-                               table.citation)
+    return DefaultCoefficients(table.row_for(identification.row), vcpus, identification, table.label, table.citation)
 
 
 def __getattr__(name: str):
@@ -328,8 +330,9 @@ class ModelMeter(EnergyMeter):
         else:
             path = profile if profile is not None else _profile_from_environment()
             if path is None:
-                self._coefficients = default_coefficients(cpuinfo if cpuinfo is not None else CPUINFO, cpu=cpu,
-                                                          vcpus=vcpus)
+                self._coefficients = default_coefficients(
+                    cpuinfo if cpuinfo is not None else CPUINFO, cpu=cpu, vcpus=vcpus
+                )
                 self._profile = ModelProfile(self._coefficients.parameters, self._coefficients.source, {})
                 self._profile_path = None
             else:
@@ -378,8 +381,11 @@ class ModelMeter(EnergyMeter):
             available=True,
             provenance=cls.provenance,
             reason=f"always available: an ESTIMATE from CPU time, not a measurement; {meter.source}",
-            details={"parameters": meter.parameters.as_dict(), "profile": meter._profile_path,
-                     "coefficients": coefficients.as_dict() if coefficients else None},
+            details={
+                "parameters": meter.parameters.as_dict(),
+                "profile": meter._profile_path,
+                "coefficients": coefficients.as_dict() if coefficients else None,
+            },
         )
 
     @property

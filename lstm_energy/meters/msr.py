@@ -16,6 +16,7 @@ A register that cannot be read (EIO) or reads 0 is absent, as the kernel treats 
 
 Access needs the ``msr`` driver (``modprobe msr``) and root with CAP_SYS_RAWIO.
 """
+
 from __future__ import annotations
 
 import time
@@ -119,9 +120,13 @@ class MsrMeter(EnergyMeter):
 
     def _find_registers(self) -> tuple[dict[str, tuple[int, int]], dict[str, float]]:
         """``{key: (cpu, msr)}`` of every present energy register and ``{key: joules per count}``."""
-        unit_msr, energy_msrs = (INTEL_UNIT_MSR, INTEL_ENERGY_MSRS) if self.vendor == "intel" else (
-            AMD_UNIT_MSR,
-            AMD_ENERGY_MSRS,
+        unit_msr, energy_msrs = (
+            (INTEL_UNIT_MSR, INTEL_ENERGY_MSRS)
+            if self.vendor == "intel"
+            else (
+                AMD_UNIT_MSR,
+                AMD_ENERGY_MSRS,
+            )
         )
         registers: dict[str, tuple[int, int]] = {}
         units: dict[str, float] = {}
@@ -144,7 +149,11 @@ class MsrMeter(EnergyMeter):
                     continue  # not implemented on this model
                 if value == 0:
                     continue  # the kernel also treats a zero counter as an absent domain
-                key = "psys" if kind == "psys" else (f"package-{package}" if kind == "package" else f"package-{package}/{kind}")
+                key = (
+                    "psys"
+                    if kind == "psys"
+                    else (f"package-{package}" if kind == "package" else f"package-{package}/{kind}")
+                )
                 registers[key] = (cpu, address)
                 units[key] = self.unit_overrides.get(kind, unit)
         if not any(key.startswith("package-") and "/" not in key for key in registers):
@@ -218,4 +227,3 @@ class MsrMeter(EnergyMeter):
             counters.close()
         self._open = False
         self.device.close()
-

@@ -6,6 +6,7 @@ imitates that, as long as the registers used are at least 8 apart (Intel's 0x606
 0x641/0x64D are). AMD's 0xC0010299/0xC001029A/0xC001029B are ADJACENT, so their 8-byte values would
 overlap in a byte-addressed file: a test of AMD decoding injects :class:`MappingMsrDevice` instead.
 """
+
 from __future__ import annotations
 
 import errno

@@ -13,6 +13,7 @@ on multi-die Intel, then keyed ``package-N-die-D``). Headline: the packages, or 
 
 Permission: system-wide events need ``kernel.perf_event_paranoid <= 0`` or CAP_PERFMON (or root).
 """
+
 from __future__ import annotations
 
 import errno

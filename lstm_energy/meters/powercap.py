@@ -14,6 +14,7 @@ Several wraps in one long window: a background sampler thread reads every zone a
 ``sampler_period_seconds`` (default: smallest modulus / ``max_power_watts`` / 4, i.e. 16 s for a
 65 536 J counter at 1000 W); see :mod:`lstm_energy.meters.wraparound`.
 """
+
 from __future__ import annotations
 
 import os
@@ -127,7 +128,9 @@ class PowercapMeter(EnergyMeter):
         self.max_power_watts = float(max_power_watts)
         if background_sampling:
             fastest_wrap_uj = min(moduli.values())
-            period = sampler_period_seconds or wraparound.sampler_period_seconds(fastest_wrap_uj * 1e-6, max_power_watts)
+            period = sampler_period_seconds or wraparound.sampler_period_seconds(
+                fastest_wrap_uj * 1e-6, max_power_watts
+            )
         else:
             period = None
         self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-powercap-sampler")
@@ -220,4 +223,3 @@ class PowercapMeter(EnergyMeter):
     def close(self) -> None:
         self._closed = True
         self._counters.close()
-

@@ -21,6 +21,7 @@ Rules (the kernel facts behind each, with sources: docs/energy-measurement.md, "
   if there is none, the psys zones; if there is neither, every top-level zone. psys is never added to
   the packages (it contains them), nor core/uncore (inside the package); dram is reported on its own.
 """
+
 from __future__ import annotations
 
 import os

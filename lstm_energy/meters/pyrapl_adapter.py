@@ -10,6 +10,7 @@ API), and unwraps them with the ranges it finds itself in the same tree (hex-awa
 :mod:`lstm_energy.meters.powercap_zones`) and a background sampler thread, exactly like the powercap
 meter (same modulus: ``max_energy_range_uj * 2**32 / (2**32 - 1)``).
 """
+
 from __future__ import annotations
 
 import logging

@@ -16,6 +16,7 @@ and is seen to count (a short busy load must advance every headline domain at a 
 If none opens and counts, it falls back to the ``model`` ESTIMATOR with a loud :class:`EstimatedEnergyWarning`
 listing why each measured backend failed. It never picks ``simulated``.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -4,6 +4,7 @@ A meter error here carries two parts, kept apart so that ``available_meters()`` 
 separate columns: ``reason`` (what was found, with the value seen) and ``fix`` (what to do). The
 exception message is ``"<reason> Fix: <fix>"``.
 """
+
 from __future__ import annotations
 
 from lstm_energy.errors import MeterError, MeterPermissionError, MeterUnavailableError
@@ -20,7 +21,7 @@ SYSFSUTILS_LINE = "mode class/powercap/intel-rapl:0/energy_uj = 0444"
 PERF_PARANOID_FIX = (
     "system-wide perf events need kernel.perf_event_paranoid <= 0 or CAP_PERFMON: "
     "`sudo sysctl -w kernel.perf_event_paranoid=0` (persist with a line `kernel.perf_event_paranoid = 0` in "
-    "/etc/sysctl.d/99-perf.conf), or `sudo setcap cap_perfmon+ep \"$(readlink -f \"$(command -v python3)\")\"`, "
+    '/etc/sysctl.d/99-perf.conf), or `sudo setcap cap_perfmon+ep "$(readlink -f "$(command -v python3)")"`, '
     "or run as root. In a container, the default seccomp profile also blocks perf_event_open "
     "(run with --cap-add PERFMON and a seccomp profile that allows it)"
 )

@@ -13,6 +13,7 @@ with known answers. Inject fake clocks for exact, instant tests.
 With ``wrap_joules`` the raw counter wraps like hardware (``true mod wrap_joules``) and is read back
 through the same wraparound correction and background sampler thread as the RAPL meters.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,7 +63,9 @@ class SimulatedMeter(EnergyMeter):
             max_watts = self.idle_watts + self.cpu_watts * (os.cpu_count() or 1) + self.dram_watts
             period = sampler_period_seconds or wraparound.sampler_period_seconds(wrap_joules, max(max_watts, 1e-9))
             self._counters = UnwrappedCounters(
-                self._read_wrapped, {d: float(wrap_joules) for d in self._domains}, period,
+                self._read_wrapped,
+                {d: float(wrap_joules) for d in self._domains},
+                period,
                 name="lstm-energy-simulated-sampler",
             )
         self._closed = False

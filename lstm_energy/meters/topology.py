@@ -2,6 +2,7 @@
 
 Offline CPUs have no ``topology/`` directory (pyRAPL #26 crashed on that); they are skipped.
 """
+
 from __future__ import annotations
 
 import os

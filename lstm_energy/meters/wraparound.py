@@ -13,6 +13,7 @@ e.g. 65 536 J / 1000 W / 4 = 16.4 s: a quarter of the fastest possible wrap at 1
 sample (a busy machine, a descheduled thread) still lands well inside one wrap. Every read by the
 user is also a sample. A failed background sample is never ignored: the next ``poll()`` raises.
 """
+
 from __future__ import annotations
 
 import threading

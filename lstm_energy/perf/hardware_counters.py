@@ -19,6 +19,7 @@ Hardware is behind ``PerfEventBackend``: ``LinuxPerfEvents`` calls the kernel; t
 backend that replays recorded readings (provenance "simulated"). Nothing here raises because a
 counter is missing: every event that cannot be opened is reported with the errno and what to do.
 """
+
 from __future__ import annotations
 
 import errno as errno_module
@@ -215,9 +216,13 @@ def explain_errno(code: int, spec: EventSpec, root: str | os.PathLike = EVENT_SO
     if code == errno_module.ENOENT and spec.type == PERF_TYPE_HARDWARE:
         present = list_pmus(root)
         has_cpu_pmu = "cpu" in present or any(p.startswith("cpu_") for p in present)
-        detail = "" if has_cpu_pmu else (
-            f": no hardware PMU is registered (no 'cpu' under {root}; present: {', '.join(present) or 'nothing'}),"
-            " as in virtual machines without a virtual PMU"
+        detail = (
+            ""
+            if has_cpu_pmu
+            else (
+                f": no hardware PMU is registered (no 'cpu' under {root}; present: {', '.join(present) or 'nothing'}),"
+                " as in virtual machines without a virtual PMU"
+            )
         )
         return head + detail, "run on bare metal, or give the VM a virtual PMU (e.g. QEMU/KVM '-cpu host,pmu=on')"
     if code in (errno_module.EACCES, errno_module.EPERM):
@@ -226,7 +231,10 @@ def explain_errno(code: int, spec: EventSpec, root: str | os.PathLike = EVENT_SO
             "run as root, grant CAP_PERFMON, or lower kernel.perf_event_paranoid (system-wide uncore events need <= 0)",
         )
     if code in (errno_module.EOPNOTSUPP, errno_module.ENODEV, errno_module.EINVAL):
-        return head + ": this PMU does not support the event or scope", "check the event with 'perf list' on this machine"
+        return (
+            head + ": this PMU does not support the event or scope",
+            "check the event with 'perf list' on this machine",
+        )
     if code == errno_module.ENOSYS:
         return head, "perf_event_open is not available on this kernel or architecture"
     return head, "see perf_event_open(2) for this errno"
@@ -368,7 +376,9 @@ def probe(backend: PerfEventBackend | None = None, root: str | os.PathLike = EVE
             name="hwcounters.core",
             available=bool(core),
             provenance="measured",
-            reason=f"counting {', '.join(core)}" if core else _merge_reasons({n: result.unavailable[n] for n in CORE_EVENTS}),
+            reason=f"counting {', '.join(core)}"
+            if core
+            else _merge_reasons({n: result.unavailable[n] for n in CORE_EVENTS}),
             fix="" if core else result.fixes.get("instructions", ""),
         )
     ]

@@ -10,6 +10,7 @@ PERF_FORMAT_TOTAL_TIME_ENABLED/RUNNING, PERF_EVENT_IOC_ENABLE/DISABLE/RESET = _I
 PERF_FLAG_FD_CLOEXEC); syscall numbers from arch/x86/entry/syscalls/syscall_{64,32}.tbl and the
 generic (arm64) table.
 """
+
 from __future__ import annotations
 
 import ctypes

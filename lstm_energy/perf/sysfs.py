@@ -8,6 +8,7 @@ Documentation/ABI/testing/sysfs-bus-event_source-devices-events and -format).
 Users: the perf energy meter (``power`` PMU) and the hardware counters (``uncore_imc_N``). Reading
 errors are plain OSError/ValueError; each user turns them into its own error or reason.
 """
+
 from __future__ import annotations
 
 import os

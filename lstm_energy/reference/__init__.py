@@ -14,6 +14,7 @@ It is structured like the kernels, so its cost is comparable in benchmarks:
 Every function writes into the buffers the caller passes (``workspace_shapes`` says which scratch
 arrays to allocate); the elementwise expressions may still create NumPy temporaries.
 """
+
 from lstm_energy._layers.workspaces import workspace_shapes
 from lstm_energy.reference.gru import gru_backward, gru_forward
 from lstm_energy.reference.lstm import lstm_backward, lstm_forward

@@ -1,5 +1,6 @@
 """Index and view helpers shared by the three cells: step order, row views, the dW_hh product, and the
 batched parameter-gradient GEMMs of the cells whose input and recurrent sides share one gate gradient."""
+
 import numpy as np
 
 
@@ -16,8 +17,10 @@ def rows(a: np.ndarray) -> np.ndarray:
     """
     view = a.reshape(-1, a.shape[-1])
     if not np.may_share_memory(view, a):
-        raise ValueError(f"array with shape {a.shape} and strides {a.strides} cannot be viewed as rows; "
-                         "pass a C-contiguous array or a column slice of one")
+        raise ValueError(
+            f"array with shape {a.shape} and strides {a.strides} cannot be viewed as rows; "
+            "pass a C-contiguous array or a column slice of one"
+        )
     return view
 
 
@@ -30,10 +33,10 @@ def recurrent_weight_grad(d_gates, y, h0, reverse, out):
     """
     T = d_gates.shape[0]
     first = T - 1 if reverse else 0
-    np.matmul(d_gates[first].T, h0, out=out)               # GEMM: out = dA_firstᵀ h0
+    np.matmul(d_gates[first].T, h0, out=out)  # GEMM: out = dA_firstᵀ h0
     if T > 1:
         later, earlier = (slice(0, T - 1), slice(1, T)) if reverse else (slice(1, T), slice(0, T - 1))
-        out += rows(d_gates[later]).T @ rows(y[earlier])     # GEMM over (T-1)·B rows: out += dAᵀ H_prev
+        out += rows(d_gates[later]).T @ rows(y[earlier])  # GEMM over (T-1)·B rows: out += dAᵀ H_prev
 
 
 def shared_gate_parameter_grads(dgates, x, w_ih, y, h0, reverse, dx, dw_ih, dw_hh, db_ih, db_hh, accumulate_dx):
@@ -44,12 +47,12 @@ def shared_gate_parameter_grads(dgates, x, w_ih, y, h0, reverse, dx, dw_ih, dw_h
     y: (T, B, H); h0: (B, H); dw_hh: (G*H, H); db_ih, db_hh: (G*H,). dx is overwritten, or added
     to when ``accumulate_dx``.
     """
-    dA = rows(dgates)                                     # (T·B, G*H)
+    dA = rows(dgates)  # (T·B, G*H)
     if accumulate_dx:
-        rows(dx)[...] += dA @ w_ih                        # GEMM: dX += dA W_ih
+        rows(dx)[...] += dA @ w_ih  # GEMM: dX += dA W_ih
     else:
-        np.matmul(dA, w_ih, out=rows(dx))                 # GEMM: dX = dA W_ih
-    np.matmul(dA.T, rows(x), out=dw_ih)                   # GEMM: dW_ih = dAᵀ X
-    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)   # dW_hh = dAᵀ H_prev
+        np.matmul(dA, w_ih, out=rows(dx))  # GEMM: dX = dA W_ih
+    np.matmul(dA.T, rows(x), out=dw_ih)  # GEMM: dW_ih = dAᵀ X
+    recurrent_weight_grad(dgates, y, h0, reverse, out=dw_hh)  # dW_hh = dAᵀ H_prev
     np.sum(dA, axis=0, out=db_ih)
     db_hh[...] = db_ih

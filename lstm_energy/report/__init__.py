@@ -8,6 +8,7 @@ One HTML file: inline CSS, inline SVG charts, a small inline script for sortable
 Modules: ``rows`` (records -> rows), ``charts`` (the figures), ``svg`` (chart primitives), ``tables``,
 ``units`` (numbers with units), ``page`` (the document).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,15 @@ class ReportInfo:
     problems: list[LoadProblem] = field(default_factory=list)
 
 
-def build_report(paths, *, machine: dict | None = None, machine_source: str = "the --machine file", title: str | None = None,
-                 notes: list[str] = (), use_cached_machine: bool = False) -> tuple[str, ReportInfo]:
+def build_report(
+    paths,
+    *,
+    machine: dict | None = None,
+    machine_source: str = "the --machine file",
+    title: str | None = None,
+    notes: list[str] = (),
+    use_cached_machine: bool = False,
+) -> tuple[str, ReportInfo]:
     """The HTML text for ``paths`` and what went into it (the path in ReportInfo is left empty).
 
     machine: a profile from ``lstm-energy machine --json`` (roofline peaks); without it and with
@@ -51,8 +59,16 @@ def build_report(paths, *, machine: dict | None = None, machine_source: str = "t
         sources[record["_source"]["path"]] = sources.get(record["_source"]["path"], 0) + 1
     if title is None:
         title = "lstm_energy report: " + ", ".join(Path(p).name for p in paths)
-    html = render_page(title=title, records=loaded.records, rows=rows, figures=figures,
-                       tables_html=summary_tables(rows), problems=loaded.problems, sources=sources, notes=list(notes))
+    html = render_page(
+        title=title,
+        records=loaded.records,
+        rows=rows,
+        figures=figures,
+        tables_html=summary_tables(rows),
+        problems=loaded.problems,
+        sources=sources,
+        notes=list(notes),
+    )
     return html, ReportInfo(Path(), rows, figures, loaded.problems)
 
 

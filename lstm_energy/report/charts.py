@@ -4,6 +4,7 @@ note saying why instead of an empty frame.
 Each function returns a Figure: ``svg`` (an inline ``<svg>``) or ``None`` with ``note`` explaining
 what is missing and how to get it, and a ``caption`` saying exactly what is plotted.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -38,9 +39,15 @@ def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
         figure.svg = draw()
     except NothingToDraw:
         figure.svg = None
-        figure.note = " ".join(filter(None, [
-            "Nothing to draw: none of these values can be placed on the chart (a log scale has no place for 0 or less).",
-            figure.note]))
+        figure.note = " ".join(
+            filter(
+                None,
+                [
+                    "Nothing to draw: none of these values can be placed on the chart (a log scale has no place for 0 or less).",
+                    figure.note,
+                ],
+            )
+        )
     return figure
 
 
@@ -51,12 +58,16 @@ def energy_note(values, what: str) -> str | None:
     if not known or any(v > 0 for v in known):
         return None
     if all(v == 0 for v in known):
-        return (f"Nothing to draw: every {what} in these results is 0 J. A meter that reads 0 J did not count "
-                "(see the banner at the top of the page); rerun with a working meter, or with `--meter model` "
-                "for an estimate.")
-    return (f"Nothing to draw: every {what} in these results is 0 J or less (the idle baseline was larger than the "
-            "run's energy: the measurement windows are too short for the meter). Raise min_window_seconds in the "
-            "grid's [protocol] table or measure larger shapes.")
+        return (
+            f"Nothing to draw: every {what} in these results is 0 J. A meter that reads 0 J did not count "
+            "(see the banner at the top of the page); rerun with a working meter, or with `--meter model` "
+            "for an estimate."
+        )
+    return (
+        f"Nothing to draw: every {what} in these results is 0 J or less (the idle baseline was larger than the "
+        "run's energy: the measurement windows are too short for the meter). Raise min_window_seconds in the "
+        "grid's [protocol] table or measure larger shapes."
+    )
 
 
 def dropped_note(values, what: str) -> str | None:
@@ -96,7 +107,11 @@ def _color(index: int) -> str:
 
 def _profile_rows(rows: list[Row]) -> list[Row]:
     """Rows with a full configuration (sweep points, and benchmarks told their cell, phase, impl and shape)."""
-    return [r for r in rows if r.joules_per_sequence is not None and r.cell and r.phase and r.impl and r.hidden_size and r.batch]
+    return [
+        r
+        for r in rows
+        if r.joules_per_sequence is not None and r.cell and r.phase and r.impl and r.hidden_size and r.batch
+    ]
 
 
 def _primary_impl(rows: list[Row]) -> str | None:
@@ -129,11 +144,16 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
     title = "Energy per sequence by cell and hidden size"
     caption = (
         "Dynamic energy per sequence (median; bars: 95% CI) against hidden size H"
-        + (f", implementation {impl}. " if impl else ". ") +
-        "Where several shapes share a hidden size (batch, sequence length, input size, layers), the point is their median."
+        + (f", implementation {impl}. " if impl else ". ")
+        + "Where several shapes share a hidden size (batch, sequence length, input size, layers), the point is their median."
     )
     if not chosen:
-        return Figure("by-hidden", title, caption, note="No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.")
+        return Figure(
+            "by-hidden",
+            title,
+            caption,
+            note="No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.",
+        )
     caption = _joined(caption, provenance_caption(chosen))
     values = [r.joules_per_sequence for r in chosen]
     empty = energy_note(values, "energy per sequence")
@@ -150,13 +170,30 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
             value = statistics.median(r.joules_per_sequence for r in group)
             points.append((h, value, f"{cell} {phase} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
             errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
-        series.append(Series(f"{cell} {phase}", points, color=_color(cells.index(cell)),
-                             shape=MARKERS[phases.index(phase) % len(MARKERS)], connect=True, errors=errors,
-                             dash=("", "2 3", "7 4")[phases.index(phase) % 3]))
+        series.append(
+            Series(
+                f"{cell} {phase}",
+                points,
+                color=_color(cells.index(cell)),
+                shape=MARKERS[phases.index(phase) % len(MARKERS)],
+                connect=True,
+                errors=errors,
+                dash=("", "2 3", "7 4")[phases.index(phase) % 3],
+            )
+        )
     hidden = tuple(sorted({r.hidden_size for r in chosen}))
     figure = Figure("by-hidden", title, caption, note=dropped_note(values, "energy per sequence"))
-    return _drawn(figure, lambda: xy_plot(title, series, x_label="hidden size H (log scale)", y_label="energy per sequence (J, log scale)",
-                                          y_unit="J", x_ticks=hidden if len(hidden) <= 12 else None))
+    return _drawn(
+        figure,
+        lambda: xy_plot(
+            title,
+            series,
+            x_label="hidden size H (log scale)",
+            y_label="energy per sequence (J, log scale)",
+            y_unit="J",
+            x_ticks=hidden if len(hidden) <= 12 else None,
+        ),
+    )
 
 
 def forward_vs_backward(rows: list[Row]) -> Figure:
@@ -188,23 +225,33 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
             b = phases["train"].joules_per_sequence - f
             derived_backward = True
             bwd.append((b, row_index, f"{cell} {impl} backward = train − forward: {si(b, 'J')}/sequence"))
-    caption = ("Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step"
-               + (f", implementation {impl_shown}. " if impl_shown else ". "))
+    caption = "Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step" + (
+        f", implementation {impl_shown}. " if impl_shown else ". "
+    )
     if derived_backward:
         caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
     if not labels:
-        return Figure("fwd-bwd", title, caption, note="No configuration has both a forward and a train/backward record: sweep with --phases forward,train.")
+        return Figure(
+            "fwd-bwd",
+            title,
+            caption,
+            note="No configuration has both a forward and a train/backward record: sweep with --phases forward,train.",
+        )
     caption = _joined(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
     values = [p[0] for p in fwd + bwd + train]
     empty = energy_note(values, "forward, backward and train energy per sequence")
     if empty:
         return Figure("fwd-bwd", title, caption, note=empty)
-    series = [Series("forward", fwd, color=_color(0), shape="circle"),
-              Series("backward" + (" (train − forward)" if derived_backward else ""), bwd, color=_color(3), shape="diamond"),
-              Series("train (forward+backward)", train, color=_color(2), shape="square")]
+    series = [
+        Series("forward", fwd, color=_color(0), shape="circle"),
+        Series("backward" + (" (train − forward)" if derived_backward else ""), bwd, color=_color(3), shape="diamond"),
+        Series("train (forward+backward)", train, color=_color(2), shape="square"),
+    ]
     series = [s for s in series if s.points]
     figure = Figure("fwd-bwd", title, caption, note=dropped_note(values, "energy per sequence"))
-    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J"))
+    return _drawn(
+        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    )
 
 
 def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float, float] | None:
@@ -226,10 +273,17 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
     candidates = [r for r in rows if r.flops and r.joules_per_call is not None]
     usable = [r for r in candidates if r.joules_per_call > 0]
     title = "Energy vs FLOPs, with the fitted J/FLOP"
-    caption = ("Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
-               "fit joules = k·FLOPs + c per implementation; k is the marginal energy per FLOP.")
+    caption = (
+        "Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
+        "fit joules = k·FLOPs + c per implementation; k is the marginal energy per FLOP."
+    )
     if not candidates:
-        return Figure("vs-flops", title, caption, note="No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.")
+        return Figure(
+            "vs-flops",
+            title,
+            caption,
+            note="No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.",
+        )
     caption = _joined(caption, provenance_caption(usable or candidates))
     empty = energy_note([r.joules_per_call for r in candidates], "energy per call")
     if empty:
@@ -237,18 +291,43 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
     series, lines = [], []
     for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
         group = [r for r in usable if (r.impl or "callable") == impl]
-        points = [(r.flops, r.joules_per_call, f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
-                   f"{si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call") for r in group]
+        points = [
+            (
+                r.flops,
+                r.joules_per_call,
+                f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
+                f"{si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call",
+            )
+            for r in group
+        ]
         fit = fit_joules_per_flop([r.flops for r in group], [r.joules_per_call for r in group])
         if fit:
             slope, intercept = fit
             xs = np.geomspace(min(r.flops for r in group), max(r.flops for r in group), 40)
-            lines.append(Line(f"{impl} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
-                              [(float(x), float(slope * x + intercept)) for x in xs], color=_color(i)))
+            lines.append(
+                Line(
+                    f"{impl} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
+                    [(float(x), float(slope * x + intercept)) for x in xs],
+                    color=_color(i),
+                )
+            )
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
-    figure = Figure("vs-flops", title, caption, note=dropped_note([r.joules_per_call for r in candidates], "energy per call"))
-    return _drawn(figure, lambda: xy_plot(title, series, lines=lines, x_label="FLOPs per call (log scale)",
-                                          y_label="energy per call (J, log scale)", x_unit="FLOP", y_unit="J", nested_markers=True))
+    figure = Figure(
+        "vs-flops", title, caption, note=dropped_note([r.joules_per_call for r in candidates], "energy per call")
+    )
+    return _drawn(
+        figure,
+        lambda: xy_plot(
+            title,
+            series,
+            lines=lines,
+            x_label="FLOPs per call (log scale)",
+            y_label="energy per call (J, log scale)",
+            x_unit="FLOP",
+            y_unit="J",
+            nested_markers=True,
+        ),
+    )
 
 
 def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
@@ -259,54 +338,101 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
     note = None
     chosen = roofs.for_threads({r.threads for r in usable}) if roofs else []
     if chosen:
-        caption += (" Roofs: measured sgemm peak and triad bandwidth (" + "; ".join(
-            f"{r.threads if r.threads is not None else '?'} thread(s): {fixed(r.peak_gflops, 'GFLOP/s')}, {fixed(r.bandwidth_gb_per_second, 'GB/s')}"
-            for r in chosen) + f") from {roofs.source}.")
+        caption += (
+            " Roofs: measured sgemm peak and triad bandwidth ("
+            + "; ".join(
+                f"{r.threads if r.threads is not None else '?'} thread(s): {fixed(r.peak_gflops, 'GFLOP/s')}, {fixed(r.bandwidth_gb_per_second, 'GB/s')}"
+                for r in chosen
+            )
+            + f") from {roofs.source}."
+        )
     else:
-        note = ("Measured machine peaks are missing, so no roofs are drawn: run `lstm-energy machine --json > machine.json` "
-                "on the measuring machine and pass `--machine machine.json` to `lstm-energy report`.")
+        note = (
+            "Measured machine peaks are missing, so no roofs are drawn: run `lstm-energy machine --json > machine.json` "
+            "on the measuring machine and pass `--machine machine.json` to `lstm-energy report`."
+        )
     if not usable:
         return Figure("roofline", title, caption, note="No record carries FLOPs, bytes and time. " + (note or ""))
     series = []
     for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
         group = [r for r in usable if (r.impl or "callable") == impl]
-        series.append(Series(impl, [(r.intensity, r.gflops_per_second * 1e9,
-                                     f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
-                                     f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}") for r in group],
-                             color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+        series.append(
+            Series(
+                impl,
+                [
+                    (
+                        r.intensity,
+                        r.gflops_per_second * 1e9,
+                        f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
+                        f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}",
+                    )
+                    for r in group
+                ],
+                color=_color(i),
+                shape=MARKERS[i % len(MARKERS)],
+            )
+        )
     lines = []
     for k, roof in enumerate(chosen):
         lo = min(r.intensity for r in usable) / 4
         hi = max(max(r.intensity for r in usable) * 4, roof.peak_gflops / roof.bandwidth_gb_per_second * 4)
         xs = np.geomspace(lo, hi, 80)
         threads = f"{roof.threads} thread(s): " if roof.threads is not None else ""
-        lines.append(Line(f"roof, {threads}min({fixed(roof.peak_gflops, 'GFLOP/s')}, {fixed(roof.bandwidth_gb_per_second, 'GB/s')} × intensity)",
-                          [(float(x), float(min(roof.peak_gflops, roof.bandwidth_gb_per_second * x) * 1e9)) for x in xs],
-                          color=("#222", "#777")[k % 2], dash=("1 0", "8 3")[k % 2]))
-    return _drawn(Figure("roofline", title, caption, note=note),
-                  lambda: xy_plot(title, series, lines=lines, x_label="arithmetic intensity (FLOP/byte, log scale)",
-                                  y_label="achieved throughput (FLOP/s, log scale)", x_unit="FLOP/B", y_unit="FLOP/s",
-                                  nested_markers=True))
+        lines.append(
+            Line(
+                f"roof, {threads}min({fixed(roof.peak_gflops, 'GFLOP/s')}, {fixed(roof.bandwidth_gb_per_second, 'GB/s')} × intensity)",
+                [(float(x), float(min(roof.peak_gflops, roof.bandwidth_gb_per_second * x) * 1e9)) for x in xs],
+                color=("#222", "#777")[k % 2],
+                dash=("1 0", "8 3")[k % 2],
+            )
+        )
+    return _drawn(
+        Figure("roofline", title, caption, note=note),
+        lambda: xy_plot(
+            title,
+            series,
+            lines=lines,
+            x_label="arithmetic intensity (FLOP/byte, log scale)",
+            y_label="achieved throughput (FLOP/s, log scale)",
+            x_unit="FLOP/B",
+            y_unit="FLOP/s",
+            nested_markers=True,
+        ),
+    )
 
 
 def energy_by_domain(rows: list[Row]) -> Figure:
     """Per-domain energy per sequence of measured records (RAPL package, DRAM, core, psys...)."""
     title = "Energy per sequence by RAPL domain"
-    caption = ("Dynamic energy per sequence in each RAPL domain reported by the meter (medians). Domains overlap "
-               "(core and uncore are inside the package), so they are shown side by side, not stacked.")
+    caption = (
+        "Dynamic energy per sequence in each RAPL domain reported by the meter (medians). Domains overlap "
+        "(core and uncore are inside the package), so they are shown side by side, not stacked."
+    )
     with_domains = [r for r in rows if r.provenance == "measured" and r.domains_joules_per_call]
     measured = [r for r in with_domains if not r.suspect]
     if with_domains and not measured:
-        return Figure("domains", title, caption, note=(
-            "No trustworthy measured per-domain energy: every measured record read 0 J or an idle power of 0 W, "
-            "so its counter did not count (see the banner at the top of the page). Rerun on a machine with "
-            "working RAPL counters (see `lstm-energy meters`) to draw this chart."))
+        return Figure(
+            "domains",
+            title,
+            caption,
+            note=(
+                "No trustworthy measured per-domain energy: every measured record read 0 J or an idle power of 0 W, "
+                "so its counter did not count (see the banner at the top of the page). Rerun on a machine with "
+                "working RAPL counters (see `lstm-energy meters`) to draw this chart."
+            ),
+        )
     if not measured:
         provenances = sorted({r.provenance for r in rows})
-        return Figure("domains", title, caption, note=(
-            f"No measured per-domain energy in these results (provenance: {', '.join(provenances) or 'none'}). "
-            "An estimate has no RAPL domains to split; run on a machine with readable RAPL counters "
-            "(see `lstm-energy meters`) to draw this chart."))
+        return Figure(
+            "domains",
+            title,
+            caption,
+            note=(
+                f"No measured per-domain energy in these results (provenance: {', '.join(provenances) or 'none'}). "
+                "An estimate has no RAPL domains to split; run on a machine with readable RAPL counters "
+                "(see `lstm-energy meters`) to draw this chart."
+            ),
+        )
     domains = sorted({d for r in measured for d in r.domains_joules_per_call})
     labels = [r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}" for r in measured]
     series = []
@@ -325,24 +451,41 @@ def energy_by_domain(rows: list[Row]) -> Figure:
     if empty:
         return Figure("domains", title, caption, note=empty)
     figure = Figure("domains", title, caption, note=dropped_note(values, "per-domain energy"))
-    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale; per call when no batch is known)",
-                                           x_unit="J"))
+    return _drawn(
+        figure,
+        lambda: dot_plot(
+            title,
+            labels,
+            series,
+            x_label="energy per sequence (J, log scale; per call when no batch is known)",
+            x_unit="J",
+        ),
+    )
 
 
 def implementations(rows: list[Row]) -> Figure:
     """cython vs numpy vs torch: J/sequence of the same configuration side by side."""
     profile = _profile_rows(rows)
     title = "Implementations compared: cython vs numpy vs torch"
-    caption = "Dynamic energy per sequence (median; bars: 95% CI) of each implementation on the same cell, phase and shape."
+    caption = (
+        "Dynamic energy per sequence (median; bars: 95% CI) of each implementation on the same cell, phase and shape."
+    )
     impls = _ordered(r.impl for r in profile if r.impl)
     if len(impls) < 2:
-        return Figure("impls", title, caption, note=f"Only one implementation in these results ({', '.join(impls) or 'none'}): sweep with --impls cython,numpy[,torch] to compare.")
+        return Figure(
+            "impls",
+            title,
+            caption,
+            note=f"Only one implementation in these results ({', '.join(impls) or 'none'}): sweep with --impls cython,numpy[,torch] to compare.",
+        )
     caption = _joined(caption, provenance_caption(profile))
     empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
     if empty:
         return Figure("impls", title, caption, note=empty)
-    configs = sorted({(r.cell, r.phase, r.shape_key()) for r in profile},
-                     key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9)))
+    configs = sorted(
+        {(r.cell, r.phase, r.shape_key()) for r in profile},
+        key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9)),
+    )
     labels = []
     for cell, phase, shape in configs:
         example = next(r for r in profile if (r.cell, r.phase, r.shape_key()) == (cell, phase, shape))
@@ -354,11 +497,21 @@ def implementations(rows: list[Row]) -> Figure:
             match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key()) == (cell, phase, shape)]
             if match:
                 r = match[0]
-                points.append((r.joules_per_sequence, row_index, f"{labels[row_index]} {impl}: {si(r.joules_per_sequence, 'J')}/sequence"))
+                points.append(
+                    (
+                        r.joules_per_sequence,
+                        row_index,
+                        f"{labels[row_index]} {impl}: {si(r.joules_per_sequence, 'J')}/sequence",
+                    )
+                )
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
-    figure = Figure("impls", title, caption, note=dropped_note([r.joules_per_sequence for r in profile], "energy per sequence"))
-    return _drawn(figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J"))
+    figure = Figure(
+        "impls", title, caption, note=dropped_note([r.joules_per_sequence for r in profile], "energy per sequence")
+    )
+    return _drawn(
+        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    )
 
 
 def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:

@@ -4,6 +4,7 @@ host's cached machine profile when the results were measured on this same CPU.
 A roof is (threads, peak GFLOP/s, peak GB/s): sgemm peak and triad bandwidth measured with that many
 threads. Nothing here measures; without data the roofline says the peaks are missing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ def cached_roofs_for(records: list[dict]) -> Roofs | None:
         if not records or models != {info.cpu_model}:
             return None
         profile = load_profile(info.fingerprint)
-        return roofs_from_profile(profile, f"this host's cached `lstm-energy machine` profile ({profile_path(info.fingerprint)})")
+        return roofs_from_profile(
+            profile, f"this host's cached `lstm-energy machine` profile ({profile_path(info.fingerprint)})"
+        )
     except Exception:  # noqa: BLE001 - optional enrichment; the roofline then says the peaks are missing
         return None

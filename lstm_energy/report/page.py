@@ -2,6 +2,7 @@
 figures and tables. CSS and the sorting script are inlined from files next to this module; nothing
 is fetched from the network, so the file reads the same offline and as a mail attachment.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,11 +61,15 @@ def _energy(row) -> float | None:
     return None
 
 
-ALL_ZERO_DEAD = ("Every energy figure in these results is 0 J: the counter did not count (a dead counter, typical of "
-                 "virtual machines). These joules are not a measurement; rerun with a working meter or `--meter model` "
-                 "for an estimate.")
-ALL_ZERO_OTHER = ("Every energy figure in these results is 0 J: the meter reported no energy at all, so these joules "
-                  "are not usable. Rerun with a working meter (see `lstm-energy meters`) or `--meter model` for an estimate.")
+ALL_ZERO_DEAD = (
+    "Every energy figure in these results is 0 J: the counter did not count (a dead counter, typical of "
+    "virtual machines). These joules are not a measurement; rerun with a working meter or `--meter model` "
+    "for an estimate."
+)
+ALL_ZERO_OTHER = (
+    "Every energy figure in these results is 0 J: the meter reported no energy at all, so these joules "
+    "are not usable. Rerun with a working meter (see `lstm-energy meters`) or `--meter model` for an estimate."
+)
 
 
 def energy_warning(rows) -> tuple[str, str] | None:
@@ -76,11 +81,13 @@ def energy_warning(rows) -> tuple[str, str] | None:
         measured = any(r.provenance == "measured" for r in rows)
         return "ENERGY IS ALL 0 J: NOT A MEASUREMENT", ALL_ZERO_DEAD if measured else ALL_ZERO_OTHER
     if suspect:
-        return ("SUSPECT ENERGY: THE COUNTER DID NOT COUNT",
-                f"{len(suspect)} of {len(rows)} row(s) are marked measured but read 0 J per sequence or an idle power "
-                "of 0 W: their counter did not count (a dead counter, typical of virtual machines). Their joules are "
-                "not a measurement and their provenance cell says suspect; rerun them with a working meter or "
-                "`--meter model` for an estimate.")
+        return (
+            "SUSPECT ENERGY: THE COUNTER DID NOT COUNT",
+            f"{len(suspect)} of {len(rows)} row(s) are marked measured but read 0 J per sequence or an idle power "
+            "of 0 W: their counter did not count (a dead counter, typical of virtual machines). Their joules are "
+            "not a measurement and their provenance cell says suspect; rerun them with a working meter or "
+            "`--meter model` for an estimate.",
+        )
     return None
 
 
@@ -95,8 +102,17 @@ def energy_warning_banner(rows) -> str:
 
 #: the keys of a meter's describe() that say which meter it is (the rest may be running state, e.g. the
 #: work noted so far, which differs from record to record)
-_METER_IDENTITY = ("name", "source", "model", "parameters", "counter", "domains", "headline_domains", "calibrated",
-                   "profile_path")
+_METER_IDENTITY = (
+    "name",
+    "source",
+    "model",
+    "parameters",
+    "counter",
+    "domains",
+    "headline_domains",
+    "calibrated",
+    "profile_path",
+)
 
 
 def _meter_identity(meter: dict) -> str:
@@ -145,8 +161,10 @@ def provenance_banners(rows: list[Row]) -> str:
             name = esc(meter.get("name", "unknown"))
             if provenance == "measured":
                 counter = meter.get("counter") or meter.get("source") or "counter not named by the meter"
-                details.append(f"meter <code>{name}</code>: {esc(_kv(counter))}; headline domains: "
-                               f"{esc(_kv(meter.get('headline_domains') or meter.get('domains')))}")
+                details.append(
+                    f"meter <code>{name}</code>: {esc(_kv(counter))}; headline domains: "
+                    f"{esc(_kv(meter.get('headline_domains') or meter.get('domains')))}"
+                )
             else:
                 text = f"{'model' if provenance == 'estimated' else 'meter'} <code>{name}</code>"
                 if isinstance(meter.get("model"), str):
@@ -159,15 +177,25 @@ def provenance_banners(rows: list[Row]) -> str:
             f"{esc(lead)} ({shown[provenance]} row(s)). {'; '.join(details)}.</div>"
         )
     if not counts:
-        parts.append('<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '
-                     "None of the input files held a valid energy record; see the notes below.</div>")
+        parts.append(
+            '<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '
+            "None of the input files held a valid energy record; see the notes below.</div>"
+        )
     return "".join(parts)
 
 
 def _environment_table(records: list[dict]) -> str:
     envs = [r.get("environment") or {} for r in records if r.get("kind") in ("profile", "benchmark")]
-    fields = [("cpu_model", "CPU"), ("cores", "cores"), ("kernel", "kernel"), ("governor", "cpufreq governor"),
-              ("turbo", "turbo/boost"), ("blas_threads", "BLAS threads"), ("python", "Python"), ("hostname", "host")]
+    fields = [
+        ("cpu_model", "CPU"),
+        ("cores", "cores"),
+        ("kernel", "kernel"),
+        ("governor", "cpufreq governor"),
+        ("turbo", "turbo/boost"),
+        ("blas_threads", "BLAS threads"),
+        ("python", "Python"),
+        ("hostname", "host"),
+    ]
     lines = []
     for key, label in fields:
         values = list(dict.fromkeys(json.dumps(e.get(key), sort_keys=True, default=str) for e in envs))
@@ -180,7 +208,9 @@ def _environment_table(records: list[dict]) -> str:
     for e in envs:
         for lib in e.get("blas") or []:
             if isinstance(lib, dict):
-                item = f"{lib.get('internal_api', lib.get('user_api', '?'))} {lib.get('version') or ''} ({lib.get('num_threads', '?')} threads)".replace('  ', ' ')
+                item = f"{lib.get('internal_api', lib.get('user_api', '?'))} {lib.get('version') or ''} ({lib.get('num_threads', '?')} threads)".replace(
+                    "  ", " "
+                )
                 if item not in blas:
                     blas.append(item)
     lines.append(f"<tr><th>BLAS</th><td>{esc(', '.join(blas) or '–')}</td></tr>")
@@ -189,7 +219,9 @@ def _environment_table(records: list[dict]) -> str:
         for k, v in (e.get("versions") or {}).items():
             if v not in versions.setdefault(k, []):
                 versions[k].append(v)
-    text = ", ".join(f"{k} {' | '.join(str(v) if v is not None else 'not installed' for v in vs)}" for k, vs in versions.items())
+    text = ", ".join(
+        f"{k} {' | '.join(str(v) if v is not None else 'not installed' for v in vs)}" for k, vs in versions.items()
+    )
     lines.append(f"<tr><th>versions</th><td>{esc(text or '–')}</td></tr>")
     return f'<table class="meta">{"".join(lines)}</table>'
 
@@ -201,7 +233,9 @@ def _describe_rows(meter: dict) -> str:
         if key in ("name", "provenance") or value in (None, "", [], {}):
             continue
         if isinstance(value, dict):
-            items = "".join(f"<li><code>{esc(k)}</code> = {esc(_kv(v))}</li>" for k, v in value.items() if v is not None)
+            items = "".join(
+                f"<li><code>{esc(k)}</code> = {esc(_kv(v))}</li>" for k, v in value.items() if v is not None
+            )
             text = f'<ul class="kv">{items}</ul>'
         else:
             text = esc(_kv(value))
@@ -213,8 +247,10 @@ def _meter_table(rows: list[Row]) -> str:
     blocks = []
     for provenance, meters in _meters_by_provenance(rows).items():
         for meter in meters:
-            blocks.append(f"<h3><code>{esc(meter.get('name', 'unknown'))}</code> <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></h3>"
-                          f'<table class="meta">{_describe_rows(meter)}</table>')
+            blocks.append(
+                f"<h3><code>{esc(meter.get('name', 'unknown'))}</code> <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></h3>"
+                f'<table class="meta">{_describe_rows(meter)}</table>'
+            )
     return "".join(blocks) if blocks else "<p>No meter.</p>"
 
 
@@ -246,7 +282,9 @@ def _warnings(rows: list[Row]) -> str:
     groups: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         for w in r.warnings:
-            groups.setdefault(_NUMBER.sub("#", w), []).append((w, r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}"))
+            groups.setdefault(_NUMBER.sub("#", w), []).append(
+                (w, r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}")
+            )
     if not groups:
         return "<p>The measurement protocol raised no warnings.</p>"
     items = []
@@ -254,29 +292,47 @@ def _warnings(rows: list[Row]) -> str:
         where = list(dict.fromkeys(label for _, label in members))
         text = _merge_warning_texts([w for w, _ in members])
         example = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-        items.append(f"<li><span class='warn-text'>{esc(text)}</span> <span class='where'>({len(where)} row(s): {esc(example)})</span></li>")
+        items.append(
+            f"<li><span class='warn-text'>{esc(text)}</span> <span class='where'>({len(where)} row(s): {esc(example)})</span></li>"
+        )
     return f'<ul class="warnings">{"".join(items)}</ul>'
 
 
 def _problems(problems: list[LoadProblem], notes: list[str]) -> str:
     if not problems and not notes:
         return ""
-    items = [f"<li><code>{esc(p.path)}{':' + str(p.line) if p.line is not None else ''}</code> {esc(p.message)} — skipped</li>" for p in problems]
+    items = [
+        f"<li><code>{esc(p.path)}{':' + str(p.line) if p.line is not None else ''}</code> {esc(p.message)} — skipped</li>"
+        for p in problems
+    ]
     items += [f"<li>{esc(n)}</li>" for n in notes]
-    return (f'<section id="input-notes"><h2>Input notes</h2><p>These inputs were skipped; the report is built from the remaining '
-            f'valid records.</p><ul class="problems">{"".join(items)}</ul></section>')
+    return (
+        f'<section id="input-notes"><h2>Input notes</h2><p>These inputs were skipped; the report is built from the remaining '
+        f'valid records.</p><ul class="problems">{"".join(items)}</ul></section>'
+    )
 
 
 def _figure(fig: Figure) -> str:
     body = fig.svg or ""
     note = f'<p class="chart-note">{esc(fig.note)}</p>' if fig.note else ""
     klass = "figure" if fig.svg else "figure figure-missing"
-    return (f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
-            f"<figcaption>{esc(fig.caption)}</figcaption></figure>")
+    return (
+        f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
+        f"<figcaption>{esc(fig.caption)}</figcaption></figure>"
+    )
 
 
-def render_page(*, title: str, records: list[dict], rows: list[Row], figures: list[Figure], tables_html: str,
-                problems: list[LoadProblem], sources: dict[str, int], notes: list[str] = ()) -> str:
+def render_page(
+    *,
+    title: str,
+    records: list[dict],
+    rows: list[Row],
+    figures: list[Figure],
+    tables_html: str,
+    problems: list[LoadProblem],
+    sources: dict[str, int],
+    notes: list[str] = (),
+) -> str:
     """The complete HTML document as a string."""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     source_items = "".join(f"<li><code>{esc(path)}</code>: {n} record(s)</li>" for path, n in sources.items())
@@ -296,9 +352,9 @@ def render_page(*, title: str, records: list[dict], rows: list[Row], figures: li
 <body>
 <header>
 <h1>{esc(title)}</h1>
-<p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(', '.join(meters) or 'none')}; measured {esc(_dates(records))}; report generated {esc(generated)}.</p>
+<p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(", ".join(meters) or "none")}; measured {esc(_dates(records))}; report generated {esc(generated)}.</p>
 {provenance_banners(rows)}
-<nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">skipped input</a>' if problems or notes else ''}</nav>
+<nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">skipped input</a>' if problems or notes else ""}</nav>
 </header>
 <main>
 <section id="context" class="two-col">

@@ -4,6 +4,7 @@ The report never reads nested records directly; it reads ``Row``s. Records measu
 configuration with the same meter (a sweep re-run, two files) are merged into one row: medians of
 their medians, the widest CI, ``runs`` counting them.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -21,8 +22,8 @@ IMPL_ORDER = IMPLS  # the order implementations are shown in: ours, the referenc
 class Row:
     """One configuration's figures. Energies are dynamic (idle subtracted) unless named ``total``."""
 
-    kind: str                      # "profile" (a sweep point) or "benchmark" (a pytest-benchmark test)
-    label: str                     # benchmark name, or "" for profile rows
+    kind: str  # "profile" (a sweep point) or "benchmark" (a pytest-benchmark test)
+    label: str  # benchmark name, or "" for profile rows
     cell: str | None
     phase: str | None
     impl: str | None
@@ -44,7 +45,7 @@ class Row:
     seconds_per_sequence: float | None
     flops: float | None
     bytes: float | None
-    intensity: float | None        # FLOP per byte (expected traffic)
+    intensity: float | None  # FLOP per byte (expected traffic)
     gflops_per_second: float | None
     watts: float | None
     pj_per_flop: float | None
@@ -76,7 +77,16 @@ class Row:
         return text
 
     def shape_key(self) -> tuple:
-        return (self.batch, self.seq_len, self.input_size, self.hidden_size, self.num_layers, self.bidirectional, self.threads, self.dtype)
+        return (
+            self.batch,
+            self.seq_len,
+            self.input_size,
+            self.hidden_size,
+            self.num_layers,
+            self.bidirectional,
+            self.threads,
+            self.dtype,
+        )
 
 
 def _stat(block: dict | None, key: str) -> float | None:
@@ -99,8 +109,9 @@ def _ci(block: dict | None, key: str) -> tuple[float, float] | None:
 DEAD_COUNTER = "marked measured but the counter did not count (0 J per sequence or an idle power of 0 W)"
 
 
-def suspect_reasons(provenance: str, *, total_joules: float | None, joules_per_call: float | None,
-                    idle_watts: float | None) -> list[str]:
+def suspect_reasons(
+    provenance: str, *, total_joules: float | None, joules_per_call: float | None, idle_watts: float | None
+) -> list[str]:
     """Why a record's energy is not a measurement although it says so; [] when it looks sound.
 
     The one place that decides: a "measured" record whose total (idle included) energy is <= 0, or
@@ -131,7 +142,11 @@ def row_from_record(record: dict) -> Row:
     s_seq = finite(time_block.get("seconds_per_sequence"))
     if s_seq is None and s_call is not None and batch:
         s_seq = s_call / batch
-    flops = finite((costs.get("flops") or {}).get("total")) if isinstance(costs.get("flops"), dict) else finite(costs.get("flops"))
+    flops = (
+        finite((costs.get("flops") or {}).get("total"))
+        if isinstance(costs.get("flops"), dict)
+        else finite(costs.get("flops"))
+    )
     bytes_block = costs.get("bytes")
     moved = None
     if isinstance(bytes_block, dict):
@@ -175,7 +190,9 @@ def row_from_record(record: dict) -> Row:
         watts=figures["watts"],
         pj_per_flop=figures["pj_per_flop"],
         nj_per_byte=figures["nj_per_byte"],
-        domains_joules_per_call={k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None},
+        domains_joules_per_call={
+            k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None
+        },
         headline_domains=tuple(energy.get("headline_domains") or ()),
         warnings=[str(w) for w in record.get("warnings") or []],
         idle_watts=idle_watts,
@@ -189,8 +206,18 @@ def _merge(rows: list[Row]) -> Row:
         return rows[0]
     first = rows[0]
     merged = Row(**{k: getattr(first, k) for k in first.__dataclass_fields__})
-    numeric = ("joules_per_call", "joules_per_sequence", "total_joules_per_sequence", "seconds_per_call",
-               "seconds_per_sequence", "gflops_per_second", "watts", "pj_per_flop", "nj_per_byte", "idle_watts")
+    numeric = (
+        "joules_per_call",
+        "joules_per_sequence",
+        "total_joules_per_sequence",
+        "seconds_per_call",
+        "seconds_per_sequence",
+        "gflops_per_second",
+        "watts",
+        "pj_per_flop",
+        "nj_per_byte",
+        "idle_watts",
+    )
     for name in numeric:
         values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
         setattr(merged, name, statistics.median(values) if values else None)
@@ -215,8 +242,17 @@ def build_rows(records: list[dict]) -> list[Row]:
             continue
         row = row_from_record(record)
         # a suspect record (dead counter) never merges with a sound one: its zeros would drag the median
-        key = (row.kind, row.label, row.cell, row.phase, row.impl, row.shape_key(), row.meter_name, row.provenance,
-               bool(row.suspect))
+        key = (
+            row.kind,
+            row.label,
+            row.cell,
+            row.phase,
+            row.impl,
+            row.shape_key(),
+            row.meter_name,
+            row.provenance,
+            bool(row.suspect),
+        )
         groups.setdefault(key, []).append(row)
     rows = [_merge(group) for group in groups.values()]
     rows.sort(key=sort_key)
@@ -226,5 +262,11 @@ def build_rows(records: list[dict]) -> list[Row]:
 def sort_key(row: Row) -> tuple:
     impl_rank = IMPL_ORDER.index(row.impl) if row.impl in IMPL_ORDER else len(IMPL_ORDER)
     phase_rank = PHASES.index(row.phase) if row.phase in PHASES else len(PHASES)
-    return (row.kind != "profile", row.label, row.cell or "", tuple(v if v is not None else -1 for v in row.shape_key()[:4]),
-            phase_rank, impl_rank)
+    return (
+        row.kind != "profile",
+        row.label,
+        row.cell or "",
+        tuple(v if v is not None else -1 for v in row.shape_key()[:4]),
+        phase_rank,
+        impl_rank,
+    )

@@ -4,6 +4,7 @@ No JavaScript and no external resources: each function returns one ``<svg>`` ele
 renders the same in a browser, a mail client or a printout. Every drawn datum has ``class="mark"``
 and a ``<title>`` tooltip, so tests (and readers hovering) can find it.
 """
+
 from __future__ import annotations
 
 import math
@@ -151,7 +152,7 @@ def _frame(title: str, body: str, legend: str, height: int = HEIGHT) -> str:
     return (
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}">'
-        f'<title>{esc(title)}</title>'
+        f"<title>{esc(title)}</title>"
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fff"/>'
         f"{body}{legend}</svg>"
     )
@@ -167,9 +168,13 @@ def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: fl
             cx, cy = x, cy + 18
         if shape in ("line", "dash"):
             dash = ' stroke-dasharray="6 4"' if shape == "dash" else ""
-            parts.append(f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(cx + 16)}" y2="{_num(cy)}" stroke="{color}" stroke-width="2"{dash}/>')
+            parts.append(
+                f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(cx + 16)}" y2="{_num(cy)}" stroke="{color}" stroke-width="2"{dash}/>'
+            )
         else:
-            parts.append(marker(shape, cx + 8, cy, color, label, size=4.5).replace('class="mark"', 'class="legend-mark"'))
+            parts.append(
+                marker(shape, cx + 8, cy, color, label, size=4.5).replace('class="mark"', 'class="legend-mark"')
+            )
         parts.append(f'<text class="legend" x="{_num(cx + 22)}" y="{_num(cy + 4)}">{esc(label)}</text>')
         cx += width
     return f'<g class="legend">{"".join(parts)}</g>', cy + 22
@@ -181,7 +186,9 @@ def _x_ticks(xs: Scale, top: float, bottom: float) -> list[str]:
     for t in xs.ticks():
         px = xs(t)
         out.append(f'<line class="grid" x1="{_num(px)}" y1="{top}" x2="{_num(px)}" y2="{bottom}"/>')
-        out.append(f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>')
+        out.append(
+            f'<text class="tick" x="{_num(px)}" y="{bottom + 16}" text-anchor="middle">{esc(xs.label(t))}</text>'
+        )
     return out
 
 
@@ -189,15 +196,21 @@ def _axes(xs: Scale, ys: Scale, x_label: str, y_label: str, height: int, top: fl
     """Grid lines, tick labels and axis titles for both axes (the plot starts at xs.pixels[0])."""
     left, right = xs.pixels[0], WIDTH - MARGIN_RIGHT
     bottom = height - MARGIN_BOTTOM
-    out = [f'<rect class="plot-area" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
+    out = [
+        f'<rect class="plot-area" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#bbb"/>'
+    ]
     out += _x_ticks(xs, top, bottom)
     for t in ys.ticks():
         py = ys(t)
         out.append(f'<line class="grid" x1="{left}" y1="{_num(py)}" x2="{right}" y2="{_num(py)}"/>')
         out.append(f'<text class="tick" x="{left - 6}" y="{_num(py + 4)}" text-anchor="end">{esc(ys.label(t))}</text>')
-    out.append(f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
+    out.append(
+        f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>'
+    )
     cy = (top + bottom) / 2
-    out.append(f'<text class="axis-title" x="16" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 16 {cy:.1f})">{esc(y_label)}</text>')
+    out.append(
+        f'<text class="axis-title" x="16" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 16 {cy:.1f})">{esc(y_label)}</text>'
+    )
     return "".join(out)
 
 
@@ -235,11 +248,15 @@ def xy_plot(
         y_lo = min(y_lo, min(data_y))
         y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
         y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
-    entries = [(s.name, s.color, s.shape) for s in series] + [(line.name, line.color, "dash" if line.dash else "line") for line in lines]
+    entries = [(s.name, s.color, s.shape) for s in series] + [
+        (line.name, line.color, "dash" if line.dash else "line") for line in lines
+    ]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
     ys = Scale((y_lo, y_hi), (height - MARGIN_BOTTOM, top), log=y_log, unit=y_unit)
-    left = max(MARGIN_LEFT, 36 + 7.4 * max((len(ys.label(t)) for t in ys.ticks()), default=4))  # room for the y tick labels
+    left = max(
+        MARGIN_LEFT, 36 + 7.4 * max((len(ys.label(t)) for t in ys.ticks()), default=4)
+    )  # room for the y tick labels
     xs = Scale((min(xs_all), max(xs_all)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit, ticks_at=x_ticks)
     body = [_axes(xs, ys, x_label, y_label, height, top)]
     clip_id = f"clip{zlib.crc32(title.encode()):08x}"
@@ -248,8 +265,12 @@ def xy_plot(
         f'height="{height - top - MARGIN_BOTTOM:.1f}"/></clipPath><g clip-path="url(#{clip_id})">'
     )
     for line in lines:
-        pts = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y in line.points if (x > 0 or not x_log) and (y > 0 or not y_log))
-        body.append(f'<polyline class="mark ref-line" points="{pts}" fill="none" stroke="{line.color}" stroke-width="2" stroke-dasharray="{line.dash}"><title>{esc(line.name)}</title></polyline>')
+        pts = " ".join(
+            f"{_num(xs(x))},{_num(ys(y))}" for x, y in line.points if (x > 0 or not x_log) and (y > 0 or not y_log)
+        )
+        body.append(
+            f'<polyline class="mark ref-line" points="{pts}" fill="none" stroke="{line.color}" stroke-width="2" stroke-dasharray="{line.dash}"><title>{esc(line.name)}</title></polyline>'
+        )
     # nested_markers: earlier series draw larger markers, so coinciding points of several series stay visible
     sizes = {id(s): 4.5 + (2.0 * (len(series) - 1 - i) if nested_markers else 0.0) for i, s in enumerate(series)}
     for s in series:
@@ -257,10 +278,14 @@ def xy_plot(
         if s.connect and len(pts) > 1:
             path = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y, _ in sorted(pts))
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-            body.append(f'<polyline class="series-line" points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8" opacity="0.85"{dash}/>')
+            body.append(
+                f'<polyline class="series-line" points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8" opacity="0.85"{dash}/>'
+            )
         for (x, _y, _), err in zip(s.points, s.errors or [None] * len(s.points)):
             if err and all(v > 0 or not y_log for v in err):
-                body.append(f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>')
+                body.append(
+                    f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>'
+                )
         for x, y, tip in pts:
             body.append(marker(s.shape, xs(x), ys(y), s.color, tip, size=sizes[id(s)]))
     body.append("</g>")
@@ -288,14 +313,22 @@ def dot_plot(
         raise NothingToDraw(f"dot_plot {title!r}: no rows or no values it can place (a log axis needs values > 0)")
     xs = Scale((min(values), max(values)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit)
     bottom = height - MARGIN_BOTTOM
-    body = [f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{bottom - top}" fill="none" stroke="#bbb"/>']
+    body = [
+        f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{bottom - top}" fill="none" stroke="#bbb"/>'
+    ]
     for i, label in enumerate(rows):
         cy = top + row_height * (i + 0.5)
         if i % 2 == 0:
-            body.append(f'<rect x="{_num(left)}" y="{_num(cy - row_height / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{row_height}" fill="#f5f7fa"/>')
-        body.append(f'<text class="tick row-label" x="{_num(left - 8)}" y="{_num(cy + 4)}" text-anchor="end">{esc(label)}</text>')
+            body.append(
+                f'<rect x="{_num(left)}" y="{_num(cy - row_height / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{row_height}" fill="#f5f7fa"/>'
+            )
+        body.append(
+            f'<text class="tick row-label" x="{_num(left - 8)}" y="{_num(cy + 4)}" text-anchor="end">{esc(label)}</text>'
+        )
     body += _x_ticks(xs, top, bottom)
-    body.append(f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>')
+    body.append(
+        f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>'
+    )
     for index, s in enumerate(series):
         dodge = (index - (len(series) - 1) / 2) * min(5.0, 14.0 / max(len(series), 1))  # equal values stay visible
         for (x, row, tip), err in zip(s.points, s.errors or [None] * len(s.points)):
@@ -303,6 +336,8 @@ def dot_plot(
                 continue
             cy = top + row_height * (row + 0.5) + dodge
             if err and all(v > 0 or not x_log for v in err):
-                body.append(f'<line class="errorbar" x1="{_num(xs(err[0]))}" x2="{_num(xs(err[1]))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{s.color}" stroke-width="1.2"/>')
+                body.append(
+                    f'<line class="errorbar" x1="{_num(xs(err[0]))}" x2="{_num(xs(err[1]))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{s.color}" stroke-width="1.2"/>'
+                )
             body.append(marker(s.shape, xs(x), cy, s.color, tip))
     return _frame(title, "".join(body), legend_svg, height=height)

@@ -3,6 +3,7 @@
 Each numeric cell carries its raw value in ``data-sort`` so the inline script sorts by value, not by
 the formatted text ("900 µJ" < "1.2 mJ").
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,8 +49,18 @@ BENCHMARK_COLUMNS: list[Column] = [
 ]
 
 FIGURE_COLUMNS: list[Column] = [
-    ("J/seq (median)", "dynamic energy per sequence (idle subtracted), median of windows", lambda r: r.joules_per_sequence, lambda v: si(v, "J")),
-    ("J/seq 95% CI", "bootstrap 95% confidence interval of the median", lambda r: r.joules_per_sequence_ci[0] if r.joules_per_sequence_ci else None, None),
+    (
+        "J/seq (median)",
+        "dynamic energy per sequence (idle subtracted), median of windows",
+        lambda r: r.joules_per_sequence,
+        lambda v: si(v, "J"),
+    ),
+    (
+        "J/seq 95% CI",
+        "bootstrap 95% confidence interval of the median",
+        lambda r: r.joules_per_sequence_ci[0] if r.joules_per_sequence_ci else None,
+        None,
+    ),
     ("J/call", "dynamic energy per call (one batch), median", lambda r: r.joules_per_call, lambda v: si(v, "J")),
     ("s/seq", "seconds per sequence, median", lambda r: r.seconds_per_sequence, lambda v: si(v, "s")),
     ("FLOPs/call", "FLOPs per call (a multiply-add counts 2)", lambda r: r.flops, lambda v: si(v, "FLOP")),
@@ -102,10 +113,22 @@ def summary_tables(rows: list[Row]) -> str:
     profile = [r for r in rows if r.kind == "profile"]
     bench = [r for r in rows if r.kind != "profile"]
     if profile:
-        parts.append(table(profile, CONFIG_COLUMNS + FIGURE_COLUMNS, table_id="summary",
-                           caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort."))
+        parts.append(
+            table(
+                profile,
+                CONFIG_COLUMNS + FIGURE_COLUMNS,
+                table_id="summary",
+                caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort.",
+            )
+        )
     if bench:
         columns = BENCHMARK_COLUMNS[:1] + (CONFIG_COLUMNS if any(r.cell for r in bench) else BENCHMARK_COLUMNS[1:])
-        parts.append(table(bench, columns + FIGURE_COLUMNS, table_id="benchmarks",
-                           caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort."))
+        parts.append(
+            table(
+                bench,
+                columns + FIGURE_COLUMNS,
+                table_id="benchmarks",
+                caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort.",
+            )
+        )
     return "".join(parts)

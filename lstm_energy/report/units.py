@@ -3,12 +3,24 @@
 Every number the report shows goes through here, so every number carries its unit. Decimal SI
 prefixes throughout (1 MB = 10^6 bytes, 1 GFLOP = 10^9 FLOP), stated once in the report footer.
 """
+
 from __future__ import annotations
 
 import html
 import math
 
-_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+_PREFIXES = [
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "µ"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+    (1e-15, "f"),
+]
 
 #: units whose prefixes go no smaller than the base (a FLOP or a byte is not divisible)
 _COUNT_UNITS = {"FLOP", "B", "FLOP/s"}

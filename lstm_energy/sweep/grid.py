@@ -17,6 +17,7 @@ and command-line flags, later ones overriding earlier ones key by key::
 The axis values are checked here, against the vocabulary of ``lstm_energy.config`` (an error names
 the axis); ``expand`` turns the cross product into ``Config`` objects, one per point.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -187,6 +188,7 @@ def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tup
     importable, cython when the kernels are compiled, numpy always).
     """
     if available is None:
+
         def available(impl: str) -> bool:
             return {"torch": torch_available, "cython": cython_available}.get(impl, lambda: True)()
 
@@ -199,11 +201,31 @@ def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tup
             how = {"torch": "pip install -e '.[torch]'", "cython": "python setup.py build_ext --inplace"}.get(impl, "")
             notes.append(f"skipped impl {impl!r}: not available here" + (f" (install/build it: {how})" if how else ""))
     configs = [
-        Config(cell=cell, impl=impl, phase=phase, batch=batch, seq_len=seq_len, input_size=input_size,
-               hidden_size=hidden_size, num_layers=layers, bidirectional=bidi, threads=threads, dtype=dtype)
+        Config(
+            cell=cell,
+            impl=impl,
+            phase=phase,
+            batch=batch,
+            seq_len=seq_len,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=layers,
+            bidirectional=bidi,
+            threads=threads,
+            dtype=dtype,
+        )
         for cell, impl, phase, batch, seq_len, input_size, hidden_size, layers, bidi, threads, dtype in itertools.product(
-            grid.cells, impls, grid.phases, grid.batch, grid.seq_len, grid.input_size, grid.hidden_size,
-            grid.layers, grid.bidirectional, grid.threads, grid.dtype,
+            grid.cells,
+            impls,
+            grid.phases,
+            grid.batch,
+            grid.seq_len,
+            grid.input_size,
+            grid.hidden_size,
+            grid.layers,
+            grid.bidirectional,
+            grid.threads,
+            grid.dtype,
         )
     ]
     return configs, notes

@@ -3,6 +3,7 @@ to the results file as it is made (flushed), so a killed sweep loses only the po
 ``resume=True`` skips every point whose config is already in the file (the key is the record's
 config dict, ``lstm_energy.results.config_key``).
 """
+
 from __future__ import annotations
 
 import os

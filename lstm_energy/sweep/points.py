@@ -4,6 +4,7 @@ file, the meter-name check, and one point measured into one record.
 The in-process runner (``local.run_sweep``) uses these; a runner that measures elsewhere (Dask,
 a later issue) measures points with ``measure_point`` on its workers and appends on the client.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,7 @@ class SweepSummary:
 
     def last_line(self, output) -> str:
         """The sweep's closing line: new records by provenance and meter, resumed, failed, and the file."""
-        return (f"sweep: {self.energy_text()}, {self.resumed} already in the file, {len(self.failed)} failed "
-                f"-> {output}")
+        return f"sweep: {self.energy_text()}, {self.resumed} already in the file, {len(self.failed)} failed -> {output}"
 
 
 def done_keys(path: str | os.PathLike) -> set[str]:
@@ -59,7 +59,11 @@ def done_keys(path: str | os.PathLike) -> set[str]:
     if not Path(path).exists():
         return set()
     loaded = load_records(path)
-    return {config_key(r["config"]) for r in loaded.records if r.get("kind") == "profile" and isinstance(r.get("config"), dict)}
+    return {
+        config_key(r["config"])
+        for r in loaded.records
+        if r.get("kind") == "profile" and isinstance(r.get("config"), dict)
+    }
 
 
 def check_meter_name(name: str) -> None:
@@ -67,8 +71,10 @@ def check_meter_name(name: str) -> None:
     from lstm_energy.meters.registry import NAMES
 
     if name not in NAMES:
-        raise ConfigError(f"unknown energy meter {name!r}; choose one of {', '.join(NAMES)} "
-                          "(`lstm-energy meters` says which work here)")
+        raise ConfigError(
+            f"unknown energy meter {name!r}; choose one of {', '.join(NAMES)} "
+            "(`lstm-energy meters` says which work here)"
+        )
 
 
 def point_measurer(profile_fn: Callable | None = None) -> Callable[[Config, object, dict], dict]:
@@ -85,8 +91,10 @@ def point_measurer(profile_fn: Callable | None = None) -> Callable[[Config, obje
         def measure(config: Config, meter, protocol: dict) -> dict:
             return profile_config(config, meter=meter, **protocol).to_record()
     else:
+
         def measure(config: Config, meter, protocol: dict) -> dict:
             return profile_fn(**config.as_record(), meter=meter, **protocol).to_record()
+
     return measure
 
 
@@ -95,5 +103,4 @@ def protocol_settings(protocol: dict | None) -> tuple[dict, list[str]]:
     from lstm_energy.measure.profile import PROTOCOL_KEYS
 
     protocol = dict(protocol or {})
-    return ({k: v for k, v in protocol.items() if k in PROTOCOL_KEYS},
-            [k for k in protocol if k not in PROTOCOL_KEYS])
+    return ({k: v for k, v in protocol.items() if k in PROTOCOL_KEYS}, [k for k in protocol if k not in PROTOCOL_KEYS])

@@ -1,4 +1,5 @@
 """Sweep progress on stderr: a bar with ETA redrawn in place on a TTY, one plain line per point otherwise."""
+
 from __future__ import annotations
 
 import sys
@@ -41,11 +42,15 @@ class Progress:
             width = 24
             filled = int(round(width * self.done / self.total)) if self.total else width
             bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {percent:3.0f}% {_clock_text(elapsed)} {eta_text}  {label[:60]:<60}")
+            self.stream.write(
+                f"\r[{bar}] {self.done}/{self.total} {percent:3.0f}% {_clock_text(elapsed)} {eta_text}  {label[:60]:<60}"
+            )
             if self.done == self.total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{self.done}/{self.total}] {percent:3.0f}% elapsed {_clock_text(elapsed)} {eta_text} {status}: {label}\n")
+            self.stream.write(
+                f"[{self.done}/{self.total}] {percent:3.0f}% elapsed {_clock_text(elapsed)} {eta_text} {status}: {label}\n"
+            )
         self.stream.flush()
 
 

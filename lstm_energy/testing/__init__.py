@@ -6,6 +6,7 @@ mmio duplicates, die mirrors, wrapping counters, root-only ``energy_uj``);
 ``lstm_energy.testing.fake_counters``: perf events and MSRs that count at a known power, or never.
 For a synthetic meter with a known power, see :class:`lstm_energy.meters.SimulatedMeter`.
 """
+
 from lstm_energy.testing.fake_counters import FakePerfEvents, PoweredMsrDevice
 from lstm_energy.testing.fake_powercap import KINDS, FakePowercap, FakeZone, build_fake_powercap
 

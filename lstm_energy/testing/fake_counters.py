@@ -11,6 +11,7 @@
 For powercap trees use :mod:`lstm_energy.testing.fake_powercap` and
 :mod:`lstm_energy.testing.power_driver`.
 """
+
 from __future__ import annotations
 
 import errno

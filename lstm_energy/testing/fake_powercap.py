@@ -24,6 +24,7 @@ Usage (pytest)::
 ``build_fake_powercap(..., class_root="/sys/class/powercap", devices_root=...)`` places the tree at
 the real path (inside a private mount namespace) for tools with hard-coded paths such as pyRAPL.
 """
+
 from __future__ import annotations
 
 import os
@@ -299,7 +300,9 @@ def build_fake_powercap(
         fake.add_zone(rapl, (12,), "psys", initial_joules=9000.0)
     elif kind in ("amd", "amd-2s"):
         for socket in range(1 if kind == "amd" else 2):
-            fake.add_zone(rapl, (socket,), f"package-{socket}", unit_nj=UNIT_NJ_ESU16, initial_joules=6000.0 + 999.0 * socket)
+            fake.add_zone(
+                rapl, (socket,), f"package-{socket}", unit_nj=UNIT_NJ_ESU16, initial_joules=6000.0 + 999.0 * socket
+            )
             fake.add_zone(rapl, (socket, 0), "core", unit_nj=UNIT_NJ_ESU16, initial_joules=40.0 + socket)
     elif kind == "amd-die-mirrors":
         fake.add_zone(rapl, (0,), "package-0-die-0", unit_nj=UNIT_NJ_ESU16, initial_joules=6000.0)

@@ -29,6 +29,7 @@ Use::
     with PowerDriver(fake.zone("package-0").directory / "energy_uj", watts=25.0):
         ... PowercapMeter(root=tree).read() ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -194,10 +195,18 @@ class PowerDriver:
                 raise ValueError(f"{needed} does not exist; pass the energy_uj file of a fake powercap zone")
         unit_nj_from_range(int((self.energy_file.parent / "max_energy_range_uj").read_text()))
         self.command = [
-            sys.executable, "-m", "lstm_energy.testing.power_driver", str(self.energy_file),
-            "--idle-watts", repr(float(idle_watts)), "--dynamic-watts", repr(float(dynamic_watts)),
-            "--interval-seconds", repr(float(interval_seconds)),
-            "--parent-pid", str(os.getpid()),
+            sys.executable,
+            "-m",
+            "lstm_energy.testing.power_driver",
+            str(self.energy_file),
+            "--idle-watts",
+            repr(float(idle_watts)),
+            "--dynamic-watts",
+            repr(float(dynamic_watts)),
+            "--interval-seconds",
+            repr(float(interval_seconds)),
+            "--parent-pid",
+            str(os.getpid()),
         ]
         self.command += ["--watts", repr(float(watts))] if watts is not None else ["--pid", str(int(pid))]
         self._process: subprocess.Popen | None = None

@@ -2,6 +2,7 @@
 
 Built on hand-made pytest-benchmark documents, so every verdict below is known in advance.
 """
+
 import importlib.util
 import json
 import sys
@@ -28,20 +29,34 @@ def peer(cell, phase, shape, threads, impl, median, gemm_flops=1e9, allocation=N
     return {
         "name": f"test_peer[{cell}-{phase}-{shape}-{threads}t-{impl}]",
         "stats": {"median": median},
-        "extra_info": {"kind": "peer", "cell": cell, "phase": phase, "shape": shape, "threads": threads,
-                       "impl": impl, "gemm_flops": gemm_flops, "timer": "benchmark",
-                       **({"allocation": allocation} if allocation else {})},
+        "extra_info": {
+            "kind": "peer",
+            "cell": cell,
+            "phase": phase,
+            "shape": shape,
+            "threads": threads,
+            "impl": impl,
+            "gemm_flops": gemm_flops,
+            "timer": "benchmark",
+            **({"allocation": allocation} if allocation else {}),
+        },
     }
 
 
 def sgemm(threads, median, n=1000):
-    return {"name": f"test_sgemm[sgemm-{n}-{threads}t]", "stats": {"median": median},
-            "extra_info": {"kind": "sgemm", "threads": threads, "n": n, "gemm_flops": 2 * n**3}}
+    return {
+        "name": f"test_sgemm[sgemm-{n}-{threads}t]",
+        "stats": {"median": median},
+        "extra_info": {"kind": "sgemm", "threads": threads, "n": n, "gemm_flops": 2 * n**3},
+    }
 
 
 def document(*benchmarks):
-    return {"machine_info": {"cpu": {"brand_raw": "test cpu"}, "lstm_energy": {"blas": []}},
-            "datetime": "2026-11-25T00:00:00", "benchmarks": list(benchmarks)}
+    return {
+        "machine_info": {"cpu": {"brand_raw": "test cpu"}, "lstm_energy": {"blas": []}},
+        "datetime": "2026-11-25T00:00:00",
+        "benchmarks": list(benchmarks),
+    }
 
 
 def verdicts_by_target(ratios, doc):
@@ -50,9 +65,12 @@ def verdicts_by_target(ratios, doc):
 
 def test_ratio_of_medians_against_each_target_limit(ratios):
     doc = document(
-        peer("lstm", "forward", "edge", 1, "cython", 0.004), peer("lstm", "forward", "edge", 1, "torch", 0.010),
-        peer("lstm", "forward", "mid", 1, "cython", 0.011), peer("lstm", "forward", "mid", 1, "torch", 0.010),
-        peer("gru", "train", "seed", 1, "cython", 0.006), peer("gru", "train", "seed", 1, "torch", 0.010),
+        peer("lstm", "forward", "edge", 1, "cython", 0.004),
+        peer("lstm", "forward", "edge", 1, "torch", 0.010),
+        peer("lstm", "forward", "mid", 1, "cython", 0.011),
+        peer("lstm", "forward", "mid", 1, "torch", 0.010),
+        peer("gru", "train", "seed", 1, "cython", 0.006),
+        peer("gru", "train", "seed", 1, "torch", 0.010),
     )
     got = verdicts_by_target(ratios, doc)
     assert got["lstm forward edge 1t: cython/torch <= 0.6"].status == "PASS"
@@ -63,9 +81,12 @@ def test_ratio_of_medians_against_each_target_limit(ratios):
 
 
 def test_two_thread_rows_have_no_ratio_target(ratios):
-    table = ratios.load_run(document(
-        peer("rnn", "forward", "mid", 2, "cython", 0.9), peer("rnn", "forward", "mid", 2, "torch", 1.0),
-    ))
+    table = ratios.load_run(
+        document(
+            peer("rnn", "forward", "mid", 2, "cython", 0.9),
+            peer("rnn", "forward", "mid", 2, "torch", 1.0),
+        )
+    )
     (row,) = ratios.table_rows(table)
     assert row[ratios.COLUMNS.index("cy/torch")] == "0.900"
     assert row[ratios.COLUMNS.index("verdict")] == ""
@@ -93,7 +114,8 @@ def test_missing_peer_is_missing_not_pass(ratios):
 def test_gemm_efficiency_uses_sgemm_at_the_same_thread_count(ratios):
     # sgemm: 2e9 FLOPs in 0.02 s = 100 GFLOP/s at 1 thread, 200 at 2 threads
     doc = document(
-        sgemm(1, 0.02), sgemm(2, 0.01),
+        sgemm(1, 0.02),
+        sgemm(2, 0.01),
         peer("lstm", "forward", "big", 1, "cython", 1.0, gemm_flops=85e9),
         peer("lstm", "forward", "big", 2, "cython", 1.0, gemm_flops=85e9),
         peer("rnn", "forward", "big", 1, "cython", 1.0, gemm_flops=84e9),
@@ -125,7 +147,7 @@ def test_target_needs_is_the_efficiency_that_meets_the_limit(ratios):
     needs = ratios.COLUMNS.index("target needs")
     assert rows[("gru", "1")][needs] == "75%"
     assert rows[("lstm", "1")][needs] == "60%"
-    assert rows[("lstm", "2")][needs] == ""          # no ratio target at 2 threads
+    assert rows[("lstm", "2")][needs] == ""  # no ratio target at 2 threads
 
 
 def test_sgemm_ceiling_is_the_faster_of_before_and_after(ratios):
@@ -135,8 +157,10 @@ def test_sgemm_ceiling_is_the_faster_of_before_and_after(ratios):
 
 def test_two_thread_speedup_at_big(ratios):
     doc = document(
-        peer("lstm", "forward", "big", 1, "cython", 1.0), peer("lstm", "forward", "big", 2, "cython", 0.6),
-        peer("lstm", "train", "big", 1, "cython", 1.0), peer("lstm", "train", "big", 2, "cython", 0.7),
+        peer("lstm", "forward", "big", 1, "cython", 1.0),
+        peer("lstm", "forward", "big", 2, "cython", 0.6),
+        peer("lstm", "train", "big", 1, "cython", 1.0),
+        peer("lstm", "train", "big", 2, "cython", 0.7),
     )
     got = verdicts_by_target(ratios, doc)
     assert got["lstm forward big cython: 2 threads >= 1.6x faster than 1"].status == "PASS"  # 1.67x
@@ -145,16 +169,28 @@ def test_two_thread_speedup_at_big(ratios):
 
 def test_allocation_target_reads_the_worst_cython_call(ratios):
     fine = {"peak_bytes": 1000, "output_bytes": 900, "excess_bytes": 100, "slack_bytes": 16384, "traceable": True}
-    leaky = {"peak_bytes": 10**6, "output_bytes": 900, "excess_bytes": 10**6 - 900, "slack_bytes": 16384,
-             "traceable": True}
+    leaky = {
+        "peak_bytes": 10**6,
+        "output_bytes": 900,
+        "excess_bytes": 10**6 - 900,
+        "slack_bytes": 16384,
+        "traceable": True,
+    }
     target = "cython: a prepared call allocates only its returned outputs (tracemalloc)"
-    assert verdicts_by_target(ratios, document(
-        peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine)))[target].status == "PASS"
-    got = verdicts_by_target(ratios, document(
-        peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine),
-        peer("rnn", "train", "edge", 1, "cython", 1.0, allocation=leaky),
-        peer("rnn", "train", "edge", 1, "numpy", 1.0, allocation={**leaky, "excess_bytes": 10**9}),
-    ))[target]
+    assert (
+        verdicts_by_target(ratios, document(peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine)))[
+            target
+        ].status
+        == "PASS"
+    )
+    got = verdicts_by_target(
+        ratios,
+        document(
+            peer("rnn", "forward", "edge", 1, "cython", 1.0, allocation=fine),
+            peer("rnn", "train", "edge", 1, "cython", 1.0, allocation=leaky),
+            peer("rnn", "train", "edge", 1, "numpy", 1.0, allocation={**leaky, "excess_bytes": 10**9}),
+        ),
+    )[target]
     assert got.status == "FAIL"
     assert "rnn-train-edge-1" in got.measured  # names the worst cython configuration, not numpy's
 
@@ -166,24 +202,34 @@ def write(tmp_path, doc):
 
 
 def test_check_flag_sets_the_exit_code_only_when_asked(ratios, tmp_path, capsys):
-    failing = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 2.0), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    failing = write(
+        tmp_path,
+        document(peer("rnn", "forward", "edge", 1, "cython", 2.0), peer("rnn", "forward", "edge", 1, "torch", 1.0)),
+    )
     assert ratios.main([failing]) == 0
     assert ratios.main([failing, "--check"]) == 1
     assert "FAIL" in capsys.readouterr().out
     no_allocation = {"peak_bytes": 0, "output_bytes": 0, "excess_bytes": 0, "slack_bytes": 0, "traceable": True}
-    passing = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 0.25, allocation=no_allocation),
-        peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    passing = write(
+        tmp_path,
+        document(
+            peer("rnn", "forward", "edge", 1, "cython", 0.25, allocation=no_allocation),
+            peer("rnn", "forward", "edge", 1, "torch", 1.0),
+        ),
+    )
     assert ratios.main([passing, "--check"]) == 0
-    unmeasured_allocation = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 0.25), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    unmeasured_allocation = write(
+        tmp_path,
+        document(peer("rnn", "forward", "edge", 1, "cython", 0.25), peer("rnn", "forward", "edge", 1, "torch", 1.0)),
+    )
     assert ratios.main([unmeasured_allocation, "--check"]) == 1  # MISSING counts against --check
 
 
 def test_markdown_output_is_a_table(ratios, tmp_path, capsys):
-    path = write(tmp_path, document(
-        peer("rnn", "forward", "edge", 1, "cython", 0.5), peer("rnn", "forward", "edge", 1, "torch", 1.0)))
+    path = write(
+        tmp_path,
+        document(peer("rnn", "forward", "edge", 1, "cython", 0.5), peer("rnn", "forward", "edge", 1, "torch", 1.0)),
+    )
     assert ratios.main([path, "--markdown"]) == 0
     out = capsys.readouterr().out
     assert "| cell | phase | shape |" in out
@@ -192,8 +238,9 @@ def test_markdown_output_is_a_table(ratios, tmp_path, capsys):
 
 def test_unusable_input_exits_2_with_a_reason(ratios, tmp_path, capsys):
     assert ratios.main([str(tmp_path / "absent.json")]) == 2
-    untimed = write(tmp_path, {"machine_info": {}, "benchmarks": [
-        {"name": "x", "stats": None, "extra_info": {"kind": "peer"}}]})
+    untimed = write(
+        tmp_path, {"machine_info": {}, "benchmarks": [{"name": "x", "stats": None, "extra_info": {"kind": "peer"}}]}
+    )
     assert ratios.main([untimed]) == 2
     assert "--benchmark-disable" in capsys.readouterr().err
     not_benchmark = write(tmp_path, {"hello": 1})
@@ -203,6 +250,7 @@ def test_unusable_input_exits_2_with_a_reason(ratios, tmp_path, capsys):
 def test_sweeps_use_the_median_of_the_sweep_medians(ratios):
     """A --peer-sweeps run holds each configuration once per sweep: one disturbed sweep (torch
     slowed 3x in sweep 2) must not decide the ratio, and the spread keeps the worst sweep's."""
+
     def swept(impl, medians, iqrs):
         out = []
         for sweep, (median, iqr) in enumerate(zip(medians, iqrs), start=1):
@@ -211,8 +259,11 @@ def test_sweeps_use_the_median_of_the_sweep_medians(ratios):
             bench["stats"]["iqr"] = iqr
             out.append(bench)
         return out
-    doc = document(*swept("cython", [0.0050, 0.0056, 0.0052], [0.0001, 0.0001, 0.0002]),
-                   *swept("torch", [0.0100, 0.0300, 0.0098], [0.0001, 0.0009, 0.0001]))
+
+    doc = document(
+        *swept("cython", [0.0050, 0.0056, 0.0052], [0.0001, 0.0001, 0.0002]),
+        *swept("torch", [0.0100, 0.0300, 0.0098], [0.0001, 0.0009, 0.0001]),
+    )
     table = ratios.load_run(doc)
     assert table.sweeps == 3
     assert table.ratio("rnn", "forward", "mid", 1) == pytest.approx(0.0052 / 0.0100)
@@ -242,8 +293,9 @@ def test_each_sweeps_own_ratio_is_shown_as_a_range(ratios):
 
 
 def test_a_single_sweep_run_shows_no_sweep_range(ratios):
-    table = ratios.load_run(document(peer("gru", "forward", "mid", 1, "cython", 0.005),
-                                     peer("gru", "forward", "mid", 1, "torch", 0.010)))
+    table = ratios.load_run(
+        document(peer("gru", "forward", "mid", 1, "cython", 0.005), peer("gru", "forward", "mid", 1, "torch", 0.010))
+    )
     (row,) = ratios.table_rows(table)
     assert row[ratios.COLUMNS.index("cy/torch by sweep")] == ""
 
@@ -265,12 +317,14 @@ def test_median_of_sweep_ratios_differs_from_ratio_of_pooled_medians(ratios):
 
 
 def test_header_names_cpu_kernel_path_and_openblas_core_type(ratios):
-    doc = document(peer("gru", "forward", "mid", 1, "cython", 0.005),
-                   peer("gru", "forward", "mid", 1, "torch", 0.010))
+    doc = document(peer("gru", "forward", "mid", 1, "cython", 0.005), peer("gru", "forward", "mid", 1, "torch", 0.010))
     doc["machine_info"]["lstm_energy"] = {
-        "environment": {"isa": "avx512", "cpu_model": "AMD EPYC", "cores": 2,
-                        "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3",
-                                  "architecture": "Zen"}]},
+        "environment": {
+            "isa": "avx512",
+            "cpu_model": "AMD EPYC",
+            "cores": 2,
+            "blas": [{"user_api": "blas", "internal_api": "openblas", "version": "0.3", "architecture": "Zen"}],
+        },
         "cpu_id": {"vendor": "amd", "family": 25, "model": 17, "microarchitecture": "Zen 4 (EPYC Genoa/Bergamo)"},
     }
     text = ratios.describe_run(ratios.load_run(doc), Path("run.json"))

@@ -3,6 +3,7 @@
 CI never times anything: these run the suite in a subprocess, untimed (--benchmark-disable) or with
 a single round, and check that the harness works, not how fast the kernels are.
 """
+
 import importlib.util
 import json
 import os
@@ -22,7 +23,11 @@ def run_pytest(*args, timeout=300):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", "-rfEs", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -51,7 +56,9 @@ def test_edge_subset_runs_untimed():
     assert result.returncode == 0, f"benchmarks -k edge failed (exit {result.returncode}):\n{output[-4000:]}"
     counts = outcome_counts(result.stdout)
     expected_passed = EDGE_CONFIGS_PER_IMPL * sum(impl_available(i) for i in ("cython", "numpy", "torch"))
-    assert counts.get("passed") == expected_passed, f"expected {expected_passed} passed, got {counts}:\n{output[-4000:]}"
+    assert counts.get("passed") == expected_passed, (
+        f"expected {expected_passed} passed, got {counts}:\n{output[-4000:]}"
+    )
     assert counts.get("passed", 0) + counts.get("skipped", 0) == 3 * EDGE_CONFIGS_PER_IMPL, counts
 
 
@@ -59,9 +66,13 @@ def test_one_round_run_feeds_the_ratio_table(tmp_path):
     """A minimal timed run (1 round) writes JSON with what ratios.py needs, and ratios.py reads it."""
     bench_json = tmp_path / "run.json"
     result = run_pytest(
-        "-k", "rnn-forward-edge-1t or sgemm-2048-1t-last",
-        "--benchmark-min-rounds=1", "--benchmark-max-time=0.000001", "--benchmark-warmup=off",
-        "--energy-windows=1", "--energy-min-window-seconds=0.01",
+        "-k",
+        "rnn-forward-edge-1t or sgemm-2048-1t-last",
+        "--benchmark-min-rounds=1",
+        "--benchmark-max-time=0.000001",
+        "--benchmark-warmup=off",
+        "--energy-windows=1",
+        "--energy-min-window-seconds=0.01",
         f"--benchmark-json={bench_json}",
     )
     assert result.returncode == 0, f"timed subset failed:\n{(result.stdout + result.stderr)[-4000:]}"
@@ -82,8 +93,12 @@ def test_one_round_run_feeds_the_ratio_table(tmp_path):
     energy = numpy_run["lstm_energy"]["energy"]
     assert energy["provenance"] in ("measured", "estimated") and energy["meter"]["name"]
 
-    ratios = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ratios.py"), str(bench_json)],
-                            capture_output=True, text=True, timeout=60)
+    ratios = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ratios.py"), str(bench_json)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ratios.returncode == 0, ratios.stderr
     assert re.search(r"sgemm ceiling GFLOP/s: 1t \d", ratios.stdout), ratios.stdout
     assert re.search(r"rnn forward edge 1t: cython/torch <= 0.3 .* (PASS|FAIL|MISSING)", ratios.stdout), ratios.stdout
@@ -92,8 +107,11 @@ def test_one_round_run_feeds_the_ratio_table(tmp_path):
 @pytest.mark.parametrize("variable", ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"])
 def test_run_script_unsets_openblas_overrides_for_its_own_run(variable):
     script = (ROOT / "benchmarks" / "run.sh").read_text()
-    pytest_line = next(line for line in script.splitlines() if "python -m pytest benchmarks" in line
-                       or line.lstrip().startswith("env -u"))
+    pytest_line = next(
+        line
+        for line in script.splitlines()
+        if "python -m pytest benchmarks" in line or line.lstrip().startswith("env -u")
+    )
     assert f"-u {variable}" in pytest_line, pytest_line
 
 
@@ -103,8 +121,9 @@ def test_peer_sweeps_repeat_the_whole_grid_after_itself():
     result = run_pytest("--collect-only", "--peer-sweeps", "2", "-k", "forward-edge-1t")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ids = re.findall(r"test_peer\[([^\]]+)\]", result.stdout)
-    first = [f"{cell}-forward-edge-1t-{impl}" for cell in ("lstm", "gru", "rnn")
-             for impl in ("cython", "numpy", "torch")]
+    first = [
+        f"{cell}-forward-edge-1t-{impl}" for cell in ("lstm", "gru", "rnn") for impl in ("cython", "numpy", "torch")
+    ]
     assert ids == first + [f"{name}-sweep2" for name in first]
     bad = run_pytest("--collect-only", "--peer-sweeps", "0", "-k", "forward-edge-1t")
     assert bad.returncode != 0 and "--peer-sweeps must be at least 1" in bad.stdout + bad.stderr

@@ -1,4 +1,5 @@
 """Fakes for the costs tests: a sysfs-like cache tree written under tmp_path."""
+
 import pytest
 
 

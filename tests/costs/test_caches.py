@@ -1,4 +1,5 @@
 """Cache sizes from a fake sysfs tree, from a mapping, and the failure that says how to fix it."""
+
 import pytest
 
 from lstm_energy.costs.caches import CacheHierarchy, parse_size, read_caches, resolve_caches

@@ -1,4 +1,5 @@
 """FLOP model: hand-computed anchors from kernel-anchors §5 and the structural identities of §5.2."""
+
 import pytest
 
 from lstm_energy.costs import FlopCount, flops

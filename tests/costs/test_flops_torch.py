@@ -7,6 +7,7 @@ documented terms ``backward.dx_gemm_layer0`` and ``backward.dh0_gemm``.
 LSTM runs with oneDNN disabled: on CPU torch sends fp32 LSTM to ``mkldnn_rnn_layer``, which
 FlopCounterMode does not count (kernel-anchors §5.1); the native path issues plain mm/addmm.
 """
+
 import pytest
 
 from lstm_energy.costs import flops

@@ -1,5 +1,6 @@
 """Machine facts, the measured sgemm peak and triad bandwidth (small sizes), the per-fingerprint cache,
 and `lstm-energy machine` end to end."""
+
 import json
 
 import numpy as np
@@ -15,8 +16,10 @@ EPYC = CacheHierarchy.from_sizes({"L1": 32768, "L2": 524288, "LLC": 33554432})
 
 def test_cpu_model_from_a_fake_cpuinfo(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6140\n\n"
-                       "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Gold 6140\n")
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6140\n\n"
+        "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Gold 6140\n"
+    )
     assert info.cpu_model(cpuinfo) == "Intel(R) Xeon(R) Gold 6140"
 
 

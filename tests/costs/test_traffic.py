@@ -1,4 +1,5 @@
 """Traffic model: the §6 worked example by hand, residency switching, spill, and scaling."""
+
 import pytest
 
 from lstm_energy.costs import flops, traffic
@@ -87,8 +88,12 @@ def test_backward_hand_computed_small_lstm():
         "outputs": s * T * B * H,
         "states": s * B * H * 2,
         "saved_activations": s * T * B * 5 * H,
-        "gradients": s * T * B * H + s * B * H * 2  # dy, dh_n, dc_n
-        + s * T * B * D + weights + s * 2 * G * H + s * B * H * 2,  # dx, dW, db, dh0, dc0
+        "gradients": s * T * B * H
+        + s * B * H * 2  # dy, dh_n, dc_n
+        + s * T * B * D
+        + weights
+        + s * 2 * G * H
+        + s * B * H * 2,  # dx, dW, db, dh0, dc0
     }
     assert t.gate_buffers == 5 * s * T * B * G * H
     assert t.w_hh_restream == (T - 1) * s * G * H * H

@@ -5,6 +5,7 @@ The command is read from README.md (the quickstart line that runs ``lstm-energy 
 where the test decides which counters exist (the ``isolated_host`` fixture), so the outcome is the
 same on every machine: the sweep falls back to the estimator, loudly, and the report says so.
 """
+
 import json
 import re
 from pathlib import Path
@@ -54,7 +55,10 @@ def test_readme_first_command_writes_an_estimated_report(isolated_host, tmp_path
         cython_record = by_impl.get((config_key, "cython"))
         if impl != "numpy" or cython_record is None:
             continue
-        joule_ratio = numpy_record["energy"]["joules_per_sequence"]["median"] / cython_record["energy"]["joules_per_sequence"]["median"]
+        joule_ratio = (
+            numpy_record["energy"]["joules_per_sequence"]["median"]
+            / cython_record["energy"]["joules_per_sequence"]["median"]
+        )
         time_ratio = numpy_record["time"]["seconds_per_sequence"] / cython_record["time"]["seconds_per_sequence"]
         assert joule_ratio > 1.0, "numpy runs longer than cython on the same work, so it must cost more joules"
         assert 0.5 * time_ratio < joule_ratio < 2.0 * time_ratio  # the estimate follows CPU time

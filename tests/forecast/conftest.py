@@ -1,4 +1,5 @@
 """Fixtures for the forecasting tests: a simulated meter (a test double, never a measurement)."""
+
 import time
 
 import numpy as np
@@ -42,12 +43,18 @@ class FlopChargingMeter(EnergyMeter):
 
     def read(self):
         now = self.clock()
-        return EnergySample(now, {"package-0": self.idle_watts * (now - self.start) + self.joules_per_flop * self.flops})
+        return EnergySample(
+            now, {"package-0": self.idle_watts * (now - self.start) + self.joules_per_flop * self.flops}
+        )
 
     def describe(self):
-        return {"name": self.name, "provenance": self.provenance, "source": "FlopChargingMeter in tests/forecast",
-                "domains": list(self.domains), "parameters": {"idle_watts": self.idle_watts,
-                                                               "joules_per_flop": self.joules_per_flop}}
+        return {
+            "name": self.name,
+            "provenance": self.provenance,
+            "source": "FlopChargingMeter in tests/forecast",
+            "domains": list(self.domains),
+            "parameters": {"idle_watts": self.idle_watts, "joules_per_flop": self.joules_per_flop},
+        }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """`lstm-energy forecast --preset quick` end to end: real data, our kernels, the estimator, the page."""
+
 import re
 
 import pytest

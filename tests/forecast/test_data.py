@@ -1,4 +1,5 @@
 """The shipped series, windows, time-ordered split and the scaler (fitted on the training split only)."""
+
 import numpy as np
 import pytest
 
@@ -48,7 +49,7 @@ def test_scaler_never_sees_the_validation_or_test_split(difference):
     values = np.sin(np.arange(200) / 3.0) + np.arange(200) * 0.01
     clean = prepare(make_series(values), window=12, difference=difference)
     leaked = values.copy()
-    leaked[clean.boundaries[0]:] += 1000.0 * np.arange(200 - clean.boundaries[0])  # wild future
+    leaked[clean.boundaries[0] :] += 1000.0 * np.arange(200 - clean.boundaries[0])  # wild future
     dirty = prepare(make_series(leaked), window=12, difference=difference)
     assert dirty.scaler == clean.scaler
     np.testing.assert_array_equal(dirty.train.inputs, clean.train.inputs)

@@ -1,4 +1,5 @@
 """Training-run energy: one work window and an idle window of equal length; FLOPs from the cost model."""
+
 import pytest
 
 from lstm_energy.forecast.energy import Work, forecast_work, head_work, measure_run, training_work
@@ -44,8 +45,9 @@ def test_training_work_adds_every_step_head_and_optimizer():
     # head on F=8 features, float32: forward 2F+1 and backward 4F+1 FLOPs a row
     head_flops = {b: b * (17 + 33) for b in (32, 5)}
     got = training_work(config, seq_len=12, batch_sizes=[32, 32, 5], parameters=100)
-    expected_flops = (2 * (recurrent[32].total_flops + head_flops[32]) + recurrent[5].total_flops + head_flops[5]
-                      + 3 * 100 * 15)
+    expected_flops = (
+        2 * (recurrent[32].total_flops + head_flops[32]) + recurrent[5].total_flops + head_flops[5] + 3 * 100 * 15
+    )
     assert got.flops == pytest.approx(expected_flops)
     assert got.bytes > 2 * recurrent[32].expected_bytes + recurrent[5].expected_bytes + 3 * 100 * 4 * 10 - 1
     one = forecast_work(config, batch=7, seq_len=12)

@@ -1,4 +1,5 @@
 """The final linear layer + MSE: analytic gradient against central finite differences (float64)."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """The whole forecaster's gradient (our layer's backward + the head's analytic gradient) against
 central finite differences, in float64, for every family; and the model's bookkeeping."""
+
 import numpy as np
 import pytest
 
@@ -15,8 +16,9 @@ def loss_of(model, windows, targets):
 @pytest.mark.parametrize("cell,bidirectional,layers", FAMILIES)
 def test_forecaster_gradient_matches_finite_differences(cell, bidirectional, layers, impl):
     rng = np.random.default_rng(1)
-    model = Forecaster(ModelConfig(cell, 3, num_layers=layers, bidirectional=bidirectional), seed=2,
-                       dtype=np.float64, impl=impl)
+    model = Forecaster(
+        ModelConfig(cell, 3, num_layers=layers, bidirectional=bidirectional), seed=2, dtype=np.float64, impl=impl
+    )
     windows = rng.standard_normal((4, 5))
     targets = rng.standard_normal(4)
     _, d_pred = mse_loss(model.forward(windows), targets)

@@ -1,4 +1,5 @@
 """Adam and gradient clipping on problems with known answers."""
+
 import math
 
 import numpy as np

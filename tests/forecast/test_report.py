@@ -1,4 +1,5 @@
 """The HTML page: self-contained, honest provenance banner, the three forecast series, the scatter."""
+
 import re
 from xml.etree import ElementTree
 
@@ -11,9 +12,14 @@ from lstm_energy.forecast.train import TrainConfig
 
 @pytest.fixture(scope="module", params=["estimated", "simulated"])
 def result(request, meter_factory, synthetic_series):
-    preset = Preset(name="tiny", space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
-                    strategy="grid", training=TrainConfig(epochs=2, batch_size=64),
-                    forecast_windows=2, forecast_min_window_seconds=0.005)
+    preset = Preset(
+        name="tiny",
+        space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
+        strategy="grid",
+        training=TrainConfig(epochs=2, batch_size=64),
+        forecast_windows=2,
+        forecast_min_window_seconds=0.005,
+    )
     meter = meter_factory(idle_watts=0.5, provenance=request.param)
     return run_search(synthetic_series, preset, meter, seed=0, impl="numpy")
 
@@ -37,7 +43,9 @@ def test_page_is_self_contained_and_every_svg_parses(result, tmp_path):
 
 def test_banner_says_not_measured(result):
     page = report.render(result)
-    banners = re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S)
+    banners = re.findall(
+        r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S
+    )
     assert [b[0] for b in banners] == [result.provenance]  # one banner, for this provenance only
     expected = {"estimated": "ESTIMATED, NOT MEASURED", "simulated": "SIMULATED: TEST DATA, NOT A MEASUREMENT"}
     assert banners[0][1] == expected[result.provenance]
@@ -50,16 +58,22 @@ def test_forecast_chart_draws_original_train_and_test_in_distinct_colours(result
     chart = re.search(r'<svg class="chart forecast".*?</svg>', page, flags=re.S).group(0)
     colours = {}
     for name in ("original", "train predictions", "test predictions"):
-        line = re.search(rf'<polyline class="series [^"]*" data-series="{name}" points="([^"]+)"[^>]*stroke="([^"]+)"', chart)
+        line = re.search(
+            rf'<polyline class="series [^"]*" data-series="{name}" points="([^"]+)"[^>]*stroke="([^"]+)"', chart
+        )
         assert line, name
         colours[name] = line.group(2)
         assert len(line.group(1).split()) > 10
     assert len(set(colours.values())) == 3
     # the test predictions start at the test boundary on the same time axis as the original
-    original = [tuple(map(float, p.split(","))) for p in re.search(
-        r'data-series="original" points="([^"]+)"', chart).group(1).split()]
-    test_points = [tuple(map(float, p.split(","))) for p in re.search(
-        r'data-series="test predictions" points="([^"]+)"', chart).group(1).split()]
+    original = [
+        tuple(map(float, p.split(",")))
+        for p in re.search(r'data-series="original" points="([^"]+)"', chart).group(1).split()
+    ]
+    test_points = [
+        tuple(map(float, p.split(",")))
+        for p in re.search(r'data-series="test predictions" points="([^"]+)"', chart).group(1).split()
+    ]
     assert test_points[0][0] == pytest.approx(original[result.boundaries[1]][0])
     assert test_points[-1][0] == pytest.approx(original[-1][0])
 
@@ -113,30 +127,46 @@ def _measurement(joules, idle_watts):
     """Stands in for a lstm_energy.measure Measurement: the medians and idle power the page reads."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(joules_per_call=_stat(joules), total_joules_per_call=_stat(joules),
-                           joules_per_sequence=_stat(joules), total_joules_per_sequence=_stat(joules), idle_watts=idle_watts)
+    return SimpleNamespace(
+        joules_per_call=_stat(joules),
+        total_joules_per_call=_stat(joules),
+        joules_per_sequence=_stat(joules),
+        total_joules_per_sequence=_stat(joules),
+        idle_watts=idle_watts,
+    )
 
 
 def _with_energy(result, joules, idle_watts, provenance):
     """``result`` with every trial's training and forecast energy set to ``joules``."""
     from dataclasses import replace
 
-    trials = [replace(t, training_energy=_measurement(joules, idle_watts), forecast_energy=_measurement(joules, idle_watts))
-              for t in result.trials]
+    trials = [
+        replace(t, training_energy=_measurement(joules, idle_watts), forecast_energy=_measurement(joules, idle_watts))
+        for t in result.trials
+    ]
     meter = dict(result.meter_description, name="powercap", provenance=provenance)
     return replace(result, trials=trials, provenance=provenance, meter_description=meter)
 
 
 @pytest.fixture(scope="module")
 def healthy(meter_factory, synthetic_series):
-    preset = Preset(name="tiny", space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
-                    strategy="grid", training=TrainConfig(epochs=2, batch_size=64),
-                    forecast_windows=2, forecast_min_window_seconds=0.005)
-    return run_search(synthetic_series, preset, meter_factory(idle_watts=0.5, provenance="simulated"), seed=0, impl="numpy")
+    preset = Preset(
+        name="tiny",
+        space=SearchSpace(families=("RNN", "BiLSTM"), hidden_sizes=(4,), windows=(6, 12)),
+        strategy="grid",
+        training=TrainConfig(epochs=2, batch_size=64),
+        forecast_windows=2,
+        forecast_min_window_seconds=0.005,
+    )
+    return run_search(
+        synthetic_series, preset, meter_factory(idle_watts=0.5, provenance="simulated"), seed=0, impl="numpy"
+    )
 
 
 def _banners(page):
-    return re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S)
+    return re.findall(
+        r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, flags=re.S
+    )
 
 
 def test_dead_counter_page_has_no_measured_banner_and_names_no_pareto_front(healthy, tmp_path):

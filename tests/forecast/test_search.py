@@ -1,4 +1,5 @@
 """The search: candidates, Pareto front, selection on validation only, and one tiny measured search."""
+
 import numpy as np
 import pytest
 
@@ -32,14 +33,21 @@ def test_random_search_is_seeded_and_samples_each_family():
 
 def test_presets_cover_all_four_families():
     for preset in PRESETS.values():
-        families = {c.family for c in preset.space.candidates(preset.strategy, samples_per_family=preset.samples_per_family)}
+        families = {
+            c.family for c in preset.space.candidates(preset.strategy, samples_per_family=preset.samples_per_family)
+        }
         assert families == set(FAMILIES)
 
 
 def tiny_preset():
-    return Preset(name="tiny", space=SearchSpace(families=("RNN", "GRU"), hidden_sizes=(4, 8), windows=(12,)),
-                  strategy="grid", training=TrainConfig(epochs=3, batch_size=64, learning_rate=1e-2),
-                  forecast_windows=3, forecast_min_window_seconds=0.01)
+    return Preset(
+        name="tiny",
+        space=SearchSpace(families=("RNN", "GRU"), hidden_sizes=(4, 8), windows=(12,)),
+        strategy="grid",
+        training=TrainConfig(epochs=3, batch_size=64, learning_rate=1e-2),
+        forecast_windows=3,
+        forecast_min_window_seconds=0.01,
+    )
 
 
 def test_tiny_search_scores_prices_and_chooses_on_validation(meter_factory, synthetic_series):
@@ -47,7 +55,11 @@ def test_tiny_search_scores_prices_and_chooses_on_validation(meter_factory, synt
     meter = meter_factory(idle_watts=1e-3, joules_per_flop=1e-9)
     result = run_search(synthetic_series, tiny_preset(), meter, seed=0, impl="numpy")
     assert [t.candidate.label for t in result.trials] == [
-        "RNN H=4 L=1 T=12", "RNN H=8 L=1 T=12", "GRU H=4 L=1 T=12", "GRU H=8 L=1 T=12"]
+        "RNN H=4 L=1 T=12",
+        "RNN H=8 L=1 T=12",
+        "GRU H=4 L=1 T=12",
+        "GRU H=8 L=1 T=12",
+    ]
     for trial in result.trials:
         assert set(trial.scores) == {"train", "validation", "test"}
         assert trial.training_work.flops > 0 and trial.forecast_work.flops > 0 and trial.forecast_work.bytes > 0

@@ -1,5 +1,6 @@
 """Training on our kernels: the loss falls, seeds make runs repeatable, and the trained model beats
 the naive baseline on the shipped CO2 series."""
+
 import numpy as np
 import pytest
 

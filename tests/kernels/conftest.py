@@ -3,6 +3,7 @@
 The project runs pytest with ``--import-mode=importlib``, which does not put test folders on
 sys.path; the helpers have names unique to this folder so they cannot shadow anyone else's.
 """
+
 import sys
 from pathlib import Path
 

@@ -4,14 +4,14 @@ with freshly allocated buffers, and make the random problems the tests share.
 Every output and workspace buffer starts filled with NaN, so a kernel that reads a buffer before
 writing it, or forgets to write part of an output, shows up as NaN in the result.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 # The cell variants tests run over: (contract cell name, relu flag).
-VARIANTS = {"lstm": ("lstm", False), "gru": ("gru", False), "rnn_tanh": ("rnn", False),
-            "rnn_relu": ("rnn", True)}
+VARIANTS = {"lstm": ("lstm", False), "gru": ("gru", False), "rnn_tanh": ("rnn", False), "rnn_relu": ("rnn", True)}
 # Relative tolerances against the float64 oracle: float64 kernels to ~1e-10, float32 to ~1e-4.
 RTOL = {np.float64: 1e-10, np.float32: 1e-4}
 
@@ -40,11 +40,12 @@ def make_problem(variant, T, B, D, H, dtype, seed=0):
     def uniform(*shape):
         return rng.uniform(-scale, scale, size=shape).astype(dtype)
 
-    params = dict(w_ih=uniform(G * H, D), w_hh=uniform(G * H, H), b_ih=uniform(G * H),
-                  b_hh=uniform(G * H))
+    params = dict(w_ih=uniform(G * H, D), w_hh=uniform(G * H, H), b_ih=uniform(G * H), b_hh=uniform(G * H))
     return Problem(
-        cell=cell, relu=relu,
-        x=rng.standard_normal((T, B, D)).astype(dtype), params=params,
+        cell=cell,
+        relu=relu,
+        x=rng.standard_normal((T, B, D)).astype(dtype),
+        params=params,
         h0=(0.5 * rng.standard_normal((B, H))).astype(dtype),
         c0=(0.5 * rng.standard_normal((B, H))).astype(dtype) if cell == "lstm" else None,
         dy=rng.standard_normal((T, B, H)).astype(dtype),
@@ -85,14 +86,13 @@ def run_forward(engine, p, *, training, reverse, layout="contiguous"):
     c_n = None
     if p.cell == "lstm":
         c_n = np.full((B, H), np.nan, dt)
-        engine.lstm_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, p.c0,
-                            y, h_n, c_n, ws, training, reverse)
+        engine.lstm_forward(
+            p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, p.c0, y, h_n, c_n, ws, training, reverse
+        )
     elif p.cell == "gru":
-        engine.gru_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0,
-                           y, h_n, ws, training, reverse)
+        engine.gru_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y, h_n, ws, training, reverse)
     else:
-        engine.rnn_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0,
-                           y, h_n, ws, training, reverse, p.relu)
+        engine.rnn_forward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y, h_n, ws, training, reverse, p.relu)
     return y, h_n, c_n, ws
 
 
@@ -107,23 +107,60 @@ def run_backward(engine, p, y, ws, *, reverse, layout="contiguous", dx_init=None
     w = p.params
     dy = sequence_buffer(T, B, H, dt, layout)
     dy[...] = p.dy
-    g = dict(dw_ih=np.full_like(w["w_ih"], np.nan), dw_hh=np.full_like(w["w_hh"], np.nan),
-             db_ih=np.full_like(w["b_ih"], np.nan), db_hh=np.full_like(w["b_hh"], np.nan),
-             dh0=np.full((B, H), np.nan, dt))
+    g = dict(
+        dw_ih=np.full_like(w["w_ih"], np.nan),
+        dw_hh=np.full_like(w["w_hh"], np.nan),
+        db_ih=np.full_like(w["b_ih"], np.nan),
+        db_hh=np.full_like(w["b_hh"], np.nan),
+        dh0=np.full((B, H), np.nan, dt),
+    )
     accumulate = dx_init is not None
     g["dx"] = dx_init.copy() if accumulate else np.full((T, B, D), np.nan, dt)
     bws = nan_buffers(engine.workspace_shapes(p.cell, "backward", T, B, D, H, True), dt)
     common = (g["dx"], g["dw_ih"], g["dw_hh"], g["db_ih"], g["db_hh"], g["dh0"])
     if p.cell == "lstm":
         g["dc0"] = np.full((B, H), np.nan, dt)
-        engine.lstm_backward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, p.c0, y, ws,
-                             dy, p.dh_n, p.dc_n, *common, g["dc0"], bws, accumulate, reverse)
+        engine.lstm_backward(
+            p.x,
+            w["w_ih"],
+            w["w_hh"],
+            w["b_ih"],
+            w["b_hh"],
+            p.h0,
+            p.c0,
+            y,
+            ws,
+            dy,
+            p.dh_n,
+            p.dc_n,
+            *common,
+            g["dc0"],
+            bws,
+            accumulate,
+            reverse,
+        )
     elif p.cell == "gru":
-        engine.gru_backward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y, ws,
-                            dy, p.dh_n, *common, bws, accumulate, reverse)
+        engine.gru_backward(
+            p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y, ws, dy, p.dh_n, *common, bws, accumulate, reverse
+        )
     else:
-        engine.rnn_backward(p.x, w["w_ih"], w["w_hh"], w["b_ih"], w["b_hh"], p.h0, y, ws,
-                            dy, p.dh_n, *common, bws, accumulate, reverse, p.relu)
+        engine.rnn_backward(
+            p.x,
+            w["w_ih"],
+            w["w_hh"],
+            w["b_ih"],
+            w["b_hh"],
+            p.h0,
+            y,
+            ws,
+            dy,
+            p.dh_n,
+            *common,
+            bws,
+            accumulate,
+            reverse,
+            p.relu,
+        )
     return g
 
 
@@ -138,5 +175,4 @@ def assert_close(actual, expected, dtype, what):
     assert np.all(np.isfinite(actual)), f"{what}: non-finite entries {actual[~np.isfinite(actual)][:5]}"
     rtol = RTOL[np.dtype(dtype).type]
     scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0.1 * rtol * scale,
-                               err_msg=what)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0.1 * rtol * scale, err_msg=what)

@@ -7,6 +7,7 @@ min-char-rnn way) instead of batching GEMMs over time. Gate order: LSTM i|f|g|o,
 
 params: dict with w_ih (G*H, D), w_hh (G*H, H), b_ih, b_hh (G*H,).
 """
+
 import numpy as np
 
 
@@ -36,18 +37,18 @@ def forward(cell, x, params, h0, c0=None, reverse=False, relu=False):
         gh = h @ w_hh.T + b_hh
         if cell == "lstm":
             a = gi + gh
-            i, f = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H])
-            g, o = np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+            i, f = _sigmoid(a[:, :H]), _sigmoid(a[:, H : 2 * H])
+            g, o = np.tanh(a[:, 2 * H : 3 * H]), _sigmoid(a[:, 3 * H :])
             c_new = f * c + i * g
             h_new = o * np.tanh(c_new)
             cache[t] = dict(h_prev=h, c_prev=c, i=i, f=f, g=g, o=o, c=c_new)
             c = c_new
         elif cell == "gru":
             r = _sigmoid(gi[:, :H] + gh[:, :H])
-            z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-            n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+            z = _sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+            n = np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
             h_new = (1.0 - z) * n + z * h
-            cache[t] = dict(h_prev=h, r=r, z=z, n=n, ghn=gh[:, 2 * H:])
+            cache[t] = dict(h_prev=h, r=r, z=z, n=n, ghn=gh[:, 2 * H :])
         elif cell == "rnn":
             a = gi + gh
             h_new = np.maximum(a, 0.0) if relu else np.tanh(a)
@@ -69,8 +70,13 @@ def backward(cell, x, params, h0, c0, dy, dh_n, dc_n=None, reverse=False, relu=F
     _, _, _, cache = forward(cell, x, params, h0, c0, reverse, relu)
     T, B, D = x.shape
     GH = w_ih.shape[0]
-    grads = dict(dx=np.zeros_like(x), dw_ih=np.zeros_like(w_ih), dw_hh=np.zeros_like(w_hh),
-                 db_ih=np.zeros(GH), db_hh=np.zeros(GH))
+    grads = dict(
+        dx=np.zeros_like(x),
+        dw_ih=np.zeros_like(w_ih),
+        dw_hh=np.zeros_like(w_hh),
+        db_ih=np.zeros(GH),
+        db_hh=np.zeros(GH),
+    )
     dh = dh_n.copy()
     dc = None if dc_n is None else dc_n.copy()
     for t in reversed(_order(T, reverse)):
@@ -79,10 +85,17 @@ def backward(cell, x, params, h0, c0, dy, dh_n, dc_n=None, reverse=False, relu=F
         if cell == "lstm":
             tc = np.tanh(k["c"])
             do = dh * tc
-            dc = dc + dh * k["o"] * (1.0 - tc ** 2)
+            dc = dc + dh * k["o"] * (1.0 - tc**2)
             di, df, dg = dc * k["g"], dc * k["c_prev"], dc * k["i"]
-            da = np.concatenate([di * k["i"] * (1 - k["i"]), df * k["f"] * (1 - k["f"]),
-                                 dg * (1 - k["g"] ** 2), do * k["o"] * (1 - k["o"])], axis=1)
+            da = np.concatenate(
+                [
+                    di * k["i"] * (1 - k["i"]),
+                    df * k["f"] * (1 - k["f"]),
+                    dg * (1 - k["g"] ** 2),
+                    do * k["o"] * (1 - k["o"]),
+                ],
+                axis=1,
+            )
             dc = dc * k["f"]
             da_in = da_hid = da
             dh_direct = 0.0
@@ -91,7 +104,7 @@ def backward(cell, x, params, h0, c0, dy, dh_n, dc_n=None, reverse=False, relu=F
             dn = dh * (1.0 - z)
             dz = dh * (k["h_prev"] - n)
             dh_direct = dh * z
-            dan = dn * (1.0 - n ** 2)
+            dan = dn * (1.0 - n**2)
             dr = dan * k["ghn"]
             dghn = dan * r
             dar, daz = dr * r * (1 - r), dz * z * (1 - z)

@@ -1,11 +1,12 @@
 """Accuracy of the kernels' scalar activations, probed through rnn_forward with D = H = 1,
 w_ih = 1, w_hh = 0 and zero biases, so y = act(x) exactly for each of the B batch rows."""
+
 import numpy as np
 import pytest
 
 import lstm_energy.kernels as kernels
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
 
 def _activate(values, dtype, relu=False):
@@ -15,20 +16,35 @@ def _activate(values, dtype, relu=False):
     one, zero = np.ones((1, 1), dtype), np.zeros((1, 1), dtype)
     bias = np.zeros(1, dtype)
     y, h_n = np.full((1, B, 1), np.nan, dtype), np.empty((B, 1), dtype)
-    kernels.rnn_forward(x, one, zero, bias, bias, np.zeros((B, 1), dtype), y, h_n,
-                        {name: np.empty(shape, dtype) for name, shape
-                         in kernels.workspace_shapes("rnn", "forward", 1, B, 1, 1, False).items()},
-                        False, False, relu)
+    kernels.rnn_forward(
+        x,
+        one,
+        zero,
+        bias,
+        bias,
+        np.zeros((B, 1), dtype),
+        y,
+        h_n,
+        {
+            name: np.empty(shape, dtype)
+            for name, shape in kernels.workspace_shapes("rnn", "forward", 1, B, 1, 1, False).items()
+        },
+        False,
+        False,
+        relu,
+    )
     return y.reshape(-1)
 
 
 def _probe_values(dtype):
     rng = np.random.default_rng(61)
-    magnitudes = np.concatenate([
-        10.0 ** rng.uniform(-12, 1.5, 20000),          # tiny to saturated, log-spaced
-        rng.uniform(0, 10, 20000),
-        [0.0, 1e-4, 1e-4 * (1 + 1e-6), 0.5, 1.0, 9.0, 10.0, 20.0, 100.0, 1e30],
-    ])
+    magnitudes = np.concatenate(
+        [
+            10.0 ** rng.uniform(-12, 1.5, 20000),  # tiny to saturated, log-spaced
+            rng.uniform(0, 10, 20000),
+            [0.0, 1e-4, 1e-4 * (1 + 1e-6), 0.5, 1.0, 9.0, 10.0, 20.0, 100.0, 1e30],
+        ]
+    )
     return np.concatenate([magnitudes, -magnitudes]).astype(dtype)
 
 

@@ -1,5 +1,6 @@
 """The Cython kernels against the naive float64 oracle: every function, both dtypes, both
 directions, contiguous / column-slice / unevenly strided y and dy, and awkward sizes."""
+
 import kernel_oracle as oracle
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, r
 
 import lstm_energy.kernels as kernels
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
 DTYPES = [np.float64, np.float32]
 LAYOUTS = ["contiguous", "column_slice", "uneven"]
@@ -57,8 +58,7 @@ def test_forward_and_backward_match_oracle(variant, dtype, reverse, layout):
 def test_awkward_sizes(variant, dtype, shape):
     for reverse in (False, True):
         p = make_problem(variant, *shape, dtype, seed=2)
-        y, h_n, c_n, ws = run_forward(kernels, p, training=True, reverse=reverse,
-                                      layout="column_slice")
+        y, h_n, c_n, ws = run_forward(kernels, p, training=True, reverse=reverse, layout="column_slice")
         _check_forward(p, y, h_n, c_n, reverse, dtype)
         grads = run_backward(kernels, p, y, ws, reverse=reverse, layout="column_slice")
         _check_backward(p, grads, reverse, dtype)

@@ -5,13 +5,14 @@ backward kernels return for (dy, dh_n, dc_n). Each input and parameter entry is 
 the forward kernel alone evaluates L: this checks the backward against the forward it belongs to,
 with no oracle in between.
 """
+
 import numpy as np
 import pytest
 from kernel_harness import VARIANTS, make_problem, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
 EPS = 1e-6
 
@@ -43,8 +44,14 @@ def test_backward_matches_central_differences(variant, reverse):
     p = make_problem(variant, 3, 2, 3, 2, np.float64, seed=11)
     y, _, _, ws = run_forward(kernels, p, training=True, reverse=reverse)
     grads = run_backward(kernels, p, y, ws, reverse=reverse)
-    targets = {"dx": p.x, "dw_ih": p.params["w_ih"], "dw_hh": p.params["w_hh"],
-               "db_ih": p.params["b_ih"], "db_hh": p.params["b_hh"], "dh0": p.h0}
+    targets = {
+        "dx": p.x,
+        "dw_ih": p.params["w_ih"],
+        "dw_hh": p.params["w_hh"],
+        "db_ih": p.params["b_ih"],
+        "db_hh": p.params["b_hh"],
+        "dh0": p.h0,
+    }
     if p.cell == "lstm":
         targets["dc0"] = p.c0
     for name, array in targets.items():

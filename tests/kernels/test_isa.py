@@ -1,5 +1,6 @@
 """The kernels' instruction-set path: LSTM_ENERGY_ISA, set_isa/use_isa, refusal naming the missing
 CPU flag, and the environment block's record of it."""
+
 import os
 import subprocess
 import sys
@@ -20,8 +21,9 @@ def _run(code, value):
     env.pop(isa.ENV_VAR, None)
     if value is not None:
         env[isa.ENV_VAR] = value
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
 
 
 def test_baseline_is_always_supported_and_best_is_the_widest():
@@ -62,9 +64,12 @@ def test_unknown_name_is_refused():
 
 @pytest.mark.parametrize("name", SUPPORTED + ["auto", None])
 def test_environment_variable_chooses_the_path(name):
-    result = _run("from lstm_energy.kernels import isa, _vector_math_probe as p;"
-                  "from lstm_energy.measure.environment import environment;"
-                  "print(isa.current(), p.vector_math_build(), environment()['isa'])", name)
+    result = _run(
+        "from lstm_energy.kernels import isa, _vector_math_probe as p;"
+        "from lstm_energy.measure.environment import environment;"
+        "print(isa.current(), p.vector_math_build(), environment()['isa'])",
+        name,
+    )
     assert result.returncode == 0, result.stderr
     expected = isa.best() if name in ("auto", None) else name
     assert result.stdout.split() == [expected] * 3

@@ -3,6 +3,7 @@ against float64 NumPy on every path that has it (avx2, avx512), over shapes that
 path: M % 6 and M % 16 (the short blocks of either path and the one-row kernel), N % 16 (the
 zero-padded last panel), K beyond the 256-wide k chunks, and both OpenMP paths (below and above the
 size that forks threads)."""
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -15,6 +16,7 @@ def packed_path(request):
     """Every kernel path that has the packed GEMM (the baseline path uses BLAS instead); a path the
     CPU lacks is skipped with the missing flag as the reason."""
     from lstm_energy.kernels import isa
+
     missing = isa.missing_flag(request.param)
     if missing is not None:
         pytest.skip(f"kernel path {request.param}: this CPU lacks the {missing!r} flag")
@@ -23,17 +25,35 @@ def packed_path(request):
         yield request.param
 
 
-SHAPES = [(1, 1, 1), (1, 512, 128), (1, 128, 512), (2, 4, 8), (3, 7, 13), (5, 6, 9), (6, 16, 256),
-          (7, 17, 257), (16, 1024, 256), (32, 1024, 256), (32, 768, 300), (31, 33, 257), (7, 4, 1000),
-          (64, 2048, 512), (13, 40, 600),
-          # the AVX-512 path's 8-row blocks: 9..11 rows as two near-equal blocks, 8 + 4, 12 x 8 + 4
-          (9, 48, 70), (11, 33, 300), (12, 16, 9), (17, 64, 257), (100, 20, 33)]
+SHAPES = [
+    (1, 1, 1),
+    (1, 512, 128),
+    (1, 128, 512),
+    (2, 4, 8),
+    (3, 7, 13),
+    (5, 6, 9),
+    (6, 16, 256),
+    (7, 17, 257),
+    (16, 1024, 256),
+    (32, 1024, 256),
+    (32, 768, 300),
+    (31, 33, 257),
+    (7, 4, 1000),
+    (64, 2048, 512),
+    (13, 40, 600),
+    # the AVX-512 path's 8-row blocks: 9..11 rows as two near-equal blocks, 8 + 4, 12 x 8 + 4
+    (9, 48, 70),
+    (11, 33, 300),
+    (12, 16, 9),
+    (17, 64, 257),
+    (100, 20, 33),
+]
 
 
 def _product(M, N, K, accumulate, transposed_source):
     rng = np.random.default_rng(M * 1000 + N * 7 + K)
     a = rng.standard_normal((M, K)).astype(np.float32)
-    w = rng.standard_normal((N, K)).astype(np.float32)     # the forward's W_hh: b = w.T
+    w = rng.standard_normal((N, K)).astype(np.float32)  # the forward's W_hh: b = w.T
     b = w.T if transposed_source else np.ascontiguousarray(w.T)
     c0 = rng.standard_normal((M, N)).astype(np.float32)
     c = c0.copy()
@@ -52,13 +72,13 @@ def test_matches_numpy(M, N, K, accumulate, transposed_source):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("M, N, K", [(64, 1000, 512), (32, 200, 300)],
-                         ids=["panels-stream-from-L3", "panels-fit-L2"])
+@pytest.mark.parametrize("M, N, K", [(64, 1000, 512), (32, 200, 300)], ids=["panels-stream-from-L3", "panels-fit-L2"])
 def test_threads_split_panels_without_changing_the_result(threads, M, N, K):
     """The OpenMP split gives every panel to exactly one thread: bit-identical to one thread. Panels
     beyond 1 MiB are handed out in groups on demand (63 panels, the last one partial), smaller ones
     as one contiguous range per thread."""
     import lstm_energy.kernels  # noqa: F401 - load the kernels' OpenMP runtime before limiting it
+
     with threadpool_limits(1):
         one, _, _ = _product(M, N, K, True, False)
     with threadpool_limits(threads):
@@ -82,7 +102,7 @@ def test_row_strided_output_and_nan():
     big = np.full((3, 8), -7.0, np.float32)
     probe.gemm_packed(a, probe.pack_panels(b), 5, big[:, :5], False)
     assert np.all(big[[0, 2], :5] == 9) and np.all(np.isnan(big[1, :5]))
-    assert np.all(big[:, 5:] == -7)          # columns past N untouched by the padded panel
+    assert np.all(big[:, 5:] == -7)  # columns past N untouched by the padded panel
 
 
 def test_shape_mismatch_is_rejected():
@@ -91,8 +111,16 @@ def test_shape_mismatch_is_rejected():
         probe.gemm_packed(np.ones((2, 5), np.float32), panels, 4, np.ones((2, 4), np.float32), False)
 
 
-LARGE_SHAPES = [(1, 1, 1), (7, 17, 300), (100, 80, 257), (200, 33, 600), (97, 512, 256), (3, 1024, 40),
-                (50, 20, 700), (100, 1100, 300)]
+LARGE_SHAPES = [
+    (1, 1, 1),
+    (7, 17, 300),
+    (100, 80, 257),
+    (200, 33, 600),
+    (97, 512, 256),
+    (3, 1024, 40),
+    (50, 20, 700),
+    (100, 1100, 300),
+]
 
 
 @pytest.mark.parametrize("M, N, K", LARGE_SHAPES)
@@ -104,6 +132,7 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
     row-major A with rows too long to read in place (K > 640: packed like the transposed one), and
     panels of a k chunk beyond 1 MiB (N = 1100: the path that prefetches the next panel)."""
     import lstm_energy.kernels  # noqa: F401 - load the kernels' OpenMP runtime before limiting it
+
     rng = np.random.default_rng(M * 31 + N * 7 + K)
     a = rng.standard_normal((K, M) if transpose_a else (M, K)).astype(np.float32)
     b = rng.standard_normal((K, N)).astype(np.float32)
@@ -123,8 +152,7 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
 AGREEMENT_SIZES = {"lstm": [(7, 48), (33, 128)], "gru": [(7, 48), (33, 192)], "rnn": [(7, 48), (33, 512)]}
 
 
-@pytest.mark.parametrize("cell, batch, hidden",
-                         [(c, b, h) for c, sizes in AGREEMENT_SIZES.items() for b, h in sizes])
+@pytest.mark.parametrize("cell, batch, hidden", [(c, b, h) for c, sizes in AGREEMENT_SIZES.items() for b, h in sizes])
 def test_layers_agree_on_one_and_two_threads(cell, batch, hidden):
     """One thread sends dA @ W to BLAS and runs each step's cell rows on one thread; two threads run
     every product on the own GEMM and split large steps' cell rows over the pool: same answers."""

@@ -1,5 +1,6 @@
 """Parity with PyTorch's nn.LSTM / nn.GRU / nn.RNN (float64, CPU): the equations the product
 promises are PyTorch's, so the kernels must reproduce torch's outputs and autograd gradients."""
+
 import numpy as np
 import pytest
 from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, run_forward
@@ -7,7 +8,7 @@ from kernel_harness import VARIANTS, assert_close, make_problem, run_backward, r
 import lstm_energy.kernels as kernels
 
 torch = pytest.importorskip("torch")
-pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]   # every kernel path
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]  # every kernel path
 
 
 def _torch_module(p, D, H):
@@ -32,7 +33,7 @@ def test_matches_torch_forward_and_autograd(variant, reverse):
     T, B, D, H = 5, 3, 4, 6
     p = make_problem(variant, T, B, D, H, np.float64, seed=51)
     m = _torch_module(p, D, H)
-    flip = (lambda a: a[::-1].copy()) if reverse else (lambda a: a)   # torch runs forward in time
+    flip = (lambda a: a[::-1].copy()) if reverse else (lambda a: a)  # torch runs forward in time
     x = torch.tensor(flip(p.x), requires_grad=True)
     h0 = torch.tensor(p.h0[None], requires_grad=True)
     if p.cell == "lstm":
@@ -52,9 +53,14 @@ def test_matches_torch_forward_and_autograd(variant, reverse):
         assert_close(c_n, c_n_t.detach().numpy()[0], np.float64, "c_n")
 
     grads = run_backward(kernels, p, y, ws, reverse=reverse, layout="column_slice")
-    expected = {"dx": flip(x.grad.numpy()), "dh0": h0.grad.numpy()[0],
-                "dw_ih": m.weight_ih_l0.grad.numpy(), "dw_hh": m.weight_hh_l0.grad.numpy(),
-                "db_ih": m.bias_ih_l0.grad.numpy(), "db_hh": m.bias_hh_l0.grad.numpy()}
+    expected = {
+        "dx": flip(x.grad.numpy()),
+        "dh0": h0.grad.numpy()[0],
+        "dw_ih": m.weight_ih_l0.grad.numpy(),
+        "dw_hh": m.weight_hh_l0.grad.numpy(),
+        "db_ih": m.bias_ih_l0.grad.numpy(),
+        "db_hh": m.bias_hh_l0.grad.numpy(),
+    }
     if p.cell == "lstm":
         expected["dc0"] = c0.grad.numpy()[0]
     for name, want in expected.items():

@@ -1,11 +1,12 @@
 """The float32 row activations of _vector_math.h, both builds (runtime-dispatched and baseline SSE2),
 against float64 references: ulp bounds, saturation, NaN/inf/-0, and agreement between the builds."""
+
 import numpy as np
 import pytest
 
 from lstm_energy.kernels import _vector_math_probe as probe
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
 BUILDS = ["dispatch", "baseline"]
 
@@ -18,8 +19,9 @@ def _ulps(got, exact):
 
 def _grid():
     rng = np.random.default_rng(7)
-    magnitudes = np.concatenate([10.0 ** rng.uniform(-30, 2, 200_000), rng.uniform(0, 20, 200_000),
-                                 np.linspace(0.6, 0.65, 10_001)])   # around the tanh branch switch
+    magnitudes = np.concatenate(
+        [10.0 ** rng.uniform(-30, 2, 200_000), rng.uniform(0, 20, 200_000), np.linspace(0.6, 0.65, 10_001)]
+    )  # around the tanh branch switch
     return np.concatenate([magnitudes, -magnitudes]).astype(np.float32)
 
 

@@ -1,4 +1,5 @@
 """Cache-line aligned arrays (lstm_energy._layers.aligned) and the layers' use of them."""
+
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ def test_aligned_empty_is_a_writable_contiguous_array_of_that_shape_on_a_cache_l
     assert a.shape == expected_shape and a.dtype == np.dtype(dtype)
     assert a.flags.c_contiguous and a.flags.writeable
     assert a.size == 0 or a.ctypes.data % CACHE_LINE == 0
-    a[...] = 1                      # the whole extent is usable memory
+    a[...] = 1  # the whole extent is usable memory
     assert a.sum() == a.size
 
 
@@ -58,8 +59,9 @@ def test_every_layer_buffer_starts_on_a_cache_line(impl, cls):
 @pytest.mark.parametrize("pass_,training", [("forward", False), ("forward", True), ("backward", True)])
 def test_allocate_workspace_gives_every_named_array_of_workspace_shapes_aligned(cell, pass_, training):
     from lstm_energy._layers.workspaces import allocate_workspace, workspace_shapes
+
     shapes = workspace_shapes(cell, pass_, 7, 3, 5, 33, training)
     ws = allocate_workspace(cell, pass_, 7, 3, 5, 33, training, np.float32)
     assert {name: a.shape for name, a in ws.items()} == shapes
     assert all(a.dtype == np.float32 and a.flags.c_contiguous and is_aligned(a) for a in ws.values())
-    assert len({a.ctypes.data for a in ws.values()}) == len(ws)   # separate buffers
+    assert len({a.ctypes.data for a in ws.values()}) == len(ws)  # separate buffers

@@ -1,4 +1,5 @@
 """Buffers: allocated once per (T, B, mode) and reused; returned arrays never alias them."""
+
 import tracemalloc
 
 import numpy as np

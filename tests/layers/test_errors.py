@@ -1,4 +1,5 @@
 """Bad input never crashes the process: each case raises a typed error that names the bad value."""
+
 import re
 
 import numpy as np
@@ -24,10 +25,17 @@ def shown(shape):
 
 
 # ---------------------------------------------------------------- construction
-@pytest.mark.parametrize("name,value,error", [
-    ("input_size", 0, ValueError), ("hidden_size", -3, ValueError), ("num_layers", 0, ValueError),
-    ("input_size", 2.5, TypeError), ("hidden_size", "8", TypeError), ("num_layers", True, TypeError),
-])
+@pytest.mark.parametrize(
+    "name,value,error",
+    [
+        ("input_size", 0, ValueError),
+        ("hidden_size", -3, ValueError),
+        ("num_layers", 0, ValueError),
+        ("input_size", 2.5, TypeError),
+        ("hidden_size", "8", TypeError),
+        ("num_layers", True, TypeError),
+    ],
+)
 def test_sizes_must_be_positive_integers(name, value, error):
     args = {"input_size": D, "hidden_size": H, "num_layers": 1, name: value}
     with pytest.raises(error, match=name) as info:
@@ -53,6 +61,7 @@ def test_unknown_impl_names_the_value():
 
 def test_unavailable_engine_is_an_error_never_a_silent_fallback():
     from lstm_energy._layers.engines import engine_available
+
     ok, _ = engine_available("cython")
     if ok:
         assert LSTM(D, H, impl="cython").impl == "cython"
@@ -222,5 +231,5 @@ def test_nan_in_the_input_propagates_to_later_steps(cls):
     x[1, 0, 2] = np.nan
     y, _ = layer(cls).forward(x)
     assert np.isfinite(y[0]).all()
-    assert np.isnan(y[1:, 0]).all()        # the poisoned sequence stays NaN after the bad step
-    assert np.isfinite(y[:, 1:]).all()     # other sequences in the batch are untouched
+    assert np.isnan(y[1:, 0]).all()  # the poisoned sequence stays NaN after the bad step
+    assert np.isfinite(y[:, 1:]).all()  # other sequences in the batch are untouched

@@ -1,11 +1,12 @@
 """Layer-level float64 central differences: every parameter, the input and the initial states,
 through stacked and bidirectional layers (no torch needed)."""
+
 import numpy as np
 import pytest
 
 from lstm_energy.layers import GRU, LSTM, RNN
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
 CELLS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn_tanh": (RNN, {}), "rnn_relu": (RNN, {"nonlinearity": "relu"})}
 # T, B, D, H, num_layers, bidirectional, batch_first
@@ -18,10 +19,19 @@ class Problem:
     def __init__(self, impl, cell, shape):
         cls, extra = CELLS[cell]
         T, B, D, H, L, bidirectional, batch_first = shape
-        self.layer = cls(D, H, num_layers=L, bidirectional=bidirectional, batch_first=batch_first,
-                         dtype=np.float64, seed=3, impl=impl, **extra)
+        self.layer = cls(
+            D,
+            H,
+            num_layers=L,
+            bidirectional=bidirectional,
+            batch_first=batch_first,
+            dtype=np.float64,
+            seed=3,
+            impl=impl,
+            **extra,
+        )
         rng = np.random.default_rng(11)
-        self.params = {k: v * 1.5 for k, v in self.layer.state_dict().items()}   # larger weights, livelier gradients
+        self.params = {k: v * 1.5 for k, v in self.layer.state_dict().items()}  # larger weights, livelier gradients
         self.layer.load_state_dict(self.params)
         self.is_lstm = cell == "lstm"
         dirs = 2 if bidirectional else 1

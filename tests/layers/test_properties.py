@@ -1,4 +1,5 @@
 """Property-based tests over shapes and options (hypothesis; few examples so the folder stays fast)."""
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,18 +10,35 @@ from lstm_energy.layers import GRU, LSTM, RNN
 CELLS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn_tanh": (RNN, {}), "rnn_relu": (RNN, {"nonlinearity": "relu"})}
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-configs = st.fixed_dictionaries({
-    "cell": st.sampled_from(sorted(CELLS)),
-    "T": st.integers(1, 6), "B": st.integers(1, 4), "D": st.integers(1, 6), "H": st.integers(1, 5),
-    "num_layers": st.integers(1, 3), "bidirectional": st.booleans(), "bias": st.booleans(),
-    "seed": st.integers(0, 2**16),
-})
+configs = st.fixed_dictionaries(
+    {
+        "cell": st.sampled_from(sorted(CELLS)),
+        "T": st.integers(1, 6),
+        "B": st.integers(1, 4),
+        "D": st.integers(1, 6),
+        "H": st.integers(1, 5),
+        "num_layers": st.integers(1, 3),
+        "bidirectional": st.booleans(),
+        "bias": st.booleans(),
+        "seed": st.integers(0, 2**16),
+    }
+)
 
 
 def build(impl, c, batch_first=False):
     cls, extra = CELLS[c["cell"]]
-    return cls(c["D"], c["H"], num_layers=c["num_layers"], bidirectional=c["bidirectional"], bias=c["bias"],
-               batch_first=batch_first, dtype=np.float64, seed=c["seed"], impl=impl, **extra)
+    return cls(
+        c["D"],
+        c["H"],
+        num_layers=c["num_layers"],
+        bidirectional=c["bidirectional"],
+        bias=c["bias"],
+        batch_first=batch_first,
+        dtype=np.float64,
+        seed=c["seed"],
+        impl=impl,
+        **extra,
+    )
 
 
 def data(c, *shape):
@@ -37,7 +55,7 @@ def test_shapes_and_batch_first_is_only_a_transpose(impl, c):
     y, state = seq.forward(x)
     y_bf, state_bf = bat.forward(x.transpose(1, 0, 2).copy())
     assert y.shape == (T, B, dirs * H) and y_bf.shape == (B, T, dirs * H)
-    for s in (state if c["cell"] == "lstm" else (state,)):
+    for s in state if c["cell"] == "lstm" else (state,):
         assert s.shape == (c["num_layers"] * dirs, B, H)
     np.testing.assert_allclose(y_bf.transpose(1, 0, 2), y, rtol=1e-13, atol=1e-13)
     dy = data(c, T, B, dirs * H)
@@ -54,7 +72,7 @@ def test_sequences_in_a_batch_do_not_interact(impl, c):
     x = data(c, c["T"], c["B"], c["D"])
     y, _ = m.forward(x)
     b = c["B"] - 1
-    y_alone, _ = m.forward(x[:, b:b + 1])
+    y_alone, _ = m.forward(x[:, b : b + 1])
     np.testing.assert_allclose(y_alone[:, 0], y[:, b], rtol=1e-12, atol=1e-12)
 
 
@@ -103,7 +121,7 @@ def test_reverse_direction_is_the_forward_direction_on_reversed_time(impl, c):
     c = {**c, "bidirectional": True, "num_layers": 1}
     m, swapped = build(impl, c), build(impl, c)
     state = m.state_dict()
-    swap = {k: state[k[:-len("_reverse")] if k.endswith("_reverse") else k + "_reverse"] for k in state}
+    swap = {k: state[k[: -len("_reverse")] if k.endswith("_reverse") else k + "_reverse"] for k in state}
     swapped.load_state_dict(swap)
     x = data(c, c["T"], c["B"], c["D"])
     y, _ = m.forward(x)
@@ -120,8 +138,15 @@ def test_random_configurations_match_torch(impl, c, batch_first):
     torch = pytest.importorskip("torch")
     m = build(impl, c, batch_first)
     cls, extra = CELLS[c["cell"]]
-    t = getattr(torch.nn, cls.__name__)(c["D"], c["H"], num_layers=c["num_layers"], bias=c["bias"],
-                                        batch_first=batch_first, bidirectional=c["bidirectional"], **extra).double()
+    t = getattr(torch.nn, cls.__name__)(
+        c["D"],
+        c["H"],
+        num_layers=c["num_layers"],
+        bias=c["bias"],
+        batch_first=batch_first,
+        bidirectional=c["bidirectional"],
+        **extra,
+    ).double()
     t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
     shape = (c["B"], c["T"], c["D"]) if batch_first else (c["T"], c["B"], c["D"])
     x = data(c, *shape)

@@ -1,4 +1,5 @@
 """Parameters (names, shapes, init, loading) and train/eval modes."""
+
 import numpy as np
 import pytest
 
@@ -16,10 +17,16 @@ def test_names_and_shapes_follow_pytorch(cls):
     for layer in range(2):
         for suffix in ("", "_reverse"):
             d = D if layer == 0 else 2 * H
-            expected.update({f"weight_ih_l{layer}{suffix}": (G * H, d), f"weight_hh_l{layer}{suffix}": (G * H, H),
-                             f"bias_ih_l{layer}{suffix}": (G * H,), f"bias_hh_l{layer}{suffix}": (G * H,)})
+            expected.update(
+                {
+                    f"weight_ih_l{layer}{suffix}": (G * H, d),
+                    f"weight_hh_l{layer}{suffix}": (G * H, H),
+                    f"bias_ih_l{layer}{suffix}": (G * H,),
+                    f"bias_hh_l{layer}{suffix}": (G * H,),
+                }
+            )
     assert shapes == expected
-    assert list(shapes) == list(expected)                 # PyTorch's order, too
+    assert list(shapes) == list(expected)  # PyTorch's order, too
 
 
 def test_bias_false_has_no_bias_parameters_or_gradients():
@@ -40,7 +47,7 @@ def test_default_init_is_uniform_within_one_over_sqrt_h_and_seeded(dtype):
     bound = 1 / np.sqrt(H)
     assert values.dtype == dtype
     assert np.all(np.abs(values) <= bound)
-    assert values.min() < -0.9 * bound and values.max() > 0.9 * bound   # spans the interval
+    assert values.min() < -0.9 * bound and values.max() > 0.9 * bound  # spans the interval
     assert abs(values.mean()) < 0.05 * bound
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not any(np.array_equal(a[k], c[k]) for k in a)
@@ -64,8 +71,8 @@ def test_load_state_dict_accepts_torch_tensors_and_lists():
     torch = pytest.importorskip("torch")
     m = GRU(3, 2, impl="numpy", dtype=np.float64)
     t = torch.nn.GRU(3, 2).double()
-    m.load_state_dict({k: v for k, v in t.state_dict().items()})               # tensors, no .numpy()
-    m.load_state_dict({k: v.tolist() for k, v in m.state_dict().items()})      # nested lists
+    m.load_state_dict({k: v for k, v in t.state_dict().items()})  # tensors, no .numpy()
+    m.load_state_dict({k: v.tolist() for k, v in m.state_dict().items()})  # nested lists
     for k, v in t.state_dict().items():
         np.testing.assert_array_equal(m.state_dict()[k], v.numpy())
 
@@ -118,4 +125,5 @@ def test_callable_like_a_torch_module():
 
 def test_top_level_import():
     import lstm_energy
+
     assert lstm_energy.LSTM is LSTM and lstm_energy.GRU is GRU and lstm_energy.RNN is RNN

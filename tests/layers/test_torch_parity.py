@@ -3,6 +3,7 @@
 Weights are copied both ways (ours -> torch with torch's load_state_dict, torch -> ours with ours).
 Relative error = max|a − b| / max(max|b|, tiny); float32 ≤ 2e-4, float64 ≤ 1e-9.
 """
+
 import zlib
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from lstm_energy.layers import GRU, LSTM, RNN
 
 torch = pytest.importorskip("torch")
-pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]   # every kernel path
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("every_isa")]  # every kernel path
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -21,6 +22,7 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
 
 TOLERANCE = {np.float32: 2e-4, np.float64: 1e-9}
 
@@ -43,8 +45,12 @@ SHAPES = {
 }
 
 # every shape with both copy directions, except the larger one (there for float32 accumulation) once
-SHAPE_AND_COPY = [(s, c) for s in SHAPES for c in ("ours_to_torch", "torch_to_ours")
-                  if not (s.startswith("T16") and c == "torch_to_ours")]
+SHAPE_AND_COPY = [
+    (s, c)
+    for s in SHAPES
+    for c in ("ours_to_torch", "torch_to_ours")
+    if not (s.startswith("T16") and c == "torch_to_ours")
+]
 
 
 def relative_error(ours, theirs):

@@ -6,6 +6,7 @@ be checked exactly. ``ClockPowerMeter`` integrates power over that fake time: ``
 plus ``dynamic_watts`` while a call runs; ``read_noise_joules`` adds a Gaussian error to every read
 (a noisy counter).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,18 @@ class ClockPowerMeter(EnergyMeter):
     name = "clock-power"
     provenance = "measured"  # overridden per instance in tests of the provenance warnings
 
-    def __init__(self, fake_time, *, idle_watts, dynamic_watts=0.0, read_noise_joules=0.0, seed=0,
-                 provenance="measured", update_interval_seconds=1e-3, domains=("package-0",)):
+    def __init__(
+        self,
+        fake_time,
+        *,
+        idle_watts,
+        dynamic_watts=0.0,
+        read_noise_joules=0.0,
+        seed=0,
+        provenance="measured",
+        update_interval_seconds=1e-3,
+        domains=("package-0",),
+    ):
         self.fake_time = fake_time
         self.idle_watts = idle_watts
         self.dynamic_watts = dynamic_watts
@@ -67,8 +78,13 @@ class ClockPowerMeter(EnergyMeter):
         return EnergySample(self.fake_time.now, {d: (joules if "/" not in d else joules / 10) for d in self._domains})
 
     def describe(self):
-        return {"name": self.name, "provenance": self.provenance, "counter": "fake clock x power", "units": "J",
-                "domains": list(self._domains)}
+        return {
+            "name": self.name,
+            "provenance": self.provenance,
+            "counter": "fake clock x power",
+            "units": "J",
+            "domains": list(self._domains),
+        }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Calibration: the fit recovers known parameters; estimates are never fitted."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -38,10 +39,15 @@ def synthetic_rows(rng, noise=0.0):
         cpu = seconds * rng.uniform(0.8, 2.0) if kind == "work" else seconds * rng.uniform(0, 0.01)
         flops = seconds * rng.uniform(1e9, 2e10) if kind == "work" else 0.0
         nbytes = seconds * rng.uniform(1e7, 1e9) if kind == "work" else 0.0
-        joules = (TRUE.static_watts * seconds + TRUE.cpu_watts * cpu + TRUE.joules_per_flop * flops
-                  + TRUE.joules_per_byte * nbytes)
-        rows.append(Observation(seconds, cpu, flops, nbytes, joules * (1 + noise * rng.standard_normal()), kind,
-                                "measured"))
+        joules = (
+            TRUE.static_watts * seconds
+            + TRUE.cpu_watts * cpu
+            + TRUE.joules_per_flop * flops
+            + TRUE.joules_per_byte * nbytes
+        )
+        rows.append(
+            Observation(seconds, cpu, flops, nbytes, joules * (1 + noise * rng.standard_normal()), kind, "measured")
+        )
     return rows
 
 
@@ -75,8 +81,13 @@ SMALL_SET = [
 
 
 def test_calibrate_recovers_a_simulated_meters_parameters(tmp_path):
-    meter = WorkSimulatedMeter(TRUE.joules_per_flop, TRUE.joules_per_byte, idle_watts=TRUE.static_watts,
-                               cpu_watts=TRUE.cpu_watts, update_interval_seconds=1e-4)
+    meter = WorkSimulatedMeter(
+        TRUE.joules_per_flop,
+        TRUE.joules_per_byte,
+        idle_watts=TRUE.static_watts,
+        cpu_watts=TRUE.cpu_watts,
+        update_interval_seconds=1e-4,
+    )
     profile = calibrate(meter, SMALL_SET, impl="numpy", windows=3, min_window_seconds=0.04, allow_simulated=True)
     got = profile.parameters
     assert got.static_watts == pytest.approx(TRUE.static_watts, rel=0.02)
@@ -153,8 +164,9 @@ def test_a_fit_needing_a_negative_parameter_is_refused():
 def test_a_small_negative_unconstrained_coefficient_is_tolerated():
     # noise makes the unconstrained joules_per_byte slightly negative when the true value is 0: clamping is harmless
     rng = np.random.default_rng(3)
-    rows = rows_with(lambda r: (10.0 * r.seconds + 20.0 * r.cpu_seconds + 1e-9 * r.flops)
-                     * (1 + 0.02 * rng.standard_normal()))
+    rows = rows_with(
+        lambda r: (10.0 * r.seconds + 20.0 * r.cpu_seconds + 1e-9 * r.flops) * (1 + 0.02 * rng.standard_normal())
+    )
     fit = fit_parameters(rows)
     assert fit.parameters.joules_per_byte >= 0 and fit.r2 > 0.9
 

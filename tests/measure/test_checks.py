@@ -1,4 +1,5 @@
 """Warnings appear when they should, say what to do, and stay away otherwise."""
+
 import pytest
 
 from lstm_energy.measure import checks
@@ -27,10 +28,21 @@ def test_noisy_counter_gives_a_cv_warning_that_says_what_to_do(fake_time, clock_
 
 
 def test_the_estimator_warns_that_it_is_not_a_measurement(fake_time):
-    meter = ModelMeter(parameters=ModelParameters(5.0, 10.0, 1e-11, 1e-10), source="test parameters",
-                       clock=fake_time.clock, cpu_clock=fake_time.clock)
-    result = measure(lambda: fake_time.sleep(1e-3), meter, flops=1e6, bytes=1e4, windows=3,
-                     clock=fake_time.clock, sleep=fake_time.sleep)
+    meter = ModelMeter(
+        parameters=ModelParameters(5.0, 10.0, 1e-11, 1e-10),
+        source="test parameters",
+        clock=fake_time.clock,
+        cpu_clock=fake_time.clock,
+    )
+    result = measure(
+        lambda: fake_time.sleep(1e-3),
+        meter,
+        flops=1e6,
+        bytes=1e4,
+        windows=3,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+    )
     assert result.provenance == "estimated"
     assert result.warnings[0].startswith("estimated, not measured")
     assert "lstm-energy meters" in result.warnings[0] and "RAPL" in result.warnings[0]
@@ -59,9 +71,17 @@ def test_short_windows_warn_with_the_length_to_use():
 def test_short_windows_are_caught_from_measured_durations():
     # counter updates every 10 ms, windows lasted 0.5 s: fewer than 100 updates
     windows = [Window(10, 0.5, 0.5, {"package-0": 20.0}, 0.5, {"package-0": 5.0}) for _ in range(3)]
-    m = summarize_windows(windows, meter_description={"name": "slow"}, provenance="measured",
-                          headline_domains=("package-0",), update_interval_seconds=0.01, batch=1,
-                          calls_per_window=10, warmup_calls=3, target_window_seconds=1.0)
+    m = summarize_windows(
+        windows,
+        meter_description={"name": "slow"},
+        provenance="measured",
+        headline_domains=("package-0",),
+        update_interval_seconds=0.01,
+        batch=1,
+        calls_per_window=10,
+        warmup_calls=3,
+        target_window_seconds=1.0,
+    )
     assert any(w.startswith("window too short") for w in m.warnings)
 
 

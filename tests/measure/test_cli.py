@@ -1,4 +1,5 @@
 """`lstm-energy profile` and `lstm-energy calibrate` from the command line."""
+
 import json
 import os
 import sys
@@ -8,8 +9,24 @@ import pytest
 from lstm_energy.cli import main
 from lstm_energy.meters.model import PROFILE_ENV
 
-SMALL = ["--cell", "gru", "-B", "4", "-T", "6", "-D", "8", "-H", "8", "--impl", "numpy",
-         "--windows", "3", "--min-window-seconds", "0.02"]
+SMALL = [
+    "--cell",
+    "gru",
+    "-B",
+    "4",
+    "-T",
+    "6",
+    "-D",
+    "8",
+    "-H",
+    "8",
+    "--impl",
+    "numpy",
+    "--windows",
+    "3",
+    "--min-window-seconds",
+    "0.02",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +36,9 @@ def no_profile_in_environment(monkeypatch):
 
 def test_python_m_profile_json_on_a_host_with_a_dead_counter_is_an_estimate(isolated_host):
     env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}
-    done = isolated_host([sys.executable, "-m", "lstm_energy", "profile", *SMALL, "--json"], counters="dead",
-                         env=env, timeout=120)
+    done = isolated_host(
+        [sys.executable, "-m", "lstm_energy", "profile", *SMALL, "--json"], counters="dead", env=env, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["energy"]["provenance"] == "estimated"
@@ -39,17 +57,54 @@ def test_human_output_says_estimated_in_its_first_line(capsys):
 
 
 def test_profile_json_with_an_explicit_estimator(capsys):
-    assert main(["profile", *SMALL, "--meter", "model", "--json", "--layers", "2", "--bidirectional",
-                 "--dtype", "float64", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                *SMALL,
+                "--meter",
+                "model",
+                "--json",
+                "--layers",
+                "2",
+                "--bidirectional",
+                "--dtype",
+                "float64",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert record["energy"]["provenance"] == "estimated"
-    assert record["config"] == {"cell": "gru", "nonlinearity": None, "impl": "numpy", "phase": "forward", "batch": 4,
-                                "seq_len": 6, "input_size": 8, "hidden_size": 8, "num_layers": 2,
-                                "bidirectional": True, "dtype": "float64", "threads": 1}
+    assert record["config"] == {
+        "cell": "gru",
+        "nonlinearity": None,
+        "impl": "numpy",
+        "phase": "forward",
+        "batch": 4,
+        "seq_len": 6,
+        "input_size": 8,
+        "hidden_size": 8,
+        "num_layers": 2,
+        "bidirectional": True,
+        "dtype": "float64",
+        "threads": 1,
+    }
 
 
-@pytest.mark.parametrize("bad", [["--cell", "tcn"], ["-B", "0"], ["--phase", "predict"], ["--impl", "jax"],
-                                 ["--meter", "nonesuch"], ["--threads", "0"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--cell", "tcn"],
+        ["-B", "0"],
+        ["--phase", "predict"],
+        ["--impl", "jax"],
+        ["--meter", "nonesuch"],
+        ["--threads", "0"],
+    ],
+)
 def test_bad_usage_exits_2(bad, capsys):
     args = ["profile", "--cell", "gru", "-B", "4", "-T", "6", "-D", "8", "-H", "8"]
     with pytest.raises(SystemExit) as exit_info:

@@ -1,10 +1,22 @@
 """Environment metadata: read from (fake) sysfs/procfs, None when absent, never guessed."""
+
 import pytest
 
 from lstm_energy.measure.environment import cpu_model, environment, governor, turbo
 
-RECORD_KEYS = {"cpu_model", "cores", "kernel", "governor", "turbo", "blas", "blas_threads", "python", "versions",
-               "hostname", "isa"}
+RECORD_KEYS = {
+    "cpu_model",
+    "cores",
+    "kernel",
+    "governor",
+    "turbo",
+    "blas",
+    "blas_threads",
+    "python",
+    "versions",
+    "hostname",
+    "isa",
+}
 
 
 def write(path, text):

@@ -1,5 +1,6 @@
 """The estimator's uncalibrated defaults: Cloud Carbon Footprint's per-vCPU coefficients, the row
 chosen by the identified microarchitecture, the arithmetic, the provenance, and what overrides them."""
+
 import json
 from importlib import resources
 from pathlib import Path
@@ -117,8 +118,9 @@ def test_unknown_cpu_uses_the_ccf_average_row_and_says_so():
 # ------------------------------------------------------------------------------------- provenance
 def test_describe_names_the_row_the_dataset_and_how_the_cpu_was_identified(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
-                       "stepping\t: 1\n\n")
+    cpuinfo.write_text(
+        "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nstepping\t: 1\n\n"
+    )
     info = ModelMeter(cpuinfo=cpuinfo, vcpus=2).describe()
     assert info["source"] == (
         "uncalibrated estimate, Cloud Carbon Footprint coefficients (AWS, SPECpower-derived, Apache-2.0, read "
@@ -177,8 +179,10 @@ def test_protocol_subtracts_static_power_and_keeps_cpu_watts_times_cpu_seconds()
 
 @pytest.mark.skipif(not engine_available("cython")[0], reason="Cython kernels not built")
 def test_a_slower_implementation_costs_more_in_proportion_to_cpu_time():
-    results = {impl: profile("lstm", **SHAPE, impl=impl, meter=ModelMeter(cpu=EMERALD, vcpus=2), **FAST)
-               for impl in ("cython", "numpy")}
+    results = {
+        impl: profile("lstm", **SHAPE, impl=impl, meter=ModelMeter(cpu=EMERALD, vcpus=2), **FAST)
+        for impl in ("cython", "numpy")
+    }
     joules = {impl: r.joules_per_sequence for impl, r in results.items()}
     cpu = {impl: r.measurement.cpu_seconds_per_call.median for impl, r in results.items()}
     assert joules["numpy"] / joules["cython"] == pytest.approx(cpu["numpy"] / cpu["cython"], rel=0.1)

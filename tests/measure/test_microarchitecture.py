@@ -1,5 +1,6 @@
 """CPU microarchitecture identification from fake /proc/cpuinfo texts: cpuid first, model name next,
 else unknown, and every answer says which evidence it used."""
+
 import pytest
 
 from lstm_energy.meters.ccf_coefficients import load_table
@@ -27,9 +28,24 @@ def cpuinfo(tmp_path):
 @pytest.mark.parametrize(
     "vendor, family, model, stepping, name, row, said",
     [
-        ("GenuineIntel", 6, 207, 2, "Intel(R) Xeon(R) Processor", "Emerald Rapids",
-         "identified from cpuid family 6 model 207 stepping 2: Emerald Rapids"),
-        ("AuthenticAMD", 25, 1, 1, "AMD EPYC", "EPYC 3rd Gen", "cpuid family 25 model 1 stepping 1: Zen 3 (EPYC Milan)"),
+        (
+            "GenuineIntel",
+            6,
+            207,
+            2,
+            "Intel(R) Xeon(R) Processor",
+            "Emerald Rapids",
+            "identified from cpuid family 6 model 207 stepping 2: Emerald Rapids",
+        ),
+        (
+            "AuthenticAMD",
+            25,
+            1,
+            1,
+            "AMD EPYC",
+            "EPYC 3rd Gen",
+            "cpuid family 25 model 1 stepping 1: Zen 3 (EPYC Milan)",
+        ),
         ("AuthenticAMD", 25, 17, 1, "AMD EPYC", "EPYC 4th Gen", "cpuid family 25 model 17"),
         ("AuthenticAMD", 25, 160, 2, "AMD EPYC 9754 128-Core Processor", "EPYC 4th Gen", "Bergamo"),
         ("AuthenticAMD", 23, 49, 0, "AMD EPYC 7R32", "EPYC 2nd Gen", "Zen 2"),
@@ -92,8 +108,10 @@ def test_missing_cpuinfo_is_unknown_not_an_error(tmp_path):
 
 def test_read_cpu_id_takes_the_first_processor(tmp_path):
     path = tmp_path / "cpuinfo"
-    path.write_text(cpuinfo_text("GenuineIntel", 6, 143, "Intel(R) Xeon(R) Platinum 8488C", 8)
-                    + cpuinfo_text("AuthenticAMD", 25, 1, "AMD EPYC", 1))
+    path.write_text(
+        cpuinfo_text("GenuineIntel", 6, 143, "Intel(R) Xeon(R) Platinum 8488C", 8)
+        + cpuinfo_text("AuthenticAMD", 25, 1, "AMD EPYC", 1)
+    )
     assert read_cpu_id(path) == CpuId("intel", 6, 143, 8, "Intel(R) Xeon(R) Platinum 8488C")
     assert read_cpuinfo(path) == ("intel", 6, 143)
 

@@ -1,4 +1,5 @@
 """The estimator: its formula, its stated sources, and its calibration profile files."""
+
 import json
 
 import pytest
@@ -59,9 +60,14 @@ def test_uncalibrated_defaults_name_their_coefficient_row_and_source(tmp_path):
     assert info["provenance"] == "estimated" and meter.provenance == "estimated"
     assert info["calibrated"] is False
     # CCF Emerald Rapids row: min 0.8140104166666666, max 4.48203125 W per vCPU; 2 vCPUs
-    assert info["parameters"] == pytest.approx({"static_watts": 2 * 0.8140104166666666,
-                                                "cpu_watts": 4.48203125 - 0.8140104166666666,
-                                                "joules_per_flop": 0.0, "joules_per_byte": 0.0})
+    assert info["parameters"] == pytest.approx(
+        {
+            "static_watts": 2 * 0.8140104166666666,
+            "cpu_watts": 4.48203125 - 0.8140104166666666,
+            "joules_per_flop": 0.0,
+            "joules_per_byte": 0.0,
+        }
+    )
     assert "uncalibrated" in info["source"] and "Cloud Carbon Footprint" in info["source"]
     assert "Emerald Rapids 0.81\u20134.48 W per vCPU \u00d7 2 vCPUs" in info["source"]
     assert "identified from cpuid family 6 model 207" in info["source"]
@@ -117,10 +123,21 @@ def test_profile_round_trip_and_loading_by_path_and_environment(tmp_path, monkey
         ("not json", "not valid JSON"),
         (json.dumps({"format": "other"}), "not an lstm_energy model profile"),
         (json.dumps({"format": "lstm_energy.model_profile", "version": 99}), "version"),
-        (json.dumps({"format": "lstm_energy.model_profile", "version": 1, "parameters": {"static_watts": 1}}),
-         "exactly the keys"),
-        (json.dumps({"format": "lstm_energy.model_profile", "version": 1, "source": "",
-                     "parameters": DEFAULT_PARAMETERS.as_dict()}), "source"),
+        (
+            json.dumps({"format": "lstm_energy.model_profile", "version": 1, "parameters": {"static_watts": 1}}),
+            "exactly the keys",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": "lstm_energy.model_profile",
+                    "version": 1,
+                    "source": "",
+                    "parameters": DEFAULT_PARAMETERS.as_dict(),
+                }
+            ),
+            "source",
+        ),
     ],
 )
 def test_broken_profiles_say_what_is_wrong(tmp_path, content, message):

@@ -14,6 +14,7 @@ Tolerances:
   while a protocol error (no idle subtraction: +25%; idle subtracted twice; per-call/batch mix-ups:
   x4) is far outside it.
 """
+
 import os
 import time
 
@@ -83,8 +84,7 @@ def test_constant_power_is_recovered_within_one_percent(fake_zone):
 def test_dynamic_power_following_cpu_use_is_recovered_within_ten_percent(fake_zone):
     fake, zone = fake_zone
     idle_watts, dynamic_watts = 5.0, 20.0
-    with PowerDriver(zone.directory / "energy_uj", pid=os.getpid(), idle_watts=idle_watts,
-                     dynamic_watts=dynamic_watts):
+    with PowerDriver(zone.directory / "energy_uj", pid=os.getpid(), idle_watts=idle_watts, dynamic_watts=dynamic_watts):
         meter = open_meter(fake)
         try:
             # 7 windows: the bootstrap CI of a median of 7 stays clear of one disturbed window (a driver

@@ -1,4 +1,5 @@
 """profile() end to end with known-power meters, and the record it produces."""
+
 import json
 import re
 from pathlib import Path
@@ -17,8 +18,9 @@ SMALL = dict(batch=4, seq_len=6, input_size=8, hidden_size=8)
 FAST = dict(windows=3, min_window_seconds=0.02)
 IMPLS = [
     "numpy",
-    pytest.param("cython", marks=pytest.mark.skipif(not engine_available("cython")[0],
-                                                    reason="Cython kernels not built")),
+    pytest.param(
+        "cython", marks=pytest.mark.skipif(not engine_available("cython")[0], reason="Cython kernels not built")
+    ),
     pytest.param("torch", marks=pytest.mark.torch),
 ]
 

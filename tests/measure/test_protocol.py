@@ -1,4 +1,5 @@
 """The protocol's arithmetic on a fake clock: repetitions, windows, idle subtraction, per sequence."""
+
 import math
 
 import pytest
@@ -39,8 +40,15 @@ def test_calibrate_calls_survives_a_zero_duration_first_call(fake_time):
 def test_measure_recovers_known_dynamic_and_total_energy_exactly(fake_time, clock_power_meter):
     meter = clock_power_meter(fake_time, idle_watts=30.0, dynamic_watts=12.0)
     call_seconds = 2e-3
-    result = measure(lambda: meter.work(call_seconds), meter, batch=4, windows=5, min_window_seconds=0.1,
-                     clock=fake_time.clock, sleep=fake_time.sleep)
+    result = measure(
+        lambda: meter.work(call_seconds),
+        meter,
+        batch=4,
+        windows=5,
+        min_window_seconds=0.1,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+    )
     assert result.seconds_per_call.median == pytest.approx(call_seconds)
     assert result.joules_per_call.median == pytest.approx(12.0 * call_seconds)
     assert result.total_joules_per_call.median == pytest.approx(42.0 * call_seconds)
@@ -73,8 +81,9 @@ def test_measure_warms_up_for_three_calls_and_one_window_by_default(fake_time, c
 
 def test_measure_passes_work_to_the_meter(fake_time, clock_power_meter):
     meter = clock_power_meter(fake_time, idle_watts=1.0)
-    result = measure(lambda: meter.work(0.01), meter, flops=1000, bytes=64, windows=3,
-                     clock=fake_time.clock, sleep=fake_time.sleep)
+    result = measure(
+        lambda: meter.work(0.01), meter, flops=1000, bytes=64, windows=3, clock=fake_time.clock, sleep=fake_time.sleep
+    )
     measured_calls = sum(w.calls for w in result.windows)
     assert meter.noted == {"flops": 1000.0 * measured_calls, "bytes": 64.0 * measured_calls}
 
@@ -89,11 +98,25 @@ def test_per_domain_dynamic_energy(fake_time, clock_power_meter):
 
 def test_summarize_windows_subtracts_idle_power_times_work_time():
     # idle window shorter than the work window: the baseline scales with the work window's length
-    w = Window(calls=10, seconds=0.2, cpu_seconds=0.2, joules={"package-0": 10.0}, idle_seconds=0.1,
-               idle_joules={"package-0": 2.0})
-    m = summarize_windows([w], meter_description={"name": "x"}, provenance="measured", headline_domains=("package-0",),
-                          update_interval_seconds=1e-3, batch=5, calls_per_window=10, warmup_calls=0,
-                          target_window_seconds=0.1)
+    w = Window(
+        calls=10,
+        seconds=0.2,
+        cpu_seconds=0.2,
+        joules={"package-0": 10.0},
+        idle_seconds=0.1,
+        idle_joules={"package-0": 2.0},
+    )
+    m = summarize_windows(
+        [w],
+        meter_description={"name": "x"},
+        provenance="measured",
+        headline_domains=("package-0",),
+        update_interval_seconds=1e-3,
+        batch=5,
+        calls_per_window=10,
+        warmup_calls=0,
+        target_window_seconds=0.1,
+    )
     assert m.idle_watts == pytest.approx(20.0)
     assert m.joules_per_call.median == pytest.approx((10.0 - 20.0 * 0.2) / 10)
     assert m.joules_per_sequence.median == pytest.approx((10.0 - 4.0) / 10 / 5)
@@ -102,9 +125,17 @@ def test_summarize_windows_subtracts_idle_power_times_work_time():
 def test_summarize_windows_rejects_headline_domains_the_meter_does_not_read():
     w = Window(1, 0.1, 0.1, {"package-0": 1.0}, 0.1, {"package-0": 0.5})
     with pytest.raises(ValueError, match="headline domains"):
-        summarize_windows([w], meter_description={}, provenance="measured", headline_domains=("psys",),
-                          update_interval_seconds=1e-3, batch=1, calls_per_window=1, warmup_calls=0,
-                          target_window_seconds=0.1)
+        summarize_windows(
+            [w],
+            meter_description={},
+            provenance="measured",
+            headline_domains=("psys",),
+            update_interval_seconds=1e-3,
+            batch=1,
+            calls_per_window=1,
+            warmup_calls=0,
+            target_window_seconds=0.1,
+        )
 
 
 @pytest.mark.parametrize(

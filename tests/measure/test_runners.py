@@ -1,4 +1,5 @@
 """Prepared runners: validation, the three phases, same weights across implementations."""
+
 import sys
 
 import numpy as np
@@ -9,8 +10,15 @@ from lstm_energy.errors import ConfigError
 from lstm_energy.measure.runners import prepare
 
 SHAPE = dict(batch=3, seq_len=5, input_size=4, hidden_size=6)
-NUMPY_IMPLS = ["numpy", pytest.param("cython", marks=pytest.mark.skipif(
-    not engine_available("cython")[0], reason=f"Cython kernels not built: {engine_available('cython')[1]}"))]
+NUMPY_IMPLS = [
+    "numpy",
+    pytest.param(
+        "cython",
+        marks=pytest.mark.skipif(
+            not engine_available("cython")[0], reason=f"Cython kernels not built: {engine_available('cython')[1]}"
+        ),
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -66,9 +74,19 @@ def test_phases_do_what_they_say(impl):
 def test_config_and_batch():
     runner = prepare("rnn", "numpy", "forward", nonlinearity="relu", dtype="float64", **SHAPE)
     assert runner.batch == 3
-    assert runner.config == {"cell": "rnn", "nonlinearity": "relu", "impl": "numpy", "phase": "forward", "batch": 3,
-                             "seq_len": 5, "input_size": 4, "hidden_size": 6, "num_layers": 1,
-                             "bidirectional": False, "dtype": "float64"}
+    assert runner.config == {
+        "cell": "rnn",
+        "nonlinearity": "relu",
+        "impl": "numpy",
+        "phase": "forward",
+        "batch": 3,
+        "seq_len": 5,
+        "input_size": 4,
+        "hidden_size": 6,
+        "num_layers": 1,
+        "bidirectional": False,
+        "dtype": "float64",
+    }
     assert prepare("gru", "numpy", "forward", **SHAPE).config["nonlinearity"] is None
 
 

@@ -1,4 +1,5 @@
 """Median, quartiles, bootstrap CI and CV on synthetic windows with known answers."""
+
 import numpy as np
 import pytest
 

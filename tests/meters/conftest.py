@@ -1,4 +1,5 @@
 """Fakes and helpers for the meter tests: a fake perf power PMU, fake MSR files, a real non-root runner."""
+
 import functools
 import json
 import os
@@ -107,7 +108,9 @@ def run_as_nobody():
                 "import os, sys, json, ctypes, errno, lstm_energy.errors, lstm_energy.meters, lstm_energy.perf.syscall\n"
                 f"os.setgroups([]); os.setresgid({NOBODY}, {NOBODY}, {NOBODY}); os.setresuid({NOBODY}, {NOBODY}, {NOBODY})\n"
             )
-        code = prologue + "import os\nassert os.geteuid() != 0 and os.getegid() != 0 and os.getgroups() == []\n" + snippet
+        code = (
+            prologue + "import os\nassert os.geteuid() != 0 and os.getegid() != 0 and os.getgroups() == []\n" + snippet
+        )
         result = subprocess.run([*command, "-c", code, *args], capture_output=True, text=True, env=env, timeout=60)
         assert result.returncode == 0, f"child failed ({how}):\n{result.stdout}\n{result.stderr}"
         return json.loads(result.stdout.strip().splitlines()[-1]), how

@@ -1,4 +1,5 @@
 """`lstm-energy meters [--json]`: every backend, works here?, why not, how to fix; the fallback is an estimate."""
+
 import json
 import subprocess
 import sys

@@ -3,6 +3,7 @@
 Every measured backend gets a dead-counter fake (constant ``energy_uj``, a perf event stuck where it
 started, a constant MSR) and a live one advancing at a known power; none depends on the host's meters.
 """
+
 import os
 import shutil
 import subprocess
@@ -146,7 +147,9 @@ def test_auto_takes_the_first_counter_that_counts(tmp_path, write_power_pmu):
     root = _perf_tree(tmp_path / "perf", write_power_pmu, {"energy-pkg": "event=0x02"})
     fake = build_fake_powercap(tmp_path / "pc", "intel-1s")  # dead: passed over
     with get_meter(
-        "auto", order=("powercap", "perf"), powercap={"root": fake.root},
+        "auto",
+        order=("powercap", "perf"),
+        powercap={"root": fake.root},
         perf={"sysfs_root": root, "event_source": FakePerfEvents({PKG: 20.0})},
     ) as meter:
         assert meter.name == "perf"
@@ -232,10 +235,12 @@ def test_pyrapl_dead_and_live_counters_at_its_hard_coded_path():
     """Real pyRAPL in a private mount namespace (tmpfs over /sys/class): constant energy_uj is refused."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare (util-linux) for a private mount namespace")
-    script = f"mount -t tmpfs tmpfs /sys/class && exec {sys.executable} -c \"$LSTM_ENERGY_CHILD\""
+    script = f'mount -t tmpfs tmpfs /sys/class && exec {sys.executable} -c "$LSTM_ENERGY_CHILD"'
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO), "LSTM_ENERGY_CHILD": PYRAPL_CHILD},
     )
     assert result.returncode == 0, result.stderr

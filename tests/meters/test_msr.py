@@ -1,4 +1,5 @@
 """MsrMeter decoding from fake register files: Intel and AMD, different ESU values, masking, wraps, quirks."""
+
 import os
 
 import pytest
@@ -24,7 +25,9 @@ def cpuinfo(tmp_path):
     return write
 
 
-@pytest.mark.parametrize("register, joules", [(INTEL_UNIT_ESU14, 2.0**-14), (INTEL_UNIT_ESU16, 2.0**-16), (0x1F00, 2.0**-31)])
+@pytest.mark.parametrize(
+    "register, joules", [(INTEL_UNIT_ESU14, 2.0**-14), (INTEL_UNIT_ESU16, 2.0**-16), (0x1F00, 2.0**-31)]
+)
 def test_energy_unit_is_bits_12_to_8(register, joules):
     assert energy_unit_joules(register) == joules
 
@@ -50,7 +53,9 @@ def test_amd_registers_with_esu_16(cpuinfo):
     """AMD's unit/core/package MSRs are adjacent (0xC0010299..9B), so they cannot share a byte-addressed
     sparse file: the registers are injected through the MsrDevice interface instead."""
     device = MappingMsrDevice({0: {0xC0010299: AMD_UNIT_ESU16, 0xC001029B: GARBAGE_HIGH | 70000, 0xC001029A: 100}})
-    with MsrMeter(device=device, cpus={0: 0}, cpuinfo_path=cpuinfo("AuthenticAMD", 25, 1), background_sampling=False) as meter:
+    with MsrMeter(
+        device=device, cpus={0: 0}, cpuinfo_path=cpuinfo("AuthenticAMD", 25, 1), background_sampling=False
+    ) as meter:
         assert meter.vendor == "amd"
         assert set(meter.domains) == {"package-0", "package-0/core"}
         s0 = meter.read()
@@ -64,7 +69,9 @@ def test_amd_registers_with_esu_16(cpuinfo):
 
 def test_amd_with_esu_14_and_a_wrap(cpuinfo):
     device = MappingMsrDevice({0: {0xC0010299: INTEL_UNIT_ESU14, 0xC001029B: 2**32 - 100}})
-    with MsrMeter(device=device, cpus={0: 0}, vendor="amd", cpuinfo_path=cpuinfo("AuthenticAMD", 23, 1), background_sampling=False) as meter:
+    with MsrMeter(
+        device=device, cpus={0: 0}, vendor="amd", cpuinfo_path=cpuinfo("AuthenticAMD", 23, 1), background_sampling=False
+    ) as meter:
         s0 = meter.read()
         device.registers[0][0xC001029B] = 16284  # 100 counts to the wrap + 16284 after it = 2**14 counts
         d = meter.read() - s0
@@ -73,7 +80,9 @@ def test_amd_with_esu_14_and_a_wrap(cpuinfo):
 
 def test_hygon_reads_as_amd(cpuinfo):
     device = MappingMsrDevice({0: {0xC0010299: AMD_UNIT_ESU16, 0xC001029B: 5}})
-    with MsrMeter(device=device, cpus={0: 0}, cpuinfo_path=cpuinfo("HygonGenuine", 24, 0), background_sampling=False) as m:
+    with MsrMeter(
+        device=device, cpus={0: 0}, cpuinfo_path=cpuinfo("HygonGenuine", 24, 0), background_sampling=False
+    ) as m:
         assert m.vendor == "amd"
 
 
@@ -125,7 +134,9 @@ def test_unit_overrides_win(tmp_path, write_msr, cpuinfo):
 
 def test_missing_msr_device_says_load_the_driver(tmp_path, cpuinfo):
     (tmp_path / "dev" / "0").mkdir(parents=True)
-    with pytest.raises(MeterUnavailableError, match=r"0/msr does not exist: the msr driver is not loaded.*modprobe msr"):
+    with pytest.raises(
+        MeterUnavailableError, match=r"0/msr does not exist: the msr driver is not loaded.*modprobe msr"
+    ):
         MsrMeter(str(tmp_path / "dev"), cpus={0: 0}, cpuinfo_path=cpuinfo())
 
 

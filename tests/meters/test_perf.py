@@ -1,4 +1,5 @@
 """PerfMeter: sysfs parsing from fake PMU directories, and the REAL perf_event_open syscall's failures here."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """PowercapMeter discovery on every fake tree kind: domains, headline, hex ids, mmio duplicates, die mirrors."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """A root-only energy_uj (CVE-2020-8694 fix) read by a REAL non-root process gives the explained error."""
+
 import stat
 
 from lstm_energy.meters import PowercapMeter

@@ -1,4 +1,5 @@
 """get_meter / available_meters: names, the auto order, the loud estimate fallback, never "simulated"."""
+
 import importlib.util
 import warnings
 
@@ -41,9 +42,10 @@ def test_unknown_name_lists_every_name():
 
 def test_named_backends_get_their_options(tmp_path):
     fake = build_fake_powercap(tmp_path, "intel-2s")
-    with powered_zones(fake, ("package-0", "package-1"), watts=20.0), get_meter(
-        "powercap", root=fake.root, background_sampling=False
-    ) as meter:
+    with (
+        powered_zones(fake, ("package-0", "package-1"), watts=20.0),
+        get_meter("powercap", root=fake.root, background_sampling=False) as meter,
+    ):
         assert isinstance(meter, PowercapMeter) and meter.headline_domains == ("package-0", "package-1")
     with get_meter("simulated", idle_watts=3.0) as meter:
         assert isinstance(meter, SimulatedMeter)

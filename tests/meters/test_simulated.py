@@ -1,4 +1,5 @@
 """SimulatedMeter: a known-power counter (provenance "simulated") for other modules' protocol tests."""
+
 import pytest
 
 from lstm_energy.meters import SimulatedMeter
@@ -44,8 +45,13 @@ def test_no_dram_domain_when_dram_watts_is_zero():
 def test_wrapping_counter_is_unwrapped_by_the_sampler_thread():
     wall, cpu = FakeClock(), FakeClock()
     meter = SimulatedMeter(
-        idle_watts=10.0, cpu_watts=0.0, dram_watts=0.0, wall_clock=wall, cpu_clock=cpu,
-        wrap_joules=50.0, sampler_period_seconds=0.002,
+        idle_watts=10.0,
+        cpu_watts=0.0,
+        dram_watts=0.0,
+        wall_clock=wall,
+        cpu_clock=cpu,
+        wrap_joules=50.0,
+        sampler_period_seconds=0.002,
     )
     try:
         s0 = meter.read()

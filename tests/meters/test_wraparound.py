@@ -1,4 +1,5 @@
 """Wraparound: the modulus choice, single wraps, and SEVERAL wraps in one window caught by the sampler thread."""
+
 import pytest
 
 from lstm_energy.errors import MeterError

@@ -1,4 +1,5 @@
 """Hardware counters: sysfs decoding and recorded readings (simulated), and the real kernel call."""
+
 import errno
 from pathlib import Path
 

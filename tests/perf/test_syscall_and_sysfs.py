@@ -1,4 +1,5 @@
 """The shared perf_event_open wrapper (REAL syscall, software PMU) and the sysfs PMU reader (fake trees)."""
+
 import errno
 import os
 
@@ -12,7 +13,10 @@ PERF_TYPE_SOFTWARE = 1  # config 0 = cpu-clock (ns), present on every Linux kern
 def _open_thread_clock():
     try:
         return syscall.perf_event_open(
-            PERF_TYPE_SOFTWARE, 0, -1, pid=0,
+            PERF_TYPE_SOFTWARE,
+            0,
+            -1,
+            pid=0,
             read_format=syscall.PERF_FORMAT_TOTAL_TIME_ENABLED | syscall.PERF_FORMAT_TOTAL_TIME_RUNNING,
             flags=syscall.FLAG_DISABLED | syscall.FLAG_EXCLUDE_KERNEL | syscall.FLAG_EXCLUDE_HV,
         )

@@ -1,5 +1,6 @@
 """The pytest plugin, run in real pytest subprocesses (pytester): the ``energy`` fixture stores its record
 in pytest-benchmark's extra_info, the JSON loads and reports, and runs without the fixture are untouched."""
+
 import json
 
 import pytest
@@ -54,8 +55,18 @@ def test_bad_batch(energy):
         energy.configure(batch=0)
 """
 
-FAST = ["--energy-windows", "2", "--energy-min-window-seconds", "0.01", "--benchmark-min-rounds", "1",
-        "--benchmark-max-time", "0.01", "-p", "no:cacheprovider"]
+FAST = [
+    "--energy-windows",
+    "2",
+    "--energy-min-window-seconds",
+    "0.01",
+    "--benchmark-min-rounds",
+    "1",
+    "--benchmark-max-time",
+    "0.01",
+    "-p",
+    "no:cacheprovider",
+]
 
 
 def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp_path):
@@ -86,7 +97,9 @@ def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp
     assert marker["config"] == {"batch": 8} and marker["costs"]["flops"]["total"] == 1e6
     assert "bytes" not in marker["costs"]
     assert "lstm_energy" not in by_name["test_plain_benchmark"]["extra_info"]
-    result.stdout.fnmatch_lines(["*lstm_energy: energy of 2 benchmark(s) via meter simulated (provenance: simulated)*NOT MEASURED*"])
+    result.stdout.fnmatch_lines(
+        ["*lstm_energy: energy of 2 benchmark(s) via meter simulated (provenance: simulated)*NOT MEASURED*"]
+    )
 
     # the saved JSON is an input of `lstm-energy report`
     loaded = load_records(out)
@@ -102,7 +115,8 @@ def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp
 def test_runs_without_the_fixture_are_untouched_and_the_plugin_loads_light(pytester):
     """No summary line, no failure; and loading the plugin imported neither NumPy-heavy lstm_energy
     modules nor torch (they load on first use of the fixture)."""
-    pytester.makepyfile(test_plain="""
+    pytester.makepyfile(
+        test_plain="""
 import sys
 
 def test_one():
@@ -111,7 +125,8 @@ def test_one():
 def test_nothing_heavy_loaded():
     heavy = [m for m in ("lstm_energy.measure", "lstm_energy.meters", "torch") if m in sys.modules]
     assert heavy == []
-""")
+"""
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "lstm_energy:" not in result.stdout.str()
@@ -119,13 +134,15 @@ def test_nothing_heavy_loaded():
 
 
 def test_energy_meter_option_picks_the_meter_by_name(pytester):
-    pytester.makepyfile(test_named="""
+    pytester.makepyfile(
+        test_named="""
 def test_model(energy):
     energy.configure(batch=2, flops=1e5, bytes=1e4)
     energy(lambda: sum(range(500)))
     assert energy.record["energy"]["meter"]["name"] == "model"
     assert energy.record["energy"]["provenance"] == "estimated"
-""")
+"""
+    )
     result = pytester.runpytest_inprocess(*FAST, "--energy-meter", "model")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*via meter model (provenance: estimated)*NOT MEASURED*"])
@@ -133,12 +150,14 @@ def test_model(energy):
 
 def test_benchmark_disable_runs_the_function_once_and_stores_nothing(pytester):
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_disabled="""
+    pytester.makepyfile(
+        test_disabled="""
 calls = []
 
 def test_disabled(energy):
     energy(lambda: calls.append(1))
     assert len(calls) == 1 and energy.record is None
-""")
+"""
+    )
     result = pytester.runpytest_inprocess(*FAST, "--benchmark-disable")
     result.assert_outcomes(passed=1)

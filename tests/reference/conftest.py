@@ -1,5 +1,6 @@
 """Fixtures for the engine-level tests: every test runs on the NumPy reference and on the Cython
 kernels (skipped, with the reason, while the kernels are not built)."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -38,7 +39,7 @@ def column_slice(values, column):
     """values (T, B, H) placed as column block ``column`` of a NaN-filled (T, B, 2H) array; returns the view."""
     T, B, H = values.shape
     wide = np.full((T, B, 2 * H), np.nan)
-    view = wide[:, :, column * H:(column + 1) * H]
+    view = wide[:, :, column * H : (column + 1) * H]
     view[...] = values
     return view
 
@@ -100,9 +101,13 @@ def numerical_gradient(engine, p, name, relu, reverse, eps=1e-6):
     return grad
 
 
-
 @pytest.fixture
 def kit():
     """The helpers above, for test modules (which cannot import this conftest in importlib mode)."""
-    return SimpleNamespace(make_problem=make_problem, forward=forward, backward=backward,
-                           numerical_gradient=numerical_gradient, column_slice=column_slice)
+    return SimpleNamespace(
+        make_problem=make_problem,
+        forward=forward,
+        backward=backward,
+        numerical_gradient=numerical_gradient,
+        column_slice=column_slice,
+    )

@@ -4,12 +4,13 @@ Loss L = Σ y⊙gy + Σ h_n⊙gh + Σ c_n⊙gc with fixed random weights gy, gh,
 inputs are dy = gy, dh_n = gh, dc_n = gc. y and dy are column slices of wider arrays, as the
 bidirectional layers pass them.
 """
+
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.usefixtures("every_isa")   # every kernel path (LSTM_ENERGY_ISA)
+pytestmark = pytest.mark.usefixtures("every_isa")  # every kernel path (LSTM_ENERGY_ISA)
 
-CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]   # (cell, relu)
+CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]  # (cell, relu)
 
 
 @pytest.mark.parametrize("cell,relu", CASES)

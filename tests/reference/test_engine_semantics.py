@@ -1,12 +1,14 @@
 """Engine contract semantics beyond gradients: outputs, reverse, modes, strided y, buffer ownership."""
+
 import numpy as np
 import pytest
 
-CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]   # (cell, relu)
+CASES = [("lstm", False), ("gru", False), ("rnn", False), ("rnn", True)]  # (cell, relu)
 
 
 def manual_step(cell, relu, x_t, h, c, w_ih, w_hh, b_ih, b_hh):
     """One step written from the PyTorch equations, gate by gate (independent of the engines' layout tricks)."""
+
     def sig(v):
         return 1 / (1 + np.exp(-v))
 
@@ -18,11 +20,11 @@ def manual_step(cell, relu, x_t, h, c, w_ih, w_hh, b_ih, b_hh):
         return (np.maximum(a, 0) if relu else np.tanh(a)), None
     if cell == "gru":
         r = sig(gi[:, :H] + gh[:, :H])
-        z = sig(gi[:, H:2 * H] + gh[:, H:2 * H])
-        n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        z = sig(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
         return (1 - z) * n + z * h, None
     a = gi + gh
-    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+    i, f, g, o = sig(a[:, :H]), sig(a[:, H : 2 * H]), np.tanh(a[:, 2 * H : 3 * H]), sig(a[:, 3 * H :])
     c_new = f * c + i * g
     return o * np.tanh(c_new), c_new
 
@@ -48,7 +50,7 @@ def test_strided_output_leaves_the_other_columns_alone(engine, rng, kit, cell, r
     p = kit.make_problem(rng, cell, 4, 2, 3, 3)
     y, *_ = kit.forward(engine, p, relu, reverse=False, column=0)
     wide = y.base if y.base is not None else y
-    assert np.isnan(wide[:, :, p.H:]).all()                 # the other direction's columns untouched
+    assert np.isnan(wide[:, :, p.H :]).all()  # the other direction's columns untouched
     assert np.isfinite(y).all()
 
 
@@ -79,6 +81,7 @@ def test_engines_are_interchangeable_mid_pass(rng, kit, cell, relu, reverse):
     """Forward on one engine and backward on the other, through the same workspace, gives the same
     gradients as either engine alone: the two agree on what the workspace holds."""
     from lstm_energy._layers.engines import engine_available, load_engine
+
     ok, reason = engine_available("cython")
     if not ok:
         pytest.skip(reason)

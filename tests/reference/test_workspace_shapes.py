@@ -1,4 +1,5 @@
 """``workspace_shapes``: the contract's allocation query."""
+
 import pytest
 
 from lstm_energy import reference
@@ -24,17 +25,32 @@ def test_training_keeps_more_than_inference_for_gated_cells():
 
 def test_reference_layout():
     """The layout the reference documents (T=7, B=3, D=5, H=4)."""
-    shapes = {cell: (reference.workspace_shapes(cell, "forward", 7, 3, 5, 4, True),
-                     reference.workspace_shapes(cell, "backward", 7, 3, 5, 4, True)) for cell in ("lstm", "gru", "rnn")}
-    assert shapes["lstm"] == ({"gates": (7, 3, 16), "bias": (16,), "c": (7, 3, 4), "w_ih_panels": (1, 5, 16),
-                               "w_hh_panels": (1, 4, 16)},
-                              {"dgates": (7, 3, 16), "w_hh_panels": (1, 16, 16), "gemm_panels": (1, 256, 16)})
-    assert shapes["gru"] == ({"gates": (7, 3, 12), "gh": (3, 12), "bias": (16,), "ghn": (7, 3, 4),
-                              "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
-                             {"dgh": (7, 3, 12), "dgin": (7, 3, 4), "w_hh_panels": (1, 12, 16),
-                              "gemm_panels": (1, 256, 16)})
-    assert shapes["rnn"] == ({"bias": (4,), "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
-                             {"dgates": (7, 3, 4), "w_hh_panels": (1, 4, 16), "gemm_panels": (1, 256, 16)})
+    shapes = {
+        cell: (
+            reference.workspace_shapes(cell, "forward", 7, 3, 5, 4, True),
+            reference.workspace_shapes(cell, "backward", 7, 3, 5, 4, True),
+        )
+        for cell in ("lstm", "gru", "rnn")
+    }
+    assert shapes["lstm"] == (
+        {"gates": (7, 3, 16), "bias": (16,), "c": (7, 3, 4), "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
+        {"dgates": (7, 3, 16), "w_hh_panels": (1, 16, 16), "gemm_panels": (1, 256, 16)},
+    )
+    assert shapes["gru"] == (
+        {
+            "gates": (7, 3, 12),
+            "gh": (3, 12),
+            "bias": (16,),
+            "ghn": (7, 3, 4),
+            "w_ih_panels": (1, 5, 16),
+            "w_hh_panels": (1, 4, 16),
+        },
+        {"dgh": (7, 3, 12), "dgin": (7, 3, 4), "w_hh_panels": (1, 12, 16), "gemm_panels": (1, 256, 16)},
+    )
+    assert shapes["rnn"] == (
+        {"bias": (4,), "w_ih_panels": (1, 5, 16), "w_hh_panels": (1, 4, 16)},
+        {"dgates": (7, 3, 4), "w_hh_panels": (1, 4, 16), "gemm_panels": (1, 256, 16)},
+    )
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -43,6 +59,7 @@ def test_reference_layout():
 @pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (7, 3, 5, 4), (100, 32, 256, 128)])
 def test_reference_and_kernels_ask_for_the_same_workspaces(cell, pass_, training, sizes):
     from lstm_energy._layers.engines import engine_available, load_engine
+
     ok, reason = engine_available("cython")
     if not ok:
         pytest.skip(reason)

@@ -1,5 +1,6 @@
 """The report opened in real headless Chromium: scripts run without console errors, every chart draws
 visible marks, the tables are there and sort. Skipped without Chromium, except under CI (env CI set)."""
+
 import json
 import os
 import re
@@ -47,14 +48,26 @@ PROBE = """<script>
 def _require_chromium():
     if CHROMIUM is None:
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed but CI is set: the browser test must run in CI (apt-get install chromium)")
+            pytest.fail(
+                "chromium is not installed but CI is set: the browser test must run in CI (apt-get install chromium)"
+            )
         pytest.skip("chromium not installed (apt-get install chromium); set CI=1 to make this a failure")
 
 
 def open_in_chromium(html_path, tmp_path):
     """(DOM after scripts ran, console messages) of ``html_path`` in headless Chromium."""
-    cmd = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", html_path.resolve().as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        html_path.resolve().as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
@@ -63,7 +76,9 @@ def open_in_chromium(html_path, tmp_path):
 
 @pytest.fixture
 def report_with_probe(tmp_path, grid_factory, record_factory, jsonl_writer):
-    records = grid_factory("estimated") + [record_factory("lstm", "forward", "cython", hidden_size=256, provenance="measured")]
+    records = grid_factory("estimated") + [
+        record_factory("lstm", "forward", "cython", hidden_size=256, provenance="measured")
+    ]
     path = jsonl_writer(tmp_path / "r.jsonl", records, extra_lines=["corrupt\n"])
     info = write_report([path], tmp_path / "report.html")
     probed = tmp_path / "probed.html"
@@ -84,7 +99,7 @@ def test_report_renders_in_chromium_without_console_errors_and_with_drawn_charts
     for fig_id, fig in figures.items():
         if fig["svg"]:
             assert fig["width"] > 300, fig
-            assert fig["visible"] == fig["marks"] > 0, fig   # every mark is laid out inside its chart
+            assert fig["visible"] == fig["marks"] > 0, fig  # every mark is laid out inside its chart
         else:
             assert fig["note"], f"{fig_id} has neither a chart nor a note"
     drawn = [f for f in figures.values() if f["svg"]]

@@ -1,4 +1,5 @@
 """The HTML report built from synthetic records: provenance banners, tables, charts, notes, self-containment."""
+
 import re
 from html.parser import HTMLParser
 
@@ -53,8 +54,14 @@ def test_estimated_results_carry_an_unmissable_banner_naming_the_model(tmp_path,
 
 
 def test_mixed_provenance_says_so_and_marks_each_row(tmp_path, record_factory, jsonl_writer):
-    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory(provenance="measured"), record_factory("gru", provenance="estimated"),
-                                              record_factory("rnn", provenance="simulated")])
+    path = jsonl_writer(
+        tmp_path / "r.jsonl",
+        [
+            record_factory(provenance="measured"),
+            record_factory("gru", provenance="estimated"),
+            record_factory("rnn", provenance="simulated"),
+        ],
+    )
     html, _ = build_report([path])
     assert "MIXED PROVENANCE" in html and "1 measured" in html and "1 estimated" in html
     assert "SIMULATED: TEST DATA, NOT A MEASUREMENT" in html and "ESTIMATED, NOT MEASURED" in html
@@ -71,7 +78,19 @@ def test_summary_table_has_units_on_every_number_and_sort_values(tmp_path, grid_
     headers = re.findall(r"<button type=\"button\">([^<]*)</button>", table)
     cells = re.findall(r'<td[^>]*data-sort="([^"]*)">([^<]*)</td>', rows[0])
     by_header = dict(zip(headers, cells))
-    for header in ("J/seq (median)", "J/seq 95% CI", "J/call", "s/seq", "FLOPs/call", "bytes/call", "GFLOP/s", "W", "pJ/FLOP", "nJ/byte", "FLOP/byte"):
+    for header in (
+        "J/seq (median)",
+        "J/seq 95% CI",
+        "J/call",
+        "s/seq",
+        "FLOPs/call",
+        "bytes/call",
+        "GFLOP/s",
+        "W",
+        "pJ/FLOP",
+        "nJ/byte",
+        "FLOP/byte",
+    ):
         sort, text = by_header[header]
         assert re.fullmatch(r"[0-9.]+ [a-zA-Zµ/]+( – [0-9.]+ [a-zA-Zµ/]+)?", text), f"{header}: {text!r} lacks a unit"
         assert float(sort) > 0
@@ -103,9 +122,13 @@ def test_measured_records_draw_the_domain_chart(tmp_path, grid_factory, jsonl_wr
 
 
 MACHINE_PROFILE = {  # the shape of `lstm-energy machine --json`
-    "schema": 1, "measured_at": "2026-11-25T20:00:00Z", "machine": {"cpu_model": "x"},
-    "roofline": [{"threads": 1, "peak_gflops": 50.0, "bandwidth_gb_per_second": 12.0, "ridge_flop_per_byte": 4.17},
-                 {"threads": 2, "peak_gflops": 95.0, "bandwidth_gb_per_second": 15.0, "ridge_flop_per_byte": 6.3}],
+    "schema": 1,
+    "measured_at": "2026-11-25T20:00:00Z",
+    "machine": {"cpu_model": "x"},
+    "roofline": [
+        {"threads": 1, "peak_gflops": 50.0, "bandwidth_gb_per_second": 12.0, "ridge_flop_per_byte": 4.17},
+        {"threads": 2, "peak_gflops": 95.0, "bandwidth_gb_per_second": 15.0, "ridge_flop_per_byte": 6.3},
+    ],
 }
 
 
@@ -166,9 +189,18 @@ def test_fit_recovers_joules_per_flop():
     assert fit_joules_per_flop([1e6, 1e6], [1.0, 2.0]) is None
 
 
-@pytest.mark.parametrize("value, unit, text", [
-    (0.00123, "J", "1.23 mJ"), (1.2e9, "FLOP", "1.20 GFLOP"), (350, "FLOP", "350 FLOP"),
-    (4.5e6, "B", "4.50 MB"), (2.3e-7, "s", "230 ns"), (999.96, "J", "1.00 kJ"), (None, "J", "–"), (float("nan"), "W", "–"),
-])
+@pytest.mark.parametrize(
+    "value, unit, text",
+    [
+        (0.00123, "J", "1.23 mJ"),
+        (1.2e9, "FLOP", "1.20 GFLOP"),
+        (350, "FLOP", "350 FLOP"),
+        (4.5e6, "B", "4.50 MB"),
+        (2.3e-7, "s", "230 ns"),
+        (999.96, "J", "1.00 kJ"),
+        (None, "J", "–"),
+        (float("nan"), "W", "–"),
+    ],
+)
 def test_si_formatting(value, unit, text):
     assert si(value, unit) == text

@@ -1,6 +1,7 @@
 """Reports of results whose joules cannot be trusted (a dead counter: measured, 0 J, idle 0 W), of estimates,
 and of charts with nothing to draw: the page is always written, says plainly what is wrong, and shows no
 programmer text."""
+
 import json
 import re
 
@@ -12,8 +13,10 @@ from lstm_energy.report.charts import Figure, _drawn
 from lstm_energy.report.svg import NothingToDraw, Series, dot_plot, xy_plot
 
 DEVELOPER_TEXT = ("caller should", "Traceback", "ValueError", "NothingToDraw", "xy_plot", "dot_plot", "Error(")
-CCF_SOURCE = ("Cloud Carbon Footprint coefficients (AWS …): Emerald Rapids 0.81–4.48 W per vCPU × 2 vCPUs, "
-              "identified from cpuid family 6 model 207")
+CCF_SOURCE = (
+    "Cloud Carbon Footprint coefficients (AWS …): Emerald Rapids 0.81–4.48 W per vCPU × 2 vCPUs, "
+    "identified from cpuid family 6 model 207"
+)
 ESTIMATE_CAPTION = "Estimated energy: these differences come from the model"
 
 
@@ -62,9 +65,14 @@ def test_all_zero_measured_results_write_a_report_with_a_red_banner(tmp_path, de
     assert "(suspect: counter did not count)" in html
 
 
-def test_all_zero_pytest_benchmark_json_writes_a_report_with_a_red_banner(kill_counter, tmp_path, record_factory, benchmark_writer):
-    with_config = [dict(kill_counter(record_factory(cell, impl=impl, provenance="measured")), kind="benchmark")
-                   for cell in ("lstm", "gru") for impl in ("cython", "numpy")]
+def test_all_zero_pytest_benchmark_json_writes_a_report_with_a_red_banner(
+    kill_counter, tmp_path, record_factory, benchmark_writer
+):
+    with_config = [
+        dict(kill_counter(record_factory(cell, impl=impl, provenance="measured")), kind="benchmark")
+        for cell in ("lstm", "gru")
+        for impl in ("cython", "numpy")
+    ]
     bare = kill_counter(record_factory(provenance="measured"))  # a benchmark told no shape: energy per call only
     bare.update(kind="benchmark")
     del bare["config"]
@@ -80,7 +88,9 @@ def test_all_zero_pytest_benchmark_json_writes_a_report_with_a_red_banner(kill_c
     assert_every_chart_draws_or_says_why(html)
 
 
-def test_report_cli_writes_the_page_and_warns_on_a_dead_counter(kill_counter, tmp_path, dead_counter_records, jsonl_writer, capsys):
+def test_report_cli_writes_the_page_and_warns_on_a_dead_counter(
+    kill_counter, tmp_path, dead_counter_records, jsonl_writer, capsys
+):
     path = jsonl_writer(tmp_path / "quick.jsonl", dead_counter_records(cells=("lstm",)))
     out = tmp_path / "quick.html"
     assert main(["report", str(path), "-o", str(out)]) == 0
@@ -89,7 +99,9 @@ def test_report_cli_writes_the_page_and_warns_on_a_dead_counter(kill_counter, tm
     assert "WARNING: ENERGY IS ALL 0 J" in printed.err
 
 
-def test_one_dead_record_among_sound_ones_is_flagged_and_not_counted_as_measured(kill_counter, tmp_path, record_factory, jsonl_writer):
+def test_one_dead_record_among_sound_ones_is_flagged_and_not_counted_as_measured(
+    kill_counter, tmp_path, record_factory, jsonl_writer
+):
     sound = [record_factory(cell, provenance="measured") for cell in ("lstm", "gru")]
     dead = kill_counter(record_factory("rnn", provenance="measured"))
     dead["energy"]["joules_per_sequence"]["median"] = 1e-4  # only the idle power gives it away
@@ -99,21 +111,29 @@ def test_one_dead_record_among_sound_ones_is_flagged_and_not_counted_as_measured
     assert "SUSPECT ENERGY" in found["invalid"][1] and "1 of 3 row(s)" in found["invalid"][2]
     assert "(2 row(s))" in found["measured"][2], "MEASURED counts the sound rows only"
     assert [r.cell for r in info.rows if r.suspect] == ["rnn"]
-    assert html.count("prov-suspect\" title=") == 1  # one table cell
+    assert html.count('prov-suspect" title=') == 1  # one table cell
 
 
 def test_a_dead_record_does_not_merge_into_a_sound_one(kill_counter, tmp_path, record_factory, jsonl_writer):
-    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory(provenance="measured"),
-                                               kill_counter(record_factory(provenance="measured"))])
+    path = jsonl_writer(
+        tmp_path / "r.jsonl",
+        [record_factory(provenance="measured"), kill_counter(record_factory(provenance="measured"))],
+    )
     _, info = build_report([path])
     assert sorted(bool(r.suspect) for r in info.rows) == [False, True]
     assert [r.joules_per_sequence > 0 for r in info.rows if not r.suspect] == [True]
 
 
 def test_estimated_banner_shows_the_meter_source_verbatim_and_charts_say_the_model_made_the_differences(
-        tmp_path, grid_factory, jsonl_writer):
-    meter = {"name": "model", "provenance": "estimated", "source": CCF_SOURCE, "model": "CPU time × watts per vCPU",
-             "parameters": {"min_watts_per_vcpu": 0.81, "max_watts_per_vcpu": 4.48, "vcpus": 2}}
+    tmp_path, grid_factory, jsonl_writer
+):
+    meter = {
+        "name": "model",
+        "provenance": "estimated",
+        "source": CCF_SOURCE,
+        "model": "CPU time × watts per vCPU",
+        "parameters": {"min_watts_per_vcpu": 0.81, "max_watts_per_vcpu": 4.48, "vcpus": 2},
+    }
     records = grid_factory("estimated", cells=("lstm",))
     for r in records:
         r["energy"]["meter"] = meter
@@ -139,11 +159,15 @@ def test_measured_charts_carry_no_estimate_caption_and_mixed_ones_say_how_many(t
 
 
 def test_estimated_banner_says_when_the_meter_names_no_source(tmp_path, record_factory, jsonl_writer):
-    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [record_factory()])])  # the factory's meter has no source
-    assert "source: <span class=\"meter-source\">not stated by the meter</span>" in html
+    html, _ = build_report(
+        [jsonl_writer(tmp_path / "r.jsonl", [record_factory()])]
+    )  # the factory's meter has no source
+    assert 'source: <span class="meter-source">not stated by the meter</span>' in html
 
 
-def test_some_zero_points_are_left_off_with_a_note_and_the_rest_draws(kill_counter, tmp_path, grid_factory, jsonl_writer):
+def test_some_zero_points_are_left_off_with_a_note_and_the_rest_draws(
+    kill_counter, tmp_path, grid_factory, jsonl_writer
+):
     records = grid_factory("estimated", cells=("lstm",), impls=("cython",))
     kill_counter(records[0])
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", records)])
@@ -194,8 +218,13 @@ def test_an_unreadable_file_is_explained_without_a_python_error_repr(tmp_path, r
 def test_one_meter_is_named_once_although_its_running_state_differs_per_record(tmp_path, grid_factory, jsonl_writer):
     records = grid_factory("estimated", cells=("lstm",))
     for i, r in enumerate(records):
-        r["energy"]["meter"] = {"name": "model", "provenance": "estimated", "source": CCF_SOURCE,
-                                "parameters": {"cpu_watts": 1.5}, "lower_bound": {"flops": 1000 * (i + 1)}}
+        r["energy"]["meter"] = {
+            "name": "model",
+            "provenance": "estimated",
+            "source": CCF_SOURCE,
+            "parameters": {"cpu_watts": 1.5},
+            "lower_bound": {"flops": 1000 * (i + 1)},
+        }
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", records)])
     banner = next(b for b in banners(html) if b[0] == "estimated")[2]
     assert banner.count("Emerald Rapids") == 1

@@ -1,4 +1,5 @@
 """lstm_energy.results: schema validation, the append-and-flush writer, loading .jsonl and pytest-benchmark JSON."""
+
 import json
 import re
 
@@ -54,9 +55,16 @@ def test_non_finite_numbers_are_stored_as_null_with_a_warning(tmp_path, record_f
 
 
 def test_corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped(tmp_path, record_factory, jsonl_writer):
-    path = jsonl_writer(tmp_path / "bad.jsonl", [record_factory("lstm"), record_factory("gru")],
-                        extra_lines=["this is not json\n", json.dumps({"schema_version": 1, "kind": "profile"}) + "\n",
-                                     json.dumps(record_factory("rnn")) + "\n", '{"schema_version": 1, "ki'])
+    path = jsonl_writer(
+        tmp_path / "bad.jsonl",
+        [record_factory("lstm"), record_factory("gru")],
+        extra_lines=[
+            "this is not json\n",
+            json.dumps({"schema_version": 1, "kind": "profile"}) + "\n",
+            json.dumps(record_factory("rnn")) + "\n",
+            '{"schema_version": 1, "ki',
+        ],
+    )
     loaded = load_records(path)
     assert [r["config"]["cell"] for r in loaded.records] == ["lstm", "gru", "rnn"]
     where = [(p.path, p.line) for p in loaded.problems]
@@ -74,15 +82,18 @@ def test_missing_file_is_a_problem_not_a_crash(tmp_path, record_factory, jsonl_w
     assert loaded.problems[0].path.endswith("absent.jsonl") and loaded.problems[0].line is None
 
 
-@pytest.mark.parametrize("mutate, fragment", [
-    (lambda r: r.pop("schema_version"), "schema_version"),
-    (lambda r: r.update(schema_version=SCHEMA_VERSION + 1), "upgrade lstm_energy"),
-    (lambda r: r["energy"].update(provenance="guessed"), "provenance"),
-    (lambda r: r["energy"].pop("meter"), "meter"),
-    (lambda r: r["energy"].update(joules_per_call={"median": "1 mJ"}), "joules_per_call"),
-    (lambda r: r["time"].pop("seconds_per_call"), "seconds_per_call"),
-    (lambda r: r["config"].pop("hidden_size"), "hidden_size"),
-])
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda r: r.pop("schema_version"), "schema_version"),
+        (lambda r: r.update(schema_version=SCHEMA_VERSION + 1), "upgrade lstm_energy"),
+        (lambda r: r["energy"].update(provenance="guessed"), "provenance"),
+        (lambda r: r["energy"].pop("meter"), "meter"),
+        (lambda r: r["energy"].update(joules_per_call={"median": "1 mJ"}), "joules_per_call"),
+        (lambda r: r["time"].pop("seconds_per_call"), "seconds_per_call"),
+        (lambda r: r["config"].pop("hidden_size"), "hidden_size"),
+    ],
+)
 def test_validate_rejects_records_off_the_schema(record_factory, mutate, fragment):
     record = record_factory()
     mutate(record)
@@ -113,11 +124,23 @@ def test_config_key_ignores_key_order_and_extra_keys(record_factory):
 
 
 def _benchmark_json(records, extra_benchmarks=()):
-    benchmarks = [{"name": f"test_{i}", "fullname": f"tests/test_x.py::test_{i}", "group": None, "params": None,
-                   "stats": {"median": 0.001, "mean": 0.0011, "rounds": 10, "iterations": 1},
-                   "extra_info": {"lstm_energy": r}} for i, r in enumerate(records)]
-    return {"machine_info": {"node": "box", "python_version": "3.11.7", "cpu": {"brand_raw": "Some CPU"}},
-            "benchmarks": benchmarks + list(extra_benchmarks), "datetime": "2026-11-25T21:00:00", "version": "5.2.3"}
+    benchmarks = [
+        {
+            "name": f"test_{i}",
+            "fullname": f"tests/test_x.py::test_{i}",
+            "group": None,
+            "params": None,
+            "stats": {"median": 0.001, "mean": 0.0011, "rounds": 10, "iterations": 1},
+            "extra_info": {"lstm_energy": r},
+        }
+        for i, r in enumerate(records)
+    ]
+    return {
+        "machine_info": {"node": "box", "python_version": "3.11.7", "cpu": {"brand_raw": "Some CPU"}},
+        "benchmarks": benchmarks + list(extra_benchmarks),
+        "datetime": "2026-11-25T21:00:00",
+        "version": "5.2.3",
+    }
 
 
 def test_pytest_benchmark_json_is_loaded_with_benchmark_names(tmp_path, record_factory):
@@ -139,14 +162,18 @@ def test_truncated_pytest_benchmark_json_is_one_problem(tmp_path, record_factory
 
 
 def test_load_dataframe_one_row_per_record_with_dotted_columns(tmp_path, record_factory, jsonl_writer):
-    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("gru", "train")], extra_lines=["{oops\n"])
+    path = jsonl_writer(
+        tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("gru", "train")], extra_lines=["{oops\n"]
+    )
     with pytest.warns(SkippedRecordsWarning):
         df = load_dataframe(path)
     assert len(df) == 2
     assert list(df["config.cell"]) == ["lstm", "gru"]
     assert df["energy.joules_per_sequence.median"].dtype.kind == "f"
     assert (df["costs.flops.total"] > 0).all()
-    assert df.attrs["problems"] == [f"{path}:3: corrupt line: not valid JSON: Expecting property name enclosed in double quotes (column 2) (skipped)"]
+    assert df.attrs["problems"] == [
+        f"{path}:3: corrupt line: not valid JSON: Expecting property name enclosed in double quotes (column 2) (skipped)"
+    ]
 
 
 def test_load_records_without_paths_is_a_usage_error():
@@ -159,14 +186,21 @@ def test_load_dataframe_of_a_missing_path_raises_naming_it_and_how_to_make_one(t
     missing = tmp_path / "nowhere" / "quick.jsonl"
     with pytest.raises(FileNotFoundError) as caught:
         load_dataframe(good, missing)
-    assert str(missing) in str(caught.value) and "lstm-energy sweep" in str(caught.value) and f"-o {missing}" in str(caught.value)
+    assert (
+        str(missing) in str(caught.value)
+        and "lstm-energy sweep" in str(caught.value)
+        and f"-o {missing}" in str(caught.value)
+    )
 
 
 def test_load_dataframe_warns_once_about_skipped_lines_and_keeps_the_good_ones(tmp_path, record_factory, jsonl_writer):
     import warnings
 
-    path = jsonl_writer(tmp_path / "r.jsonl", [record_factory("lstm"), record_factory("rnn")],
-                        extra_lines=["garbage\n", '{"schema_version": 1, "kind": "pro'])
+    path = jsonl_writer(
+        tmp_path / "r.jsonl",
+        [record_factory("lstm"), record_factory("rnn")],
+        extra_lines=["garbage\n", '{"schema_version": 1, "kind": "pro'],
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = load_dataframe(path)

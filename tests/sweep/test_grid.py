@@ -1,4 +1,5 @@
 """Sweep grids: presets, TOML files, flag overrides, expansion, skipped implementations, progress output."""
+
 import io
 
 import pytest
@@ -23,8 +24,20 @@ def test_expand_is_the_cross_product_with_full_config_dicts():
     assert notes == []
     assert len(configs) == 2 * 2 * 2
     first = configs[0]
-    assert first == {"cell": "lstm", "nonlinearity": None, "impl": "numpy", "phase": "forward", "batch": 2, "seq_len": 32,
-                     "input_size": 64, "hidden_size": 16, "num_layers": 1, "bidirectional": False, "dtype": "float32", "threads": 1}
+    assert first == {
+        "cell": "lstm",
+        "nonlinearity": None,
+        "impl": "numpy",
+        "phase": "forward",
+        "batch": 2,
+        "seq_len": 32,
+        "input_size": 64,
+        "hidden_size": 16,
+        "num_layers": 1,
+        "bidirectional": False,
+        "dtype": "float32",
+        "threads": 1,
+    }
     assert {c["nonlinearity"] for c in configs if c["cell"] == "rnn"} == {"tanh"}
 
 
@@ -37,21 +50,26 @@ def test_unavailable_implementations_are_skipped_with_a_note_saying_so():
 
 def test_toml_file_overrides_the_preset_axis_by_axis(tmp_path):
     path = tmp_path / "grid.toml"
-    path.write_text('[grid]\ncells = ["gru"]\nhidden_size = [8, 16]\nbidirectional = [false, true]\n'
-                    '[protocol]\nwindows = 2\nmin_window_seconds = 0.01\n')
+    path.write_text(
+        '[grid]\ncells = ["gru"]\nhidden_size = [8, 16]\nbidirectional = [false, true]\n'
+        "[protocol]\nwindows = 2\nmin_window_seconds = 0.01\n"
+    )
     grid = load_grid_toml(path, base=preset("quick"))
     assert grid.cells == ("gru",) and grid.hidden_size == (8, 16) and grid.bidirectional == (False, True)
     assert grid.phases == PRESETS["quick"].phases  # untouched axes keep the preset
     assert grid.protocol == {"windows": 2, "min_window_seconds": 0.01}
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ('[grid]\ncells = ["lstm", "transformer"]\n', "'transformer' is not one of"),
-    ('[grid]\nhidden_size = [0]\n', "integers >= 1"),
-    ('[grid]\nwidth = [3]\n', "unknown grid axes"),
-    ('[grids]\ncells = ["lstm"]\n', "unknown tables"),
-    ('[grid\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[grid]\ncells = ["lstm", "transformer"]\n', "'transformer' is not one of"),
+        ("[grid]\nhidden_size = [0]\n", "integers >= 1"),
+        ("[grid]\nwidth = [3]\n", "unknown grid axes"),
+        ('[grids]\ncells = ["lstm"]\n', "unknown tables"),
+        ("[grid\n", "not valid TOML"),
+    ],
+)
 def test_bad_toml_files_say_what_is_wrong(tmp_path, text, fragment):
     path = tmp_path / "grid.toml"
     path.write_text(text)

@@ -1,4 +1,5 @@
 """run_sweep with an injected profile function: records appended as made, resume, failures, protocol kwargs."""
+
 import io
 import json
 
@@ -16,9 +17,19 @@ class FakeResult:
         self.provenance, self.meter_name = provenance, meter_name
 
     def to_record(self):
-        return {"schema_version": 1, "kind": "profile", "created": "2026-11-25T00:00:00Z", "config": dict(self.config),
-                "energy": {"provenance": self.provenance, "meter": {"name": self.meter_name}, "joules_per_call": {"median": 1e-3}},
-                "time": {"seconds_per_call": {"median": 1e-3}}, "warnings": []}
+        return {
+            "schema_version": 1,
+            "kind": "profile",
+            "created": "2026-11-25T00:00:00Z",
+            "config": dict(self.config),
+            "energy": {
+                "provenance": self.provenance,
+                "meter": {"name": self.meter_name},
+                "joules_per_call": {"median": 1e-3},
+            },
+            "time": {"seconds_per_call": {"median": 1e-3}},
+            "warnings": [],
+        }
 
 
 class FakeProfile:
@@ -28,11 +39,38 @@ class FakeProfile:
         self.calls = []
         self.fail_on = set(fail_on)
 
-    def __call__(self, cell, batch, seq_len, input_size, hidden_size, num_layers=1, bidirectional=False, phase="forward",
-                 impl="cython", meter="auto", threads=1, dtype="float32", nonlinearity="tanh", windows=7, min_window_seconds=0.1):
-        config = dict(cell=cell, batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
-                      num_layers=num_layers, bidirectional=bidirectional, phase=phase, impl=impl, threads=threads, dtype=dtype,
-                      nonlinearity=nonlinearity if cell == "rnn" else None)
+    def __call__(
+        self,
+        cell,
+        batch,
+        seq_len,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bidirectional=False,
+        phase="forward",
+        impl="cython",
+        meter="auto",
+        threads=1,
+        dtype="float32",
+        nonlinearity="tanh",
+        windows=7,
+        min_window_seconds=0.1,
+    ):
+        config = dict(
+            cell=cell,
+            batch=batch,
+            seq_len=seq_len,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            phase=phase,
+            impl=impl,
+            threads=threads,
+            dtype=dtype,
+            nonlinearity=nonlinearity if cell == "rnn" else None,
+        )
         self.calls.append(dict(config, windows=windows, min_window_seconds=min_window_seconds, meter=meter))
         if hidden_size in self.fail_on:
             raise MeterUnavailableError("simulated failure")
@@ -46,8 +84,14 @@ def _configs():
 
 def test_every_point_is_appended_and_protocol_settings_reach_profile(tmp_path):
     out, fake, log = tmp_path / "r.jsonl", FakeProfile(), io.StringIO()
-    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
-                        profile_fn=fake, log=log)
+    summary = run_sweep(
+        _configs(),
+        out,
+        meter=SimulatedMeter(),
+        protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
+        profile_fn=fake,
+        log=log,
+    )
     assert summary.measured == 8 and summary.resumed == 0 and not summary.failed
     assert len(load_records(out).records) == 8
     assert {(c["windows"], c["min_window_seconds"]) for c in fake.calls} == {(2, 0.01)}
@@ -97,7 +141,9 @@ def test_a_bug_in_profile_stops_the_sweep_but_keeps_what_was_measured(tmp_path):
         return FakeResult({k: v for k, v in kwargs.items() if k != "meter"})
 
     with pytest.raises(ZeroDivisionError):
-        run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=broken, progress=Progress(8, stream=io.StringIO()))
+        run_sweep(
+            _configs(), out, meter=SimulatedMeter(), profile_fn=broken, progress=Progress(8, stream=io.StringIO())
+        )
     assert len(load_records(out).records) == 2
 
 
@@ -129,7 +175,9 @@ def test_the_last_line_counts_each_provenance_and_meter(tmp_path):
 def test_the_last_line_of_a_fully_resumed_sweep_says_nothing_new(tmp_path):
     out = tmp_path / "r.jsonl"
     run_sweep(_configs(), out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
-    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    summary = run_sweep(
+        _configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO()
+    )
     assert summary.last_line(out) == f"sweep: 0 new records, 8 already in the file, 0 failed -> {out}"
 
 
@@ -142,6 +190,8 @@ def test_an_unknown_meter_name_is_a_config_error_before_the_file_is_touched(tmp_
 
 def test_resume_on_an_output_that_does_not_exist_yet_starts_it(tmp_path):
     out = tmp_path / "new" / "r.jsonl"
-    summary = run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    summary = run_sweep(
+        _configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO()
+    )
     assert summary.measured == 8 and summary.resumed == 0
     assert len(load_records(out).records) == 8

@@ -1,5 +1,6 @@
 """End to end through the command line: sweep -> report with the estimator on tiny shapes, a sweep
 killed with SIGKILL and resumed to the full record count, and bad usage."""
+
 import signal
 import subprocess
 import sys
@@ -25,7 +26,9 @@ min_window_seconds = %s
 
 
 def lstm_energy(*args, check=True, timeout=120):
-    done = subprocess.run([sys.executable, "-m", "lstm_energy", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_energy", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
     if check:
         assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     return done
@@ -37,6 +40,7 @@ def tiny_grid(tmp_path):
         path = tmp_path / f"grid-{min_window_seconds}.toml"
         path.write_text(TINY_GRID % min_window_seconds)
         return path
+
     return make
 
 
@@ -54,7 +58,10 @@ def test_sweep_then_report_with_the_estimator(tmp_path, tiny_grid):
     impls = 2 if _has_cython() else 1
     expected = 3 * 2 * impls
     # the model meter estimates: the last line must not call its records measured
-    assert sweep.stderr.strip().splitlines()[-1] == f"sweep: {expected} estimated (meter model), 0 already in the file, 0 failed -> {results}"
+    assert (
+        sweep.stderr.strip().splitlines()[-1]
+        == f"sweep: {expected} estimated (meter model), 0 already in the file, 0 failed -> {results}"
+    )
     assert f"[{expected}/{expected}] 100%" in sweep.stderr and "ETA" in sweep.stderr
     loaded = load_records(results)
     assert len(loaded.records) == expected and loaded.problems == []
@@ -69,15 +76,40 @@ def test_sweep_then_report_with_the_estimator(tmp_path, tiny_grid):
     assert html.count('class="mark"') > expected
 
     # --overwrite starts the file afresh
-    lstm_energy("sweep", "--config", tiny_grid(), "--meter", "model", "-o", results, "--overwrite",
-                "--cells", "rnn", "--impls", "numpy", "--phases", "forward")
+    lstm_energy(
+        "sweep",
+        "--config",
+        tiny_grid(),
+        "--meter",
+        "model",
+        "-o",
+        results,
+        "--overwrite",
+        "--cells",
+        "rnn",
+        "--impls",
+        "numpy",
+        "--phases",
+        "forward",
+    )
     assert [r["config"]["cell"] for r in load_records(results).records] == ["rnn"]
 
 
 def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):
     results = tmp_path / "r.jsonl"
     grid = tiny_grid(0.05)  # slower points, so the kill lands mid-sweep
-    command = [sys.executable, "-m", "lstm_energy", "sweep", "--config", str(grid), "--meter", "model", "-o", str(results)]
+    command = [
+        sys.executable,
+        "-m",
+        "lstm_energy",
+        "sweep",
+        "--config",
+        str(grid),
+        "--meter",
+        "model",
+        "-o",
+        str(results),
+    ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -103,23 +135,31 @@ def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):
     assert after.records[: len(before.records)] == before.records
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["sweep", "--cells", "lstm,transformer", "--dry-run"], "'transformer' is not one of"),
-    (["sweep", "--hidden-size", "0", "--dry-run"], "integers >= 1"),
-    (["sweep", "--preset", "medium"], "invalid choice"),
-    (["report", "nowhere.jsonl", "-o", "x.html"], "no such results file"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["sweep", "--cells", "lstm,transformer", "--dry-run"], "'transformer' is not one of"),
+        (["sweep", "--hidden-size", "0", "--dry-run"], "integers >= 1"),
+        (["sweep", "--preset", "medium"], "invalid choice"),
+        (["report", "nowhere.jsonl", "-o", "x.html"], "no such results file"),
+    ],
+)
 def test_bad_usage_exits_2_with_a_message(tmp_path, args, fragment):
-    done = subprocess.run([sys.executable, "-m", "lstm_energy", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_energy", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 2
     assert fragment in done.stderr
 
 
 def test_dry_run_lists_the_grid_and_says_when_torch_is_skipped(tmp_path):
-    done = lstm_energy("sweep", "--cells", "gru", "--phases", "forward", "--impls", "numpy,torch", "--hidden-size", "8,16", "--dry-run")
+    done = lstm_energy(
+        "sweep", "--cells", "gru", "--phases", "forward", "--impls", "numpy,torch", "--hidden-size", "8,16", "--dry-run"
+    )
     lines = done.stdout.splitlines()
     try:
         import importlib.util
+
         has_torch = importlib.util.find_spec("torch") is not None
     except ImportError:  # pragma: no cover
         has_torch = False
