@@ -17,7 +17,11 @@ class StateError(LstmEnergyError, RuntimeError):
 
 
 class MeterError(LstmEnergyError):
-    """Base of energy-meter errors."""
+    """Base of energy-meter errors. ``reason`` (what was found) and ``fix`` (what to do) are kept apart
+    when the error was made by ``lstm_energy.meters.remedies.meter_error``; otherwise both are empty."""
+
+    reason: str = ""
+    fix: str = ""
 
 
 class MeterUnavailableError(MeterError):

@@ -188,7 +188,7 @@ def benchmark_record(
     per_sequence = batch is not None
     if per_sequence:
         config["batch"] = batch
-    costs = {"convention": FLOP_CONVENTION, "source": BENCHMARK_COSTS_SOURCE}
+    costs: dict[str, object] = {"convention": FLOP_CONVENTION, "source": BENCHMARK_COSTS_SOURCE}
     if flops is not None:
         costs["flops"] = {"total": flops}
     if bytes is not None:

@@ -155,6 +155,7 @@ def calibrate_calls(
         elapsed = clock() - start
         if elapsed >= target_seconds:
             return calls
+        growth: float
         if elapsed <= 0:
             growth = MAX_CALIBRATION_GROWTH
         else:

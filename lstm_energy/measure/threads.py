@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 from lstm_energy.errors import ConfigError
 
@@ -29,11 +30,12 @@ def pinned_threads(threads: int, *, torch_too: bool = False):
         pass
 
     threads = check_threads(threads)
-    torch_module = None
+    torch_module: Any = None
     previous_torch = None
     if torch_too:
-        import torch as torch_module
+        import torch
 
+        torch_module = torch
         previous_torch = torch_module.get_num_threads()
         torch_module.set_num_threads(threads)
     try:

@@ -24,6 +24,9 @@ class MsrDevice(Protocol):
     def read(self, cpu: int, address: int) -> int:
         """The 64-bit value of register ``address`` on ``cpu``; OSError (EIO) when it does not exist."""
 
+    def describe(self) -> str:
+        """Where the registers come from, for the meter's provenance record."""
+
     def close(self) -> None:
         """Release the device. Safe to call twice."""
 

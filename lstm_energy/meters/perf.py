@@ -232,7 +232,8 @@ class PerfMeter(EnergyMeter):
             return self._events.open(self.pmu.type, event.config, cpu)
         except PerfOpenError as err:
             call = f"perf_event_open(type={self.pmu.type}, config={event.config:#x} [{event.name}], pid=-1, cpu={cpu})"
-            code = errno.errorcode.get(err.errno, str(err.errno))
+            number = err.errno or 0
+            code = errno.errorcode.get(number, str(err.errno))
             if err.errno in (errno.EACCES, errno.EPERM):
                 paranoid = read_perf_event_paranoid(self._proc_root)
                 raise permission_error(
@@ -248,7 +249,7 @@ class PerfMeter(EnergyMeter):
                 errno.ENOSYS: "this kernel has no perf_event_open (CONFIG_PERF_EVENTS=n) or seccomp blocks it",
             }
             raise meter_error(
-                f"{call} failed with {code} ({err.strerror}): {hints.get(err.errno, 'unexpected error')}.",
+                f"{call} failed with {code} ({err.strerror}): {hints.get(number, 'unexpected error')}.",
                 "use the powercap meter or check `perf stat -a -e power/energy-pkg/ sleep 1`",
             ) from err
 

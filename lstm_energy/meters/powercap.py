@@ -140,7 +140,7 @@ class PowercapMeter(EnergyMeter):
         mirrors = find_die_mirrors(zones, lambda zone: read_energy_uj(zone, self._proc_root))
         kept = []
         for zone in zones:
-            mirror_of = mirrors.get(zone.key if zone.top_level else zone.parent_name)
+            mirror_of = mirrors.get(zone.key if zone.top_level else zone.parent_name or "")
             if mirror_of is None:
                 kept.append(zone)
                 continue

@@ -140,6 +140,7 @@ def discover_zones(root: str) -> list[PowercapZone]:
     raw: list[tuple[str, str, tuple[int, ...]]] = []
     for real, path in _zone_dirs(root).items():
         match = _ZONE_DIR.match(os.path.basename(real)) or _ZONE_DIR.match(os.path.basename(path))
+        assert match is not None, f"_zone_dirs listed {path}, which is not a zone directory"
         ids = tuple(int(part, 16) for part in match.group("ids").split(":"))
         raw.append((match.group("control"), path, ids))
     raw.sort(key=lambda item: (item[0] != PRIMARY_CONTROL, item[0], item[2]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from typing import Any
 
 from lstm_energy.meters import wraparound
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
@@ -111,7 +112,7 @@ class PyRaplMeter(EnergyMeter):
         self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-pyrapl-sampler")
 
     @staticmethod
-    def _open_devices(socket_ids) -> dict[str, object]:
+    def _open_devices(socket_ids) -> dict[str, Any]:
         """``{"package": PkgAPI, "dram": DramAPI}`` (dram only when present)."""
         from pyRAPL import Device, DeviceAPIFactory, PyRAPLBadSocketIdException, PyRAPLCantInitDeviceAPI
 

@@ -80,6 +80,8 @@ class SimulatedMeter(EnergyMeter):
         return joules
 
     def _read_wrapped(self) -> dict[str, float]:
+        """The raw counters (true mod wrap_joules); read only when wrapping is on."""
+        assert self.wrap_joules is not None
         return {key: value % self.wrap_joules for key, value in self.true_joules().items()}
 
     @classmethod
