@@ -61,7 +61,9 @@ def test_readme_first_command_writes_an_estimated_report(isolated_host, tmp_path
         )
         time_ratio = numpy_record["time"]["seconds_per_sequence"] / cython_record["time"]["seconds_per_sequence"]
         assert joule_ratio > 1.0, "numpy runs longer than cython on the same work, so it must cost more joules"
-        assert 0.5 * time_ratio < joule_ratio < 2.0 * time_ratio  # the estimate follows CPU time
+        # the estimate follows CPU time (exactly: tests/measure/test_estimator_defaults.py); wall time on a
+        # loaded 2-vCPU host can stretch either side's windows, so only the magnitude is checked here
+        assert time_ratio / 3 < joule_ratio < 3 * time_ratio
         compared += 1
     assert compared >= 2
 
