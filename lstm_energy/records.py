@@ -175,6 +175,13 @@ def profile_record(
     return record
 
 
+def add_host_block(record: dict, host: Mapping) -> dict:
+    """``record`` with its ``host`` block: who measured it in a fleet sweep (hostname, machine id, CPU
+    package, CPU vendor/family/model and microarchitecture; ``lstm_energy.machine.identity``). The
+    meter and its provenance stay in ``energy``. Records of one-host runs have no ``host`` block."""
+    return {**record, "host": dict(host)}
+
+
 def benchmark_record(
     *,
     config: Mapping,
