@@ -57,3 +57,8 @@ class CalibrationError(LstmEnergyError, ValueError):
 class IsaUnsupportedError(LstmEnergyError, RuntimeError):
     """A kernel instruction-set path (``LSTM_ENERGY_ISA``, ``lstm_energy.kernels.isa.set_isa``) that
     this CPU cannot run; the message names the missing CPU flag."""
+
+
+class HostBusyError(LstmEnergyError, RuntimeError):
+    """Another lstm-energy process holds this host's measurement lock and we were told not to wait
+    (``--no-wait``), or the lock file cannot be opened (lstm_energy.measure.host_lock)."""

@@ -128,7 +128,16 @@ def time_block(measurement, *, per_sequence: bool = True) -> dict:
             "cv": m.cv_seconds,
         }
     )
+    block.update(host_lock_figures(m))
     return block
+
+
+def host_lock_figures(measurement) -> dict:
+    """``lock_wait_seconds`` (time spent waiting for the host measurement lock, 0 when free or off) and
+    ``window_spans`` ([start, end] Unix wall seconds of each work window through its idle twin), so
+    that non-overlap of measurements on one host can be checked from the records alone."""
+    spans = [[w.started_at, w.ended_at] for w in measurement.windows if getattr(w, "ended_at", 0.0)]
+    return {"lock_wait_seconds": float(getattr(measurement, "lock_wait_seconds", 0.0)), "window_spans": spans}
 
 
 def _head(kind: str, created: str | None, config: Mapping) -> dict:
@@ -164,6 +173,13 @@ def profile_record(
         }
     )
     return record
+
+
+def add_host_block(record: dict, host: Mapping) -> dict:
+    """``record`` with its ``host`` block: who measured it in a fleet sweep (hostname, machine id, CPU
+    package, CPU vendor/family/model and microarchitecture; ``lstm_energy.machine.identity``). The
+    meter and its provenance stay in ``energy``. Records of one-host runs have no ``host`` block."""
+    return {**record, "host": dict(host)}
 
 
 def benchmark_record(

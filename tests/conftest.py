@@ -1,11 +1,17 @@
 """Fixtures shared by the layer and engine-level tests (tests/layers, tests/reference)."""
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
 from lstm_energy._layers.engines import engine_available
+
+# Measurements in this suite take a host lock of their own (lstm_energy.measure.host_lock), not the
+# host-wide one: a unit test with a simulated meter must neither queue behind a real sweep on this host
+# nor delay it. tests/measure/test_host_lock.py sets the path explicitly where the lock is under test.
+os.environ.setdefault("LSTM_ENERGY_HOST_LOCK", os.path.join(tempfile.mkdtemp(prefix="lstm-energy-tests-"), "host.lock"))
 
 
 @pytest.fixture(params=["numpy", "cython"])

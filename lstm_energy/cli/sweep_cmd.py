@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from lstm_energy.cli import fleet_args
 from lstm_energy.cli.arg_types import meter_name
 from lstm_energy.config import CELLS, IMPLS, PHASES
 
@@ -63,6 +64,7 @@ def add_arguments(parser) -> None:
         "--overwrite", action="store_true", help="discard the records already in --output and start afresh"
     )
     parser.add_argument("--dry-run", action="store_true", help="list the grid's points and exit")
+    fleet_args.add_arguments(parser)
 
 
 def run(args) -> int:
@@ -98,7 +100,11 @@ def run(args) -> int:
 
         Path(args.output).unlink(missing_ok=True)
     try:
-        summary = run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
+        fleet_args.apply_lock_settings(args)
+        if fleet_args.wants_cluster(args):
+            summary = fleet_args.run(args, configs, grid.protocol)
+        else:
+            summary = run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
     except ConfigError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2

@@ -37,10 +37,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lstm_energy.errors import MeterError
 from lstm_energy.measure import checks
+from lstm_energy.measure import host_lock as host_lock_module
 from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
 from lstm_energy.measure.statistics import Summary, coefficient_of_variation, summarize
 from lstm_energy.meters.liveness import NOT_COUNTING_FIX, window_problem
@@ -71,6 +72,9 @@ class Window:
     idle_seconds: float
     idle_joules: Mapping[str, float]
     idle_cpu_seconds: float = 0.0
+    #: wall-clock span (``time.time()``, Unix seconds) from the work window's start to the idle window's end
+    started_at: float = 0.0
+    ended_at: float = 0.0
 
     def idle_watts(self, domain: str) -> float:
         """Idle power of one domain over the idle window."""
@@ -107,6 +111,8 @@ class Measurement:
     cv_seconds: float
     cv_joules: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: seconds spent waiting for the host measurement lock before the warm-up (host_lock.py)
+    lock_wait_seconds: float = 0.0
 
     @property
     def joules_per_sequence(self) -> Summary:
@@ -204,6 +210,7 @@ def measure(
     seed: int = 0,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
+    host_lock=None,
 ) -> Measurement:
     """Measure the energy and time of ``fn()`` under ``meter`` with the protocol above.
 
@@ -212,11 +219,15 @@ def measure(
     opened here and closed when the measurement ends.
     flops / bytes: work per call, passed to ``meter.note_work`` so the estimator can use it
     (measured meters ignore it). seed: seeds the bootstrap CI. clock / sleep: wall clock and idle
-    sleep, injectable for tests of the protocol logic.
+    sleep, injectable for tests of the protocol logic. host_lock: the host-wide lock held from the
+    warm-up to the last idle window so no two lstm-energy processes measure at once
+    (``host_lock.py``): None takes it as the environment configures it, False measures without it,
+    or pass a HostLock; the wait is the Measurement's ``lock_wait_seconds``.
     """
     _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
-    with opened_meter(meter) as open_meter:
-        return _measure_with(
+    lock = host_lock_module.resolve(host_lock)
+    with opened_meter(meter) as open_meter, lock.held() as held:
+        measurement = _measure_with(
             fn,
             open_meter,
             batch=batch,
@@ -229,6 +240,7 @@ def measure(
             clock=clock,
             sleep=sleep,
         )
+    return replace(measurement, lock_wait_seconds=held.wait_seconds)
 
 
 def _measure_with(
@@ -244,6 +256,7 @@ def _measure_with(
     measured: list[Window] = []
     for index in range(windows):
         cpu_start = time.process_time()
+        started_at = time.time()
         start = clock()
         sample_start = meter.read()
         _run_calls(fn, calls)
@@ -261,13 +274,24 @@ def _measure_with(
         idle_end = meter.read()
         idle_seconds = clock() - idle_start_time
         idle_cpu_seconds = time.process_time() - idle_cpu_start
+        ended_at = time.time()
         idle = idle_end - idle_start
         if meter.provenance == "measured":
             _require_counting(
                 meter, index, windows, ("work", seconds, work.joules), ("idle", idle_seconds, idle.joules)
             )
         measured.append(
-            Window(calls, seconds, cpu_seconds, dict(work.joules), idle_seconds, dict(idle.joules), idle_cpu_seconds)
+            Window(
+                calls,
+                seconds,
+                cpu_seconds,
+                dict(work.joules),
+                idle_seconds,
+                dict(idle.joules),
+                idle_cpu_seconds,
+                started_at,
+                ended_at,
+            )
         )
 
     return summarize_windows(

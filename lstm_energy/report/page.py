@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 from lstm_energy.report.charts import Figure
+from lstm_energy.report.hosts import hosts_section
 from lstm_energy.report.rows import Row
 from lstm_energy.report.units import esc
 from lstm_energy.results import LoadProblem
@@ -361,6 +362,7 @@ def render_page(
 <div><h2>Meter and provenance</h2>{_meter_table(rows)}</div>
 <div><h2>Machine and environment</h2>{_environment_table(records)}</div>
 </section>
+{hosts_section(records)}
 <section id="sources"><h2>Inputs</h2><ul>{source_items}</ul></section>
 {_problems(problems, list(notes))}
 <section id="protocol-warnings"><h2>Protocol warnings</h2>{_warnings(rows)}</section>

@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from lstm_energy.config import Config
-from lstm_energy.errors import ConfigError
-from lstm_energy.sweep.points import SweepSummary, check_meter_name, done_keys, point_measurer, protocol_settings
+from lstm_energy.sweep.points import (
+    SweepSummary,
+    check_meter_name,
+    check_output,
+    done_keys,
+    point_measurer,
+    protocol_settings,
+)
 from lstm_energy.sweep.progress import Progress
 
 
@@ -47,13 +52,9 @@ def run_sweep(
     log = log if log is not None else sys.stderr
     summary = SweepSummary()
     existing = set()
+    check_output(output, resume)
     if resume:
         existing = done_keys(output)
-    elif Path(output).exists() and Path(output).stat().st_size > 0:
-        raise ConfigError(
-            f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
-            "--overwrite to start afresh, or choose another -o path"
-        )
     protocol_kwargs, ignored = protocol_settings(protocol)
     if ignored:
         summary.notes.append(f"protocol settings {ignored} are not accepted by profile(); measured with its defaults")

@@ -66,6 +66,35 @@ def done_keys(path: str | os.PathLike) -> set[str]:
     }
 
 
+def done_host_keys(path: str | os.PathLike) -> set[str]:
+    """Resume keys (``host_point_key``) of the profile records in ``path`` that carry a ``host`` block:
+    what ``--every-host`` has already measured, configuration by host."""
+    from lstm_energy.machine.identity import host_key
+    from lstm_energy.results import config_key, load_records
+
+    if not Path(path).exists():
+        return set()
+    return {
+        host_point_key(config_key(r["config"]), host_key(r["host"]))
+        for r in load_records(path).records
+        if r.get("kind") == "profile" and isinstance(r.get("config"), dict) and isinstance(r.get("host"), dict)
+    }
+
+
+def host_point_key(config_key: str, host_key: str) -> str:
+    """One configuration on one host (``machine_id/package``): the ``--every-host`` resume key."""
+    return f"{config_key}@{host_key}"
+
+
+def check_output(output: str | os.PathLike, resume: bool) -> None:
+    """ConfigError when ``output`` already has records and ``resume`` is off (what every runner refuses)."""
+    if not resume and Path(output).exists() and Path(output).stat().st_size > 0:
+        raise ConfigError(
+            f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
+            "--overwrite to start afresh, or choose another -o path"
+        )
+
+
 def check_meter_name(name: str) -> None:
     """ConfigError unless ``name`` is a meter name (``lstm_energy.meters.registry.NAMES``, the one list)."""
     from lstm_energy.meters.registry import NAMES

@@ -1,0 +1,87 @@
+"""``lstm-energy sweep``'s flags for running on a Dask cluster and for the host measurement lock.
+
+Kept apart from sweep_cmd.py so the sweep command gains two calls, not a second runner's worth of
+options: ``add_arguments(parser)`` and ``run(args, configs, protocol)``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def add_arguments(parser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="run the grid on this Dask scheduler's workers (pip install 'lstm_energy[distributed]')",
+    )
+    where.add_argument(
+        "--local-cluster",
+        type=int,
+        metavar="N",
+        help="start a Dask LocalCluster of N workers on this host and run the grid on it",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--spread",
+        dest="mode",
+        action="store_const",
+        const="spread",
+        help="(with a cluster; default) each point once, on whichever worker is free",
+    )
+    mode.add_argument(
+        "--every-host",
+        dest="mode",
+        action="store_const",
+        const="every-host",
+        help="(with a cluster) each point on every worker, to compare CPUs on one grid",
+    )
+    parser.set_defaults(mode="spread")
+    parser.add_argument(
+        "--require-measured",
+        action="store_true",
+        help="(with a cluster) leave out workers whose meter is an estimate instead of recording estimated joules",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="(with a cluster) reruns of a point whose worker died or that raised; default 2",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once if another lstm-energy process is measuring on this host, instead of waiting for it",
+    )
+
+
+def wants_cluster(args) -> bool:
+    return bool(args.scheduler or args.local_cluster is not None)
+
+
+def apply_lock_settings(args) -> None:
+    """--no-wait reaches every measurement of this process and of the LocalCluster workers it starts."""
+    if args.no_wait:
+        from lstm_energy.measure.host_lock import WAIT_VARIABLE
+
+        os.environ[WAIT_VARIABLE] = "0"
+
+
+def run(args, configs, protocol):
+    """The sweep on the cluster (ConfigError when the extra is missing or the cluster is unusable)."""
+    from lstm_energy.sweep.dask_runner import run_dask_sweep
+
+    return run_dask_sweep(
+        configs,
+        args.output,
+        scheduler=args.scheduler,
+        local_cluster=args.local_cluster,
+        mode=args.mode,
+        meter=args.meter,
+        protocol=protocol,
+        resume=args.resume,
+        require_measured=args.require_measured,
+        retries=args.retries,
+    )

@@ -1,0 +1,146 @@
+"""The report's per-host comparison, shown when the results span several hosts or CPUs (fleet sweeps).
+
+``hosts_section(records)`` is one ``<section>``: a table of hosts (identity, CPU, meters and their
+provenance, record count) and a dot plot of joules per sequence by CPU microarchitecture for the
+configurations measured on more than one of them, one colour per microarchitecture. Records carry
+a ``host`` block when a fleet sweep made them (``lstm_energy.machine.identity``); older records are
+placed by ``environment.hostname`` and ``environment.cpu_model``. Returns "" for one host.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from lstm_energy.report.charts import Figure, _drawn
+from lstm_energy.report.svg import MARKERS, PALETTE, Series, dot_plot
+from lstm_energy.report.units import esc, si
+
+
+def host_of(record: dict) -> dict:
+    """``{"key", "hostname", "cpu", "microarchitecture", "package", "machine_id", "source"}`` of a record."""
+    host = record.get("host")
+    env = record.get("environment") or {}
+    if isinstance(host, dict):
+        cpu = host.get("cpu") or {}
+        cpu_text = f"{cpu.get('vendor')} family {cpu.get('family')} model {cpu.get('model')}"
+        if cpu.get("model_name"):
+            cpu_text += f" ({cpu['model_name']})"
+        return {
+            "key": f"{host.get('machine_id')}/{host.get('package')}",
+            "hostname": host.get("hostname"),
+            "cpu": cpu_text,
+            "microarchitecture": cpu.get("microarchitecture") or "unknown microarchitecture",
+            "package": host.get("package"),
+            "machine_id": host.get("machine_id"),
+            "source": host.get("source"),
+        }
+    return {
+        "key": f"hostname:{env.get('hostname')}",
+        "hostname": env.get("hostname"),
+        "cpu": env.get("cpu_model") or "unknown CPU",
+        "microarchitecture": env.get("cpu_model") or "unknown CPU",
+        "package": None,
+        "machine_id": None,
+        "source": "environment block (record made without a host block)",
+    }
+
+
+def _profiles(records: list[dict]) -> list[dict]:
+    return [r for r in records if r.get("kind") == "profile" and isinstance(r.get("config"), dict)]
+
+
+def hosts_table(records: list[dict]) -> str:
+    """One row per host: name, machine id / package, CPU, microarchitecture, meters with provenance, records."""
+    hosts: dict[str, dict] = {}
+    for record in _profiles(records):
+        h = host_of(record)
+        entry = hosts.setdefault(h["key"], {**h, "meters": {}, "records": 0})
+        energy = record.get("energy") or {}
+        meter = (energy.get("meter") or {}).get("name") or "unnamed meter"
+        entry["meters"][(meter, energy.get("provenance"))] = (
+            entry["meters"].get((meter, energy.get("provenance")), 0) + 1
+        )
+        entry["records"] += 1
+    body = "".join(
+        "<tr>"
+        f"<td>{esc(h['hostname'])}</td><td><code>{esc(h['machine_id'] or '–')}</code> / {esc(h['package'] or '–')}</td>"
+        f"<td>{esc(h['cpu'])}</td><td>{esc(h['microarchitecture'])}</td>"
+        f"<td>{esc(', '.join(f'{m} ({p}): {n}' for (m, p), n in sorted(h['meters'].items(), key=str)))}</td>"
+        f"<td>{h['records']}</td><td>{esc(h['source'])}</td>"
+        "</tr>"
+        for h in sorted(hosts.values(), key=lambda h: str(h["hostname"]))
+    )
+    return (
+        '<table id="hosts-table" class="sortable"><caption>Hosts that measured these results; meters by name '
+        "(provenance): records.</caption><thead><tr><th>host</th><th>machine id / package</th><th>CPU</th>"
+        "<th>microarchitecture</th><th>meters (provenance): records</th><th>records</th><th>identity from</th>"
+        f"</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _config_label(config: dict) -> str:
+    from lstm_energy.config import Config
+
+    try:
+        return Config.from_record(config).label()
+    except Exception:  # a config this version cannot rebuild still gets a row
+        return ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
+
+
+def energy_by_microarchitecture(records: list[dict]) -> Figure:
+    """Dynamic J/sequence (median of the records) per configuration, one series per microarchitecture,
+    for the configurations measured on at least two microarchitectures."""
+    title = "Energy per sequence by CPU microarchitecture"
+    caption = (
+        "Dynamic energy per sequence (median of each record's windows; median over that microarchitecture's "
+        "records) of the same configuration on each CPU microarchitecture; series name the provenance of "
+        "their joules."
+    )
+    values: dict[str, dict[str, list[float]]] = {}
+    provenance: dict[str, set] = {}
+    for record in _profiles(records):
+        value = ((record.get("energy") or {}).get("joules_per_sequence") or {}).get("median")
+        if not isinstance(value, (int, float)):
+            continue
+        arch = host_of(record)["microarchitecture"]
+        values.setdefault(_config_label(record["config"]), {}).setdefault(arch, []).append(float(value))
+        provenance.setdefault(arch, set()).add(str((record.get("energy") or {}).get("provenance")))
+    shared = sorted(label for label, by_arch in values.items() if len(by_arch) >= 2)
+    if not shared:
+        return Figure(
+            "by-microarchitecture",
+            title,
+            caption,
+            note="No configuration was measured on two microarchitectures: sweep with --every-host to compare CPUs.",
+        )
+    archs = sorted({a for label in shared for a in values[label]})
+    series = []
+    for i, arch in enumerate(archs):
+        points = [
+            (
+                statistics.median(values[label][arch]),
+                row,
+                f"{label} on {arch}: {si(statistics.median(values[label][arch]), 'J')}/sequence",
+            )
+            for row, label in enumerate(shared)
+            if arch in values[label]
+        ]
+        name = f"{arch} ({', '.join(sorted(provenance[arch]))})"
+        series.append(Series(name, points, color=PALETTE[i % len(PALETTE)], shape=MARKERS[i % len(MARKERS)]))
+    figure = Figure("by-microarchitecture", title, caption)
+    return _drawn(
+        figure, lambda: dot_plot(title, shared, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    )
+
+
+def hosts_section(records: list[dict]) -> str:
+    """The per-host section (table and chart); "" when the profile records come from one host only."""
+    if len({host_of(r)["key"] for r in _profiles(records)}) < 2:
+        return ""
+    fig = energy_by_microarchitecture(records)
+    note = f'<p class="chart-note">{esc(fig.note)}</p>' if fig.note else ""
+    return (
+        f'<section id="hosts"><h2>Hosts and CPUs</h2>{hosts_table(records)}'
+        f'<figure class="figure" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{fig.svg or ""}{note}'
+        f"<figcaption>{esc(fig.caption)}</figcaption></figure></section>"
+    )
