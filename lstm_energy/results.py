@@ -425,11 +425,11 @@ def load_dataframe(*paths: str | os.PathLike | list):
     """
     import pandas as pd
 
-    paths = tuple(expand_paths(paths))
-    if not paths:
+    files = expand_paths(paths)
+    if not files:
         raise ValueError("load_dataframe got an empty list of paths; pass RESULTS.jsonl files or a pattern")
-    _require_files(paths)
-    loaded = load_records(*paths)
+    _require_files(files)
+    loaded = load_records(*files)
     frame = pd.DataFrame([dict(iter_flat(r)) for r in loaded.records])
     frame.attrs["problems"] = [str(p) for p in loaded.problems]
     _warn_skipped(loaded.problems)
