@@ -18,6 +18,7 @@ _LAZY = {
     "profile": "lstm_energy.measure",
     "ProfileResult": "lstm_energy.measure",
     "load_dataframe": "lstm_energy.results",
+    "to_dataframe": "lstm_energy.measure.result",
 }
 
 __all__ = ["LstmEnergyError", "__version__", *_LAZY]

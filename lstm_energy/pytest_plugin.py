@@ -92,6 +92,42 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not_measured:
         line += " -- " + "/".join(p.upper() for p in not_measured) + ", NOT MEASURED"
     terminalreporter.write_line(line)
+    write_energy_table(terminalreporter, session.results)
+
+
+def write_energy_table(terminalreporter, results: list[tuple[str, dict]]) -> None:
+    """The "energy per benchmark" section: per test, joules per call and per sequence (median, 95% CI),
+    provenance and meter. Only tests that used the ``energy`` fixture are listed."""
+    if not results:
+        return
+    from lstm_energy.report.units import si
+
+    def stat(block, key):
+        value = (block or {}).get(key)
+        if not isinstance(value, dict) or value.get("median") is None:
+            return "n/a (no batch given)" if key == "joules_per_sequence" else "n/a"
+        text = si(value["median"], "J")
+        if value.get("ci95_low") is not None and value.get("ci95_high") is not None:
+            text += f" [{si(value['ci95_low'], 'J')}, {si(value['ci95_high'], 'J')}]"
+        return text
+
+    terminalreporter.write_sep("-", "lstm_energy: energy per benchmark (median [95% CI], idle subtracted)")
+    rows = [("benchmark", "J/call", "J/sequence", "provenance", "meter")]
+    for name, record in results:
+        energy = record.get("energy") or {}
+        provenance = str(energy.get("provenance", "?"))
+        rows.append(
+            (
+                name,
+                stat(energy, "joules_per_call"),
+                stat(energy, "joules_per_sequence"),
+                provenance if provenance == "measured" else provenance.upper() + ", NOT MEASURED",
+                str((energy.get("meter") or {}).get("name", "?")),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        terminalreporter.write_line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 class EnergySession:
@@ -110,6 +146,8 @@ class EnergySession:
         self.measured = 0
         self.provenances: set[str] = set()
         self.meter_names: set[str] = set()
+        #: (test id, energy record) of every measurement, for the terminal summary
+        self.results: list[tuple[str, dict]] = []
 
     def meter(self):
         if self._meter is None:
@@ -140,8 +178,9 @@ def _check_work(name: str, value):
 class EnergyFixture:
     """The ``energy`` fixture: ``benchmark`` plus an energy measurement stored in its extra_info."""
 
-    def __init__(self, benchmark, session: EnergySession, settings: dict, meter=None):
+    def __init__(self, benchmark, session: EnergySession, settings: dict, meter=None, name: str | None = None):
         self._benchmark = benchmark
+        self.name = name or str(getattr(benchmark, "fullname", None) or getattr(benchmark, "name", "?"))
         self._session = session
         self._meter = meter
         self.batch = None
@@ -234,6 +273,7 @@ class EnergyFixture:
         self.record = self._record(measurement)
         self._benchmark.extra_info[EXTRA_INFO_KEY] = self.record
         self._session.measured += 1
+        self._session.results.append((self.name, self.record))
         self._session.provenances.add(measurement.provenance)
         self._session.meter_names.add(getattr(meter, "name", type(meter).__name__))
 
@@ -268,4 +308,4 @@ def energy(request, energy_meter):
             raise TypeError(f"@pytest.mark.energy takes keyword arguments only, got positional {marker.args!r}")
         settings = dict(marker.kwargs)
     benchmark = request.getfixturevalue("benchmark")
-    yield EnergyFixture(benchmark, session, settings, meter=energy_meter)
+    yield EnergyFixture(benchmark, session, settings, meter=energy_meter, name=request.node.nodeid)

@@ -363,17 +363,59 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
 
 
 def iter_flat(record: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
-    """Flatten nested dicts to dotted keys; lists stay whole (e.g. warnings, blas)."""
+    """Flatten nested dicts to dotted keys; lists stay whole (e.g. warnings, blas).
+
+    An empty dict (a benchmark's ``config: {}``) yields no column: a frame then has ``config.cell``,
+    ``config.batch``, ... and never a ``config`` object column beside them.
+    """
     for key, value in record.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
             yield from iter_flat(value, name + ".")
         else:
             yield name, value
 
 
-def load_dataframe(*paths: str | os.PathLike):
+def expand_paths(paths) -> list[str | os.PathLike]:
+    """Paths given as separate arguments, as lists or tuples of them (``glob.glob(...)``), or as glob
+    patterns (``"reports/*.jsonl"``), as one flat list. A pattern that matches nothing raises
+    FileNotFoundError naming it; anything that is not a path raises TypeError naming what it was."""
+    import glob
+
+    out: list[str | os.PathLike] = []
+    for item in paths:
+        if isinstance(item, (list, tuple)):
+            out.extend(expand_paths(item))
+        elif isinstance(item, (str, os.PathLike)):
+            text = os.fspath(item)
+            if glob.has_magic(text) and not Path(text).exists():
+                matches = sorted(glob.glob(text))
+                if not matches:
+                    raise FileNotFoundError(
+                        f"no results file matches the pattern {text!r}; make one with `lstm-energy sweep ... -o FILE`, "
+                        "or check the pattern"
+                    )
+                out.extend(matches)
+            else:
+                out.append(item)
+        else:
+            raise TypeError(
+                f"results paths must be str or os.PathLike (or lists of them, or glob patterns), got "
+                f"{type(item).__name__} ({item!r:.60}); e.g. load_dataframe('reports/*.jsonl')"
+            )
+    return out
+
+
+def load_dataframe(*paths: str | os.PathLike | list):
     """All valid records of ``paths`` as a pandas DataFrame, one row per record, dotted column names.
+
+    ``paths``: file paths as separate arguments, a list of them (``glob.glob("reports/*.jsonl")``) or glob
+    patterns (``load_dataframe("reports/*.jsonl")``). Column names: every nested key of the record joined
+    by dots, e.g. ``config.cell``, ``config.batch``, ``energy.provenance``, ``energy.meter.name``,
+    ``energy.joules_per_sequence.median`` / ``.ci95_low`` / ``.ci95_high``, ``time.seconds_per_call.median``,
+    ``costs.flops.total``, ``costs.bytes.expected``, ``derived.pj_per_flop``, ``environment.cpu_model``,
+    ``benchmark.fullname`` (benchmark records), ``_source.path``, ``_source.line``; lists (``warnings``,
+    ``environment.blas``) stay whole in one column. No column holds a whole nested object.
 
     Raises FileNotFoundError when a path does not exist (an empty frame would hide a typo). Skipped
     lines are listed in ``df.attrs["problems"]`` as strings (file:line: why) and announced with one
@@ -383,8 +425,11 @@ def load_dataframe(*paths: str | os.PathLike):
     """
     import pandas as pd
 
-    _require_files(paths)
-    loaded = load_records(*paths)
+    files = expand_paths(paths)
+    if not files:
+        raise ValueError("load_dataframe got an empty list of paths; pass RESULTS.jsonl files or a pattern")
+    _require_files(files)
+    loaded = load_records(*files)
     frame = pd.DataFrame([dict(iter_flat(r)) for r in loaded.records])
     frame.attrs["problems"] = [str(p) for p in loaded.problems]
     _warn_skipped(loaded.problems)

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "profile": "profile_cmd",
     "sweep": "sweep_cmd",
     "report": "report_cmd",
+    "compare": "compare_cmd",
     "calibrate": "calibrate_cmd",
     "forecast": "forecast_cmd",
 }
@@ -29,6 +30,7 @@ HELP = {
     "profile": "measure joules per sequence of one configuration",
     "sweep": "measure a grid of configurations into a JSON Lines results file",
     "report": "write a self-contained HTML report from results files",
+    "compare": "energy/time regressions between two results files, by configuration; exit 1 on one",
     "calibrate": "fit the energy estimator to measured runs (needs real counters)",
     "forecast": "train forecasters on real data and report accuracy per joule",
 }

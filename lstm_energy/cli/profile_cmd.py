@@ -49,77 +49,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results record as JSON")
 
 
-def _si(value: float | None, unit: str) -> str:
-    """1.234e-3 J -> '1.234 mJ'."""
-    if value is None:
-        return "n/a"
-    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
-        if abs(value) >= factor:
-            return f"{value / factor:.4g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
-
-
-def headline(record: dict) -> str:
-    """The first line of the human output: the figure AND whether it was measured or estimated."""
-    energy = record["energy"]
-    meter = energy["meter"]
-    per_sequence = _si(energy["joules_per_sequence"]["median"], "J")
-    if energy["provenance"] == "measured":
-        return (
-            f"MEASURED by {meter.get('name')} ({' + '.join(energy['headline_domains'])}): {per_sequence} per "
-            "sequence (dynamic: idle baseline subtracted)"
-        )
-    if energy["provenance"] == "estimated":
-        parameters = (
-            f"calibrated profile {meter.get('profile_path')}"
-            if meter.get("calibrated")
-            else meter.get("source") or "source not stated by the meter"
-        )
-        return (
-            f"ESTIMATED, NOT MEASURED: {per_sequence} per sequence from the {meter.get('name')!r} estimator "
-            f"({parameters}; no energy counter was read)"
-        )
-    return f"SIMULATED (tests only), NOT MEASURED: {per_sequence} per sequence from meter {meter.get('name')!r}"
-
-
-def render(record: dict) -> str:
-    """Human-readable report of a profile record."""
-    c, e, t, d = record["config"], record["energy"], record["time"], record["derived"]
-    jps = e["joules_per_sequence"]
-    shape = (
-        f"{c['cell']} {c['phase']} impl={c['impl']} B={c['batch']} T={c['seq_len']} D={c['input_size']} "
-        f"H={c['hidden_size']} layers={c['num_layers']}{' bidirectional' if c['bidirectional'] else ''} "
-        f"{c['dtype']} threads={c['threads']}"
-    )
-    lines = [headline(record), f"  config          {shape}"]
-    if e["provenance"] == "estimated":
-        lines.append(f"  estimator       {e['meter'].get('model', '')}; {e['meter'].get('source', 'source unstated')}")
-    lines += [
-        f"  J/sequence      median {_si(jps['median'], 'J')}, IQR [{_si(jps['q1'], 'J')}, {_si(jps['q3'], 'J')}], "
-        f"95% CI [{_si(jps['ci95_low'], 'J')}, {_si(jps['ci95_high'], 'J')}]",
-        f"  total J/seq     {_si(e['total_joules_per_sequence']['median'], 'J')} (idle included; idle "
-        f"{_si(e['idle_watts'], 'W')})",
-        f"  time            {_si(t['seconds_per_sequence'], 's')} per sequence, {_si(t['seconds_per_call']['median'], 's')}"
-        f" per call; {t['windows']} windows x {t['calls_per_window']} call(s) (~{t['window_seconds']:.3g} s), "
-        f"CV {t['cv']:.1%}",
-        f"  work            {record['costs']['flops']['total']:,} FLOP, {record['costs']['bytes']['expected']:,} bytes "
-        f"expected per call (model)",
-        f"  derived         {_number(d['gflops_per_second'])} GFLOP/s, {_si(d['watts'], 'W')} dynamic, "
-        f"{_number(d['pj_per_flop'])} pJ/FLOP, {_number(d['nj_per_byte'])} nJ/byte",
-    ]
-    lines += [f"  WARNING: {w}" for w in record["warnings"]]
-    return "\n".join(lines)
-
-
 def run(args) -> int:
     import warnings
 
     from lstm_energy.config import Config
     from lstm_energy.measure import profile_config
+    from lstm_energy.measure.summary import render  # one rendering, shared with ProfileResult.__str__
 
     # the flags are the Config's fields (--layers is num_layers); argparse has checked each one
     config = Config(

@@ -11,6 +11,8 @@ Thresholds:
 
 from __future__ import annotations
 
+import math
+
 from lstm_energy.measure.protocol_constants import CV_WARNING_THRESHOLD, MIN_UPDATES_PER_WINDOW
 from lstm_energy.measure.statistics import Summary
 
@@ -48,19 +50,38 @@ def variation_warnings(cv_seconds: float, cv_joules: float, window_count: int) -
     return found
 
 
-def window_length_warning(shortest_window_seconds: float, update_interval_seconds: float) -> str | None:
-    """Warn when a window spans fewer than 100 counter updates."""
+def window_length_warning(
+    shortest_window_seconds: float, update_interval_seconds: float, target_window_seconds: float | None = None
+) -> str | None:
+    """Warn when a window spans fewer than 100 counter updates.
+
+    The advice names a ``min_window_seconds`` that would change the outcome: the windows are calibrated
+    to ``target_window_seconds`` (already at least 100 updates), so when they still fall short the
+    target must grow by the shortfall, not merely reach the 100-update length it already has.
+    """
     needed = MIN_UPDATES_PER_WINDOW * update_interval_seconds
     if shortest_window_seconds >= needed:
         return None
     edge_error = (
         2.0 * update_interval_seconds / shortest_window_seconds if shortest_window_seconds > 0 else float("inf")
     )
+    target = max(needed, target_window_seconds or 0.0)
+    shortfall = needed / shortest_window_seconds if shortest_window_seconds > 0 else 10.0
+    advised = _round_up(target * min(shortfall, 10.0))
     return (
-        f"window too short for the counter: the shortest window lasted {shortest_window_seconds:.4g} s but the "
-        f"counter updates every {update_interval_seconds:.4g} s, so reads can be off by up to {edge_error:.1%}; "
-        f"raise min_window_seconds to at least {needed:.4g} s"
+        f"window too short for the counter: the shortest window lasted {shortest_window_seconds:.4g} s (target "
+        f"{target:.4g} s) but the counter updates every {update_interval_seconds:.4g} s, so reads can be off by up "
+        f"to {edge_error:.1%}; raise min_window_seconds to at least {advised:.2g} s so the shortest window reaches "
+        f"{needed:.4g} s (100 counter updates)"
     )
+
+
+def _round_up(seconds: float) -> float:
+    """``seconds`` rounded up to two significant digits (advice a reader can type)."""
+    if seconds <= 0:
+        return seconds
+    scale = 10.0 ** (math.floor(math.log10(seconds)) - 1)
+    return math.ceil(seconds / scale - 1e-9) * scale
 
 
 def dynamic_resolution_warning(dynamic_joules: Summary) -> str | None:
@@ -84,10 +105,11 @@ def protocol_warnings(
     shortest_window_seconds: float,
     update_interval_seconds: float,
     dynamic_joules: Summary,
+    target_window_seconds: float | None = None,
 ) -> list[str]:
     """Every warning that applies to one measurement, provenance first."""
     found = [provenance_warning(provenance, meter_description)]
     found += variation_warnings(cv_seconds, cv_joules, window_count)
-    found.append(window_length_warning(shortest_window_seconds, update_interval_seconds))
+    found.append(window_length_warning(shortest_window_seconds, update_interval_seconds, target_window_seconds))
     found.append(dynamic_resolution_warning(dynamic_joules))
     return [w for w in found if w]

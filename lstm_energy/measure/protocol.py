@@ -364,6 +364,7 @@ def summarize_windows(
         shortest_window_seconds=min(w.seconds for w in windows),
         update_interval_seconds=update_interval_seconds,
         dynamic_joules=dynamic_summary,
+        target_window_seconds=target_window_seconds,
     )
     return Measurement(
         windows=tuple(windows),

@@ -58,6 +58,22 @@ class ProfileResult:
         m = self.measurement
         return derived_figures(m.seconds_per_call.median, m.joules_per_call.median, self.flops, self.bytes)
 
+    def __str__(self) -> str:
+        """The short summary ``lstm-energy profile`` prints (the same rendering): headline with provenance first."""
+        from lstm_energy.measure.summary import render
+
+        return render(self.to_record())
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the headline (measured or estimated, said first) and the summary as a table."""
+        from lstm_energy.measure.summary import render_html
+
+        return render_html(self.to_record())
+
+    def to_dataframe(self):
+        """This result as a one-row pandas DataFrame, with load_dataframe's dotted column names."""
+        return to_dataframe([self])
+
     def to_record(self) -> dict:
         """The results record of kind "profile" (docs/results-record.md; built by lstm_energy.records)."""
         return profile_record(
@@ -68,3 +84,22 @@ class ProfileResult:
             created=self.created,
             warnings=self.warnings,
         )
+
+
+def to_dataframe(results) -> object:
+    """One or several ProfileResults as a pandas DataFrame, one row each, columns named like
+    ``lstm_energy.load_dataframe``'s (``config.cell``, ``energy.joules_per_sequence.median``, ...)."""
+    import pandas as pd
+
+    from lstm_energy.results import iter_flat
+
+    if isinstance(results, ProfileResult):
+        results = [results]
+    results = list(results)
+    wrong = [type(r).__name__ for r in results if not isinstance(r, ProfileResult)]
+    if wrong:
+        raise TypeError(
+            f"to_dataframe takes ProfileResults (from lstm_energy.profile), got {', '.join(sorted(set(wrong)))}; "
+            "for results files use lstm_energy.load_dataframe(paths)"
+        )
+    return pd.DataFrame([dict(iter_flat(r.to_record())) for r in results])

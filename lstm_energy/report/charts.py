@@ -346,6 +346,13 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
             )
             + f") from {roofs.source}."
         )
+        recorded = sorted({r.threads for r in usable if r.threads is not None})
+        unmatched = [t for t in recorded if t not in {roof.threads for roof in chosen}]
+        if unmatched:
+            caption += (
+                f" The results ran with {', '.join(map(str, unmatched))} thread(s), for which the machine profile "
+                "has no roof: the roof shown is for another thread count; rerun `lstm-energy machine` with that many."
+            )
     else:
         note = (
             "Measured machine peaks are missing, so no roofs are drawn: run `lstm-energy machine --json > machine.json` "
@@ -463,6 +470,38 @@ def energy_by_domain(rows: list[Row]) -> Figure:
     )
 
 
+def single_implementation_note(rows: list[Row], impls: list) -> str:
+    """Why the implementations chart is not drawn: one implementation, or none recorded (and how to record it)."""
+    unknown = [r for r in rows if not r.impl]
+    if impls:
+        text = f"Only one implementation in these results ({', '.join(impls)}): sweep with --impls cython,numpy[,torch] to compare."
+        if unknown:
+            text += f" {len(unknown)} other row(s) do not record their implementation."
+        return text
+    if not rows:
+        return "No energy records, so no implementations to compare."
+    missing = sorted(
+        {
+            k
+            for r in unknown
+            for k, v in (
+                ("cell", r.cell),
+                ("phase", r.phase),
+                ("impl", r.impl),
+                ("batch", r.batch),
+                ("hidden_size", r.hidden_size),
+            )
+            if not v
+        }
+    )
+    return (
+        f"The implementation is not recorded in {len(unknown)} of {len(rows)} row(s) (missing: {', '.join(missing)}), "
+        "so implementations cannot be compared. In a pytest benchmark, tell the energy fixture, e.g. "
+        '`energy.configure(impl="cython", cell="lstm", phase="forward", batch=32, hidden_size=256, ...)` or '
+        '`@pytest.mark.energy(impl="cython", ...)`; sweeps record it themselves (--impls cython,numpy[,torch]).'
+    )
+
+
 def implementations(rows: list[Row]) -> Figure:
     """cython vs numpy vs torch: J/sequence of the same configuration side by side."""
     profile = _profile_rows(rows)
@@ -472,12 +511,7 @@ def implementations(rows: list[Row]) -> Figure:
     )
     impls = _ordered(r.impl for r in profile if r.impl)
     if len(impls) < 2:
-        return Figure(
-            "impls",
-            title,
-            caption,
-            note=f"Only one implementation in these results ({', '.join(impls) or 'none'}): sweep with --impls cython,numpy[,torch] to compare.",
-        )
+        return Figure("impls", title, caption, note=single_implementation_note(rows, impls))
     caption = _joined(caption, provenance_caption(profile))
     empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
     if empty:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 from lstm_energy.report.charts import Figure
+from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
 from lstm_energy.report.rows import Row
 from lstm_energy.report.units import esc
@@ -248,9 +249,14 @@ def _meter_table(rows: list[Row]) -> str:
     blocks = []
     for provenance, meters in _meters_by_provenance(rows).items():
         for meter in meters:
+            body = (
+                estimate_block(meter, _describe_rows(meter))
+                if provenance == "estimated"
+                else f'<table class="meta">{_describe_rows(meter)}</table>'
+            )
             blocks.append(
                 f"<h3><code>{esc(meter.get('name', 'unknown'))}</code> <span class='prov prov-{esc(provenance)}'>{esc(provenance)}</span></h3>"
-                f'<table class="meta">{_describe_rows(meter)}</table>'
+                + body
             )
     return "".join(blocks) if blocks else "<p>No meter.</p>"
 
@@ -365,9 +371,9 @@ def render_page(
 {hosts_section(records)}
 <section id="sources"><h2>Inputs</h2><ul>{source_items}</ul></section>
 {_problems(problems, list(notes))}
-<section id="protocol-warnings"><h2>Protocol warnings</h2>{_warnings(rows)}</section>
 <section id="summary-section"><h2>Summary</h2>{tables_html or "<p>No energy records to tabulate.</p>"}</section>
 <section id="charts"><h2>Charts</h2>{figures_html}</section>
+<section id="protocol-warnings"><h2>Protocol warnings</h2>{_warnings(rows)}</section>
 </main>
 <footer>
 <p>Units: decimal SI prefixes (1 MB = 10<sup>6</sup> bytes, 1 GFLOP = 10<sup>9</sup> FLOP). A FLOP is one add or multiply; a multiply-add counts 2; transcendentals are counted separately.

@@ -126,6 +126,14 @@ def suspect_reasons(
     return [DEAD_COUNTER] if dead_total or dead_call or dead_idle else []
 
 
+def _threads(record: dict) -> int | None:
+    """The config's thread count; for a benchmark that did not declare one, the BLAS threads it ran under."""
+    threads = (record.get("config") or {}).get("threads")
+    if threads is None and record.get("kind") == "benchmark":
+        threads = (record.get("environment") or {}).get("blas_threads")
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) else None
+
+
 def row_from_record(record: dict) -> Row:
     """Flatten one validated record; derive what the record leaves out (GFLOP/s, W, pJ/FLOP, ...)."""
     config = record.get("config") or {}
@@ -173,7 +181,7 @@ def row_from_record(record: dict) -> Row:
         hidden_size=config.get("hidden_size"),
         num_layers=config.get("num_layers", 1 if config else None),
         bidirectional=config.get("bidirectional", False if config else None),
-        threads=config.get("threads"),
+        threads=_threads(record),
         dtype=config.get("dtype"),
         provenance=provenance,
         meter=energy.get("meter") or {},

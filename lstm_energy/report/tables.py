@@ -43,6 +43,25 @@ CONFIG_COLUMNS: list[Column] = [
     ("threads", "BLAS/compute threads", lambda r: r.threads, _text),
 ]
 
+
+def _shape_sort(row: Row) -> str:
+    """A text key that sorts shapes by B, T, D, H numerically (non-numeric, so the script compares text)."""
+    return "shape " + " ".join(f"{v if isinstance(v, int) else -1:09d}" for v in row.shape_key()[:4])
+
+
+#: the compact configuration: cell, one shape column (B T D H, plus L / bi / t when not the default), phase, impl
+COMPACT_CONFIG_COLUMNS: list[Column] = [
+    CONFIG_COLUMNS[0],
+    ("shape", "B batch, T steps, D input size, H hidden size (L layers, bi, t threads when not 1)", _shape_sort, None),
+    CONFIG_COLUMNS[1],
+    CONFIG_COLUMNS[2],
+]
+
+#: headers shown by default; the others sit behind the "all columns" toggle, so the table fits a 1400-px window
+DEFAULT_HEADERS = frozenset(
+    {"benchmark", "cell", "shape", "phase", "impl", "J/seq (median)", "J/seq 95% CI", "s/seq", "W", "provenance"}
+)
+
 BENCHMARK_COLUMNS: list[Column] = [
     ("benchmark", "pytest-benchmark test name", lambda r: r.label, _text),
     ("B", "batch size the test declared (sequences per call)", lambda r: r.batch, _text),
@@ -75,10 +94,13 @@ FIGURE_COLUMNS: list[Column] = [
 ]
 
 
-def _cell(row: Row, column: Column) -> str:
+def _cell(row: Row, column: Column, extra: bool = False) -> str:
     header, _, getter, formatter = column
     value = getter(row)
-    text = _ci_text(row) if formatter is None else formatter(value)
+    if formatter is None:
+        text = (row.shape_text or "–") if header == "shape" else _ci_text(row)
+    else:
+        text = formatter(value)
     if isinstance(value, bool) or value is None:
         sort = "" if value is None else str(int(value))
     elif isinstance(value, (int, float)):
@@ -91,19 +113,41 @@ def _cell(row: Row, column: Column) -> str:
         if row.suspect:  # marked measured, but the counter did not count
             klass = f' class="prov prov-{esc(value)} prov-suspect" title="{esc(" ".join(row.suspect))}"'
             text = f"{text} (suspect: counter did not count)"
+    if header == "benchmark":
+        klass = ' class="label"'
+    if extra:
+        klass = klass.replace('class="', 'class="col-extra ') if klass else _EXTRA
     return f'<td{klass} data-sort="{esc(sort)}">{esc(text)}</td>'
 
 
-def table(rows: list[Row], columns: list[Column], *, table_id: str, caption: str) -> str:
-    """A sortable HTML table of ``rows`` with ``columns``."""
+_EXTRA = ' class="col-extra"'
+
+
+def table(
+    rows: list[Row], columns: list[Column], *, table_id: str, caption: str, default: frozenset | None = None
+) -> str:
+    """A sortable HTML table of ``rows`` with ``columns``.
+
+    default: the headers shown at first; the other columns get class ``col-extra`` and a checkbox above
+    the table shows them (CSS only, so it works with scripts off). None shows every column.
+    """
+    extra = [default is not None and c[0] not in default for c in columns]
     head = "".join(
-        f'<th scope="col" title="{esc(tip)}" aria-sort="none"><button type="button">{esc(header)}</button></th>'
-        for header, tip, _, _ in columns
+        f'<th scope="col"{_EXTRA if hidden else ""} title="{esc(tip)}" aria-sort="none">'
+        f'<button type="button">{esc(header)}</button></th>'
+        for (header, tip, _, _), hidden in zip(columns, extra)
     )
-    body = "".join("<tr>" + "".join(_cell(r, c) for c in columns) + "</tr>" for r in rows)
-    return (
+    body = "".join("<tr>" + "".join(_cell(r, c, hidden) for c, hidden in zip(columns, extra)) + "</tr>" for r in rows)
+    html = (
         f'<table class="sortable" id="{esc(table_id)}"><caption>{esc(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+    if not any(extra):
+        return html
+    names = ", ".join(c[0] for c, hidden in zip(columns, extra) if hidden)
+    return (
+        f'<div class="column-block"><label class="column-toggle"><input type="checkbox" class="columns-all" '
+        f'id="{esc(table_id)}-all-columns"> show all {len(columns)} columns (adds {esc(names)})</label>{html}</div>'
     )
 
 
@@ -116,19 +160,24 @@ def summary_tables(rows: list[Row]) -> str:
         parts.append(
             table(
                 profile,
-                CONFIG_COLUMNS + FIGURE_COLUMNS,
+                COMPACT_CONFIG_COLUMNS + CONFIG_COLUMNS[3:] + FIGURE_COLUMNS,
                 table_id="summary",
                 caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort.",
+                default=DEFAULT_HEADERS,
             )
         )
     if bench:
-        columns = BENCHMARK_COLUMNS[:1] + (CONFIG_COLUMNS if any(r.cell for r in bench) else BENCHMARK_COLUMNS[1:])
+        with_config = any(r.cell for r in bench)
+        columns = BENCHMARK_COLUMNS[:1] + (
+            COMPACT_CONFIG_COLUMNS + CONFIG_COLUMNS[3:] if with_config else BENCHMARK_COLUMNS[1:]
+        )
         parts.append(
             table(
                 bench,
                 columns + FIGURE_COLUMNS,
                 table_id="benchmarks",
                 caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort.",
+                default=DEFAULT_HEADERS | {"B"},
             )
         )
     return "".join(parts)

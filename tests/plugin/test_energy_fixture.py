@@ -100,6 +100,17 @@ def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp
     result.stdout.fnmatch_lines(
         ["*lstm_energy: energy of 2 benchmark(s) via meter simulated (provenance: simulated)*NOT MEASURED*"]
     )
+    # the per-benchmark energy section: J/call and J/sequence with their 95% CI, provenance, meter
+    result.stdout.fnmatch_lines(
+        [
+            "*- lstm_energy: energy per benchmark (median ?95% CI?, idle subtracted) -*",
+            "benchmark*J/call*J/sequence*provenance*meter",
+            "test_bench.py::test_configured *J ?*J, *J]*J ?*J, *J]*SIMULATED, NOT MEASURED*simulated",
+            "test_bench.py::test_marker *J ?*J, *J]*J ?*J, *J]*SIMULATED, NOT MEASURED*simulated",
+        ]
+    )
+    section = result.stdout.str().split("energy per benchmark")[1]
+    assert "test_plain_benchmark" not in section  # a plain `benchmark` test has no energy to show
 
     # the saved JSON is an input of `lstm-energy report`
     loaded = load_records(out)
@@ -130,6 +141,7 @@ def test_nothing_heavy_loaded():
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "lstm_energy:" not in result.stdout.str()
+    assert "energy per benchmark" not in result.stdout.str()  # the section appears only when `energy` ran
     assert "lstm_energy" in result.stdout.str()  # the plugin was loaded (listed among the plugins)
 
 

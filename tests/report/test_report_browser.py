@@ -55,7 +55,7 @@ def _require_chromium():
 
 
 def open_in_chromium(html_path, tmp_path):
-    """(DOM after scripts ran, console messages) of ``html_path`` in headless Chromium."""
+    """(DOM after scripts ran, console messages) of ``html_path`` in headless Chromium, a 1400x1000 window."""
     cmd = [
         CHROMIUM,
         "--headless",
@@ -65,6 +65,7 @@ def open_in_chromium(html_path, tmp_path):
         "--enable-logging=stderr",
         "--v=0",
         "--virtual-time-budget=5000",
+        "--window-size=1400,1000",
         "--dump-dom",
         html_path.resolve().as_uri(),
     ]
@@ -117,3 +118,59 @@ def test_console_errors_are_detected(tmp_path):
     page.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
     _, console = open_in_chromium(page, tmp_path)
     assert any("Uncaught ReferenceError" in line for line in console)
+
+
+# Appended to a COPY of the report: how the page is laid out in a 1400-px window, before and after
+# ticking "show all columns".
+LAYOUT_PROBE = """<script>
+(function () {
+  function box(el) { var r = el.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; }
+  function layout() {
+    var doc = document.documentElement, wrap = document.querySelector("#summary").parentNode;
+    var headers = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#summary thead th"), function (th) {
+      if (th.offsetParent !== null) { headers[th.textContent] = box(th); }
+    });
+    return {innerWidth: window.innerWidth, pageScroll: doc.scrollWidth - doc.clientWidth,
+            tableScroll: wrap.scrollWidth - wrap.clientWidth, headers: headers,
+            figures: Array.prototype.map.call(document.querySelectorAll("figure"), function (f) {
+              var svg = f.querySelector("svg"); return {id: f.id, right: box(f).right, svg: svg ? box(svg).width : 0};
+            })};
+  }
+  var before = layout();
+  document.querySelector("#summary-all-columns").click();
+  var after = layout();
+  var pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify({before: before, after: after});
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def test_report_fits_a_1400_px_window_with_provenance_visible(tmp_path, grid_factory, record_factory, jsonl_writer):
+    """No sideways scroll of the page or of the summary table by default; every essential column is on
+    screen; "show all columns" adds the rest (scrolling inside the table, never the page)."""
+    _require_chromium()
+    records = grid_factory("estimated") + [
+        record_factory("lstm", "forward", "cython", hidden_size=256, provenance="measured")
+    ]
+    info = write_report([jsonl_writer(tmp_path / "r.jsonl", records)], tmp_path / "report.html")
+    probed = tmp_path / "layout.html"
+    probed.write_text(info.path.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom, console = open_in_chromium(probed, tmp_path)
+    assert console == [], "console output: " + "\n".join(console)
+    layout = json.loads(re.search(r'<pre id="layout">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    before, after = layout["before"], layout["after"]
+    assert before["innerWidth"] == 1400
+    assert before["pageScroll"] <= 0, before
+    assert before["tableScroll"] <= 0, before
+    for name in ("cell", "shape", "phase", "impl", "J/seq (median)", "provenance"):
+        header = before["headers"][name]
+        assert header["width"] > 0 and 0 <= header["left"] and header["right"] <= before["innerWidth"], (name, header)
+    assert "FLOPs/call" not in before["headers"] and "FLOPs/call" in after["headers"]
+    assert len(after["headers"]) > len(before["headers"])
+    assert after["pageScroll"] <= 0, after  # the wide table scrolls inside its box, the page does not
+    for figure in before["figures"]:
+        assert figure["right"] <= before["innerWidth"], figure
+        assert figure["svg"] > 300, figure  # every chart laid out at a readable width

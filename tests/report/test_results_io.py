@@ -219,3 +219,27 @@ def test_load_dataframe_of_a_clean_file_does_not_warn(tmp_path, record_factory, 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(load_dataframe(path)) == 1
+
+
+def test_load_dataframe_accepts_a_list_and_a_glob_pattern(tmp_path, record_factory, jsonl_writer):
+    import glob
+
+    jsonl_writer(tmp_path / "a.jsonl", [record_factory("lstm")])
+    jsonl_writer(tmp_path / "b.jsonl", [record_factory("gru"), record_factory("rnn")])
+    from_list = load_dataframe(glob.glob(str(tmp_path / "*.jsonl")))
+    from_pattern = load_dataframe(str(tmp_path / "*.jsonl"))
+    assert len(from_list) == len(from_pattern) == 3
+    assert sorted(from_pattern["config.cell"]) == ["gru", "lstm", "rnn"]
+    with pytest.raises(FileNotFoundError, match="no results file matches the pattern"):
+        load_dataframe(str(tmp_path / "nothing-*.jsonl"))
+    with pytest.raises(TypeError, match="got int"):
+        load_dataframe(3)
+
+
+def test_load_dataframe_has_no_config_object_column_beside_the_flat_ones(tmp_path, record_factory, benchmark_writer):
+    record = record_factory()
+    bare = dict(record_factory(), kind="benchmark", config={})  # a benchmark that declared nothing
+    df = load_dataframe(benchmark_writer(tmp_path / "b.json", [record, bare]))
+    assert "config.cell" in df.columns and "config" not in df.columns
+    nested = [c for c in df.columns if df[c].map(lambda v: isinstance(v, dict)).any()]
+    assert nested == []

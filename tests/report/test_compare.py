@@ -1,0 +1,129 @@
+"""`lstm-energy compare`: matching by configuration (and host), CI-aware verdicts, refusals, exit codes."""
+
+import copy
+import json
+
+import pytest
+
+from lstm_energy.cli import main
+from lstm_energy.compare import IMPROVEMENT, REGRESSION, SAME, Figure, compare_records, verdict
+
+
+def scaled(record, energy=1.0, time=1.0, spread=None):
+    """A copy of ``record`` with its energy and time medians (and intervals) scaled; ``spread`` widens the CIs."""
+    record = copy.deepcopy(record)
+    for block, key, factor in (
+        (record["energy"], "joules_per_call", energy),
+        (record["energy"], "joules_per_sequence", energy),
+        (record["time"], "seconds_per_call", time),
+    ):
+        stat = block[key]
+        median = stat["median"]
+        for k in stat:
+            stat[k] = stat[k] * factor
+        if spread is not None:
+            stat["ci95_low"], stat["ci95_high"] = median * factor * (1 - spread), median * factor * (1 + spread)
+    return record
+
+
+@pytest.fixture
+def base(record_factory):
+    return [record_factory("lstm", "forward", "cython", hidden_size=h) for h in (32, 64)]
+
+
+def verdicts(comparison):
+    return {p.label: (p.energy.verdict, p.time.verdict) for p in comparison.pairs}
+
+
+def test_improvement_and_regression_beyond_the_intervals(base):
+    new = [scaled(base[0], energy=0.5, time=0.5), scaled(base[1], energy=1.5)]
+    result = compare_records(base, new, threshold=0.05)
+    assert verdicts(result) == {
+        "lstm forward cython B=8 T=16 D=32 H=32": (IMPROVEMENT, IMPROVEMENT),
+        "lstm forward cython B=8 T=16 D=32 H=64": (REGRESSION, SAME),
+    }
+    assert result.regressed
+    pair = next(p for p in result.pairs if p.energy.verdict == REGRESSION)
+    assert pair.energy.ratio == pytest.approx(1.5)
+
+
+def test_noise_inside_the_interval_is_not_a_regression(base):
+    # 10% higher, above the 5% threshold, but the intervals (+-20%) overlap: the data cannot tell
+    new = [scaled(r, energy=1.10, spread=0.2) for r in base]
+    result = compare_records(base, new, threshold=0.05)
+    assert {v for pair in verdicts(result).values() for v in pair} == {SAME}
+    assert not result.regressed
+
+
+def test_a_separated_change_below_the_threshold_is_not_a_regression():
+    assert verdict(Figure(1.0, 0.99, 1.01), Figure(1.03, 1.02, 1.04), 0.05).verdict == SAME
+    assert verdict(Figure(1.0, 0.99, 1.01), Figure(1.03, 1.02, 1.04), 0.02).verdict == REGRESSION
+    assert verdict(Figure(1.0), Figure(2.0), 0.05).verdict == SAME  # no intervals: noise cannot be ruled out
+
+
+def test_measured_against_estimated_is_refused_unless_allowed(base, record_factory):
+    new = [record_factory("lstm", "forward", "cython", hidden_size=32, provenance="measured")]
+    refused = compare_records(base, new)
+    assert refused.pairs == [] and "--allow-mixed-provenance" in refused.refusals[0][1]
+    assert "base is estimated, new is measured" in refused.refusals[0][1]
+    allowed = compare_records(base, new, allow_mixed_provenance=True)
+    assert len(allowed.pairs) == 1
+
+
+def test_different_cpus_are_refused_unless_allowed(base):
+    new = copy.deepcopy(base)
+    for r in new:
+        r["environment"]["cpu_model"] = "AMD EPYC 9654"
+    assert len(compare_records(base, new).refusals) == 2
+    assert len(compare_records(base, new, allow_different_cpus=True).pairs) == 2
+
+
+def test_missing_configurations_are_listed_on_their_side(base, record_factory):
+    new = [base[0], record_factory("gru", "train", "numpy")]
+    result = compare_records(base, new)
+    assert [e.label for e in result.only_base] == ["lstm forward cython B=8 T=16 D=32 H=64"]
+    assert [e.label for e in result.only_new] == ["gru train numpy B=8 T=16 D=32 H=64"]
+    assert len(result.pairs) == 1
+
+
+def test_records_carrying_a_host_match_on_it(base):
+    base_hosts = []
+    for host in ("a", "b"):
+        r = copy.deepcopy(base[0])
+        r["environment"]["host"] = {"hostname": host}
+        base_hosts.append(r)
+    new = [scaled(base_hosts[0], energy=2.0), copy.deepcopy(base_hosts[1])]
+    result = compare_records(base_hosts, new)
+    by_host = {p.new.host: p.energy.verdict for p in result.pairs}
+    assert by_host == {'{"hostname": "a"}': REGRESSION, '{"hostname": "b"}': SAME}
+
+
+def test_cli_exit_codes_and_benchmark_json(tmp_path, base, jsonl_writer, benchmark_writer, capsys):
+    base_path = jsonl_writer(tmp_path / "base.jsonl", base)
+    same_path = jsonl_writer(tmp_path / "same.jsonl", base)
+    worse_path = jsonl_writer(tmp_path / "worse.jsonl", [scaled(r, energy=1.3) for r in base])
+    assert main(["compare", str(base_path), str(same_path)]) == 0
+    assert main(["compare", str(base_path), str(worse_path), "--threshold", "5%"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "1.300x" in out
+    assert main(["compare", str(base_path), str(worse_path), "--threshold", "40%"]) == 0
+    capsys.readouterr()
+    # pytest-benchmark JSON on both sides, matched by test name
+    b1 = benchmark_writer(tmp_path / "b1.json", [copy.deepcopy(base[0])])
+    b2 = benchmark_writer(tmp_path / "b2.json", [scaled(base[0], energy=1.3)])
+    assert main(["compare", str(b1), str(b2), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["regressed"] and data["pairs"][0]["configuration"].startswith("tests/test_x.py::test_0")
+
+
+def test_cli_bad_usage_exits_2(tmp_path, base, record_factory, jsonl_writer, capsys):
+    base_path = jsonl_writer(tmp_path / "base.jsonl", base)
+    assert main(["compare", str(base_path), str(tmp_path / "missing.jsonl")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(base_path), str(base_path), "--threshold", "5"])
+    assert exc.value.code == 2 and "write a percentage with %" in capsys.readouterr().err
+    measured = jsonl_writer(tmp_path / "m.jsonl", [record_factory(hidden_size=32, provenance="measured")])
+    assert main(["compare", str(base_path), str(measured)]) == 2
+    assert "REFUSED" in capsys.readouterr().out
+    other = jsonl_writer(tmp_path / "o.jsonl", [record_factory("gru", "train", "numpy")])
+    assert main(["compare", str(base_path), str(other)]) == 2

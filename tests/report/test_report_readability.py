@@ -1,0 +1,133 @@
+"""Issue 17: the report reads well to someone who did not write it: the summary table fits the page
+(extra columns behind a toggle), an estimate says what it stands for, the protocol warnings close the
+page as the README says, and benchmark reports quote the roof and the implementation they really have."""
+
+import copy
+import re
+from pathlib import Path
+
+from lstm_energy.report import build_report
+from lstm_energy.report.tables import DEFAULT_HEADERS
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+MODEL_METER = {
+    "name": "model",
+    "provenance": "estimated",
+    "counter": None,
+    "source": "uncalibrated estimate, Cloud Carbon Footprint coefficients: EPYC 4th Gen 0.74-2.28 W per vCPU x 2 vCPUs",
+    "model": "E = static_watts*wall_seconds + cpu_watts*cpu_seconds(process)",
+    "parameters": {"static_watts": 1.478296493902439, "cpu_watts": 1.5430068597560975},
+    "coefficients": {
+        "dataset": "Cloud Carbon Footprint coefficients (AWS, SPECpower-derived)",
+        "row": "EPYC 4th Gen",
+        "min_watts_per_vcpu": 0.7391,
+        "max_watts_per_vcpu": 2.282,
+        "vcpus": 2,
+        "identified_by": "identified from cpuid family 25 model 17",
+    },
+    "lower_bound": {
+        "model": "Horowitz, ISSCC 2014: a LOWER BOUND",
+        "joules_per_flop": 2.3e-12,
+        "joules_per_byte": 1.6e-10,
+    },
+    "calibrated": False,
+    "domains": ["package"],
+    "headline_domains": ["package"],
+}
+
+
+def _section(html, section_id):
+    return re.search(rf'<section id="{section_id}".*?</section>', html, re.S).group(0)
+
+
+def test_summary_table_shows_the_essential_columns_and_hides_the_rest_behind_a_toggle(
+    tmp_path, grid_factory, jsonl_writer
+):
+    html, info = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory())])
+    table = re.search(r'<table class="sortable" id="summary">.*?</table>', html, re.S).group(0)
+    headers = re.findall(
+        r"<th scope=\"col\"( class=\"col-extra\")? title=\"[^\"]*\" aria-sort=\"none\"><button type=\"button\">([^<]*)</button>",
+        table,
+    )
+    shown = [name for extra, name in headers if not extra]
+    hidden = [name for extra, name in headers if extra]
+    for essential in ("cell", "shape", "phase", "impl", "provenance", "J/seq (median)"):
+        assert essential in shown
+    assert set(shown) <= DEFAULT_HEADERS and len(shown) <= 10
+    assert {"J/call", "FLOPs/call", "pJ/FLOP", "B", "H"} <= set(hidden)
+    assert 'class="columns-all"' in html and f"show all {len(headers)} columns" in html
+    # every row has as many hidden cells as there are hidden headers, so the columns stay aligned
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", table, re.S).group(1)
+    assert first_row.count("col-extra") == len(hidden)
+    assert "B=8 T=16 D=32 H=32" in table
+
+
+def test_shape_column_sorts_by_number_not_by_text(tmp_path, grid_factory, jsonl_writer):
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory(cells=("lstm",), impls=("cython",)))])
+    keys = re.findall(r'data-sort="(shape [^"]*)">B=8 T=16 D=32 H=(\d+)<', html)
+    by_key = [h for _, h in sorted(keys)]
+    assert [int(h) for h in by_key] == sorted(int(h) for h in by_key)  # H=32 before H=128, unlike text order
+
+
+def test_an_estimate_says_what_it_stands_for_not_its_domains(tmp_path, record_factory, jsonl_writer):
+    records = [record_factory(meter=copy.deepcopy(MODEL_METER))]
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", records)])
+    block = re.search(r'<table class="meta estimate">.*?</table>', html, re.S).group(0)
+    assert "EPYC 4th Gen" in block and "0.739 W idle to 2.28 W busy per vCPU × 2 vCPUs" in block
+    assert "2.3 pJ per FLOP + 160 pJ per byte moved" in block and "physical lower bound" in block
+    assert "not calibrated" in block and "static_watts*wall_seconds" in block
+    assert "domains" not in block  # "domains: package" means nothing for an estimate
+    # the raw describe() is still there, folded away
+    assert re.search(
+        r"<details class=\"raw-meter\"><summary>full meter description</summary>.*headline domains", html, re.S
+    )
+
+
+def test_protocol_warnings_close_the_page_as_the_readme_says(tmp_path, grid_factory, jsonl_writer):
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory())])
+    main = re.search(r"<main>(.*)</main>", html, re.S).group(1)
+    sections = re.findall(r'<section id="([^"]+)"', main)
+    assert sections[-1] == "protocol-warnings", sections
+    assert sections.index("charts") < sections.index("protocol-warnings")
+    assert "close the page" in " ".join(README.read_text().split())
+
+
+def _benchmark_record(record, *, threads):
+    record = copy.deepcopy(record)
+    record["kind"] = "benchmark"
+    record["config"] = {}  # a benchmark that told the fixture only its batch
+    record["environment"]["blas_threads"] = threads
+    return record
+
+
+MACHINE = {
+    "roofline": [
+        {"threads": 1, "peak_gflops": 50.0, "bandwidth_gb_per_second": 12.0},
+        {"threads": 2, "peak_gflops": 95.0, "bandwidth_gb_per_second": 15.0},
+    ]
+}
+
+
+def test_benchmark_roofline_uses_the_roof_for_the_blas_threads_recorded(tmp_path, record_factory, benchmark_writer):
+    path = benchmark_writer(tmp_path / "b.json", [_benchmark_record(record_factory(), threads=2)])
+    html, info = build_report([path], machine=MACHINE, machine_source="`m.json`")
+    roofline = re.search(r'<figure[^>]*id="fig-roofline".*?</figure>', html, re.S).group(0)
+    assert "2 thread(s): 95.0 GFLOP/s" in roofline
+    assert "50.0 GFLOP/s" not in roofline  # the 1-thread roof does not apply to 2-thread results
+    assert info.rows[0].threads == 2
+
+
+def test_benchmark_roofline_says_when_no_roof_matches_the_threads(tmp_path, record_factory, benchmark_writer):
+    path = benchmark_writer(tmp_path / "b.json", [_benchmark_record(record_factory(), threads=4)])
+    html, _ = build_report([path], machine=MACHINE, machine_source="`m.json`")
+    assert "ran with 4 thread(s), for which the machine profile has no roof" in html
+
+
+def test_unknown_implementation_is_named_as_missing_with_how_to_record_it(tmp_path, record_factory, benchmark_writer):
+    path = benchmark_writer(tmp_path / "b.json", [_benchmark_record(record_factory(), threads=1)])
+    html, _ = build_report([path])
+    figure = re.search(r'<figure[^>]*id="fig-impls".*?</figure>', html, re.S).group(0)
+    assert "(none)" not in figure
+    assert "implementation is not recorded in 1 of 1 row(s)" in figure
+    assert "energy.configure(impl=" in figure.replace("&quot;", '"')
