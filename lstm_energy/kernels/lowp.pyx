@@ -175,7 +175,8 @@ def lowp_forward(str cell,
     cdef _Packed wi = _Packed(w_ih)
     cdef _Packed wh = _Packed(w_hh)
     if wi.N != G * H or wi.K != D or wh.N != G * H or wh.K != H or w_ih["precision"] != w_hh["precision"]:
-        raise ValueError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / (N={wh.N}, K={wh.K}) "
+        raise ValueError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / "
+                         f"(N={wh.N}, K={wh.K}) "
                          f"do not fit D={D}, H={H}, G={G}; pack w_ih ({G * H}, {D}) and w_hh ({G * H}, {H}) "
                          "with the same precision")
     if bias.shape[0] != (4 * H if kind == 1 else G * H):
