@@ -110,14 +110,16 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_absmax_row,
     })
 
 /* q[k] = rint(a[k] * inv) clamped to [-127, 127], + bias (0, or 128 for the VNNI operand), k < K.
- * rint by the 1.5 * 2^23 trick (round to nearest even for |v| < 2^22; exact, vectorises on SSE2). */
+ * rintf (round to nearest even; inlined: roundps, or GCC's SSE2 expansion with -fno-trapping-math).
+ * Not the (v + 1.5 * 2^23) - 1.5 * 2^23 trick: GCC contracts a[k] * inv + 1.5 * 2^23 into an FMA on
+ * the FMA builds, which rounds differently from the NumPy specification. */
 LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row,
     (const float *restrict a, Py_ssize_t K, float inv, int bias, int8_t *restrict q),
     {
         for (Py_ssize_t k = 0; k < K; ++k) {
             float v = a[k] * inv;
             v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-            v = (v + 12582912.0f) - 12582912.0f;
+            v = rintf(v);
             q[k] = (int8_t)(uint8_t)((int)v + bias);
         }
     })
@@ -168,8 +170,10 @@ static void lstm_energy_bf16_rows(const float *a, Py_ssize_t lda, Py_ssize_t M, 
 
 /* ------------------------------------------------------------------------------------- epilogue */
 
-/* C[m, n0 + j] (+)= acc[j] * (s * wscale[n0 + j]) (or the bf16 sum as is, wscale NULL), j < nc */
-static inline void lstm_energy_lp_store(float *c, const float *acc, float s, const float *wscale,
+/* C[m, n0 + j] (+)= acc[j] * (s * wscale[n0 + j]) (or the bf16 sum as is, wscale NULL), j < nc.
+ * Rounded after each operation as the NumPy specification does: no FMA contraction of the add into C
+ * (the FMA builds would otherwise fuse it), hence its own non-inlined function. */
+__attribute__((noinline, optimize("fp-contract=off"))) static void lstm_energy_lp_store(float *c, const float *acc, float s, const float *wscale,
                                         Py_ssize_t nc, int accumulate)
 {
     for (Py_ssize_t j = 0; j < nc; ++j) {

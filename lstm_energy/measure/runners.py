@@ -127,7 +127,11 @@ def _torch_reduced(torch, module, x_t, config: Config):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the eager quantization API is deprecated (torchao), still runs
-            module = torch.ao.quantization.quantize_dynamic(module, {type(module)}, dtype=torch.qint8)
+            # quantize_dynamic swaps child modules only: wrap the layer so that it is one
+            wrapped = torch.ao.quantization.quantize_dynamic(
+                torch.nn.Sequential(module), {type(module)}, dtype=torch.qint8
+            )
+            module = wrapped[0]
     elif config.precision == "bf16":
         module, x_t = module.to(torch.bfloat16), x_t.to(torch.bfloat16)
     return module, x_t
