@@ -39,6 +39,10 @@ NONLINEARITIES = ("tanh", "relu")
 #: element types the kernels compute in, and their bytes per element
 DTYPE_BYTES = {"float32": 4, "float64": 8}
 DTYPES = tuple(DTYPE_BYTES)
+#: arithmetic of an inference forward (issue 18): float32, bfloat16 weights/activations with float32 sums,
+#: int8 dynamic quantization (lstm_energy.reference.lowp); bytes per weight element. Training is fp32 only.
+PRECISION_WEIGHT_BYTES = {"fp32": 4, "bf16": 2, "int8": 1}
+PRECISIONS = tuple(PRECISION_WEIGHT_BYTES)
 
 #: the results record's ``config`` keys, in record order (docs/results-record.md); also Config's fields
 RECORD_KEYS = (
@@ -54,6 +58,7 @@ RECORD_KEYS = (
     "bidirectional",
     "dtype",
     "threads",
+    "precision",
 )
 #: the integer fields, each >= 1
 POSITIVE_INT_FIELDS = ("batch", "seq_len", "input_size", "hidden_size", "num_layers", "threads")
@@ -101,7 +106,8 @@ class Config(Mapping):
     cell: CELLS; nonlinearity: NONLINEARITIES for cell="rnn" (default "tanh"), stored as None for
     LSTM/GRU (None or "tanh" accepted there); impl: IMPLS; phase: PHASES; batch B, seq_len T,
     input_size D, hidden_size H, num_layers L, threads: ints >= 1; bidirectional: bool; dtype:
-    DTYPES (a NumPy dtype or type is normalised to its name).
+    DTYPES (a NumPy dtype or type is normalised to its name); precision: PRECISIONS ("fp32" default;
+    "bf16"/"int8" only for phase="forward" with float32).
     """
 
     cell: str
@@ -116,6 +122,7 @@ class Config(Mapping):
     bidirectional: bool = False
     dtype: str = "float32"
     threads: int = 1
+    precision: str = "fp32"
 
     def __post_init__(self):
         # frozen: normalised values are written with object.__setattr__, once, here
@@ -123,6 +130,7 @@ class Config(Mapping):
         _choice("impl", self.impl, IMPLS, 'torch needs `pip install -e ".[torch]"`')
         _choice("phase", self.phase, PHASES, "'train' means forward + backward")
         object.__setattr__(self, "dtype", dtype_name(self.dtype))
+        self._check_precision()
         self._check_nonlinearity()
         for name in POSITIVE_INT_FIELDS:
             object.__setattr__(self, name, positive_int(name, getattr(self, name)))
@@ -133,6 +141,20 @@ class Config(Mapping):
         if not isinstance(bidirectional, bool):
             raise ConfigError(f"bidirectional must be True or False, got {self.bidirectional!r}")
         object.__setattr__(self, "bidirectional", bidirectional)
+
+    def _check_precision(self) -> None:
+        if self.precision is None:  # a record written before issue 18: fp32
+            object.__setattr__(self, "precision", "fp32")
+        _choice("precision", self.precision, PRECISIONS, "reduced precisions are 'bf16' and 'int8'")
+        if self.precision == "fp32":
+            return
+        if self.phase != "forward":
+            raise ConfigError(
+                f"precision={self.precision!r} applies to inference only, got phase={self.phase!r}; "
+                "training and backward run in fp32: pass phase='forward' or precision='fp32'"
+            )
+        if self.dtype != "float32":
+            raise ConfigError(f"precision={self.precision!r} needs dtype float32, got {self.dtype!r}")
 
     def _check_nonlinearity(self) -> None:
         value = self.nonlinearity
@@ -159,7 +181,8 @@ class Config(Mapping):
     @classmethod
     def from_record(cls, config: Mapping) -> Config:
         """A Config from a results record's ``config`` dict (any schema-1 record; extra keys ignored,
-        a missing ``nonlinearity``/``num_layers``/``bidirectional``/``dtype``/``threads`` takes the default)."""
+        a missing ``nonlinearity``/``num_layers``/``bidirectional``/``dtype``/``threads``/``precision`` takes
+        the default; records written before issue 18 have no ``precision``: fp32)."""
         if isinstance(config, Config):
             return config
         return cls(**{k: config[k] for k in RECORD_KEYS if k in config})
@@ -187,7 +210,9 @@ class Config(Mapping):
     def __eq__(self, other) -> bool:
         # equal to another Config or to a dict with the same record keys and values
         if isinstance(other, Mapping):
-            return self.as_record() == dict(other)
+            other = dict(other)
+            other.setdefault("precision", "fp32")  # records written before issue 18
+            return self.as_record() == other
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -224,4 +249,5 @@ class Config(Mapping):
         return (
             f"{self.cell} {self.phase} {self.impl} B={self.batch} T={self.seq_len} D={self.input_size} "
             f"H={self.hidden_size} L={self.num_layers} {'bi' if self.bidirectional else 'uni'} t={self.threads}"
+            + ("" if self.precision == "fp32" else f" {self.precision}")
         )

@@ -146,6 +146,8 @@ def upgrade_record(record: dict) -> dict:
 def config_key(config: dict) -> str:
     """Canonical string of a config (the sweep's resume key): the CONFIG_KEYS present, sorted."""
     subset = {k: config.get(k) for k in CONFIG_KEYS if k in config}
+    if subset.get("precision") in ("fp32", None):  # records written before issue 18 have none: fp32
+        subset.pop("precision", None)
     return json.dumps(subset, sort_keys=True, separators=(",", ":"))
 
 

@@ -103,6 +103,7 @@ def test_as_record_is_exactly_the_records_config_dict():
         "bidirectional": True,
         "dtype": "float32",
         "threads": 2,
+        "precision": "fp32",  # issue 18
     }
     assert list(c.as_record()) == list(RECORD_KEYS)
     json.dumps(c.as_record())
@@ -157,8 +158,9 @@ def test_the_old_results_file_is_small_and_has_lstm_and_rnn_records():
     configs = _old_configs()
     assert {c["cell"] for c in configs} == {"lstm", "rnn"}
     for c in configs:  # every old record's config is a valid Config whose record form is that dict, key for key
-        assert list(c) == list(RECORD_KEYS)
-        assert Config.from_record(c).as_record() == c
+        assert list(c) == [k for k in RECORD_KEYS if k != "precision"]  # written before issue 18 added it
+        assert Config.from_record(c).as_record() == {**c, "precision": "fp32"}  # missing precision: fp32
+        assert Config.from_record(c) == c
 
 
 def test_load_dataframe_reads_the_old_file():

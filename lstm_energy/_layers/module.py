@@ -70,16 +70,47 @@ class RecurrentLayer:
         self._grads: dict[str, np.ndarray] = {}  # every parameter gradient, bias ones even if bias=False
         self._buffers = BufferCache(self.dtype)
         self._context: ForwardContext | None = None
+        self.precision = "fp32"  # of eval-mode forwards: "fp32" | "bf16" | "int8" (see eval)
+        self._lowp_weights: dict[tuple[int, int, str], tuple] = {}  # (layer, dir, precision) -> packed
 
     # ------------------------------------------------------------------ modes and parameters
     def train(self, mode: bool = True):
-        """Training mode (the default): forward keeps what backward needs."""
+        """Training mode (the default): forward keeps what backward needs. Training runs in fp32
+        only: a layer set to a reduced precision (``eval(precision="int8")``) refuses it."""
+        if mode and self.precision != "fp32":
+            raise StateError(
+                f"training runs in fp32 only, but this layer is set to precision={self.precision!r} for "
+                "inference; call m.eval(precision='fp32') first, then m.train()"
+            )
         self.training = bool(mode)
         return self
 
-    def eval(self):
-        """Inference mode: forward keeps nothing, backward is refused."""
-        return self.train(False)
+    def eval(self, precision: str | None = None):
+        """Inference mode: forward keeps nothing, backward is refused.
+
+        precision: None keeps the current one (initially "fp32"); "int8" runs the forward with int8
+        dynamic quantization (weights per output row, activations per row and step, int32 sums, float
+        gate math), "bf16" with bfloat16 weights and activations and float32 sums
+        (``lstm_energy.reference.lowp`` specifies both). Reduced precisions need a float32 layer."""
+        if precision is not None:
+            self._set_precision(precision)
+        self.training = False
+        return self
+
+    def _set_precision(self, precision: str) -> None:
+        from lstm_energy.config import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise ValueError(
+                f"unknown precision {precision!r}: expected one of {', '.join(map(repr, PRECISIONS))}, "
+                "e.g. m.eval(precision='int8')"
+            )
+        if precision != "fp32" and self.dtype != np.float32:
+            raise ValueError(
+                f"precision={precision!r} needs a float32 layer, this one is {self.dtype.name}; build it with "
+                "dtype=np.float32"
+            )
+        self.precision = precision
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters, ``{name: array}`` with PyTorch's names and shapes."""
@@ -90,6 +121,7 @@ class RecurrentLayer:
         and converted to the layer's dtype. A pending backward is cancelled (the weights changed)."""
         self._params = checked_state_dict(state_dict, self._shapes, self.dtype)
         self._per_direction.clear()
+        self._lowp_weights.clear()
         self._context = None
 
     @property
@@ -130,6 +162,8 @@ class RecurrentLayer:
         x = self._checked_input(x)
         T, B, _ = x.shape
         training = self.training
+        if not training and self.precision != "fp32":
+            return self._forward_lowp(x, hx)
         buffers = self._buffers.get(T, B, training)
         states0 = self._checked_states(hx, B, buffers, "hx")
         H, dirs, L = self.hidden_size, self.directions, self.num_layers
@@ -169,6 +203,61 @@ class RecurrentLayer:
         else:
             y_out = layer_input.copy()
         return y_out, self._public_states(states_n)
+
+    def _forward_lowp(self, x, hx):
+        """Eval-mode forward in a reduced precision (int8 / bf16): lstm_energy.kernels.lowp, or its NumPy
+        specification (lstm_energy.reference.lowp) with impl="numpy"."""
+        T, B, _ = x.shape
+        H, dirs, L, prec = self.hidden_size, self.directions, self.num_layers, self.precision
+        states0 = self._checked_states(hx, B, self._buffers.get(T, B, False), "hx")
+        states_n = tuple(np.empty((L * dirs, B, H), np.float32) for _ in self.state_names)
+        lstm = self.cell == "lstm"
+        relu = getattr(self, "nonlinearity", "tanh") == "relu"
+        layer_input = x
+        for layer in range(L):
+            y = np.empty((T, B, dirs * H), np.float32)
+            for direction in range(dirs):
+                k = layer * dirs + direction
+                w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
+                h0 = states0[0][k]
+                c0, c_n = (states0[1][k], states_n[1][k]) if lstm else (None, None)
+                out = y[:, :, direction * H : (direction + 1) * H]
+                if self.impl == "numpy":
+                    from lstm_energy.reference.lowp import forward
+
+                    forward(self.cell, prec, layer_input, w_ih, w_hh, b_ih, b_hh, h0, c0, out, states_n[0][k], c_n,
+                            direction == 1, relu)  # fmt: skip
+                    continue
+                from lstm_energy.kernels.lowp import lowp_forward
+
+                pih, phh, bias = self._lowp_packed(layer, direction, prec)
+                lowp_forward(self.cell, layer_input, pih, phh, bias, h0, c0, out, states_n[0][k], c_n,
+                             direction == 1, relu)  # fmt: skip
+            layer_input = y
+        self._context = None
+        y_out = np.ascontiguousarray(layer_input.transpose(1, 0, 2)) if self.batch_first else layer_input
+        return y_out, self._public_states(states_n)
+
+    def _lowp_packed(self, layer: int, direction: int, precision: str) -> tuple:
+        """(packed W_ih, packed W_hh, bias) of one layer and direction, quantized once and cached until
+        load_state_dict replaces the weights."""
+        key = (layer, direction, precision)
+        found = self._lowp_weights.get(key)
+        if found is None:
+            from lstm_energy.kernels.lowp import pack_weight
+
+            w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
+            H = self.hidden_size
+            if self.cell == "gru":
+                bias = np.concatenate([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :], b_hh[2 * H :]])
+            else:
+                bias = b_ih + b_hh
+            found = self._lowp_weights[key] = (
+                pack_weight(w_ih, precision),
+                pack_weight(w_hh, precision),
+                np.ascontiguousarray(bias, np.float32),
+            )
+        return found
 
     # ------------------------------------------------------------------ backward
     def backward(self, dy, dhx=None):

@@ -6,7 +6,7 @@ import json
 import sys
 
 from lstm_energy.cli.arg_types import positive_float, positive_int
-from lstm_energy.config import CELLS, DTYPES, IMPLS, NONLINEARITIES, PHASES
+from lstm_energy.config import CELLS, DTYPES, IMPLS, NONLINEARITIES, PHASES, PRECISIONS
 
 NAME = "profile"
 HELP = "measure joules per sequence of one configuration"
@@ -39,6 +39,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32", help="default float32")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="arithmetic of a forward: fp32 (default), bf16 or int8 (dynamic quantization); forward only",
+    )
     parser.add_argument("--windows", type=positive_int, default=7, help="measurement windows (default 7)")
     parser.add_argument(
         "--min-window-seconds",
@@ -49,15 +55,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results record as JSON")
 
 
-def run(args) -> int:
-    import warnings
-
+def _config(args):
     from lstm_energy.config import Config
-    from lstm_energy.measure import profile_config
-    from lstm_energy.measure.summary import render  # one rendering, shared with ProfileResult.__str__
 
-    # the flags are the Config's fields (--layers is num_layers); argparse has checked each one
-    config = Config(
+    return Config(
         cell=args.cell,
         nonlinearity=args.nonlinearity,
         impl=args.impl,
@@ -70,7 +71,23 @@ def run(args) -> int:
         bidirectional=args.bidirectional,
         dtype=args.dtype,
         threads=args.threads,
+        precision=args.precision,
     )
+
+
+def run(args) -> int:
+    import warnings
+
+    from lstm_energy.errors import ConfigError
+    from lstm_energy.measure import profile_config
+    from lstm_energy.measure.summary import render  # one rendering, shared with ProfileResult.__str__
+
+    # the flags are the Config's fields (--layers is num_layers); argparse has checked each one
+    try:
+        config = _config(args)
+    except ConfigError as err:  # a combination argparse cannot check (e.g. --precision int8 --phase train)
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = profile_config(

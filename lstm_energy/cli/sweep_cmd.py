@@ -23,6 +23,7 @@ AXIS_FLAGS = {
     "--layers": ("layers", "numbers of layers L"),
     "--bidirectional": ("bidirectional", "directions: false,true"),
     "--threads": ("threads", "thread counts"),
+    "--precisions": ("precisions", "forward arithmetic: fp32,bf16,int8 (reduced ones: forward points only)"),
 }
 
 

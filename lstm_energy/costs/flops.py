@@ -51,6 +51,12 @@ ELEMENTWISE per token (t, b) and hidden unit, i.e. multiply by T·B·H (§4 equa
            and Σ da_n (H, db_ih's n block; its r|z blocks are copies of db_hh's)
   per call: the bias pre-sum b_ih + b_hh, once per layer and direction (forward): LSTM 4H, RNN H,
            GRU 2H (r and z blocks only; b_in and b_hn stay apart because r multiplies gh_n + b_hn).
+REDUCED PRECISION (issue 18; eval forward, ``precision`` "int8" / "bf16", lstm_energy.reference.lowp):
+the products count the same 2·M·N·K operations, done on int8 (int32 sums) or bf16 (float32 sums)
+operands; ``FlopCount.gemm_precision`` says which. On top, per activation element quantized (x once:
+T·B·D_l; h per step: B·H, so T·B·H) int8 does 3 ops (|a| max, scale multiply, rounding) and bf16 1
+(rounding), in ``forward.quantize``; per product output int8 does 2 multiplies (s_m·ws_n, then the sum)
+to dequantize (``forward.dequantize``: 2·T·B·G·H per product, input and recurrent).
 The dh "carry" at the last step is dh_n (and dc_n), so every step does the same work: the counts are
 exact multiples of T·B·H. These counts were read off lstm_energy/kernels/{lstm,gru,rnn}.pyx (the
 fused cell functions, the bias pre-sum and ``column_sums``); an add that a kernel folds into a
@@ -97,6 +103,7 @@ class FlopCount:
     terms: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
     convention: str = CONVENTION
     source: str = SOURCE
+    gemm_precision: str = "fp32"  # operand precision of the GEMM operations: "fp32" | "bf16" | "int8"
 
     @property
     def total(self) -> int:
@@ -116,6 +123,7 @@ class FlopCount:
             terms=terms,
             convention=self.convention,
             source=self.source,
+            gemm_precision=self.gemm_precision,
         )
 
     def as_dict(self) -> dict:
@@ -128,6 +136,7 @@ class FlopCount:
             "convention": self.convention,
             "source": self.source,
             "terms": dict(self.terms),
+            "gemm_precision": self.gemm_precision,
         }
 
 
@@ -148,7 +157,16 @@ def _forward(p: Config) -> FlopCount:
         "forward.bias_presum": presum,
         "forward.transcendental": transcendental,
     }
-    return FlopCount(input_gemm + recurrent_gemm, elementwise + presum, transcendental, terms)
+    reduced = 0
+    if p.precision != "fp32":
+        per_element = 3 if p.precision == "int8" else 1
+        quantized = T * B * (p.directions * sum(p.layer_input_sizes()) + calls * H)
+        terms["forward.quantize"] = per_element * quantized
+        terms["forward.dequantize"] = calls * 2 * 2 * T * B * G * H if p.precision == "int8" else 0
+        reduced = terms["forward.quantize"] + terms["forward.dequantize"]
+    return FlopCount(
+        input_gemm + recurrent_gemm, elementwise + presum + reduced, transcendental, terms, gemm_precision=p.precision
+    )
 
 
 def _backward(p: Config) -> FlopCount:
@@ -192,6 +210,7 @@ def flops(
     bidirectional: bool = False,
     phase: str = "forward",
     nonlinearity: str = "tanh",
+    precision: str = "fp32",
 ) -> FlopCount:
     """FLOPs of a (stacked, optionally bidirectional) LSTM/GRU/RNN on x: (T, B, D).
 
@@ -210,6 +229,7 @@ def flops(
             bidirectional=bidirectional,
             phase=phase,
             nonlinearity=nonlinearity,
+            precision=precision,
         )
     )
 

@@ -33,6 +33,12 @@ Not counted: the Cython engine's float32 path packs W_hh once per call into ``w_
 read and one write of s·G·H², columns padded to 16) and its steps stream that copy instead of W_hh; it
 also packs W_ihᵀ (``w_ih_panels``) and, in the backward, each 256-row chunk of the dW operands (and of
 dX's on several threads) into ``gemm_panels``, as OpenBLAS packs its operands internally.
+REDUCED PRECISION (issue 18; eval forward with ``precision`` "int8" or "bf16"): the layer keeps its
+weights packed in that precision (quantized once, cached), so a call reads w = 1 (int8) or 2 (bf16) bytes
+per weight element instead of s, plus float32 per-row scales and int32 row sums for int8 (2·4·G·H per
+matrix); biases stay float32. W_hh re-streaming and the step working set count w bytes per element.
+The activations are quantized/converted into a scratch copy: x's copy (w·T·B·D_l) is written and read
+once more (in ``inputs``); the per-step copy of h (w·B·H) stays in L1. Gates, states and y stay float32.
 "Usable" capacity = ``usable_cache_fraction`` × size (default 0.75: a heuristic margin for
 associativity conflicts and the other data streaming through, not a sourced constant). The model is
 single-threaded, ignores write-allocate (read-for-ownership) and prefetch traffic and assumes the
@@ -46,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lstm_energy.config import Config
+from lstm_energy.config import PRECISION_WEIGHT_BYTES, Config
 from lstm_energy.costs.caches import CacheHierarchy, CachesLike, resolve_caches
 from lstm_energy.costs.flops import FlopCount, count_flops
 
@@ -133,10 +139,15 @@ class Traffic:
         }
 
 
+def weight_bytes(p: Config, s: int) -> int:
+    """Bytes per weight element a call reads: s in fp32, 1 (int8) or 2 (bf16) in a reduced precision."""
+    return s if p.precision == "fp32" else PRECISION_WEIGHT_BYTES[p.precision]
+
+
 def _step_working_set(p: Config, s: int) -> int:
     """Bytes one recurrent step touches: W_hh, h_{t-1}, the gate slice, c_{t-1} (LSTM), gh (GRU)."""
     B, H, G = p.batch, p.hidden_size, p.gates
-    size = s * G * H * H + s * B * H + s * B * G * H
+    size = weight_bytes(p, s) * G * H * H + s * B * H + s * B * G * H
     if p.cell == "lstm":
         size += s * B * H
     if p.cell == "gru":
@@ -174,9 +185,10 @@ class _Tally:
 def _forward_call(t: _Tally, p, s, D, training, llc, usable):
     T, B, H, G = p.seq_len, p.batch, p.hidden_size, p.gates
     n_states = 2 if p.cell == "lstm" else 1
-    weights = s * G * H * (D + H)
-    t.components["weights"] += weights + s * 2 * G * H
-    t.components["inputs"] += s * T * B * D
+    w = weight_bytes(p, s)
+    weights = w * G * H * (D + H)
+    t.components["weights"] += weights + s * 2 * G * H + (2 * 2 * 4 * G * H if p.precision == "int8" else 0)
+    t.components["inputs"] += s * T * B * D + (2 * w * T * B * D if p.precision != "fp32" else 0)
     t.components["outputs"] += s * T * B * H
     t.components["states"] += 2 * s * B * H * n_states
     if training:
@@ -185,7 +197,7 @@ def _forward_call(t: _Tally, p, s, D, training, llc, usable):
     # the write-back is already counted when it is a compulsory write: y (RNN), saved gates (training)
     passes = 2 if (training or p.cell == "rnn") else 3
     t.gate_buffer(gx, passes * gx, weights, llc, usable)
-    t.w_hh_restream += (T - 1) * s * G * H * H
+    t.w_hh_restream += (T - 1) * w * G * H * H
 
 
 def _backward_call(t: _Tally, p, s, D, accumulate_dx, llc, usable):
@@ -224,6 +236,7 @@ def traffic(
     caches: CachesLike = None,
     nonlinearity: str = "tanh",
     usable_cache_fraction: float = DEFAULT_USABLE_CACHE_FRACTION,
+    precision: str = "fp32",
 ) -> Traffic:
     """Memory traffic of a (stacked, optionally bidirectional) LSTM/GRU/RNN on x: (T, B, D).
 
@@ -242,6 +255,7 @@ def traffic(
         phase=phase,
         dtype=dtype,
         nonlinearity=nonlinearity,
+        precision=precision,
     )
     return count_traffic(config, caches=caches, usable_cache_fraction=usable_cache_fraction)
 
@@ -267,7 +281,7 @@ def count_traffic(
                 _forward_call(tally, config, s, D, phase == "train", llc, usable_cache_fraction)
             if phase in ("backward", "train"):
                 _backward_call(tally, config, s, D, direction == 1, llc, usable_cache_fraction)
-    return Traffic(
+    return Traffic(  # w_hh_residency: the working set with the precision's weight bytes (weight_bytes)
         components=tally.components,
         gate_buffers=tally.gate_buffers,
         w_hh_restream=tally.w_hh_restream,

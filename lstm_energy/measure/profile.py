@@ -41,6 +41,7 @@ def profile(
     threads: int = 1,
     dtype: str = "float32",
     nonlinearity: str = "tanh",
+    precision: str = "fp32",
     windows: int = 7,
     min_window_seconds: float = 0.1,
     warmup_calls: int | None = None,
@@ -51,7 +52,9 @@ def profile(
     phase: "forward" (eval) | "backward" | "train" (forward + backward); impl: "cython" | "numpy" |
     "torch"; meter: a name for ``lstm_energy.meters.get_meter`` or an EnergyMeter object; threads:
     BLAS/OpenMP (and torch) threads during the measurement. warmup_calls: None = automatic (at
-    least 3 calls and one window of time). See lstm_energy.measure.protocol for the protocol.
+    least 3 calls and one window of time). precision: "fp32" | "bf16" | "int8", the arithmetic of an
+    inference forward (phase="forward" only; ``LSTM.eval(precision=...)``). See lstm_energy.measure.protocol
+    for the protocol.
     """
     config = Config(
         cell=cell,
@@ -66,6 +69,7 @@ def profile(
         bidirectional=bidirectional,
         dtype=dtype,
         threads=threads,
+        precision=precision,
     )
     return profile_config(
         config,

@@ -87,9 +87,9 @@ def _inputs(config: Config, seed: int):
     return x, dy
 
 
-def _numpy_runner(layer, phase, x, dy) -> Callable[[], object]:
+def _numpy_runner(layer, phase, x, dy, precision: str = "fp32") -> Callable[[], object]:
     if phase == "forward":
-        layer.eval()
+        layer.eval(precision=precision)
         return lambda: layer.forward(x)
     layer.train()
     if phase == "backward":
@@ -114,6 +114,29 @@ def _import_torch():
     return torch
 
 
+def _torch_reduced(torch, module, x_t, config: Config):
+    """The eval module and input in ``config.precision``: int8 = quantize_dynamic (qint8, LSTM/GRU only),
+    bf16 = the module and input cast to bfloat16."""
+    if config.precision == "int8":
+        if config.cell == "rnn":
+            raise ConfigError(
+                "impl='torch' with precision='int8': torch's quantize_dynamic has no nn.RNN module "
+                "(only LSTM/GRU); pick cell='lstm' or 'gru', or impl='cython'"
+            )
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the eager quantization API is deprecated (torchao), still runs
+            # quantize_dynamic swaps child modules only: wrap the layer so that it is one
+            wrapped = torch.ao.quantization.quantize_dynamic(
+                torch.nn.Sequential(module), {type(module)}, dtype=torch.qint8
+            )
+            module = wrapped[0]
+    elif config.precision == "bf16":
+        module, x_t = module.to(torch.bfloat16), x_t.to(torch.bfloat16)
+    return module, x_t
+
+
 def _torch_runner(source_layer, config: Config, x, dy):
     """torch.nn.LSTM/GRU/RNN on the CPU with the lstm_energy layer's weights."""
     torch = _import_torch()
@@ -131,6 +154,7 @@ def _torch_runner(source_layer, config: Config, x, dy):
 
     if phase == "forward":
         module.eval()
+        module, x_t = _torch_reduced(torch, module, x_t, config)
 
         def forward():
             with torch.inference_mode():
@@ -200,5 +224,5 @@ def prepare_config(config: Config, seed: int = 0) -> PreparedRun:
     if config.impl == "torch":
         run, layer = _torch_runner(layer, config, x, dy)
     else:
-        run = _numpy_runner(layer, config.phase, x, dy)
+        run = _numpy_runner(layer, config.phase, x, dy, config.precision)
     return PreparedRun(run=run, settings=config, layer=layer)

@@ -53,7 +53,7 @@ def render(record: dict) -> str:
     shape = (
         f"{c['cell']} {c['phase']} impl={c['impl']} B={c['batch']} T={c['seq_len']} D={c['input_size']} "
         f"H={c['hidden_size']} layers={c['num_layers']}{' bidirectional' if c['bidirectional'] else ''} "
-        f"{c['dtype']} threads={c['threads']}"
+        f"{c['dtype']} threads={c['threads']} precision={c.get('precision', 'fp32')}"
     )
     lines = [headline(record), f"  config          {shape}"]
     if e["provenance"] == "estimated":

@@ -548,6 +548,47 @@ def implementations(rows: list[Row]) -> Figure:
     )
 
 
+def energy_by_precision(rows: list[Row]) -> Figure:
+    """Issue 18: J/sequence of each forward (cell, implementation, shape) in fp32, bf16 and int8."""
+    title = "Energy per sequence by precision (forward)"
+    caption = (
+        "Dynamic energy per sequence (median; bars: 95% CI) of the same forward in fp32, bf16 (bfloat16 weights "
+        "and activations, float32 sums) and int8 (dynamic quantization, int32 sums)."
+    )
+    forward = [r for r in _profile_rows(rows) if r.phase == "forward"]
+    precisions = [p for p in ("fp32", "bf16", "int8") if any(r.precision == p for r in forward)]
+    if len(precisions) < 2:
+        note = "Only one precision in these results: sweep with --precisions fp32,bf16,int8 to compare."
+        return Figure("precision", title, caption, note=note)
+    caption = _joined(caption, provenance_caption(forward))
+    empty = energy_note([r.joules_per_sequence for r in forward], "energy per sequence")
+    if empty:
+        return Figure("precision", title, caption, note=empty)
+    keys = sorted(
+        {(r.cell, r.impl, r.shape_key()) for r in forward}, key=lambda k: (str(k[0]), str(k[1]), _shape_order(k[2]))
+    )
+    labels = [
+        f"{cell} {impl} "
+        + next(r.shape_text for r in forward if (r.cell, r.impl, r.shape_key()) == (cell, impl, shape))
+        for cell, impl, shape in keys
+    ]
+    series = []
+    for i, precision in enumerate(precisions):
+        points, errors = [], []
+        for index, key in enumerate(keys):
+            match = [r for r in forward if r.precision == precision and (r.cell, r.impl, r.shape_key()) == key]
+            if match:
+                r = match[0]
+                text = f"{labels[index]} {precision}: {si(r.joules_per_sequence, 'J')}/sequence"
+                points.append((r.joules_per_sequence, index, text))
+                errors.append(r.joules_per_sequence_ci)
+        series.append(Series(precision, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
+    figure = Figure("precision", title, caption, note=dropped_note([r.joules_per_sequence for r in forward], "energy"))
+    return _drawn(
+        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+    )
+
+
 def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:
     return [
         energy_by_hidden_size(rows),
@@ -556,4 +597,5 @@ def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:
         roofline(rows, roofs),
         energy_by_domain(rows),
         implementations(rows),
+        energy_by_precision(rows),
     ]

@@ -57,6 +57,8 @@ class Row:
     idle_watts: float | None = None
     #: why this row's energy cannot be trusted (reader-facing sentences; empty when nothing is wrong)
     suspect: list = field(default_factory=list)
+    #: arithmetic of the forward (issue 18): "fp32" | "bf16" | "int8"; records without it are fp32
+    precision: str = "fp32"
 
     @property
     def meter_name(self) -> str:
@@ -183,6 +185,7 @@ def row_from_record(record: dict) -> Row:
         bidirectional=config.get("bidirectional", False if config else None),
         threads=_threads(record),
         dtype=config.get("dtype"),
+        precision=config.get("precision") or "fp32",
         provenance=provenance,
         meter=energy.get("meter") or {},
         joules_per_call=j_call,
@@ -260,6 +263,7 @@ def build_rows(records: list[dict]) -> list[Row]:
             row.meter_name,
             row.provenance,
             bool(row.suspect),
+            row.precision,
         )
         groups.setdefault(key, []).append(row)
     rows = [_merge(group) for group in groups.values()]

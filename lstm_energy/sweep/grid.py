@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from importlib.util import find_spec
 
-from lstm_energy.config import CELLS, DTYPES, IMPLS, PHASES, Config
+from lstm_energy.config import CELLS, DTYPES, IMPLS, PHASES, PRECISIONS, Config
 from lstm_energy.errors import ConfigError
 
 
@@ -45,6 +45,8 @@ class Grid:
     bidirectional: tuple[bool, ...] = (False,)
     threads: tuple[int, ...] = (1,)
     dtype: tuple[str, ...] = ("float32",)
+    #: arithmetic of forward points (issue 18): fp32, bf16, int8; reduced ones apply to phase "forward" only
+    precisions: tuple[str, ...] = ("fp32",)
     #: keyword arguments for profile(...) that tune the protocol (windows, min_window_seconds, ...)
     protocol: dict = field(default_factory=dict)
 
@@ -79,7 +81,7 @@ PRESETS: dict[str, Grid] = {
 }
 
 _INT_AXES = ("batch", "seq_len", "input_size", "hidden_size", "layers", "threads")
-_CHOICE_AXES = {"cells": CELLS, "impls": IMPLS, "phases": PHASES, "dtype": DTYPES}
+_CHOICE_AXES = {"cells": CELLS, "impls": IMPLS, "phases": PHASES, "dtype": DTYPES, "precisions": PRECISIONS}
 GRID_AXES = tuple(f.name for f in fields(Grid) if f.name != "protocol")
 
 
@@ -181,7 +183,7 @@ def cython_available() -> bool:
 
 def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tuple[list[Config], list[str]]:
     """Every point of ``grid`` as a Config (cells x impls x phases x batch x seq_len x input_size x
-    hidden_size x layers x bidirectional x threads x dtype, in that nesting order), and notes on what
+    hidden_size x layers x bidirectional x threads x dtype x precisions, in that nesting order), and notes on what
     was skipped and why.
 
     available(impl) -> bool says whether an implementation can run here (default: torch when
@@ -200,32 +202,45 @@ def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tup
         else:
             how = {"torch": "pip install -e '.[torch]'", "cython": "python setup.py build_ext --inplace"}.get(impl, "")
             notes.append(f"skipped impl {impl!r}: not available here" + (f" (install/build it: {how})" if how else ""))
-    configs = [
-        Config(
-            cell=cell,
-            impl=impl,
-            phase=phase,
-            batch=batch,
-            seq_len=seq_len,
-            input_size=input_size,
-            hidden_size=hidden_size,
-            num_layers=layers,
-            bidirectional=bidi,
-            threads=threads,
-            dtype=dtype,
-        )
-        for cell, impl, phase, batch, seq_len, input_size, hidden_size, layers, bidi, threads, dtype in itertools.product(
-            grid.cells,
-            impls,
-            grid.phases,
-            grid.batch,
-            grid.seq_len,
-            grid.input_size,
-            grid.hidden_size,
-            grid.layers,
-            grid.bidirectional,
-            grid.threads,
-            grid.dtype,
-        )
-    ]
+    configs = list(_configs(grid, impls))
+    if any(p != "fp32" for p in grid.precisions) and any(p != "forward" for p in grid.phases):
+        notes.append("reduced precisions (bf16, int8) are measured for phase 'forward' only (training runs in fp32)")
+    if "int8" in grid.precisions and "torch" in impls and "rnn" in grid.cells:
+        notes.append("skipped torch rnn int8: torch's quantize_dynamic has no nn.RNN (LSTM/GRU only)")
     return configs, notes
+
+
+def _configs(grid: Grid, impls: list[str]):
+    """Every combination of the axes, precision last; reduced precisions outside forward/float32 left out."""
+    for cell, impl, phase, batch, seq_len, input_size, hidden_size, layers, bidi, threads, dtype in itertools.product(
+        grid.cells,
+        impls,
+        grid.phases,
+        grid.batch,
+        grid.seq_len,
+        grid.input_size,
+        grid.hidden_size,
+        grid.layers,
+        grid.bidirectional,
+        grid.threads,
+        grid.dtype,
+    ):
+        for precision in grid.precisions:
+            if precision != "fp32" and (phase != "forward" or dtype != "float32"):
+                continue
+            if precision == "int8" and impl == "torch" and cell == "rnn":
+                continue
+            yield Config(
+                cell=cell,
+                impl=impl,
+                phase=phase,
+                batch=batch,
+                seq_len=seq_len,
+                input_size=input_size,
+                hidden_size=hidden_size,
+                num_layers=layers,
+                bidirectional=bidi,
+                threads=threads,
+                dtype=dtype,
+                precision=precision,
+            )

@@ -122,7 +122,10 @@ def point_measurer(profile_fn: Callable | None = None) -> Callable[[Config, obje
     else:
 
         def measure(config: Config, meter, protocol: dict) -> dict:
-            return profile_fn(**config.as_record(), meter=meter, **protocol).to_record()
+            fields = config.as_record()
+            if fields["precision"] == "fp32":  # profile-like callables written before issue 18 take no precision
+                del fields["precision"]
+            return profile_fn(**fields, meter=meter, **protocol).to_record()
 
     return measure
 

@@ -91,6 +91,7 @@ def test_profile_json_with_an_explicit_estimator(capsys):
         "bidirectional": True,
         "dtype": "float64",
         "threads": 1,
+        "precision": "fp32",
     }
 
 

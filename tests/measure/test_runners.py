@@ -86,6 +86,7 @@ def test_config_and_batch():
         "num_layers": 1,
         "bidirectional": False,
         "dtype": "float64",
+        "precision": "fp32",
     }
     assert prepare("gru", "numpy", "forward", **SHAPE).config["nonlinearity"] is None
 

@@ -80,6 +80,12 @@ def report_with_probe(tmp_path, grid_factory, record_factory, jsonl_writer):
     records = grid_factory("estimated") + [
         record_factory("lstm", "forward", "cython", hidden_size=256, provenance="measured")
     ]
+    for precision, scale in (("bf16", 0.7), ("int8", 0.5)):  # issue 18: the precision chart gets drawn
+        reduced = record_factory("gru", "forward", "cython")
+        reduced["config"]["precision"] = precision
+        for key in ("joules_per_call", "joules_per_sequence", "total_joules_per_sequence"):
+            reduced["energy"][key] = {k: v * scale for k, v in reduced["energy"][key].items()}
+        records.append(reduced)
     path = jsonl_writer(tmp_path / "r.jsonl", records, extra_lines=["corrupt\n"])
     info = write_report([path], tmp_path / "report.html")
     probed = tmp_path / "probed.html"
@@ -96,7 +102,7 @@ def test_report_renders_in_chromium_without_console_errors_and_with_drawn_charts
     assert 'class="table-scroll"' in dom
     probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
     figures = {f["id"]: f for f in probe["figures"]}
-    assert len(figures) == 6
+    assert len(figures) == 7
     for fig_id, fig in figures.items():
         if fig["svg"]:
             assert fig["width"] > 300, fig
@@ -104,7 +110,7 @@ def test_report_renders_in_chromium_without_console_errors_and_with_drawn_charts
         else:
             assert fig["note"], f"{fig_id} has neither a chart nor a note"
     drawn = [f for f in figures.values() if f["svg"]]
-    assert len(drawn) == 6  # one measured record: the domain chart is drawn too
+    assert len(drawn) == 7  # one measured record: the domain chart is drawn too; precisions: their chart
     assert probe["rows"] == len(info.rows)
     assert probe["header"].startswith("J/seq (median)") and probe["ariaSort"] == "ascending"
     assert probe["sorted"] == sorted(probe["sorted"])

@@ -102,7 +102,17 @@ def test_every_chart_draws_marks_or_says_why_not(tmp_path, grid_factory, jsonl_w
     path = jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))
     html, _ = build_report([path])
     figures = figures_of(html)
-    assert set(figures) == {"fig-by-hidden", "fig-fwd-bwd", "fig-vs-flops", "fig-roofline", "fig-domains", "fig-impls"}
+    assert set(figures) == {
+        "fig-by-hidden",
+        "fig-fwd-bwd",
+        "fig-vs-flops",
+        "fig-roofline",
+        "fig-domains",
+        "fig-impls",
+        "fig-precision",
+    }
+    # fp32 only: the precision chart (issue 18) says how to get one
+    assert figures["fig-precision"]["svg"] == 0 and "--precisions fp32,bf16,int8" in html
     for key in ("fig-by-hidden", "fig-fwd-bwd", "fig-vs-flops", "fig-roofline", "fig-impls"):
         assert figures[key]["svg"] == 1 and figures[key]["marks"] >= 6, key
     # estimates have no RAPL domains: a note instead of an empty chart

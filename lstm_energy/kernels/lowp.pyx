@@ -1,0 +1,236 @@
+# cython: language_level=3
+"""Reduced-precision inference forwards (issue 18): int8 dynamic quantization and bf16, one layer and
+one direction, eval mode, float32 in and out. The schemes are specified in NumPy in
+``lstm_energy.reference.lowp``; the products are ``_lowp_gemm.h`` (int8: scalar, AVX2 and AVX-512
+VNNI paths; bf16: AVX512_BF16 and a scalar conversion path), chosen at run time under the kernels'
+instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the float32 kernels' (``_vector_math.h``,
+``_cell_rows.h``).
+
+    w = pack_weight(w_ih, "int8")        # once per layer, direction and precision (the layer caches it)
+    lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu)
+
+``bias``: LSTM/RNN b_ih + b_hh (G*H,); GRU [b_ir+b_hr | b_iz+b_hz | b_in | b_hn] (4H,).
+"""
+import numpy as np
+
+from libc.stdint cimport int8_t, int32_t, uint16_t
+
+from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
+from lstm_energy.kernels._cell_rows cimport gru_forward_f32, lstm_state_f32
+from lstm_energy.kernels._isa cimport bind_isa
+
+bind_isa()
+
+cdef extern from "_lowp_gemm.h" nogil:
+    int LE_LP_SCALAR, LE_LP_AVX2, LE_LP_AVX512
+    int lstm_energy_int8_path()
+    int lstm_energy_bf16_path()
+    int lstm_energy_int8_offset(int path)
+    int lstm_energy_cpu_has_vnni()
+    int lstm_energy_cpu_has_bf16()
+    void lstm_energy_quantize_rows(const float* a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
+                                   Py_ssize_t Kp, int8_t* q, float* scale, int offset)
+    void lstm_energy_bf16_rows(const float* a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
+                               Py_ssize_t Kp, uint16_t* out)
+    void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int8_t* q,
+                               const float* scale, const int8_t* panels, const int32_t* wsum,
+                               const float* wscale, float* c, Py_ssize_t ldc, int accumulate)
+    void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t* a,
+                               const uint16_t* panels, float* c, Py_ssize_t ldc, int accumulate)
+
+PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512"}
+
+
+def product_path(str precision):
+    """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "avx512" (VNNI);
+    bf16 "scalar" (conversion) | "avx512" (AVX512_BF16)."""
+    if precision == "int8":
+        return "vnni" if lstm_energy_int8_path() == LE_LP_AVX512 else PATH_NAMES[lstm_energy_int8_path()]
+    if precision == "bf16":
+        return "avx512_bf16" if lstm_energy_bf16_path() == LE_LP_AVX512 else "scalar"
+    raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+def cpu_flags():
+    """{"avx512_vnni": bool, "avx512_bf16": bool} as CPUID reports them (/proc/cpuinfo spelling)."""
+    return {"avx512_vnni": bool(lstm_energy_cpu_has_vnni()), "avx512_bf16": bool(lstm_energy_cpu_has_bf16())}
+
+
+def pack_weight(w, str precision):
+    """W (N, K) float32 -> the packed form ``_lowp_gemm.h`` reads (a dict; see its header comment)."""
+    from lstm_energy.reference.lowp import prepare_weight, to_bf16
+
+    w = np.ascontiguousarray(w, np.float32)
+    N, K = w.shape
+    P = (N + 15) // 16
+    if precision == "int8":
+        wq, wscale = prepare_weight(w, "int8")
+        Kp = (K + 3) // 4 * 4
+        padded = np.zeros((P * 16, Kp), np.int8)
+        padded[:N, :K] = wq
+        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // 4, 4).transpose(0, 2, 1, 3))
+        wsum = np.zeros(P * 16, np.int32)
+        wsum[:N] = wq.sum(axis=1, dtype=np.int32)
+        scale = np.zeros(P * 16, np.float32)
+        scale[:N] = wscale
+        return {"precision": "int8", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1),
+                "wsum": wsum, "wscale": scale}
+    if precision == "bf16":
+        Kp = (K + 1) // 2 * 2
+        bits = (to_bf16(w).view(np.uint32) >> np.uint32(16)).astype(np.uint16)
+        padded = np.zeros((P * 16, Kp), np.uint16)
+        padded[:N, :K] = bits
+        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3))
+        return {"precision": "bf16", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
+    raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+cdef class _Packed:
+    """Raw pointers of one packed weight (the dict's arrays stay referenced by the dict)."""
+    cdef int int8
+    cdef Py_ssize_t N, K, Kp
+    cdef const int8_t* q_panels
+    cdef const uint16_t* b_panels
+    cdef const int32_t* wsum
+    cdef const float* wscale
+
+    def __init__(self, dict packed):
+        cdef const int8_t[::1] qp
+        cdef const uint16_t[::1] bp
+        cdef const int32_t[::1] ws
+        cdef const float[::1] sc
+        self.N, self.K, self.Kp = packed["N"], packed["K"], packed["Kp"]
+        self.int8 = packed["precision"] == "int8"
+        if self.int8:
+            qp = packed["panels"]
+            ws = packed["wsum"]
+            sc = packed["wscale"]
+            self.q_panels, self.wsum, self.wscale = &qp[0], &ws[0], &sc[0]
+        else:
+            bp = packed["panels"]
+            self.b_panels = &bp[0]
+
+
+cdef class _Scratch:
+    """Per-call scratch for the quantized/converted activations of M rows."""
+    cdef object q, s
+    cdef int8_t* qp
+    cdef uint16_t* bp
+    cdef float* sp
+
+    def __init__(self, Py_ssize_t M, Py_ssize_t Kp):
+        cdef int8_t[::1] qv
+        cdef float[::1] sv
+        self.q = np.empty(M * Kp * 2 + 64, np.int8)   # room for bf16 too
+        self.s = np.empty(M + 16, np.float32)
+        qv = self.q
+        sv = self.s
+        self.qp = &qv[0]
+        self.bp = <uint16_t*>&qv[0]
+        self.sp = &sv[0]
+
+
+cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py_ssize_t M,
+                      float* c, Py_ssize_t ldc, int accumulate) noexcept nogil:
+    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision."""
+    cdef int path
+    if w.int8:
+        path = lstm_energy_int8_path()
+        lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.qp, sc.sp, lstm_energy_int8_offset(path))
+        lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.qp, sc.sp, w.q_panels, w.wsum, w.wscale, c, ldc,
+                              accumulate)
+    else:
+        path = lstm_energy_bf16_path()
+        lstm_energy_bf16_rows(a, lda, M, w.K, w.Kp, sc.bp)
+        lstm_energy_bf16_gemm(path, M, w.N, w.Kp, sc.bp, w.b_panels, c, ldc, accumulate)
+
+
+def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulate=False):
+    """out (M, N) (+)= a (M, K) @ W^T through the packed weight (tests and benchmarks of the product)."""
+    cdef _Packed w = _Packed(packed)
+    if a.shape[1] != w.K or out.shape[0] != a.shape[0] or out.shape[1] != w.N:
+        raise ValueError(f"linear: a {tuple(a.shape)[:2]}, out {tuple(out.shape)[:2]} do not fit a packed "
+                         f"weight of N={w.N}, K={w.K}: pass a (M, {w.K}) and out (M, {w.N})")
+    cdef _Scratch sc = _Scratch(a.shape[0], w.Kp)
+    with nogil:
+        linear_rows(w, sc, &a[0, 0], a.shape[1], a.shape[0], &out[0, 0], out.shape[1], accumulate)
+
+
+def lowp_forward(str cell,
+                 const float[:, :, ::1] x,     # IN  (T, B, D)
+                 dict w_ih,                    # IN  pack_weight(w_ih, precision)  (G*H, D)
+                 dict w_hh,                    # IN  pack_weight(w_hh, precision)  (G*H, H)
+                 const float[::1] bias,        # IN  see the module docstring
+                 const float[:, ::1] h0,       # IN  (B, H)
+                 c0,                           # IN  (B, H) float32 for the LSTM, else None
+                 float[:, :, :] y,             # OUT (T, B, H), rows may be strided
+                 float[:, ::1] h_n,            # OUT (B, H)
+                 c_n,                          # OUT (B, H) for the LSTM, else None
+                 bint reverse,
+                 bint relu):
+    """One layer and direction of an inference forward in the packed weights' precision."""
+    cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef int G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    cdef int kind = ("lstm", "gru", "rnn").index(cell)
+    cdef _Packed wi = _Packed(w_ih)
+    cdef _Packed wh = _Packed(w_hh)
+    if wi.N != G * H or wi.K != D or wh.N != G * H or wh.K != H or w_ih["precision"] != w_hh["precision"]:
+        raise ValueError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / "
+                         f"(N={wh.N}, K={wh.K}) "
+                         f"do not fit D={D}, H={H}, G={G}; pack w_ih ({G * H}, {D}) and w_hh ({G * H}, {H}) "
+                         "with the same precision")
+    if bias.shape[0] != (4 * H if kind == 1 else G * H):
+        raise ValueError(f"lowp_forward({cell!r}): bias has {bias.shape[0]} elements, expected "
+                         f"{4 * H if kind == 1 else G * H}")
+    if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
+        raise ValueError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
+    cdef float[:, ::1] c_state
+    cdef float* cp = NULL
+    if kind == 0:
+        c_state = np.array(c0, np.float32, copy=True, order="C")
+        cp = &c_state[0, 0]
+    cdef float[:, :, ::1] gates = np.empty((T, B, G * H), np.float32)
+    cdef float[:, ::1] gh = np.empty((B, 3 * H if kind == 1 else 1), np.float32)
+    cdef _Scratch sx = _Scratch(T * B, max(wi.Kp, wh.Kp))
+    cdef Py_ssize_t y_step = y.strides[0] // 4, y_ld = y.strides[1] // 4
+    cdef float* yb = &y[0, 0, 0]
+    cdef float* gb = &gates[0, 0, 0]
+    cdef const float* bb = &bias[0]
+    cdef const float* h_prev
+    cdef Py_ssize_t h_ld, s, s2, t, b, GH = G * H
+    cdef float* g_t
+    with nogil:
+        linear_rows(wi, sx, &x[0, 0, 0], D, T * B, gb, GH, 0)
+        for s in range(T):
+            t = T - 1 - s if reverse else s
+            if s == 0:
+                h_prev = &h0[0, 0]
+                h_ld = H
+            else:
+                h_prev = yb + (t + 1 if reverse else t - 1) * y_step
+                h_ld = y_ld
+            g_t = gb + t * B * GH
+            if kind == 1:
+                linear_rows(wh, sx, h_prev, h_ld, B, &gh[0, 0], 3 * H, 0)
+                for b in range(B):
+                    gru_forward_f32(g_t + b * GH, &gh[0, 0] + b * GH, bb, &gh[0, 0] + b * GH + 2 * H,
+                                    h_prev + b * h_ld, yb + t * y_step + b * y_ld, H)
+            else:
+                linear_rows(wh, sx, h_prev, h_ld, B, g_t, GH, 1)
+                for b in range(B):
+                    if kind == 0:
+                        sigmoid_bias_f32(g_t + b * GH, bb, 2 * H)
+                        tanh_bias_f32(g_t + b * GH + 2 * H, bb + 2 * H, H)
+                        sigmoid_bias_f32(g_t + b * GH + 3 * H, bb + 3 * H, H)
+                        lstm_state_f32(g_t + b * GH, cp + b * H, cp + b * H, yb + t * y_step + b * y_ld, H)
+                    elif relu:
+                        for s2 in range(H):
+                            yb[t * y_step + b * y_ld + s2] = max(g_t[b * GH + s2] + bb[s2], 0.0)
+                    else:
+                        tanh_bias_f32(g_t + b * GH, bb, H)
+                        for s2 in range(H):
+                            yb[t * y_step + b * y_ld + s2] = g_t[b * GH + s2]
+    t = 0 if reverse else T - 1
+    np.copyto(np.asarray(h_n), np.asarray(y[t]))
+    if kind == 0:
+        np.copyto(c_n, np.asarray(c_state))
