@@ -179,4 +179,7 @@ def test_report_fits_a_1400_px_window_with_provenance_visible(tmp_path, grid_fac
     assert after["pageScroll"] <= 0, after  # the wide table scrolls inside its box, the page does not
     for figure in before["figures"]:
         assert figure["right"] <= before["innerWidth"], figure
-        assert figure["svg"] > 300, figure  # every chart laid out at a readable width
+        # every chart laid out at a readable width (a figure holding a note instead, e.g. one precision only,
+        # has no svg: the test above checks that such a figure says why)
+        assert figure["svg"] == 0 or figure["svg"] > 300, figure
+    assert sum(1 for figure in before["figures"] if figure["svg"] > 300) >= 5
