@@ -121,6 +121,8 @@ class Preset:
     repeats: int = 1
     #: SARIMA orders compared by AIC on the training split
     sarima_orders: tuple = QUICK_ORDERS
+    #: the classical models priced beside the recurrent ones ("SARIMA", "ETS"; need a seasonal series)
+    classical: tuple[str, ...] = ("SARIMA", "ETS")
 
 
 PRESETS = {
@@ -408,7 +410,7 @@ def planned_steps(preset: Preset, strategy: str, *, trials_per_family: int | Non
         searched = families * (trials_per_family or preset.trials_per_family)
     else:
         searched = len(preset.space.candidates(strategy, samples_per_family=preset.samples_per_family, seed=seed))
-    return searched + families * (preset.repeats - 1) + 2
+    return searched + families * (preset.repeats - 1) + len(preset.classical)
 
 
 def run_search(
@@ -556,9 +558,7 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
             runner(best.candidate, seed + k, role="repeat") for k in range(1, preset.repeats)
         ]
     target_index = {split: reference.split(split).target_index for split in SPLITS}
-    for family in ("SARIMA", "ETS"):
-        if series.season is None:
-            break
+    for family in preset.classical if series.season is not None else ():
         fitted = run_classical(
             family,
             series,
