@@ -318,6 +318,12 @@ def _no_scatter(energy: str, reason: str) -> str:
 BASELINE_LINE_LIMIT = 2.0
 
 
+def drawn_baselines(result: SearchResult) -> list[str]:
+    """The naive baselines close enough to the models to be drawn as lines on the scatters."""
+    worst = max(t.scores["test"].rmse for t in result.entries())
+    return [name for name, scores in result.baselines.items() if scores["test"].rmse <= BASELINE_LINE_LIMIT * worst]
+
+
 def spread(result: SearchResult, family: str, energy: str = "training") -> list[tuple[float, float]]:
     """(joules, test RMSE) of each run of the family's chosen configuration (one per seed; the
     classical fits are deterministic, so only their joules vary)."""
@@ -439,8 +445,9 @@ def scatter_caption(result: SearchResult) -> str:
         parts.append(
             "Solid black line: the Pareto front (no other model is both cheaper and more accurate on test"
             + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
-            + "). Error bars: the lowest and highest test RMSE of the chosen configuration's seeded runs. Dashed grey "
-            "lines: the naive baselines' test RMSE. Hover a point for its configuration."
+            + "). Error bars: the lowest and highest test RMSE of the chosen configuration's seeded runs."
+            + (" Dashed grey lines: the naive baselines' test RMSE." if drawn_baselines(result) else "")
+            + " Hover a point for its configuration."
         )
         worst = max(t.scores["test"].rmse for t in result.entries())
         off = [
