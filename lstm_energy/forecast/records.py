@@ -30,6 +30,7 @@ __all__ = [
     "TrialAppender",
     "baseline_record",
     "load_resumed",
+    "study_trial_record",
     "trial_config",
     "trial_from_record",
     "trial_record",
@@ -40,7 +41,7 @@ __all__ = [
 def trial_config(result: SearchResult, trial: TrialResult) -> dict:
     """The ``config`` of a trial record: the model, its window, the training settings, series and preset."""
     c = trial.candidate
-    training = c.training or result.preset.training
+    training = getattr(c, "training", None) or result.preset.training  # bayes / pareto tune lr and epochs
     return {
         "family": c.family,
         "cell": c.model.cell,
@@ -55,7 +56,7 @@ def trial_config(result: SearchResult, trial: TrialResult) -> dict:
         "batch_size": training.batch_size,
         "learning_rate": training.learning_rate,
         "clip_norm": training.clip_norm,
-        "seed": trial.seed,
+        "seed": trial.seed if hasattr(trial, "seed") else result.seed,  # a repeat's own seed
         "series": result.series.name,
         "preset": result.preset.name,
     }
@@ -79,11 +80,9 @@ def _predictions(predictions: dict) -> dict:
     }
 
 
-def trial_record(
-    result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None, role: str = "search"
-) -> dict:
-    """One trial as a record of kind "forecast_trial" (docs/results-record.md), plus its ``study`` block."""
-    record = forecast_trial_record(
+def trial_record(result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None) -> dict:
+    """One trial as a record of kind "forecast_trial" (docs/results-record.md)."""
+    return forecast_trial_record(
         config=trial_config(result, trial),
         scores=trial.scores,
         units=result.series.units,
@@ -95,6 +94,13 @@ def trial_record(
         environment=environment,
         created=created,
     )
+
+
+def study_trial_record(
+    result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None, role: str = "search"
+) -> dict:
+    """``trial_record`` plus the ``study`` block ``--resume`` and the page rebuild the trial from."""
+    record = trial_record(result, trial, environment=environment, created=created)
     record["study"] = {
         "role": role,
         "key": trial_key(trial.candidate, trial.seed),
@@ -253,7 +259,8 @@ class TrialAppender:
         from lstm_energy.results import ResultsWriter
 
         with ResultsWriter(self.path) as writer:
-            writer.append(trial_record(self.stub, trial, environment=self.environment, created=utc_now(), role=role))
+            record = study_trial_record(self.stub, trial, environment=self.environment, created=utc_now(), role=role)
+            writer.append(record)
         self.count += 1
 
 
@@ -278,10 +285,10 @@ def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
     created = utc_now()
     records = []
     if trials:
-        records += [trial_record(result, t, environment=env, created=created) for t in result.trials]
+        records += [study_trial_record(result, t, environment=env, created=created) for t in result.trials]
         chosen = {id(runs[0]) for runs in result.repeats.values() if runs}
         records += [
-            trial_record(result, t, environment=env, created=created, role="repeat")
+            study_trial_record(result, t, environment=env, created=created, role="repeat")
             for runs in result.repeats.values()
             for t in runs
             if isinstance(t, TrialResult) and id(t) not in chosen
