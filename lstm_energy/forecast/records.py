@@ -1,27 +1,47 @@
 """The forecasting study as results records (JSON Lines through ``lstm_energy.results.ResultsWriter``).
 
-One record per trial, ``kind = "forecast_trial"``, and one per baseline, ``kind = "forecast_baseline"``
-(docs/results-record.md). This module turns a SearchResult into the builders' arguments: the
+One record per trial, ``kind = "forecast_trial"`` (the recurrent trials, their seeded repeats, and the
+fitted SARIMA / ETS models, ``config.family`` saying which), and one per naive baseline,
+``kind = "forecast_baseline"`` (docs/results-record.md). A trial record also carries a ``study`` block
+(role, resume key, search strategy, training history, predictions, batch-1 energy) from which
+``trial_from_record`` rebuilds the trial for ``--resume`` and the page. This module turns a SearchResult into the builders' arguments: the
 ``config`` of a trial or baseline, its scores, measurements and work. The records themselves (keys,
 schema version) are built by ``lstm_energy.records``.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from lstm_energy.forecast.search import MODEL_DTYPE, SearchResult, TrialResult
+from lstm_energy.forecast.classical import ClassicalResult
+from lstm_energy.forecast.energy import Work
+from lstm_energy.forecast.model import ModelConfig
+from lstm_energy.forecast.search import MODEL_DTYPE, Candidate, SearchResult, SplitScores, TrialResult, trial_key
+from lstm_energy.forecast.train import TrainConfig, TrainHistory
 from lstm_energy.records import FORECAST_BASELINE_KIND as BASELINE_KIND
 from lstm_energy.records import FORECAST_TRIAL_KIND as TRIAL_KIND
 from lstm_energy.records import forecast_baseline_record, forecast_trial_record, utc_now
 
-__all__ = ["BASELINE_KIND", "TRIAL_KIND", "baseline_record", "trial_config", "trial_record", "write_records"]
+__all__ = [
+    "BASELINE_KIND",
+    "TRIAL_KIND",
+    "TrialAppender",
+    "baseline_record",
+    "load_resumed",
+    "study_trial_record",
+    "trial_config",
+    "trial_from_record",
+    "trial_record",
+    "write_records",
+]
 
 
 def trial_config(result: SearchResult, trial: TrialResult) -> dict:
     """The ``config`` of a trial record: the model, its window, the training settings, series and preset."""
     c = trial.candidate
-    training = result.preset.training
+    training = getattr(c, "training", None) or result.preset.training  # bayes / pareto tune lr and epochs
     return {
         "family": c.family,
         "cell": c.model.cell,
@@ -36,9 +56,27 @@ def trial_config(result: SearchResult, trial: TrialResult) -> dict:
         "batch_size": training.batch_size,
         "learning_rate": training.learning_rate,
         "clip_norm": training.clip_norm,
-        "seed": result.seed,
+        "seed": trial.seed if hasattr(trial, "seed") else result.seed,  # a repeat's own seed
         "series": result.series.name,
         "preset": result.preset.name,
+    }
+
+
+def _energy_block(measurement) -> dict | None:
+    if measurement is None:
+        return None
+    return {
+        "joules_per_sequence": measurement.joules_per_sequence.as_dict(),
+        "total_joules_per_sequence": measurement.total_joules_per_sequence.as_dict(),
+        "batch": measurement.batch,
+        "warnings": list(measurement.warnings),
+    }
+
+
+def _predictions(predictions: dict) -> dict:
+    return {
+        split: {"index": index.tolist(), "forecast": forecast.tolist()}
+        for split, (index, forecast) in predictions.items()
     }
 
 
@@ -58,6 +96,174 @@ def trial_record(result: SearchResult, trial: TrialResult, *, environment: dict,
     )
 
 
+def study_trial_record(
+    result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None, role: str = "search"
+) -> dict:
+    """``trial_record`` plus the ``study`` block ``--resume`` and the page rebuild the trial from."""
+    record = trial_record(result, trial, environment=environment, created=created)
+    record["study"] = {
+        "role": role,
+        "key": trial_key(trial.candidate, trial.seed),
+        "strategy": result.strategy,
+        "tuned_training": trial.candidate.training is not None,
+        "parameters": trial.parameters,
+        "history": {"epoch_losses": trial.history.epoch_losses, "batch_sizes": trial.history.batch_sizes},
+        "per_forecast_batch1": _energy_block(trial.forecast_energy_b1),
+        "predictions": _predictions(trial.predictions),
+    }
+    return record
+
+
+def classical_record(result: SearchResult, model: ClassicalResult, *, environment: dict, created: str | None = None):
+    """A fitted SARIMA / ETS model as a "forecast_trial" record: its fit is the "training run"."""
+    record = forecast_trial_record(
+        config={
+            "family": model.family,
+            "model": model.label,
+            "seed": result.seed,
+            "series": result.series.name,
+            "preset": result.preset.name,
+            "fitted_on": "training split (levels), parameters then held fixed",
+        },
+        scores=model.scores,
+        units=result.series.units,
+        training_run=model.training_energy,
+        training_seconds=model.fit_seconds,
+        per_forecast=model.forecast_energy,
+        training_work=Work(0.0, 0.0),
+        forecast_work=Work(0.0, 0.0),
+        environment=environment,
+        created=created,
+    )
+    record["costs"]["note"] = "statsmodels' work is not in the cost models: no FLOPs were told to the meter"
+    record["study"] = {
+        "role": "classical",
+        "parameters": model.parameters,
+        "aic": {str(order): aic for order, aic in (model.aics or {}).items()},
+        "repeated_fit_joules": [float(m.joules_per_call.median) for m in model.repeats or []],
+        "per_forecast_batch1": _energy_block(model.forecast_energy_b1),
+    }
+    return record
+
+
+def _stat(median: float):
+    return SimpleNamespace(median=median)
+
+
+def _recorded_measurement(energy: dict, block: dict | None, *, run: dict | None = None):
+    """A stand-in for a Measurement with what the page and the summaries read (medians, provenance)."""
+    if run is not None:
+        return SimpleNamespace(
+            joules_per_call=_stat(run["joules"]),
+            total_joules_per_call=_stat(run["total_joules"]),
+            idle_watts=run.get("idle_watts"),
+            warnings=[],
+            provenance=energy["provenance"],
+            meter_description=energy["meter"],
+        )
+    if block is None:
+        return None
+    return SimpleNamespace(
+        joules_per_sequence=_stat(block["joules_per_sequence"]["median"]),
+        total_joules_per_sequence=_stat(block["total_joules_per_sequence"]["median"]),
+        idle_watts=block.get("idle_watts"),
+        warnings=list(block.get("warnings") or []),
+        provenance=energy["provenance"],
+        meter_description=energy["meter"],
+    )
+
+
+def trial_from_record(record: dict) -> TrialResult:
+    """A recurrent trial rebuilt from its record (``--resume``); its energies are the recorded medians."""
+    import numpy as np
+
+    config, study, energy = record["config"], record["study"], record["energy"]
+    model = ModelConfig(
+        config["cell"], config["hidden_size"], num_layers=config["num_layers"], bidirectional=config["bidirectional"]
+    )
+    training = None
+    if study.get("tuned_training"):
+        training = TrainConfig(
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            learning_rate=config["learning_rate"],
+            clip_norm=config["clip_norm"],
+        )
+    scores = {
+        split: SplitScores(block["rmse"], block["mae"])
+        for split, block in record["accuracy"].items()
+        if isinstance(block, dict)
+    }
+    history = TrainHistory(
+        epoch_losses=list(study["history"]["epoch_losses"]),
+        batch_sizes=list(study["history"]["batch_sizes"]),
+        seconds=float(energy["training_run"]["seconds"]),
+    )
+    costs = record["costs"]
+    return TrialResult(
+        candidate=Candidate(config["family"], model, config["window"], training=training),
+        scores=scores,
+        predictions={
+            split: (np.asarray(p["index"], dtype=np.intp), np.asarray(p["forecast"], dtype=np.float64))
+            for split, p in study["predictions"].items()
+        },
+        history=history,
+        parameters=int(study["parameters"]),
+        training_energy=_recorded_measurement(energy, None, run=energy["training_run"]),
+        forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
+        training_work=Work(**costs["training_run"]),
+        forecast_work=Work(**costs["per_forecast"]),
+        forecast_energy_b1=_recorded_measurement(energy, study.get("per_forecast_batch1")),
+        seed=int(config["seed"]),
+        resumed=True,
+    )
+
+
+def load_resumed(path, *, series: str, preset: str) -> dict[str, TrialResult]:
+    """resume key -> trial, for every recurrent trial (search or repeat) of this series and preset in the
+    records at ``path`` (missing file: none). A line cut short by a kill is skipped by the loader."""
+    import warnings
+    from pathlib import Path
+
+    from lstm_energy.results import load_records
+
+    if not Path(path).exists():
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the loader warns about a truncated last line: expected after a kill
+        loaded = load_records(path)
+    found = {}
+    for record in loaded.records:
+        study = record.get("study") or {}
+        config = record.get("config") or {}
+        if (
+            record.get("kind") == TRIAL_KIND
+            and study.get("role") in ("search", "repeat")
+            and config.get("series") == series
+            and config.get("preset") == preset
+        ):
+            found[study["key"]] = trial_from_record(record)
+    return found
+
+
+class TrialAppender:
+    """The search's ``on_trial`` hook: appends each finished trial to ``path`` at once (flushed, fsync'ed)."""
+
+    def __init__(self, path, *, result_stub: SearchResult, environment: dict):
+        self.path = path
+        self.stub = result_stub
+        self.environment = environment
+        self.count = 0
+
+    def __call__(self, trial: TrialResult, role: str) -> None:
+        from lstm_energy.results import ResultsWriter
+
+        with ResultsWriter(self.path) as writer:
+            record = study_trial_record(self.stub, trial, environment=self.environment, created=utc_now(), role=role)
+            writer.append(record)
+        self.count += 1
+
+
 def baseline_record(result: SearchResult, name: str, *, environment: dict, created: str | None = None) -> dict:
     """One baseline's accuracy as a record of kind "forecast_baseline" (it has no training run and is not priced)."""
     return forecast_baseline_record(
@@ -69,14 +275,25 @@ def baseline_record(result: SearchResult, name: str, *, environment: dict, creat
     )
 
 
-def write_records(result: SearchResult, path) -> int:
-    """Append every trial and baseline of ``result`` to the JSON Lines file ``path``; returns the count."""
+def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
+    """Append the classical models and baselines of ``result`` (and, when ``trials``, every trial: the
+    search appends those itself as they finish) to the JSON Lines file ``path``; returns the count."""
     from lstm_energy.measure import environment
     from lstm_energy.results import ResultsWriter
 
     env = environment(blas_threads=result.threads)
     created = utc_now()
-    records = [trial_record(result, t, environment=env, created=created) for t in result.trials]
+    records = []
+    if trials:
+        records += [study_trial_record(result, t, environment=env, created=created) for t in result.trials]
+        chosen = {id(runs[0]) for runs in result.repeats.values() if runs}
+        records += [
+            study_trial_record(result, t, environment=env, created=created, role="repeat")
+            for runs in result.repeats.values()
+            for t in runs
+            if isinstance(t, TrialResult) and id(t) not in chosen
+        ]
+    records += [classical_record(result, m, environment=env, created=created) for m in result.classical]
     records += [baseline_record(result, name, environment=env, created=created) for name in result.baselines]
     with ResultsWriter(path) as writer:
         for record in records:

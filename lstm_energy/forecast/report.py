@@ -25,17 +25,20 @@ from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, legend, xy_plot
 from lstm_energy.report.svg import Series as ChartSeries
 from lstm_energy.report.units import esc, si
 
-#: the colours of the forecast chart (Okabe-Ito: distinguishable with colour-vision deficiencies)
-ORIGINAL_COLOR = "#000000"
-TRAIN_COLOR = PALETTE[0]  # blue
-VALIDATION_COLOR = PALETTE[2]  # green
-TEST_COLOR = PALETTE[3]  # vermillion
+#: the colours of the forecast chart: the classic tutorial's blue original, orange train and green test
+#: predictions (Okabe-Ito shades, distinguishable with colour-vision deficiencies); validation purple
+ORIGINAL_COLOR = PALETTE[0]  # blue
+TRAIN_COLOR = PALETTE[1]  # orange
+VALIDATION_COLOR = PALETTE[4]  # reddish purple
+TEST_COLOR = PALETTE[2]  # green
 ENGINES = {"cython": "our Cython kernels", "numpy": "the NumPy reference engine"}
 FAMILY_STYLE = {  # family -> (colour, marker)
     "LSTM": (PALETTE[0], "circle"),
     "GRU": (PALETTE[1], "square"),
     "RNN": (PALETTE[2], "triangle"),
     "BiLSTM": (PALETTE[4], "diamond"),
+    "SARIMA": (PALETTE[3], "square"),
+    "ETS": (PALETTE[7], "triangle"),
 }
 
 #: additions to the main report's stylesheet (``lstm_energy/report/report.css``, inlined below it)
@@ -48,6 +51,8 @@ table.search td.l, table.search th.l { text-align: left; }
 table.search tr.pareto td { background: #eef5ff; }
 table.search tr.baseline td { color: #5b6675; font-style: italic; }
 svg.chart { max-width: 100%; height: auto; display: block; margin: 8px 0 18px; }
+div.pair { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+div.pair svg.chart { margin: 4px 0 12px; }
 """
 
 
@@ -139,14 +144,30 @@ def forecast_chart(
     units: str,
     predictions: dict[str, tuple[np.ndarray, np.ndarray]],
     boundaries: tuple[int, int],
+    *,
+    zoom: bool = False,
 ) -> str:
-    """Line chart. dates, values: (N,); predictions: split -> (target_index (W,), forecasts (W,))."""
+    """Line chart. dates, values: (N,); predictions: split -> (target_index (W,), forecasts (W,)).
+
+    The original series is drawn first, wide and pale, so the thinner prediction lines on top leave it
+    visible. zoom: only the test period (the original with a dot per month, the test predictions),
+    with a residual panel (forecast - actual) beneath.
+    """
     years = _decimal_years(dates)
-    all_y = [values] + [p for _, p in predictions.values()]
+    if zoom:
+        if "test" not in predictions:
+            raise ValueError("the zoomed chart needs test predictions")
+        first = max(boundaries[1] - 1, 0)
+        predictions = {"test": predictions["test"]}
+        shown = slice(first, values.size)
+    else:
+        shown = slice(0, values.size)
+    xs_shown, ys_shown = years[shown], values[shown]
+    all_y = [ys_shown] + [p for _, p in predictions.values()]
     y_lo, y_hi = float(min(a.min() for a in all_y)), float(max(a.max() for a in all_y))
     pad = 0.04 * (y_hi - y_lo or 1.0)
     y_lo, y_hi = y_lo - pad, y_hi + pad
-    x_lo, x_hi = float(years[0]), float(years[-1])
+    x_lo, x_hi = float(xs_shown[0]), float(xs_shown[-1])
     splits = [
         (split, color)
         for split, color in (("train", TRAIN_COLOR), ("validation", VALIDATION_COLOR), ("test", TEST_COLOR))
@@ -155,59 +176,105 @@ def forecast_chart(
     entries = [("original", ORIGINAL_COLOR, "line")] + [
         (f"{split} predictions", color, "line") for split, color in splits
     ]
+    residual_height = 110 if zoom else 0
+    height = CHART_HEIGHT + residual_height
+    if zoom:
+        entries.append(("residual (forecast - actual)", TEST_COLOR, "square"))
     legend_svg, legend_bottom = legend(entries, x=LEFT, y=20)
     top = max(TOP, legend_bottom)  # the plot starts below the legend, however many rows it wrapped to
     bottom = CHART_HEIGHT - BOTTOM
+    right = CHART_WIDTH - RIGHT
 
     def px(x):
-        return LEFT + (x - x_lo) / (x_hi - x_lo) * (CHART_WIDTH - LEFT - RIGHT)
+        return LEFT + (x - x_lo) / (x_hi - x_lo) * (right - LEFT)
 
     def py(y):
         return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
 
     body = [
-        f'<rect x="{LEFT}" y="{top:.1f}" width="{CHART_WIDTH - LEFT - RIGHT}" height="{bottom - top:.1f}" fill="none" stroke="#bbb"/>'
+        f'<rect x="{LEFT}" y="{top:.1f}" width="{right - LEFT}" height="{bottom - top:.1f}" fill="none" stroke="#bbb"/>'
     ]
-    for t in _nice_ticks(x_lo, x_hi):
+    x_ticks = _nice_ticks(x_lo, x_hi)
+    for t in x_ticks:
         body.append(
             f'<line class="grid" x1="{px(t):.1f}" y1="{top:.1f}" x2="{px(t):.1f}" y2="{bottom}"/>'
-            f'<text class="tick" x="{px(t):.1f}" y="{bottom + 16}" text-anchor="middle">{t:.0f}</text>'
+            f'<text class="tick" x="{px(t):.1f}" y="{bottom + 16}" text-anchor="middle">{t:g}</text>'
         )
     for t in _nice_ticks(y_lo, y_hi):
         body.append(
-            f'<line class="grid" x1="{LEFT}" y1="{py(t):.1f}" x2="{CHART_WIDTH - RIGHT}" y2="{py(t):.1f}"/>'
+            f'<line class="grid" x1="{LEFT}" y1="{py(t):.1f}" x2="{right}" y2="{py(t):.1f}"/>'
             f'<text class="tick" x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
         )
-    for row, (index, label) in enumerate(zip(boundaries, ("validation", "test"))):
-        x = px(years[index])  # labels on their own rows: the validation span can be narrower than its label
-        body.append(
-            f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
-            f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>'
-        )
+    if not zoom:
+        for row, (index, label) in enumerate(zip(boundaries, ("validation", "test"))):
+            x = px(years[index])  # labels on their own rows: the validation span can be narrower than its label
+            body.append(
+                f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
+                f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>'
+            )
     middle = (top + bottom) / 2
     body.append(
-        f'<text class="axis-title" x="{(LEFT + CHART_WIDTH - RIGHT) / 2:.0f}" y="{CHART_HEIGHT - 8}" text-anchor="middle">year</text>'
+        f'<text class="axis-title" x="{(LEFT + right) / 2:.0f}" y="{height - 8}" text-anchor="middle">year</text>'
         f'<text class="axis-title" x="14" y="{middle:.0f}" text-anchor="middle" '
         f'transform="rotate(-90 14 {middle:.0f})">{esc(units)}</text>'
     )
 
-    def polyline(css_class: str, name: str, xs: np.ndarray, ys: np.ndarray, color: str, width: float) -> str:
+    def polyline(css_class: str, name: str, xs: np.ndarray, ys: np.ndarray, color: str, width: float, extra="") -> str:
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
         return (
             f'<polyline class="{css_class}" data-series="{esc(name)}" points="{points}" fill="none" '
-            f'stroke="{color}" stroke-width="{width}"><title>{esc(name)}</title></polyline>'
+            f'stroke="{color}" stroke-width="{width}"{extra}><title>{esc(name)}</title></polyline>'
         )
 
-    body.append(polyline("series original", "original", years, values, ORIGINAL_COLOR, 1.2))
+    body.append(
+        polyline("series original", "original", xs_shown, ys_shown, ORIGINAL_COLOR, 3.2, ' stroke-opacity="0.45"')
+    )
+    if zoom:
+        body += [
+            f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.2" fill="{ORIGINAL_COLOR}"/>'
+            for x, y in zip(xs_shown, ys_shown)
+        ]
     for split, color in splits:
         index, forecast = predictions[split]
-        body.append(polyline(f"series {split}-predictions", f"{split} predictions", years[index], forecast, color, 1.6))
+        body.append(polyline(f"series {split}-predictions", f"{split} predictions", years[index], forecast, color, 1.3))
+    if zoom:
+        body.append(_residual_panel(years, values, predictions["test"], px, LEFT, right, CHART_HEIGHT, units))
     return (
-        f'<svg class="chart forecast" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" '
-        f'width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>'
-        f'<rect x="0" y="0" width="{CHART_WIDTH}" height="{CHART_HEIGHT}" fill="#fff"/>'
+        f'<svg class="chart forecast{" zoom" if zoom else ""}" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {CHART_WIDTH} {height}" width="{CHART_WIDTH}" height="{height}" role="img" '
+        f'aria-label="{esc(title)}"><title>{esc(title)}</title>'
+        f'<rect x="0" y="0" width="{CHART_WIDTH}" height="{height}" fill="#fff"/>'
         f"{''.join(body)}{legend_svg}</svg>"
     )
+
+
+def _residual_panel(years, values, test, px, left, right, top, units) -> str:
+    """Bars of forecast - actual over the test period, on a symmetric axis around 0."""
+    index, forecast = test
+    residual = forecast - values[index]
+    bound = float(np.max(np.abs(residual))) or 1.0
+    height = 80
+    zero = top + height / 2
+
+    def ry(r):
+        return zero - r / bound * (height / 2 - 4)
+
+    parts = [
+        f'<g class="residuals"><rect x="{left}" y="{top:.1f}" width="{right - left}" height="{height}" fill="none" '
+        f'stroke="#bbb"/><line x1="{left}" y1="{zero:.1f}" x2="{right}" y2="{zero:.1f}" stroke="#888"/>'
+        f'<text class="tick" x="{left - 6}" y="{ry(bound) + 4:.1f}" text-anchor="end">+{bound:.2g}</text>'
+        f'<text class="tick" x="{left - 6}" y="{ry(-bound) + 4:.1f}" text-anchor="end">-{bound:.2g}</text>'
+        f'<text class="tick" x="{left + 4}" y="{top + 12:.1f}">residual, {esc(units)} (RMSE '
+        f"{float(np.sqrt(np.mean(residual**2))):.3f})</text>"
+    ]
+    width = max((right - left) / max(index.size, 1) * 0.6, 1.0)
+    for i, r in zip(index, residual):
+        y0, y1 = sorted((zero, ry(float(r))))
+        parts.append(
+            f'<rect class="residual" x="{px(years[i]) - width / 2:.1f}" y="{y0:.1f}" width="{width:.1f}" '
+            f'height="{max(y1 - y0, 0.5):.1f}" fill="{TEST_COLOR}"><title>{r:+.3f}</title></rect>'
+        )
+    return "".join(parts) + "</g>"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -225,18 +292,18 @@ def trade_off_problem(result: SearchResult, energy: str = "training") -> str | N
     """Why the trials' ``energy`` cannot rank them against error (so no front may be named), in words
     for the reader; None when it can: every trial's joules positive and at least two distinct."""
     what = ENERGY_WHAT[energy]
-    joules = [energy_of(t, energy) for t in result.trials]
+    joules = [energy_of(t, energy) for t in result.entries()]
     bad = [j for j in joules if not (math.isfinite(j) and j > 0)]
     if joules and len(bad) == len(joules) and all(j == 0 for j in bad):
-        return f"every trial's {what} is 0 J: the meter did not count, so energy says nothing about these models"
+        return f"every model's {what} is 0 J: the meter did not count, so energy says nothing about these models"
     if bad:
         return (
-            f"{len(bad)} of {len(joules)} trials have a {what} of 0 J or less (not a usable reading: the meter "
+            f"{len(bad)} of {len(joules)} models have a {what} of 0 J or less (not a usable reading: the meter "
             "did not count, or the run was too short for it to resolve)"
         )
     if len(set(joules)) < 2:
         only = si(joules[0], "J") if joules else "none"
-        return f"every trial has the same {what} ({only}), so energy does not separate them"
+        return f"every model has the same {what} ({only}), so energy does not separate them"
     return None
 
 
@@ -247,8 +314,33 @@ def _no_scatter(energy: str, reason: str) -> str:
     )
 
 
+#: a baseline whose test RMSE is above this many times the worst model's is named in the caption, not drawn
+BASELINE_LINE_LIMIT = 2.0
+
+
+def drawn_baselines(result: SearchResult) -> list[str]:
+    """The naive baselines close enough to the models to be drawn as lines on the scatters."""
+    worst = max(t.scores["test"].rmse for t in result.entries())
+    return [name for name, scores in result.baselines.items() if scores["test"].rmse <= BASELINE_LINE_LIMIT * worst]
+
+
+def spread(result: SearchResult, family: str, energy: str = "training") -> list[tuple[float, float]]:
+    """(joules, test RMSE) of each run of the family's chosen configuration (one per seed; the
+    classical fits are deterministic, so only their joules vary)."""
+    runs = result.repeats.get(family) or []
+    classical = {m.family: m for m in result.classical}
+    if family in classical:
+        model = classical[family]
+        if energy == "forecast":
+            return [(model.joules_per_forecast, model.scores["test"].rmse)]
+        return [(float(m.joules_per_call.median), model.scores["test"].rmse) for m in runs]
+    return [(energy_of(t, energy), t.scores["test"].rmse) for t in runs]
+
+
 def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
-    """Joules (log x) against test RMSE per trial; the Pareto front joined by a line; baselines as lines.
+    """Joules (log x) against test RMSE (log y: the models differ by tenths of a ppm) per trial and
+    classical model; error bars: the spread of test RMSE over the chosen configurations' seeded runs;
+    the Pareto front joined by a line; baselines as lines.
 
     On degenerate energy (``trade_off_problem``) a note says why there is no chart, and no front is named.
     """
@@ -257,27 +349,40 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
         return _no_scatter(energy, problem)
     title, x_label = ENERGY_AXES[energy]
     units = result.series.units
+    entries = result.entries()
     pareto = set(result.pareto_indices(energy))
+    chosen = {id(t): family for family, t in result.best_per_family().items()}
+    chosen.update({id(m): m.family for m in result.classical})
     series = []
     for family, (color, shape) in FAMILY_STYLE.items():
-        points = [
-            (
-                energy_of(t, energy),
-                t.scores["test"].rmse,
-                f"{t.candidate.label}: {si(energy_of(t, energy), 'J')}, test RMSE {t.scores['test'].rmse:.3f} {units}"
-                + (" (Pareto-optimal)" if i in pareto else ""),
+        points, errors = [], []
+        for i, t in enumerate(entries):
+            if t.family != family:
+                continue
+            runs = spread(result, family, energy) if id(t) in chosen else []
+            rmses = [r for _, r in runs]
+            note = f"; {len(runs)} runs, test RMSE {min(rmses):.3f}–{max(rmses):.3f}" if len(runs) > 1 else ""
+            points.append(
+                (
+                    energy_of(t, energy),
+                    t.scores["test"].rmse,
+                    f"{t.label}: {si(energy_of(t, energy), 'J')}, test RMSE {t.scores['test'].rmse:.3f} {units}"
+                    + note
+                    + (" (Pareto-optimal)" if i in pareto else ""),
+                )
             )
-            for i, t in enumerate(result.trials)
-            if t.candidate.family == family
-        ]
+            errors.append((min(rmses), max(rmses)) if len(runs) > 1 else None)
         if points:
-            series.append(ChartSeries(family, points, color=color, shape=shape))
-    front = sorted((energy_of(result.trials[i], energy), result.trials[i].scores["test"].rmse) for i in pareto)
-    lines = [Line("Pareto front", front, color="#000000", dash="none")]
-    joules = [energy_of(t, energy) for t in result.trials if energy_of(t, energy) > 0]
+            series.append(ChartSeries(family, points, color=color, shape=shape, errors=errors))
+    front = sorted((energy_of(entries[i], energy), entries[i].scores["test"].rmse) for i in pareto)
+    lines = [Line("Pareto front", front, color="#000000", dash="none")] if len(front) > 1 else []
+    joules = [energy_of(t, energy) for t in entries if energy_of(t, energy) > 0]
+    ceiling = BASELINE_LINE_LIMIT * max(t.scores["test"].rmse for t in entries)
     if joules:
         span = (min(joules) / 2, max(joules) * 2)
         for (name, scores), dash in zip(result.baselines.items(), ("6 4", "2 3")):
+            if scores["test"].rmse > ceiling:  # drawn, it would squash the models' differences: the caption says it
+                continue
             lines.append(
                 Line(
                     f"{name}: {scores['test'].rmse:.3f} {units}",
@@ -291,16 +396,42 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
             title,
             series,
             x_label=f"{x_label} ({result.provenance})",
-            y_label=f"test RMSE ({units})",
+            y_label=f"test RMSE ({units}, log scale)",
             x_unit="J",
             y_unit="",
             x_log=True,
-            y_log=False,
+            y_log=True,
             lines=lines,
         )
     except NothingToDraw:  # a last guard: trade_off_problem should have caught it
         return _no_scatter(energy, "no trial has a value the chart can place")
     return chart.replace('<svg class="chart"', f'<svg class="chart scatter" data-energy="{esc(energy)}"', 1)
+
+
+def front_summary(result: SearchResult) -> str:
+    """Which models are on the (training or fit joules, test RMSE) front, in words; and for a pareto
+    search, Optuna's Pareto-optimal trials on validation RMSE and training joules."""
+    parts = []
+    if trade_off_problem(result, "training") is None:
+        entries = result.entries()
+        front = sorted((entries[i] for i in result.pareto_indices("training")), key=lambda e: e.training_joules)
+        classical = {id(m) for m in result.classical}
+        items = "".join(
+            f"<li>{esc(e.label)}: {si(e.training_joules, 'J')} to {'fit' if id(e) in classical else 'train'}, "
+            f"test RMSE {e.scores['test'].rmse:.3f} {esc(result.series.units)}</li>"
+            for e in front
+        )
+        parts.append(
+            f"<p>On the Pareto front of training (or fit) energy against test error ({esc(result.provenance)}):</p>"
+            f'<ul class="front">{items}</ul>'
+        )
+    if result.optuna_front:
+        items = "".join(f"<li>{esc(label)}</li>" for label in result.optuna_front)
+        parts.append(
+            "<p>Optuna's Pareto-optimal trials of the pareto search (validation RMSE against training joules, "
+            f'one study per family):</p><ul class="optuna-front">{items}</ul>'
+        )
+    return "".join(parts)
 
 
 def scatter_caption(result: SearchResult) -> str:
@@ -312,10 +443,20 @@ def scatter_caption(result: SearchResult) -> str:
     parts = []
     if drawn:
         parts.append(
-            "Solid black line: the Pareto front (no other trial is both cheaper and more accurate on test"
+            "Solid black line: the Pareto front (no other model is both cheaper and more accurate on test"
             + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
-            + "). Dashed grey lines: the baselines' test RMSE. Hover a point for its configuration."
+            + "). Error bars: the lowest and highest test RMSE of the chosen configuration's seeded runs."
+            + (" Dashed grey lines: the naive baselines' test RMSE." if drawn_baselines(result) else "")
+            + " Hover a point for its configuration."
         )
+        worst = max(t.scores["test"].rmse for t in result.entries())
+        off = [
+            f"{name} {scores['test'].rmse:.3f} {result.series.units}"
+            for name, scores in result.baselines.items()
+            if scores["test"].rmse > BASELINE_LINE_LIMIT * worst
+        ]
+        if off:
+            parts.append(f"Not drawn, far above every model (the y axis is fitted to the models): {'; '.join(off)}.")
         parts.append(provenance_caption(banner_rows(result)))
     text = " ".join(p for p in parts if p)
     return f'<p class="chart-caption">{esc(text)}</p>' if text else ""
@@ -338,16 +479,18 @@ def search_table(result: SearchResult) -> str:
     units = result.series.units
     pareto = set() if trade_off_problem(result, "training") else set(result.pareto_indices())
     selected = {id(t) for t in result.best_per_family().values()}
+    classical = {id(m) for m in result.classical}
     head = [
         "model",
         "chosen",
         "window",
         "params",
-        "train s",
-        "training J (dynamic)",
-        "training J (total)",
-        "J / forecast (dynamic)",
-        "J / forecast (total)",
+        "train / fit s",
+        "training or fit J (dynamic)",
+        "training or fit J (total)",
+        "J / forecast (dynamic, batched)",
+        "J / forecast (total, batched)",
+        "J / forecast (dynamic, batch 1)",
         "FLOP / forecast",
         f"train RMSE ({units})",
         f"train MAE ({units})",
@@ -356,48 +499,47 @@ def search_table(result: SearchResult) -> str:
         f"test MAE ({units})",
     ]
     rows = [f"<tr>{''.join(f'<th class=l>{h}</th>' if i < 2 else f'<th>{h}</th>' for i, h in enumerate(head))}</tr>"]
-    for i, t in enumerate(result.trials):
+    for i, t in enumerate(result.entries()):
         tags = []
         if id(t) in selected:
             tags.append("best val")
+        if id(t) in classical:
+            tags.append("classical")
+        if getattr(t, "resumed", False):
+            tags.append("resumed")
         if i in pareto:
             tags.append("Pareto")
+        is_classical = id(t) in classical
+        css = " ".join(c for c in ("pareto" if i in pareto else "", "classical" if is_classical else "") if c)
         rows.append(
             _row(
                 [
-                    esc(f"{t.candidate.family} H={t.candidate.model.hidden_size} L={t.candidate.model.num_layers}"),
+                    esc(t.label if is_classical else t.label.split(" T=")[0]),
                     esc(", ".join(tags)),
-                    str(t.candidate.window),
+                    "–" if is_classical else str(t.candidate.window),
                     str(t.parameters),
-                    f"{t.history.seconds:.2f}",
+                    f"{t.fit_seconds:.2f}",
                     si(t.training_joules, "J"),
                     si(t.training_total_joules, "J"),
                     si(t.joules_per_forecast, "J"),
                     si(t.total_joules_per_forecast, "J"),
-                    si(t.forecast_work.flops, "FLOP"),
+                    si(t.joules_per_forecast_b1, "J") if math.isfinite(t.joules_per_forecast_b1) else "–",
+                    "not counted" if is_classical else si(t.forecast_work.flops, "FLOP"),
                     f"{t.scores['train'].rmse:.3f}",
                     f"{t.scores['train'].mae:.3f}",
                     f"{t.scores['validation'].rmse:.3f}",
                     f"{t.scores['test'].rmse:.3f}",
                     f"{t.scores['test'].mae:.3f}",
                 ],
-                "pareto" if i in pareto else "",
+                css,
             )
         )
     for name, scores in result.baselines.items():
         rows.append(
             _row(
-                [
-                    esc(name),
-                    "baseline",
-                    "–",
-                    "0",
-                    "–",
-                    "–",
-                    "–",
-                    "–",
-                    "–",
-                    "–",
+                [esc(name), "baseline", "–", "0"]
+                + ["–"] * 7
+                + [
                     f"{scores['train'].rmse:.3f}",
                     f"{scores['train'].mae:.3f}",
                     f"{scores['validation'].rmse:.3f}",
@@ -410,6 +552,73 @@ def search_table(result: SearchResult) -> str:
     return f'<table class="search">{"".join(rows)}</table>'
 
 
+def repeats_table(result: SearchResult) -> str:
+    """The spread over seeds of each family's chosen configuration: test RMSE and training joules."""
+    units = result.series.units
+    head = [
+        "family",
+        "configuration",
+        "runs",
+        f"test RMSE ({units}) median",
+        "min – max",
+        "training or fit J median",
+        "min – max",
+    ]
+    rows = [f"<tr>{''.join(f'<th class=l>{h}</th>' if i < 2 else f'<th>{h}</th>' for i, h in enumerate(head))}</tr>"]
+    labels = {f: t.label for f, t in result.best_per_family().items()} | {m.family: m.label for m in result.classical}
+    for family, label in labels.items():
+        runs = spread(result, family)
+        if not runs:
+            continue
+        joules, rmses = [j for j, _ in runs], [r for _, r in runs]
+        rows.append(
+            _row(
+                [
+                    esc(family),
+                    esc(label),
+                    str(len(runs)),
+                    f"{float(np.median(rmses)):.3f}",
+                    f"{min(rmses):.3f} – {max(rmses):.3f}",
+                    si(float(np.median(joules)), "J"),
+                    f"{si(min(joules), 'J')} – {si(max(joules), 'J')}",
+                ]
+            )
+        )
+    return f'<table class="search repeats">{"".join(rows)}</table>'
+
+
+def environment_table(result: SearchResult) -> str:
+    """The sweep report's machine and environment block (``lstm_energy.report.page``), for this run."""
+    from lstm_energy.report.page import _environment_table
+
+    # the sweep report reads the environment of its profile records; the study's run has one environment
+    return _environment_table([{"kind": "profile", "environment": result.environment}])
+
+
+def _search_text(result: SearchResult) -> str:
+    if result.strategy == "bayes":
+        return "bayes search (Optuna TPE per family, minimising validation RMSE over hidden size, window, layers, learning rate and epochs)"
+    if result.strategy == "pareto":
+        return "pareto search (Optuna multi-objective per family: validation RMSE and training joules)"
+    return f"{result.strategy} search"
+
+
+def _classical_text(result: SearchResult) -> str:
+    parts = []
+    for m in result.classical:
+        if m.aics:
+            tried = ", ".join(f"{o} AIC {a:.1f}" for o, a in m.aics.items())
+            parts.append(f"{m.label}, chosen by lowest AIC on the training split among {tried};")
+        else:
+            parts.append(f"{m.label} (statsmodels ExponentialSmoothing);")
+    text = " ".join(parts)
+    return (
+        text + " both fitted on the training split in original units, their parameters then held fixed while "
+        "they forecast one step ahead over the same validation and test targets as the recurrent models. Fit energy: "
+        "one meter window around the fit with its idle twin, like a training run. No FLOPs are counted for them."
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 def render(result: SearchResult) -> str:
     """The whole page as one HTML string."""
@@ -419,17 +628,19 @@ def render(result: SearchResult) -> str:
     training = result.preset.training
     first_trial = result.trials[0]
     charts = []
-    for family, trial in best.items():
-        charts.append(f"<h3>{esc(trial.candidate.label)} (lowest validation RMSE of the {esc(family)} family)</h3>")
+    shown = [(t, f"lowest validation RMSE of the {family} family") for family, t in best.items()]
+    shown += [
+        (m, "order chosen by AIC on the training split" if m.aics else "fitted on the training split")
+        for m in result.classical
+    ]
+    for trial, why in shown:
+        charts.append(f"<h3>{esc(trial.label)} ({esc(why)})</h3>")
+        args = (series.dates, series.values, series.units, trial.predictions, result.boundaries)
         charts.append(
-            forecast_chart(
-                f"{series.name}: {trial.candidate.label}",
-                series.dates,
-                series.values,
-                series.units,
-                trial.predictions,
-                result.boundaries,
-            )
+            '<div class="pair">'
+            + forecast_chart(f"{series.name}: {trial.label}", *args)
+            + forecast_chart(f"{series.name}: {trial.label}, test period and residuals", *args, zoom=True)
+            + "</div>"
         )
     warnings = "".join(f"<li>{esc(w)}</li>" for w in result.warnings) or "<li>none</li>"
     parts = [
@@ -458,7 +669,10 @@ def render(result: SearchResult) -> str:
         "length; dynamic = total - idle power x run time. Per-forecast energy: the measurement protocol "
         f"(warm-up, {result.preset.forecast_windows} windows each with an idle twin) on the prepared predict "
         f"call over the {len(first_trial.predictions['test'][0])} test windows.</li>",
-        f"<li>Search: {esc(result.preset.name)} preset, {esc(result.preset.strategy)} search, {len(result.trials)} trials.</li>",
+        f"<li>Search: {esc(result.preset.name)} preset, {esc(_search_text(result))}, {len(result.trials)} trials; "
+        f"the chosen configuration of each family run with {result.preset.repeats} seed(s) (table below).</li>",
+        f"<li>Classical models: {esc(_classical_text(result))} Per-forecast energy at batch 1 (one series, one "
+        "step, as an edge device forecasts) is measured beside the batched figure for every model.</li>",
         "</ul>",
         "<h2>Forecasts on the original time axis</h2>",
         *charts,
@@ -466,10 +680,15 @@ def render(result: SearchResult) -> str:
         energy_error_scatter(result, "training"),
         energy_error_scatter(result, "forecast"),
         scatter_caption(result),
+        front_summary(result),
         "<h2>The search</h2>",
         search_table(result),
+        "<h2>Repeated runs of the chosen configurations</h2>",
+        repeats_table(result),
         f'<h2>Protocol warnings</h2><ul class="warnings">{warnings}</ul>',
         f"<h2>Meter</h2><p><code>{esc(json.dumps(result.meter_description, sort_keys=True, default=str))}</code></p>",
+        "<h2>Machine and environment</h2>",
+        environment_table(result),
         "</main></body></html>",
     ]
     return "\n".join(parts)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lstm_energy.forecast import baselines as baseline_forecasts
+from lstm_energy.forecast.classical import FULL_ORDERS, QUICK_ORDERS, ClassicalResult
 from lstm_energy.forecast.data import SPLITS, ForecastDataset, Series, mae, prepare, rmse
 from lstm_energy.forecast.energy import Work, forecast_work, measure_run, training_work
 from lstm_energy.forecast.model import Forecaster, ModelConfig
@@ -23,6 +24,8 @@ from lstm_energy.forecast.train import TrainConfig, TrainHistory, planned_batch_
 
 #: parameters, activations and kernels of every trial
 MODEL_DTYPE = np.float32
+#: --search choices: grid and random enumerate SearchSpace; bayes and pareto ask Optuna (forecast/tuning.py)
+STRATEGIES = ("grid", "random", "bayes", "pareto")
 #: family label -> (cell, bidirectional)
 FAMILIES = {"LSTM": ("lstm", False), "GRU": ("gru", False), "RNN": ("rnn", False), "BiLSTM": ("lstm", True)}
 
@@ -34,10 +37,14 @@ class Candidate:
     family: str
     model: ModelConfig
     window: int
+    training: TrainConfig | None = None  # set by bayes / pareto (learning rate, epochs); else the preset's
 
     @property
     def label(self) -> str:
-        return f"{self.family} H={self.model.hidden_size} L={self.model.num_layers} T={self.window}"
+        text = f"{self.family} H={self.model.hidden_size} L={self.model.num_layers} T={self.window}"
+        if self.training is not None:
+            text += f" lr={self.training.learning_rate:.2g} ep={self.training.epochs}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,22 @@ class SearchSpace:
                 picks = rng.choice(len(grid), size=min(samples_per_family, len(grid)), replace=False)
                 chosen.extend(grid[i] for i in sorted(picks))
             return chosen
-        raise ValueError(f"search strategy must be 'grid' or 'random'; got {strategy!r}")
+        raise ValueError(
+            f"a SearchSpace enumerates 'grid' or 'random' (bayes and pareto ask Optuna: forecast/tuning.py); "
+            f"got {strategy!r}"
+        )
+
+
+@dataclass(frozen=True)
+class TuningSpace:
+    """What bayes / pareto search draw from: integer ranges (inclusive; hidden size on a log scale),
+    window lengths, layer counts and the learning-rate range (log scale)."""
+
+    hidden_size: tuple[int, int] = (4, 32)
+    windows: tuple[int, ...] = (12, 24)
+    num_layers: tuple[int, ...] = (1,)
+    learning_rate: tuple[float, float] = (2e-3, 3e-2)
+    epochs: tuple[int, int] = (10, 30)
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,16 @@ class Preset:
     samples_per_family: int | None = None
     forecast_windows: int = 7
     forecast_min_window_seconds: float = 0.1
+    #: bayes / pareto: Optuna trials per family (``--trials`` overrides) and the ranges they draw from
+    trials_per_family: int = 3
+    tuning: TuningSpace = field(default_factory=lambda: TuningSpace())
+    #: the chosen configuration of each family is trained (or, for SARIMA / ETS, fitted) this many times
+    #: in all, with seeds seed, seed + 1, ... (1: no repeats)
+    repeats: int = 1
+    #: SARIMA orders compared by AIC on the training split
+    sarima_orders: tuple = QUICK_ORDERS
+    #: the classical models priced beside the recurrent ones ("SARIMA", "ETS"; need a seasonal series)
+    classical: tuple[str, ...] = ("SARIMA", "ETS")
 
 
 PRESETS = {
@@ -103,6 +135,8 @@ PRESETS = {
         training=TrainConfig(epochs=30, batch_size=32, learning_rate=1e-2, clip_norm=1.0),
         forecast_windows=5,
         forecast_min_window_seconds=0.1,
+        trials_per_family=3,
+        repeats=3,
     ),
     # a seeded random sample of 5 of the 18 points of a 3 x 3 x 2 grid per family, longer training
     "full": Preset(
@@ -113,6 +147,10 @@ PRESETS = {
         training=TrainConfig(epochs=80, batch_size=32, learning_rate=5e-3, clip_norm=1.0),
         forecast_windows=7,
         forecast_min_window_seconds=0.2,
+        trials_per_family=10,
+        tuning=TuningSpace(hidden_size=(4, 64), windows=(12, 24, 36), num_layers=(1, 2), epochs=(20, 100)),
+        repeats=5,
+        sarima_orders=FULL_ORDERS,
     ),
 }
 
@@ -138,6 +176,21 @@ class TrialResult:
     forecast_energy: object  # lstm_energy.measure.Measurement over predict calls on the test split
     training_work: Work  # FLOPs and bytes of the whole training run (cost models)
     forecast_work: Work  # FLOPs and bytes of one forecast (one window), cost models
+    forecast_energy_b1: object = None  # Measurement of one forecast at batch 1 (one series, one step)
+    seed: int = 0
+    resumed: bool = False  # read back from the records by --resume, not run in this process
+
+    @property
+    def family(self) -> str:
+        return self.candidate.family
+
+    @property
+    def label(self) -> str:
+        return self.candidate.label
+
+    @property
+    def fit_seconds(self) -> float:
+        return float(self.history.seconds)
 
     @property
     def training_joules(self) -> float:
@@ -157,6 +210,13 @@ class TrialResult:
     def total_joules_per_forecast(self) -> float:
         return float(self.forecast_energy.total_joules_per_sequence.median)
 
+    @property
+    def joules_per_forecast_b1(self) -> float:
+        """Dynamic joules of one forecast made alone (batch 1), NaN when not measured."""
+        if self.forecast_energy_b1 is None:
+            return float("nan")
+        return float(self.forecast_energy_b1.joules_per_sequence.median)
+
 
 @dataclass
 class SearchResult:
@@ -172,6 +232,18 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)
     threads: int = 1
     impl: str = "cython"
+    strategy: str = "grid"
+    classical: list[ClassicalResult] = field(default_factory=list)
+    #: family -> the chosen configuration's runs with seeds seed, seed + 1, ... (the first is the search's)
+    repeats: dict[str, list] = field(default_factory=dict)
+    #: pareto search: labels of the trials Optuna reports as Pareto-optimal (validation RMSE, training J)
+    optuna_front: list[str] = field(default_factory=list)
+    #: ``lstm_energy.measure.environment()`` of the run (CPU, cores, BLAS, versions), for the page
+    environment: dict = field(default_factory=dict)
+
+    def entries(self) -> list:
+        """Every priced forecaster: the search's trials, then the classical models."""
+        return [*self.trials, *self.classical]
 
     def best_per_family(self) -> dict[str, TrialResult]:
         """The trial with the lowest validation RMSE in each family (test is never used to choose)."""
@@ -183,11 +255,12 @@ class SearchResult:
         return best
 
     def pareto_indices(self, energy: str = "training") -> list[int]:
-        """Trials no other trial beats on both joules and test RMSE (lower is better).
+        """Indices into ``entries()`` no other entry beats on both joules and test RMSE (lower is better).
 
-        energy: "training" (dynamic joules of the whole training run) or "forecast" (per forecast).
+        energy: "training" (dynamic joules of the whole training run, or the classical fit) or
+        "forecast" (per forecast).
         """
-        return pareto_front([(energy_of(t, energy), t.scores["test"].rmse) for t in self.trials])
+        return pareto_front([(energy_of(t, energy), t.scores["test"].rmse) for t in self.entries()])
 
 
 def energy_of(trial: TrialResult, energy: str) -> float:
@@ -242,7 +315,7 @@ def run_trial(
     from lstm_energy.measure.protocol import measure
 
     model = Forecaster(candidate.model, seed=seed, impl=impl, dtype=MODEL_DTYPE)
-    config = replace(training, seed=seed)
+    config = replace(candidate.training or training, seed=seed)
     parameters = model.parameter_count()
 
     run_work = training_work(
@@ -272,6 +345,18 @@ def run_trial(
         min_window_seconds=forecast_min_window_seconds,
         seed=seed,
     )
+    one_x = np.ascontiguousarray(test_x[:, :1])  # batch 1: one series, one step (an edge device's forecast)
+    one = forecast_work(candidate.model, batch=1, seq_len=candidate.window, dtype=model.dtype)
+    forecast_energy_b1 = measure(
+        lambda: model.predict_sequence_first(one_x),
+        meter,
+        batch=1,
+        flops=one.flops,
+        bytes=one.bytes,
+        windows=forecast_windows,
+        min_window_seconds=forecast_min_window_seconds,
+        seed=seed,
+    )
     return TrialResult(
         candidate=candidate,
         scores=scores,
@@ -282,6 +367,8 @@ def run_trial(
         forecast_energy=forecast_energy,
         training_work=run_work,
         forecast_work=per_call * (1.0 / batch),
+        forecast_energy_b1=forecast_energy_b1,
+        seed=seed,
     )
 
 
@@ -300,6 +387,32 @@ def baseline_scores(dataset: ForecastDataset):
     return scores, test_predictions
 
 
+def trial_key(candidate: Candidate, seed: int) -> str:
+    """What --resume matches a finished trial by: its configuration and seed."""
+    return f"{candidate.label} seed={seed}"
+
+
+@dataclass
+class SearchHooks:
+    """What a search reports as it goes. on_trial(trial, role) after every finished trial ("search" or
+    "repeat"): the records are appended there; progress: a ``lstm_energy.sweep.progress.Progress``
+    (or None); resumed: trial_key -> TrialResult already finished (--resume), not run again."""
+
+    on_trial: Callable[[TrialResult, str], None] | None = None
+    progress: object = None
+    resumed: dict[str, TrialResult] = field(default_factory=dict)
+
+
+def planned_steps(preset: Preset, strategy: str, *, trials_per_family: int | None = None, seed: int = 0) -> int:
+    """How many trials, repeats and classical fits a search runs (the progress bar's total)."""
+    families = len(preset.space.families)
+    if strategy in ("bayes", "pareto"):
+        searched = families * (trials_per_family or preset.trials_per_family)
+    else:
+        searched = len(preset.space.candidates(strategy, samples_per_family=preset.samples_per_family, seed=seed))
+    return searched + families * (preset.repeats - 1) + len(preset.classical)
+
+
 def run_search(
     series: Series,
     preset: Preset,
@@ -308,9 +421,17 @@ def run_search(
     seed: int = 0,
     impl: str = "cython",
     threads: int = 1,
+    strategy: str | None = None,
+    trials_per_family: int | None = None,
+    hooks: SearchHooks | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SearchResult:
-    """Run every candidate of the preset on ``series`` under ``meter``; seeded and in a fixed order.
+    """Run the preset's search (or ``strategy``) on ``series`` under ``meter``; seeded and in a fixed order.
+
+    strategy: "grid" / "random" enumerate the preset's SearchSpace; "bayes" / "pareto" ask Optuna for
+    ``trials_per_family`` (default: the preset's) trials per family (``lstm_energy.forecast.tuning``).
+    Then the chosen configuration of each family is retrained with ``preset.repeats`` seeds, and SARIMA
+    and ETS are fitted and priced on the same splits.
 
     threads: BLAS threads (threadpoolctl) for the whole search. 1 by default: these matrices are
     small (H <= 64, B <= 105), so extra BLAS threads only add synchronisation (3.5x slower training
@@ -320,37 +441,95 @@ def run_search(
 
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int; got {threads!r}")
+    strategy = strategy or preset.strategy
+    if strategy not in STRATEGIES:
+        raise ValueError(f"search strategy must be one of {list(STRATEGIES)}; got {strategy!r}")
+    if strategy in ("bayes", "pareto"):
+        from lstm_energy.forecast.tuning import require_optuna
+
+        require_optuna()  # fail before anything is trained
     with threadpool_limits(limits=threads):
-        result = _run_search(series, preset, meter, seed=seed, impl=impl, progress=progress)
-    result.threads = threads
-    result.impl = impl
-    return result
-
-
-def _run_search(series, preset, meter, *, seed, impl, progress) -> SearchResult:
-    candidates = preset.space.candidates(preset.strategy, samples_per_family=preset.samples_per_family, seed=seed)
-    datasets: dict[int, ForecastDataset] = {}
-    trials = []
-    for number, candidate in enumerate(candidates, start=1):
-        if candidate.window not in datasets:
-            datasets[candidate.window] = prepare(series, window=candidate.window)
-        trial = run_trial(
-            datasets[candidate.window],
-            candidate,
-            preset.training,
+        result = _run_search(
+            series,
+            preset,
             meter,
             seed=seed,
             impl=impl,
-            forecast_windows=preset.forecast_windows,
-            forecast_min_window_seconds=preset.forecast_min_window_seconds,
+            strategy=strategy,
+            trials_per_family=trials_per_family,
+            hooks=hooks or SearchHooks(),
+            progress=progress,
         )
-        trials.append(trial)
-        if progress is not None:
-            progress(
-                f"[{number}/{len(candidates)}] {candidate.label}: test RMSE {trial.scores['test'].rmse:.3f} "
-                f"{series.units}, training {trial.training_joules:.3g} J ({trial.history.seconds:.1f} s), "
-                f"{trial.joules_per_forecast:.3g} J/forecast ({meter.provenance})"
-            )
+    from lstm_energy.measure import environment
+
+    result.threads = threads
+    result.impl = impl
+    result.environment = environment(blas_threads=threads)
+    return result
+
+
+class _Runner:
+    """Runs (or takes back from --resume) one candidate with one seed, and reports it."""
+
+    def __init__(self, series, preset, meter, *, impl, hooks, progress):
+        self.series, self.preset, self.meter, self.impl = series, preset, meter, impl
+        self.hooks, self.progress = hooks, progress
+        self.datasets: dict[int, ForecastDataset] = {}
+
+    def dataset(self, window: int) -> ForecastDataset:
+        if window not in self.datasets:
+            self.datasets[window] = prepare(self.series, window=window)
+        return self.datasets[window]
+
+    def __call__(self, candidate: Candidate, seed: int, role: str = "search") -> TrialResult:
+        key = trial_key(candidate, seed)
+        if key in self.hooks.resumed:
+            trial = self.hooks.resumed[key]
+            self.dataset(candidate.window)
+            self._report(trial, role, resumed=True)
+            return trial
+        trial = run_trial(
+            self.dataset(candidate.window),
+            candidate,
+            self.preset.training,
+            self.meter,
+            seed=seed,
+            impl=self.impl,
+            forecast_windows=self.preset.forecast_windows,
+            forecast_min_window_seconds=self.preset.forecast_min_window_seconds,
+        )
+        if self.hooks.on_trial is not None:
+            self.hooks.on_trial(trial, role)
+        self._report(trial, role, resumed=False)
+        return trial
+
+    def _report(self, trial: TrialResult, role: str, *, resumed: bool) -> None:
+        text = (
+            f"{'repeat ' if role == 'repeat' else ''}{trial.label} seed {trial.seed}: test RMSE "
+            f"{trial.scores['test'].rmse:.3f} {self.series.units}, training {trial.training_joules:.3g} J, "
+            f"{trial.joules_per_forecast:.3g} J/forecast ({self.meter.provenance})"
+        )
+        if self.hooks.progress is not None:
+            self.hooks.progress.update(text, skipped=resumed)
+        if self.progress is not None:
+            self.progress(text)
+
+
+def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_family, hooks, progress) -> SearchResult:
+    from lstm_energy.forecast.classical import run_classical
+
+    runner = _Runner(series, preset, meter, impl=impl, hooks=hooks, progress=progress)
+    optuna_front: list[str] = []
+    if strategy in ("bayes", "pareto"):
+        from lstm_energy.forecast.tuning import optuna_search
+
+        trials, optuna_front = optuna_search(
+            strategy, preset, runner, seed=seed, trials_per_family=trials_per_family or preset.trials_per_family
+        )
+    else:
+        candidates = preset.space.candidates(strategy, samples_per_family=preset.samples_per_family, seed=seed)
+        trials = [runner(candidate, seed) for candidate in candidates]
+    datasets = runner.datasets
     # every window length leaves the same validation and test targets, so baselines are scored once;
     # the largest window has the fewest training targets, which is the fairest training comparison
     reference = datasets[max(datasets)]
@@ -361,17 +540,56 @@ def _run_search(series, preset, meter, *, seed, impl, progress) -> SearchResult:
                     f"window {window} leaves different {split} targets than window {max(datasets)}, so trials "
                     "would be scored on different points; use windows shorter than the training split"
                 )
-    scores, test_predictions = baseline_scores(reference)
-    warnings = sorted({w for t in trials for m in (t.training_energy, t.forecast_energy) for w in m.warnings})
-    return SearchResult(
+    result = SearchResult(
         series=series,
         preset=preset,
         seed=seed,
         trials=trials,
-        baselines=scores,
-        baseline_predictions=test_predictions,
+        baselines={},
+        baseline_predictions={},
         boundaries=reference.boundaries,
         provenance=meter.provenance,
         meter_description=meter.describe(),
-        warnings=warnings,
+        strategy=strategy,
+        optuna_front=optuna_front,
     )
+    for family, best in result.best_per_family().items():
+        result.repeats[family] = [best] + [
+            runner(best.candidate, seed + k, role="repeat") for k in range(1, preset.repeats)
+        ]
+    target_index = {split: reference.split(split).target_index for split in SPLITS}
+    for family in preset.classical if series.season is not None else ():
+        fitted = run_classical(
+            family,
+            series,
+            target_index,
+            reference.boundaries,
+            meter,
+            orders=preset.sarima_orders,
+            forecast_windows=preset.forecast_windows,
+            forecast_min_window_seconds=preset.forecast_min_window_seconds,
+            repeats=preset.repeats,
+            seed=seed,
+        )
+        result.classical.append(fitted)
+        result.repeats[family] = fitted.repeats or []
+        text = (
+            f"{fitted.label}: test RMSE {fitted.scores['test'].rmse:.3f} {series.units}, fit "
+            f"{fitted.training_joules:.3g} J, {fitted.joules_per_forecast:.3g} J/forecast ({meter.provenance})"
+        )
+        if hooks.progress is not None:
+            hooks.progress.update(text)
+        if progress is not None:
+            progress(text)
+    result.baselines, result.baseline_predictions = baseline_scores(reference)
+    measured = [e for e in result.entries() if not getattr(e, "resumed", False)]
+    result.warnings = sorted(
+        {
+            w
+            for e in measured
+            for m in (e.training_energy, e.forecast_energy, e.forecast_energy_b1)
+            if m is not None
+            for w in m.warnings
+        }
+    )
+    return result

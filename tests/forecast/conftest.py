@@ -14,15 +14,19 @@ class FlopChargingMeter(EnergyMeter):
     Unlike ``lstm_energy.meters.simulated.SimulatedMeter`` (power x CPU time) it charges the FLOPs the
     code tells it through ``note_work``, so a test can check exactly what the forecasting job reports.
 
-    ``clock`` is injectable so a test can make time pass deterministically.
+    ``clock`` is injectable so a test can make time pass deterministically. ``cpu_watts`` (default 0)
+    also charges this process's CPU seconds, so work that tells the meter no FLOPs (the statsmodels fits
+    of SARIMA and ETS) is priced too, as the ``model`` estimator prices it.
     """
 
     name = "simulated"
     provenance = "simulated"
     update_interval_seconds = 1e-4  # a simulated counter: short protocol windows keep the tests fast
 
-    def __init__(self, idle_watts=2.0, joules_per_flop=1e-9, clock=time.monotonic, provenance=None):
+    def __init__(self, idle_watts=2.0, joules_per_flop=1e-9, clock=time.monotonic, provenance=None, cpu_watts=0.0):
         self.idle_watts = idle_watts
+        self.cpu_watts = cpu_watts
+        self.cpu_start = time.process_time()
         self.joules_per_flop = joules_per_flop
         self.clock = clock
         self.start = clock()
@@ -43,8 +47,9 @@ class FlopChargingMeter(EnergyMeter):
 
     def read(self):
         now = self.clock()
+        cpu = self.cpu_watts * (time.process_time() - self.cpu_start)
         return EnergySample(
-            now, {"package-0": self.idle_watts * (now - self.start) + self.joules_per_flop * self.flops}
+            now, {"package-0": self.idle_watts * (now - self.start) + self.joules_per_flop * self.flops + cpu}
         )
 
     def describe(self):
@@ -53,7 +58,11 @@ class FlopChargingMeter(EnergyMeter):
             "provenance": self.provenance,
             "source": "FlopChargingMeter in tests/forecast",
             "domains": list(self.domains),
-            "parameters": {"idle_watts": self.idle_watts, "joules_per_flop": self.joules_per_flop},
+            "parameters": {
+                "idle_watts": self.idle_watts,
+                "joules_per_flop": self.joules_per_flop,
+                "cpu_watts": self.cpu_watts,
+            },
         }
 
 

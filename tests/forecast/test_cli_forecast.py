@@ -15,15 +15,23 @@ def test_quick_preset_writes_the_report(tmp_path, capsys):
     page = out.read_text(encoding="utf-8")
     printed = capsys.readouterr()
     assert f"wrote {out}" in printed.out
-    # the three series of the classic plot, once per family (LSTM, GRU, RNN, BiLSTM)
-    for name in ("original", "train predictions", "test predictions"):
-        assert len(re.findall(rf'<polyline class="series [^"]*" data-series="{name}"', page)) == 4
+    # the classic plot for LSTM, GRU, RNN, BiLSTM, SARIMA and ETS, each beside its zoom on the test
+    # period (original and test predictions only, with residuals)
+    for name, count in (("original", 12), ("train predictions", 6), ("test predictions", 12)):
+        assert len(re.findall(rf'<polyline class="series [^"]*" data-series="{name}"', page)) == count
+    assert page.count('<g class="residuals">') == 6
+    assert "<h2>Machine and environment</h2>" in page and "<th>CPU</th>" in page
     assert page.count('<svg class="chart scatter"') == 2
     assert "ESTIMATED, NOT MEASURED" in page  # the model meter is an estimate and says so
     # every family beats the naive last-value baseline on test
     naive = float(re.search(r"baseline naive last value\s+test RMSE ([\d.]+)", printed.out).group(1))
     family_rmse = [float(x) for x in re.findall(r"^\w+\s.*test RMSE ([\d.]+) ppm  training", printed.out, flags=re.M)]
     assert len(family_rmse) == 4 and max(family_rmse) < naive
+    # SARIMA and ETS are priced in joules beside them, and beat the naive baseline too
+    classical = re.findall(r"^(SARIMA|ETS)\s.*test RMSE ([\d.]+) ppm  fit ([\d.e+-]+) J", printed.out, flags=re.M)
+    assert [c[0] for c in classical] == ["SARIMA", "ETS"]
+    assert all(float(rmse) < naive and float(joules) > 0 for _, rmse, joules in classical)
+    assert "Pareto front" in printed.out
 
 
 def test_bad_preset_is_a_usage_error(capsys):

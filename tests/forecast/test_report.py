@@ -19,8 +19,10 @@ def result(request, meter_factory, synthetic_series):
         training=TrainConfig(epochs=2, batch_size=64),
         forecast_windows=2,
         forecast_min_window_seconds=0.005,
+        repeats=2,
+        sarima_orders=(((0, 1, 1), (0, 1, 1)),),
     )
-    meter = meter_factory(idle_watts=0.5, provenance=request.param)
+    meter = meter_factory(idle_watts=0.5, provenance=request.param, cpu_watts=3.0)
     return run_search(synthetic_series, preset, meter, seed=0, impl="numpy")
 
 
@@ -32,7 +34,8 @@ def test_page_is_self_contained_and_every_svg_parses(result, tmp_path):
     assert "<script" not in page
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg"}
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    assert len(svgs) == 2 + 2  # one forecast chart per family + two energy-vs-error scatters
+    # per family and per classical model (SARIMA, ETS) a forecast chart and its zoom, + two scatters
+    assert len(svgs) == (2 + 2) * 2 + 2
     namespace = "{http://www.w3.org/2000/svg}"
     for svg in svgs:
         root = ElementTree.fromstring(svg)
@@ -85,14 +88,26 @@ def test_scatter_marks_the_pareto_front_and_the_table_lists_every_trial(result):
         marks = re.findall(r'class="mark".*?<title>(.*?)</title>', scatter)
         trial_marks = [m for m in marks if " H=" in m]
         assert len(trial_marks) == len(result.trials)
-        assert sum("Pareto-optimal" in m for m in trial_marks) == len(result.pareto_indices(energy)) >= 1
+        # SARIMA and ETS are placed and ranked beside the trials
+        assert sum(m.startswith(("SARIMA", "ETS")) for m in marks) == len(result.classical) == 2
+        assert sum("Pareto-optimal" in m for m in marks) == len(result.pareto_indices(energy)) >= 1
         front = re.search(r'<polyline class="mark ref-line" points="([^"]+)"[^>]*><title>Pareto front</title>', scatter)
-        assert len(front.group(1).split()) == len(result.pareto_indices(energy))
+        if len(result.pareto_indices(energy)) > 1:
+            assert len(front.group(1).split()) == len(result.pareto_indices(energy))
+        else:  # one model beats every other: a point, not a front line
+            assert front is None
+        # the chosen configurations' seeded runs show as error bars
+        assert scatter.count('class="errorbar"') >= 1
     table = re.search(r'<table class="search">.*?</table>', page, flags=re.S).group(0)
     rows = re.findall(r"<tr.*?</tr>", table, flags=re.S)
-    assert len(rows) == 1 + len(result.trials) + len(result.baselines)
-    assert {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {15}  # every row fills every column
-    assert table.count('class="pareto"') == len(result.pareto_indices())
+    assert len(rows) == 1 + len(result.entries()) + len(result.baselines)
+    assert {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {16}  # every row fills every column
+    assert table.count('class="pareto') == len(result.pareto_indices())
+    assert [m.group(1) for m in re.finditer(r'<tr class="[^"]*classical[^"]*"><td class="l">(\w+)', table)] == [
+        "SARIMA",
+        "ETS",
+    ]
+    assert "On the Pareto front of training (or fit) energy" in page
 
 
 def test_records_round_trip_through_the_results_loader(result, tmp_path):
@@ -100,10 +115,15 @@ def test_records_round_trip_through_the_results_loader(result, tmp_path):
     from lstm_energy.results import load_records
 
     path = tmp_path / "forecast.jsonl"
-    assert write_records(result, path) == len(result.trials) + len(result.baselines)
+    repeats = sum(len(runs) - 1 for family, runs in result.repeats.items() if family not in ("SARIMA", "ETS"))
+    expected = len(result.trials) + repeats + len(result.classical) + len(result.baselines)
+    assert write_records(result, path) == expected
     loaded = load_records(path)
     assert not loaded.problems
-    trials = [r for r in loaded.records if r["kind"] == TRIAL_KIND]
+    classical = [r for r in loaded.records if r["kind"] == TRIAL_KIND and r["study"]["role"] == "classical"]
+    assert [r["config"]["family"] for r in classical] == ["SARIMA", "ETS"]
+    assert all(r["energy"]["training_run"]["joules"] > 0 for r in classical)  # priced (cpu_watts)
+    trials = [r for r in loaded.records if r["kind"] == TRIAL_KIND and r["study"]["role"] == "search"]
     assert len(trials) == len(result.trials)
     for record, trial in zip(trials, result.trials):
         assert record["energy"]["provenance"] == result.provenance
@@ -140,12 +160,20 @@ def _with_energy(result, joules, idle_watts, provenance):
     """``result`` with every trial's training and forecast energy set to ``joules``."""
     from dataclasses import replace
 
-    trials = [
-        replace(t, training_energy=_measurement(joules, idle_watts), forecast_energy=_measurement(joules, idle_watts))
-        for t in result.trials
-    ]
+    def priced(entry):
+        return replace(
+            entry,
+            training_energy=_measurement(joules, idle_watts),
+            forecast_energy=_measurement(joules, idle_watts),
+            forecast_energy_b1=_measurement(joules, idle_watts),
+        )
+
+    trials = [priced(t) for t in result.trials]
+    classical = [priced(m) for m in result.classical]
     meter = dict(result.meter_description, name="powercap", provenance=provenance)
-    return replace(result, trials=trials, provenance=provenance, meter_description=meter)
+    return replace(
+        result, trials=trials, classical=classical, repeats={}, provenance=provenance, meter_description=meter
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +185,10 @@ def healthy(meter_factory, synthetic_series):
         training=TrainConfig(epochs=2, batch_size=64),
         forecast_windows=2,
         forecast_min_window_seconds=0.005,
+        sarima_orders=(((0, 1, 1), (0, 1, 1)),),
     )
-    return run_search(
-        synthetic_series, preset, meter_factory(idle_watts=0.5, provenance="simulated"), seed=0, impl="numpy"
-    )
+    meter = meter_factory(idle_watts=0.5, provenance="simulated", cpu_watts=3.0)
+    return run_search(synthetic_series, preset, meter, seed=0, impl="numpy")
 
 
 def _banners(page):
@@ -189,7 +217,7 @@ def test_equal_energy_draws_no_scatter_and_names_no_front(healthy):
     same = _with_energy(healthy, 5.0, 1.0, "measured")
     page = report.render(same)
     assert "Pareto" not in page and '<svg class="chart scatter"' not in page
-    assert "every trial has the same training-run energy (5.00 J)" in page
+    assert "every model has the same training-run energy (5.00 J)" in page
     assert [b[0] for b in _banners(page)] == ["measured"]  # sound, just not separating: the banner stays
 
 
@@ -199,7 +227,8 @@ def test_one_unusable_trial_is_enough_to_withhold_the_front(healthy):
     trials = list(healthy.trials)
     trials[0] = replace(trials[0], training_energy=_measurement(0.0, 0.5))
     page = report.render(replace(healthy, trials=trials))
-    assert f"1 of {len(trials)} trials have a training-run energy of 0 J or less" in page
+    entries = len(trials) + len(healthy.classical)
+    assert f"1 of {entries} models have a training-run energy of 0 J or less" in page
     assert page.count('<svg class="chart scatter"') == 1  # the forecast scatter still draws, with its front
     assert "the table's Pareto column" not in page and 'class="pareto"' not in page
 
