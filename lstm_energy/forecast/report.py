@@ -549,7 +549,7 @@ def search_table(result: SearchResult) -> str:
                 "baseline",
             )
         )
-    return f'<table class="search">{"".join(rows)}</table>'
+    return f'<div class="table-scroll"><table class="search">{"".join(rows)}</table></div>'
 
 
 def repeats_table(result: SearchResult) -> str:
@@ -584,7 +584,7 @@ def repeats_table(result: SearchResult) -> str:
                 ]
             )
         )
-    return f'<table class="search repeats">{"".join(rows)}</table>'
+    return f'<div class="table-scroll"><table class="search repeats">{"".join(rows)}</table></div>'
 
 
 def environment_table(result: SearchResult) -> str:

@@ -2,16 +2,13 @@
 visible marks, the tables are there and sort. Skipped without Chromium, except under CI (env CI set)."""
 
 import json
-import os
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from lstm_energy.report import write_report
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from lstm_energy.testing.browser import open_in_chromium
+from lstm_energy.testing.browser import require_chromium as _require_chromium
 
 # Appended to a COPY of the report: measures what the browser actually laid out and writes it into the DOM.
 PROBE = """<script>
@@ -43,36 +40,6 @@ PROBE = """<script>
   document.body.appendChild(pre);
 })();
 </script>"""
-
-
-def _require_chromium():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "chromium is not installed but CI is set: the browser test must run in CI (apt-get install chromium)"
-            )
-        pytest.skip("chromium not installed (apt-get install chromium); set CI=1 to make this a failure")
-
-
-def open_in_chromium(html_path, tmp_path):
-    """(DOM after scripts ran, console messages) of ``html_path`` in headless Chromium, a 1400x1000 window."""
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--disable-gpu",
-        "--no-sandbox",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=5000",
-        "--window-size=1400,1000",
-        "--dump-dom",
-        html_path.resolve().as_uri(),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stderr[-2000:]
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    return done.stdout, console
 
 
 @pytest.fixture
