@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_energy.forecast.data import SPLITS, Series, mae, rmse
-from lstm_energy.forecast.energy import Work, measure_run
+from lstm_energy.forecast.energy import PricedForecaster, Work, measure_run
 
 #: (p, d, q), (P, D, Q): the seasonal period comes from the series
 Order = tuple[tuple[int, int, int], tuple[int, int, int]]
@@ -118,7 +118,7 @@ class HoltWinters:
 # ---------------------------------------------------------------------------------------------------
 # one classical model, fitted, scored and priced
 @dataclass
-class ClassicalResult:
+class ClassicalResult(PricedForecaster):
     """A classical forecaster in the shape the page and the records read for a trial.
 
     predictions: split -> (target_index (W,), forecasts (W,)); fit_energy: Measurement of the fit
@@ -137,26 +137,6 @@ class ClassicalResult:
     forecast_energy_b1: object
     aics: dict | None = None
     repeats: list | None = None  # Measurements of the same fit repeated (the spread of its joules)
-
-    @property
-    def training_joules(self) -> float:
-        return float(self.training_energy.joules_per_call.median)
-
-    @property
-    def training_total_joules(self) -> float:
-        return float(self.training_energy.total_joules_per_call.median)
-
-    @property
-    def joules_per_forecast(self) -> float:
-        return float(self.forecast_energy.joules_per_sequence.median)
-
-    @property
-    def total_joules_per_forecast(self) -> float:
-        return float(self.forecast_energy.total_joules_per_sequence.median)
-
-    @property
-    def joules_per_forecast_b1(self) -> float:
-        return float(self.forecast_energy_b1.joules_per_sequence.median)
 
 
 def _score(values: np.ndarray, forecasts: np.ndarray, target_index: dict[str, np.ndarray]):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,44 @@ ADAM_ELEMENTS_PER_PARAMETER = 7
 CLIP_FLOPS_PER_PARAMETER = 3
 #: clipping per parameter and step: read g for the norm, read and write g to scale (3 elements)
 CLIP_ELEMENTS_PER_PARAMETER = 3
+
+
+class PricedForecaster:
+    """The energy figures of a forecaster (recurrent trial or classical model), from its measurements.
+
+    Expects ``training_energy`` (the fit or training run: one work window and its idle twin),
+    ``forecast_energy`` (the protocol over batched one-step forecasts) and ``forecast_energy_b1``
+    (the same at batch 1, or None when not measured), each an ``lstm_energy.measure.Measurement``.
+    """
+
+    training_energy: Any
+    forecast_energy: Any
+    forecast_energy_b1: Any
+
+    @property
+    def training_joules(self) -> float:
+        """Dynamic (idle-subtracted) joules of the whole training run or fit."""
+        return float(self.training_energy.joules_per_call.median)
+
+    @property
+    def training_total_joules(self) -> float:
+        return float(self.training_energy.total_joules_per_call.median)
+
+    @property
+    def joules_per_forecast(self) -> float:
+        """Dynamic joules per one-step forecast (median over the protocol's windows)."""
+        return float(self.forecast_energy.joules_per_sequence.median)
+
+    @property
+    def total_joules_per_forecast(self) -> float:
+        return float(self.forecast_energy.total_joules_per_sequence.median)
+
+    @property
+    def joules_per_forecast_b1(self) -> float:
+        """Dynamic joules of one forecast made alone (batch 1), NaN when not measured."""
+        if self.forecast_energy_b1 is None:
+            return float("nan")
+        return float(self.forecast_energy_b1.joules_per_sequence.median)
 
 
 @dataclass(frozen=True)

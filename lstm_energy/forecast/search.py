@@ -18,7 +18,7 @@ import numpy as np
 from lstm_energy.forecast import baselines as baseline_forecasts
 from lstm_energy.forecast.classical import FULL_ORDERS, QUICK_ORDERS, ClassicalResult
 from lstm_energy.forecast.data import SPLITS, ForecastDataset, Series, mae, prepare, rmse
-from lstm_energy.forecast.energy import Work, forecast_work, measure_run, training_work
+from lstm_energy.forecast.energy import PricedForecaster, Work, forecast_work, measure_run, training_work
 from lstm_energy.forecast.model import Forecaster, ModelConfig
 from lstm_energy.forecast.train import TrainConfig, TrainHistory, planned_batch_sizes, train
 
@@ -164,7 +164,7 @@ class SplitScores:
 
 
 @dataclass
-class TrialResult:
+class TrialResult(PricedForecaster):
     """Everything one trial learned. predictions: split -> (target_index (W,), forecasts (W,))."""
 
     candidate: Candidate
@@ -191,31 +191,6 @@ class TrialResult:
     @property
     def fit_seconds(self) -> float:
         return float(self.history.seconds)
-
-    @property
-    def training_joules(self) -> float:
-        """Dynamic (idle-subtracted) joules of the whole training run."""
-        return float(self.training_energy.joules_per_call.median)
-
-    @property
-    def training_total_joules(self) -> float:
-        return float(self.training_energy.total_joules_per_call.median)
-
-    @property
-    def joules_per_forecast(self) -> float:
-        """Dynamic joules per one-step forecast (median over the protocol's windows)."""
-        return float(self.forecast_energy.joules_per_sequence.median)
-
-    @property
-    def total_joules_per_forecast(self) -> float:
-        return float(self.forecast_energy.total_joules_per_sequence.median)
-
-    @property
-    def joules_per_forecast_b1(self) -> float:
-        """Dynamic joules of one forecast made alone (batch 1), NaN when not measured."""
-        if self.forecast_energy_b1 is None:
-            return float("nan")
-        return float(self.forecast_energy_b1.joules_per_sequence.median)
 
 
 @dataclass
