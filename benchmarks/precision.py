@@ -3,6 +3,7 @@ our fp32 / int8 / bf16 forwards against PyTorch fp32, its dynamic quantized LSTM
 (``quantize_dynamic``, qint8) and bf16, on the fp32 grid's shapes; plus accuracy against our fp32.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/precision.py [--rounds 5] [--cells lstm,gru]
+    LSTM_ENERGY_ISA=avx2 python benchmarks/precision.py --ours-only    # our three precisions only, no torch
 
 Prints one row per cell and shape: median ms per call, the speed-ups fp32/int8 and fp32/bf16 (ours),
 torch-int8/ours-int8, torch-bf16/ours-bf16 (> 1: ours faster) and the relative output errors. A few minutes.
@@ -36,12 +37,14 @@ def _runs(torch, ours_cls, torch_cls, cell, shape):
     B, T, D, H = SHAPES[shape]
     m = ours_cls(D, H, seed=0).eval()
     x = np.random.default_rng(1).standard_normal((T, B, D)).astype(np.float32)
-    t = torch_cls(D, H).eval()
-    t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
-    xt = torch.from_numpy(x)
     runs = {}
     for p in ("fp32", "int8", "bf16"):
         runs[p] = lambda p=p: m.eval(precision=p)(x)
+    if torch is None:  # --ours-only
+        return runs, m, x
+    t = torch_cls(D, H).eval()
+    t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
+    xt = torch.from_numpy(x)
     runs["t-fp32"] = lambda: t(xt)
     if cell != "rnn":
         with warnings.catch_warnings():
@@ -59,27 +62,38 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cells", default="lstm,gru,rnn")
     parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--ours-only", action="store_true", help="time our fp32 / int8 / bf16 only (no torch)")
     args = parser.parse_args()
 
-    import torch
+    import contextlib
+
+    torch = None
+    if not args.ours_only:
+        import torch
 
     from lstm_energy import GRU, LSTM, RNN
     from lstm_energy.kernels import isa
     from lstm_energy.kernels.lowp import product_path
     from lstm_energy.measure.threads import pinned_threads
 
-    classes = {"lstm": (LSTM, torch.nn.LSTM), "gru": (GRU, torch.nn.GRU), "rnn": (RNN, torch.nn.RNN)}
+    nn = getattr(torch, "nn", None)
+    classes = {
+        "lstm": (LSTM, getattr(nn, "LSTM", None)),
+        "gru": (GRU, getattr(nn, "GRU", None)),
+        "rnn": (RNN, getattr(nn, "RNN", None)),
+    }
+    peer = f"torch {torch.__version__}" if torch is not None else "no torch (--ours-only)"
     print(f"CPU: {cpu_name()}; {platform.machine()}; isa path {isa.current()}, int8 {product_path('int8')}, "
-          f"bf16 {product_path('bf16')}; torch {torch.__version__}; 1 thread; median of {args.rounds} interleaved")  # fmt: skip
+          f"bf16 {product_path('bf16')}; {peer}; 1 thread; median of {args.rounds} interleaved")  # fmt: skip
     head = "cell  shape  fp32ms  int8ms  bf16ms  fp32/int8  fp32/bf16  t-int8/int8  t-bf16/bf16  t-fp32ms  err-int8  err-bf16"
     print(head)
-    with pinned_threads(1, torch_too=True):
+    with pinned_threads(1, torch_too=torch is not None):
         for cell in args.cells.split(","):
             ours_cls, torch_cls = classes[cell]
             for shape in args.shapes.split(","):
                 runs, m, x = _runs(torch, ours_cls, torch_cls, cell, shape)
                 times = {k: [] for k in runs}
-                with torch.inference_mode():
+                with torch.inference_mode() if torch is not None else contextlib.nullcontext():
                     for f in runs.values():
                         f()
                     for _ in range(args.rounds):
@@ -93,9 +107,11 @@ def main() -> None:
                     p: np.linalg.norm(m.eval(precision=p)(x)[0] - y32) / np.linalg.norm(y32) for p in ("int8", "bf16")
                 }
                 ti8 = f"{med['t-int8'] / med['int8']:.2f}" if "t-int8" in med else "n/a"
+                tb16 = f"{med['t-bf16'] / med['bf16']:.2f}" if "t-bf16" in med else "n/a"
+                tf32 = f"{med['t-fp32']:.2f}" if "t-fp32" in med else "n/a"
                 print(f"{cell:5} {shape:6} {med['fp32']:7.2f} {med['int8']:7.2f} {med['bf16']:7.2f} "
                       f"{med['fp32'] / med['int8']:9.2f} {med['fp32'] / med['bf16']:10.2f} {ti8:>12} "
-                      f"{med['t-bf16'] / med['bf16']:12.2f} {med['t-fp32']:9.2f} {err['int8']:9.2e} {err['bf16']:9.2e}",
+                      f"{tb16:>12} {tf32:>9} {err['int8']:9.2e} {err['bf16']:9.2e}",
                       flush=True)  # fmt: skip
 
 

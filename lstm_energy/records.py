@@ -6,6 +6,7 @@ Every record lstm_energy writes is made here (docs/results-record.md describes t
     benchmark_record(...)          kind "benchmark", one pytest-benchmark test (the ``energy`` fixture)
     forecast_trial_record(...)     kind "forecast_trial", one trained forecaster (the forecast study)
     forecast_baseline_record(...)  kind "forecast_baseline", one baseline forecaster's accuracy
+    forecast_precision_record(...) kind "forecast_precision", a chosen forecaster in one precision
 
 ``derived_figures`` is the one computation of GFLOP/s, dynamic watts, pJ/FLOP and nJ/byte, used by the
 builders and by the report for records that lack a figure. ``lstm_energy.results`` validates, stores
@@ -37,6 +38,9 @@ PROFILE_KIND = "profile"
 BENCHMARK_KIND = "benchmark"
 FORECAST_TRIAL_KIND = "forecast_trial"
 FORECAST_BASELINE_KIND = "forecast_baseline"
+#: issue 18: a family's chosen forecaster forecasting in fp32 / bf16 / int8 (added within version 1:
+#: a new kind, which older readers pass through like any kind they do not know)
+FORECAST_PRECISION_KIND = "forecast_precision"
 
 #: key of pytest-benchmark's ``extra_info`` that holds a benchmark record
 EXTRA_INFO_KEY = "lstm_energy"
@@ -285,6 +289,58 @@ def forecast_trial_record(
             },
             "environment": dict(environment),
             "warnings": sorted(set(run.warnings) | set(per_forecast.warnings)),
+        }
+    )
+    return record
+
+
+def _per_forecast_block(measurement) -> dict:
+    return {
+        "joules_per_sequence": measurement.joules_per_sequence.as_dict(),
+        "total_joules_per_sequence": measurement.total_joules_per_sequence.as_dict(),
+        "idle_watts": measurement.idle_watts,
+        "windows": len(measurement.windows),
+        "calls_per_window": measurement.calls_per_window,
+        "batch": measurement.batch,
+    }
+
+
+def forecast_precision_record(
+    *,
+    config: Mapping,
+    scores: Mapping,
+    units: str,
+    per_forecast,
+    per_forecast_batch1,
+    forecast_work,
+    environment: Mapping,
+    created: str | None = None,
+) -> dict:
+    """A ``"forecast_precision"`` record: a family's chosen forecaster (its trained fp32 weights)
+    forecasting in ``config["precision"]`` ("fp32", "bf16", "int8"): accuracy and joules per forecast.
+
+    config: the chosen trial's config plus ``precision`` and ``trial`` (its --resume key);
+    per_forecast / per_forecast_batch1: the Measurements over the batched test-split call and at batch 1;
+    forecast_work: ``flops`` and ``bytes`` of one forecast in this precision (cost models). No training
+    run: the model was trained once, in fp32 (its ``forecast_trial`` record).
+    """
+    record = _head(FORECAST_PRECISION_KIND, created, config)
+    record.update(
+        {
+            "accuracy": accuracy_block(scores, units),
+            "energy": {
+                "provenance": per_forecast.provenance,
+                "meter": dict(per_forecast.meter_description),
+                "headline_domains": list(per_forecast.headline_domains),
+                "per_forecast": _per_forecast_block(per_forecast),
+                "per_forecast_batch1": _per_forecast_block(per_forecast_batch1),
+            },
+            "costs": {
+                "source": FORECAST_COSTS_SOURCE,
+                "per_forecast": {"flops": forecast_work.flops, "bytes": forecast_work.bytes},
+            },
+            "environment": dict(environment),
+            "warnings": sorted(set(per_forecast.warnings) | set(per_forecast_batch1.warnings)),
         }
     )
     return record

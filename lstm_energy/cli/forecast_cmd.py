@@ -153,6 +153,16 @@ def run(args) -> int:
             f"{family:7s} {trial.label:44s} test RMSE {trial.scores['test'].rmse:.3f} {series.units}  "
             f"training {trial.training_joules:.4g} J  {trial.joules_per_forecast:.3g} J/forecast  ({result.provenance})"
         )
+    if result.precisions:
+        print("each family's chosen model by precision (trained fp32 weights; eval(precision=...)):")
+    for family, by_precision in result.precisions.items():
+        fp32 = by_precision["fp32"]
+        for precision, r in by_precision.items():
+            print(
+                f"{family:7s} {precision:5s} test RMSE {r.scores['test'].rmse:.3f} {series.units} "
+                f"({r.rmse_ratio(fp32):.3f}x fp32)  {r.joules_per_forecast:.3g} J/forecast batched, "
+                f"{r.joules_per_forecast_b1:.3g} J batch 1  ({result.provenance})"
+            )
     for model in result.classical:
         print(
             f"{model.family:7s} {model.label:44s} test RMSE {model.scores['test'].rmse:.3f} {series.units}  "

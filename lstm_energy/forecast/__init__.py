@@ -14,7 +14,8 @@ One job per module:
 - ``energy``    joules of a whole training run (meter windows plus an idle baseline of equal length)
                 and per forecast (``lstm_energy.measure.measure`` on the prepared predict call);
 - ``search``    the hyperparameter search (grid or random) over cell, hidden size, window, layers; the
-                seeded repeats of each family's choice; the classical models beside them;
+                seeded repeats of each family's choice; each choice forecasting in fp32, bf16 and int8
+                (issue 18); the classical models beside them;
 - ``tuning``    bayes (Optuna TPE) and pareto (Optuna multi-objective) search, the ``[forecast]`` extra;
 - ``report``    the self-contained HTML page;
 - ``records``   one results record per trial, classical model and baseline (JSON Lines,

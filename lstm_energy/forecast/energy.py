@@ -92,10 +92,13 @@ class Work:
         return Work(self.flops * factor, self.bytes * factor)
 
 
-def recurrent_work(config: ModelConfig, *, batch: int, seq_len: int, phase: str, dtype="float32") -> Work:
+def recurrent_work(
+    config: ModelConfig, *, batch: int, seq_len: int, phase: str, dtype="float32", precision: str = "fp32"
+) -> Work:
     """The recurrent layer on one batch: ``lstm_energy.measure.work.work_per_call`` (costs.flops, costs.traffic).
 
-    phase: "forward" (eval) or "train" (training forward + backward).
+    phase: "forward" (eval) or "train" (training forward + backward); precision: the eval forward's
+    ("fp32", "bf16", "int8"; issue 18), whose weight bytes and quantization work the cost models count.
     """
     from lstm_energy.measure.work import work_per_call
 
@@ -109,6 +112,7 @@ def recurrent_work(config: ModelConfig, *, batch: int, seq_len: int, phase: str,
         bidirectional=config.bidirectional,
         phase=phase,
         dtype=np.dtype(dtype).name,
+        precision=precision,
     )
     return Work(float(costs.total_flops), float(costs.expected_bytes))
 
@@ -138,11 +142,12 @@ def optimizer_work(parameters: int, *, dtype="float32") -> Work:
     )
 
 
-def forecast_work(config: ModelConfig, *, batch: int, seq_len: int, dtype="float32") -> Work:
-    """One eval-mode predict call over ``batch`` windows of ``seq_len`` steps."""
-    return recurrent_work(config, batch=batch, seq_len=seq_len, phase="forward", dtype=dtype) + head_work(
-        config, batch=batch, phase="forward", dtype=dtype
-    )
+def forecast_work(config: ModelConfig, *, batch: int, seq_len: int, dtype="float32", precision: str = "fp32") -> Work:
+    """One eval-mode predict call over ``batch`` windows of ``seq_len`` steps; the recurrent layer in
+    ``precision``, the final linear layer in fp32 (it is never quantized)."""
+    return recurrent_work(
+        config, batch=batch, seq_len=seq_len, phase="forward", dtype=dtype, precision=precision
+    ) + head_work(config, batch=batch, phase="forward", dtype=dtype)
 
 
 def training_work(

@@ -169,6 +169,12 @@ class Forecaster:
         grads["head.bias"] = head_grads["bias"]
         return grads
 
+    def set_precision(self, precision: str) -> None:
+        """The precision of later predictions (issue 18): "fp32", "bf16" or "int8" runs the recurrent
+        layer's trained fp32 weights through ``eval(precision=...)`` (quantized once, cached); the final
+        linear layer stays fp32. Training needs "fp32" (a reduced-precision layer refuses ``train()``)."""
+        self.recurrent.eval(precision=precision)
+
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Eval-mode forward (nothing kept). windows: (B, T) -> predictions (B,) float64."""
         return self.predict_sequence_first(self.sequence_first(windows)).astype(np.float64)

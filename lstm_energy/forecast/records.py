@@ -18,18 +18,29 @@ import numpy as np
 from lstm_energy.forecast.classical import ClassicalResult
 from lstm_energy.forecast.energy import Work
 from lstm_energy.forecast.model import ModelConfig
-from lstm_energy.forecast.search import MODEL_DTYPE, Candidate, SearchResult, SplitScores, TrialResult, trial_key
+from lstm_energy.forecast.search import (
+    MODEL_DTYPE,
+    Candidate,
+    PrecisionResult,
+    SearchResult,
+    SplitScores,
+    TrialResult,
+    trial_key,
+)
 from lstm_energy.forecast.train import TrainConfig, TrainHistory
 from lstm_energy.records import FORECAST_BASELINE_KIND as BASELINE_KIND
+from lstm_energy.records import FORECAST_PRECISION_KIND as PRECISION_KIND
 from lstm_energy.records import FORECAST_TRIAL_KIND as TRIAL_KIND
-from lstm_energy.records import forecast_baseline_record, forecast_trial_record, utc_now
+from lstm_energy.records import forecast_baseline_record, forecast_precision_record, forecast_trial_record, utc_now
 
 __all__ = [
     "BASELINE_KIND",
+    "PRECISION_KIND",
     "TRIAL_KIND",
     "TrialAppender",
     "baseline_record",
     "load_resumed",
+    "precision_record",
     "study_trial_record",
     "trial_config",
     "trial_from_record",
@@ -275,9 +286,31 @@ def baseline_record(result: SearchResult, name: str, *, environment: dict, creat
     )
 
 
+def precision_record(
+    result: SearchResult, evaluated: PrecisionResult, *, environment: dict, created: str | None = None
+) -> dict:
+    """A chosen model forecasting in one precision, as a record of kind "forecast_precision"."""
+    trial = evaluated.trial
+    config = trial_config(result, trial) | {
+        "precision": evaluated.precision,
+        "trial": trial_key(trial.candidate, trial.seed),
+    }
+    return forecast_precision_record(
+        config=config,
+        scores=evaluated.scores,
+        units=result.series.units,
+        per_forecast=evaluated.forecast_energy,
+        per_forecast_batch1=evaluated.forecast_energy_b1,
+        forecast_work=evaluated.forecast_work,
+        environment=environment,
+        created=created,
+    )
+
+
 def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
-    """Append the classical models and baselines of ``result`` (and, when ``trials``, every trial: the
-    search appends those itself as they finish) to the JSON Lines file ``path``; returns the count."""
+    """Append the chosen models' precision evaluations, the classical models and baselines of ``result``
+    (and, when ``trials``, every trial: the search appends those itself as they finish) to the JSON
+    Lines file ``path``; returns the count."""
     from lstm_energy.measure import environment
     from lstm_energy.results import ResultsWriter
 
@@ -293,6 +326,11 @@ def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
             for t in runs
             if isinstance(t, TrialResult) and id(t) not in chosen
         ]
+    records += [
+        precision_record(result, evaluated, environment=env, created=created)
+        for by_precision in result.precisions.values()
+        for evaluated in by_precision.values()
+    ]
     records += [classical_record(result, m, environment=env, created=created) for m in result.classical]
     records += [baseline_record(result, name, environment=env, created=created) for name in result.baselines]
     with ResultsWriter(path) as writer:

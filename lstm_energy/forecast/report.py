@@ -4,8 +4,9 @@ Sections: a provenance banner (as honest as the main report: "estimated, not mea
 is the model), the data and protocol, one forecast chart per family (the original series, train
 predictions and test predictions in three distinct colours on the original time axis, as in the
 classic tutorial plot; validation predictions in a fourth), an energy-vs-error scatter with the Pareto
-front marked (a note instead when the joules cannot rank the trials: all 0 J, all equal), and the table
-of the whole search next to the baselines.
+front marked (a note instead when the joules cannot rank the trials: all 0 J, all equal), the precision
+axis (each family's chosen model in fp32, bf16 and int8: joules per forecast against test RMSE, a chart
+and a table; issue 18), and the table of the whole search next to the baselines.
 
 Chart primitives (scatter, legend, palette, units) come from ``lstm_energy.report``; the time-series
 chart is drawn here because it needs linear axes that do not start at zero.
@@ -408,6 +409,153 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
     return chart.replace('<svg class="chart"', f'<svg class="chart scatter" data-energy="{esc(energy)}"', 1)
 
 
+# ---------------------------------------------------------------------------------------------------
+# the precision axis (issue 18): each family's chosen model in fp32, bf16 and int8
+PRECISION_STYLE = {  # precision -> (colour, marker)
+    "fp32": (PALETTE[0], "circle"),
+    "bf16": (PALETTE[1], "square"),
+    "int8": (PALETTE[2], "triangle"),
+}
+#: the accuracy target of issue 18: int8 test RMSE within this fraction of fp32's
+INT8_RMSE_TOLERANCE = 0.05
+
+
+def precision_rows(result: SearchResult) -> list:
+    """Every (family, precision) evaluation, family by family, fp32 first."""
+    return [r for by_precision in result.precisions.values() for r in by_precision.values()]
+
+
+def precision_problem(result: SearchResult) -> str | None:
+    """Why the precision chart cannot place the evaluations (as ``trade_off_problem``), else None."""
+    joules = [r.joules_per_forecast for r in precision_rows(result)]
+    if not joules:
+        return "no chosen model was evaluated in reduced precision"
+    bad = [j for j in joules if not (math.isfinite(j) and j > 0)]
+    if bad:
+        return (
+            f"{len(bad)} of {len(joules)} evaluations have an energy per forecast of 0 J or less (the meter did "
+            "not count, or the calls were too short for it to resolve)"
+        )
+    return None
+
+
+def precision_scatter(result: SearchResult) -> str:
+    """Joules per forecast (batched, log x) against test RMSE (log y) of each family's chosen model in
+    fp32, bf16 and int8: one marker per precision, a dotted line joining a family's three points."""
+    problem = precision_problem(result)
+    if problem is None and not energy_usable(result):
+        problem = "the study's energy figures are not usable (see the banner above)"
+    if problem:
+        return (
+            '<p class="chart-note" data-energy="precision">No chart of energy per forecast by precision: '
+            f"{esc(problem)}. The table below lists the test error per precision.</p>"
+        )
+    units = result.series.units
+    series = []
+    for precision, (color, shape) in PRECISION_STYLE.items():
+        points = [
+            (
+                r.joules_per_forecast,
+                r.scores["test"].rmse,
+                f"{r.trial.label} in {precision}: {si(r.joules_per_forecast, 'J')} per forecast, test RMSE "
+                f"{r.scores['test'].rmse:.3f} {units}",
+            )
+            for r in precision_rows(result)
+            if r.precision == precision
+        ]
+        if points:
+            series.append(ChartSeries(precision, points, color=color, shape=shape))
+    lines = [
+        Line(
+            family,
+            [(r.joules_per_forecast, r.scores["test"].rmse) for r in by_precision.values()],
+            color=FAMILY_STYLE.get(family, ("#777", ""))[0],
+            dash="2 3",
+        )
+        for family, by_precision in result.precisions.items()
+        if len(by_precision) > 1
+    ]
+    try:
+        chart = xy_plot(
+            "Energy per forecast against test error, by precision (each family's chosen model)",
+            series,
+            x_label=f"one forecast (batched), dynamic joules ({result.provenance})",
+            y_label=f"test RMSE ({units}, log scale)",
+            x_unit="J",
+            y_unit="",
+            x_log=True,
+            y_log=True,
+            lines=lines,
+        )
+    except NothingToDraw:
+        return '<p class="chart-note" data-energy="precision">No chart of energy per forecast by precision.</p>'
+    return chart.replace('<svg class="chart"', '<svg class="chart scatter precision" data-energy="precision"', 1)
+
+
+def precision_table(result: SearchResult) -> str:
+    """Family, model, precision, test RMSE and MAE, RMSE relative to fp32, joules per forecast (batched
+    and batch 1) and the cost models' FLOPs and bytes per forecast."""
+    units = result.series.units
+    head = [
+        "family",
+        "model",
+        "precision",
+        f"test RMSE ({units})",
+        "test RMSE / fp32",
+        f"test MAE ({units})",
+        f"val RMSE ({units})",
+        "J / forecast (dynamic, batched)",
+        "vs fp32",
+        "J / forecast (dynamic, batch 1)",
+        "vs fp32",
+        "FLOP / forecast",
+        "bytes / forecast",
+    ]
+    rows = [f"<tr>{''.join(f'<th class=l>{h}</th>' if i < 3 else f'<th>{h}</th>' for i, h in enumerate(head))}</tr>"]
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if math.isfinite(a) and math.isfinite(b) and b > 0 else "–"
+
+    for family, by_precision in result.precisions.items():
+        fp32 = by_precision.get("fp32")
+        for precision, r in by_precision.items():
+            cells = [
+                esc(family),
+                esc(r.trial.label.split(" T=")[0]),
+                esc(precision),
+                f"{r.scores['test'].rmse:.3f}",
+                f"{r.rmse_ratio(fp32):.3f}" if fp32 is not None else "–",
+                f"{r.scores['test'].mae:.3f}",
+                f"{r.scores['validation'].rmse:.3f}" if "validation" in r.scores else "–",
+                si(r.joules_per_forecast, "J"),
+                ratio(r.joules_per_forecast, fp32.joules_per_forecast) if fp32 is not None else "–",
+                si(r.joules_per_forecast_b1, "J"),
+                ratio(r.joules_per_forecast_b1, fp32.joules_per_forecast_b1) if fp32 is not None else "–",
+                si(r.forecast_work.flops, "FLOP"),
+                si(r.forecast_work.bytes, "B"),
+            ]
+            tds = "".join(f'<td class="l">{c}</td>' if i < 3 else f"<td>{c}</td>" for i, c in enumerate(cells))
+            rows.append(f'<tr class="precision-{esc(precision)}">{tds}</tr>')
+    return f'<div class="table-scroll"><table class="search precisions">{"".join(rows)}</table></div>'
+
+
+def precision_summary(result: SearchResult) -> str:
+    """The int8 accuracy against the issue's target (test RMSE within 5 % of fp32), in words."""
+    ratios = {
+        family: by_precision["int8"].rmse_ratio(by_precision["fp32"])
+        for family, by_precision in result.precisions.items()
+        if "int8" in by_precision and "fp32" in by_precision
+    }
+    if not ratios:
+        return ""
+    within = [f for f, r in ratios.items() if abs(r - 1) <= INT8_RMSE_TOLERANCE]
+    items = ", ".join(f"{esc(f)} {r:.3f}" for f, r in ratios.items())
+    return (
+        f'<p class="precision-summary">int8 test RMSE over fp32 test RMSE: {items}; within '
+        f"{INT8_RMSE_TOLERANCE:.0%} of fp32 for {len(within)} of {len(ratios)} families.</p>"
+    )
+
+
 def front_summary(result: SearchResult) -> str:
     """Which models are on the (training or fit joules, test RMSE) front, in words; and for a pareto
     search, Optuna's Pareto-optimal trials on validation RMSE and training joules."""
@@ -681,6 +829,16 @@ def render(result: SearchResult) -> str:
         energy_error_scatter(result, "forecast"),
         scatter_caption(result),
         front_summary(result),
+        "<h2>Precision: fp32, bf16, int8</h2>",
+        "<p>Each family's chosen model (lowest validation RMSE) forecasts with its trained fp32 weights in three "
+        "precisions of the recurrent layer (<code>eval(precision=...)</code>): fp32; bf16 weights and activations "
+        "with fp32 sums; int8 dynamic quantization (weights per output row, activations per row and step, "
+        "int32 sums, float gate math). The final linear layer stays fp32; the classical models are not "
+        "recurrent and are not re-run. Joules per forecast are measured again for fp32 beside bf16 and int8, "
+        "so the ratios compare one moment with itself.</p>",
+        precision_scatter(result),
+        precision_summary(result),
+        precision_table(result),
         "<h2>The search</h2>",
         search_table(result),
         "<h2>Repeated runs of the chosen configurations</h2>",

@@ -26,6 +26,9 @@ from lstm_energy.forecast.train import TrainConfig, TrainHistory, planned_batch_
 MODEL_DTYPE = np.float32
 #: --search choices: grid and random enumerate SearchSpace; bayes and pareto ask Optuna (forecast/tuning.py)
 STRATEGIES = ("grid", "random", "bayes", "pareto")
+#: the precisions each family's chosen model forecasts in (issue 18): its trained fp32 weights through
+#: ``eval(precision=...)``; the classical models are not recurrent and stay as they are
+PRECISIONS = ("fp32", "bf16", "int8")
 #: family label -> (cell, bidirectional)
 FAMILIES = {"LSTM": ("lstm", False), "GRU": ("gru", False), "RNN": ("rnn", False), "BiLSTM": ("lstm", True)}
 
@@ -179,6 +182,8 @@ class TrialResult(PricedForecaster):
     forecast_energy_b1: object = None  # Measurement of one forecast at batch 1 (one series, one step)
     seed: int = 0
     resumed: bool = False  # read back from the records by --resume, not run in this process
+    #: the trained Forecaster (kept in this process for the precision axis; None when resumed)
+    model: object = field(default=None, repr=False, compare=False)
 
     @property
     def family(self) -> str:
@@ -191,6 +196,39 @@ class TrialResult(PricedForecaster):
     @property
     def fit_seconds(self) -> float:
         return float(self.history.seconds)
+
+
+@dataclass
+class PrecisionResult(PricedForecaster):
+    """A family's chosen model forecasting in one precision (issue 18): the trial's trained fp32 weights
+    through ``eval(precision=...)``, scored on every split and priced per forecast (batched and batch 1).
+
+    The training run is the trial's own (fp32), so ``training_energy`` is the trial's measurement.
+    """
+
+    trial: TrialResult
+    precision: str
+    scores: dict[str, SplitScores]
+    forecast_energy: object  # Measurement over predict calls on the test split, in this precision
+    forecast_energy_b1: object  # the same at batch 1
+    forecast_work: Work  # FLOPs and bytes of one forecast (one window) in this precision, cost models
+    test_predictions: tuple[np.ndarray, np.ndarray] | None = None  # (target_index (W,), forecasts (W,))
+
+    @property
+    def training_energy(self):
+        return self.trial.training_energy
+
+    @property
+    def family(self) -> str:
+        return self.trial.family
+
+    @property
+    def label(self) -> str:
+        return f"{self.trial.label} {self.precision}"
+
+    def rmse_ratio(self, fp32: PrecisionResult) -> float:
+        """Test RMSE in this precision over the fp32 test RMSE of the same model."""
+        return self.scores["test"].rmse / fp32.scores["test"].rmse
 
 
 @dataclass
@@ -215,6 +253,8 @@ class SearchResult:
     optuna_front: list[str] = field(default_factory=list)
     #: ``lstm_energy.measure.environment()`` of the run (CPU, cores, BLAS, versions), for the page
     environment: dict = field(default_factory=dict)
+    #: family -> precision ("fp32", "bf16", "int8") -> the chosen model forecasting in it (issue 18)
+    precisions: dict[str, dict[str, PrecisionResult]] = field(default_factory=dict)
 
     def entries(self) -> list:
         """Every priced forecaster: the search's trials, then the classical models."""
@@ -287,8 +327,6 @@ def run_trial(
     forecast_min_window_seconds: float = 0.1,
 ) -> TrialResult:
     """Train one candidate under the meter, score it, then measure its per-forecast energy."""
-    from lstm_energy.measure.protocol import measure
-
     model = Forecaster(candidate.model, seed=seed, impl=impl, dtype=MODEL_DTYPE)
     config = replace(candidate.training or training, seed=seed)
     parameters = model.parameter_count()
@@ -306,28 +344,11 @@ def run_trial(
     if history.batch_sizes != planned_batch_sizes(len(dataset.train), config):
         raise RuntimeError("training took other steps than planned; the FLOPs told to the meter would be wrong")
     scores, predictions = score_splits(dataset, model.predict)
-
-    test_x = model.sequence_first(dataset.test.inputs)  # prepared once, outside the energy windows
-    batch = len(dataset.test)
-    per_call = forecast_work(candidate.model, batch=batch, seq_len=candidate.window, dtype=model.dtype)
-    forecast_energy = measure(
-        lambda: model.predict_sequence_first(test_x),
+    forecast_energy, forecast_energy_b1, per_forecast = measure_forecasts(
+        model,
+        candidate,
+        dataset,
         meter,
-        batch=batch,
-        flops=per_call.flops,
-        bytes=per_call.bytes,
-        windows=forecast_windows,
-        min_window_seconds=forecast_min_window_seconds,
-        seed=seed,
-    )
-    one_x = np.ascontiguousarray(test_x[:, :1])  # batch 1: one series, one step (an edge device's forecast)
-    one = forecast_work(candidate.model, batch=1, seq_len=candidate.window, dtype=model.dtype)
-    forecast_energy_b1 = measure(
-        lambda: model.predict_sequence_first(one_x),
-        meter,
-        batch=1,
-        flops=one.flops,
-        bytes=one.bytes,
         windows=forecast_windows,
         min_window_seconds=forecast_min_window_seconds,
         seed=seed,
@@ -341,10 +362,108 @@ def run_trial(
         training_energy=training_energy,
         forecast_energy=forecast_energy,
         training_work=run_work,
-        forecast_work=per_call * (1.0 / batch),
+        forecast_work=per_forecast,
         forecast_energy_b1=forecast_energy_b1,
         seed=seed,
+        model=model,
     )
+
+
+def measure_forecasts(
+    model: Forecaster,
+    candidate: Candidate,
+    dataset: ForecastDataset,
+    meter,
+    *,
+    precision: str = "fp32",
+    windows: int = 7,
+    min_window_seconds: float = 0.1,
+    seed: int = 0,
+):
+    """The protocol on the prepared predict call over the whole test split, and at batch 1 (one series,
+    one step: an edge device's forecast), with the model set to ``precision`` beforehand.
+
+    Returns (batched Measurement, batch-1 Measurement, Work of one forecast in that precision).
+    """
+    from lstm_energy.measure.protocol import measure
+
+    model.set_precision(precision)
+    test_x = model.sequence_first(dataset.test.inputs)  # prepared once, outside the energy windows
+    batch = len(dataset.test)
+    measured = []
+    for x in (test_x, np.ascontiguousarray(test_x[:, :1])):
+        work = forecast_work(
+            candidate.model, batch=x.shape[1], seq_len=candidate.window, dtype=model.dtype, precision=precision
+        )
+        measured.append(
+            measure(
+                lambda x=x: model.predict_sequence_first(x),
+                meter,
+                batch=x.shape[1],
+                flops=work.flops,
+                bytes=work.bytes,
+                windows=windows,
+                min_window_seconds=min_window_seconds,
+                seed=seed,
+            )
+        )
+    per_call = forecast_work(
+        candidate.model, batch=batch, seq_len=candidate.window, dtype=model.dtype, precision=precision
+    )
+    return measured[0], measured[1], per_call * (1.0 / batch)
+
+
+def retrained_model(dataset: ForecastDataset, trial: TrialResult, training: TrainConfig, *, impl: str) -> Forecaster:
+    """The trial's model trained again, unmetered (a --resume'd trial keeps no weights): the training
+    loop is deterministic, so the same seed and configuration give the same weights."""
+    model = Forecaster(trial.candidate.model, seed=trial.seed, impl=impl, dtype=MODEL_DTYPE)
+    config = replace(trial.candidate.training or training, seed=trial.seed)
+    train(model, dataset.train.inputs, dataset.train.targets, config)
+    return model
+
+
+def evaluate_precisions(
+    dataset: ForecastDataset,
+    trial: TrialResult,
+    meter,
+    *,
+    training: TrainConfig,
+    impl: str = "cython",
+    precisions: Sequence[str] = PRECISIONS,
+    forecast_windows: int = 7,
+    forecast_min_window_seconds: float = 0.1,
+) -> dict[str, PrecisionResult]:
+    """The trial's trained fp32 weights forecasting in each precision: scores on every split and joules
+    per forecast (batched and batch 1). fp32 is measured again beside the others (same process, same
+    moment), so the ratios compare like with like; the model is left in fp32."""
+    model = trial.model if trial.model is not None else retrained_model(dataset, trial, training, impl=impl)
+    found = {}
+    try:
+        for precision in precisions:
+            model.set_precision(precision)
+            scores, predictions = score_splits(dataset, model.predict)
+            batched, batch1, per_forecast = measure_forecasts(
+                model,
+                trial.candidate,
+                dataset,
+                meter,
+                precision=precision,
+                windows=forecast_windows,
+                min_window_seconds=forecast_min_window_seconds,
+                seed=trial.seed,
+            )
+            found[precision] = PrecisionResult(
+                trial=trial,
+                precision=precision,
+                scores=scores,
+                forecast_energy=batched,
+                forecast_energy_b1=batch1,
+                forecast_work=per_forecast,
+                test_predictions=predictions.get("test"),
+            )
+    finally:
+        model.set_precision("fp32")
+    return found
 
 
 def baseline_scores(dataset: ForecastDataset):
@@ -379,13 +498,14 @@ class SearchHooks:
 
 
 def planned_steps(preset: Preset, strategy: str, *, trials_per_family: int | None = None, seed: int = 0) -> int:
-    """How many trials, repeats and classical fits a search runs (the progress bar's total)."""
+    """How many trials, repeats, precision evaluations (one per family) and classical fits a search runs
+    (the progress bar's total)."""
     families = len(preset.space.families)
     if strategy in ("bayes", "pareto"):
         searched = families * (trials_per_family or preset.trials_per_family)
     else:
         searched = len(preset.space.candidates(strategy, samples_per_family=preset.samples_per_family, seed=seed))
-    return searched + families * (preset.repeats - 1) + len(preset.classical)
+    return searched + families * preset.repeats + len(preset.classical)
 
 
 def run_search(
@@ -532,6 +652,27 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
         result.repeats[family] = [best] + [
             runner(best.candidate, seed + k, role="repeat") for k in range(1, preset.repeats)
         ]
+    for family, best in result.best_per_family().items():
+        evaluated = evaluate_precisions(
+            runner.dataset(best.candidate.window),
+            best,
+            meter,
+            training=preset.training,
+            impl=impl,
+            forecast_windows=preset.forecast_windows,
+            forecast_min_window_seconds=preset.forecast_min_window_seconds,
+        )
+        result.precisions[family] = evaluated
+        fp32 = evaluated["fp32"]
+        text = f"{best.label} by precision: " + ", ".join(
+            f"{p} test RMSE {r.scores['test'].rmse:.3f} {series.units} ({r.rmse_ratio(fp32):.3f}x fp32), "
+            f"{r.joules_per_forecast:.3g} J/forecast"
+            for p, r in evaluated.items()
+        )
+        if hooks.progress is not None:
+            hooks.progress.update(text)
+        if progress is not None:
+            progress(text)
     target_index = {split: reference.split(split).target_index for split in SPLITS}
     for family in preset.classical if series.season is not None else ():
         fitted = run_classical(
@@ -564,6 +705,13 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
             for e in measured
             for m in (e.training_energy, e.forecast_energy, e.forecast_energy_b1)
             if m is not None
+            for w in m.warnings
+        }
+        | {
+            w
+            for by_precision in result.precisions.values()
+            for r in by_precision.values()
+            for m in (r.forecast_energy, r.forecast_energy_b1)
             for w in m.warnings
         }
     )

@@ -211,7 +211,7 @@ static void lstm_energy_q8_block_scalar(const int8_t *q, Py_ssize_t Kp, Py_ssize
 /* --------------------------------------------------------------------------------- int8: AVX2 */
 #define LE_Q8_R_AVX2 4
 
-__attribute__((target("avx2,fma"))) static void lstm_energy_q8_block_avx2(
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void lstm_energy_q8_block_avx2(
     const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
     int offset, const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc,
     int accumulate)
@@ -250,11 +250,27 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_q8_block_avx2(
 #undef LE_Q8_ROW
     /* the int32 sums hold 4 k each for columns (j, i) with lane order [j][i] reduced by madd:
      * ymm lane l of acc[r][h] is column 8h + l (the panel stores 4 bytes of k per column) */
+    /* a whole panel: the epilogue in registers (lstm_energy_lp_store's operations in its order; this
+     * function is compiled with fp-contract=off); a partial panel goes through lstm_energy_lp_store */
+    __m256 ws0 = _mm256_loadu_ps(wscale), ws1 = _mm256_loadu_ps(wscale + 8);
     for (Py_ssize_t r = 0; r < rows; ++r) {
+        float *cr = c + r * ldc;
+        if (nc >= LE_LP_NR) {
+            __m256 sr = _mm256_set1_ps(scale[r]);
+            __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), _mm256_mul_ps(sr, ws0));
+            __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), _mm256_mul_ps(sr, ws1));
+            if (accumulate) {
+                v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+                v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+            }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+            continue;
+        }
         float out[LE_LP_NR];
         _mm256_storeu_ps(out, _mm256_cvtepi32_ps(acc[r][0]));
         _mm256_storeu_ps(out + 8, _mm256_cvtepi32_ps(acc[r][1]));
-        lstm_energy_lp_store(c + r * ldc, out, scale[r], wscale, nc, accumulate);
+        lstm_energy_lp_store(cr, out, scale[r], wscale, nc, accumulate);
     }
 }
 
@@ -262,7 +278,7 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_q8_block_avx2(
 #define LE_Q8_R_VNNI 8
 #define LE_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"
 
-__attribute__((target(LE_VNNI_TARGET))) static void lstm_energy_q8_block_vnni(
+__attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_block_vnni(
     const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
     int offset, const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc,
     int accumulate)
@@ -291,11 +307,19 @@ __attribute__((target(LE_VNNI_TARGET))) static void lstm_energy_q8_block_vnni(
         }
     }
 #undef LE_VNNI_ROW
+    /* the epilogue in registers (lstm_energy_lp_store's operations in its order, one rounding each:
+     * this function is compiled with fp-contract=off, so the multiply and the add stay two), masked
+     * to the nc columns this panel has; wscale is padded to whole panels, so its load is in bounds */
     __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512((const void *)wsum), 7);   /* 128 * wsum */
+    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
+    __m512 ws = _mm512_loadu_ps(wscale);
     for (Py_ssize_t r = 0; r < rows; ++r) {
-        float out[LE_LP_NR];
-        _mm512_storeu_ps(out, _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r], corr)));
-        lstm_energy_lp_store(c + r * ldc, out, scale[r], wscale, nc, accumulate);
+        __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r], corr));
+        v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(scale[r]), ws));
+        float *cr = c + r * ldc;
+        if (accumulate)
+            v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
+        _mm512_mask_storeu_ps(cr, cols, v);
     }
 }
 

@@ -58,8 +58,11 @@ def work_per_call(
     phase="forward",
     dtype="float32",
     nonlinearity="tanh",
+    precision="fp32",
 ) -> WorkCosts:
-    """FLOPs (``costs.flops``) and bytes (``costs.traffic``, this machine's caches) of one call."""
+    """FLOPs (``costs.flops``) and bytes (``costs.traffic``, this machine's caches) of one call.
+
+    precision: "fp32", or "bf16" / "int8" for an eval forward in that precision (issue 18)."""
     from lstm_energy.config import Config
 
     return work_of(
@@ -74,6 +77,7 @@ def work_per_call(
             phase=phase,
             dtype=dtype,
             nonlinearity=nonlinearity,
+            precision=precision,
         )
     )
 

@@ -32,6 +32,12 @@ def test_quick_preset_writes_the_report(tmp_path, capsys):
     assert [c[0] for c in classical] == ["SARIMA", "ETS"]
     assert all(float(rmse) < naive and float(joules) > 0 for _, rmse, joules in classical)
     assert "Pareto front" in printed.out
+    # issue 18: each family's chosen model forecasts in fp32, bf16 and int8, on the page and printed
+    by_precision = re.findall(
+        r"^(\w+)\s+(fp32|bf16|int8)\s+test RMSE ([\d.]+) ppm \(([\d.]+)x fp32\)", printed.out, re.M
+    )
+    assert [p for _, p, _, _ in by_precision] == ["fp32", "bf16", "int8"] * 4
+    assert page.count('<svg class="chart scatter precision"') == 1
 
 
 def test_bad_preset_is_a_usage_error(capsys):

@@ -60,9 +60,8 @@ def test_forecast_page_reads_in_a_1400_px_window(page_result, tmp_path):
     assert layout["pageScroll"] <= 0, layout  # nothing makes the page scroll sideways
     charts = layout["charts"]
     kinds = {chart["kind"] for chart in charts}
-    assert {"chart forecast", "chart forecast zoom", "chart scatter"} <= kinds, (
-        kinds
-    )  # fit, zoom with residuals, energy
+    # fit, zoom with residuals, energy, energy by precision (issue 18)
+    assert {"chart forecast", "chart forecast zoom", "chart scatter", "chart scatter precision"} <= kinds, kinds
     for chart in charts:
         assert chart["right"] <= layout["innerWidth"], chart
         assert chart["width"] > 300, chart  # laid out at a readable width

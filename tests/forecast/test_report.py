@@ -34,8 +34,9 @@ def test_page_is_self_contained_and_every_svg_parses(result, tmp_path):
     assert "<script" not in page
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg"}
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    # per family and per classical model (SARIMA, ETS) a forecast chart and its zoom, + two scatters
-    assert len(svgs) == (2 + 2) * 2 + 2
+    # per family and per classical model (SARIMA, ETS) a forecast chart and its zoom, + two scatters,
+    # + energy per forecast by precision (issue 18)
+    assert len(svgs) == (2 + 2) * 2 + 2 + 1
     namespace = "{http://www.w3.org/2000/svg}"
     for svg in svgs:
         root = ElementTree.fromstring(svg)
@@ -116,7 +117,8 @@ def test_records_round_trip_through_the_results_loader(result, tmp_path):
 
     path = tmp_path / "forecast.jsonl"
     repeats = sum(len(runs) - 1 for family, runs in result.repeats.items() if family not in ("SARIMA", "ETS"))
-    expected = len(result.trials) + repeats + len(result.classical) + len(result.baselines)
+    precisions = sum(len(by_precision) for by_precision in result.precisions.values())
+    expected = len(result.trials) + repeats + precisions + len(result.classical) + len(result.baselines)
     assert write_records(result, path) == expected
     loaded = load_records(path)
     assert not loaded.problems
@@ -170,9 +172,24 @@ def _with_energy(result, joules, idle_watts, provenance):
 
     trials = [priced(t) for t in result.trials]
     classical = [priced(m) for m in result.classical]
+    precisions = {  # the precision axis: per-forecast energy only (the training run is the trial's)
+        family: {
+            p: replace(
+                r, forecast_energy=_measurement(joules, idle_watts), forecast_energy_b1=_measurement(joules, idle_watts)
+            )
+            for p, r in runs.items()
+        }
+        for family, runs in result.precisions.items()
+    }
     meter = dict(result.meter_description, name="powercap", provenance=provenance)
     return replace(
-        result, trials=trials, classical=classical, repeats={}, provenance=provenance, meter_description=meter
+        result,
+        trials=trials,
+        classical=classical,
+        repeats={},
+        provenance=provenance,
+        meter_description=meter,
+        precisions=precisions,
     )
 
 
@@ -208,7 +225,7 @@ def test_dead_counter_page_has_no_measured_banner_and_names_no_pareto_front(heal
     assert "Pareto" not in page and 'class="pareto"' not in page
     assert '<svg class="chart scatter"' not in page
     notes = re.findall(r'<p class="chart-note" data-energy="(\w+)">(.*?)</p>', page, flags=re.S)
-    assert [n[0] for n in notes] == ["training", "forecast"] and all("0 J" in n[1] for n in notes)
+    assert [n[0] for n in notes] == ["training", "forecast", "precision"] and all("0 J" in n[1] for n in notes)
     for text in ("caller should", "Traceback", "ValueError", "xy_plot"):
         assert text not in page
 
