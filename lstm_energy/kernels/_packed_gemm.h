@@ -199,8 +199,9 @@ static void lstm_energy_pack_panels(Py_ssize_t K, Py_ssize_t N, const float *src
         if (width < LE_NR)
             memset(panel, 0, (size_t)(K * LE_NR) * sizeof(float));
 #ifdef LSTM_ENERGY_HAVE_TRANSPOSE_AVX2
-        /* the forward's W_hh and W_ih (rows of W contiguous), 8 x 8 at a time: packing is
-         * per call, and a scalar element-by-element transpose would outweigh a short B = 1 call */
+        /* the forward's W_hh and W_ih (rows of W contiguous), 16 x 16 (avx512) or 8 x 8 (avx2) at
+         * a time: packing is per call, and a scalar element-by-element transpose would outweigh a
+         * short B = 1 call */
         if (width == LE_NR && sk == 1 && lstm_energy_isa() >= LE_ISA_AVX2) {
             if (lstm_energy_isa() >= LE_ISA_AVX512) {   /* 16 k at a time, then one 8-k block */
                 k = K / 16 * 16;
