@@ -1,0 +1,175 @@
+"""Paired A/B of two builds of lstm_energy: the same prepared calls, timed in turns, 1 thread.
+
+Two worker processes, one per build (each its own PYTHONPATH and environment, e.g. an old build
+saved in a directory against this tree forced to ``LSTM_ENERGY_ISA=avx2``), are driven in turns
+by this process: for each configuration, each round times a few calls in A then B (or B then A:
+the order alternates, ABBA), so both builds see the same load of the shared host within about a
+second. The claim is the median over the rounds of each round's own B ÷ A ratio of medians;
+the range of those per-round ratios says how noisy the host was. Absolute times are printed
+for orientation only.
+
+    python benchmarks/ab.py --a /tmp/old-build --b . --b-env LSTM_ENERGY_ISA=avx2 --rounds 10
+    python benchmarks/ab.py ... -k lstm-forward      # configurations whose id contains the text
+
+A build is a directory that holds the ``lstm_energy`` package (with its compiled kernels); the
+worker imports it first on ``sys.path``, and prints the file it really imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SHAPES = {  # the peer benchmark's shapes (benchmarks/conftest.py)
+    "edge": dict(batch=1, seq_len=100, input_size=128, hidden_size=128),
+    "mid": dict(batch=32, seq_len=100, input_size=256, hidden_size=256),
+    "big": dict(batch=64, seq_len=50, input_size=512, hidden_size=512),
+    "seed": dict(batch=16, seq_len=200, input_size=80, hidden_size=256),
+}
+CELLS = ("lstm", "gru", "rnn")
+PHASES = ("forward", "train")
+OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def worker() -> None:
+    """Serve timing requests on stdin/stdout, one JSON object per line, 1 thread."""
+    import importlib
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import lstm_energy
+
+    try:  # the runners moved into measure/ (issue 19); older builds have them at the top
+        prepare = importlib.import_module("lstm_energy.measure.runners").prepare
+    except ImportError:
+        prepare = importlib.import_module("lstm_energy.runners").prepare
+    import scipy.linalg  # noqa: F401 - SciPy's OpenBLAS (dX on one thread), loaded before pinning
+
+    import lstm_energy.kernels  # noqa: F401 - and the kernels' OpenMP runtime
+
+    try:
+        from lstm_energy.kernels.isa import current
+
+        isa = str(current())
+    except ImportError:
+        isa = "avx2 (build without dispatch)"
+    prepare("lstm", "cython", "forward", seed=0, **SHAPES["edge"]).run()  # every kernel module and runtime loaded
+    limits = threadpool_limits(limits=1)
+    pools = sorted({f"{p['internal_api']}={p['num_threads']}" for p in threadpool_info()})
+    print(json.dumps({"package": lstm_energy.__file__, "isa": isa, "pools": pools}), flush=True)
+    prepared: dict = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        key = tuple(request["config"])
+        if key not in prepared:
+            prepared.clear()
+            cell, phase, shape = key
+            prepared[key] = prepare(cell, "cython", phase, seed=0, **SHAPES[shape]).run
+            for _ in range(2):
+                prepared[key]()  # warm-up: lazy workspaces, caches
+        run = prepared[key]
+        times = []
+        for _ in range(request["calls"]):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        print(json.dumps({"times": times}), flush=True)
+    del limits
+
+
+def start_worker(build: str, extra_env: list[str]) -> tuple[subprocess.Popen, dict]:
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
+    env["PYTHONPATH"] = os.path.abspath(build)
+    env.update(item.split("=", 1) for item in extra_env)
+    process = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=os.path.abspath(build),
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def ask(process: subprocess.Popen, config: tuple, calls: int) -> list[float]:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps({"config": config, "calls": calls}) + "\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())["times"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--a", help="directory holding build A's lstm_energy (the baseline)")
+    parser.add_argument("--b", help="directory holding build B's lstm_energy")
+    parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--turn-seconds", type=float, default=0.25, help="time each build gets per round")
+    parser.add_argument("-k", default="", help="only configurations whose id contains this text")
+    parser.add_argument("--json", help="write every per-round ratio here")
+    args = parser.parse_args()
+    if args.worker:
+        worker()
+        return 0
+    if not (args.a and args.b):
+        parser.error("--a and --b are required")
+    a, a_info = start_worker(args.a, args.a_env)
+    b, b_info = start_worker(args.b, args.b_env)
+    print(f"A: {a_info['package']} isa={a_info['isa']} {' '.join(args.a_env)} {a_info['pools']}")
+    print(f"B: {b_info['package']} isa={b_info['isa']} {' '.join(args.b_env)} {b_info['pools']}")
+    print(f"1 thread, {args.rounds} rounds (ABBA), ~{args.turn_seconds} s per build per round; B/A per round")
+    print(f"{'config':22} {'A ms':>8} {'B ms':>8} {'B/A':>6}  {'rounds min-max':>13}  {'IQR':>5}")
+    results = []
+    for cell, phase, shape in itertools.product(CELLS, PHASES, SHAPES):
+        config = (cell, phase, shape)
+        name = "-".join(config)
+        if args.k not in name:
+            continue
+        probe = min(ask(a, config, 1) + ask(b, config, 1))
+        calls = max(3, round(args.turn_seconds / probe))
+        ratios, a_ms, b_ms = [], [], []
+        for r in range(args.rounds):
+            order = (a, b) if r % 2 == 0 else (b, a)
+            medians = {id(p): statistics.median(ask(p, config, calls)) for p in order}
+            a_ms.append(medians[id(a)] * 1e3)
+            b_ms.append(medians[id(b)] * 1e3)
+            ratios.append(medians[id(b)] / medians[id(a)])
+        q = statistics.quantiles(ratios, n=4)
+        row = dict(
+            config=name,
+            a_ms=statistics.median(a_ms),
+            b_ms=statistics.median(b_ms),
+            ratio=statistics.median(ratios),
+            ratios=ratios,
+            calls=calls,
+        )
+        results.append(row)
+        print(
+            f"{name:22} {row['a_ms']:8.3g} {row['b_ms']:8.3g} {row['ratio']:6.3f}  "
+            f"{min(ratios):5.3f}-{max(ratios):5.3f}  {q[2] - q[0]:5.3f}",
+            flush=True,
+        )
+    for p in (a, b):
+        assert p.stdin is not None
+        p.stdin.close()
+        p.wait()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {"a": a_info, "b": b_info, "a_env": args.a_env, "b_env": args.b_env, "rows": results}, f, indent=1
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
