@@ -227,6 +227,12 @@ def dead_counter_records():
     return make
 
 
+@pytest.fixture(name="benchmark_json")
+def benchmark_json_fixture():
+    """The :func:`benchmark_json` builder, as a fixture (test modules do not import conftest)."""
+    return benchmark_json
+
+
 @pytest.fixture
 def benchmark_writer():
     def write(path, records):

@@ -123,39 +123,19 @@ def test_config_key_ignores_key_order_and_extra_keys(record_factory):
     assert config_key(a) != config_key({**a, "hidden_size": a["hidden_size"] + 1})
 
 
-def _benchmark_json(records, extra_benchmarks=()):
-    benchmarks = [
-        {
-            "name": f"test_{i}",
-            "fullname": f"tests/test_x.py::test_{i}",
-            "group": None,
-            "params": None,
-            "stats": {"median": 0.001, "mean": 0.0011, "rounds": 10, "iterations": 1},
-            "extra_info": {"lstm_energy": r},
-        }
-        for i, r in enumerate(records)
-    ]
-    return {
-        "machine_info": {"node": "box", "python_version": "3.11.7", "cpu": {"brand_raw": "Some CPU"}},
-        "benchmarks": benchmarks + list(extra_benchmarks),
-        "datetime": "2026-11-25T21:00:00",
-        "version": "5.2.3",
-    }
-
-
-def test_pytest_benchmark_json_is_loaded_with_benchmark_names(tmp_path, record_factory):
+def test_pytest_benchmark_json_is_loaded_with_benchmark_names(tmp_path, record_factory, benchmark_json):
     plain = {"name": "test_plain", "fullname": "tests/test_x.py::test_plain", "stats": {}, "extra_info": {}}
     path = tmp_path / "bench.json"
-    path.write_text(json.dumps(_benchmark_json([record_factory("lstm"), record_factory("gru")], [plain])))
+    path.write_text(json.dumps(benchmark_json([record_factory("lstm"), record_factory("gru")], [plain])))
     loaded = load_records(path)
     assert [r["benchmark"]["name"] for r in loaded.records] == ["test_0", "test_1"]
     assert loaded.records[0]["benchmark"]["stats"]["rounds"] == 10
     assert len(loaded.problems) == 1 and "test_plain" in loaded.problems[0].message
 
 
-def test_truncated_pytest_benchmark_json_is_one_problem(tmp_path, record_factory):
+def test_truncated_pytest_benchmark_json_is_one_problem(tmp_path, record_factory, benchmark_json):
     path = tmp_path / "bench.json"
-    path.write_text(json.dumps(_benchmark_json([record_factory()]), indent=2)[:-40])
+    path.write_text(json.dumps(benchmark_json([record_factory()]), indent=2)[:-40])
     loaded = load_records(path)
     assert loaded.records == []
     assert len(loaded.problems) == 1 and loaded.problems[0].line is not None
