@@ -50,9 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_energy.errors import CalibrationError, MeterUnavailableError
-from lstm_energy.measure.protocol import Measurement, measure
-from lstm_energy.measure.threads import pinned_threads
-from lstm_energy.measure.work import work_per_call
+from lstm_energy.measure.protocol import Measurement
 from lstm_energy.meters.model import ModelParameters, ModelProfile
 
 #: condition number of the column-scaled design matrix above which parameters are poorly identified
@@ -323,9 +321,9 @@ def calibrate(
     configs: dicts with cell, batch, seq_len, input_size, hidden_size and optionally num_layers,
     bidirectional, phase, dtype, nonlinearity, threads (default: ``default_calibration_set()``).
     """
+    from lstm_energy.config import Config
     from lstm_energy.measure.environment import environment
-    from lstm_energy.measure.profile import utc_timestamp
-    from lstm_energy.measure.runners import prepare
+    from lstm_energy.measure.profile import profile_config, utc_timestamp
 
     _check_meter(meter, allow_simulated)
     configs = list(default_calibration_set() if configs is None else configs)
@@ -336,24 +334,19 @@ def calibrate(
         threads = int(config.pop("threads", 1))
         if progress:
             progress(f"[{index + 1}/{len(configs)}] {config} threads={threads}")
-        costs = work_per_call(**config)
-        prepared = prepare(impl=impl, seed=seed, **config)
-        with pinned_threads(threads, torch_too=impl == "torch"):
-            measurement = measure(
-                prepared.run,
-                meter,
-                batch=prepared.batch,
-                flops=costs.total_flops,
-                bytes=costs.expected_bytes,
-                windows=windows,
-                min_window_seconds=min_window_seconds,
-                seed=seed,
-            )
-        rows += observations(measurement, costs.total_flops, costs.expected_bytes)
+        # the same measurement as `profile` (prepared run, cost models, pinned threads, the protocol)
+        result = profile_config(
+            Config(impl=impl, threads=threads, **config),
+            meter=meter,
+            windows=windows,
+            min_window_seconds=min_window_seconds,
+            seed=seed,
+        )
+        measurement = result.measurement
+        rows += observations(measurement, result.flops, result.bytes)
         runs.append(
             {
-                **prepared.config,
-                "threads": threads,
+                **result.config,
                 "total_joules_per_call": measurement.total_joules_per_call.median,
                 "seconds_per_call": measurement.seconds_per_call.median,
                 "cpu_seconds_per_call": measurement.cpu_seconds_per_call.median,
