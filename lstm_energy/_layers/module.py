@@ -71,7 +71,7 @@ class RecurrentLayer:
         self._buffers = BufferCache(self.dtype)
         self._context: ForwardContext | None = None
         self.precision = "fp32"  # of eval-mode forwards: "fp32" | "bf16" | "int8" (see eval)
-        self._lowp_weights: dict[tuple[int, int, str], tuple] = {}  # (layer, dir, precision) -> packed
+        self._lowp_weights: dict[tuple, tuple] = {}  # (layer, dir, precision, int8 layout) -> packed
 
     # ------------------------------------------------------------------ modes and parameters
     def train(self, mode: bool = True):
@@ -209,7 +209,8 @@ class RecurrentLayer:
         specification (lstm_energy.reference.lowp) with impl="numpy"."""
         T, B, _ = x.shape
         H, dirs, L, prec = self.hidden_size, self.directions, self.num_layers, self.precision
-        states0 = self._checked_states(hx, B, self._buffers.get(T, B, False), "hx")
+        buffers = self._buffers.get(T, B, False)
+        states0 = self._checked_states(hx, B, buffers, "hx")
         states_n = tuple(np.empty((L * dirs, B, H), np.float32) for _ in self.state_names)
         lstm = self.cell == "lstm"
         relu = getattr(self, "nonlinearity", "tanh") == "relu"
@@ -228,11 +229,13 @@ class RecurrentLayer:
                     forward(self.cell, prec, layer_input, w_ih, w_hh, b_ih, b_hh, h0, c0, out, states_n[0][k], c_n,
                             direction == 1, relu)  # fmt: skip
                     continue
-                from lstm_energy.kernels.lowp import lowp_forward
+                from lstm_energy.kernels import lowp
 
                 pih, phh, bias = self._lowp_packed(layer, direction, prec)
-                lowp_forward(self.cell, layer_input, pih, phh, bias, h0, c0, out, states_n[0][k], c_n,
-                             direction == 1, relu)  # fmt: skip
+                D = layer_input.shape[2]
+                ws = buffers.workspace(("lowp", min(layer, 1)), partial(lowp.workspace_shapes, self.cell, T, B, D, H))
+                lowp.lowp_forward(self.cell, layer_input, pih, phh, bias, h0, c0, out, states_n[0][k], c_n,
+                                  direction == 1, relu, ws)  # fmt: skip
             layer_input = y
         self._context = None
         y_out = np.ascontiguousarray(layer_input.transpose(1, 0, 2)) if self.batch_first else layer_input
@@ -240,11 +243,12 @@ class RecurrentLayer:
 
     def _lowp_packed(self, layer: int, direction: int, precision: str) -> tuple:
         """(packed W_ih, packed W_hh, bias) of one layer and direction, quantized once and cached until
-        load_state_dict replaces the weights."""
-        key = (layer, direction, precision)
+        load_state_dict replaces the weights (an int8 weight per layout: the instruction-set path may change)."""
+        from lstm_energy.kernels.lowp import int8_layout, pack_weight
+
+        key = (layer, direction, precision, int8_layout() if precision == "int8" else None)
         found = self._lowp_weights.get(key)
         if found is None:
-            from lstm_energy.kernels.lowp import pack_weight
 
             w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
             H = self.hidden_size

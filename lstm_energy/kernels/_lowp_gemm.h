@@ -9,9 +9,9 @@
  *   (|acc| <= 127 * 127 * K < 2^24 for K <= 1040, so the conversion to float is exact too).
  * Every path computes the same acc, so every path gives bit-identical products:
  *   scalar  the baseline (any CPU): int32 sums in C.
- *   avx2    vpmaddubsw needs an unsigned operand and saturates its int16 pair sums, so each
- *           broadcast of 4 activations goes in as |q| (u8) against sign(q) * Wq (vpsignb, s8):
- *           |pair| <= 2 * 127 * 127 < 2^15, no saturation; vpmaddwd by ones widens to int32.
+ *   avx2    vpmaddwd on int16: activations quantized straight to int16, each pair of weights
+ *           sign-extended from the int8 panel (vpmovsxbw) as it is loaded; a pair of products summed
+ *           into int32 per instruction, |pair| <= 2 * 127 * 127, exact.
  *   vnni    AVX-512 VNNI vpdpbusd (u8 x s8, 4 products into int32, no intermediate saturation):
  *           activations stored as q + 128 (u8), and 128 * wsum[n] subtracted in the epilogue.
  * bf16: weights and activations rounded to bfloat16 (round to nearest even), products summed in
@@ -19,12 +19,15 @@
  * (each bf16 widened to float32, a running float32 sum per output) on other CPUs. Both are within
  * float32 rounding of each other (the sum order differs).
  *
- * Packed weights (NumPy, lstm_energy/kernels/lowp.py): N padded to panels of 16 columns, K padded
+ * Packed weights (NumPy, lstm_energy/kernels/lowp.pyx): N padded to panels of 16 columns, K padded
  * to Kp (a multiple of 4 for int8, of 2 for bf16); panel p holds the 16 columns' k-groups as
- *   int8: panels[p][k / 4][j][k % 4]   (64 bytes per group of 4 k: one zmm, two ymm)
- *   bf16: panels[p][k / 2][j][k % 2]   (64 bytes per pair of k)
- * Activations are quantized/converted into rows of Kp elements (zero padded).
- *
+ *   int8, layout k4 (VNNI):          panels[p][k / 4][j][k % 4]   (64 bytes per group of 4 k: one zmm)
+ *   int8, layout k2 (AVX2, scalar):  panels[p][k / 2][j][k % 2]   (32 bytes per pair of k)
+ *   bf16:                            panels[p][k / 2][j][k % 2]   (64 bytes per pair of k)
+ * The int8 layout follows the path (lstm_energy_int8_layout); the packed weight records the layout it
+ * was packed for and lowp.pyx refuses a weight packed for another path.
+ * Activations are quantized/converted into rows of Kp elements (zero padded): int8 layout k4 as bytes
+ * q + 128, layout k2 as int16; bf16 as bf16 bits.
  * Blocking: rows of A in chunks of LE_LP_MC (their quantized rows stay in L2), the panels walked
  * for each chunk (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
  * One thread (the issue's targets are 1-thread); the chunks would split over threads like
@@ -90,6 +93,12 @@ static inline int lstm_energy_int8_path(void)
     return isa >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
 }
 
+/* the int8 operands' layout a path reads: LE_Q8_LAYOUT_K4 for VNNI (4 k per column, activations
+ * q + 128 as bytes), LE_Q8_LAYOUT_K2 for the AVX2 and scalar paths (2 k per column, int16 activations) */
+#define LE_Q8_LAYOUT_K2 2
+#define LE_Q8_LAYOUT_K4 4
+static inline int lstm_energy_int8_layout(int path) { return path == LE_LP_AVX512 ? LE_Q8_LAYOUT_K4 : LE_Q8_LAYOUT_K2; }
+
 static inline int lstm_energy_bf16_path(void)
 {
     return (lstm_energy_isa() >= LE_ISA_AVX512 && lstm_energy_cpu_has_bf16()) ? LE_LP_AVX512 : LE_LP_SCALAR;
@@ -124,6 +133,17 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row,
         }
     })
 
+/* the same values as int16 (the k2 layout's activations) */
+LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row16,
+    (const float *restrict a, Py_ssize_t K, float inv, int16_t *restrict q),
+    {
+        for (Py_ssize_t k = 0; k < K; ++k) {
+            float v = a[k] * inv;
+            v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+            q[k] = (int16_t)(int)rintf(v);
+        }
+    })
+
 /* bf16 bits of a[k] (round to nearest even; NaN kept a quiet NaN), k < K */
 LSTM_ENERGY_ROW_FUNCTION(lstm_energy_bf16_row,
     (const float *restrict a, Py_ssize_t K, uint16_t *restrict out),
@@ -136,25 +156,31 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_bf16_row,
         }
     })
 
-/* Quantize M rows of A (row stride lda, K used) into q (rows of Kp bytes, zero padded) and
- * scale[m] = max|A[m]| / 127 (0 for a zero row). offset: store q + 128 (the VNNI operand). */
+/* Quantize M rows of A (row stride lda, K used) into q, rows of Kp elements (zero padded), and
+ * scale[m] = max|A[m]| / 127 (0 for a zero row), in the form the path's product reads
+ * (lstm_energy_int8_layout): layout 4, bytes q + 128 (the VNNI operand); layout 2, int16 q. */
 static void lstm_energy_quantize_rows(const float *a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
-                                      Py_ssize_t Kp, int8_t *q, float *scale, int offset)
+                                      Py_ssize_t Kp, void *q, float *scale, int layout)
 {
     for (Py_ssize_t m = 0; m < M; ++m) {
         const float *row = a + m * lda;
-        int8_t *out = q + m * Kp;
+        int8_t *out8 = (int8_t *)q + m * Kp;
+        int16_t *out16 = (int16_t *)q + m * Kp;
         float amax;
         LSTM_ENERGY_DISPATCH(lstm_energy_absmax_row, (row, K, &amax));
-        if (!(amax > 0.0f) || amax > 3.0e38f) {          /* zero row (or inf/NaN: no scale) */
-            memset(out, offset ? 0x80 : 0, (size_t)Kp);
-            scale[m] = (amax > 0.0f) ? amax : 0.0f;     /* inf/NaN propagate through the scale */
-            continue;
-        }
+        int zero_row = !(amax > 0.0f) || amax > 3.0e38f;   /* zero row (or inf/NaN: no scale) */
+        scale[m] = zero_row ? ((amax > 0.0f) ? amax : 0.0f) : amax / 127.0f;   /* inf/NaN propagate */
+        Py_ssize_t from = zero_row ? 0 : K;                 /* the first element left to pad */
         float inv = 127.0f / amax;
-        LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row, (row, K, inv, offset ? 128 : 0, out));
-        memset(out + K, offset ? 0x80 : 0, (size_t)(Kp - K));
-        scale[m] = amax / 127.0f;
+        if (layout == LE_Q8_LAYOUT_K4) {
+            if (!zero_row)
+                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row, (row, K, inv, 128, out8));
+            memset(out8 + from, 0x80, (size_t)(Kp - from));
+        } else {
+            if (!zero_row)
+                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row16, (row, K, inv, out16));
+            memset(out16 + from, 0, (size_t)(Kp - from) * 2);
+        }
     }
 }
 
@@ -184,93 +210,180 @@ __attribute__((noinline, optimize("fp-contract=off"))) static void lstm_energy_l
 
 /* --------------------------------------------------------------------------------- int8: scalar */
 
-static void lstm_energy_q8_block_scalar(const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows,
-                                        const int8_t *panel, const int32_t *wsum, int offset,
-                                        const float *scale, const float *wscale, float *c,
-                                        Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+/* layout k2 (scalar and AVX2 paths): panel[k / 2][j][k % 2] bytes, activations int16 rows */
+static void lstm_energy_q8_block_scalar(const int16_t *q, Py_ssize_t Kp, Py_ssize_t rows,
+                                        const int8_t *panel, const float *scale, const float *wscale,
+                                        float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
 {
     for (Py_ssize_t r = 0; r < rows; ++r) {
         int32_t acc[LE_LP_NR] = {0};
-        const int8_t *a = q + r * Kp;
-        for (Py_ssize_t k4 = 0; k4 < Kp / 4; ++k4) {
-            const int8_t *w = panel + k4 * 64;
+        const int16_t *a = q + r * Kp;
+        for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+            const int8_t *w = panel + k2 * 2 * LE_LP_NR;
             for (int j = 0; j < LE_LP_NR; ++j)
-                for (int i = 0; i < 4; ++i) {
-                    int av = offset ? (int)(uint8_t)a[4 * k4 + i] : (int)a[4 * k4 + i];
-                    acc[j] += av * (int)w[4 * j + i];
-                }
+                acc[j] += (int)a[2 * k2] * (int)w[2 * j] + (int)a[2 * k2 + 1] * (int)w[2 * j + 1];
         }
         float out[LE_LP_NR];
         for (int j = 0; j < LE_LP_NR; ++j)
-            out[j] = (float)(offset ? acc[j] - 128 * wsum[j] : acc[j]);
+            out[j] = (float)acc[j];
         lstm_energy_lp_store(c + r * ldc, out, scale[r], wscale, nc, accumulate);
     }
 }
 
 #ifdef LSTM_ENERGY_X86
 /* --------------------------------------------------------------------------------- int8: AVX2 */
-#define LE_Q8_R_AVX2 4
-
-__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void lstm_energy_q8_block_avx2(
-    const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
-    int offset, const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc,
-    int accumulate)
+/* Layout k2. Per pair of k, the 16 columns' 32 weight bytes are sign-extended to int16 (vpmovsxbw:
+ * two ymm, columns 0-7 and 8-15, each column's two k adjacent) and each row's two int16 activations
+ * are broadcast; vpmaddwd multiplies and adds the pair into the column's int32 lane (exact: |sum| <=
+ * 2 * 127 * 127). Per 32 multiply-adds one vpmaddwd and one vpaddd: on Zen 3 that loop body peaks near
+ * 1.6x the float32 FMA loop's multiply-adds per second (docs/kernels-performance.md, issue 18), where
+ * the earlier sign trick (vpabsb, vpsignb, vpmaddubsw, then vpmaddwd by ones to widen) reached ~1.3x.
+ *
+ * LE_Q8_R_AVX2 = 6 rows x 16 columns: 12 accumulators, 2 widened weight vectors and 2 temporaries fill
+ * the 16 ymm registers. The k loop is written in asm: from the same loop in intrinsics GCC 12 kept that
+ * many accumulators only by spilling some and copying the rest between registers on every k step.
+ * Blocks of fewer rows (M < 6: the B = 1 step) take the C loop below. */
+#define LE_Q8_R_AVX2 6
+/* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES (half the 32 KiB L1
+ * of the Zen 3/4 cores), so a chunk's activations stay in L1 while it passes over the panels */
+#ifndef LE_Q8_CHUNK_BYTES
+#define LE_Q8_CHUNK_BYTES 16384
+#endif
+static inline Py_ssize_t lstm_energy_q8_chunk_rows_avx2(Py_ssize_t Kp)
 {
-    (void)offset; (void)wsum;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[LE_Q8_R_AVX2][2];
-    for (int r = 0; r < LE_Q8_R_AVX2; ++r)
-        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    Py_ssize_t k4n = Kp / 4;
-    if (rows == LE_Q8_R_AVX2) {
-        for (Py_ssize_t k4 = 0; k4 < k4n; ++k4) {
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + k4 * 64));
-            __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + k4 * 64 + 32));
-#define LE_Q8_ROW(r)                                                                          \
-            {                                                                                 \
-                int32_t bits;                                                                 \
-                memcpy(&bits, q + (r) * Kp + 4 * k4, 4);                                      \
-                __m256i qa = _mm256_set1_epi32(bits);                                         \
-                __m256i ua = _mm256_abs_epi8(qa);                                             \
-                __m256i p0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w0, qa));              \
-                __m256i p1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w1, qa));              \
-                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(p0, ones));         \
-                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));         \
-            }
-            LE_Q8_ROW(0) LE_Q8_ROW(1) LE_Q8_ROW(2) LE_Q8_ROW(3)
+    Py_ssize_t rows = LE_Q8_CHUNK_BYTES / (Kp * 2) / LE_Q8_R_AVX2 * LE_Q8_R_AVX2;
+    return rows < LE_Q8_R_AVX2 ? LE_Q8_R_AVX2 : rows;
+}
+
+/* One C row from its int32 sums (acc0, acc1) = columns 0-7, 8-15. A whole panel: the epilogue in
+ * registers, lstm_energy_lp_store's operations in its order, each rounded: the empty asm statement
+ * keeps GCC from fusing the product and the add that follows into an FMA (GCC contracts intrinsics
+ * too). A partial panel goes through lstm_energy_lp_store. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+lstm_energy_q8_store_avx2(__m256i acc0, __m256i acc1, float s, const float *wscale, float *cr, Py_ssize_t nc,
+                          int accumulate)
+{
+    if (nc >= LE_LP_NR) {
+        __m256 sr = _mm256_set1_ps(s);
+        __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc0), _mm256_mul_ps(sr, _mm256_loadu_ps(wscale)));
+        __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc1), _mm256_mul_ps(sr, _mm256_loadu_ps(wscale + 8)));
+        __asm__("" : "+x"(v0), "+x"(v1));
+        if (accumulate) {
+            v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+            v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
         }
-    } else {
-        for (Py_ssize_t k4 = 0; k4 < k4n; ++k4) {
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + k4 * 64));
-            __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + k4 * 64 + 32));
-            for (Py_ssize_t r = 0; r < rows; ++r)
-                LE_Q8_ROW(r)
-        }
+        _mm256_storeu_ps(cr, v0);
+        _mm256_storeu_ps(cr + 8, v1);
+        return;
     }
-#undef LE_Q8_ROW
-    /* the int32 sums hold 4 k each for columns (j, i) with lane order [j][i] reduced by madd:
-     * ymm lane l of acc[r][h] is column 8h + l (the panel stores 4 bytes of k per column) */
-    /* a whole panel: the epilogue in registers (lstm_energy_lp_store's operations in its order; this
-     * function is compiled with fp-contract=off); a partial panel goes through lstm_energy_lp_store */
-    __m256 ws0 = _mm256_loadu_ps(wscale), ws1 = _mm256_loadu_ps(wscale + 8);
-    for (Py_ssize_t r = 0; r < rows; ++r) {
-        float *cr = c + r * ldc;
-        if (nc >= LE_LP_NR) {
-            __m256 sr = _mm256_set1_ps(scale[r]);
-            __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), _mm256_mul_ps(sr, ws0));
-            __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), _mm256_mul_ps(sr, ws1));
-            if (accumulate) {
-                v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
-                v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+    float out[LE_LP_NR];
+    _mm256_storeu_ps(out, _mm256_cvtepi32_ps(acc0));
+    _mm256_storeu_ps(out + 8, _mm256_cvtepi32_ps(acc1));
+    lstm_energy_lp_store(cr, out, s, wscale, nc, accumulate);
+}
+
+/* Rows from..5 of a 6-row block of C (rows 0..from-1 were stored by the previous block: a tail block
+ * of fewer than 6 rows is computed as the 6 rows ending at the last row and stores only its new ones). */
+__attribute__((target("avx2,fma"))) static void lstm_energy_q8_block6_avx2(
+    const int16_t *q, Py_ssize_t Kp, int from, const int8_t *panel, const float *scale,
+    const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    /* the k loop: ymm0-11 the sums (row r: ymm 2r = columns 0-7, 2r+1 = columns 8-15), ymm12-13 the
+     * pair's widened weights, ymm14 a row's two activations in every lane, then its products with the
+     * columns 8-15, ymm15 its products with columns 0-7. Row r's activations at q + r * Kp: addressed
+     * as q + {0, 1, 2, 3, 4, 5} * stride with the strides 1, 3 and 5 in registers. */
+    int32_t sums[LE_Q8_R_AVX2 * LE_LP_NR] __attribute__((aligned(32)));
+    const int8_t *w = panel, *w_end = panel + Kp * LE_LP_NR;
+    const int16_t *qk = q;
+    Py_ssize_t stride = Kp * 2, stride3 = 3 * stride, stride5 = 5 * stride;
+#define LE_Q8_ASM_ROW(address, sum0, sum1)                                                        \
+    "vpbroadcastd " address ", %%ymm14\n\t"                                                       \
+    "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                                      \
+    "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"                                                      \
+    "vpaddd %%ymm15, %%" sum0 ", %%" sum0 "\n\t"                                                  \
+    "vpaddd %%ymm14, %%" sum1 ", %%" sum1 "\n\t"
+    __asm__ volatile(
+        "vpxor %%xmm0, %%xmm0, %%xmm0\n\t" "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+        "vpxor %%xmm2, %%xmm2, %%xmm2\n\t" "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+        "vpxor %%xmm4, %%xmm4, %%xmm4\n\t" "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+        "vpxor %%xmm6, %%xmm6, %%xmm6\n\t" "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+        "vpxor %%xmm8, %%xmm8, %%xmm8\n\t" "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+        "vpxor %%xmm10, %%xmm10, %%xmm10\n\t" "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+        "1:\n\t"
+        "vpmovsxbw (%[w]), %%ymm12\n\t"
+        "vpmovsxbw 16(%[w]), %%ymm13\n\t"
+        LE_Q8_ASM_ROW("(%[q])", "ymm0", "ymm1")
+        LE_Q8_ASM_ROW("(%[q],%[s1],1)", "ymm2", "ymm3")
+        LE_Q8_ASM_ROW("(%[q],%[s1],2)", "ymm4", "ymm5")
+        LE_Q8_ASM_ROW("(%[q],%[s3],1)", "ymm6", "ymm7")
+        LE_Q8_ASM_ROW("(%[q],%[s1],4)", "ymm8", "ymm9")
+        LE_Q8_ASM_ROW("(%[q],%[s5],1)", "ymm10", "ymm11")
+        "add $32, %[w]\n\t"
+        "add $4, %[q]\n\t"
+        "cmp %[w_end], %[w]\n\t"
+        "jb 1b\n\t"
+        "vmovdqa %%ymm0, (%[sums])\n\t" "vmovdqa %%ymm1, 32(%[sums])\n\t"
+        "vmovdqa %%ymm2, 64(%[sums])\n\t" "vmovdqa %%ymm3, 96(%[sums])\n\t"
+        "vmovdqa %%ymm4, 128(%[sums])\n\t" "vmovdqa %%ymm5, 160(%[sums])\n\t"
+        "vmovdqa %%ymm6, 192(%[sums])\n\t" "vmovdqa %%ymm7, 224(%[sums])\n\t"
+        "vmovdqa %%ymm8, 256(%[sums])\n\t" "vmovdqa %%ymm9, 288(%[sums])\n\t"
+        "vmovdqa %%ymm10, 320(%[sums])\n\t" "vmovdqa %%ymm11, 352(%[sums])\n\t"
+        : [w] "+r"(w), [q] "+r"(qk)
+        : [s1] "r"(stride), [s3] "r"(stride3), [s5] "r"(stride5), [w_end] "r"(w_end), [sums] "r"(sums)
+        : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+#undef LE_Q8_ASM_ROW
+    for (int r = from; r < LE_Q8_R_AVX2; ++r)
+        lstm_energy_q8_store_avx2(_mm256_load_si256((const __m256i *)(sums + r * LE_LP_NR)),
+                                  _mm256_load_si256((const __m256i *)(sums + r * LE_LP_NR + 8)), scale[r],
+                                  wscale, c + r * ldc, nc, accumulate);
+}
+
+/* One row x 16 columns in C (blocks of a product with fewer than 6 rows in all) */
+__attribute__((target("avx2,fma"))) static void lstm_energy_q8_row_avx2(
+    const int16_t *q, Py_ssize_t Kp, const int8_t *panel, float s, const float *wscale, float *c,
+    Py_ssize_t nc, int accumulate)
+{
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(panel + k2 * 32)));
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(panel + k2 * 32 + 16)));
+        int32_t pair;
+        memcpy(&pair, q + 2 * k2, 4);
+        __m256i qa = _mm256_set1_epi32(pair);
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(qa, w0));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(qa, w1));
+    }
+    lstm_energy_q8_store_avx2(acc0, acc1, s, wscale, c, nc, accumulate);
+}
+
+/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path: rows in chunks (lstm_energy_q8_chunk_rows_avx2), each
+ * chunk's rows passing over one panel at a time (the panel, Kp * 16 bytes, stays in L1). */
+__attribute__((target("avx2,fma"))) static void lstm_energy_int8_gemm_avx2(
+    Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int16_t *q, const float *scale, const int8_t *panels,
+    const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
+{
+    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
+    const Py_ssize_t R = LE_Q8_R_AVX2, MC = lstm_energy_q8_chunk_rows_avx2(Kp);
+    for (Py_ssize_t m0 = 0; m0 < M; m0 += MC) {
+        Py_ssize_t mc = M - m0 < MC ? M - m0 : MC;
+        for (Py_ssize_t p = 0; p < P; ++p) {
+            const int8_t *panel = panels + p * Kp * LE_LP_NR;
+            Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            if (M < R) {   /* too few rows for a 6-row block: one row at a time */
+                for (Py_ssize_t r = m0; r < m0 + mc; ++r)
+                    lstm_energy_q8_row_avx2(q + r * Kp, Kp, panel, scale[r], wscale + n0, c + r * ldc + n0, nc,
+                                            accumulate);
+                continue;
             }
-            _mm256_storeu_ps(cr, v0);
-            _mm256_storeu_ps(cr + 8, v1);
-            continue;
+            /* M >= R, so every chunk ends at row R - 1 or later: a tail of fewer than R rows is computed
+             * as the R rows ending at the chunk's last row and stores only its own rows */
+            for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
+                Py_ssize_t start = r0 + R <= m0 + mc ? r0 : m0 + mc - R;
+                lstm_energy_q8_block6_avx2(q + start * Kp, Kp, (int)(r0 - start), panel, scale + start,
+                                           wscale + n0, c + start * ldc + n0, ldc, nc, accumulate);
+            }
         }
-        float out[LE_LP_NR];
-        _mm256_storeu_ps(out, _mm256_cvtepi32_ps(acc[r][0]));
-        _mm256_storeu_ps(out + 8, _mm256_cvtepi32_ps(acc[r][1]));
-        lstm_energy_lp_store(cr, out, scale[r], wscale, nc, accumulate);
     }
 }
 
@@ -280,10 +393,9 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void lst
 
 __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_block_vnni(
     const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
-    int offset, const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc,
-    int accumulate)
+    const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
 {
-    (void)offset;   /* always offset on this path */
+    /* layout k4: activations q + 128 (u8), 128 * wsum[n] subtracted in the epilogue */
     __m512i acc[LE_Q8_R_VNNI];
     for (int r = 0; r < LE_Q8_R_VNNI; ++r)
         acc[r] = _mm512_setzero_si512();
@@ -388,17 +500,24 @@ static void lstm_energy_bf16_block_scalar(const uint16_t *a, Py_ssize_t Kp, Py_s
 
 /* ------------------------------------------------------------------------------------- drivers */
 
-/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T): q from lstm_energy_quantize_rows with the offset the
- * path needs (lstm_energy_int8_offset), panels/wsum/wscale packed for N columns. */
-static inline int lstm_energy_int8_offset(int path) { return path == LE_LP_AVX512; }
-
-static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int8_t *q,
+/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T): q from lstm_energy_quantize_rows and panels/wsum/wscale
+ * packed for N columns, both in the path's layout (lstm_energy_int8_layout). */
+static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void *q,
                                   const float *scale, const int8_t *panels, const int32_t *wsum,
                                   const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
 {
+#ifdef LSTM_ENERGY_X86
+    if (path == LE_LP_AVX2) {
+        lstm_energy_int8_gemm_avx2(M, N, Kp, (const int16_t *)q, scale, panels, wscale, c, ldc, accumulate);
+        return;
+    }
+#endif
     Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
-    Py_ssize_t R = path == LE_LP_AVX512 ? 8 : (path == LE_LP_AVX2 ? 4 : 1);
-    int offset = lstm_energy_int8_offset(path);
+#ifdef LSTM_ENERGY_X86
+    Py_ssize_t R = path == LE_LP_AVX512 ? LE_Q8_R_VNNI : 1;
+#else
+    Py_ssize_t R = 1;
+#endif
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
         for (Py_ssize_t p = 0; p < P; ++p) {
@@ -406,18 +525,14 @@ static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize
             Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
             for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
                 Py_ssize_t rows = m0 + mc - r0 < R ? m0 + mc - r0 : R;
-                const int8_t *qa = q + r0 * Kp;
                 float *cc = c + r0 * ldc + n0;
 #ifdef LSTM_ENERGY_X86
                 if (path == LE_LP_AVX512)
-                    lstm_energy_q8_block_vnni(qa, Kp, rows, panel, wsum + n0, offset, scale + r0,
-                                              wscale + n0, cc, ldc, nc, accumulate);
-                else if (path == LE_LP_AVX2)
-                    lstm_energy_q8_block_avx2(qa, Kp, rows, panel, wsum + n0, offset, scale + r0,
+                    lstm_energy_q8_block_vnni((const int8_t *)q + r0 * Kp, Kp, rows, panel, wsum + n0, scale + r0,
                                               wscale + n0, cc, ldc, nc, accumulate);
                 else
 #endif
-                    lstm_energy_q8_block_scalar(qa, Kp, rows, panel, wsum + n0, offset, scale + r0,
+                    lstm_energy_q8_block_scalar((const int16_t *)q + r0 * Kp, Kp, rows, panel, scale + r0,
                                                 wscale + n0, cc, ldc, nc, accumulate);
             }
         }

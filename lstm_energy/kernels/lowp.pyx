@@ -25,14 +25,14 @@ cdef extern from "_lowp_gemm.h" nogil:
     int LE_LP_SCALAR, LE_LP_AVX2, LE_LP_AVX512
     int lstm_energy_int8_path()
     int lstm_energy_bf16_path()
-    int lstm_energy_int8_offset(int path)
+    int lstm_energy_int8_layout(int path)
     int lstm_energy_cpu_has_vnni()
     int lstm_energy_cpu_has_bf16()
     void lstm_energy_quantize_rows(const float* a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
-                                   Py_ssize_t Kp, int8_t* q, float* scale, int offset)
+                                   Py_ssize_t Kp, void* q, float* scale, int layout)
     void lstm_energy_bf16_rows(const float* a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
                                Py_ssize_t Kp, uint16_t* out)
-    void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int8_t* q,
+    void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void* q,
                                const float* scale, const int8_t* panels, const int32_t* wsum,
                                const float* wscale, float* c, Py_ssize_t ldc, int accumulate)
     void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t* a,
@@ -56,24 +56,41 @@ def cpu_flags():
     return {"avx512_vnni": bool(lstm_energy_cpu_has_vnni()), "avx512_bf16": bool(lstm_energy_cpu_has_bf16())}
 
 
-def pack_weight(w, str precision):
-    """W (N, K) float32 -> the packed form ``_lowp_gemm.h`` reads (a dict; see its header comment)."""
+def int8_layout(path=None):
+    """The int8 weight layout the product of ``path`` reads ("avx2" | "scalar" | "vnni"; None: the
+    path the int8 products take now): "k4" for VNNI, "k2" otherwise (``_lowp_gemm.h``'s header)."""
+    if path is None:
+        return "k4" if lstm_energy_int8_layout(lstm_energy_int8_path()) == 4 else "k2"
+    if path not in ("scalar", "avx2", "vnni"):
+        raise ValueError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2' or 'vnni'")
+    return "k4" if path == "vnni" else "k2"
+
+
+def pack_weight(w, str precision, layout=None):
+    """W (N, K) float32 -> the packed form ``_lowp_gemm.h`` reads (a dict; see its header comment).
+
+    layout (int8 only): "k4" | "k2", default the layout of the path the int8 products take now
+    (``int8_layout()``); a weight packed for one layout is refused by a product on the other."""
     from lstm_energy.reference.lowp import prepare_weight, to_bf16
 
     w = np.ascontiguousarray(w, np.float32)
     N, K = w.shape
     P = (N + 15) // 16
     if precision == "int8":
+        layout = int8_layout() if layout is None else layout
+        if layout not in ("k4", "k2"):
+            raise ValueError(f"unknown int8 layout {layout!r}: expected 'k4' (VNNI) or 'k2' (AVX2, scalar)")
+        group = 4 if layout == "k4" else 2
         wq, wscale = prepare_weight(w, "int8")
         Kp = (K + 3) // 4 * 4
         padded = np.zeros((P * 16, Kp), np.int8)
         padded[:N, :K] = wq
-        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // 4, 4).transpose(0, 2, 1, 3))
+        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3))
         wsum = np.zeros(P * 16, np.int32)
         wsum[:N] = wq.sum(axis=1, dtype=np.int32)
         scale = np.zeros(P * 16, np.float32)
         scale[:N] = wscale
-        return {"precision": "int8", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1),
+        return {"precision": "int8", "layout": layout, "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1),
                 "wsum": wsum, "wscale": scale}
     if precision == "bf16":
         Kp = (K + 1) // 2 * 2
@@ -81,8 +98,16 @@ def pack_weight(w, str precision):
         padded = np.zeros((P * 16, Kp), np.uint16)
         padded[:N, :K] = bits
         panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3))
-        return {"precision": "bf16", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
+        return {"precision": "bf16", "layout": "k2", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+def scratch_size(Py_ssize_t M, Py_ssize_t K):
+    """float32 elements of the scratch that holds M rows of K quantized (int16) or bf16 activations
+    plus their M scales: what ``linear``/``lowp_forward`` need as ``scratch`` (K: the larger of the two
+    weights' K for a forward)."""
+    Kp = (K + 3) // 4 * 4
+    return (M * Kp + 1) // 2 + M
 
 
 cdef class _Packed:
@@ -102,6 +127,12 @@ cdef class _Packed:
         self.N, self.K, self.Kp = packed["N"], packed["K"], packed["Kp"]
         self.int8 = packed["precision"] == "int8"
         if self.int8:
+            now = int8_layout()
+            if packed.get("layout") != now:
+                raise ValueError(
+                    f"this int8 weight was packed in layout {packed.get('layout')!r}, but the int8 products now "
+                    f"take the {product_path('int8')} path, which reads layout {now!r}: pack it again "
+                    "(pack_weight) after changing the instruction-set path")
             qp = packed["panels"]
             ws = packed["wsum"]
             sc = packed["wscale"]
@@ -112,22 +143,18 @@ cdef class _Packed:
 
 
 cdef class _Scratch:
-    """Per-call scratch for the quantized/converted activations of M rows."""
-    cdef object q, s
-    cdef int8_t* qp
-    cdef uint16_t* bp
-    cdef float* sp
+    """Quantized (int16 / u8) or bf16 activations of up to M rows of K, then their M scales, in a
+    caller-owned float32 array of ``scratch_size(M, K)`` elements."""
+    cdef void* q
+    cdef float* scales
 
-    def __init__(self, Py_ssize_t M, Py_ssize_t Kp):
-        cdef int8_t[::1] qv
-        cdef float[::1] sv
-        self.q = np.empty(M * Kp * 2 + 64, np.int8)   # room for bf16 too
-        self.s = np.empty(M + 16, np.float32)
-        qv = self.q
-        sv = self.s
-        self.qp = &qv[0]
-        self.bp = <uint16_t*>&qv[0]
-        self.sp = &sv[0]
+    def __init__(self, float[::1] scratch, Py_ssize_t M, Py_ssize_t K, str who):
+        cdef Py_ssize_t need = scratch_size(M, K)
+        if scratch.shape[0] < need:
+            raise ValueError(f"{who}: scratch has {scratch.shape[0]} float32 elements, needs {need} for {M} "
+                             f"rows of {K}; allocate np.empty(lowp.scratch_size({M}, {K}), np.float32)")
+        self.q = &scratch[0]
+        self.scales = &scratch[0] + (need - M)
 
 
 cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py_ssize_t M,
@@ -136,24 +163,42 @@ cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py
     cdef int path
     if w.int8:
         path = lstm_energy_int8_path()
-        lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.qp, sc.sp, lstm_energy_int8_offset(path))
-        lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.qp, sc.sp, w.q_panels, w.wsum, w.wscale, c, ldc,
+        lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.q, sc.scales, lstm_energy_int8_layout(path))
+        lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.q, sc.scales, w.q_panels, w.wsum, w.wscale, c, ldc,
                               accumulate)
     else:
         path = lstm_energy_bf16_path()
-        lstm_energy_bf16_rows(a, lda, M, w.K, w.Kp, sc.bp)
-        lstm_energy_bf16_gemm(path, M, w.N, w.Kp, sc.bp, w.b_panels, c, ldc, accumulate)
+        lstm_energy_bf16_rows(a, lda, M, w.K, w.Kp, <uint16_t*>sc.q)
+        lstm_energy_bf16_gemm(path, M, w.N, w.Kp, <uint16_t*>sc.q, w.b_panels, c, ldc, accumulate)
 
 
-def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulate=False):
-    """out (M, N) (+)= a (M, K) @ W^T through the packed weight (tests and benchmarks of the product)."""
+def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulate=False, scratch=None):
+    """out (M, N) (+)= a (M, K) @ W^T through the packed weight (tests and benchmarks of the product).
+    scratch: float32 (scratch_size(M, K),), allocated here when None."""
     cdef _Packed w = _Packed(packed)
-    if a.shape[1] != w.K or out.shape[0] != a.shape[0] or out.shape[1] != w.N:
+    cdef Py_ssize_t M = a.shape[0]
+    if a.shape[1] != w.K or out.shape[0] != M or out.shape[1] != w.N:
         raise ValueError(f"linear: a {tuple(a.shape)[:2]}, out {tuple(out.shape)[:2]} do not fit a packed "
                          f"weight of N={w.N}, K={w.K}: pass a (M, {w.K}) and out (M, {w.N})")
-    cdef _Scratch sc = _Scratch(a.shape[0], w.Kp)
+    if scratch is None:
+        scratch = np.empty(scratch_size(M, w.K), np.float32)
+    cdef _Scratch sc = _Scratch(scratch, M, w.K, "linear")
     with nogil:
-        linear_rows(w, sc, &a[0, 0], a.shape[1], a.shape[0], &out[0, 0], out.shape[1], accumulate)
+        linear_rows(w, sc, &a[0, 0], a.shape[1], M, &out[0, 0], out.shape[1], accumulate)
+
+
+def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssize_t H):
+    """{name: shape} of the float32 workspace ``lowp_forward`` writes into (the caller allocates it once
+    and passes it to every call of that shape): gates (T, B, G*H), the input projection and then the
+    activated gates; gh (B, 3H) the GRU's recurrent product of one step; c (B, H) the LSTM's running
+    cell state; scratch the quantized or bf16 activations and their scales (``scratch_size``)."""
+    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    shapes = {"gates": (T, B, G * H), "scratch": (scratch_size(T * B, max(D, H)),)}
+    if cell == "gru":
+        shapes["gh"] = (B, 3 * H)
+    if cell == "lstm":
+        shapes["c"] = (B, H)
+    return shapes
 
 
 def lowp_forward(str cell,
@@ -167,7 +212,8 @@ def lowp_forward(str cell,
                  float[:, ::1] h_n,            # OUT (B, H)
                  c_n,                          # OUT (B, H) for the LSTM, else None
                  bint reverse,
-                 bint relu):
+                 bint relu,
+                 dict ws):                     # SCRATCH workspace_shapes(cell, T, B, D, H), float32
     """One layer and direction of an inference forward in the packed weights' precision."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef int G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
@@ -184,14 +230,27 @@ def lowp_forward(str cell,
                          f"{4 * H if kind == 1 else G * H}")
     if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
         raise ValueError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
+    expected = workspace_shapes(cell, T, B, D, H)
+    for name, shape in expected.items():
+        found = ws.get(name)
+        if found is None or found.shape != shape or found.dtype != np.float32 or not found.flags.c_contiguous:
+            raise ValueError(f"lowp_forward({cell!r}): workspace {name!r} must be a C-contiguous float32 array "
+                             f"of shape {shape}, got "
+                             f"{None if found is None else (found.shape, found.dtype.name)}; allocate "
+                             "lowp.workspace_shapes(cell, T, B, D, H)")
+    cdef float[:, :, ::1] gates = ws["gates"]
+    cdef float[:, ::1] gh
+    cdef float* ghp = NULL
+    if kind == 1:
+        gh = ws["gh"]
+        ghp = &gh[0, 0]
     cdef float[:, ::1] c_state
     cdef float* cp = NULL
     if kind == 0:
-        c_state = np.array(c0, np.float32, copy=True, order="C")
+        np.copyto(ws["c"], c0)
+        c_state = ws["c"]
         cp = &c_state[0, 0]
-    cdef float[:, :, ::1] gates = np.empty((T, B, G * H), np.float32)
-    cdef float[:, ::1] gh = np.empty((B, 3 * H if kind == 1 else 1), np.float32)
-    cdef _Scratch sx = _Scratch(T * B, max(wi.Kp, wh.Kp))
+    cdef _Scratch sx = _Scratch(ws["scratch"], T * B, max(D, H), "lowp_forward")
     cdef Py_ssize_t y_step = y.strides[0] // 4, y_ld = y.strides[1] // 4
     cdef float* yb = &y[0, 0, 0]
     cdef float* gb = &gates[0, 0, 0]
@@ -211,9 +270,9 @@ def lowp_forward(str cell,
                 h_ld = y_ld
             g_t = gb + t * B * GH
             if kind == 1:
-                linear_rows(wh, sx, h_prev, h_ld, B, &gh[0, 0], 3 * H, 0)
+                linear_rows(wh, sx, h_prev, h_ld, B, ghp, 3 * H, 0)
                 for b in range(B):
-                    gru_forward_f32(g_t + b * GH, &gh[0, 0] + b * GH, bb, &gh[0, 0] + b * GH + 2 * H,
+                    gru_forward_f32(g_t + b * GH, ghp + b * GH, bb, ghp + b * GH + 2 * H,
                                     h_prev + b * h_ld, yb + t * y_step + b * y_ld, H)
             else:
                 linear_rows(wh, sx, h_prev, h_ld, B, g_t, GH, 1)

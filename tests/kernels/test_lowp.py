@@ -13,7 +13,8 @@ from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 
 # (isa, extra CPU flag the product path needs on top of the isa, expected int8 path name)
 INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni")]
-SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256)]  # M, N, K: tails in every dimension
+SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7)]  # M, N, K: tails in every dimension
+# (50 rows: the AVX2 path's chunks of 48 leave 2, computed in a 6-row block reaching into the chunk before)
 
 
 def _require(isa, flag):
@@ -163,3 +164,93 @@ def test_cached_weights_follow_load_state_dict():
     sd = {k: v * 2 for k, v in m.state_dict().items()}
     m.load_state_dict(sd)
     assert not np.allclose(m(x)[0], y0)
+
+
+def test_int8_weight_packed_for_another_path_is_refused():
+    """The int8 layout follows the product path (VNNI reads 4 k per column, AVX2 and scalar 2): a weight
+    packed in one layout must not be read by a product expecting the other."""
+    w = np.random.default_rng(3).standard_normal((20, 12)).astype(np.float32)
+    a = np.random.default_rng(4).standard_normal((3, 12)).astype(np.float32)
+    out = np.empty((3, 20), np.float32)
+    other = "k4" if lowp.int8_layout() == "k2" else "k2"
+    with pytest.raises(ValueError, match=f"packed in layout '{other}'.*pack it again"):
+        lowp.linear(a, lowp.pack_weight(w, "int8", layout=other), out)
+    with pytest.raises(ValueError, match="unknown int8 layout 'k8'"):
+        lowp.pack_weight(w, "int8", layout="k8")
+    assert lowp.int8_layout("vnni") == "k4" and lowp.int8_layout("avx2") == lowp.int8_layout("scalar") == "k2"
+
+
+@pytest.mark.parametrize("layout", ["k2", "k4"])
+def test_packed_int8_layout_holds_each_column_k_group_together(layout):
+    """panels[p][k / g][j][k % g] (g = 2 or 4), zero padded in N and K, with the row sums and scales."""
+    group = 2 if layout == "k2" else 4
+    w = np.random.default_rng(5).standard_normal((19, 6)).astype(np.float32)
+    wq, ws = ref.prepare_weight(w, "int8")
+    packed = lowp.pack_weight(w, "int8", layout=layout)
+    assert packed["layout"] == layout and packed["Kp"] == 8
+    panels = packed["panels"].reshape(2, 8 // group, 16, group)
+    for n in range(32):
+        for k in range(8):
+            expected = wq[n, k] if n < 19 and k < 6 else 0
+            assert panels[n // 16, k // group, n % 16, k % group] == expected, (n, k)
+    np.testing.assert_array_equal(packed["wsum"][:19], wq.sum(axis=1))
+    np.testing.assert_array_equal(packed["wscale"][:19], ws)
+    assert not packed["wsum"][19:].any() and not packed["wscale"][19:].any()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_layer_follows_a_change_of_instruction_set_path(cell):
+    """The layer caches packed weights per layout: after the path changes, the next forward repacks (a
+    weight read in the wrong layout would give errors of order one). The products agree bit for bit;
+    the paths' activation builds differ by ulps, which can move a quantization step (as in
+    test_layer_matches_numpy_specification)."""
+    _require("avx2", None)
+    m = CELLS[cell](10, 24, seed=2).eval(precision="int8")
+    x = np.random.default_rng(6).standard_normal((5, 3, 10)).astype(np.float32)
+    results = []
+    for isa in ("avx2", "baseline") + (("avx512",) if missing_flag("avx512") is None else ()):
+        with use_isa(isa):
+            results.append(m(x)[0])
+    for y in results[1:]:
+        assert np.abs(y - results[0]).max() < 2e-2
+        assert np.abs(y - results[0]).mean() < 1e-3
+    assert {key[3] for key in m._lowp_weights} == {"k2"} | ({"k4"} if len(results) == 3 else set())
+
+
+def test_lowp_forward_refuses_a_workspace_of_the_wrong_shape():
+    T, B, D, H = 4, 2, 6, 8
+    x = np.zeros((T, B, D), np.float32)
+    w_ih, w_hh = np.ones((4 * H, D), np.float32), np.ones((4 * H, H), np.float32)
+    args = ("lstm", x, lowp.pack_weight(w_ih, "int8"), lowp.pack_weight(w_hh, "int8"), np.zeros(4 * H, np.float32),
+            np.zeros((B, H), np.float32), np.zeros((B, H), np.float32), np.empty((T, B, H), np.float32),
+            np.empty((B, H), np.float32), np.empty((B, H), np.float32), False, False)  # fmt: skip
+    ws = {name: np.empty(shape, np.float32) for name, shape in lowp.workspace_shapes("lstm", T, B, D, H).items()}
+    lowp.lowp_forward(*args, ws)
+    ws["gates"] = np.empty((T, B, 3 * H), np.float32)
+    with pytest.raises(ValueError, match="workspace 'gates' must be a C-contiguous float32 array of shape"):
+        lowp.lowp_forward(*args, ws)
+    del ws["gates"]
+    with pytest.raises(ValueError, match="workspace 'gates'"):
+        lowp.lowp_forward(*args, ws)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_reduced_precision_forward_allocates_only_its_outputs_after_the_first_call(cell, precision):
+    """Like the float32 forward: the gates, state and quantized activations live in the layer's cached
+    workspace; a repeated call allocates the returned arrays and small temporaries only."""
+    import tracemalloc
+
+    T, B, D, H = 40, 8, 32, 48
+    m = CELLS[cell](D, H, seed=0).eval(precision=precision)
+    x = np.random.default_rng(0).standard_normal((T, B, D)).astype(np.float32)
+    m(x)
+    tracemalloc.start()
+    try:
+        y, states = m(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    returned = y.nbytes + sum(s.nbytes for s in (states if isinstance(states, tuple) else (states,)))
+    gates_bytes = T * B * {"lstm": 4, "gru": 3, "rnn": 1}[cell] * H * 4
+    assert peak - returned < 16 * 1024, (peak, returned, gates_bytes)
