@@ -249,7 +249,6 @@ class RecurrentLayer:
         key = (layer, direction, precision, int8_layout() if precision == "int8" else None)
         found = self._lowp_weights.get(key)
         if found is None:
-
             w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
             H = self.hidden_size
             if self.cell == "gru":
