@@ -130,10 +130,9 @@ cdef class _Packed:
             now = int8_layout()
             if packed.get("layout") != now:
                 raise ValueError(
-                    f"this int8 weight was packed in layout {packed.get('layout')!r}, but the int8 products "
-                    f"now "
-                    f"take the {product_path('int8')} path, which reads layout {now!r}: pack it again "
-                    "(pack_weight) after changing the instruction-set path")
+                    f"this int8 weight was packed in layout {packed.get('layout')!r}, but the int8 "
+                    f"products now take the {product_path('int8')} path, which reads layout {now!r}: "
+                    "pack it again (pack_weight) after changing the instruction-set path")
             qp = packed["panels"]
             ws = packed["wsum"]
             sc = packed["wscale"]
@@ -235,9 +234,8 @@ def lowp_forward(str cell,
     for name, shape in expected.items():
         found = ws.get(name)
         if found is None or found.shape != shape or found.dtype != np.float32 or not found.flags.c_contiguous:
-            raise ValueError(f"lowp_forward({cell!r}): workspace {name!r} must be a C-contiguous float32 "
-                             "array "
-                             f"of shape {shape}, got "
+            raise ValueError(f"lowp_forward({cell!r}): workspace {name!r} must be a C-contiguous "
+                             f"float32 array of shape {shape}, got "
                              f"{None if found is None else (found.shape, found.dtype.name)}; allocate "
                              "lowp.workspace_shapes(cell, T, B, D, H)")
     cdef float[:, :, ::1] gates = ws["gates"]
