@@ -30,9 +30,9 @@ class LSTM(RecurrentLayer):
     gates = GATES["lstm"]
     state_names = ("h", "c")
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
         (h0, c0), (h_n, c_n) = states0, states_n
-        self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse)
+        self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed)
 
     def _backward_direction(
         self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
@@ -49,8 +49,8 @@ class GRU(RecurrentLayer):
     cell = "gru"
     gates = GATES["gru"]
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
-        self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse)
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
+        self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse, weights_packed)
 
     def _backward_direction(
         self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
@@ -87,9 +87,9 @@ class RNN(RecurrentLayer):
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
         self._engine.rnn_forward(
-            x, *params, states0[0], y, states_n[0], ws, training, reverse, self.nonlinearity == "relu"
+            x, *params, states0[0], y, states_n[0], ws, training, reverse, self.nonlinearity == "relu", weights_packed
         )
 
     def _backward_direction(

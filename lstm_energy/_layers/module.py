@@ -12,6 +12,7 @@ from functools import partial
 
 import numpy as np
 
+from lstm_energy._layers.aligned import aligned_empty
 from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
 from lstm_energy._layers.checks import as_numpy, float_dtype, kernel_ready, positive_int, require_dtype, require_shape
 from lstm_energy._layers.engines import load_engine
@@ -72,6 +73,7 @@ class RecurrentLayer:
         self._context: ForwardContext | None = None
         self.precision = "fp32"  # of eval-mode forwards: "fp32" | "bf16" | "int8" (see eval)
         self._lowp_weights: dict[tuple, tuple] = {}  # (layer, dir, precision, int8 layout) -> packed
+        self._eval_panels: dict[tuple[int, int, str], dict] = {}  # (layer, dir, isa) -> packed fp32 weights
 
     # ------------------------------------------------------------------ modes and parameters
     def train(self, mode: bool = True):
@@ -122,6 +124,7 @@ class RecurrentLayer:
         self._params = checked_state_dict(state_dict, self._shapes, self.dtype)
         self._per_direction.clear()
         self._lowp_weights.clear()
+        self._eval_panels.clear()
         self._context = None
 
     @property
@@ -183,6 +186,9 @@ class RecurrentLayer:
                     ws_key, partial(self._engine.workspace_shapes, self.cell, "forward", T, B, D, H, training)
                 )
                 k = layer * dirs + direction
+                weights_packed = False
+                if not training and self.impl == "cython":
+                    ws, weights_packed = self._with_eval_panels(ws, layer, direction)
                 self._forward_direction(
                     layer_input,
                     self._layer_params(layer, direction),
@@ -192,6 +198,7 @@ class RecurrentLayer:
                     ws,
                     training,
                     direction == 1,
+                    weights_packed,
                 )
             layer_input = y
 
@@ -203,6 +210,24 @@ class RecurrentLayer:
         else:
             y_out = layer_input.copy()
         return y_out, self._public_states(states_n)
+
+    def _with_eval_panels(self, ws: dict, layer: int, direction: int) -> tuple[dict, bool]:
+        """An eval forward's workspace with this layer and direction's own packed weights: (ws with
+        its ``w_ih_panels`` / ``w_hh_panels`` replaced, whether they already hold the current weights).
+        The Cython forward packs W_ih and W_hh into those panels on the first eval call and skips the
+        packing on later ones (a B = 1 call spends about a tenth of its time packing), until
+        load_state_dict replaces the weights. Kept per instruction-set path: on the baseline path the
+        forward packs nothing, so panels cached there would not hold the weights."""
+        from lstm_energy.kernels.isa import current
+
+        key = (layer, direction, current())
+        panels = self._eval_panels.get(key)
+        packed = panels is not None
+        if not packed:
+            panels = self._eval_panels[key] = {
+                name: aligned_empty(ws[name].shape, self.dtype) for name in ("w_ih_panels", "w_hh_panels")
+            }
+        return {**ws, **panels}, packed
 
     def _forward_lowp(self, x, hx):
         """Eval-mode forward in a reduced precision (int8 / bf16): lstm_energy.kernels.lowp, or its NumPy
@@ -397,7 +422,7 @@ class RecurrentLayer:
         return states[0] if len(states) == 1 else states
 
     # ------------------------------------------------------------------ per-cell engine calls
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse):
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
         raise NotImplementedError
 
     def _backward_direction(

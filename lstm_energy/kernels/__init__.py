@@ -40,12 +40,15 @@ math is split over the same pool (``_cell_threads.pxd``). ``threadpoolctl.thread
 
 Forward (outputs overwritten)::
 
-    lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse)
-    gru_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse)
-    rnn_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, relu)
+    lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed=False)
+    gru_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, weights_packed=False)
+    rnn_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, relu, weights_packed=False)
 
       x (T, B, D); w_ih (G*H, D); w_hh (G*H, H); b_ih, b_hh (G*H,) (zeros when the layer has no
-      bias); h0, c0 (B, H); y (T, B, H) OUT; h_n, c_n (B, H) OUT.
+      bias); h0, c0 (B, H); y (T, B, H) OUT; h_n, c_n (B, H) OUT. weights_packed: the caller vouches
+      that ws's ``w_ih_panels`` and ``w_hh_panels`` already hold these w_ih and w_hh packed by an
+      earlier forward (the layers keep them per layer and direction for eval-mode calls, until
+      load_state_dict): the forward skips packing. The NumPy engine accepts and ignores it.
 
 Backward (outputs overwritten, except ``dx`` which is accumulated into when ``accumulate_dx``)::
 

@@ -30,17 +30,21 @@ cdef inline int expect_panels(str function, str name, Py_ssize_t* shape, Py_ssiz
 
 
 cdef inline floating* pack_weight(const floating* w, Py_ssize_t rows, Py_ssize_t cols,
-                                  bint transpose, floating* panels) noexcept nogil:
+                                  bint transpose, floating* panels, bint packed_already=False) noexcept nogil:
     """Pack a weight W (rows, cols), C-contiguous, into 16-column panels and return ``panels``, or
     return NULL when the packed kernels do not apply (float64, or no AVX2+FMA): then the products
     use BLAS.
 
     transpose: True packs Bmat = W.T (K = cols: the forward's W_hh and W_ih), False Bmat = W
     (K = rows: the backward's W_hh). panels: the workspace's ``w_hh_panels`` / ``w_ih_panels``
-    (``workspaces.packed_weight_shape(K, N)``, checked by ``expect_panels``).
+    (``workspaces.packed_weight_shape(K, N)``, checked by ``expect_panels``). packed_already: the
+    caller vouches that ``panels`` holds W packed this way (an earlier call with the same weights;
+    the layout is the same on every instruction-set path): return it without packing again.
     """
     if floating is float:
         if packed_gemm_available():
+            if packed_already:
+                return panels
             if transpose:
                 # NumPy: panels[p] = W.T[:, 16p:16p+16]   (zero-padded past the last row of W)
                 pack_panels(cols, rows, w, 1, cols, panels)

@@ -126,7 +126,8 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 floating[:, ::1] h_n,           # OUT (B, H)
                 dict ws,                        # IN/OUT workspace_shapes("gru", "forward", ...)
                 bint training,                  # IN  keep W_hn h + b_hn in ws["ghn"] for the backward
-                bint reverse):                  # IN  run t = T-1 .. 0
+                bint reverse,                   # IN  run t = T-1 .. 0
+                bint weights_packed=False):     # IN  ws's panels hold W_ih.T, W_hh.T already
     """GRU forward for one layer and direction; see the module and package docstrings."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef Py_ssize_t G3 = 3 * H
@@ -177,8 +178,8 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         for j in range(H):
             bias[2 * H + j] = b_ih[2 * H + j]
             bias[3 * H + j] = b_hh[2 * H + j]
-        panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0])
-        ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0], weights_packed)
+        ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0], weights_packed)
         # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
         matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
                    ih_panels, False, gates_base, <int>G3)

@@ -127,7 +127,8 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                  floating[:, ::1] c_n,           # OUT (B, H)
                  dict ws,                        # IN/OUT workspace_shapes("lstm", "forward", ...)
                  bint training,                  # IN  keep c_t in ws["c"] for the backward
-                 bint reverse):                  # IN  run t = T-1 .. 0
+                 bint reverse,                   # IN  run t = T-1 .. 0
+                 bint weights_packed=False):     # IN  ws's panels hold W_ih.T, W_hh.T already
     """LSTM forward for one layer and direction; see the module and package docstrings."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef Py_ssize_t G4 = 4 * H
@@ -175,8 +176,8 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(G4):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0])
-        ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0], weights_packed)
+        ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0], weights_packed)
         # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
         matmul_abt(<int>(T * B), <int>G4, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
                    ih_panels, False, gates_base, <int>G4)

@@ -91,7 +91,8 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 dict ws,                        # IN/OUT workspace_shapes("rnn", "forward", ...)
                 bint training,                  # IN  (nothing extra to keep: backward reads y)
                 bint reverse,                   # IN  run t = T-1 .. 0
-                bint relu):                     # IN  relu instead of tanh
+                bint relu,                      # IN  relu instead of tanh
+                bint weights_packed=False):     # IN  ws's panels hold W_ih.T, W_hh.T already
     """Elman RNN forward for one layer and direction; see the module and package docstrings."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef str fn = "rnn_forward"
@@ -126,8 +127,8 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     with nogil:
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0])
-        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0], weights_packed)
+        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0], weights_packed)
         if y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
             matmul_abt(<int>(T * B), <int>H, <int>D, x_base, <int>D, &w_ih[0, 0], <int>D, ih_panels,

@@ -13,10 +13,12 @@ from scipy.special import expit as sigmoid
 from lstm_energy.reference.views import recurrent_weight_grad, rows, time_steps
 
 
-def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, y, h_n, ws, training, reverse):
+def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, y, h_n, ws, training, reverse, weights_packed=False):
     """Run the GRU over ``x``; write ``y`` (T, B, H) and ``h_n`` (B, H).
 
     Training mode keeps r|z|n in ``ws["gates"]`` and W_hn h_{t-1} + b_hn in ``ws["ghn"]``.
+
+    ``weights_packed`` is the Cython engine's (packed panels kept by the layer) and is ignored here.
     """
     H = h0.shape[1]
     gates, gh, bias = ws["gates"], ws["gh"], ws["bias"]  # (T, B, 3H); (B, 3H); (4H,)

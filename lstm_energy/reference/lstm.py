@@ -13,11 +13,13 @@ from scipy.special import expit as sigmoid
 from lstm_energy.reference.views import rows, shared_gate_parameter_grads, time_steps
 
 
-def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse):
+def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed=False):
     """Run the LSTM over ``x``; write ``y`` (T, B, H), ``h_n`` and ``c_n`` (B, H).
 
     Training mode keeps the activated gates in ``ws["gates"]`` and the cell states in ``ws["c"]``
     for ``lstm_backward``; inference keeps only the running cell state, in ``c_n``.
+
+    ``weights_packed`` is the Cython engine's (packed panels kept by the layer) and is ignored here.
     """
     H = h0.shape[1]
     gates, bias = ws["gates"], ws["bias"]  # (T, B, 4H); (4H,)

@@ -10,9 +10,11 @@ import numpy as np
 from lstm_energy.reference.views import rows, shared_gate_parameter_grads, time_steps
 
 
-def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, y, h_n, ws, training, reverse, relu):
+def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, y, h_n, ws, training, reverse, relu, weights_packed=False):
     """Run the RNN over ``x``; write ``y`` (T, B, H) and ``h_n`` (B, H). The pre-activations are
-    built in ``y`` itself; backward needs nothing beyond ``y``."""
+    built in ``y`` itself; backward needs nothing beyond ``y``.
+    ``weights_packed`` is the Cython engine's (packed panels kept by the layer) and is ignored here.
+    """
     bias = ws["bias"]  # (H,)
     bias[...] = b_ih + b_hh
 
