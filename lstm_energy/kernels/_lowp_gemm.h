@@ -244,10 +244,12 @@ static void lstm_energy_q8_block_scalar(const int16_t *q, Py_ssize_t Kp, Py_ssiz
  * many accumulators only by spilling some and copying the rest between registers on every k step.
  * Blocks of fewer rows (M < 6: the B = 1 step) take the C loop below. */
 #define LE_Q8_R_AVX2 6
-/* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES (half the 32 KiB L1
- * of the Zen 3/4 cores), so a chunk's activations stay in L1 while it passes over the panels */
+/* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES, so a chunk's
+ * activations stay in L2 while it passes over every panel (the weights are read once per chunk: a
+ * per-step product of up to 64 rows of K = 512 is one chunk). 16, 64, 128 and 256 KiB measured level
+ * within the Zen 3 host's noise on the benchmark shapes, 64 KiB marginally ahead (docs/kernels-performance.md). */
 #ifndef LE_Q8_CHUNK_BYTES
-#define LE_Q8_CHUNK_BYTES 16384
+#define LE_Q8_CHUNK_BYTES 65536
 #endif
 static inline Py_ssize_t lstm_energy_q8_chunk_rows_avx2(Py_ssize_t Kp)
 {
