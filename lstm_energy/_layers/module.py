@@ -19,6 +19,14 @@ from lstm_energy._layers.engines import load_engine
 from lstm_energy._layers.parameters import KINDS, checked_state_dict, init_parameters, parameter_name, parameter_shapes
 from lstm_energy.errors import ShapeError, StateError
 
+#: the forward workspace's packed weights (lstm_energy._layers.workspaces), kept per layer in eval mode
+PANELS = ("w_ih_panels", "w_hh_panels")
+
+
+def _without_panels(shapes) -> dict:
+    """A forward's workspace shapes without the packed weights (an eval forward keeps its own)."""
+    return {name: shape for name, shape in shapes().items() if name not in PANELS}
+
 
 @dataclass
 class ForwardContext:
@@ -180,15 +188,15 @@ class RecurrentLayer:
                 y = np.empty((T, B, dirs * H), self.dtype)
             else:
                 y = buffers.array(("y", layer), (T, B, dirs * H))
+            keep_panels = not training and self.impl == "cython"  # eval: packed weights kept per layer
             for direction in range(dirs):
                 ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
-                ws = buffers.workspace(
-                    ws_key, partial(self._engine.workspace_shapes, self.cell, "forward", T, B, D, H, training)
-                )
+                shapes = partial(self._engine.workspace_shapes, self.cell, "forward", T, B, D, H, training)
+                ws = buffers.workspace(ws_key, partial(_without_panels, shapes) if keep_panels else shapes)
                 k = layer * dirs + direction
                 weights_packed = False
-                if not training and self.impl == "cython":
-                    ws, weights_packed = self._with_eval_panels(ws, layer, direction)
+                if keep_panels:
+                    ws, weights_packed = self._with_eval_panels(ws, shapes, layer, direction)
                 self._forward_direction(
                     layer_input,
                     self._layer_params(layer, direction),
@@ -211,9 +219,9 @@ class RecurrentLayer:
             y_out = layer_input.copy()
         return y_out, self._public_states(states_n)
 
-    def _with_eval_panels(self, ws: dict, layer: int, direction: int) -> tuple[dict, bool]:
-        """An eval forward's workspace with this layer and direction's own packed weights: (ws with
-        its ``w_ih_panels`` / ``w_hh_panels`` replaced, whether they already hold the current weights).
+    def _with_eval_panels(self, ws: dict, shapes, layer: int, direction: int) -> tuple[dict, bool]:
+        """An eval forward's workspace (made without panels) with this layer and direction's own packed
+        weights: (ws plus ``w_ih_panels`` / ``w_hh_panels``, whether they already hold the current weights).
         The Cython forward packs W_ih and W_hh into those panels on the first eval call and skips the
         packing on later ones (a B = 1 call spends about a tenth of its time packing), until
         load_state_dict replaces the weights. Kept per instruction-set path: on the baseline path the
@@ -225,7 +233,7 @@ class RecurrentLayer:
         packed = panels is not None
         if not packed:
             panels = self._eval_panels[key] = {
-                name: aligned_empty(ws[name].shape, self.dtype) for name in ("w_ih_panels", "w_hh_panels")
+                name: aligned_empty(shape, self.dtype) for name, shape in shapes().items() if name in PANELS
             }
         return {**ws, **panels}, packed
 

@@ -28,6 +28,9 @@ def test_repeated_eval_forwards_equal_a_forward_that_packs(cell):
     np.testing.assert_array_equal(first, y_train)
     np.testing.assert_array_equal(second, y_train)
     assert len(m._eval_panels) == 4  # 2 layers x 2 directions
+    # the eval workspaces hold no second copy of the packed weights
+    eval_workspaces = [ws for entry in m._buffers.entries() for key, ws in entry._workspaces.items() if len(key) == 2]
+    assert eval_workspaces and not any("w_hh_panels" in ws for ws in eval_workspaces)
 
 
 @pytest.mark.parametrize("cell", CELLS)
