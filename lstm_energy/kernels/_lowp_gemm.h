@@ -106,27 +106,20 @@ static inline int lstm_energy_bf16_path(void)
 
 /* ------------------------------------------------------------------------------------- quantize */
 
-/* max |a[k]|, k < K (NaN ignored). Eight running maxima, one per k mod 8, so the compiler can keep them
- * in one vector (a single running maximum is a serial chain GCC does not reorder without -ffast-math);
- * max is exact, so the order of the comparisons does not change the result. */
+/* max |a[k]|, k < K, NaN if any a[k] is NaN (NumPy's max), on the bit patterns: |a[k]|'s bits order like
+ * unsigned integers, a NaN's above infinity's. An integer max is associative, so the compiler vectorises
+ * the reduction (a float max chain it keeps serial without -ffast-math). */
 LSTM_ENERGY_ROW_FUNCTION(lstm_energy_absmax_row,
     (const float *restrict a, Py_ssize_t K, float *restrict out),
     {
-        float m8[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-        Py_ssize_t k = 0;
-        for (; k + 8 <= K; k += 8)
-            for (int i = 0; i < 8; ++i) {
-                float v = fabsf(a[k + i]);
-                m8[i] = v > m8[i] ? v : m8[i];
-            }
-        float m = 0.0f;
-        for (; k < K; ++k) {
-            float v = fabsf(a[k]);
-            m = v > m ? v : m;
+        uint32_t m = 0;
+        for (Py_ssize_t k = 0; k < K; ++k) {
+            uint32_t u;
+            memcpy(&u, a + k, 4);
+            u &= 0x7FFFFFFFu;
+            m = m < u ? u : m;
         }
-        for (int i = 0; i < 8; ++i)
-            m = m8[i] > m ? m8[i] : m;
-        *out = m;
+        memcpy(out, &m, 4);
     })
 
 /* q[k] = rint(a[k] * inv) clamped to [-127, 127], + bias (0, or 128 for the VNNI operand), k < K.
@@ -179,8 +172,10 @@ static void lstm_energy_quantize_rows(const float *a, Py_ssize_t lda, Py_ssize_t
         int16_t *out16 = (int16_t *)q + m * Kp;
         float amax;
         LSTM_ENERGY_DISPATCH(lstm_energy_absmax_row, (row, K, &amax));
-        int zero_row = !(amax > 0.0f) || amax > 3.0e38f;   /* zero row (or inf/NaN: no scale) */
-        scale[m] = zero_row ? ((amax > 0.0f) ? amax : 0.0f) : amax / 127.0f;   /* inf/NaN propagate */
+        int zero_row = !(amax > 0.0f) || amax > 3.0e38f;   /* a zero row, or one holding an inf or NaN */
+        /* a zero row's scale is 0; an inf or NaN becomes the row's scale, so every output of the row is
+         * NaN (0 * inf, or * NaN), as in the NumPy specification and the float32 forward */
+        scale[m] = zero_row ? (amax == 0.0f ? 0.0f : amax) : amax / 127.0f;
         Py_ssize_t from = zero_row ? 0 : K;                 /* the first element left to pad */
         float inv = 127.0f / amax;
         if (layout == LE_Q8_LAYOUT_K4) {

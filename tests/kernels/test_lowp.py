@@ -254,3 +254,19 @@ def test_reduced_precision_forward_allocates_only_its_outputs_after_the_first_ca
     returned = y.nbytes + sum(s.nbytes for s in (states if isinstance(states, tuple) else (states,)))
     gates_bytes = T * B * {"lstm": 4, "gru": 3, "rnn": 1}[cell] * H * 4
     assert peak - returned < 16 * 1024, (peak, returned, gates_bytes)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_a_nan_input_propagates_like_fp32_and_the_specification(cell, precision):
+    """A NaN in one sequence's input makes that sequence's outputs NaN from its step on, and only those:
+    the quantized row's scale carries it (a NaN must not be quantized away into a finite output)."""
+    x = np.ones((4, 3, 8), np.float32)
+    x[1, 0, 3] = np.nan
+    expected = np.isnan(CELLS[cell](8, 8, seed=0).eval()(x)[0])
+    assert expected[1:, 0].all() and not expected[:, 1:].any() and not expected[0].any()
+    with np.errstate(invalid="ignore"):
+        spec = np.isnan(CELLS[cell](8, 8, seed=0, impl="numpy").eval(precision=precision)(x)[0])
+    ours = np.isnan(CELLS[cell](8, 8, seed=0).eval(precision=precision)(x)[0])
+    np.testing.assert_array_equal(spec, expected)
+    np.testing.assert_array_equal(ours, expected)
