@@ -28,8 +28,9 @@
  * was packed for and lowp.pyx refuses a weight packed for another path.
  * Activations are quantized/converted into rows of Kp elements (zero padded): int8 layout k4 as bytes
  * q + 128, layout k2 as int16; bf16 as bf16 bits.
- * Blocking: rows of A in chunks of LE_LP_MC (their quantized rows stay in L2), the panels walked
- * for each chunk (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
+ * Blocking: rows of A in chunks (LE_LP_MC rows; the AVX2 int8 path sizes its own by bytes, see
+ * lstm_energy_q8_chunk_rows_avx2) whose quantized rows stay in L2, the panels walked for each chunk
+ * (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
  * One thread (the issue's targets are 1-thread); the chunks would split over threads like
  * _packed_gemm.h's large products.
  */

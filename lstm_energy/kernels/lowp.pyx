@@ -13,6 +13,8 @@ instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the float32 k
 """
 import numpy as np
 
+from lstm_energy.config import GATES
+
 from libc.stdint cimport int8_t, int32_t, uint16_t
 
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
@@ -192,7 +194,7 @@ def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssiz
     and passes it to every call of that shape): gates (T, B, G*H), the input projection and then the
     activated gates; gh (B, 3H) the GRU's recurrent product of one step; c (B, H) the LSTM's running
     cell state; scratch the quantized or bf16 activations and their scales (``scratch_size``)."""
-    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    G = GATES[cell]
     shapes = {"gates": (T, B, G * H), "scratch": (scratch_size(T * B, max(D, H)),)}
     if cell == "gru":
         shapes["gh"] = (B, 3 * H)
@@ -216,7 +218,7 @@ def lowp_forward(str cell,
                  dict ws):                     # SCRATCH workspace_shapes(cell, T, B, D, H), float32
     """One layer and direction of an inference forward in the packed weights' precision."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
-    cdef int G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    cdef int G = GATES[cell]
     cdef int kind = ("lstm", "gru", "rnn").index(cell)
     cdef _Packed wi = _Packed(w_ih)
     cdef _Packed wh = _Packed(w_hh)
