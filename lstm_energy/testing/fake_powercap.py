@@ -187,9 +187,12 @@ class FakePowercap:
         path = zone.directory / "energy_uj"
         text = f"{zone.counter.energy_uj}\n"
         if self.write_mode == "in_place" and path.exists():
+            # the new value first, then cut the file to its length: a reader between the two sees the new
+            # line (and at most an old tail after its newline), never the empty file a truncate-first would
+            # show it (pyRAPL then failed with "could not convert string to float: ''" under load)
             with open(path, "r+") as handle:
-                handle.truncate(0)
                 handle.write(text)
+                handle.truncate()
             return
         temporary = zone.directory / ".energy_uj.new"
         temporary.write_text(text)

@@ -192,3 +192,39 @@ def test_read_after_close_raises(tmp_path):
     assert not meter.sampler.running
     with pytest.raises(Exception, match="closed"):
         meter.read()
+
+
+def test_in_place_counter_writes_never_show_an_empty_file(tmp_path):
+    """A reader that keeps energy_uj open (pyRAPL) always reads a whole value: the fake writes the new line
+    before cutting the file, so no read sees the empty file of a truncate-then-write, and after a wrap (a
+    shorter value) the first line is still the new value."""
+    import threading
+
+    from lstm_energy.testing import FakePowercap
+
+    fake = FakePowercap(tmp_path / "class", tmp_path / "devices", write_mode="in_place")
+    zone = fake.add_zone("intel-rapl", (0,), "package-0", initial_joules=1.0)
+    path = zone.directory / "energy_uj"
+    inode = path.stat().st_ino
+    stop, seen = threading.Event(), []
+
+    def advance():
+        while not stop.is_set():
+            fake.advance("package-0", 0.5)
+
+    writer = threading.Thread(target=advance)
+    writer.start()
+    try:
+        with open(path) as handle:
+            for _ in range(20000):
+                handle.seek(0)
+                seen.append(handle.readline())
+    finally:
+        stop.set()
+        writer.join()
+    assert all(line.endswith("\n") and line.strip().isdigit() for line in seen), [x for x in seen if not x.strip()][:3]
+    fake.set_energy_uj("package-0", zone.max_energy_range_uj - 10)
+    fake.advance("package-0", 1.0)  # wraps to a small, shorter value
+    with open(path) as handle:
+        assert int(handle.readline()) < 2_000_000
+    assert path.stat().st_ino == inode
