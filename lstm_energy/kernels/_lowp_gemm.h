@@ -28,8 +28,8 @@
  * was packed for and lowp.pyx refuses a weight packed for another path.
  * Activations are quantized/converted into rows of Kp elements (zero padded): int8 layout k4 as bytes
  * q + 128, layout k2 as int16; bf16 as bf16 bits.
- * Blocking: rows of A in chunks (LE_LP_MC rows; the AVX2 int8 path sizes its own by bytes, see
- * lstm_energy_q8_chunk_rows_avx2) whose quantized rows stay in L2, the panels walked for each chunk
+ * Blocking: rows of A in chunks (LE_LP_MC rows, in L2; the AVX2 int8 path sizes its own to stay in L1,
+ * see lstm_energy_q8_chunk_rows_avx2), the panels walked for each chunk
  * (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
  * One thread (the issue's targets are 1-thread); the chunks would split over threads like
  * _packed_gemm.h's large products.
@@ -246,22 +246,33 @@ static void lstm_energy_q8_block_scalar(const int16_t *q, Py_ssize_t Kp, Py_ssiz
  * 1.6x the float32 FMA loop's multiply-adds per second (docs/kernels-performance.md, issue 18), where
  * the earlier sign trick (vpabsb, vpsignb, vpmaddubsw, then vpmaddwd by ones to widen) reached ~1.3x.
  *
- * LE_Q8_R_AVX2 = 6 rows x 16 columns: 12 accumulators, 2 widened weight vectors and 2 temporaries fill
- * the 16 ymm registers. The k loop is written in asm: from the same loop in intrinsics GCC 12 kept that
- * many accumulators only by spilling some and copying the rest between registers on every k step.
- * Blocks of fewer rows (M < 6: the B = 1 step) take the C loop below. */
+ * Register blocks of 6 rows x 16 columns (12 accumulators, 2 widened weight vectors and 2 temporaries
+ * fill the 16 ymm registers) and of 4 rows (8 accumulators), so that row counts run without waste:
+ * 32 rows as 6+6+6+6+4+4, where 6-row blocks alone computed 36 (an overlapping last block) and lost
+ * 9 % of the per-step product at B = 32. The k loop is written in asm: from the same loop in
+ * intrinsics GCC 12 kept that many accumulators only by spilling some and copying the rest between
+ * registers on every k step. Products of fewer than 4 rows (the B = 1 step) take the C loop below. */
 #define LE_Q8_R_AVX2 6
-/* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES, so a chunk's
- * activations stay in L2 while it passes over every panel (the weights are read once per chunk: a
- * per-step product of up to 64 rows of K = 512 is one chunk). 16, 64, 128 and 256 KiB measured level
- * within the Zen 3 host's noise on the benchmark shapes, 64 KiB marginally ahead (docs/kernels-performance.md). */
+/* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES (16 KiB), so a
+ * chunk's activations stay in L1 beside the panel (Kp * 16 bytes) while the chunk passes over every
+ * panel; the weights come from L2 once per chunk. Against 64 KiB chunks (activations in L2) the
+ * input projections of the mid and big shapes gain 3-7 % (docs/kernels-performance.md, ninth pass). */
 #ifndef LE_Q8_CHUNK_BYTES
-#define LE_Q8_CHUNK_BYTES 65536
+#define LE_Q8_CHUNK_BYTES 16384
 #endif
 static inline Py_ssize_t lstm_energy_q8_chunk_rows_avx2(Py_ssize_t Kp)
 {
     Py_ssize_t rows = LE_Q8_CHUNK_BYTES / (Kp * 2) / LE_Q8_R_AVX2 * LE_Q8_R_AVX2;
     return rows < LE_Q8_R_AVX2 ? LE_Q8_R_AVX2 : rows;
+}
+
+/* rows of the next register block when `left` rows of a chunk remain (M >= 4 rows in the product):
+ * 6 while that leaves none or at least 4, else 4 (32 = 6+6+6+6+4+4). Fewer rows than the block
+ * (left 1-3, or 5 where M >= 6) are computed as the block that ends at the chunk's last row,
+ * overlapping rows already stored (lstm_energy_q8_block_avx2's `from`). */
+static inline int lstm_energy_q8_block_rows_avx2(Py_ssize_t left, Py_ssize_t M)
+{
+    return left == 6 || left >= 10 || (left == 5 && M >= 6) ? 6 : 4;
 }
 
 /* One C row from its int32 sums (acc0, acc1) = columns 0-7, 8-15. A whole panel: the epilogue in
@@ -291,64 +302,101 @@ lstm_energy_q8_store_avx2(__m256i acc0, __m256i acc1, float s, const float *wsca
     lstm_energy_lp_store(cr, out, s, wscale, nc, accumulate);
 }
 
-/* Rows from..5 of a 6-row block of C (rows 0..from-1 were stored by the previous block: a tail block
- * of fewer than 6 rows is computed as the 6 rows ending at the last row and stores only its new ones). */
-__attribute__((target("avx2,fma"))) static void lstm_energy_q8_block6_avx2(
-    const int16_t *q, Py_ssize_t Kp, int from, const int8_t *panel, const float *scale,
-    const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
-{
-    /* the k loop: ymm0-11 the sums (row r: ymm 2r = columns 0-7, 2r+1 = columns 8-15), ymm12-13 the
-     * pair's widened weights, ymm14 a row's two activations in every lane, then its products with the
-     * columns 8-15, ymm15 its products with columns 0-7. Row r's activations at q + r * Kp: addressed
-     * as q + {0, 1, 2, 3, 4, 5} * stride with the strides 1, 3 and 5 in registers. */
-    int32_t sums[LE_Q8_R_AVX2 * LE_LP_NR] __attribute__((aligned(32)));
-    const int8_t *w = panel, *w_end = panel + Kp * LE_LP_NR;
-    const int16_t *qk = q;
-    Py_ssize_t stride = Kp * 2, stride3 = 3 * stride, stride5 = 5 * stride;
+/* The asm k loop of an R-row block (R = 4 or 6): ymm 2r and 2r+1 hold row r's sums for columns 0-7 and
+ * 8-15; ymm12-13 the pair's widened weights; ymm14 a row's two activations in every lane, then its
+ * products with columns 8-15; ymm15 its products with columns 0-7. Row r's activations at q + r * Kp,
+ * addressed as q + {0, 1, 2, 3, 4, 5} * stride with the strides 1, 3 and 5 in registers. */
 #define LE_Q8_ASM_ROW(address, sum0, sum1)                                                        \
     "vpbroadcastd " address ", %%ymm14\n\t"                                                       \
     "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                                      \
     "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"                                                      \
     "vpaddd %%ymm15, %%" sum0 ", %%" sum0 "\n\t"                                                  \
     "vpaddd %%ymm14, %%" sum1 ", %%" sum1 "\n\t"
-    __asm__ volatile(
-        "vpxor %%xmm0, %%xmm0, %%xmm0\n\t" "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-        "vpxor %%xmm2, %%xmm2, %%xmm2\n\t" "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-        "vpxor %%xmm4, %%xmm4, %%xmm4\n\t" "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-        "vpxor %%xmm6, %%xmm6, %%xmm6\n\t" "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-        "vpxor %%xmm8, %%xmm8, %%xmm8\n\t" "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
-        "vpxor %%xmm10, %%xmm10, %%xmm10\n\t" "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
-        "1:\n\t"
-        "vpmovsxbw (%[w]), %%ymm12\n\t"
-        "vpmovsxbw 16(%[w]), %%ymm13\n\t"
-        LE_Q8_ASM_ROW("(%[q])", "ymm0", "ymm1")
-        LE_Q8_ASM_ROW("(%[q],%[s1],1)", "ymm2", "ymm3")
-        LE_Q8_ASM_ROW("(%[q],%[s1],2)", "ymm4", "ymm5")
-        LE_Q8_ASM_ROW("(%[q],%[s3],1)", "ymm6", "ymm7")
-        LE_Q8_ASM_ROW("(%[q],%[s1],4)", "ymm8", "ymm9")
-        LE_Q8_ASM_ROW("(%[q],%[s5],1)", "ymm10", "ymm11")
-        "add $32, %[w]\n\t"
-        "add $4, %[q]\n\t"
-        "cmp %[w_end], %[w]\n\t"
-        "jb 1b\n\t"
-        "vmovdqa %%ymm0, (%[sums])\n\t" "vmovdqa %%ymm1, 32(%[sums])\n\t"
-        "vmovdqa %%ymm2, 64(%[sums])\n\t" "vmovdqa %%ymm3, 96(%[sums])\n\t"
-        "vmovdqa %%ymm4, 128(%[sums])\n\t" "vmovdqa %%ymm5, 160(%[sums])\n\t"
-        "vmovdqa %%ymm6, 192(%[sums])\n\t" "vmovdqa %%ymm7, 224(%[sums])\n\t"
-        "vmovdqa %%ymm8, 256(%[sums])\n\t" "vmovdqa %%ymm9, 288(%[sums])\n\t"
-        "vmovdqa %%ymm10, 320(%[sums])\n\t" "vmovdqa %%ymm11, 352(%[sums])\n\t"
-        : [w] "+r"(w), [q] "+r"(qk)
-        : [s1] "r"(stride), [s3] "r"(stride3), [s5] "r"(stride5), [w_end] "r"(w_end), [sums] "r"(sums)
-        : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-#undef LE_Q8_ASM_ROW
-    for (int r = from; r < LE_Q8_R_AVX2; ++r)
+#define LE_Q8_ASM_ZERO4                                                                           \
+    "vpxor %%xmm0, %%xmm0, %%xmm0\n\t" "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"                         \
+    "vpxor %%xmm2, %%xmm2, %%xmm2\n\t" "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"                         \
+    "vpxor %%xmm4, %%xmm4, %%xmm4\n\t" "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"                         \
+    "vpxor %%xmm6, %%xmm6, %%xmm6\n\t" "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+#define LE_Q8_ASM_ZERO6 LE_Q8_ASM_ZERO4                                                           \
+    "vpxor %%xmm8, %%xmm8, %%xmm8\n\t" "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"                         \
+    "vpxor %%xmm10, %%xmm10, %%xmm10\n\t" "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+#define LE_Q8_ASM_ROWS4                                                                           \
+    LE_Q8_ASM_ROW("(%[q])", "ymm0", "ymm1")                                                       \
+    LE_Q8_ASM_ROW("(%[q],%[s1],1)", "ymm2", "ymm3")                                               \
+    LE_Q8_ASM_ROW("(%[q],%[s1],2)", "ymm4", "ymm5")                                               \
+    LE_Q8_ASM_ROW("(%[q],%[s3],1)", "ymm6", "ymm7")
+#define LE_Q8_ASM_ROWS6 LE_Q8_ASM_ROWS4                                                           \
+    LE_Q8_ASM_ROW("(%[q],%[s1],4)", "ymm8", "ymm9")                                               \
+    LE_Q8_ASM_ROW("(%[q],%[s5],1)", "ymm10", "ymm11")
+#define LE_Q8_ASM_SAVE4                                                                           \
+    "vmovdqa %%ymm0, (%[sums])\n\t" "vmovdqa %%ymm1, 32(%[sums])\n\t"                             \
+    "vmovdqa %%ymm2, 64(%[sums])\n\t" "vmovdqa %%ymm3, 96(%[sums])\n\t"                           \
+    "vmovdqa %%ymm4, 128(%[sums])\n\t" "vmovdqa %%ymm5, 160(%[sums])\n\t"                         \
+    "vmovdqa %%ymm6, 192(%[sums])\n\t" "vmovdqa %%ymm7, 224(%[sums])\n\t"
+#define LE_Q8_ASM_SAVE6 LE_Q8_ASM_SAVE4                                                           \
+    "vmovdqa %%ymm8, 256(%[sums])\n\t" "vmovdqa %%ymm9, 288(%[sums])\n\t"                         \
+    "vmovdqa %%ymm10, 320(%[sums])\n\t" "vmovdqa %%ymm11, 352(%[sums])\n\t"
+#define LE_Q8_ASM_KLOOP(ZERO, ROWS, SAVE)                                                         \
+    __asm__ volatile(                                                                             \
+        ZERO                                                                                      \
+        "1:\n\t"                                                                                  \
+        "vpmovsxbw (%[w]), %%ymm12\n\t"                                                           \
+        "vpmovsxbw 16(%[w]), %%ymm13\n\t"                                                         \
+        ROWS                                                                                      \
+        "add $32, %[w]\n\t"                                                                       \
+        "add $4, %[q]\n\t"                                                                        \
+        "cmp %[w_end], %[w]\n\t"                                                                  \
+        "jb 1b\n\t"                                                                               \
+        SAVE                                                                                      \
+        : [w] "+r"(w), [q] "+r"(qk)                                                               \
+        : [s1] "r"(stride), [s3] "r"(stride3), [s5] "r"(stride5), [w_end] "r"(w_end), [sums] "r"(sums) \
+        : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", \
+          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15")
+
+/* Rows from..R-1 of an R-row block of C, R = 4 or 6 (rows 0..from-1 were stored by an earlier block:
+ * a tail of fewer rows is computed as the R rows ending at the chunk's last row and stores only its
+ * new ones). Called with R a constant, so only that R's asm is kept. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void lstm_energy_q8_block_avx2(
+    const int R, const int16_t *q, Py_ssize_t Kp, int from, const int8_t *panel, const float *scale,
+    const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    int32_t sums[LE_Q8_R_AVX2 * LE_LP_NR] __attribute__((aligned(32)));
+    const int8_t *w = panel, *w_end = panel + Kp * LE_LP_NR;
+    const int16_t *qk = q;
+    Py_ssize_t stride = Kp * 2, stride3 = 3 * stride, stride5 = 5 * stride;
+    if (R == 6)
+        LE_Q8_ASM_KLOOP(LE_Q8_ASM_ZERO6, LE_Q8_ASM_ROWS6, LE_Q8_ASM_SAVE6);
+    else
+        LE_Q8_ASM_KLOOP(LE_Q8_ASM_ZERO4, LE_Q8_ASM_ROWS4, LE_Q8_ASM_SAVE4);
+    for (int r = from; r < R; ++r)
         lstm_energy_q8_store_avx2(_mm256_load_si256((const __m256i *)(sums + r * LE_LP_NR)),
                                   _mm256_load_si256((const __m256i *)(sums + r * LE_LP_NR + 8)), scale[r],
                                   wscale, c + r * ldc, nc, accumulate);
 }
+#undef LE_Q8_ASM_KLOOP
+#undef LE_Q8_ASM_SAVE6
+#undef LE_Q8_ASM_SAVE4
+#undef LE_Q8_ASM_ROWS6
+#undef LE_Q8_ASM_ROWS4
+#undef LE_Q8_ASM_ZERO6
+#undef LE_Q8_ASM_ZERO4
+#undef LE_Q8_ASM_ROW
 
-/* One row x 16 columns in C (blocks of a product with fewer than 6 rows in all) */
+__attribute__((target("avx2,fma"))) static void lstm_energy_q8_block6_avx2(
+    const int16_t *q, Py_ssize_t Kp, int from, const int8_t *panel, const float *scale,
+    const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    lstm_energy_q8_block_avx2(6, q, Kp, from, panel, scale, wscale, c, ldc, nc, accumulate);
+}
+
+__attribute__((target("avx2,fma"))) static void lstm_energy_q8_block4_avx2(
+    const int16_t *q, Py_ssize_t Kp, int from, const int8_t *panel, const float *scale,
+    const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    lstm_energy_q8_block_avx2(4, q, Kp, from, panel, scale, wscale, c, ldc, nc, accumulate);
+}
+
+/* One row x 16 columns in C (products of fewer than 4 rows in all) */
 __attribute__((target("avx2,fma"))) static void lstm_energy_q8_row_avx2(
     const int16_t *q, Py_ssize_t Kp, const int8_t *panel, float s, const float *wscale, float *c,
     Py_ssize_t nc, int accumulate)
@@ -366,33 +414,42 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_q8_row_avx2(
     lstm_energy_q8_store_avx2(acc0, acc1, s, wscale, c, nc, accumulate);
 }
 
-/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path: rows in chunks (lstm_energy_q8_chunk_rows_avx2), each
- * chunk's rows passing over one panel at a time (the panel, Kp * 16 bytes, stays in L1). */
+/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path: rows in chunks (lstm_energy_q8_chunk_rows_avx2;
+ * a last bit of fewer than 4 rows joins the chunk before), each chunk's rows passing over one panel at a
+ * time in register blocks of 6 and 4 rows (lstm_energy_q8_block_rows_avx2). */
 __attribute__((target("avx2,fma"))) static void lstm_energy_int8_gemm_avx2(
     Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int16_t *q, const float *scale, const int8_t *panels,
     const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
 {
     Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
-    const Py_ssize_t R = LE_Q8_R_AVX2, MC = lstm_energy_q8_chunk_rows_avx2(Kp);
-    for (Py_ssize_t m0 = 0; m0 < M; m0 += MC) {
-        Py_ssize_t mc = M - m0 < MC ? M - m0 : MC;
+    const Py_ssize_t MC = lstm_energy_q8_chunk_rows_avx2(Kp);
+    for (Py_ssize_t m0 = 0; m0 < M;) {
+        Py_ssize_t mc = M - m0 < MC + 4 ? M - m0 : MC;
         for (Py_ssize_t p = 0; p < P; ++p) {
             const int8_t *panel = panels + p * Kp * LE_LP_NR;
             Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
-            if (M < R) {   /* too few rows for a 6-row block: one row at a time */
+            if (M < 4) {   /* too few rows for a register block: one row at a time */
                 for (Py_ssize_t r = m0; r < m0 + mc; ++r)
                     lstm_energy_q8_row_avx2(q + r * Kp, Kp, panel, scale[r], wscale + n0, c + r * ldc + n0, nc,
                                             accumulate);
                 continue;
             }
-            /* M >= R, so every chunk ends at row R - 1 or later: a tail of fewer than R rows is computed
-             * as the R rows ending at the chunk's last row and stores only its own rows */
-            for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
-                Py_ssize_t start = r0 + R <= m0 + mc ? r0 : m0 + mc - R;
-                lstm_energy_q8_block6_avx2(q + start * Kp, Kp, (int)(r0 - start), panel, scale + start,
-                                           wscale + n0, c + start * ldc + n0, ldc, nc, accumulate);
+            for (Py_ssize_t r = m0; r < m0 + mc;) {
+                Py_ssize_t left = m0 + mc - r;
+                int R = lstm_energy_q8_block_rows_avx2(left, M);
+                /* a block taller than what is left ends at the chunk's last row: M >= R, so it starts
+                 * at row 0 or later */
+                Py_ssize_t start = left >= R ? r : m0 + mc - R;
+                if (R == 6)
+                    lstm_energy_q8_block6_avx2(q + start * Kp, Kp, (int)(r - start), panel, scale + start,
+                                               wscale + n0, c + start * ldc + n0, ldc, nc, accumulate);
+                else
+                    lstm_energy_q8_block4_avx2(q + start * Kp, Kp, (int)(r - start), panel, scale + start,
+                                               wscale + n0, c + start * ldc + n0, ldc, nc, accumulate);
+                r += left < R ? left : R;
             }
         }
+        m0 += mc;
     }
 }
 

@@ -14,7 +14,6 @@ from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 # (isa, extra CPU flag the product path needs on top of the isa, expected int8 path name)
 INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni")]
 SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7)]  # M, N, K: tails in every dimension
-# (50 rows: the AVX2 path's chunks of 48 leave 2, computed in a 6-row block reaching into the chunk before)
 
 
 def _require(isa, flag):
@@ -43,6 +42,24 @@ def test_int8_product_is_bit_identical_to_exact_integer_reference(isa, flag, nam
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(acc, np.float32(1) + expected)
     assert not out[0].any()
+
+
+@pytest.mark.parametrize("K", [256, 1030])
+def test_int8_avx2_product_is_exact_for_every_row_count(K):
+    """The AVX2 path splits rows into chunks (30 rows at K = 256, 6 at K = 1030) and register blocks of 6
+    and 4 rows, a tail computed by a block overlapping rows already stored: every M from 1 to 40 (and
+    chunk boundaries with 1-5 rows left) gives the exact products, each row stored once with its own
+    scale (accumulate would add an overlapped row twice)."""
+    _require("avx2", None)
+    rng = np.random.default_rng(K)
+    w = rng.standard_normal((20, K)).astype(np.float32)
+    for M in list(range(1, 41)) + [61, 63, 65]:
+        a = rng.standard_normal((M, K)).astype(np.float32) * rng.uniform(0.1, 10, (M, 1)).astype(np.float32)
+        expected = ref.int8_linear(a, *ref.prepare_weight(w, "int8"))
+        acc = np.full((M, 20), 2.0, np.float32)
+        with use_isa("avx2"):
+            lowp.linear(a, lowp.pack_weight(w, "int8"), acc, accumulate=True)
+        np.testing.assert_array_equal(acc, np.float32(2) + expected, err_msg=f"M={M}")
 
 
 @pytest.mark.parametrize("isa,flag", [("baseline", None), ("avx512", "avx512_bf16")])
