@@ -396,22 +396,31 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_q8_block4_avx2(
     lstm_energy_q8_block_avx2(4, q, Kp, from, panel, scale, wscale, c, ldc, nc, accumulate);
 }
 
-/* One row x 16 columns in C (products of fewer than 4 rows in all) */
+/* One row x 16 columns in C (products of fewer than 4 rows in all: the B = 1 step). Two pairs of k per
+ * iteration into two pairs of sums, added at the end: with one pair of sums the vpmaddwd + vpaddd chain
+ * (4 cycles) would bound the loop. Kp is a multiple of 4 (pack_weight pads K so). */
 __attribute__((target("avx2,fma"))) static void lstm_energy_q8_row_avx2(
     const int16_t *q, Py_ssize_t Kp, const int8_t *panel, float s, const float *wscale, float *c,
     Py_ssize_t nc, int accumulate)
 {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
-    for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
-        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(panel + k2 * 32)));
-        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(panel + k2 * 32 + 16)));
-        int32_t pair;
-        memcpy(&pair, q + 2 * k2, 4);
-        __m256i qa = _mm256_set1_epi32(pair);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (Py_ssize_t k2 = 0; k2 < Kp / 2; k2 += 2) {
+        const int8_t *w = panel + k2 * 32;
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16)));
+        __m256i w2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 32)));
+        __m256i w3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 48)));
+        int32_t pair0, pair1;
+        memcpy(&pair0, q + 2 * k2, 4);
+        memcpy(&pair1, q + 2 * k2 + 2, 4);
+        __m256i qa = _mm256_set1_epi32(pair0), qb = _mm256_set1_epi32(pair1);
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(qa, w0));
         acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(qa, w1));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(qb, w2));
+        acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(qb, w3));
     }
-    lstm_energy_q8_store_avx2(acc0, acc1, s, wscale, c, nc, accumulate);
+    lstm_energy_q8_store_avx2(_mm256_add_epi32(acc0, acc2), _mm256_add_epi32(acc1, acc3), s, wscale, c, nc,
+                              accumulate);
 }
 
 /* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path: rows in chunks (lstm_energy_q8_chunk_rows_avx2;
