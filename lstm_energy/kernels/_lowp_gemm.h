@@ -31,8 +31,10 @@
  * Blocking: rows of A in chunks (LE_LP_MC rows, in L2; the AVX2 int8 path sizes its own to stay in L1,
  * see lstm_energy_q8_chunk_rows_avx2), the panels walked for each chunk
  * (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
- * One thread (the issue's targets are 1-thread); the chunks would split over threads like
- * _packed_gemm.h's large products.
+ * Threads: a product big enough to pay for the fork/join (lstm_energy_threads_for, as the float32
+ * products) splits its panels into one contiguous range per thread of the kernels' OpenMP pool; each
+ * output column is still summed by one thread in one order, so the result does not depend on the
+ * thread count.
  */
 #ifndef LSTM_ENERGY_LOWP_GEMM_H
 #define LSTM_ENERGY_LOWP_GEMM_H
@@ -44,6 +46,7 @@
 
 #include "_isa.h"
 #include "_vector_math.h"
+#include "_packed_gemm.h"   /* lstm_energy_threads_for: the kernels' OpenMP pool, its size threshold */
 #ifdef LSTM_ENERGY_X86
 #include <immintrin.h>
 #endif   /* LSTM_ENERGY_ROW_FUNCTION / LSTM_ENERGY_DISPATCH */
@@ -423,18 +426,18 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_q8_row_avx2(
                               accumulate);
 }
 
-/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path: rows in chunks (lstm_energy_q8_chunk_rows_avx2;
- * a last bit of fewer than 4 rows joins the chunk before), each chunk's rows passing over one panel at a
- * time in register blocks of 6 and 4 rows (lstm_energy_q8_block_rows_avx2). */
+/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T) on the AVX2 path, panels [p0, p1) (columns 16 p0 .. 16 p1 - 1):
+ * rows in chunks (lstm_energy_q8_chunk_rows_avx2; a last bit of fewer than 4 rows joins the chunk
+ * before), each chunk's rows passing over one panel at a time in register blocks of 6 and 4 rows
+ * (lstm_energy_q8_block_rows_avx2). */
 __attribute__((target("avx2,fma"))) static void lstm_energy_int8_gemm_avx2(
     Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const int16_t *q, const float *scale, const int8_t *panels,
-    const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
+    const float *wscale, float *c, Py_ssize_t ldc, int accumulate, Py_ssize_t p0, Py_ssize_t p1)
 {
-    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
     const Py_ssize_t MC = lstm_energy_q8_chunk_rows_avx2(Kp);
     for (Py_ssize_t m0 = 0; m0 < M;) {
         Py_ssize_t mc = M - m0 < MC + 4 ? M - m0 : MC;
-        for (Py_ssize_t p = 0; p < P; ++p) {
+        for (Py_ssize_t p = p0; p < p1; ++p) {
             const int8_t *panel = panels + p * Kp * LE_LP_NR;
             Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
             if (M < 4) {   /* too few rows for a register block: one row at a time */
@@ -575,27 +578,25 @@ static void lstm_energy_bf16_block_scalar(const uint16_t *a, Py_ssize_t Kp, Py_s
 
 /* ------------------------------------------------------------------------------------- drivers */
 
-/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T): q from lstm_energy_quantize_rows and panels/wsum/wscale
- * packed for N columns, both in the path's layout (lstm_energy_int8_layout). */
-static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void *q,
-                                  const float *scale, const int8_t *panels, const int32_t *wsum,
-                                  const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
+/* panels [p0, p1) of an int8 product on `path` (see lstm_energy_int8_gemm) */
+static void lstm_energy_int8_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void *q,
+                                    const float *scale, const int8_t *panels, const int32_t *wsum,
+                                    const float *wscale, float *c, Py_ssize_t ldc, int accumulate,
+                                    Py_ssize_t p0, Py_ssize_t p1)
 {
 #ifdef LSTM_ENERGY_X86
     if (path == LE_LP_AVX2) {
-        lstm_energy_int8_gemm_avx2(M, N, Kp, (const int16_t *)q, scale, panels, wscale, c, ldc, accumulate);
+        lstm_energy_int8_gemm_avx2(M, N, Kp, (const int16_t *)q, scale, panels, wscale, c, ldc, accumulate, p0,
+                                   p1);
         return;
     }
-#endif
-    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
-#ifdef LSTM_ENERGY_X86
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_Q8_R_VNNI : 1;
 #else
     Py_ssize_t R = 1;
 #endif
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
-        for (Py_ssize_t p = 0; p < P; ++p) {
+        for (Py_ssize_t p = p0; p < p1; ++p) {
             const int8_t *panel = panels + p * Kp * LE_LP_NR;
             Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
             for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
@@ -614,15 +615,15 @@ static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize
     }
 }
 
-/* C (M, N) (+)= a (M, Kp bf16) @ Wbf^T, float32 sums */
-static void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t *a,
-                                  const uint16_t *panels, float *c, Py_ssize_t ldc, int accumulate)
+/* panels [p0, p1) of a bf16 product on `path` (see lstm_energy_bf16_gemm) */
+static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t *a,
+                                    const uint16_t *panels, float *c, Py_ssize_t ldc, int accumulate,
+                                    Py_ssize_t p0, Py_ssize_t p1)
 {
-    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : 1;
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
-        for (Py_ssize_t p = 0; p < P; ++p) {
+        for (Py_ssize_t p = p0; p < p1; ++p) {
             const uint16_t *panel = panels + p * Kp * LE_LP_NR;
             Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
             for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
@@ -638,6 +639,55 @@ static void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize
             }
         }
     }
+}
+
+/* threads for a reduced-precision product of M x N x Kp multiply-adds: the kernels' OpenMP pool when the
+ * product pays for the fork/join (the float32 products' threshold), at most one per panel */
+static inline int lstm_energy_lp_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp)
+{
+    return lstm_energy_threads_for(M, N, Kp, (N + LE_LP_NR - 1) / LE_LP_NR);
+}
+
+/* C (M, N) (+)= dequant(q (M, Kp) @ Wq^T): q from lstm_energy_quantize_rows and panels/wsum/wscale
+ * packed for N columns, both in the path's layout (lstm_energy_int8_layout). Panels split over the
+ * threads (lstm_energy_lp_threads), a contiguous range each. */
+static void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void *q,
+                                  const float *scale, const int8_t *panels, const int32_t *wsum,
+                                  const float *wscale, float *c, Py_ssize_t ldc, int accumulate)
+{
+    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
+    int threads = lstm_energy_lp_threads(M, N, Kp);
+    if (threads <= 1) {
+        lstm_energy_int8_panels(path, M, N, Kp, q, scale, panels, wsum, wscale, c, ldc, accumulate, 0, P);
+        return;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(threads)
+    {
+        int id = omp_get_thread_num(), nt = omp_get_num_threads();
+        lstm_energy_int8_panels(path, M, N, Kp, q, scale, panels, wsum, wscale, c, ldc, accumulate, P * id / nt,
+                                P * (id + 1) / nt);
+    }
+#endif
+}
+
+/* C (M, N) (+)= a (M, Kp bf16) @ Wbf^T, float32 sums; panels split over the threads like the int8 product */
+static void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t *a,
+                                  const uint16_t *panels, float *c, Py_ssize_t ldc, int accumulate)
+{
+    Py_ssize_t P = (N + LE_LP_NR - 1) / LE_LP_NR;
+    int threads = lstm_energy_lp_threads(M, N, Kp);
+    if (threads <= 1) {
+        lstm_energy_bf16_panels(path, M, N, Kp, a, panels, c, ldc, accumulate, 0, P);
+        return;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(threads)
+    {
+        int id = omp_get_thread_num(), nt = omp_get_num_threads();
+        lstm_energy_bf16_panels(path, M, N, Kp, a, panels, c, ldc, accumulate, P * id / nt, P * (id + 1) / nt);
+    }
+#endif
 }
 
 #endif

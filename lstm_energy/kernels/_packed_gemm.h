@@ -75,6 +75,23 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
     return (N + LE_NR - 1) / LE_NR * LE_NR * K;
 }
 
+/* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1
+ * when the product is too small to pay for the fork/join (on every CPU: the reduced-precision
+ * products of _lowp_gemm.h use it too) */
+static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t parts)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    if ((long)M * N * K >= LE_PARALLEL_MIN && parts > 1)
+        threads = omp_get_max_threads();
+    if (threads > parts)
+        threads = (int)parts;
+#else
+    (void)M; (void)N; (void)K; (void)parts;
+#endif
+    return threads;
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define LSTM_ENERGY_HAVE_TRANSPOSE_AVX2 1
@@ -448,22 +465,6 @@ static inline Py_ssize_t lstm_energy_block_rows_avx512(Py_ssize_t left)
     return left;
 }
 
-/* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1
- * when the product is too small to pay for the fork/join */
-static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t parts)
-{
-    int threads = 1;
-#ifdef _OPENMP
-    if ((long)M * N * K >= LE_PARALLEL_MIN && parts > 1)
-        threads = omp_get_max_threads();
-    if (threads > parts)
-        threads = (int)parts;
-#else
-    (void)M; (void)N; (void)K; (void)parts;
-#endif
-    return threads;
-}
-
 /* items per group when `items` pieces of work are handed out on demand to `threads` threads:
  * LE_GROUPS_PER_THREAD groups each, so a thread slowed down (a busy neighbour on its core, a
  * shared host) leaves the rest to the others, while the hand-out costs one atomic per group */
@@ -511,7 +512,7 @@ static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
 /* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels: the
  * per-step recurrent product, on the current path (_isa.h). A: (M, K) row stride lda; panels:
  * lstm_energy_pack_panels(K, N, ...); C: (M, N) row stride ldc. */
-static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+static inline void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                                     Py_ssize_t lda, const float *panels, int accumulate, float *C,
                                     Py_ssize_t ldc)
 {
@@ -523,7 +524,7 @@ static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
 
 /* the large GEMMs over all T*B rows (see lstm_energy_gemm_avx2 in _packed_gemm_driver.h for the
  * arguments), on the current path */
-static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+static inline void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
 {
@@ -550,14 +551,14 @@ static inline int lstm_energy_gemm_threads(void)
 
 #else   /* not GCC-compatible on x86-64: no AVX2 build; callers use BLAS */
 
-static void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+static inline void lstm_energy_gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                                     Py_ssize_t lda, const float *panels, int accumulate, float *C,
                                     Py_ssize_t ldc)
 {
     (void)M; (void)N; (void)K; (void)A; (void)lda; (void)panels; (void)accumulate; (void)C; (void)ldc;
 }
 
-static void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+static inline void lstm_energy_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
 {

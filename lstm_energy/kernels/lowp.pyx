@@ -4,7 +4,9 @@ one direction, eval mode, float32 in and out. The schemes are specified in NumPy
 ``lstm_energy.reference.lowp``; the products are ``_lowp_gemm.h`` (int8: scalar, AVX2 and AVX-512
 VNNI paths; bf16: AVX512_BF16 and a scalar conversion path), chosen at run time under the kernels'
 instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the float32 kernels' (``_vector_math.h``,
-``_cell_rows.h``).
+``_cell_rows.h``). Products and a large step's gate math split over the kernels' OpenMP pool like the float32
+kernels' (``product_threads``, ``_cell_threads``); every output is computed by one thread in one order, so the
+results do not depend on the thread count.
 
     w = pack_weight(w_ih, "int8")        # once per layer, direction and precision (the layer caches it)
     lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu)
@@ -20,6 +22,8 @@ from libc.stdint cimport int8_t, int32_t, uint16_t
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport gru_forward_f32, lstm_state_f32
 from lstm_energy.kernels._isa cimport bind_isa
+from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
+from cython.parallel cimport prange
 
 bind_isa()
 
@@ -37,6 +41,7 @@ cdef extern from "_lowp_gemm.h" nogil:
     void lstm_energy_int8_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const void* q,
                                const float* scale, const int8_t* panels, const int32_t* wsum,
                                const float* wscale, float* c, Py_ssize_t ldc, int accumulate)
+    int lstm_energy_lp_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp)
     void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t* a,
                                const uint16_t* panels, float* c, Py_ssize_t ldc, int accumulate)
 
@@ -51,6 +56,14 @@ def product_path(str precision):
     if precision == "bf16":
         return "avx512_bf16" if lstm_energy_bf16_path() == LE_LP_AVX512 else "scalar"
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
+    """Threads a reduced-precision product of M x N x K multiply-adds runs on now: the kernels' OpenMP
+    pool (threadpoolctl's "openmp" limit), at most one per 16-column panel, or 1 below the size where
+    a fork/join pays (the float32 products' threshold). The panels split into contiguous ranges, each
+    column summed by one thread: results do not depend on the thread count."""
+    return lstm_energy_lp_threads(M, N, (K + 3) // 4 * 4)
 
 
 def cpu_flags():
@@ -189,6 +202,36 @@ def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulat
         linear_rows(w, sc, &a[0, 0], a.shape[1], M, &out[0, 0], out.shape[1], accumulate)
 
 
+cdef inline void cell_rows(int kind, bint relu, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t H,
+                           Py_ssize_t GH, float* g_t, float* gh, const float* bias, float* c,
+                           const float* h_prev, Py_ssize_t h_ld, float* y_t, Py_ssize_t y_ld) noexcept nogil:
+    """One step's float32 gate math on batch rows [b0, b1) (kind 0 LSTM, 1 GRU, 2 RNN; a part of the
+    step, see _cell_threads). GH = G*H. g_t: (B, GH) the step's gates (the input product and, LSTM and
+    RNN, the recurrent one), activated in place; gh: (B, 3H) the GRU's recurrent product; bias: see the
+    module docstring; c: (B, H) the LSTM's cell state, updated in place; h_prev: (B, H) row stride h_ld;
+    y_t: (B, H) OUT, row stride y_ld."""
+    cdef Py_ssize_t b, j
+    cdef float* g
+    cdef float* y
+    for b in range(b0, b1):
+        g = g_t + b * GH
+        y = y_t + b * y_ld
+        if kind == 1:
+            gru_forward_f32(g, gh + b * GH, bias, gh + b * GH + 2 * H, h_prev + b * h_ld, y, H)
+        elif kind == 0:
+            sigmoid_bias_f32(g, bias, 2 * H)
+            tanh_bias_f32(g + 2 * H, bias + 2 * H, H)
+            sigmoid_bias_f32(g + 3 * H, bias + 3 * H, H)
+            lstm_state_f32(g, c + b * H, c + b * H, y, H)
+        elif relu:
+            for j in range(H):
+                y[j] = max(g[j] + bias[j], 0.0)
+        else:
+            tanh_bias_f32(g, bias, H)
+            for j in range(H):
+                y[j] = g[j]
+
+
 def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssize_t H):
     """{name: shape} of the float32 workspace ``lowp_forward`` writes into (the caller allocates it once
     and passes it to every call of that shape): gates (T, B, G*H), the input projection and then the
@@ -258,7 +301,8 @@ def lowp_forward(str cell,
     cdef float* gb = &gates[0, 0, 0]
     cdef const float* bb = &bias[0]
     cdef const float* h_prev
-    cdef Py_ssize_t h_ld, s, s2, t, b, GH = G * H
+    cdef Py_ssize_t h_ld, s, t, part, GH = G * H
+    cdef int nt
     cdef float* g_t
     with nogil:
         linear_rows(wi, sx, &x[0, 0, 0], D, T * B, gb, GH, 0)
@@ -273,24 +317,15 @@ def lowp_forward(str cell,
             g_t = gb + t * B * GH
             if kind == 1:
                 linear_rows(wh, sx, h_prev, h_ld, B, ghp, 3 * H, 0)
-                for b in range(B):
-                    gru_forward_f32(g_t + b * GH, ghp + b * GH, bb, ghp + b * GH + 2 * H,
-                                    h_prev + b * h_ld, yb + t * y_step + b * y_ld, H)
             else:
                 linear_rows(wh, sx, h_prev, h_ld, B, g_t, GH, 1)
-                for b in range(B):
-                    if kind == 0:
-                        sigmoid_bias_f32(g_t + b * GH, bb, 2 * H)
-                        tanh_bias_f32(g_t + b * GH + 2 * H, bb + 2 * H, H)
-                        sigmoid_bias_f32(g_t + b * GH + 3 * H, bb + 3 * H, H)
-                        lstm_state_f32(g_t + b * GH, cp + b * H, cp + b * H, yb + t * y_step + b * y_ld, H)
-                    elif relu:
-                        for s2 in range(H):
-                            yb[t * y_step + b * y_ld + s2] = max(g_t[b * GH + s2] + bb[s2], 0.0)
-                    else:
-                        tanh_bias_f32(g_t + b * GH, bb, H)
-                        for s2 in range(H):
-                            yb[t * y_step + b * y_ld + s2] = g_t[b * GH + s2]
+            nt = cell_threads(B, B * GH)
+            if nt > 1:   # rows split over the pool, as the step's product is
+                for part in prange(nt, num_threads=nt, schedule="static"):
+                    cell_rows(kind, relu, part_start(B, part, nt), part_start(B, part + 1, nt), H, GH, g_t,
+                              ghp, bb, cp, h_prev, h_ld, yb + t * y_step, y_ld)
+            else:
+                cell_rows(kind, relu, 0, B, H, GH, g_t, ghp, bb, cp, h_prev, h_ld, yb + t * y_step, y_ld)
     t = 0 if reverse else T - 1
     np.copyto(np.asarray(h_n), np.asarray(y[t]))
     if kind == 0:

@@ -287,3 +287,38 @@ def test_a_nan_input_propagates_like_fp32_and_the_specification(cell, precision)
     ours = np.isnan(CELLS[cell](8, 8, seed=0).eval(precision=precision)(x)[0])
     np.testing.assert_array_equal(spec, expected)
     np.testing.assert_array_equal(ours, expected)
+
+
+def test_reduced_precision_products_use_the_thread_pool_when_large_enough():
+    """The products split their panels over the kernels' OpenMP pool (threadpoolctl's "openmp" limit), like
+    the float32 ones: one thread below the fork/join threshold, and never more threads than panels."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert lowp.product_threads(3200, 1024, 256) == 2  # an input projection
+        assert lowp.product_threads(32, 1024, 256) == 2  # a per-step product at B = 32
+        assert lowp.product_threads(1, 512, 128) == 1  # a B = 1 step: too small to pay
+        assert lowp.product_threads(4096, 16, 256) == 1  # one panel
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert lowp.product_threads(3200, 1024, 256) == 1
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_reduced_precision_forward_does_not_depend_on_the_thread_count(cell, precision):
+    """Each output column is summed by one thread in one order and each batch row's gate math by one
+    thread, so 1 and 2 threads give the same bits (products and steps large enough to be split)."""
+    from threadpoolctl import threadpool_limits
+
+    T, B, D, H = 3, 64, 96, 128
+    x = np.random.default_rng(7).standard_normal((T, B, D)).astype(np.float32)
+    layer = CELLS[cell](D, H, num_layers=2, bidirectional=True, seed=3).eval(precision=precision)
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            assert lowp.product_threads(B, layer.gates * H, H) == threads  # the per-step product is split
+            results.append(layer(x))
+    (y1, s1), (y2, s2) = results
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(s1 if cell == "lstm" else (s1,), s2 if cell == "lstm" else (s2,)):
+        np.testing.assert_array_equal(a, b)
