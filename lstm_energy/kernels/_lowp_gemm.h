@@ -15,9 +15,10 @@
  *   vnni    AVX-512 VNNI vpdpbusd (u8 x s8, 4 products into int32, no intermediate saturation):
  *           activations stored as q + 128 (u8), and 128 * wsum[n] subtracted in the epilogue.
  * bf16: weights and activations rounded to bfloat16 (round to nearest even), products summed in
- * float32: AVX512_BF16 vdpbf16ps (pairs of k per instruction), or the scalar conversion path
- * (each bf16 widened to float32, a running float32 sum per output) on other CPUs. Both are within
- * float32 rounding of each other (the sum order differs).
+ * float32: AVX512_BF16 vdpbf16ps (pairs of k per instruction); on AVX2 CPUs each bf16 widened to float32
+ * in registers (a shift or a mask: bf16 is the high half of a float32) and multiplied-added by FMA, at
+ * about the float32 kernels' rate; the scalar conversion path (a running float32 sum per output) on
+ * others. All are within float32 rounding of each other (the sum order and the FMA rounding differ).
  *
  * Packed weights (NumPy, lstm_energy/kernels/lowp.pyx): N padded to panels of 16 columns, K padded
  * to Kp (a multiple of 4 for int8, of 2 for bf16); panel p holds the 16 columns' k-groups as
@@ -105,7 +106,9 @@ static inline int lstm_energy_int8_layout(int path) { return path == LE_LP_AVX51
 
 static inline int lstm_energy_bf16_path(void)
 {
-    return (lstm_energy_isa() >= LE_ISA_AVX512 && lstm_energy_cpu_has_bf16()) ? LE_LP_AVX512 : LE_LP_SCALAR;
+    if (lstm_energy_isa() >= LE_ISA_AVX512 && lstm_energy_cpu_has_bf16())
+        return LE_LP_AVX512;
+    return lstm_energy_isa() >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
 }
 
 /* ------------------------------------------------------------------------------------- quantize */
@@ -278,6 +281,19 @@ static inline int lstm_energy_q8_block_rows_avx2(Py_ssize_t left, Py_ssize_t M)
     return left == 6 || left >= 10 || (left == 5 && M >= 6) ? 6 : 4;
 }
 
+/* A whole panel of one C row from registers: cr[0:16] (+)= (v0 | v1), the add rounded once, as
+ * lstm_energy_lp_store does (the int8 and bf16 AVX2 epilogues). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+lstm_energy_lp_store_panel_avx2(__m256 v0, __m256 v1, float *cr, int accumulate)
+{
+    if (accumulate) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+    }
+    _mm256_storeu_ps(cr, v0);
+    _mm256_storeu_ps(cr + 8, v1);
+}
+
 /* One C row from its int32 sums (acc0, acc1) = columns 0-7, 8-15. A whole panel: the epilogue in
  * registers, lstm_energy_lp_store's operations in its order, each rounded: the empty asm statement
  * keeps GCC from fusing the product and the add that follows into an FMA (GCC contracts intrinsics
@@ -291,12 +307,7 @@ lstm_energy_q8_store_avx2(__m256i acc0, __m256i acc1, float s, const float *wsca
         __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc0), _mm256_mul_ps(sr, _mm256_loadu_ps(wscale)));
         __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc1), _mm256_mul_ps(sr, _mm256_loadu_ps(wscale + 8)));
         __asm__("" : "+x"(v0), "+x"(v1));
-        if (accumulate) {
-            v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
-            v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
-        }
-        _mm256_storeu_ps(cr, v0);
-        _mm256_storeu_ps(cr + 8, v1);
+        lstm_energy_lp_store_panel_avx2(v0, v1, cr, accumulate);
         return;
     }
     float out[LE_LP_NR];
@@ -549,6 +560,84 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block_avx51
 }
 #endif
 
+#ifdef LSTM_ENERGY_X86
+/* --------------------------------------------------------------------------------- bf16: AVX2 */
+/* No bf16 arithmetic on AVX2: each pair of bf16 (k even in the low half of a 32-bit lane, k odd in the
+ * high half) becomes two float32 by a shift left by 16 (k even) and a mask of the high half (k odd),
+ * exact; then FMA in float32, k in order (as the scalar path sums). Blocks of 4 rows x 16 columns:
+ * 8 accumulators, 4 widened weight vectors, the mask and a row's broadcast pair and its two float32
+ * fit the 16 ymm registers. Activations stay bf16 rows (half the bytes of float32). */
+#define LE_BF_R_AVX2 4
+
+/* One C row from its float32 sums (s0, s1) = columns 0-7, 8-15: a whole panel stored (or added, one
+ * rounding, as lstm_energy_lp_store does) from the registers; a partial panel through
+ * lstm_energy_lp_store. Storing the sums to a stack buffer for lstm_energy_lp_store on every row took as
+ * long as the product itself (Zen 3: 18 against 37 MAC/ns for a 4 x 16 block of K = 256). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+lstm_energy_bf16_store_avx2(__m256 s0, __m256 s1, float *cr, Py_ssize_t nc, int accumulate)
+{
+    if (nc >= LE_LP_NR) {
+        lstm_energy_lp_store_panel_avx2(s0, s1, cr, accumulate);
+        return;
+    }
+    float out[LE_LP_NR];
+    _mm256_storeu_ps(out, s0);
+    _mm256_storeu_ps(out + 8, s1);
+    lstm_energy_lp_store(cr, out, 0.0f, NULL, nc, accumulate);
+}
+__attribute__((target("avx2,fma"), always_inline)) static inline void lstm_energy_bf16_rows_avx2(
+    const int R, const uint16_t *a, Py_ssize_t Kp, const uint16_t *panel, float *c, Py_ssize_t ldc,
+    Py_ssize_t nc, int accumulate)
+{
+    const __m256i high = _mm256_set1_epi32((int)0xFFFF0000u);
+    __m256 z = _mm256_setzero_ps();
+    __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+    for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+        const uint16_t *w = panel + k2 * 32;
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)w);          /* columns 0-7, (k even, k odd) */
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(w + 16));   /* columns 8-15 */
+        __m256 we0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));                    /* k even */
+        __m256 we1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
+        __m256 wo0 = _mm256_castsi256_ps(_mm256_and_si256(v0, high));                   /* k odd */
+        __m256 wo1 = _mm256_castsi256_ps(_mm256_and_si256(v1, high));
+#define LE_BF_AVX2_ROW(r, s0, s1)                                                                 \
+        {                                                                                         \
+            int32_t bits;                                                                         \
+            memcpy(&bits, a + (r) * Kp + 2 * k2, 4);                                              \
+            __m256i pair = _mm256_set1_epi32(bits);                                               \
+            __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(pair, 16));                         \
+            __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(pair, high));                        \
+            s0 = _mm256_fmadd_ps(ae, we0, s0); s1 = _mm256_fmadd_ps(ae, we1, s1);                 \
+            s0 = _mm256_fmadd_ps(ao, wo0, s0); s1 = _mm256_fmadd_ps(ao, wo1, s1);                 \
+        }
+        LE_BF_AVX2_ROW(0, c00, c01)
+        if (R > 1) LE_BF_AVX2_ROW(1, c10, c11)
+        if (R > 2) LE_BF_AVX2_ROW(2, c20, c21)
+        if (R > 3) LE_BF_AVX2_ROW(3, c30, c31)
+#undef LE_BF_AVX2_ROW
+    }
+#define LE_BF_AVX2_STORE(r, s0, s1) lstm_energy_bf16_store_avx2(s0, s1, c + (r) * ldc, nc, accumulate);
+    LE_BF_AVX2_STORE(0, c00, c01)
+    if (R > 1) LE_BF_AVX2_STORE(1, c10, c11)
+    if (R > 2) LE_BF_AVX2_STORE(2, c20, c21)
+    if (R > 3) LE_BF_AVX2_STORE(3, c30, c31)
+#undef LE_BF_AVX2_STORE
+}
+
+/* `rows` (<= 4) rows x 16 columns of C: a 4-row block, or fewer rows one at a time */
+__attribute__((target("avx2,fma"))) static void lstm_energy_bf16_block_avx2(
+    const uint16_t *a, Py_ssize_t Kp, Py_ssize_t rows, const uint16_t *panel, float *c, Py_ssize_t ldc,
+    Py_ssize_t nc, int accumulate)
+{
+    if (rows == LE_BF_R_AVX2) {
+        lstm_energy_bf16_rows_avx2(LE_BF_R_AVX2, a, Kp, panel, c, ldc, nc, accumulate);
+        return;
+    }
+    for (Py_ssize_t r = 0; r < rows; ++r)
+        lstm_energy_bf16_rows_avx2(1, a + r * Kp, Kp, panel, c + r * ldc, ldc, nc, accumulate);
+}
+#endif
+
 /* --------------------------------------------------------------------------------- bf16: scalar */
 
 static inline float lstm_energy_bf16_to_float(uint16_t h)
@@ -620,7 +709,11 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                     const uint16_t *panels, float *c, Py_ssize_t ldc, int accumulate,
                                     Py_ssize_t p0, Py_ssize_t p1)
 {
-    Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : 1;
+#ifdef LSTM_ENERGY_X86
+    Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : (path == LE_LP_AVX2 ? LE_BF_R_AVX2 : 1);
+#else
+    Py_ssize_t R = 1;
+#endif
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
         for (Py_ssize_t p = p0; p < p1; ++p) {
@@ -632,6 +725,9 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                 if (path == LE_LP_AVX512)
                     lstm_energy_bf16_block_avx512(a + r0 * Kp, Kp, rows, panel, c + r0 * ldc + n0, ldc,
                                                   nc, accumulate);
+                else if (path == LE_LP_AVX2)
+                    lstm_energy_bf16_block_avx2(a + r0 * Kp, Kp, rows, panel, c + r0 * ldc + n0, ldc,
+                                                nc, accumulate);
                 else
 #endif
                     lstm_energy_bf16_block_scalar(a + r0 * Kp, Kp, rows, panel, c + r0 * ldc + n0, ldc,

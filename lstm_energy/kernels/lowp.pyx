@@ -2,11 +2,11 @@
 """Reduced-precision inference forwards (issue 18): int8 dynamic quantization and bf16, one layer and
 one direction, eval mode, float32 in and out. The schemes are specified in NumPy in
 ``lstm_energy.reference.lowp``; the products are ``_lowp_gemm.h`` (int8: scalar, AVX2 and AVX-512
-VNNI paths; bf16: AVX512_BF16 and a scalar conversion path), chosen at run time under the kernels'
-instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the float32 kernels' (``_vector_math.h``,
-``_cell_rows.h``). Products and a large step's gate math split over the kernels' OpenMP pool like the float32
-kernels' (``product_threads``, ``_cell_threads``); every output is computed by one thread in one order, so the
-results do not depend on the thread count.
+VNNI paths; bf16: AVX512_BF16, AVX2 (widened to float32, FMA) and a scalar conversion path), chosen
+at run time under the kernels' instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the
+float32 kernels' (``_vector_math.h``, ``_cell_rows.h``). Products and a large step's gate math split over the
+kernels' OpenMP pool like the float32 kernels' (``product_threads``, ``_cell_threads``); every output is
+computed by one thread in one order, so the results do not depend on the thread count.
 
     w = pack_weight(w_ih, "int8")        # once per layer, direction and precision (the layer caches it)
     lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu)
@@ -49,12 +49,13 @@ PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512"
 
 
 def product_path(str precision):
-    """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "avx512" (VNNI);
-    bf16 "scalar" (conversion) | "avx512" (AVX512_BF16)."""
+    """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI);
+    bf16 "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16)."""
     if precision == "int8":
         return "vnni" if lstm_energy_int8_path() == LE_LP_AVX512 else PATH_NAMES[lstm_energy_int8_path()]
     if precision == "bf16":
-        return "avx512_bf16" if lstm_energy_bf16_path() == LE_LP_AVX512 else "scalar"
+        path = lstm_energy_bf16_path()
+        return "avx512_bf16" if path == LE_LP_AVX512 else PATH_NAMES[path]
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
 
 

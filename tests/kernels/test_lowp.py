@@ -62,17 +62,26 @@ def test_int8_avx2_product_is_exact_for_every_row_count(K):
         np.testing.assert_array_equal(acc, np.float32(2) + expected, err_msg=f"M={M}")
 
 
-@pytest.mark.parametrize("isa,flag", [("baseline", None), ("avx512", "avx512_bf16")])
+# (isa, extra CPU flag, expected bf16 path name); on an AVX-512 CPU without AVX512_BF16 the avx512 isa takes
+# the avx2 bf16 product, which the avx2 case covers
+BF16_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_bf16", "avx512_bf16")]
+
+
+@pytest.mark.parametrize("isa,flag,name", BF16_PATHS)
 @pytest.mark.parametrize("M,N,K", SHAPES)
-def test_bf16_product_matches_reference_to_float32_rounding(isa, flag, M, N, K):
+def test_bf16_product_matches_reference_to_float32_rounding(isa, flag, name, M, N, K):
     _require(isa, flag)
     rng = np.random.default_rng(K)
     a = rng.standard_normal((M, K)).astype(np.float32)
     w = rng.standard_normal((N, K)).astype(np.float32)
     expected = ref.bf16_linear(a, ref.prepare_weight(w, "bf16"))
     out = np.empty((M, N), np.float32)
+    acc = np.ones((M, N), np.float32)
     with use_isa(isa):
+        assert lowp.product_path("bf16") == name
         lowp.linear(a, lowp.pack_weight(w, "bf16"), out)
+        lowp.linear(a, lowp.pack_weight(w, "bf16"), acc, accumulate=True)
+    np.testing.assert_array_equal(acc, np.float32(1) + out)
     # same products (exact in float32), only the summation order differs: O(K eps) of sum |a w|
     bound = 4 * K * np.finfo(np.float32).eps * (np.abs(ref.to_bf16(a)) @ np.abs(ref.prepare_weight(w, "bf16")).T)
     assert (np.abs(out - expected) <= bound + 1e-30).all()
