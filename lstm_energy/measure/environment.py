@@ -89,6 +89,20 @@ def kernel_isa() -> str | None:
     return isa.current()
 
 
+def reduced_precision_paths() -> dict[str, str] | None:
+    """The product path each reduced precision's forward takes now (``lstm_energy.kernels.lowp.product_path``):
+    int8 "scalar" | "avx2" | "vnni"; bf16 "scalar" | "avx2" (widened to float32: no bf16 arithmetic) |
+    "avx512_bf16". What a bf16 or int8 figure measured: the same precision costs very different joules on
+    these paths. None when the kernels are not built."""
+    from lstm_energy.config import PRECISIONS
+
+    try:
+        from lstm_energy.kernels.lowp import product_path
+    except ImportError:
+        return None
+    return {precision: product_path(precision) for precision in PRECISIONS if precision != "fp32"}
+
+
 def environment(
     *,
     blas_threads: int | None = None,
@@ -116,4 +130,5 @@ def environment(
         "versions": package_versions(),
         "hostname": socket.gethostname(),
         "isa": kernel_isa(),
+        "lowp_paths": reduced_precision_paths(),
     }

@@ -195,6 +195,8 @@ def _environment_table(records: list[dict]) -> str:
         ("governor", "cpufreq governor"),
         ("turbo", "turbo/boost"),
         ("blas_threads", "BLAS threads"),
+        ("isa", "kernel path (isa)"),
+        ("lowp_paths", "int8 / bf16 products"),
         ("python", "Python"),
         ("hostname", "host"),
     ]

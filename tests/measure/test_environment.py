@@ -16,6 +16,7 @@ RECORD_KEYS = {
     "versions",
     "hostname",
     "isa",
+    "lowp_paths",
 }
 
 
@@ -53,3 +54,17 @@ def test_blas_libraries_and_versions_are_recorded(tmp_path):
     assert all("num_threads" in entry and "internal_api" in entry for entry in env["blas"])
     assert env["versions"]["numpy"] and env["versions"]["lstm_energy"]
     assert env["blas_threads"] == max(e["num_threads"] for e in env["blas"] if e["user_api"] == "blas")
+
+
+@pytest.mark.parametrize(
+    "isa, expected", [("baseline", {"int8": "scalar", "bf16": "scalar"}), ("avx2", {"int8": "avx2", "bf16": "avx2"})]
+)
+def test_reduced_precision_product_paths_follow_the_kernel_path(tmp_path, isa, expected):
+    """A bf16 or int8 record names the product its joules came from (on a CPU without AVX512_BF16, bf16 is
+    widened to float32: no bf16 arithmetic)."""
+    kernels_isa = pytest.importorskip("lstm_energy.kernels.isa", reason="Cython kernels not built")
+    if kernels_isa.missing_flag(isa) is not None:
+        pytest.skip(f"kernel path {isa} needs CPU flag {kernels_isa.missing_flag(isa)!r}")
+    with kernels_isa.use_isa(isa):
+        env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
+    assert env["isa"] == isa and env["lowp_paths"] == expected

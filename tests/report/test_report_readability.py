@@ -131,3 +131,15 @@ def test_unknown_implementation_is_named_as_missing_with_how_to_record_it(tmp_pa
     assert "(none)" not in figure
     assert "implementation is not recorded in 1 of 1 row(s)" in figure
     assert "energy.configure(impl=" in figure.replace("&quot;", '"')
+
+
+def test_environment_names_the_kernel_path_and_the_reduced_precision_products(tmp_path, record_factory, jsonl_writer):
+    """A bf16 figure from a CPU without AVX512_BF16 came from bf16 widened to float32: the page says which
+    products ran, from the records' environment."""
+    record = record_factory()
+    record["environment"]["isa"] = "avx2"
+    record["environment"]["lowp_paths"] = {"bf16": "avx2", "int8": "avx2"}
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [record])])
+    meta = next(t for t in re.findall(r'<table class="meta">.*?</table>', html, re.S) if "BLAS threads" in t)
+    assert "<th>kernel path (isa)</th><td>avx2</td>" in meta
+    assert "<th>int8 / bf16 products</th><td>bf16 = avx2, int8 = avx2</td>" in meta
