@@ -48,6 +48,12 @@ cdef extern from "_lowp_gemm.h" nogil:
 PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512"}
 
 
+cdef inline Py_ssize_t int8_padded_k(Py_ssize_t K) noexcept nogil:
+    """K padded to a multiple of 4, the int8 panels' k-group (VNNI's 4 k per lane; the k2 layout pads
+    alike): the length of a packed weight's rows and of the scratch's activation rows."""
+    return (K + 3) // 4 * 4
+
+
 def product_path(str precision):
     """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI);
     bf16 "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16)."""
@@ -64,7 +70,7 @@ def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
     pool (threadpoolctl's "openmp" limit), at most one per 16-column panel, or 1 below the size where
     a fork/join pays (the float32 products' threshold). The panels split into contiguous ranges, each
     column summed by one thread: results do not depend on the thread count."""
-    return lstm_energy_lp_threads(M, N, (K + 3) // 4 * 4)
+    return lstm_energy_lp_threads(M, N, int8_padded_k(K))
 
 
 def cpu_flags():
@@ -98,7 +104,7 @@ def pack_weight(w, str precision, layout=None):
             raise ValueError(f"unknown int8 layout {layout!r}: expected 'k4' (VNNI) or 'k2' (AVX2, scalar)")
         group = 4 if layout == "k4" else 2
         wq, wscale = prepare_weight(w, "int8")
-        Kp = (K + 3) // 4 * 4
+        Kp = int8_padded_k(K)
         padded = np.zeros((P * 16, Kp), np.int8)
         padded[:N, :K] = wq
         panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3))
@@ -122,7 +128,7 @@ def scratch_size(Py_ssize_t M, Py_ssize_t K):
     """float32 elements of the scratch that holds M rows of K quantized (int16) or bf16 activations
     plus their M scales: what ``linear``/``lowp_forward`` need as ``scratch`` (K: the larger of the two
     weights' K for a forward)."""
-    Kp = (K + 3) // 4 * 4
+    Kp = int8_padded_k(K)
     return (M * Kp + 1) // 2 + M
 
 
