@@ -10,6 +10,7 @@ for orientation only.
 
     python benchmarks/ab.py --a /tmp/old-build --b . --b-env LSTM_ENERGY_ISA=avx2 --rounds 10
     python benchmarks/ab.py ... -k lstm-forward      # configurations whose id contains the text
+    python benchmarks/ab.py ... --precision int8     # eval forwards in a reduced precision
 
 A build is a directory that holds the ``lstm_energy`` package (with its compiled kernels); the
 worker imports it first on ``sys.path``, and prints the file it really imported.
@@ -69,8 +70,15 @@ def worker() -> None:
         key = tuple(request["config"])
         if key not in prepared:
             prepared.clear()
-            cell, phase, shape = key
-            prepared[key] = prepare(cell, "cython", phase, seed=0, **SHAPES[shape]).run
+            cell, phase, shape, precision = key
+            if precision == "fp32":
+                prepared[key] = prepare(cell, "cython", phase, seed=0, **SHAPES[shape]).run
+            else:  # an eval forward in a reduced precision (issue 18)
+                from lstm_energy.config import Config
+                from lstm_energy.measure.runners import prepare_config
+
+                config = Config(cell=cell, impl="cython", phase=phase, precision=precision, **SHAPES[shape])
+                prepared[key] = prepare_config(config, seed=0).run
             for _ in range(2):
                 prepared[key]()  # warm-up: lazy workspaces, caches
         run = prepared[key]
@@ -117,6 +125,9 @@ def main() -> int:
     parser.add_argument("--turn-seconds", type=float, default=0.25, help="time each build gets per round")
     parser.add_argument("-k", default="", help="only configurations whose id contains this text")
     parser.add_argument("--json", help="write every per-round ratio here")
+    parser.add_argument(
+        "--precision", default="fp32", choices=("fp32", "bf16", "int8"), help="bf16/int8: eval forwards only"
+    )
     args = parser.parse_args()
     if args.worker:
         worker()
@@ -131,9 +142,9 @@ def main() -> int:
     print(f"{'config':22} {'A ms':>8} {'B ms':>8} {'B/A':>6}  {'rounds min-max':>13}  {'IQR':>5}")
     results = []
     for cell, phase, shape in itertools.product(CELLS, PHASES, SHAPES):
-        config = (cell, phase, shape)
+        config = (cell, phase, shape, args.precision)
         name = "-".join(config)
-        if args.k not in name:
+        if args.k not in name or (args.precision != "fp32" and phase != "forward"):
             continue
         probe = min(ask(a, config, 1) + ask(b, config, 1))
         calls = max(3, round(args.turn_seconds / probe))

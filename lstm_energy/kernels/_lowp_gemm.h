@@ -552,10 +552,16 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block_avx51
         }
     }
 #undef LE_BF_ROW
+    /* the epilogue in registers, masked to the nc columns this panel has: C (+)= the sums, one rounding
+     * (the add), as lstm_energy_lp_store does. Storing each row's sums to a stack buffer for
+     * lstm_energy_lp_store cost as much as the product on AVX2 (docs/kernels-performance.md, ninth pass). */
+    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
     for (Py_ssize_t r = 0; r < rows; ++r) {
-        float out[LE_LP_NR];
-        _mm512_storeu_ps(out, acc[r]);
-        lstm_energy_lp_store(c + r * ldc, out, 0.0f, NULL, nc, accumulate);
+        float *cr = c + r * ldc;
+        __m512 v = acc[r];
+        if (accumulate)
+            v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
+        _mm512_mask_storeu_ps(cr, cols, v);
     }
 }
 #endif

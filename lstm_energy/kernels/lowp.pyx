@@ -239,13 +239,32 @@ cdef inline void cell_rows(int kind, bint relu, Py_ssize_t b0, Py_ssize_t b1, Py
                 y[j] = g[j]
 
 
-def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssize_t H):
+CHUNK_BYTES = 256 * 1024   # the gates of one input-projection chunk: a quarter of Zen 4's L2, half of Zen 3's
+CHUNK_MIN_ROWS = 64        # rows of one input-projection product at the least (small batches)
+
+
+def chunk_steps(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH):
+    """Steps whose input projection ``lowp_forward`` computes in one product, by default: as many as
+    keep their gates, (steps, B, GH) float32, within CHUNK_BYTES, so that the recurrent products that
+    add to them and the gate math find them in L2 rather than in L3 (a (T, B, GH) buffer of a mid or big
+    shape is 3-13 MB); at least enough steps for CHUNK_MIN_ROWS rows, at least 1, at most T."""
+    by_bytes = CHUNK_BYTES // max(1, B * GH * 4)
+    by_rows = (CHUNK_MIN_ROWS + B - 1) // B
+    return max(1, min(T, max(by_bytes, by_rows)))
+
+
+def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssize_t H, steps_per_chunk=None):
     """{name: shape} of the float32 workspace ``lowp_forward`` writes into (the caller allocates it once
-    and passes it to every call of that shape): gates (T, B, G*H), the input projection and then the
-    activated gates; gh (B, 3H) the GRU's recurrent product of one step; c (B, H) the LSTM's running
-    cell state; scratch the quantized or bf16 activations and their scales (``scratch_size``)."""
+    and passes it to every call of that shape): gates (Tc, B, G*H), the input projection of a chunk of
+    Tc steps and then their activated gates; gh (B, 3H) the GRU's recurrent product of one step; c (B, H)
+    the LSTM's running cell state; scratch the quantized or bf16 activations of a chunk and their scales
+    (``scratch_size``). Tc: steps_per_chunk, by default ``chunk_steps(T, B, G*H)``; ``lowp_forward``
+    reads it from the gates' shape."""
     G = GATES[cell]
-    shapes = {"gates": (T, B, G * H), "scratch": (scratch_size(T * B, max(D, H)),)}
+    Tc = chunk_steps(T, B, G * H) if steps_per_chunk is None else steps_per_chunk
+    if not 1 <= Tc <= max(T, 1):
+        raise ValueError(f"workspace_shapes: steps_per_chunk={Tc} must be between 1 and T={T}")
+    shapes = {"gates": (Tc, B, G * H), "scratch": (scratch_size(Tc * B, max(D, H)),)}
     if cell == "gru":
         shapes["gh"] = (B, 3 * H)
     if cell == "lstm":
@@ -266,7 +285,9 @@ def lowp_forward(str cell,
                  bint reverse,
                  bint relu,
                  dict ws):                     # SCRATCH workspace_shapes(cell, T, B, D, H), float32
-    """One layer and direction of an inference forward in the packed weights' precision."""
+    """One layer and direction of an inference forward in the packed weights' precision: the input
+    projection a chunk of steps at a time (ws["gates"] holds one chunk's gates, ``chunk_steps``), each
+    step's recurrent product added to its gates (GRU: into gh), then the step's float32 gate math."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef int G = GATES[cell]
     cdef int kind = ("lstm", "gru", "rnn").index(cell)
@@ -282,7 +303,10 @@ def lowp_forward(str cell,
                          f"{4 * H if kind == 1 else G * H}")
     if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
         raise ValueError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
-    expected = workspace_shapes(cell, T, B, D, H)
+    found_gates = ws.get("gates")
+    cdef Py_ssize_t Tc = chunk_steps(T, B, G * H) if found_gates is None or found_gates.ndim != 3 else \
+        min(max(found_gates.shape[0], 1), max(T, 1))
+    expected = workspace_shapes(cell, T, B, D, H, Tc)
     for name, shape in expected.items():
         found = ws.get(name)
         if found is None or found.shape != shape or found.dtype != np.float32 or not found.flags.c_contiguous:
@@ -302,7 +326,8 @@ def lowp_forward(str cell,
         np.copyto(ws["c"], c0)
         c_state = ws["c"]
         cp = &c_state[0, 0]
-    cdef _Scratch sx = _Scratch(ws["scratch"], T * B, max(D, H), "lowp_forward")
+    cdef Py_ssize_t n, t_lo = 0
+    cdef _Scratch sx = _Scratch(ws["scratch"], Tc * B, max(D, H), "lowp_forward")
     cdef Py_ssize_t y_step = y.strides[0] // 4, y_ld = y.strides[1] // 4
     cdef float* yb = &y[0, 0, 0]
     cdef float* gb = &gates[0, 0, 0]
@@ -312,16 +337,19 @@ def lowp_forward(str cell,
     cdef int nt
     cdef float* g_t
     with nogil:
-        linear_rows(wi, sx, &x[0, 0, 0], D, T * B, gb, GH, 0)
         for s in range(T):
             t = T - 1 - s if reverse else s
+            if s % Tc == 0:   # the input projection of steps s .. s + n - 1, times t_lo .. t_lo + n - 1
+                n = min(Tc, T - s)
+                t_lo = t - n + 1 if reverse else t
+                linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0)
             if s == 0:
                 h_prev = &h0[0, 0]
                 h_ld = H
             else:
                 h_prev = yb + (t + 1 if reverse else t - 1) * y_step
                 h_ld = y_ld
-            g_t = gb + t * B * GH
+            g_t = gb + (t - t_lo) * B * GH
             if kind == 1:
                 linear_rows(wh, sx, h_prev, h_ld, B, ghp, 3 * H, 0)
             else:

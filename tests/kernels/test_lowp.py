@@ -262,6 +262,51 @@ def test_lowp_forward_refuses_a_workspace_of_the_wrong_shape():
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("precision", ["int8", "bf16"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_input_projection_in_chunks_of_steps_gives_the_same_bits(cell, precision, reverse):
+    """lowp_forward projects the input a chunk of steps at a time (the gates workspace holds one chunk):
+    every chunk length, one that does not divide T included, gives the bits of one whole-sequence
+    product, in both directions (each output row is quantized and summed alike whatever rows share its
+    product)."""
+    T, B, D, H = 7, 5, 24, 16
+    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    w_ih = lowp.pack_weight(rng.standard_normal((G * H, D)).astype(np.float32) * 0.3, precision)
+    w_hh = lowp.pack_weight(rng.standard_normal((G * H, H)).astype(np.float32) * 0.3, precision)
+    bias = rng.standard_normal(4 * H if cell == "gru" else G * H).astype(np.float32)
+    h0 = rng.standard_normal((B, H)).astype(np.float32)
+    c0 = rng.standard_normal((B, H)).astype(np.float32) if cell == "lstm" else None
+
+    def forward(steps_per_chunk):
+        y, h_n = np.full((T, B, H), np.nan, np.float32), np.empty((B, H), np.float32)
+        c_n = np.empty((B, H), np.float32) if cell == "lstm" else None
+        shapes = lowp.workspace_shapes(cell, T, B, D, H, steps_per_chunk)
+        assert shapes["gates"][0] == steps_per_chunk
+        ws = {name: np.empty(shape, np.float32) for name, shape in shapes.items()}
+        lowp.lowp_forward(cell, x, w_ih, w_hh, bias, h0, c0, y, h_n, c_n, reverse, False, ws)
+        return y, h_n, c_n
+
+    whole = forward(T)
+    assert not np.isnan(whole[0]).any()
+    for steps_per_chunk in (1, 3, T - 1):
+        for got, expected in zip(forward(steps_per_chunk), whole):
+            if expected is not None:
+                np.testing.assert_array_equal(got, expected)
+
+
+def test_chunk_steps_keeps_a_chunk_of_gates_in_l2_and_fills_small_batches():
+    assert lowp.chunk_steps(100, 32, 4 * 256) == 2  # LSTM mid: 128 KiB of gates per step, 256 KiB a chunk
+    assert lowp.chunk_steps(50, 64, 4 * 512) == 1  # LSTM big: 512 KiB per step, one step
+    assert lowp.chunk_steps(100, 1, 4 * 128) == 100  # LSTM edge: the whole sequence in one product
+    assert lowp.chunk_steps(200, 16, 256) == 16  # RNN seed: 16 KiB per step
+    assert lowp.chunk_steps(100, 8, 4 * 4096) == 8  # 8 rows per step: at least 64 rows a product
+    with pytest.raises(ValueError, match="steps_per_chunk=0 must be between 1 and T=4"):
+        lowp.workspace_shapes("lstm", 4, 2, 6, 8, 0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
 def test_reduced_precision_forward_allocates_only_its_outputs_after_the_first_call(cell, precision):
     """Like the float32 forward: the gates, state and quantized activations live in the layer's cached
     workspace; a repeated call allocates the returned arrays and small temporaries only."""
