@@ -143,7 +143,7 @@ def main() -> int:
     results = []
     for cell, phase, shape in itertools.product(CELLS, PHASES, SHAPES):
         config = (cell, phase, shape, args.precision)
-        name = "-".join(config)
+        name = "-".join(config if args.precision != "fp32" else config[:3])
         if args.k not in name or (args.precision != "fp32" and phase != "forward"):
             continue
         probe = min(ask(a, config, 1) + ask(b, config, 1))

@@ -1,4 +1,5 @@
-"""benchmarks/ab.py (paired A/B of two builds) runs end to end: two workers on this tree, one row."""
+"""benchmarks/ab.py (paired A/B of two builds) runs end to end: two workers on this tree, one row, in
+float32 and in a reduced precision (an eval forward, issue 18)."""
 
 import json
 import subprocess
@@ -10,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ab_compares_two_builds(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_ab_compares_two_builds(tmp_path, precision):
     pytest.importorskip("lstm_energy.kernels.lstm", reason="the Cython kernels are not built")
     import lstm_energy
 
@@ -19,15 +21,16 @@ def test_ab_compares_two_builds(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "ab.py"), "--a", build, "--b", build]
         + ["--b-env", "LSTM_ENERGY_ISA=baseline", "--rounds", "2", "--turn-seconds", "0.01"]
-        + ["-k", "rnn-forward-edge", "--json", str(out)],
+        + ["-k", "rnn-forward-edge", "--json", str(out), "--precision", precision],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "rnn-forward-edge" in result.stdout
+    name = "rnn-forward-edge" + ("" if precision == "fp32" else f"-{precision}")  # fp32 ids as before
+    assert name in result.stdout
     record = json.loads(out.read_text())
     assert record["b"]["isa"] == "baseline" and record["b_env"] == ["LSTM_ENERGY_ISA=baseline"]
     (row,) = record["rows"]
-    assert row["config"] == "rnn-forward-edge" and len(row["ratios"]) == 2 and row["ratio"] > 0
+    assert row["config"] == name and len(row["ratios"]) == 2 and row["ratio"] > 0
