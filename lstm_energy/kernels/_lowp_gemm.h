@@ -132,13 +132,17 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_absmax_row,
 /* q[k] = rint(a[k] * inv) clamped to [-127, 127], + bias (0, or 128 for the VNNI operand), k < K.
  * rintf (round to nearest even; inlined: roundps, or GCC's SSE2 expansion with -fno-trapping-math).
  * Not the (v + 1.5 * 2^23) - 1.5 * 2^23 trick: GCC contracts a[k] * inv + 1.5 * 2^23 into an FMA on
- * the FMA builds, which rounds differently from the NumPy specification. */
+ * the FMA builds, which rounds differently from the NumPy specification.
+ * clamp 0 skips the clamp where it cannot change a value (see lstm_energy_quantize_rows): GCC keeps the
+ * ternaries as compare-and-blend sequences (it may not turn them into min/max without finite-math), a
+ * third of the loop; the two loops are unswitched at -O3. */
 LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row,
-    (const float *restrict a, Py_ssize_t K, float inv, int bias, int8_t *restrict q),
+    (const float *restrict a, Py_ssize_t K, float inv, int bias, int clamp, int8_t *restrict q),
     {
         for (Py_ssize_t k = 0; k < K; ++k) {
             float v = a[k] * inv;
-            v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+            if (clamp)
+                v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
             v = rintf(v);
             q[k] = (int8_t)(uint8_t)((int)v + bias);
         }
@@ -146,11 +150,12 @@ LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row,
 
 /* the same values as int16 (the k2 layout's activations) */
 LSTM_ENERGY_ROW_FUNCTION(lstm_energy_quantize_row16,
-    (const float *restrict a, Py_ssize_t K, float inv, int16_t *restrict q),
+    (const float *restrict a, Py_ssize_t K, float inv, int clamp, int16_t *restrict q),
     {
         for (Py_ssize_t k = 0; k < K; ++k) {
             float v = a[k] * inv;
-            v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+            if (clamp)
+                v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
             q[k] = (int16_t)(int)rintf(v);
         }
     })
@@ -185,13 +190,17 @@ static void lstm_energy_quantize_rows(const float *a, Py_ssize_t lda, Py_ssize_t
         scale[m] = zero_row ? (amax == 0.0f ? 0.0f : amax) : amax / 127.0f;
         Py_ssize_t from = zero_row ? 0 : K;                 /* the first element left to pad */
         float inv = 127.0f / amax;
+        /* A finite row with a finite inv needs no clamp: |a[k]| <= amax and inv <= (127 / amax)(1 + 2^-24),
+         * so |a[k] * inv| <= 127 (1 + 2^-24)^2 < 127.5 after its rounding, and rint stays within +-127.
+         * inv overflows to inf for amax below 127 / FLT_MAX; that row keeps the specification's clamp. */
+        int clamp = !(inv < INFINITY);
         if (layout == LE_Q8_LAYOUT_K4) {
             if (!zero_row)
-                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row, (row, K, inv, 128, out8));
+                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row, (row, K, inv, 128, clamp, out8));
             memset(out8 + from, 0x80, (size_t)(Kp - from));
         } else {
             if (!zero_row)
-                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row16, (row, K, inv, out16));
+                LSTM_ENERGY_DISPATCH(lstm_energy_quantize_row16, (row, K, inv, clamp, out16));
             memset(out16 + from, 0, (size_t)(Kp - from) * 2);
         }
     }
