@@ -489,6 +489,23 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_int8_gemm_avx2(
 #define LE_Q8_R_VNNI 8
 #define LE_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"
 
+/* C row (+)= dequant(acc) for one panel: cvtepi32_ps(acc - 128 wsum) * (s * wscale), then + C when
+ * accumulating (lstm_energy_lp_store's operations in its order, one rounding each: compiled with
+ * fp-contract=off, so the multiply and the add stay two), masked to the panel's nc columns; wsum and
+ * wscale are padded to whole panels, so their loads are in bounds. */
+__attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"), always_inline)) static inline void
+lstm_energy_q8_store_vnni(__m512i acc, const int32_t *wsum, float s, const float *wscale, float *cr, Py_ssize_t nc,
+                          int accumulate)
+{
+    __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512((const void *)wsum), 7);   /* 128 * wsum */
+    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr));
+    v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(s), _mm512_loadu_ps(wscale)));
+    if (accumulate)
+        v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
+    _mm512_mask_storeu_ps(cr, cols, v);
+}
+
 __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_block_vnni(
     const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
     const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
@@ -517,24 +534,59 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
         }
     }
 #undef LE_VNNI_ROW
-    /* the epilogue in registers (lstm_energy_lp_store's operations in its order, one rounding each:
-     * this function is compiled with fp-contract=off, so the multiply and the add stay two), masked
-     * to the nc columns this panel has; wscale is padded to whole panels, so its load is in bounds */
-    __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512((const void *)wsum), 7);   /* 128 * wsum */
-    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
-    __m512 ws = _mm512_loadu_ps(wscale);
-    for (Py_ssize_t r = 0; r < rows; ++r) {
-        __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r], corr));
-        v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(scale[r]), ws));
-        float *cr = c + r * ldc;
-        if (accumulate)
-            v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
-        _mm512_mask_storeu_ps(cr, cols, v);
+    for (Py_ssize_t r = 0; r < rows; ++r)
+        lstm_energy_q8_store_vnni(acc[r], wsum, scale[r], wscale, c + r * ldc, nc, accumulate);
+}
+
+/* One row of C over the panels [p0, p1) (the products of fewer than 4 rows: the B < 4 step), four panels
+ * at a time: four independent vpdpbusd chains. A row of the block above has one chain, bound by the
+ * instruction's latency, and so ran the B = 1 step at a fifth of the rate its weight bytes allow. Each
+ * sum is taken in the block's order (and is an exact integer anyway); a last 1-3 panels go to the block. */
+__attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_row_vnni(
+    const int8_t *q, Py_ssize_t Kp, const int8_t *panels, const int32_t *wsum, float s, const float *wscale,
+    float *c, Py_ssize_t N, int accumulate, Py_ssize_t p0, Py_ssize_t p1)
+{
+    const Py_ssize_t stride = Kp * LE_LP_NR;   /* bytes of one panel */
+    Py_ssize_t p = p0;
+    for (; p + 4 <= p1; p += 4) {
+        const int8_t *w = panels + p * stride;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (Py_ssize_t k4 = 0; k4 < Kp / 4; ++k4) {
+            int32_t bits;
+            memcpy(&bits, q + 4 * k4, 4);
+            __m512i x = _mm512_set1_epi32(bits);
+            a0 = _mm512_dpbusd_epi32(a0, x, _mm512_loadu_si512((const void *)(w + k4 * 64)));
+            a1 = _mm512_dpbusd_epi32(a1, x, _mm512_loadu_si512((const void *)(w + stride + k4 * 64)));
+            a2 = _mm512_dpbusd_epi32(a2, x, _mm512_loadu_si512((const void *)(w + 2 * stride + k4 * 64)));
+            a3 = _mm512_dpbusd_epi32(a3, x, _mm512_loadu_si512((const void *)(w + 3 * stride + k4 * 64)));
+        }
+        __m512i sums[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < 4; ++j) {
+            Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            lstm_energy_q8_store_vnni(sums[j], wsum + n0, s, wscale + n0, c + n0, nc, accumulate);
+        }
+    }
+    for (; p < p1; ++p) {
+        Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+        lstm_energy_q8_block_vnni(q, Kp, 1, panels + p * stride, wsum + n0, &s, wscale + n0, c + n0, 0, nc,
+                                  accumulate);
     }
 }
 
 /* --------------------------------------------------------------------------------- bf16: AVX512_BF16 */
 #define LE_BF16_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"
+
+/* C row (+)= the sums of one panel in registers, masked to its nc columns: one rounding (the add), as
+ * lstm_energy_lp_store does. Storing each row's sums to a stack buffer for lstm_energy_lp_store cost as
+ * much as the product (docs/kernels-performance.md, ninth and tenth passes). */
+__attribute__((target(LE_BF16_TARGET), always_inline)) static inline void
+lstm_energy_bf16_store_avx512(__m512 v, float *cr, Py_ssize_t nc, int accumulate)
+{
+    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
+    if (accumulate)
+        v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
+    _mm512_mask_storeu_ps(cr, cols, v);
+}
 
 __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block_avx512(
     const uint16_t *a, Py_ssize_t Kp, Py_ssize_t rows, const uint16_t *panel, float *c,
@@ -561,16 +613,39 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block_avx51
         }
     }
 #undef LE_BF_ROW
-    /* the epilogue in registers, masked to the nc columns this panel has: C (+)= the sums, one rounding
-     * (the add), as lstm_energy_lp_store does. Storing each row's sums to a stack buffer for
-     * lstm_energy_lp_store cost as much as the product on AVX2 (docs/kernels-performance.md, ninth pass). */
-    __mmask16 cols = nc >= LE_LP_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
-    for (Py_ssize_t r = 0; r < rows; ++r) {
-        float *cr = c + r * ldc;
-        __m512 v = acc[r];
-        if (accumulate)
-            v = _mm512_add_ps(_mm512_maskz_loadu_ps(cols, cr), v);
-        _mm512_mask_storeu_ps(cr, cols, v);
+    for (Py_ssize_t r = 0; r < rows; ++r)
+        lstm_energy_bf16_store_avx512(acc[r], c + r * ldc, nc, accumulate);
+}
+
+/* One row of C over the panels [p0, p1), four panels at a time (four vdpbf16ps chains; see
+ * lstm_energy_q8_row_vnni): each sum in the block's k order, so the same bits as the block. */
+__attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_one_row_avx512(
+    const uint16_t *a, Py_ssize_t Kp, const uint16_t *panels, float *c, Py_ssize_t N, int accumulate,
+    Py_ssize_t p0, Py_ssize_t p1)
+{
+    const Py_ssize_t stride = Kp * LE_LP_NR;   /* bf16 elements of one panel */
+    Py_ssize_t p = p0;
+    for (; p + 4 <= p1; p += 4) {
+        const uint16_t *w = panels + p * stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+            int32_t bits;
+            memcpy(&bits, a + 2 * k2, 4);
+            __m512bh x = (__m512bh)_mm512_set1_epi32(bits);
+            a0 = _mm512_dpbf16_ps(a0, x, (__m512bh)_mm512_loadu_si512((const void *)(w + k2 * 32)));
+            a1 = _mm512_dpbf16_ps(a1, x, (__m512bh)_mm512_loadu_si512((const void *)(w + stride + k2 * 32)));
+            a2 = _mm512_dpbf16_ps(a2, x, (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * stride + k2 * 32)));
+            a3 = _mm512_dpbf16_ps(a3, x, (__m512bh)_mm512_loadu_si512((const void *)(w + 3 * stride + k2 * 32)));
+        }
+        __m512 sums[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < 4; ++j) {
+            Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            lstm_energy_bf16_store_avx512(sums[j], c + n0, nc, accumulate);
+        }
+    }
+    for (; p < p1; ++p) {
+        Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+        lstm_energy_bf16_block_avx512(a, Kp, 1, panels + p * stride, c + n0, 0, nc, accumulate);
     }
 }
 #endif
@@ -694,6 +769,12 @@ static void lstm_energy_int8_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                    p1);
         return;
     }
+    if (path == LE_LP_AVX512 && M < 4) {   /* too few rows for the 8-row block: one row at a time */
+        for (Py_ssize_t r = 0; r < M; ++r)
+            lstm_energy_q8_row_vnni((const int8_t *)q + r * Kp, Kp, panels, wsum, scale[r], wscale, c + r * ldc, N,
+                                    accumulate, p0, p1);
+        return;
+    }
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_Q8_R_VNNI : 1;
 #else
     Py_ssize_t R = 1;
@@ -725,6 +806,11 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                     Py_ssize_t p0, Py_ssize_t p1)
 {
 #ifdef LSTM_ENERGY_X86
+    if (path == LE_LP_AVX512 && M < 4) {   /* too few rows for the 8-row block: one row at a time */
+        for (Py_ssize_t r = 0; r < M; ++r)
+            lstm_energy_bf16_one_row_avx512(a + r * Kp, Kp, panels, c + r * ldc, N, accumulate, p0, p1);
+        return;
+    }
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : (path == LE_LP_AVX2 ? LE_BF_R_AVX2 : 1);
 #else
     Py_ssize_t R = 1;

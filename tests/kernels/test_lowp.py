@@ -13,7 +13,8 @@ from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 
 # (isa, extra CPU flag the product path needs on top of the isa, expected int8 path name)
 INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni")]
-SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7)]  # M, N, K: tails in every dimension
+# M, N, K: tails in every dimension; M < 4 over 4+ panels (the one-row kernels' groups of 4 and their tails)
+SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7), (1, 100, 40), (3, 130, 33)]
 
 
 def _require(isa, flag):
@@ -93,6 +94,22 @@ def test_bf16_product_matches_reference_to_float32_rounding(isa, flag, name, M, 
     # same products (exact in float32), only the summation order differs: O(K eps) of sum |a w|
     bound = 4 * K * np.finfo(np.float32).eps * (np.abs(ref.to_bf16(a)) @ np.abs(ref.prepare_weight(w, "bf16")).T)
     assert (np.abs(out - expected) <= bound + 1e-30).all()
+
+
+@pytest.mark.parametrize("isa,flag,name", BF16_PATHS)
+@pytest.mark.parametrize("N", [16, 100, 130])
+def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, name, N):
+    """A product of fewer than 4 rows (the B = 1 step) takes a one-row kernel on the AVX512_BF16 path;
+    it must sum each output in the block's order, so a row gives the same bits alone as in a block."""
+    _require(isa, flag)
+    rng = np.random.default_rng(N)
+    a = rng.standard_normal((1, 72)).astype(np.float32)
+    packed = lowp.pack_weight(rng.standard_normal((N, 72)).astype(np.float32), "bf16")
+    alone, in_block = np.empty((1, N), np.float32), np.empty((8, N), np.float32)
+    with use_isa(isa):
+        lowp.linear(a, packed, alone)
+        lowp.linear(np.repeat(a, 8, axis=0), packed, in_block)
+    np.testing.assert_array_equal(alone[0], in_block[0])
 
 
 def test_quantization_scheme_is_symmetric_per_row_and_within_half_a_step():
