@@ -714,6 +714,54 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void lstm_energ
 #undef LE_BF_AVX2_STORE
 }
 
+/* One row of C over the panels [p0, p1) (products of fewer than 4 rows: the B < 4 step), four panels at a
+ * time: eight accumulators, each summing its k in the 4-row block's order (k even, then k odd: the same
+ * bits), where one row of the block has two chains of two dependent FMAs per pair of k. */
+__attribute__((target("avx2,fma"))) static void lstm_energy_bf16_one_row_avx2(
+    const uint16_t *a, Py_ssize_t Kp, const uint16_t *panels, float *c, Py_ssize_t N, int accumulate,
+    Py_ssize_t p0, Py_ssize_t p1)
+{
+    const __m256i high = _mm256_set1_epi32((int)0xFFFF0000u);
+    const Py_ssize_t stride = Kp * LE_LP_NR;   /* bf16 elements of one panel */
+    Py_ssize_t p = p0;
+    for (; p + 4 <= p1; p += 4) {
+        const uint16_t *w = panels + p * stride;
+        __m256 z = _mm256_setzero_ps();
+        __m256 s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z;
+        for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+            int32_t bits;
+            memcpy(&bits, a + 2 * k2, 4);
+            __m256i pair = _mm256_set1_epi32(bits);
+            __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(pair, 16));
+            __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(pair, high));
+#define LE_BF_AVX2_PANEL(j, s0, s1)                                                               \
+            {                                                                                     \
+                const uint16_t *wj = w + (j) * stride + k2 * 32;                                  \
+                __m256i v0 = _mm256_loadu_si256((const __m256i *)wj);                             \
+                __m256i v1 = _mm256_loadu_si256((const __m256i *)(wj + 16));                      \
+                s0 = _mm256_fmadd_ps(ae, _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), s0);     \
+                s1 = _mm256_fmadd_ps(ae, _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), s1);     \
+                s0 = _mm256_fmadd_ps(ao, _mm256_castsi256_ps(_mm256_and_si256(v0, high)), s0);    \
+                s1 = _mm256_fmadd_ps(ao, _mm256_castsi256_ps(_mm256_and_si256(v1, high)), s1);    \
+            }
+            LE_BF_AVX2_PANEL(0, s00, s01)
+            LE_BF_AVX2_PANEL(1, s10, s11)
+            LE_BF_AVX2_PANEL(2, s20, s21)
+            LE_BF_AVX2_PANEL(3, s30, s31)
+#undef LE_BF_AVX2_PANEL
+        }
+        __m256 sums[8] = {s00, s01, s10, s11, s20, s21, s30, s31};
+        for (int j = 0; j < 4; ++j) {
+            Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            lstm_energy_bf16_store_avx2(sums[2 * j], sums[2 * j + 1], c + n0, nc, accumulate);
+        }
+    }
+    for (; p < p1; ++p) {
+        Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+        lstm_energy_bf16_rows_avx2(1, a, Kp, panels + p * stride, c + n0, 0, nc, accumulate);
+    }
+}
+
 /* `rows` (<= 4) rows x 16 columns of C: a 4-row block, or fewer rows one at a time */
 __attribute__((target("avx2,fma"))) static void lstm_energy_bf16_block_avx2(
     const uint16_t *a, Py_ssize_t Kp, Py_ssize_t rows, const uint16_t *panel, float *c, Py_ssize_t ldc,
@@ -806,9 +854,13 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                     Py_ssize_t p0, Py_ssize_t p1)
 {
 #ifdef LSTM_ENERGY_X86
-    if (path == LE_LP_AVX512 && M < 4) {   /* too few rows for the 8-row block: one row at a time */
-        for (Py_ssize_t r = 0; r < M; ++r)
-            lstm_energy_bf16_one_row_avx512(a + r * Kp, Kp, panels, c + r * ldc, N, accumulate, p0, p1);
+    if ((path == LE_LP_AVX512 || path == LE_LP_AVX2) && M < 4) {   /* too few rows for a block: one at a time */
+        for (Py_ssize_t r = 0; r < M; ++r) {
+            if (path == LE_LP_AVX512)
+                lstm_energy_bf16_one_row_avx512(a + r * Kp, Kp, panels, c + r * ldc, N, accumulate, p0, p1);
+            else
+                lstm_energy_bf16_one_row_avx2(a + r * Kp, Kp, panels, c + r * ldc, N, accumulate, p0, p1);
+        }
         return;
     }
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : (path == LE_LP_AVX2 ? LE_BF_R_AVX2 : 1);

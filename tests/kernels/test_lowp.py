@@ -99,8 +99,8 @@ def test_bf16_product_matches_reference_to_float32_rounding(isa, flag, name, M, 
 @pytest.mark.parametrize("isa,flag,name", BF16_PATHS)
 @pytest.mark.parametrize("N", [16, 100, 130])
 def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, name, N):
-    """A product of fewer than 4 rows (the B = 1 step) takes a one-row kernel on the AVX512_BF16 path;
-    it must sum each output in the block's order, so a row gives the same bits alone as in a block."""
+    """A product of fewer than 4 rows (the B = 1 step) takes a one-row kernel on the AVX512_BF16 and AVX2
+    paths; it must sum each output in the block's order, so a row gives the same bits alone as in a block."""
     _require(isa, flag)
     rng = np.random.default_rng(N)
     a = rng.standard_normal((1, 72)).astype(np.float32)
