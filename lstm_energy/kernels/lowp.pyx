@@ -303,9 +303,10 @@ def lowp_forward(str cell,
                          f"{4 * H if kind == 1 else G * H}")
     if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
         raise ValueError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
-    found_gates = ws.get("gates")
-    cdef Py_ssize_t Tc = chunk_steps(T, B, G * H) if found_gates is None or found_gates.ndim != 3 else \
-        min(max(found_gates.shape[0], 1), max(T, 1))
+    given = ws.get("gates")   # its first dimension is the chunk length (checked with the rest below)
+    cdef Py_ssize_t Tc = chunk_steps(T, B, G * H)
+    if given is not None and given.ndim == 3 and 1 <= given.shape[0] <= T:
+        Tc = given.shape[0]
     expected = workspace_shapes(cell, T, B, D, H, Tc)
     for name, shape in expected.items():
         found = ws.get(name)
