@@ -8,7 +8,7 @@ Cell subclasses say how to call their engine functions for one layer and one dir
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -23,9 +23,28 @@ from lstm_energy.errors import ShapeError, StateError
 PANELS = ("w_ih_panels", "w_hh_panels")
 
 
+@cache
+def _isa_reader():
+    """The kernels' ``isa.current`` (imported on first use, by the compiled engine only: the function-level
+    import on every eval call cost about a microsecond)."""
+    from lstm_energy.kernels.isa import current
+
+    return current
+
+
 def _without_panels(shapes) -> dict:
     """A forward's workspace shapes without the packed weights (an eval forward keeps its own)."""
     return {name: shape for name, shape in shapes().items() if name not in PANELS}
+
+
+@dataclass
+class EvalPanels:
+    """One layer and direction's packed float32 weights for eval forwards, and the last workspace they
+    were merged into (``merged`` = ``{**ws, **panels}``, kept so a repeated call builds no dict)."""
+
+    panels: dict[str, np.ndarray]
+    ws: dict | None = None
+    merged: dict | None = None
 
 
 @dataclass
@@ -81,7 +100,7 @@ class RecurrentLayer:
         self._context: ForwardContext | None = None
         self.precision = "fp32"  # of eval-mode forwards: "fp32" | "bf16" | "int8" (see eval)
         self._lowp_weights: dict[tuple, tuple] = {}  # (layer, dir, precision, int8 layout) -> packed
-        self._eval_panels: dict[tuple[int, int, str], dict] = {}  # (layer, dir, isa) -> packed fp32 weights
+        self._eval_panels: dict[tuple[int, int, str], EvalPanels] = {}  # (layer, dir, isa) -> packed fp32 weights
 
     # ------------------------------------------------------------------ modes and parameters
     def train(self, mode: bool = True):
@@ -226,16 +245,16 @@ class RecurrentLayer:
         packing on later ones (a B = 1 call spends about a tenth of its time packing), until
         load_state_dict replaces the weights. Kept per instruction-set path: on the baseline path the
         forward packs nothing, so panels cached there would not hold the weights."""
-        from lstm_energy.kernels.isa import current
-
-        key = (layer, direction, current())
-        panels = self._eval_panels.get(key)
-        packed = panels is not None
-        if not packed:
-            panels = self._eval_panels[key] = {
-                name: aligned_empty(shape, self.dtype) for name, shape in shapes().items() if name in PANELS
-            }
-        return {**ws, **panels}, packed
+        key = (layer, direction, _isa_reader()())
+        entry = self._eval_panels.get(key)
+        packed = entry is not None
+        if entry is None:
+            entry = self._eval_panels[key] = EvalPanels(
+                {name: aligned_empty(shape, self.dtype) for name, shape in shapes().items() if name in PANELS}
+            )
+        if entry.merged is None or entry.ws is not ws:
+            entry.ws, entry.merged = ws, {**ws, **entry.panels}
+        return entry.merged, packed
 
     def _forward_lowp(self, x, hx):
         """Eval-mode forward in a reduced precision (int8 / bf16): lstm_energy.kernels.lowp, or its NumPy
@@ -402,11 +421,11 @@ class RecurrentLayer:
                 f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, got {got}"
             )
         states = []
-        for state_name, value in zip(self.state_names, given):
-            label = f"{name}[{self.state_names.index(state_name)}]" if n > 1 else name
+        for i, value in enumerate(given):
             if value is None:
                 states.append(buffers.zeros(("zero_state",), shape))
                 continue
+            label = f"{name}[{i}]" if n > 1 else name
             value = as_numpy(value, label)
             require_shape(value, shape, label, meaning)
             require_dtype(value, self.dtype, label)

@@ -41,8 +41,8 @@ def test_later_eval_forwards_read_the_kept_panels_instead_of_packing(cell):
     m = CELLS[cell](20, 24, seed=2).eval()
     x = _x(seed=1)
     y = m(x)[0]
-    for panels in m._eval_panels.values():
-        panels["w_hh_panels"][...] = 0
+    for entry in m._eval_panels.values():
+        entry.panels["w_hh_panels"][...] = 0
     assert not np.allclose(m(x)[0], y)
     m.load_state_dict(m.state_dict())
     np.testing.assert_array_equal(m(x)[0], y)
