@@ -30,8 +30,8 @@ UNIT_NJ = 4
 
 
 @pytest.fixture
-def fake_zone(tmp_path):
-    fake = FakePowercap(tmp_path / "class", tmp_path / "devices")
+def fake_zone(memory_tmp_path):
+    fake = FakePowercap(memory_tmp_path / "class", memory_tmp_path / "devices")
     zone = fake.add_zone("intel-rapl", (0,), "package-0", unit_nj=UNIT_NJ, initial_joules=3.0)
     return fake, zone
 

@@ -78,8 +78,8 @@ def test_powercap_constant_energy_uj_is_refused_naming_the_file(tmp_path):
         get_meter("powercap", root=fake.root)
 
 
-def test_powercap_counting_at_a_known_power_is_accepted(tmp_path):
-    fake = build_fake_powercap(tmp_path, "intel-1s")
+def test_powercap_counting_at_a_known_power_is_accepted(memory_tmp_path):
+    fake = build_fake_powercap(memory_tmp_path, "intel-1s")
     with PowerDriver(fake.zone("package-0").directory / "energy_uj", watts=25.0):
         availability = PowercapMeter.probe(root=fake.root)
     assert availability.available, availability.reason
@@ -87,8 +87,8 @@ def test_powercap_counting_at_a_known_power_is_accepted(tmp_path):
     assert 10.0 < watts < 40.0  # 25 W, read over ~50 ms of 1-ms driver updates on a busy machine
 
 
-def test_powercap_counter_implying_kilowatts_is_refused(tmp_path):
-    fake = build_fake_powercap(tmp_path, "intel-1s")
+def test_powercap_counter_implying_kilowatts_is_refused(memory_tmp_path):
+    fake = build_fake_powercap(memory_tmp_path, "intel-1s")
     with PowerDriver(fake.zone("package-0").directory / "energy_uj", watts=20_000.0):
         availability = PowercapMeter.probe(root=fake.root)
     assert not availability.available
