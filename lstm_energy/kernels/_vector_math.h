@@ -47,20 +47,22 @@ static inline float lstm_energy_expf(float z)
     return p * scale;
 }
 
+/* The clamps below are written `x OP bound ? x : bound`, with NaN folded into them (it compares
+ * false, so it takes the bound and never reaches the float->int conversion; the last line restores
+ * it): GCC vectorises each into one compare and one blend. Separate NaN and clamp selects made it
+ * predicate the whole computation with mask registers, the division issued twice. */
 static inline float lstm_energy_sigmoidf(float x)
 {
-    float xc = x == x ? x : 0.0f;                 /* keep NaN out of the float->int conversion */
-    xc = xc < -87.0f ? -87.0f : xc;
-    xc = xc > 87.0f ? 87.0f : xc;
+    float xc = x > -87.0f ? x : -87.0f;           /* NaN compares false: -87, kept out of the */
+    xc = xc < 87.0f ? xc : 87.0f;                 /* float->int conversion (restored below) */
     float s = 1.0f / (1.0f + lstm_energy_expf(-xc));
     return x == x ? s : x;
 }
 
 static inline float lstm_energy_tanhf(float x)
 {
-    float ax = x < 0.0f ? -x : x;
-    float axc = ax == ax ? ax : 0.0f;
-    axc = axc > 9.5f ? 9.5f : axc;
+    float axc = fabsf(x);
+    axc = axc < 9.5f ? axc : 9.5f;                /* NaN compares false: 9.5 (restored below) */
     float e = lstm_energy_expf(-2.0f * axc);
     float large = (1.0f - e) / (1.0f + e);
     float u = axc * axc;
