@@ -155,7 +155,8 @@ static void LE_T(lstm_energy_pack_a)(Py_ssize_t M, Py_ssize_t K, const float *A,
  * each runs its block of A (LE_MC x LE_KC floats, in its L2) against every column panel, so the
  * only barrier is one per k chunk. A transposed A (dW) is packed first, on the thread's stack, so the
  * micro-kernel's broadcasts read it sequentially, and so is a row-major A with long rows; a
- * row-major A with rows of at most LE_INPLACE_MAX_LDA floats is read in place. */
+ * row-major A with rows of at most LE_INPLACE_MAX_LDA floats is read in place. With Bmat already
+ * packed and A read in place (the input projection), the row chunks are the outer loop instead. */
 static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                              Py_ssize_t a_rs, Py_ssize_t a_ks, const float *B, Py_ssize_t ldb,
                              float *b_scratch, int accumulate, float *C, Py_ssize_t ldc)
@@ -171,6 +172,22 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
     }
     Py_ssize_t chunks = (M + LE_MC - 1) / LE_MC;
     int threads = lstm_energy_threads_for(M, N, K, chunks);
+    if (b_scratch == NULL && a_ks == 1 && a_rs <= LE_INPLACE_MAX_LDA) {
+        /* Bmat packed for all of K and a row-major A read in place (the input projection): each
+         * row chunk runs as a per-step product does, a panel's k chunks back to back, so each C
+         * strip is stored once instead of once per k chunk and read back from L1, not from far
+         * away (1-4 % faster on Zen 4; docs/kernels-performance.md, eleventh pass) */
+#ifdef _OPENMP
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+#endif
+        for (Py_ssize_t c = 0; c < chunks; ++c) {
+            Py_ssize_t m0 = c * LE_MC;
+            Py_ssize_t mn = M - m0 < LE_MC ? M - m0 : LE_MC;
+            LE_T(lstm_energy_packed_panels_range)(mn, N, K, A + m0 * a_rs, a_rs, B, accumulate,
+                                                  C + m0 * ldc, ldc, 0, P);
+        }
+        return;
+    }
     for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
         Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
         int acc = accumulate || k0 > 0;

@@ -122,9 +122,12 @@ def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :
                             &c[0, 0], c.strides[0] // 4)
 
 
-def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate, bint transpose_a):
+def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate, bint transpose_a,
+               bint b_packed=False):
     """c = op(a) @ b (+ c when accumulate) with the kernels' own large GEMM, in place; op(a) = a.T
-    when transpose_a (the dW form). a: unit stride along its last axis; b: (K, N), c: (M, N)."""
+    when transpose_a (the dW form). a: unit stride along its last axis; b: (K, N), c: (M, N).
+    b_packed: hand b over packed for all of K (as the layers pass W_ih.T to the input projection)
+    instead of a row-major matrix the GEMM packs a k chunk at a time."""
     if not lstm_energy_packed_gemm_available():
         raise RuntimeError("gemm_large: the current kernel path has no packed GEMM (baseline); "
                            "check packed_gemm_available() first")
@@ -138,8 +141,16 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
     if M == 0 or N == 0:
         return
     cdef float[::1] scratch = aligned_empty(max(lstm_energy_panels_size(LE_KC, N), 1), np.float32)
+    cdef float* b_scratch = &scratch[0]
+    cdef const float* b_source = &b[0, 0]
+    cdef Py_ssize_t ldb = N
+    cdef float[::1] panels
+    if b_packed and K > 0:
+        panels = aligned_empty(lstm_energy_panels_size(K, N), np.float32)
+        lstm_energy_pack_panels(K, N, &b[0, 0], N, 1, &panels[0])
+        b_source, ldb, b_scratch = &panels[0], 0, NULL
     cdef Py_ssize_t lda = a.strides[0] // 4
     if transpose_a:
-        lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, &b[0, 0], N, &scratch[0], accumulate, &c[0, 0], N)
+        lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)
     else:
-        lstm_energy_gemm(M, N, K, &a[0, 0], lda, 1, &b[0, 0], N, &scratch[0], accumulate, &c[0, 0], N)
+        lstm_energy_gemm(M, N, K, &a[0, 0], lda, 1, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)

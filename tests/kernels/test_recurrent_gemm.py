@@ -126,11 +126,13 @@ LARGE_SHAPES = [
 @pytest.mark.parametrize("M, N, K", LARGE_SHAPES)
 @pytest.mark.parametrize("transpose_a", [False, True], ids=["a", "a.T"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
+@pytest.mark.parametrize("b_packed", [False, True], ids=["b", "b-packed"])
+def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads, b_packed):
     """The own GEMM the kernels use for the T*B-row products on several threads: row chunks of 96
     (M > 96), k chunks of 256 (K > 256), a partial last panel (N % 16), transposed A (dW), and a
     row-major A with rows too long to read in place (K > 640: packed like the transposed one), and
-    panels of a k chunk beyond 1 MiB (N = 1100: the path that prefetches the next panel)."""
+    panels of a k chunk beyond 1 MiB (N = 1100: the path that prefetches the next panel). With b
+    packed for all of K and A read in place (the input projection), row chunk by row chunk."""
     import lstm_energy.kernels  # noqa: F401 - load the kernels' OpenMP runtime before limiting it
 
     rng = np.random.default_rng(M * 31 + N * 7 + K)
@@ -142,7 +144,7 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads):
     for accumulate in (False, True):
         c = c0.copy()
         with threadpool_limits(threads):
-            probe.gemm_large(a, b, c, accumulate, transpose_a)
+            probe.gemm_large(a, b, c, accumulate, transpose_a, b_packed)
         expected = op_a @ b.astype(np.float64) + (c0 if accumulate else 0)
         assert np.all(np.abs(c - expected) <= 4 * K * np.finfo(np.float32).eps * scale)
 
