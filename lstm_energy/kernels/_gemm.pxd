@@ -6,11 +6,13 @@ float32 on a CPU with AVX2+FMA runs the input projection (x @ W_ih.T, against W_
 per call) and the weight gradients (dA.T @ X) on the kernels' own packed GEMM (``_packed_gemm.h``)
 whatever the thread count: for these it is at least as fast as OpenBLAS even on one thread (it
 packs the long transposed dA reading each source line once, ``lstm_energy_pack_a``). dA @ W runs
-on it only with more than one OpenMP thread, so that a call uses one thread pool (the kernels'
-OpenMP pool) for every product, per-step ones included, instead of two pools competing for the
-cores; on one thread OpenBLAS keeps it, because the own GEMM repacks a wide row-major dA (an
-LSTM's 4H columns) with a scalar loop. float64 and other CPUs use BLAS (``_blas.pxd``). The A/B
-timings behind these choices are in ``docs/kernels-performance.md``.
+on it with more than one OpenMP thread, so that a call uses one thread pool (the kernels' OpenMP
+pool) for every product, per-step ones included, instead of two pools competing for the cores;
+and on one thread when dA's rows are short enough to be read in place (at most
+``LE_INPLACE_MAX_LDA`` floats: an RNN's H columns, a GRU's candidate part), where it beats
+OpenBLAS. A wide dA (an LSTM's 4H columns, a GRU's 2H of 3H) stays on OpenBLAS on one thread,
+because the own GEMM repacks it with a scalar loop. float64 and other CPUs use BLAS
+(``_blas.pxd``). The A/B timings behind these choices are in ``docs/kernels-performance.md``.
 """
 from cython cimport floating
 
@@ -23,11 +25,13 @@ cdef extern from "_packed_gemm.h" nogil:
     bint own_gemm_available "lstm_energy_packed_gemm_available" ()
     int gemm_threads "lstm_energy_gemm_threads" ()
     enum: GEMM_K_CHUNK "LE_KC"
+    enum: INPLACE_MAX_LDA "LE_INPLACE_MAX_LDA"
 
 
-cdef inline bint own_large_gemm() noexcept nogil:
-    """True when dA @ W (float32) runs on the kernels' own GEMM (see the module docstring)."""
-    return own_gemm_available() and gemm_threads() > 1
+cdef inline bint own_large_gemm(int lda) noexcept nogil:
+    """True when dA @ W (float32, dA's row stride lda) runs on the kernels' own GEMM (see the
+    module docstring)."""
+    return own_gemm_available() and (gemm_threads() > 1 or lda <= INPLACE_MAX_LDA)
 
 
 cdef inline void matmul_abt(int M, int N, int K, const floating* A, int lda, const floating* W,
@@ -53,7 +57,7 @@ cdef inline void matmul_ab(int M, int N, int K, const floating* A, int lda, cons
     scratch: the backward workspace's ``gemm_panels`` (one k chunk of Bm, packed)."""
     cdef floating one = 1, zero = 0
     if floating is float:
-        if own_large_gemm():
+        if own_large_gemm(lda):
             # NumPy: C[:] = A @ Bm (+ C)
             own_gemm(M, N, K, A, lda, 1, Bm, ldb, scratch, accumulate, C, ldc)
             return
