@@ -1,4 +1,4 @@
-"""Paired A/B of two builds of lstm_energy: the same prepared calls, timed in turns, 1 thread.
+"""Paired A/B of two builds of lstm_energy: the same prepared calls, timed in turns, 1 thread by default.
 
 Two worker processes, one per build (each its own PYTHONPATH and environment, e.g. an old build
 saved in a directory against this tree forced to ``LSTM_ENERGY_ISA=avx2``), are driven in turns
@@ -11,6 +11,10 @@ for orientation only.
     python benchmarks/ab.py --a /tmp/old-build --b . --b-env LSTM_ENERGY_ISA=avx2 --rounds 10
     python benchmarks/ab.py ... -k lstm-forward      # configurations whose id contains the text
     python benchmarks/ab.py ... --precision int8     # eval forwards in a reduced precision
+    python benchmarks/ab.py ... --threads 2          # every BLAS/OpenMP pool of both workers at 2 threads
+
+With more threads than one the two workers share the cores: read a multi-thread ratio over more
+rounds (on the 2-vCPU guests 0.97-1.03 moved between runs of the same pair of builds).
 
 A build is a directory that holds the ``lstm_energy`` package (with its compiled kernels); the
 worker imports it first on ``sys.path``, and prints the file it really imported.
@@ -38,8 +42,8 @@ PHASES = ("forward", "train")
 OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 
-def worker() -> None:
-    """Serve timing requests on stdin/stdout, one JSON object per line, 1 thread."""
+def worker(threads: int) -> None:
+    """Serve timing requests on stdin/stdout, one JSON object per line, on ``threads`` threads."""
     import importlib
 
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -61,9 +65,9 @@ def worker() -> None:
     except ImportError:
         isa = "avx2 (build without dispatch)"
     prepare("lstm", "cython", "forward", seed=0, **SHAPES["edge"]).run()  # every kernel module and runtime loaded
-    limits = threadpool_limits(limits=1)
+    limits = threadpool_limits(limits=threads)
     pools = sorted({f"{p['internal_api']}={p['num_threads']}" for p in threadpool_info()})
-    print(json.dumps({"package": lstm_energy.__file__, "isa": isa, "pools": pools}), flush=True)
+    print(json.dumps({"package": lstm_energy.__file__, "isa": isa, "pools": pools, "threads": threads}), flush=True)
     prepared: dict = {}
     for line in sys.stdin:
         request = json.loads(line)
@@ -91,12 +95,12 @@ def worker() -> None:
     del limits
 
 
-def start_worker(build: str, extra_env: list[str]) -> tuple[subprocess.Popen, dict]:
+def start_worker(build: str, extra_env: list[str], threads: int) -> tuple[subprocess.Popen, dict]:
     env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
     env["PYTHONPATH"] = os.path.abspath(build)
     env.update(item.split("=", 1) for item in extra_env)
     process = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--worker"],
+        [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -123,6 +127,7 @@ def main() -> int:
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--turn-seconds", type=float, default=0.25, help="time each build gets per round")
+    parser.add_argument("--threads", type=int, default=1, help="threads of every BLAS/OpenMP pool in both workers")
     parser.add_argument("-k", default="", help="only configurations whose id contains this text")
     parser.add_argument("--json", help="write every per-round ratio here")
     parser.add_argument(
@@ -130,15 +135,19 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.worker:
-        worker()
+        worker(args.threads)
         return 0
     if not (args.a and args.b):
         parser.error("--a and --b are required")
-    a, a_info = start_worker(args.a, args.a_env)
-    b, b_info = start_worker(args.b, args.b_env)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    a, a_info = start_worker(args.a, args.a_env, args.threads)
+    b, b_info = start_worker(args.b, args.b_env, args.threads)
     print(f"A: {a_info['package']} isa={a_info['isa']} {' '.join(args.a_env)} {a_info['pools']}")
     print(f"B: {b_info['package']} isa={b_info['isa']} {' '.join(args.b_env)} {b_info['pools']}")
-    print(f"1 thread, {args.rounds} rounds (ABBA), ~{args.turn_seconds} s per build per round; B/A per round")
+    print(
+        f"{args.threads} thread(s), {args.rounds} rounds (ABBA), ~{args.turn_seconds} s per build per round; B/A per round"
+    )
     print(f"{'config':22} {'A ms':>8} {'B ms':>8} {'B/A':>6}  {'rounds min-max':>13}  {'IQR':>5}")
     results = []
     for cell, phase, shape in itertools.product(CELLS, PHASES, SHAPES):

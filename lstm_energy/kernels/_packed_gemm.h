@@ -96,42 +96,77 @@ static inline int lstm_energy_threads_for(Py_ssize_t M, Py_ssize_t N, Py_ssize_t
 #include <immintrin.h>
 #define LSTM_ENERGY_HAVE_TRANSPOSE_AVX2 1
 
+/* col[c] = column c of the 8 x 8 block s[r * stride + c] (r, c < 8), an AVX 8 x 8 transpose; rows at
+ * or beyond `rows` (1..8) are read as row rows - 1 (their columns' lanes are then not meant to be
+ * used), so a block at the end of a matrix reads no memory past its last row.
+ * NumPy: col[c][r] = s_block[min(r, rows - 1), c] */
+__attribute__((target("avx2"), always_inline))
+static inline void lstm_energy_transpose_8x8(const float *s, Py_ssize_t stride, int rows, __m256 col[8])
+{
+#define LE_ROW(r) _mm256_loadu_ps(s + (r < rows ? r : rows - 1) * stride)
+    __m256 r0 = LE_ROW(0), r1 = LE_ROW(1), r2 = LE_ROW(2), r3 = LE_ROW(3);
+    __m256 r4 = LE_ROW(4), r5 = LE_ROW(5), r6 = LE_ROW(6), r7 = LE_ROW(7);
+#undef LE_ROW
+    /* pairs of rows interleaved, then quadruples: u_i holds column i (low lane, rows 0-3 or 4-7)
+     * and column i + 4 (high lane) */
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    col[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    col[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    col[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    col[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    col[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    col[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    col[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    col[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 /* panel[k*16 + j] = src[j*sn + k] for j < 16, k < K8 (a multiple of 8): 16 rows of a row-major W
- * (row stride sn) transposed into one panel, 8 rows x 8 k at a time by an AVX 8x8 transpose.
+ * (row stride sn) transposed into one panel, 8 rows x 8 k at a time.
  * NumPy: panel[:K8] = src_rows[:16, :K8].T */
 __attribute__((target("avx2")))
 static void lstm_energy_transpose_16_rows(Py_ssize_t K8, const float *src, Py_ssize_t sn, float *panel)
 {
     for (Py_ssize_t k = 0; k < K8; k += 8) {
         for (int half = 0; half < 2; ++half) {
-            const float *s = src + half * 8 * sn + k;
-            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + sn);
-            __m256 r2 = _mm256_loadu_ps(s + 2 * sn), r3 = _mm256_loadu_ps(s + 3 * sn);
-            __m256 r4 = _mm256_loadu_ps(s + 4 * sn), r5 = _mm256_loadu_ps(s + 5 * sn);
-            __m256 r6 = _mm256_loadu_ps(s + 6 * sn), r7 = _mm256_loadu_ps(s + 7 * sn);
-            /* pairs of rows interleaved, then quadruples: u_i holds column i (low lane, rows
-             * 0-3 or 4-7) and column i + 4 (high lane) */
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 col[8];
+            lstm_energy_transpose_8x8(src + half * 8 * sn + k, sn, 8, col);
             float *d = panel + k * LE_NR + half * 8;
-            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(d + LE_NR, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(d + 2 * LE_NR, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(d + 3 * LE_NR, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(d + 4 * LE_NR, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(d + 5 * LE_NR, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(d + 6 * LE_NR, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(d + 7 * LE_NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+            for (int c = 0; c < 8; ++c)
+                _mm256_storeu_ps(d + c * LE_NR, col[c]);
+        }
+    }
+}
+
+/* dst[k*R + r] = src[r*lda + k] for r < R, k < K8 (a multiple of 8), R = 4, 6 or 8: a block of R
+ * rows of a row-major A packed for the micro-kernel (lstm_energy_pack_a), 8 k at a time; a scalar
+ * copy strided by R cost ~2 ns per float (dX's wide dgates). Exactly R floats are stored per k.
+ * NumPy: dst[:K8*R] = src_rows[:R, :K8].T.ravel() */
+__attribute__((target("avx2")))
+static void lstm_energy_pack_rows(int R, Py_ssize_t K8, const float *src, Py_ssize_t lda, float *dst)
+{
+    for (Py_ssize_t k = 0; k < K8; k += 8) {
+        __m256 col[8];
+        lstm_energy_transpose_8x8(src + k, lda, R, col);
+        for (int c = 0; c < 8; ++c) {
+            float *d = dst + (k + c) * R;
+            if (R == 8) {
+                _mm256_storeu_ps(d, col[c]);
+            } else {
+                _mm_storeu_ps(d, _mm256_castps256_ps128(col[c]));               /* rows 0-3 */
+                if (R == 6)                                                     /* rows 4-5 */
+                    _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(col[c], 1));
+            }
         }
     }
 }

@@ -136,9 +136,14 @@ static void LE_T(lstm_energy_pack_a)(Py_ssize_t M, Py_ssize_t K, const float *A,
     for (Py_ssize_t m = 0; m < M;) {                 /* row-major A: read each row once */
         Py_ssize_t rows = LE_T(lstm_energy_block_rows)(M - m);
         float *dst = apack + m * K;
+        Py_ssize_t k0 = 0;                            /* k below k0: packed 8 x 8 in registers */
+        if (a_ks == 1 && (rows == 8 || rows == 6 || rows == 4)) {
+            k0 = K / 8 * 8;
+            lstm_energy_pack_rows((int)rows, k0, A + m * a_rs, a_rs, dst);
+        }
         for (Py_ssize_t r = 0; r < rows; ++r) {
             const float *src = A + (m + r) * a_rs;
-            for (Py_ssize_t k = 0; k < K; ++k)
+            for (Py_ssize_t k = k0; k < K; ++k)
                 dst[k * rows + r] = src[k * a_ks];
         }
         m += rows;

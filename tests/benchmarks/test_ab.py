@@ -1,5 +1,5 @@
 """benchmarks/ab.py (paired A/B of two builds) runs end to end: two workers on this tree, one row, in
-float32 and in a reduced precision (an eval forward, issue 18)."""
+float32 and in a reduced precision (an eval forward, issue 18), on one thread and on two."""
 
 import json
 import subprocess
@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_ab_compares_two_builds(tmp_path, precision):
+@pytest.mark.parametrize("precision, threads", [("fp32", 1), ("int8", 1), ("fp32", 2)])
+def test_ab_compares_two_builds(tmp_path, precision, threads):
     pytest.importorskip("lstm_energy.kernels.lstm", reason="the Cython kernels are not built")
     import lstm_energy
 
@@ -21,7 +21,7 @@ def test_ab_compares_two_builds(tmp_path, precision):
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "ab.py"), "--a", build, "--b", build]
         + ["--b-env", "LSTM_ENERGY_ISA=baseline", "--rounds", "2", "--turn-seconds", "0.01"]
-        + ["-k", "rnn-forward-edge", "--json", str(out), "--precision", precision],
+        + ["-k", "rnn-forward-edge", "--json", str(out), "--precision", precision, "--threads", str(threads)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -32,5 +32,7 @@ def test_ab_compares_two_builds(tmp_path, precision):
     assert name in result.stdout
     record = json.loads(out.read_text())
     assert record["b"]["isa"] == "baseline" and record["b_env"] == ["LSTM_ENERGY_ISA=baseline"]
+    assert record["a"]["threads"] == record["b"]["threads"] == threads
+    assert f"openmp={threads}" in record["a"]["pools"]  # the pools really run at that count
     (row,) = record["rows"]
     assert row["config"] == name and len(row["ratios"]) == 2 and row["ratio"] > 0
