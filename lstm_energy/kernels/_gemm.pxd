@@ -10,9 +10,10 @@ on it with more than one OpenMP thread, so that a call uses one thread pool (the
 pool) for every product, per-step ones included, instead of two pools competing for the cores;
 and on one thread when dA's rows are short enough to be read in place (at most
 ``LE_INPLACE_MAX_LDA`` floats: an RNN's H columns, a GRU's candidate part), where it beats
-OpenBLAS. A wide dA (an LSTM's 4H columns, a GRU's 2H of 3H) stays on OpenBLAS on one thread,
-because the own GEMM repacks it with a scalar loop. float64 and other CPUs use BLAS
-(``_blas.pxd``). The A/B timings behind these choices are in ``docs/kernels-performance.md``.
+OpenBLAS. A wide dA (an LSTM's 4H columns, a GRU's 2H of 3H) stays on OpenBLAS on one thread:
+the own GEMM has to repack it first, and is then level with OpenBLAS at best. float64 and other
+CPUs use BLAS (``_blas.pxd``). The A/B timings behind these choices are in
+``docs/kernels-performance.md``.
 """
 from cython cimport floating
 
