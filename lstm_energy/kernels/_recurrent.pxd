@@ -10,6 +10,7 @@ Everything else (float64, other CPUs) goes to BLAS, which repacks W_hh on every 
 from cython cimport floating
 
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt
+from lstm_energy.kernels._gemm cimport matmul_abt
 from lstm_energy.kernels._checks cimport expect_shape
 
 cdef extern from "_packed_gemm.h" nogil:
@@ -20,6 +21,14 @@ cdef extern from "_packed_gemm.h" nogil:
         const float* panels, int accumulate, float* C, Py_ssize_t ldc)
     int packed_gemm_available "lstm_energy_packed_gemm_available" ()
     enum: PANEL_WIDTH "LE_NR"
+
+cdef extern from "_step_ahead.h" nogil:
+    int steps_project_ahead "lstm_energy_steps_project_ahead" (Py_ssize_t B)
+    void row_step_with_block "lstm_energy_row_step_with_block" (
+        Py_ssize_t N, Py_ssize_t K, const float* h, const float* panels, int accumulate, float* c,
+        Py_ssize_t Nx, Py_ssize_t Kx, const float* X, Py_ssize_t ldx, const float* x_panels,
+        Py_ssize_t q0, Py_ssize_t q1, float* P, Py_ssize_t ldp)
+    enum: AHEAD_ROWS "LE_AHEAD_ROWS"
 
 
 cdef inline int expect_panels(str function, str name, Py_ssize_t* shape, Py_ssize_t K,
@@ -83,3 +92,69 @@ cdef inline void recurrent_gemm_ab(int M, int N, int K, const floating* A, int l
             return
     # NumPy: C[:] = A @ Bm (+ C)
     gemm_ab(M, N, K, one, A, lda, Bm, ldb, one if accumulate else zero, C, ldc)
+
+
+cdef inline Py_ssize_t ahead_first_steps(Py_ssize_t T) noexcept nogil:
+    """Steps whose input projection runs before the loop when the steps project ahead: the first
+    block (2..AHEAD_ROWS + 1 steps; all of them when T = 1) and the full block after it. Every later
+    block of AHEAD_ROWS steps is projected by the block before it, an equal share per step. The
+    first block never has a single row of T > 1: the whole-sequence projection sums no row with
+    the one-row kernel either (the bits stay the same)."""
+    if T < 2:
+        return T
+    return min(T, T - (T - 2) // AHEAD_ROWS * AHEAD_ROWS + AHEAD_ROWS)
+
+
+cdef inline bint project_ahead(Py_ssize_t B, const floating* panels,
+                               const floating* ih_panels) noexcept nogil:
+    """True when a forward of batch B runs its steps with the input projection folded in
+    (``step_projecting_ahead``): float32 with both weights packed, B = 1, the AVX-512 path and one
+    OpenMP thread (``_step_ahead.h`` says why)."""
+    cdef bint ahead = False
+    if floating is float:
+        ahead = panels != NULL and ih_panels != NULL and steps_project_ahead(B) != 0
+    return ahead
+
+
+cdef inline void project_first_steps(Py_ssize_t T, Py_ssize_t N, Py_ssize_t D, bint reverse,
+                                     const floating* x, const floating* w_ih,
+                                     const floating* ih_panels, floating* gates,
+                                     Py_ssize_t gates_ld) noexcept nogil:
+    """gates[t] = x[t] @ W_ih.T for the first ``ahead_first_steps(T)`` steps in the loop's order
+    (t = 0.. forward, T-1.. reverse). x: (T, D); W_ih: (N, D), packed in ``ih_panels``;
+    gates: (T, N), row stride gates_ld."""
+    cdef Py_ssize_t first = ahead_first_steps(T)
+    cdef Py_ssize_t row0 = T - first if reverse else 0
+    # NumPy: gates[row0:row0+first] = x[row0:row0+first] @ w_ih.T
+    matmul_abt(<int>first, <int>N, <int>D, x + row0 * D, <int>D, w_ih, <int>D, ih_panels, False,
+               gates + row0 * gates_ld, <int>gates_ld)
+
+
+cdef inline void step_projecting_ahead(Py_ssize_t s, Py_ssize_t T, bint reverse, Py_ssize_t N,
+                                       Py_ssize_t K, const floating* h_prev,
+                                       const floating* panels, Py_ssize_t D, const floating* x,
+                                       const floating* ih_panels, floating* gates,
+                                       Py_ssize_t gates_ld, floating* step_out,
+                                       bint accumulate) noexcept nogil:
+    """Step s of a B = 1 forward: step_out (N,) (+)= h_prev (K,) @ W_hh.T, with this step's share of
+    the next block's input projection, gates[t] = x[t] @ W_ih.T for the AHEAD_ROWS steps t of the
+    block after s's (none after the last block). x: (T, D); gates: (T, N), row stride gates_ld;
+    ``panels`` and ``ih_panels``: W_hh.T and W_ih.T packed (float32 only: ``project_ahead``);
+    step_out must not lie in the next block's rows."""
+    # before the loop: the first block's 2..9 steps (`first`) and the 8 after; from then on step
+    # s = b + i of the block [b, b + 8) projects the i-th eighth of the panels of [b + 8, b + 16)
+    cdef Py_ssize_t first = ahead_first_steps(T) - AHEAD_ROWS
+    cdef Py_ssize_t i = (s - first) % AHEAD_ROWS if s >= first else -1
+    cdef Py_ssize_t block_start = s - i + AHEAD_ROWS, row0, n_panels
+    if floating is float:
+        if i < 0 or block_start >= T:   # the first and the last block: nothing to project
+            # NumPy: step_out[:] (+)= h_prev @ w_hh.T
+            gemm_packed(1, N, K, h_prev, K, panels, accumulate, step_out, N)
+        else:
+            row0 = T - block_start - AHEAD_ROWS if reverse else block_start
+            n_panels = (N + PANEL_WIDTH - 1) // PANEL_WIDTH
+            # NumPy: step_out[:] (+)= h_prev @ w_hh.T;
+            #        gates[row0:row0+8, 16q0:16q1] = x[row0:row0+8] @ w_ih.T[:, 16q0:16q1]
+            row_step_with_block(N, K, h_prev, panels, accumulate, step_out, N, D, x + row0 * D, D,
+                                ih_panels, i * n_panels // AHEAD_ROWS, (i + 1) * n_panels // AHEAD_ROWS,
+                                gates + row0 * gates_ld, gates_ld)

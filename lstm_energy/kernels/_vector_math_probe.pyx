@@ -1,6 +1,7 @@
 # cython: language_level=3
 """Test and diagnostic access to the float32 C helpers of the kernels: the row activations of
-``_vector_math.h`` and the packed per-step product of ``_packed_gemm.h``.
+``_vector_math.h``, the packed products of ``_packed_gemm.h`` and the B = 1 step that projects
+ahead (``_step_ahead.h``).
 
 The kernels call the C functions directly; this module only lets tests and profiles apply them to
 NumPy arrays, through the runtime-dispatched entry points or the baseline (SSE2) build explicitly.
@@ -34,6 +35,14 @@ cdef extern from "_packed_gemm.h" nogil:
     int lstm_energy_packed_gemm_available()
     enum: LE_NR
     enum: LE_KC
+
+cdef extern from "_step_ahead.h" nogil:
+    int lstm_energy_steps_project_ahead(Py_ssize_t B)
+    void lstm_energy_row_step_with_block(
+        Py_ssize_t N, Py_ssize_t K, const float* h, const float* panels, int accumulate, float* c,
+        Py_ssize_t Nx, Py_ssize_t Kx, const float* X, Py_ssize_t ldx, const float* x_panels,
+        Py_ssize_t q0, Py_ssize_t q1, float* P, Py_ssize_t ldp)
+    enum: LE_AHEAD_ROWS
 
 BUILDS = ("dispatch", "baseline")
 
@@ -154,3 +163,33 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
         lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)
     else:
         lstm_energy_gemm(M, N, K, &a[0, 0], lda, 1, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)
+
+
+def steps_project_ahead(Py_ssize_t batch):
+    """True when a float32 forward of this batch size runs its steps with the input projection
+    folded in (B = 1, the AVX-512 path, one OpenMP thread): ``_step_ahead.h``."""
+    return bool(lstm_energy_steps_project_ahead(batch))
+
+
+def step_with_block(float[::1] h, float[:, :, ::1] panels, Py_ssize_t n, float[::1] c, bint accumulate,
+                    float[:, ::1] x, float[:, :, ::1] x_panels, Py_ssize_t nx, Py_ssize_t q0,
+                    Py_ssize_t q1, float[:, ::1] p):
+    """The B = 1 step with a share of a block's projection, in place: c = h @ b (+ c when
+    accumulate) and p[:, 16 q0 : 16 q1] = x @ bx[:, 16 q0 : 16 q1] (clipped at nx), the other
+    columns of p untouched. h: (K,); panels: pack_panels(b) for b (K, n); c: (n,);
+    x: (8, Kx); x_panels: pack_panels(bx) for bx (Kx, nx); p: (8, nx)."""
+    if not lstm_energy_steps_project_ahead(1):
+        raise RuntimeError("step_with_block: the steps do not project ahead on this path or thread "
+                           "count (AVX-512 and one OpenMP thread only); check steps_project_ahead(1)")
+    cdef Py_ssize_t K = h.shape[0], Kx = x.shape[1], n_xpanels = (nx + LE_NR - 1) // LE_NR
+    if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != n
+            or x.shape[0] != LE_AHEAD_ROWS or x_panels.shape[0] != n_xpanels
+            or x_panels.shape[1] != Kx or p.shape[0] != LE_AHEAD_ROWS or p.shape[1] != nx
+            or not 0 <= q0 <= q1 <= n_xpanels or K == 0 or Kx == 0 or n == 0):
+        raise ValueError(f"step_with_block: shapes h ({K},), panels {tuple(panels.shape)[:3]} for "
+                         f"n={n}, c ({c.shape[0]},), x {tuple(x.shape)[:2]}, x_panels "
+                         f"{tuple(x_panels.shape)[:3]} for nx={nx}, p {tuple(p.shape)[:2]}, panels "
+                         f"[{q0}, {q1}) do not fit c (n,) = h @ b, p ({LE_AHEAD_ROWS}, nx) = x @ bx; "
+                         f"pack b and bx with pack_panels and pass non-empty matching arrays")
+    lstm_energy_row_step_with_block(n, K, &h[0], &panels[0, 0, 0], accumulate, &c[0], nx, Kx, &x[0, 0],
+                                    Kx, &x_panels[0, 0, 0], q0, q1, &p[0, 0], nx)

@@ -25,8 +25,9 @@ from cython cimport floating
 from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output, tanh_,
                                                tanh_grad_from_output)
 from lstm_energy.kernels._cell_rows cimport gru_forward_f32, gru_grad_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                             recurrent_gemm_abt)
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
+                                             project_first_steps, recurrent_gemm_ab,
+                                             recurrent_gemm_abt, step_projecting_ahead)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
@@ -171,6 +172,7 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
     cdef Py_ssize_t h_prev_ld, ghn_ld, s, t, j, part
     cdef int nt
+    cdef bint ahead                    # B = 1: the steps project the input ahead (_recurrent.pxd)
 
     with nogil:
         for j in range(2 * H):
@@ -180,9 +182,13 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             bias[3 * H + j] = b_hh[2 * H + j]
         panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0], weights_packed)
-        # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
-        matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                   ih_panels, False, gates_base, <int>G3)
+        ahead = project_ahead(B, panels, ih_panels)
+        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
+            project_first_steps(T, G3, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base, G3)
+        else:
+            # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
+            matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                       ih_panels, False, gates_base, <int>G3)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:
@@ -197,9 +203,14 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             else:
                 ghn_out = gh_base + 2 * H      # overwrite gh's n block in place
                 ghn_ld = G3
-            # gh = h_prev @ w_hh.T   (B, 3H)
-            recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               panels, False, gh_base, <int>G3)
+            if ahead:
+                # gh = h_prev @ w_hh.T   (1, 3H), and a share of the next block's x @ w_ih.T
+                step_projecting_ahead(s, T, reverse, G3, H, h_prev, panels, D, &x[0, 0, 0], ih_panels,
+                                      gates_base, G3, gh_base, False)
+            else:
+                # gh = h_prev @ w_hh.T   (B, 3H)
+                recurrent_gemm_abt(<int>B, <int>G3, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                                   panels, False, gh_base, <int>G3)
             gates_t = gates_base + t * B * G3
             y_t = y_base + t * y_step
             nt = cell_threads(B, B * G3)

@@ -22,8 +22,9 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport lstm_grad_f32, lstm_state_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                             recurrent_gemm_abt)
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
+                                             project_first_steps, recurrent_gemm_ab,
+                                             recurrent_gemm_abt, step_projecting_ahead)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
@@ -172,15 +173,20 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
     cdef Py_ssize_t h_prev_ld, s, t, j, part
     cdef int nt
+    cdef bint ahead                    # B = 1: the steps project the input ahead (_recurrent.pxd)
 
     with nogil:
         for j in range(G4):
             bias[j] = b_ih[j] + b_hh[j]
         panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0], weights_packed)
-        # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
-        matmul_abt(<int>(T * B), <int>G4, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                   ih_panels, False, gates_base, <int>G4)
+        ahead = project_ahead(B, panels, ih_panels)
+        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
+            project_first_steps(T, G4, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base, G4)
+        else:
+            # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
+            matmul_abt(<int>(T * B), <int>G4, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
+                       ih_panels, False, gates_base, <int>G4)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:
@@ -192,9 +198,14 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 h_prev_ld = y_ld
                 c_prev = (c_saved + previous_step(t, reverse) * B * H) if training else &c_n[0, 0]
             c_out = (c_saved + t * B * H) if training else &c_n[0, 0]
-            # gates[t] += h_prev @ w_hh.T   (B, 4H)
-            recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               panels, True, gates_base + t * B * G4, <int>G4)
+            if ahead:
+                # gates[t] += h_prev @ w_hh.T   (1, 4H), and a share of the next block's x @ w_ih.T
+                step_projecting_ahead(s, T, reverse, G4, H, h_prev, panels, D, &x[0, 0, 0], ih_panels,
+                                      gates_base, G4, gates_base + t * G4, True)
+            else:
+                # gates[t] += h_prev @ w_hh.T   (B, 4H)
+                recurrent_gemm_abt(<int>B, <int>G4, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                                   panels, True, gates_base + t * B * G4, <int>G4)
             gates_t = gates_base + t * B * G4
             y_t = y_base + t * y_step
             nt = cell_threads(B, B * G4)

@@ -20,8 +20,9 @@ from lstm_energy.kernels._activations cimport (relu as relu_, relu_grad_from_out
                                                tanh_grad_from_output)
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport rnn_tanh_grad_f32
-from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, recurrent_gemm_ab,
-                                             recurrent_gemm_abt)
+from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
+                                             project_first_steps, recurrent_gemm_ab,
+                                             recurrent_gemm_abt, step_projecting_ahead)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
 
@@ -123,13 +124,17 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef floating* y_t                 # (B, H) this step's output, row stride y_ld
     cdef Py_ssize_t h_prev_ld, s, t, j, part
     cdef int nt
+    cdef bint ahead                    # B = 1: the steps project the input ahead (_recurrent.pxd)
 
     with nogil:
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
         panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0], weights_packed)
-        if y_flat_ld >= 0:
+        ahead = y_flat_ld >= 0 and project_ahead(B, panels, ih_panels)
+        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
+            project_first_steps(T, H, D, reverse, x_base, &w_ih[0, 0], ih_panels, y_base, y_flat_ld)
+        elif y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
             matmul_abt(<int>(T * B), <int>H, <int>D, x_base, <int>D, &w_ih[0, 0], <int>D, ih_panels,
                        False, y_base, <int>y_flat_ld)
@@ -146,9 +151,14 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             else:
                 h_prev = y_base + previous_step(t, reverse) * y_step
                 h_prev_ld = y_ld
-            # y[t] += h_prev @ w_hh.T   (B, H)
-            recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
-                               panels, True, y_base + t * y_step, <int>y_ld)
+            if ahead:
+                # y[t] += h_prev @ w_hh.T   (1, H), and a share of the next block's x @ w_ih.T
+                step_projecting_ahead(s, T, reverse, H, H, h_prev, panels, D, x_base, ih_panels, y_base,
+                                      y_flat_ld, y_base + t * y_step, True)
+            else:
+                # y[t] += h_prev @ w_hh.T   (B, H)
+                recurrent_gemm_abt(<int>B, <int>H, <int>H, h_prev, <int>h_prev_ld, &w_hh[0, 0], <int>H,
+                                   panels, True, y_base + t * y_step, <int>y_ld)
             y_t = y_base + t * y_step
             nt = cell_threads(B, B * H)
             if nt > 1:   # rows split over the pool, as the step's product was
