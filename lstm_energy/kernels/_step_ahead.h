@@ -14,7 +14,9 @@
  * Both products keep the sums and the order of the unfused calls: the GEMV as
  * lstm_energy_row_avx512 per k chunk of LE_KC (eight partial sums over k, then a fixed tree), the
  * projection as lstm_energy_block_avx512 through the driver (one running sum per output and k chunk,
- * chunks added through C). The results are the same bits as projecting every step before the loop.
+ * chunks added through C). The results are the same bits as projecting every step before the loop,
+ * except for a T that leaves the whole-sequence projection a single row at the end of its last
+ * 96-row chunk (T = 97, 193, ...), which the one-row kernel sums in another order (O(K eps)).
  *
  * AVX-512 only (32 zmm registers hold both products' accumulators); one thread only (with more, the
  * projection before the loop is split over the pool instead). lstm_energy_steps_project_ahead says
