@@ -458,6 +458,33 @@ static inline void lstm_energy_block_avx512(const int R, Py_ssize_t K, const flo
 #undef LE512_STORE
 }
 
+/* one 8-k group of the R = 1 kernel below: s0..s7 += a[j] * line j of the 8 consecutive 64-byte panel
+ * lines at l (j = 0..7), the lines LE_ROW_AHEAD floats ahead prefetched. A macro over the caller's
+ * s0..s7 so that _step_ahead.h's step, which must sum in this order, shares it. */
+#define LE512_ROW_GROUP(a, l)                                                                       \
+    do {                                                                                            \
+        const float *a_ = (a), *l_ = (l);                                                           \
+        for (int line_ = 0; line_ < 8; ++line_)                                                     \
+            _mm_prefetch((const char *)(l_ + LE_ROW_AHEAD + line_ * LE_NR), _MM_HINT_T0);            \
+        s0 = _mm512_fmadd_ps(_mm512_set1_ps(a_[0]), _mm512_loadu_ps(l_), s0);                       \
+        s1 = _mm512_fmadd_ps(_mm512_set1_ps(a_[1]), _mm512_loadu_ps(l_ + 16), s1);                  \
+        s2 = _mm512_fmadd_ps(_mm512_set1_ps(a_[2]), _mm512_loadu_ps(l_ + 32), s2);                  \
+        s3 = _mm512_fmadd_ps(_mm512_set1_ps(a_[3]), _mm512_loadu_ps(l_ + 48), s3);                  \
+        s4 = _mm512_fmadd_ps(_mm512_set1_ps(a_[4]), _mm512_loadu_ps(l_ + 64), s4);                  \
+        s5 = _mm512_fmadd_ps(_mm512_set1_ps(a_[5]), _mm512_loadu_ps(l_ + 80), s5);                  \
+        s6 = _mm512_fmadd_ps(_mm512_set1_ps(a_[6]), _mm512_loadu_ps(l_ + 96), s6);                  \
+        s7 = _mm512_fmadd_ps(_mm512_set1_ps(a_[7]), _mm512_loadu_ps(l_ + 112), s7);                 \
+    } while (0)
+
+/* ... and its end: the k left over (< 8) into s0, then the eight sums added in a fixed tree */
+#define LE512_ROW_FINISH(a, panel, k, K)                                                            \
+    do {                                                                                            \
+        for (; (k) < (K); ++(k))                                                                    \
+            s0 = _mm512_fmadd_ps(_mm512_set1_ps((a)[k]), _mm512_loadu_ps((panel) + (k) * LE_NR), s0); \
+        s0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),            \
+                           _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));            \
+    } while (0)
+
 /* the R = 1 case (B = 1): one FMA per k, so k is unrolled by 8 into 8 independent sums (FMA
  * latency 4 at one or two zmm FMAs per cycle), each k one aligned 64-byte line of panel; the
  * step streams W_hh from L2, so 2 KiB of panel are prefetched ahead as on the AVX2 path. */
@@ -468,23 +495,9 @@ static inline void lstm_energy_row_avx512(Py_ssize_t K, const float *a, const fl
     __m512 z = _mm512_setzero_ps();
     __m512 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
     Py_ssize_t k = 0;
-    for (; k + 8 <= K; k += 8) {
-        const float *p = panel + k * LE_NR;
-        for (int line = 0; line < 8; ++line)
-            _mm_prefetch((const char *)(p + LE_ROW_AHEAD + line * LE_NR), _MM_HINT_T0);
-        s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(p), s0);
-        s1 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 1]), _mm512_loadu_ps(p + 16), s1);
-        s2 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 2]), _mm512_loadu_ps(p + 32), s2);
-        s3 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 3]), _mm512_loadu_ps(p + 48), s3);
-        s4 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 4]), _mm512_loadu_ps(p + 64), s4);
-        s5 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 5]), _mm512_loadu_ps(p + 80), s5);
-        s6 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 6]), _mm512_loadu_ps(p + 96), s6);
-        s7 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 7]), _mm512_loadu_ps(p + 112), s7);
-    }
-    for (; k < K; ++k)
-        s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(panel + k * LE_NR), s0);
-    s0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),
-                       _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));
+    for (; k + 8 <= K; k += 8)
+        LE512_ROW_GROUP(a + k, panel + k * LE_NR);
+    LE512_ROW_FINISH(a, panel, k, K);
     lstm_energy_store_row_avx512(s0, accumulate, c, width);
 }
 

@@ -116,17 +116,18 @@ cdef inline bint project_ahead(Py_ssize_t B, const floating* panels,
     return ahead
 
 
-cdef inline void project_first_steps(Py_ssize_t T, Py_ssize_t N, Py_ssize_t D, bint reverse,
-                                     const floating* x, const floating* w_ih,
-                                     const floating* ih_panels, floating* gates,
-                                     Py_ssize_t gates_ld) noexcept nogil:
-    """gates[t] = x[t] @ W_ih.T for the first ``ahead_first_steps(T)`` steps in the loop's order
-    (t = 0.. forward, T-1.. reverse). x: (T, D); W_ih: (N, D), packed in ``ih_panels``;
-    gates: (T, N), row stride gates_ld."""
-    cdef Py_ssize_t first = ahead_first_steps(T)
-    cdef Py_ssize_t row0 = T - first if reverse else 0
-    # NumPy: gates[row0:row0+first] = x[row0:row0+first] @ w_ih.T
-    matmul_abt(<int>first, <int>N, <int>D, x + row0 * D, <int>D, w_ih, <int>D, ih_panels, False,
+cdef inline void project_before_loop(bint ahead, Py_ssize_t T, Py_ssize_t B, Py_ssize_t N,
+                                     Py_ssize_t D, bint reverse, const floating* x,
+                                     const floating* w_ih, const floating* ih_panels,
+                                     floating* gates, Py_ssize_t gates_ld) noexcept nogil:
+    """gates[t] = x[t] @ W_ih.T for every step, or, when the steps project ahead (``ahead``, B = 1),
+    for the first ``ahead_first_steps(T)`` steps in the loop's order (t = 0.. forward, T-1..
+    reverse). x: (T, B, D); W_ih: (N, D), packed in ``ih_panels`` (or NULL: BLAS); gates: (T*B, N),
+    row stride gates_ld."""
+    cdef Py_ssize_t rows = ahead_first_steps(T) if ahead else T * B
+    cdef Py_ssize_t row0 = T - rows if ahead and reverse else 0
+    # NumPy: gates[row0:row0+rows] = x[row0:row0+rows] @ w_ih.T
+    matmul_abt(<int>rows, <int>N, <int>D, x + row0 * D, <int>D, w_ih, <int>D, ih_panels, False,
                gates + row0 * gates_ld, <int>gates_ld)
 
 

@@ -109,24 +109,11 @@ static void lstm_energy_row_step_with_block(Py_ssize_t N, Py_ssize_t K, const fl
             __m512 s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
             Py_ssize_t k = 0;
             for (; k + 8 <= kn; k += 8) {
-                const float *l = pan + k * LE_NR;
-                for (int line = 0; line < 8; ++line)
-                    _mm_prefetch((const char *)(l + LE_ROW_AHEAD + line * LE_NR), _MM_HINT_T0);
-                s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(l), s0);
-                s1 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 1]), _mm512_loadu_ps(l + 16), s1);
-                s2 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 2]), _mm512_loadu_ps(l + 32), s2);
-                s3 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 3]), _mm512_loadu_ps(l + 48), s3);
-                s4 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 4]), _mm512_loadu_ps(l + 64), s4);
-                s5 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 5]), _mm512_loadu_ps(l + 80), s5);
-                s6 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 6]), _mm512_loadu_ps(l + 96), s6);
-                s7 = _mm512_fmadd_ps(_mm512_set1_ps(a[k + 7]), _mm512_loadu_ps(l + 112), s7);
+                LE512_ROW_GROUP(a + k, pan + k * LE_NR);   /* as lstm_energy_row_avx512 */
                 if (todo > 0)      /* one k-row of the projection per 8 k of the GEMV */
                     LE_AHEAD_KROW();
             }
-            for (; k < kn; ++k)
-                s0 = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_loadu_ps(pan + k * LE_NR), s0);
-            s0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),
-                               _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));
+            LE512_ROW_FINISH(a, pan, k, kn);
             lstm_energy_store_row_avx512(s0, accumulate || k0 > 0, c + p * LE_NR, width);
         }
     }

@@ -26,9 +26,9 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
                                                tanh_grad_from_output)
 from lstm_energy.kernels._cell_rows cimport gru_forward_f32, gru_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
-                                             project_first_steps, recurrent_gemm_ab,
+                                             project_before_loop, recurrent_gemm_ab,
                                              recurrent_gemm_abt, step_projecting_ahead)
-from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_atb
 from cython.parallel cimport prange
 
 from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
@@ -182,13 +182,10 @@ def gru_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             bias[3 * H + j] = b_hh[2 * H + j]
         panels = pack_weight(&w_hh[0, 0], G3, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], G3, D, True, &ih_store[0, 0, 0], weights_packed)
-        ahead = project_ahead(B, panels, ih_panels)
-        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
-            project_first_steps(T, G3, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base, G3)
-        else:
-            # gates = x @ w_ih.T   (T*B, 3H): the input projection for every step at once
-            matmul_abt(<int>(T * B), <int>G3, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                       ih_panels, False, gates_base, <int>G3)
+        ahead = project_ahead(B, panels, ih_panels)   # B = 1: the steps project the input ahead
+        # gates = x @ w_ih.T   (T*B, 3H): the input projection of every step, or of the first ones
+        project_before_loop(ahead, T, B, G3, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base,
+                            G3)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:

@@ -23,9 +23,9 @@ from lstm_energy.kernels._activations cimport (sigmoid, sigmoid_grad_from_output
 from lstm_energy.kernels._vector_math cimport sigmoid_bias_f32, tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport lstm_grad_f32, lstm_state_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
-                                             project_first_steps, recurrent_gemm_ab,
+                                             project_before_loop, recurrent_gemm_ab,
                                              recurrent_gemm_abt, step_projecting_ahead)
-from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
+from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_atb
 from cython.parallel cimport prange
 
 from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
@@ -180,13 +180,10 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             bias[j] = b_ih[j] + b_hh[j]
         panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0], weights_packed)
-        ahead = project_ahead(B, panels, ih_panels)
-        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
-            project_first_steps(T, G4, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base, G4)
-        else:
-            # gates = x @ w_ih.T   (T*B, 4H): the input projection for every step at once
-            matmul_abt(<int>(T * B), <int>G4, <int>D, &x[0, 0, 0], <int>D, &w_ih[0, 0], <int>D,
-                       ih_panels, False, gates_base, <int>G4)
+        ahead = project_ahead(B, panels, ih_panels)   # B = 1: the steps project the input ahead
+        # gates = x @ w_ih.T   (T*B, 4H): the input projection of every step, or of the first ones
+        project_before_loop(ahead, T, B, G4, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base,
+                            G4)
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s == 0:

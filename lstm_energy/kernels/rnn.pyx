@@ -21,7 +21,7 @@ from lstm_energy.kernels._activations cimport (relu as relu_, relu_grad_from_out
 from lstm_energy.kernels._vector_math cimport tanh_bias_f32
 from lstm_energy.kernels._cell_rows cimport rnn_tanh_grad_f32
 from lstm_energy.kernels._recurrent cimport (expect_panels, pack_weight, project_ahead,
-                                             project_first_steps, recurrent_gemm_ab,
+                                             project_before_loop, recurrent_gemm_ab,
                                              recurrent_gemm_abt, step_projecting_ahead)
 from lstm_energy.kernels._gemm cimport GEMM_K_CHUNK, matmul_ab, matmul_abt, matmul_atb
 from cython.parallel cimport prange
@@ -131,13 +131,11 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
             bias[j] = b_ih[j] + b_hh[j]
         panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0], weights_packed)
         ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0], weights_packed)
-        ahead = y_flat_ld >= 0 and project_ahead(B, panels, ih_panels)
-        if ahead:   # B = 1: the first steps' projection now, the rest inside the steps
-            project_first_steps(T, H, D, reverse, x_base, &w_ih[0, 0], ih_panels, y_base, y_flat_ld)
-        elif y_flat_ld >= 0:
-            # y = x @ w_ih.T   (T*B, H): the input projection for every step at once, into y
-            matmul_abt(<int>(T * B), <int>H, <int>D, x_base, <int>D, &w_ih[0, 0], <int>D, ih_panels,
-                       False, y_base, <int>y_flat_ld)
+        ahead = y_flat_ld >= 0 and project_ahead(B, panels, ih_panels)   # B = 1: project ahead
+        if y_flat_ld >= 0:
+            # y = x @ w_ih.T   (T*B, H): the input projection of every step (or the first ones), into y
+            project_before_loop(ahead, T, B, H, D, reverse, x_base, &w_ih[0, 0], ih_panels, y_base,
+                                y_flat_ld)
         else:
             for t in range(T):
                 # y[t] = x[t] @ w_ih.T   (B, H): y's steps are not evenly spaced
