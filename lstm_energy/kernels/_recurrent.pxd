@@ -96,13 +96,9 @@ cdef inline void recurrent_gemm_ab(int M, int N, int K, const floating* A, int l
 
 cdef inline Py_ssize_t ahead_first_steps(Py_ssize_t T) noexcept nogil:
     """Steps whose input projection runs before the loop when the steps project ahead: the first
-    block (2..AHEAD_ROWS + 1 steps; all of them when T = 1) and the full block after it. Every later
-    block of AHEAD_ROWS steps is projected by the block before it, an equal share per step. The
-    first block never has a single row of T > 1: the whole-sequence projection sums no row with
-    the one-row kernel either (the bits stay the same)."""
-    if T < 2:
-        return T
-    return min(T, T - (T - 2) // AHEAD_ROWS * AHEAD_ROWS + AHEAD_ROWS)
+    block (1..AHEAD_ROWS steps, what T leaves over) and the full block after it; every later
+    block of AHEAD_ROWS steps is projected by the block before it, an equal share per step."""
+    return min(T, T - (T - 1) // AHEAD_ROWS * AHEAD_ROWS + AHEAD_ROWS)
 
 
 cdef inline bint project_ahead(Py_ssize_t B, const floating* panels,
@@ -142,7 +138,7 @@ cdef inline void step_projecting_ahead(Py_ssize_t s, Py_ssize_t T, bint reverse,
     block after s's (none after the last block). x: (T, D); gates: (T, N), row stride gates_ld;
     ``panels`` and ``ih_panels``: W_hh.T and W_ih.T packed (float32 only: ``project_ahead``);
     step_out must not lie in the next block's rows."""
-    # before the loop: the first block's 2..9 steps (`first`) and the 8 after; from then on step
+    # before the loop: the first block's 1..8 steps (`first`) and the 8 after; from then on step
     # s = b + i of the block [b, b + 8) projects the i-th eighth of the panels of [b + 8, b + 16)
     cdef Py_ssize_t first = ahead_first_steps(T) - AHEAD_ROWS
     cdef Py_ssize_t i = (s - first) % AHEAD_ROWS if s >= first else -1
