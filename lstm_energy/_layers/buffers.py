@@ -38,12 +38,17 @@ class ShapeBuffers:
             found = self._arrays[key] = aligned_zeros(shape, self.dtype)
         return found
 
-    def workspace(self, key: Hashable, shapes: Callable[[], Mapping[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
+    def workspace(
+        self, key: Hashable, shapes: Callable[..., Mapping[str, tuple[int, ...]]], *args
+    ) -> dict[str, np.ndarray]:
         """``{name: array}`` for an engine's ``workspace_shapes`` result, the same dict for every call
-        with ``key``; ``shapes`` is called only when the workspace is first made."""
+        with ``key``; ``shapes(*args)`` is called only when the workspace is first made (a repeated call
+        builds nothing: a B = 1 eval step takes a few microseconds)."""
         found = self._workspaces.get(key)
         if found is None:
-            found = self._workspaces[key] = {name: aligned_empty(shape, self.dtype) for name, shape in shapes().items()}
+            found = self._workspaces[key] = {
+                name: aligned_empty(shape, self.dtype) for name, shape in shapes(*args).items()
+            }
         return found
 
     def saved(self, key: Hashable):

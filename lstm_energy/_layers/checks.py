@@ -36,6 +36,8 @@ def float_dtype(value) -> np.dtype:
 
 def as_numpy(value, name: str) -> np.ndarray:
     """``value`` as an ndarray without copying when possible (torch tensors via ``.detach().cpu().numpy()``)."""
+    if type(value) is np.ndarray:  # the common case, first: a B = 1 step call is a few microseconds long
+        return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         value = value.detach().cpu().numpy()
     try:
@@ -61,7 +63,8 @@ def require_shape(array: np.ndarray, expected: tuple, name: str, meaning: str) -
 
 
 def kernel_ready(array: np.ndarray) -> np.ndarray:
-    """``array`` itself if C-contiguous and writeable, else one C-contiguous copy (kernels need both)."""
-    if array.flags.c_contiguous and array.flags.writeable:
+    """``array`` itself if C-contiguous, aligned for its dtype and writeable (NumPy's ``carray`` flag),
+    else one C-contiguous copy (kernels need all three)."""
+    if array.flags.carray:
         return array
     return np.array(array, order="C", copy=True)

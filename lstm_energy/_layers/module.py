@@ -8,7 +8,7 @@ Cell subclasses say how to call their engine functions for one layer and one dir
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 
 import numpy as np
 
@@ -30,11 +30,6 @@ def _isa_reader():
     from lstm_energy.kernels.isa import current
 
     return current
-
-
-def _without_panels(shapes) -> dict:
-    """A forward's workspace shapes without the packed weights (an eval forward keeps its own)."""
-    return {name: shape for name, shape in shapes().items() if name not in PANELS}
 
 
 @dataclass
@@ -197,7 +192,7 @@ class RecurrentLayer:
         buffers = self._buffers.get(T, B, training)
         states0 = self._checked_states(hx, B, buffers, "hx")
         H, dirs, L = self.hidden_size, self.directions, self.num_layers
-        states_n = tuple(np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names)
+        states_n = tuple([np.empty((L * dirs, B, H), self.dtype) for _ in self.state_names])
         direct_output = not training and not self.batch_first  # eval: last layer writes the returned y
 
         layer_input = x
@@ -210,18 +205,18 @@ class RecurrentLayer:
             keep_panels = not training and self.impl == "cython"  # eval: packed weights kept per layer
             for direction in range(dirs):
                 ws_key = ("ws", layer, direction) if training else ("ws", min(layer, 1))
-                shapes = partial(self._engine.workspace_shapes, self.cell, "forward", T, B, D, H, training)
-                ws = buffers.workspace(ws_key, partial(_without_panels, shapes) if keep_panels else shapes)
+                sizes = (T, B, D, H, training)
+                ws = buffers.workspace(ws_key, self._forward_shapes, *sizes, keep_panels)
                 k = layer * dirs + direction
                 weights_packed = False
                 if keep_panels:
-                    ws, weights_packed = self._with_eval_panels(ws, shapes, layer, direction)
+                    ws, weights_packed = self._with_eval_panels(ws, sizes, layer, direction)
                 self._forward_direction(
                     layer_input,
                     self._layer_params(layer, direction),
-                    tuple(s[k] for s in states0),
-                    y[:, :, direction * H : (direction + 1) * H],
-                    tuple(s[k] for s in states_n),
+                    tuple([s[k] for s in states0]),
+                    y if dirs == 1 else y[:, :, direction * H : (direction + 1) * H],
+                    tuple([s[k] for s in states_n]),
                     ws,
                     training,
                     direction == 1,
@@ -238,9 +233,18 @@ class RecurrentLayer:
             y_out = layer_input.copy()
         return y_out, self._public_states(states_n)
 
-    def _with_eval_panels(self, ws: dict, shapes, layer: int, direction: int) -> tuple[dict, bool]:
+    def _forward_shapes(self, T: int, B: int, D: int, H: int, training: bool, without_panels: bool = False) -> dict:
+        """The engine's forward ``workspace_shapes``; without the packed weights when an eval forward keeps
+        its own (``_with_eval_panels``)."""
+        shapes = self._engine.workspace_shapes(self.cell, "forward", T, B, D, H, training)
+        if without_panels:
+            return {name: shape for name, shape in shapes.items() if name not in PANELS}
+        return shapes
+
+    def _with_eval_panels(self, ws: dict, sizes: tuple, layer: int, direction: int) -> tuple[dict, bool]:
         """An eval forward's workspace (made without panels) with this layer and direction's own packed
-        weights: (ws plus ``w_ih_panels`` / ``w_hh_panels``, whether they already hold the current weights).
+        weights: (ws plus ``w_ih_panels`` / ``w_hh_panels``, whether they already hold the current weights);
+        ``sizes``: ``_forward_shapes``'s (T, B, D, H, training).
         The Cython forward packs W_ih and W_hh into those panels on the first eval call and skips the
         packing on later ones (a B = 1 call spends about a tenth of its time packing), until
         load_state_dict replaces the weights. Kept per instruction-set path: on the baseline path the
@@ -250,7 +254,11 @@ class RecurrentLayer:
         packed = entry is not None
         if entry is None:
             entry = self._eval_panels[key] = EvalPanels(
-                {name: aligned_empty(shape, self.dtype) for name, shape in shapes().items() if name in PANELS}
+                {
+                    name: aligned_empty(shape, self.dtype)
+                    for name, shape in self._forward_shapes(*sizes).items()
+                    if name in PANELS
+                }
             )
         if entry.merged is None or entry.ws is not ws:
             entry.ws, entry.merged = ws, {**ws, **entry.panels}
@@ -285,7 +293,7 @@ class RecurrentLayer:
 
                 pih, phh, bias = self._lowp_packed(layer, direction, prec)
                 D = layer_input.shape[2]
-                ws = buffers.workspace(("lowp", min(layer, 1)), partial(lowp.workspace_shapes, self.cell, T, B, D, H))
+                ws = buffers.workspace(("lowp", min(layer, 1)), lowp.workspace_shapes, self.cell, T, B, D, H)
                 lowp.lowp_forward(self.cell, layer_input, pih, phh, bias, h0, c0, out, states_n[0][k], c_n,
                                   direction == 1, relu, ws)  # fmt: skip
             layer_input = y
@@ -347,7 +355,7 @@ class RecurrentLayer:
                 dx = np.empty((T, B, D0), self.dtype)
             y = buffers.saved(("y", layer))
             bws = buffers.workspace(
-                ("bws", min(layer, 1)), partial(self._engine.workspace_shapes, self.cell, "backward", T, B, D, H, True)
+                ("bws", min(layer, 1)), self._engine.workspace_shapes, self.cell, "backward", T, B, D, H, True
             )
             for direction in range(dirs):
                 k = layer * dirs + direction
@@ -401,11 +409,11 @@ class RecurrentLayer:
     def _checked_states(self, given, B: int, buffers: ShapeBuffers, name: str) -> tuple[np.ndarray, ...]:
         """hx/dhx as a tuple of C-contiguous (L*dirs, B, H) arrays (cached zeros for None)."""
         shape = (self.num_layers * self.directions, B, self.hidden_size)
-        meaning = "(num_layers * num_directions, B, H)"
         n = len(self.state_names)
-        if given is None:
-            given = (None,) * n
-        elif n == 1:
+        if given is None:  # zero states: one cached array serves them all
+            return (buffers.zeros(("zero_state",), shape),) * n
+        meaning = "(num_layers * num_directions, B, H)"
+        if n == 1:
             if isinstance(given, (tuple, list)):
                 raise TypeError(
                     f"{type(self).__name__} expects {name} as one array {meaning} = {shape}, got a "

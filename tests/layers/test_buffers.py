@@ -81,6 +81,30 @@ def test_noncontiguous_and_fortran_inputs_give_the_same_result():
         np.testing.assert_array_equal(y, y_ref)
 
 
+def misaligned_copy(array):
+    """A C-contiguous, writeable copy of ``array`` whose data start 2 bytes past an element boundary."""
+    raw = np.zeros(array.nbytes + array.itemsize + 2, np.uint8)
+    start = 2 + (-raw.ctypes.data % array.itemsize)
+    out = raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    assert out.flags.c_contiguous and out.flags.writeable and not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_inputs_misaligned_for_their_dtype_give_the_same_result(impl, training):
+    """A C-contiguous array need not be aligned for its dtype (a view into a byte buffer): the layer
+    copies it once instead of handing the kernels unaligned floats."""
+    m = LSTM(D, H, seed=2, impl=impl).train(training)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    h0, c0 = (rng.standard_normal((1, B, H)).astype(np.float32) for _ in range(2))
+    y_ref, (h_ref, c_ref) = m.forward(x, (h0, c0))
+    y, (h_n, c_n) = m.forward(misaligned_copy(x), (misaligned_copy(h0), misaligned_copy(c0)))
+    for got, want in ((y, y_ref), (h_n, h_ref), (c_n, c_ref)):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_steady_state_forward_allocates_little_beyond_its_outputs(impl):
     """After a warm-up call, a forward allocates the returned arrays and small temporaries only:
     far less than the workspaces it reuses (numpy's allocations are traced by tracemalloc)."""
