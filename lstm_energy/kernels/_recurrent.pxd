@@ -96,9 +96,13 @@ cdef inline void recurrent_gemm_ab(int M, int N, int K, const floating* A, int l
 
 cdef inline Py_ssize_t ahead_first_steps(Py_ssize_t T) noexcept nogil:
     """Steps whose input projection runs before the loop when the steps project ahead: the first
-    block (1..AHEAD_ROWS steps, what T leaves over) and the full block after it; every later
-    block of AHEAD_ROWS steps is projected by the block before it, an equal share per step."""
-    return min(T, T - (T - 1) // AHEAD_ROWS * AHEAD_ROWS + AHEAD_ROWS)
+    block, 2..AHEAD_ROWS steps (what T leaves over after whole blocks), or AHEAD_ROWS + 1 where
+    that would be a single row (T = 9, 17, ...: the one-row kernel sums in another order than the
+    block kernel, and the results would not be the same bits as the unfused projection's); T = 1
+    is the one step. Every later block of AHEAD_ROWS steps is projected by the block before it, an
+    equal share per step."""
+    cdef Py_ssize_t left = T - (T - 1) // AHEAD_ROWS * AHEAD_ROWS
+    return left + AHEAD_ROWS if left == 1 and T > 1 else left
 
 
 cdef inline bint project_ahead(Py_ssize_t B, const floating* panels,
@@ -138,13 +142,15 @@ cdef inline void step_projecting_ahead(Py_ssize_t s, Py_ssize_t T, bint reverse,
     block after s's (none after the last block). x: (T, D); gates: (T, N), row stride gates_ld;
     ``panels`` and ``ih_panels``: W_hh.T and W_ih.T packed (float32 only: ``project_ahead``);
     step_out must not lie in the next block's rows."""
-    # before the loop: the first block's 1..8 steps (`first`) and the 8 after; from then on step
+    # before the loop: the first block, its 1..8 steps (`first`); step s = i of that block projects
+    # the i-th of `first` shares of the panels of the block [first, first + 8); from then on step
     # s = b + i of the block [b, b + 8) projects the i-th eighth of the panels of [b + 8, b + 16)
-    cdef Py_ssize_t first = ahead_first_steps(T) - AHEAD_ROWS
-    cdef Py_ssize_t i = (s - first) % AHEAD_ROWS if s >= first else -1
-    cdef Py_ssize_t block_start = s - i + AHEAD_ROWS, row0, n_panels
+    cdef Py_ssize_t first = ahead_first_steps(T)
+    cdef Py_ssize_t i = s if s < first else (s - first) % AHEAD_ROWS
+    cdef Py_ssize_t shares = first if s < first else AHEAD_ROWS
+    cdef Py_ssize_t block_start = s - i + shares, row0, n_panels
     if floating is float:
-        if i < 0 or block_start >= T:   # the first and the last block: nothing to project
+        if block_start >= T:   # the last block: nothing to project
             # NumPy: step_out[:] (+)= h_prev @ w_hh.T
             gemm_packed(1, N, K, h_prev, K, panels, accumulate, step_out, N)
         else:
@@ -153,5 +159,5 @@ cdef inline void step_projecting_ahead(Py_ssize_t s, Py_ssize_t T, bint reverse,
             # NumPy: step_out[:] (+)= h_prev @ w_hh.T;
             #        gates[row0:row0+8, 16q0:16q1] = x[row0:row0+8] @ w_ih.T[:, 16q0:16q1]
             row_step_with_block(N, K, h_prev, panels, accumulate, step_out, N, D, x + row0 * D, D,
-                                ih_panels, i * n_panels // AHEAD_ROWS, (i + 1) * n_panels // AHEAD_ROWS,
+                                ih_panels, i * n_panels // shares, (i + 1) * n_panels // shares,
                                 gates + row0 * gates_ld, gates_ld)

@@ -5,11 +5,13 @@
  * half the FMA issue slots idle. The input projection x @ W_ih.T of later steps is the opposite: an
  * 8-row block does 8 FMAs per line of W_ih it reads. So the steps project ahead: each block of
  * LE_AHEAD_ROWS steps projects the rows of the block after it, each step an eighth of W_ih's
- * panels, and inside the step one k-row of that share follows each 8 k of the GEMV, so the
- * out-of-order core overlaps the projection's FMAs with the GEMV's loads. What is left of the share
- * when the GEMV's k runs out (D > H) runs after it. A spread of several k-rows per group by a
- * counter (Bresenham) or a loop cost most of the gain: GCC then spills the loop state
- * (docs/kernels-performance.md, twelfth pass, has the C-harness timings).
+ * panels (the first block, what T leaves over, is projected before the loop, and its steps share
+ * the second block's panels among them), and inside the step one k-row of that share follows each
+ * 8 k of the GEMV, so the out-of-order core overlaps the projection's FMAs with the GEMV's loads.
+ * What is left of the share when the GEMV's k runs out (D > H, or a first block shorter than
+ * LE_AHEAD_ROWS) runs after it. A spread of several k-rows per group by a counter (Bresenham) or a
+ * loop cost most of the gain: GCC then spills the loop state (docs/kernels-performance.md, twelfth
+ * pass, has the C-harness timings).
  *
  * Both products keep the sums and the order of the unfused calls: the GEMV as
  * lstm_energy_row_avx512 per k chunk of LE_KC (eight partial sums over k, then a fixed tree), the

@@ -79,12 +79,13 @@ def test_steps_project_ahead_only_for_one_row_on_one_thread():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("seq_len", [1, 2, 8, 9, 10, 16, 17, 25, 100])
+@pytest.mark.parametrize("seq_len", [1, 2, 8, 9, 10, 13, 16, 17, 23, 25, 100])
 @pytest.mark.parametrize("input_size, hidden_size", [(128, 128), (33, 70), (300, 20)])
 @pytest.mark.parametrize("training", [False, True])
 def test_b1_forward_projecting_ahead_is_the_same_bits(cell, seq_len, input_size, hidden_size, training):
-    """One thread: the steps project ahead (the first 1..8 steps and the 8 after them before the loop,
-    later blocks of 8 during the block before); two threads: the whole projection before the loop."""
+    """One thread: the steps project ahead (the first 2..9 steps before the loop, the next block of 8
+    during them, later blocks of 8 during the block before); two threads: the whole projection
+    before the loop."""
     from lstm_energy.layers import GRU, LSTM, RNN
 
     cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
