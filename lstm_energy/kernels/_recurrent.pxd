@@ -142,7 +142,7 @@ cdef inline void step_projecting_ahead(Py_ssize_t s, Py_ssize_t T, bint reverse,
     block after s's (none after the last block). x: (T, D); gates: (T, N), row stride gates_ld;
     ``panels`` and ``ih_panels``: W_hh.T and W_ih.T packed (float32 only: ``project_ahead``);
     step_out must not lie in the next block's rows."""
-    # before the loop: the first block, its 1..8 steps (`first`); step s = i of that block projects
+    # before the loop: the first block, its `first` steps (ahead_first_steps); step s = i of it projects
     # the i-th of `first` shares of the panels of the block [first, first + 8); from then on step
     # s = b + i of the block [b, b + 8) projects the i-th eighth of the panels of [b + 8, b + 16)
     cdef Py_ssize_t first = ahead_first_steps(T)
