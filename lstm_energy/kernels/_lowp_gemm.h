@@ -18,7 +18,9 @@
  * float32: AVX512_BF16 vdpbf16ps (pairs of k per instruction); on AVX2 CPUs each bf16 widened to float32
  * in registers (a shift or a mask: bf16 is the high half of a float32) and multiplied-added by FMA, at
  * about the float32 kernels' rate; the scalar conversion path (a running float32 sum per output) on
- * others. All are within float32 rounding of each other (the sum order and the FMA rounding differ).
+ * others; and where the CPU has AMX-BF16 and the process may use it (_amx.h), TDPBF16PS tiles for whole
+ * blocks of 16 rows x 16 columns x 32 k, the rest on AVX512_BF16 (the AMX section below). All are
+ * within float32 rounding of each other (the sum order and the FMA rounding differ).
  *
  * Packed weights (NumPy, lstm_energy/kernels/lowp.pyx): N padded to panels of 16 columns, K padded
  * to Kp (a multiple of 4 for int8, of 2 for bf16); panel p holds the 16 columns' k-groups as
@@ -46,6 +48,7 @@
 #include <math.h>
 
 #include "_isa.h"
+#include "_amx.h"
 #include "_vector_math.h"
 #include "_packed_gemm.h"   /* lstm_energy_threads_for: the kernels' OpenMP pool, its size threshold */
 #ifdef LSTM_ENERGY_X86
@@ -59,6 +62,7 @@
 #define LE_LP_SCALAR 0
 #define LE_LP_AVX2 1
 #define LE_LP_AVX512 2   /* int8: AVX-512 VNNI; bf16: AVX512_BF16 */
+#define LE_LP_AMX 3      /* bf16 only: AMX-BF16 tiles (whole tiles; the rest on AVX512_BF16) */
 
 static int lstm_energy_lp_vnni = -1, lstm_energy_lp_bf16 = -1;
 
@@ -104,10 +108,12 @@ static inline int lstm_energy_int8_path(void)
 #define LE_Q8_LAYOUT_K4 4
 static inline int lstm_energy_int8_layout(int path) { return path == LE_LP_AVX512 ? LE_Q8_LAYOUT_K4 : LE_Q8_LAYOUT_K2; }
 
+/* the bf16 product's path: AMX tiles where the process may use them (and they are not switched off,
+ * _amx.h), else AVX512_BF16, both on the avx512 ISA path only */
 static inline int lstm_energy_bf16_path(void)
 {
     if (lstm_energy_isa() >= LE_ISA_AVX512 && lstm_energy_cpu_has_bf16())
-        return LE_LP_AVX512;
+        return lstm_energy_amx_wanted && lstm_energy_amx_missing() == NULL ? LE_LP_AMX : LE_LP_AVX512;
     return lstm_energy_isa() >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
 }
 
@@ -648,6 +654,145 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_one_row_avx
         lstm_energy_bf16_block_avx512(a, Kp, 1, panels + p * stride, c + n0, 0, nc, accumulate);
     }
 }
+
+/* --------------------------------------------------------------------------------- bf16: AMX */
+/* Tiles, all configured 16 rows x 64 bytes (palette 1): tmm0-3 the float32 sums of up to 2 x 2 blocks of
+ * 16 rows x 16 columns (block (i, j) in tmm 2i + j); tmm4-5 two 16-row blocks of activations, 32 bf16 of k
+ * each; tmm6-7 32 k of two panels: 16 pairs of k x 16 columns, which are the packed panel's rows as they
+ * lie (64 bytes each, TDPBF16PS's B operand layout), so the panels need no repacking for the tiles. Per
+ * 32 k: four tile loads and four TDPBF16PS, each 16 x 16 x 32 multiply-adds.
+ * Only whole 16-row blocks, whole panels and whole 32-k chunks go through the tiles: the rows and the
+ * part panel left over take the AVX512_BF16 product (lstm_energy_bf16_panels), and the k left over
+ * (Kp % 32) is added to each tile's sums by vdpbf16ps, in k order after the tile's.
+ * Blocking as the other bf16 paths: row chunks of LE_LP_MC, the panels walked for each chunk, pairs of
+ * panels over pairs of row blocks. */
+#define LE_AMX_TARGET "amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"
+#define LE_AMX_ROWS 16   /* rows of a tile */
+#define LE_AMX_K 32      /* k of a tile row: 64 bytes of bf16 */
+
+/* GCC's tile intrinsics are asm statements without memory operands: the compiler must be told that
+ * memory is read before and written after them */
+#define LE_AMX_MEMORY_BARRIER() __asm__ volatile("" ::: "memory")
+
+struct lstm_energy_tile_config {   /* LDTILECFG's 64-byte operand */
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+
+__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_amx_configure(void)
+{
+    struct lstm_energy_tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = LE_AMX_ROWS;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+/* out (rb*16, pn*16; row stride ldo floats) = A rows (rb*16 rows of a, row stride Kp) @ panels w, w + stride
+ * (pn of them) over k < K32; rb, pn in {1, 2}.  NumPy: out = a[:, :K32] @ W[cols, :K32].T */
+__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_tiles_amx(
+    const uint16_t *a, Py_ssize_t Kp, int rb, const uint16_t *w, Py_ssize_t stride, int pn, Py_ssize_t K32,
+    float *out, Py_ssize_t ldo)
+{
+    const long lda = (long)Kp * 2, ldw = LE_LP_NR * 4, ldout = (long)ldo * 4;   /* bytes per tile row */
+    const uint16_t *a1 = a + LE_AMX_ROWS * Kp, *w1 = w + stride;
+    LE_AMX_MEMORY_BARRIER();
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    if (rb == 2 && pn == 2) {
+        for (Py_ssize_t k = 0; k < K32; k += LE_AMX_K) {
+            _tile_loadd(4, a + k, lda);
+            _tile_loadd(6, w + k * LE_LP_NR, ldw);   /* the panel's pairs of k from k: k / 2 * 32 bf16 */
+            _tile_loadd(7, w1 + k * LE_LP_NR, ldw);
+            _tile_loadd(5, a1 + k, lda);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    } else {
+        for (Py_ssize_t k = 0; k < K32; k += LE_AMX_K) {
+            _tile_loadd(4, a + k, lda);
+            _tile_loadd(6, w + k * LE_LP_NR, ldw);
+            _tile_dpbf16ps(0, 4, 6);
+            if (pn == 2) {
+                _tile_loadd(7, w1 + k * LE_LP_NR, ldw);
+                _tile_dpbf16ps(1, 4, 7);
+            }
+            if (rb == 2) {
+                _tile_loadd(5, a1 + k, lda);
+                _tile_dpbf16ps(2, 5, 6);
+                if (pn == 2)
+                    _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+    }
+    _tile_stored(0, out, ldout);
+    if (pn == 2)
+        _tile_stored(1, out + LE_LP_NR, ldout);
+    if (rb == 2) {
+        _tile_stored(2, out + LE_AMX_ROWS * ldo, ldout);
+        if (pn == 2)
+            _tile_stored(3, out + LE_AMX_ROWS * ldo + LE_LP_NR, ldout);
+    }
+    LE_AMX_MEMORY_BARRIER();
+}
+
+/* C block (rb*16, pn*16) (+)= the tile sums s (row stride 2*16) + the products of k in [K32, Kp), each
+ * row's k after the tile's, then one rounding into C (lstm_energy_bf16_store_avx512) */
+__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_finish_amx(
+    const float *s, const uint16_t *a, Py_ssize_t Kp, int rb, const uint16_t *w, Py_ssize_t stride, int pn,
+    Py_ssize_t K32, float *c, Py_ssize_t ldc, int accumulate)
+{
+    for (Py_ssize_t r = 0; r < rb * LE_AMX_ROWS; ++r)
+        for (int j = 0; j < pn; ++j) {
+            __m512 v = _mm512_loadu_ps(s + r * 2 * LE_LP_NR + j * LE_LP_NR);
+            for (Py_ssize_t k2 = K32 / 2; k2 < Kp / 2; ++k2) {
+                int32_t bits;
+                memcpy(&bits, a + r * Kp + 2 * k2, 4);
+                v = _mm512_dpbf16_ps(v, (__m512bh)_mm512_set1_epi32(bits),
+                                     (__m512bh)_mm512_loadu_si512((const void *)(w + j * stride + k2 * 32)));
+            }
+            lstm_energy_bf16_store_avx512(v, c + r * ldc + j * LE_LP_NR, LE_LP_NR, accumulate);
+        }
+}
+
+/* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles; M16 a multiple of 16, Kp >= 32.
+ * Configures the calling thread's tiles and releases them at the end (a thread holding tile state makes
+ * every context switch save 8 KiB more). */
+__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_panels_amx(
+    Py_ssize_t M16, Py_ssize_t Kp, const uint16_t *a, const uint16_t *panels, float *c, Py_ssize_t ldc,
+    int accumulate, Py_ssize_t p0, Py_ssize_t p1)
+{
+    const Py_ssize_t stride = Kp * LE_LP_NR, K32 = Kp / LE_AMX_K * LE_AMX_K;
+    const int direct = !accumulate && K32 == Kp;   /* the tile sums are the result: stored straight into C */
+    float sums[2 * LE_AMX_ROWS * 2 * LE_LP_NR] __attribute__((aligned(64)));
+    lstm_energy_amx_configure();
+    for (Py_ssize_t m0 = 0; m0 < M16; m0 += LE_LP_MC) {
+        Py_ssize_t m1 = M16 - m0 < LE_LP_MC ? M16 : m0 + LE_LP_MC;
+        for (Py_ssize_t p = p0; p < p1; p += 2) {
+            int pn = p + 1 < p1 ? 2 : 1;
+            const uint16_t *w = panels + p * stride;
+            for (Py_ssize_t r0 = m0; r0 < m1; r0 += 2 * LE_AMX_ROWS) {
+                int rb = r0 + LE_AMX_ROWS < m1 ? 2 : 1;
+                float *cb = c + r0 * ldc + p * LE_LP_NR;
+                if (direct) {
+                    lstm_energy_bf16_tiles_amx(a + r0 * Kp, Kp, rb, w, stride, pn, K32, cb, ldc);
+                } else {
+                    lstm_energy_bf16_tiles_amx(a + r0 * Kp, Kp, rb, w, stride, pn, K32, sums, 2 * LE_LP_NR);
+                    lstm_energy_bf16_finish_amx(sums, a + r0 * Kp, Kp, rb, w, stride, pn, K32, cb, ldc, accumulate);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
 #endif
 
 #ifdef LSTM_ENERGY_X86
@@ -854,6 +999,18 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                     Py_ssize_t p0, Py_ssize_t p1)
 {
 #ifdef LSTM_ENERGY_X86
+    if (path == LE_LP_AMX) {   /* whole tiles on AMX, the rest (rows, a part panel) on AVX512_BF16 */
+        Py_ssize_t M16 = M / LE_AMX_ROWS * LE_AMX_ROWS;
+        Py_ssize_t whole = N / LE_LP_NR < p1 ? N / LE_LP_NR : p1;   /* panels [p0, whole) have 16 columns */
+        if (M16 > 0 && whole > p0 && Kp >= LE_AMX_K) {
+            lstm_energy_bf16_panels_amx(M16, Kp, a, panels, c, ldc, accumulate, p0, whole);
+            lstm_energy_bf16_panels(LE_LP_AVX512, M16, N, Kp, a, panels, c, ldc, accumulate, whole, p1);
+            lstm_energy_bf16_panels(LE_LP_AVX512, M - M16, N, Kp, a + M16 * Kp, panels, c + M16 * ldc, ldc,
+                                    accumulate, p0, p1);
+            return;
+        }
+        path = LE_LP_AVX512;
+    }
     if ((path == LE_LP_AVX512 || path == LE_LP_AVX2) && M < 4) {   /* too few rows for a block: one at a time */
         for (Py_ssize_t r = 0; r < M; ++r) {
             if (path == LE_LP_AVX512)

@@ -2,8 +2,9 @@
 """Reduced-precision inference forwards (issue 18): int8 dynamic quantization and bf16, one layer and
 one direction, eval mode, float32 in and out. The schemes are specified in NumPy in
 ``lstm_energy.reference.lowp``; the products are ``_lowp_gemm.h`` (int8: scalar, AVX2 and AVX-512
-VNNI paths; bf16: AVX512_BF16, AVX2 (widened to float32, FMA) and a scalar conversion path), chosen
-at run time under the kernels' instruction-set choice (``lstm_energy.kernels.isa``). Gate math is the
+VNNI paths; bf16: AMX-BF16 tiles, AVX512_BF16, AVX2 (widened to float32, FMA) and a scalar conversion
+path), chosen at run time under the kernels' instruction-set choice (``lstm_energy.kernels.isa``; the
+AMX tiles also by ``set_amx`` / LSTM_ENERGY_AMX, see ``_amx.h``). Gate math is the
 float32 kernels' (``_vector_math.h``, ``_cell_rows.h``). Products and a large step's gate math split over the
 kernels' OpenMP pool like the float32 kernels' (``product_threads``, ``_cell_threads``); every output is
 computed by one thread in one order, so the results do not depend on the thread count.
@@ -13,9 +14,13 @@ computed by one thread in one order, so the results do not depend on the thread 
 
 ``bias``: LSTM/RNN b_ih + b_hh (G*H,); GRU [b_ir+b_hr | b_iz+b_hz | b_in | b_hn] (4H,).
 """
+import os
+from contextlib import contextmanager
+
 import numpy as np
 
 from lstm_energy.config import GATES
+from lstm_energy.errors import IsaUnsupportedError
 
 from libc.stdint cimport int8_t, int32_t, uint16_t
 
@@ -27,8 +32,12 @@ from cython.parallel cimport prange
 
 bind_isa()
 
+cdef extern from "_amx.h" nogil:
+    int lstm_energy_amx_wanted
+    const char* lstm_energy_amx_missing()
+
 cdef extern from "_lowp_gemm.h" nogil:
-    int LE_LP_SCALAR, LE_LP_AVX2, LE_LP_AVX512
+    int LE_LP_SCALAR, LE_LP_AVX2, LE_LP_AVX512, LE_LP_AMX
     int lstm_energy_int8_path()
     int lstm_energy_bf16_path()
     int lstm_energy_int8_layout(int path)
@@ -45,7 +54,10 @@ cdef extern from "_lowp_gemm.h" nogil:
     void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t* a,
                                const uint16_t* panels, float* c, Py_ssize_t ldc, int accumulate)
 
-PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512"}
+PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512", LE_LP_AMX: "amx"}
+#: LSTM_ENERGY_AMX=off keeps the bf16 products off the AMX tiles (on AVX512_BF16); unset, auto or on: AMX
+#: where the process may use it (on: refused at import where it may not)
+AMX_ENV_VAR = "LSTM_ENERGY_AMX"
 
 
 cdef inline Py_ssize_t int8_padded_k(Py_ssize_t K) noexcept nogil:
@@ -56,13 +68,71 @@ cdef inline Py_ssize_t int8_padded_k(Py_ssize_t K) noexcept nogil:
 
 def product_path(str precision):
     """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI);
-    bf16 "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16)."""
+    bf16 "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16) |
+    "amx_bf16" (AMX-BF16 tiles for whole 16 x 16 x 32 blocks, the rest on AVX512_BF16)."""
     if precision == "int8":
         return "vnni" if lstm_energy_int8_path() == LE_LP_AVX512 else PATH_NAMES[lstm_energy_int8_path()]
     if precision == "bf16":
         path = lstm_energy_bf16_path()
+        if path == LE_LP_AMX:
+            return "amx_bf16"
         return "avx512_bf16" if path == LE_LP_AVX512 else PATH_NAMES[path]
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+def amx_missing():
+    """None when this process can run the bf16 products on AMX-BF16 tiles, else what is missing: a CPU
+    flag as /proc/cpuinfo spells it ("amx_tile", "amx_bf16", "avx512f", ...), the OS's tile state, or
+    Linux's permission for it (asked for on the first call; ``_amx.h``)."""
+    cdef const char* missing = lstm_energy_amx_missing()
+    return None if missing == NULL else missing.decode()
+
+
+def amx_enabled():
+    """True when the bf16 products may take the AMX tiles (not switched off by ``set_amx(False)`` or
+    LSTM_ENERGY_AMX=off, and ``amx_missing()`` is None); they do so on the avx512 kernel path."""
+    return bool(lstm_energy_amx_wanted) and amx_missing() is None
+
+
+def set_amx(bint enabled):
+    """Let the bf16 products use the AMX tiles (True) or keep them on AVX512_BF16 (False); return the
+    previous setting. Enabling is refused with IsaUnsupportedError where the tiles cannot be used."""
+    global lstm_energy_amx_wanted
+    previous = bool(lstm_energy_amx_wanted)
+    if enabled and amx_missing() is not None:
+        raise IsaUnsupportedError(
+            f"the AMX bf16 product needs {amx_missing()!r}, which this machine does not provide; unset "
+            f"{AMX_ENV_VAR} or set it to off")
+    lstm_energy_amx_wanted = 1 if enabled else 0
+    return previous
+
+
+@contextmanager
+def use_amx(bint enabled):
+    """``with use_amx(False): ...`` runs the block's bf16 products off the AMX tiles, then restores."""
+    global lstm_energy_amx_wanted
+    previous = set_amx(enabled)
+    try:
+        yield enabled
+    finally:
+        lstm_energy_amx_wanted = 1 if previous else 0
+
+
+def _amx_from_environment():
+    global lstm_energy_amx_wanted
+    value = os.environ.get(AMX_ENV_VAR, "").strip().lower()
+    if value in ("", "auto"):
+        lstm_energy_amx_wanted = 1
+    elif value in ("off", "on"):
+        try:
+            set_amx(value == "on")
+        except IsaUnsupportedError as exc:
+            raise IsaUnsupportedError(f"{AMX_ENV_VAR}=on: {exc}") from None
+    else:
+        raise IsaUnsupportedError(f"{AMX_ENV_VAR}={value!r}: expected on, off or auto")
+
+
+_amx_from_environment()
 
 
 def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
@@ -74,8 +144,10 @@ def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
 
 
 def cpu_flags():
-    """{"avx512_vnni": bool, "avx512_bf16": bool} as CPUID reports them (/proc/cpuinfo spelling)."""
-    return {"avx512_vnni": bool(lstm_energy_cpu_has_vnni()), "avx512_bf16": bool(lstm_energy_cpu_has_bf16())}
+    """{"avx512_vnni": bool, "avx512_bf16": bool, "amx_bf16": bool} (/proc/cpuinfo spelling): the first two
+    as CPUID reports them, "amx_bf16" when the tiles are usable here (``amx_missing()`` is None)."""
+    return {"avx512_vnni": bool(lstm_energy_cpu_has_vnni()), "avx512_bf16": bool(lstm_energy_cpu_has_bf16()),
+            "amx_bf16": amx_missing() is None}
 
 
 def int8_layout(path=None):

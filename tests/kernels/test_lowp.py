@@ -1,11 +1,13 @@
 """Reduced-precision inference (issue 18): int8 and bf16 products per path against the NumPy
 specification (lstm_energy.reference.lowp), layers against fp32 and PyTorch's dynamic quantized modules."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
 from lstm_energy import GRU, LSTM, RNN
-from lstm_energy.errors import ConfigError, StateError
+from lstm_energy.errors import ConfigError, IsaUnsupportedError, StateError
 from lstm_energy.reference import lowp as ref
 
 lowp = pytest.importorskip("lstm_energy.kernels.lowp", reason="Cython kernels not built")
@@ -14,7 +16,11 @@ from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 # (isa, extra CPU flag the product path needs on top of the isa, expected int8 path name)
 INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni")]
 # M, N, K: tails in every dimension; M < 4 over 4+ panels (the one-row kernels' groups of 4 and their tails)
-SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7), (1, 100, 40), (3, 130, 33)]
+# M >= 16 with K >= 32 takes the AMX tiles where they exist: whole 16-row blocks, whole panels and 32-k
+# chunks on the tiles, the rest on AVX512_BF16 (rows 40 = 2 x 16 + 8, N 50 = 3 panels + 2 columns, K 80 =
+# 2 x 32 + 16; one row block, 3 panels, K 33 -> a tail of 2)
+SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7), (1, 100, 40), (3, 130, 33),
+          (40, 50, 80), (64, 96, 96), (16, 48, 33)]  # fmt: skip
 
 
 def _require(isa, flag):
@@ -72,8 +78,17 @@ def test_int8_avx2_product_is_exact_for_every_row_count(K):
 
 
 # (isa, extra CPU flag, expected bf16 path name); on an AVX-512 CPU without AVX512_BF16 the avx512 isa takes
-# the avx2 bf16 product, which the avx2 case covers
-BF16_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_bf16", "avx512_bf16")]
+# the avx2 bf16 product, which the avx2 case covers; avx512_bf16 runs with the AMX tiles switched off
+BF16_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_bf16", "avx512_bf16"),
+              ("avx512", "amx_bf16", "amx_bf16")]  # fmt: skip
+
+
+@contextmanager
+def _bf16_path(isa, name):
+    """Run the block's bf16 products on path ``name`` of BF16_PATHS."""
+    with use_isa(isa), lowp.use_amx(name == "amx_bf16"):
+        assert lowp.product_path("bf16") == name
+        yield
 
 
 @pytest.mark.parametrize("isa,flag,name", BF16_PATHS)
@@ -86,8 +101,7 @@ def test_bf16_product_matches_reference_to_float32_rounding(isa, flag, name, M, 
     expected = ref.bf16_linear(a, ref.prepare_weight(w, "bf16"))
     out = np.empty((M, N), np.float32)
     acc = np.ones((M, N), np.float32)
-    with use_isa(isa):
-        assert lowp.product_path("bf16") == name
+    with _bf16_path(isa, name):
         lowp.linear(a, lowp.pack_weight(w, "bf16"), out)
         lowp.linear(a, lowp.pack_weight(w, "bf16"), acc, accumulate=True)
     np.testing.assert_array_equal(acc, np.float32(1) + out)
@@ -106,10 +120,36 @@ def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, nam
     a = rng.standard_normal((1, 72)).astype(np.float32)
     packed = lowp.pack_weight(rng.standard_normal((N, 72)).astype(np.float32), "bf16")
     alone, in_block = np.empty((1, N), np.float32), np.empty((8, N), np.float32)
-    with use_isa(isa):
+    with _bf16_path(isa, name):
         lowp.linear(a, packed, alone)
         lowp.linear(np.repeat(a, 8, axis=0), packed, in_block)
     np.testing.assert_array_equal(alone[0], in_block[0])
+
+
+def test_amx_is_refused_clearly_where_the_tiles_cannot_be_used():
+    missing = lowp.amx_missing()
+    if missing is None:
+        pytest.skip("this machine can use the AMX tiles")
+    with pytest.raises(IsaUnsupportedError, match=f"needs {missing!r}"):
+        lowp.set_amx(True)
+    assert not lowp.amx_enabled() and lowp.product_path("bf16") != "amx_bf16"
+
+
+def test_amx_tiles_and_avx512_bf16_agree_on_a_layer():
+    """The tile product (the input projection's rows; a batch of 16 rows per step) against AVX512_BF16:
+    the same bf16 products summed in another order; an ulp of difference in a state can move its bf16
+    rounding at the next step, so the layers agree to a bf16 step at most, and mostly far better."""
+    _require("avx512", "amx_bf16")
+    m = LSTM(80, 48, seed=3).eval(precision="bf16")
+    x = np.random.default_rng(5).standard_normal((12, 16, 80)).astype(np.float32)
+    with use_isa("avx512"):
+        y_amx, _ = m(x)
+        with lowp.use_amx(False):
+            assert lowp.product_path("bf16") == "avx512_bf16"
+            y_avx512, _ = m(x)
+    assert not np.array_equal(y_amx, y_avx512)  # it really took another product
+    assert np.abs(y_amx - y_avx512).max() < 2e-2
+    assert np.abs(y_amx - y_avx512).mean() < 1e-4
 
 
 def test_quantization_scheme_is_symmetric_per_row_and_within_half_a_step():

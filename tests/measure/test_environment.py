@@ -68,3 +68,16 @@ def test_reduced_precision_product_paths_follow_the_kernel_path(tmp_path, isa, e
     with kernels_isa.use_isa(isa):
         env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
     assert env["isa"] == isa and env["lowp_paths"] == expected
+
+
+@pytest.mark.parametrize("amx", [False, True])
+def test_a_bf16_record_names_the_amx_tiles_when_they_ran(tmp_path, amx):
+    kernels_isa = pytest.importorskip("lstm_energy.kernels.isa", reason="Cython kernels not built")
+    lowp = pytest.importorskip("lstm_energy.kernels.lowp", reason="Cython kernels not built")
+    flags = lowp.cpu_flags()
+    needed = "amx_bf16" if amx else "avx512_bf16"
+    if kernels_isa.missing_flag("avx512") is not None or not flags[needed]:
+        pytest.skip(f"this product path needs CPU flag {needed!r}")
+    with kernels_isa.use_isa("avx512"), lowp.use_amx(amx):
+        env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
+    assert env["lowp_paths"]["bf16"] == ("amx_bf16" if amx else "avx512_bf16")
