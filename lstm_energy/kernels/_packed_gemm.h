@@ -458,6 +458,55 @@ static inline void lstm_energy_block_avx512(const int R, Py_ssize_t K, const flo
 #undef LE512_STORE
 }
 
+/* C[0:R, 0:16 + width1] (+)= A[0:R, 0:K] @ [panel0 | panel1], panel1 = panel0 + pstride: two adjacent
+ * panels at once, 2R zmm accumulators (16 at R = 8). Each output is summed exactly as
+ * lstm_energy_block_avx512 sums it (one FMA chain over k), so the pair gives the bits of two single
+ * blocks. Per k: two panel loads, R broadcasts (each now feeding two FMAs) and 2R FMAs. Why: with two
+ * 512-bit FMA units (Intel Xeon), 8 chains only just cover the FMA latency (4 cycles x 2 units) and the
+ * single block issues 9 loads per 8 FMAs; 16 chains and 10 loads per 16 FMAs leave both slack.
+ * prefetch: the next pair's chunks (prefetch and prefetch + pstride), or NULL. */
+__attribute__((target(LE512_TARGET), always_inline))
+static inline void lstm_energy_block_pair_avx512(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,
+                                                 Py_ssize_t a_ks, const float *panel0, Py_ssize_t pstride,
+                                                 const float *prefetch, int accumulate, float *C,
+                                                 Py_ssize_t ldc, Py_ssize_t width1)
+{
+    const float *panel1 = panel0 + pstride;
+    for (int r = 0; r < R; ++r) {              /* C's rows: fetched behind the FMAs (see AVX2) */
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + LE_NR + width1 - 1), _MM_HINT_T0);
+    }
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+    __m512 d0 = z, d1 = z, d2 = z, d3 = z, d4 = z, d5 = z, d6 = z, d7 = z;
+    for (Py_ssize_t k = 0; k < K; ++k) {
+        if (prefetch != NULL) {                /* loop-invariant: the loop is unswitched */
+            _mm_prefetch((const char *)(prefetch + k * LE_NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(prefetch + pstride + k * LE_NR), _MM_HINT_T0);
+        }
+        __m512 b0 = _mm512_loadu_ps(panel0 + k * LE_NR);
+        __m512 b1 = _mm512_loadu_ps(panel1 + k * LE_NR);
+        const float *ak = A + k * a_ks;
+#define LE512_FMA2(r)                                                                              \
+    if (R > r) {                                                                                   \
+        __m512 x = _mm512_set1_ps(ak[r * a_rs]);                                                   \
+        c##r = _mm512_fmadd_ps(x, b0, c##r);                                                       \
+        d##r = _mm512_fmadd_ps(x, b1, d##r);                                                       \
+    }
+        LE512_FMA2(0) LE512_FMA2(1) LE512_FMA2(2) LE512_FMA2(3)
+        LE512_FMA2(4) LE512_FMA2(5) LE512_FMA2(6) LE512_FMA2(7)
+#undef LE512_FMA2
+    }
+#define LE512_STORE2(r)                                                                            \
+    if (R > r) {                                                                                   \
+        lstm_energy_store_row_avx512(c##r, accumulate, C + r * ldc, LE_NR);                        \
+        lstm_energy_store_row_avx512(d##r, accumulate, C + r * ldc + LE_NR, width1);               \
+    }
+    LE512_STORE2(0) LE512_STORE2(1) LE512_STORE2(2) LE512_STORE2(3)
+    LE512_STORE2(4) LE512_STORE2(5) LE512_STORE2(6) LE512_STORE2(7)
+#undef LE512_STORE2
+}
+
 /* one 8-k group of the R = 1 kernel below: s0..s7 += a[j] * line j of the 8 consecutive 64-byte panel
  * lines at l (j = 0..7), the lines LE_ROW_AHEAD floats ahead prefetched. A macro over the caller's
  * s0..s7 so that _step_ahead.h's step, which must sum in this order, shares it. */
@@ -532,6 +581,7 @@ static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
 #define LE_T_TARGET "avx2,fma"
 #define LE_T_MR LE_MR_AVX2
 #define LE_T_ALT_ROWS 4
+#define LE_T_PAIRS 0
 #define LE_T_BLOCK_CASES \
         case 6: LE_BLOCK(6); break; case 5: LE_BLOCK(5); break; case 4: LE_BLOCK(4); break; \
         case 3: LE_BLOCK(3); break; case 2: LE_BLOCK(2); break;
@@ -540,12 +590,14 @@ static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
 #undef LE_T_TARGET
 #undef LE_T_MR
 #undef LE_T_ALT_ROWS
+#undef LE_T_PAIRS
 #undef LE_T_BLOCK_CASES
 
 #define LE_T_SUFFIX avx512
 #define LE_T_TARGET LE512_TARGET
 #define LE_T_MR LE_MR_AVX512
 #define LE_T_ALT_ROWS 4
+#define LE_T_PAIRS 1
 #define LE_T_BLOCK_CASES \
         case 8: LE_BLOCK(8); break; case 7: LE_BLOCK(7); break; case 6: LE_BLOCK(6); break; \
         case 5: LE_BLOCK(5); break; \
@@ -555,6 +607,7 @@ static inline Py_ssize_t lstm_energy_group_size(Py_ssize_t items, int threads)
 #undef LE_T_TARGET
 #undef LE_T_MR
 #undef LE_T_ALT_ROWS
+#undef LE_T_PAIRS
 #undef LE_T_BLOCK_CASES
 
 /* C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] Bmat[k, n], Bmat given as its panels: the

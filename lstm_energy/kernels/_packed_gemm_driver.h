@@ -5,6 +5,7 @@
  *   LE_T_MR           rows of A per micro-kernel call (the register block's height),
  *   LE_T_ALT_ROWS     the other common block height (a fixed-size copy when packing A),
  *   LE_T_BLOCK_CASES  `case R: LE_BLOCK(R); break;` for R = LE_T_MR down to 2,
+ *   LE_T_PAIRS        1 when the path has a two-panel block, LE_T(lstm_energy_block_pair) (R x 32),
  * and the path's micro-kernels LE_T(lstm_energy_block) (R x 16), LE_T(lstm_energy_row) (1 x 16) and
  * LE_T(lstm_energy_block_rows) defined before. Everything here (the row blocking, the k chunks, the
  * panel walk, the threads, the packing of A) is the same logic on every path: a test on one path
@@ -39,27 +40,72 @@ static void LE_T(lstm_energy_strip)(Py_ssize_t M, Py_ssize_t K, const float *A, 
     }
 }
 
-/* the per-step product against packed panels [p0, p1), all of k in chunks of LE_KC */
+/* rows [0, M) of A against two adjacent panels, `panel` (16 columns) and panel + pstride (width1):
+ * the bits of two lstm_energy_strip calls, on the two-panel block where the path has one. next: as
+ * for lstm_energy_strip, the pair's next chunks (next and next + pstride), or NULL. */
+__attribute__((target(LE_T_TARGET)))
+static void LE_T(lstm_energy_strip_pair)(Py_ssize_t M, Py_ssize_t K, const float *A, Py_ssize_t lda, int packed,
+                                   const float *panel, Py_ssize_t pstride, const float *next, int accumulate,
+                                   float *C, Py_ssize_t ldc, Py_ssize_t width1)
+{
+#if LE_T_PAIRS
+    for (Py_ssize_t m = 0; m < M;) {
+        Py_ssize_t rows = LE_T(lstm_energy_block_rows)(M - m);
+        float *cm = C + m * ldc;
+        const float *pf = m == 0 ? next : NULL;
+#define LE_BLOCK(R) (packed ? LE_T(lstm_energy_block_pair)(R, K, A + m * K, 1, R, panel, pstride, pf, \
+                                                       accumulate, cm, ldc, width1) \
+                            : LE_T(lstm_energy_block_pair)(R, K, A + m * lda, lda, 1, panel, pstride, pf, \
+                                                       accumulate, cm, ldc, width1))
+        switch (rows) {
+        LE_T_BLOCK_CASES
+        default: {
+            const float *a = packed ? A + m * K : A + m * lda;
+            LE_T(lstm_energy_row)(K, a, panel, accumulate, cm, LE_NR);
+            LE_T(lstm_energy_row)(K, a, panel + pstride, accumulate, cm + LE_NR, width1);
+            break;
+        }
+        }
+#undef LE_BLOCK
+        m += rows;
+    }
+#else
+    LE_T(lstm_energy_strip)(M, K, A, lda, packed, panel, next, accumulate, C, ldc, LE_NR);
+    LE_T(lstm_energy_strip)(M, K, A, lda, packed, panel + pstride, next ? next + pstride : NULL, accumulate,
+                            C + LE_NR, ldc, width1);
+#endif
+}
+
+/* the per-step product against packed panels [p0, p1), all of k in chunks of LE_KC; adjacent panels
+ * in pairs where the path has a two-panel block (the same bits as one at a time) */
 static void LE_T(lstm_energy_packed_panels_range)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                                             const float *A, Py_ssize_t lda, const float *panels,
                                             int accumulate, float *C, Py_ssize_t ldc,
                                             Py_ssize_t p0, Py_ssize_t p1)
 {
     int stream = lstm_energy_panels_stream(K, N);
-    for (Py_ssize_t p = p0; p < p1; ++p) {
+    for (Py_ssize_t p = p0; p < p1;) {
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-        /* the k chunks of one panel back to back: its 16-column strip of C stays in L1 */
+        int pair = LE_T_PAIRS && M > 1 && p + 1 < p1;   /* then panel p has all 16 columns */
+        Py_ssize_t span = pair ? 2 : 1;
+        /* the k chunks of one panel (pair) back to back: its strip of C stays in L1 */
         for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
             Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
             const float *chunk = panels + p * K * LE_NR + k0 * LE_NR;
-            /* the chunk after this one in memory (this panel's next k chunk or the next panel's
-             * first), fetched while this one runs when the panels stream from L3 */
-            int last = p + 1 == p1 && k0 + kn == K;
-            const float *next = stream && !last ? chunk + kn * LE_NR : NULL;
-            LE_T(lstm_energy_strip)(M, kn, A + k0, lda, 0, chunk, next, accumulate || k0 > 0, C + n0, ldc,
-                                    width);
+            /* the chunk(s) that come next (this panel's next k chunk, or the first of the panel
+             * after this one or this pair), fetched while this one runs when the panels stream from L3 */
+            int last = p + span == p1 && k0 + kn == K;
+            const float *after = k0 + kn < K ? chunk + kn * LE_NR : chunk + (span * K - k0) * LE_NR;
+            const float *next = stream && !last ? after : NULL;
+            if (pair)
+                LE_T(lstm_energy_strip_pair)(M, kn, A + k0, lda, 0, chunk, K * LE_NR, next, accumulate || k0 > 0,
+                                             C + n0, ldc, N - n0 - LE_NR < LE_NR ? N - n0 - LE_NR : LE_NR);
+            else
+                LE_T(lstm_energy_strip)(M, kn, A + k0, lda, 0, chunk, next, accumulate || k0 > 0, C + n0, ldc,
+                                        width);
         }
+        p += span;
     }
 }
 
@@ -227,13 +273,21 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
                 int packed = a_ks != 1 || a_rs > LE_INPLACE_MAX_LDA;
                 if (packed)
                     LE_T(lstm_energy_pack_a)(mn, kn, ablock, a_rs, a_ks, apack);
-                for (Py_ssize_t p = 0; p < P; ++p) {
+                for (Py_ssize_t p = 0; p < P;) {
                     Py_ssize_t n0 = p * LE_NR;
                     Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
+                    int pair = LE_T_PAIRS && mn > 1 && p + 1 < P;   /* as in packed_panels_range */
+                    Py_ssize_t span = pair ? 2 : 1;
                     const float *panel = bpanels + p * b_ps;
-                    const float *next = stream && p + 1 < P ? panel + b_ps : NULL;
-                    LE_T(lstm_energy_strip)(mn, kn, packed ? apack : ablock, a_rs, packed, panel, next,
-                                            acc, C + m0 * ldc + n0, ldc, width);
+                    const float *next = stream && p + span < P ? panel + span * b_ps : NULL;
+                    if (pair)
+                        LE_T(lstm_energy_strip_pair)(mn, kn, packed ? apack : ablock, a_rs, packed, panel, b_ps,
+                                                     next, acc, C + m0 * ldc + n0, ldc,
+                                                     N - n0 - LE_NR < LE_NR ? N - n0 - LE_NR : LE_NR);
+                    else
+                        LE_T(lstm_energy_strip)(mn, kn, packed ? apack : ablock, a_rs, packed, panel, next,
+                                                acc, C + m0 * ldc + n0, ldc, width);
+                    p += span;
                 }
             }
         }
