@@ -6,7 +6,9 @@ our fp32 / int8 / bf16 forwards against PyTorch fp32, its dynamic quantized LSTM
     LSTM_ENERGY_ISA=avx2 python benchmarks/precision.py --ours-only    # our three precisions only, no torch
 
 Prints one row per cell and shape: median ms per call, the speed-ups fp32/int8 and fp32/bf16 (ours),
-torch-int8/ours-int8, torch-bf16/ours-bf16 (> 1: ours faster) and the relative output errors. A few minutes.
+torch-int8/ours-int8, torch-bf16/ours-bf16 (> 1: ours faster), the relative output errors and, where
+the products take the AMX tiles, amx-int8 / amx-bf16: the same forward with them switched off (VNNI /
+AVX512_BF16 alone) over the AMX one (n/a elsewhere). A few minutes.
 """
 
 from __future__ import annotations
@@ -34,12 +36,22 @@ def cpu_name() -> str:
 
 def _runs(torch, ours_cls, torch_cls, cell, shape):
     """The calls to time for one cell and shape, and our layer and input (for the accuracy)."""
+    from lstm_energy.kernels.lowp import amx_enabled, use_amx
+
     B, T, D, H = SHAPES[shape]
     m = ours_cls(D, H, seed=0).eval()
     x = np.random.default_rng(1).standard_normal((T, B, D)).astype(np.float32)
     runs = {}
     for p in ("fp32", "int8", "bf16"):
         runs[p] = lambda p=p: m.eval(precision=p)(x)
+    if amx_enabled():  # the same forwards with the AMX tiles switched off: VNNI / AVX512_BF16 alone
+
+        def off_amx(p):
+            with use_amx(False):
+                return m.eval(precision=p)(x)
+
+        runs["int8-noamx"] = lambda: off_amx("int8")
+        runs["bf16-noamx"] = lambda: off_amx("bf16")
     if torch is None:  # --ours-only
         return runs, m, x
     t = torch_cls(D, H).eval()
@@ -85,7 +97,10 @@ def main() -> None:
     peer = f"torch {torch.__version__}" if torch is not None else "no torch (--ours-only)"
     print(f"CPU: {cpu_name()}; {platform.machine()}; isa path {isa.current()}, int8 {product_path('int8')}, "
           f"bf16 {product_path('bf16')}; {peer}; 1 thread; median of {args.rounds} interleaved")  # fmt: skip
-    head = "cell  shape  fp32ms  int8ms  bf16ms  fp32/int8  fp32/bf16  t-int8/int8  t-bf16/bf16  t-fp32ms  err-int8  err-bf16"
+    head = (
+        "cell  shape  fp32ms  int8ms  bf16ms  fp32/int8  fp32/bf16  t-int8/int8  t-bf16/bf16  t-fp32ms  err-int8  err-bf16"
+        "  amx-int8  amx-bf16"
+    )
     print(head)
     with pinned_threads(1, torch_too=torch is not None):
         for cell in args.cells.split(","):
@@ -109,9 +124,12 @@ def main() -> None:
                 ti8 = f"{med['t-int8'] / med['int8']:.2f}" if "t-int8" in med else "n/a"
                 tb16 = f"{med['t-bf16'] / med['bf16']:.2f}" if "t-bf16" in med else "n/a"
                 tf32 = f"{med['t-fp32']:.2f}" if "t-fp32" in med else "n/a"
+                amx = {
+                    p: f"{med[p + '-noamx'] / med[p]:.2f}" if p + "-noamx" in med else "n/a" for p in ("int8", "bf16")
+                }
                 print(f"{cell:5} {shape:6} {med['fp32']:7.2f} {med['int8']:7.2f} {med['bf16']:7.2f} "
                       f"{med['fp32'] / med['int8']:9.2f} {med['fp32'] / med['bf16']:10.2f} {ti8:>12} "
-                      f"{tb16:>12} {tf32:>9} {err['int8']:9.2e} {err['bf16']:9.2e}",
+                      f"{tb16:>12} {tf32:>9} {err['int8']:9.2e} {err['bf16']:9.2e} {amx['int8']:>9} {amx['bf16']:>9}",
                       flush=True)  # fmt: skip
 
 

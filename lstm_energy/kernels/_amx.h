@@ -1,9 +1,9 @@
-/* May this process use Intel AMX tiles for the bf16 products (issue 18)? CPU, OS and permission.
+/* May this process use Intel AMX tiles for the bf16 and int8 products (issue 18)? CPU, OS, permission.
  *
  * AMX (Sapphire Rapids and later) adds eight tile registers of up to 16 rows x 64 bytes and
  * TDPBF16PS, which adds a 16 x 32 bf16 by 32 x 16 bf16 product into a 16 x 16 float32 tile in one
- * instruction. Using it takes three things:
- *   - the CPU: CPUID leaf 7 EDX bit 24 (amx_tile) and bit 22 (amx_bf16);
+ * instruction (TDPBUSD: 16 x 64 u8 by 64 x 16 s8 into int32). Using it takes three things:
+ *   - the CPU: CPUID leaf 7 EDX bits 24 (amx_tile), 22 (amx_bf16) and 25 (amx_int8);
  *   - the OS saving the tile state: XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA);
  *   - on Linux (5.16+), the process's permission for the 8 KiB XTILEDATA state, asked for once with
  *     arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); a tile instruction without it raises SIGILL.
@@ -12,7 +12,7 @@
  * the thread that calls the Python layer, before any OpenMP thread uses a tile) and caches the answer.
  *
  * lstm_energy_amx_wanted: 1 unless switched off (lowp.set_amx(False), LSTM_ENERGY_AMX=off), so that
- * the AVX512_BF16 product can still be run and compared on an AMX CPU. Owned by the one module that
+ * the AVX512_BF16 and VNNI products can still be run and compared on an AMX CPU. Owned by the one module that
  * includes this header (lowp.pyx).
  */
 #ifndef LSTM_ENERGY_AMX_H
@@ -40,6 +40,8 @@ static const char *lstm_energy_amx_probe(void)
         return "amx_tile";
     if (!(d & (1u << 22)))
         return "amx_bf16";
+    if (!(d & (1u << 25)))
+        return "amx_int8";
     if (lstm_energy_isa_missing(LE_ISA_AVX512) != NULL)   /* the tails of the tile product use AVX-512 */
         return lstm_energy_isa_missing(LE_ISA_AVX512);
     if ((lstm_energy_xgetbv0() & 0x60000ull) != 0x60000ull)

@@ -14,6 +14,8 @@
  *           into int32 per instruction, |pair| <= 2 * 127 * 127, exact.
  *   vnni    AVX-512 VNNI vpdpbusd (u8 x s8, 4 products into int32, no intermediate saturation):
  *           activations stored as q + 128 (u8), and 128 * wsum[n] subtracted in the epilogue.
+ *   amx     AMX-INT8 TDPBUSD on the VNNI operands as they lie, for whole 16 x 16 x 64 blocks, the rest
+ *           on VNNI (the AMX section below).
  * bf16: weights and activations rounded to bfloat16 (round to nearest even), products summed in
  * float32: AVX512_BF16 vdpbf16ps (pairs of k per instruction); on AVX2 CPUs each bf16 widened to float32
  * in registers (a shift or a mask: bf16 is the high half of a float32) and multiplied-added by FMA, at
@@ -62,7 +64,7 @@
 #define LE_LP_SCALAR 0
 #define LE_LP_AVX2 1
 #define LE_LP_AVX512 2   /* int8: AVX-512 VNNI; bf16: AVX512_BF16 */
-#define LE_LP_AMX 3      /* bf16 only: AMX-BF16 tiles (whole tiles; the rest on AVX512_BF16) */
+#define LE_LP_AMX 3      /* AMX-BF16 / AMX-INT8 tiles (whole tiles; the rest on AVX512_BF16 / VNNI) */
 
 static int lstm_energy_lp_vnni = -1, lstm_energy_lp_bf16 = -1;
 
@@ -93,12 +95,13 @@ static inline int lstm_energy_cpu_has_bf16(void)
     return lstm_energy_lp_bf16;
 }
 
-/* the int8 product's path under the current ISA choice: VNNI needs the avx512 path and the flag */
+/* the int8 product's path under the current ISA choice: VNNI needs the avx512 path and the flag; AMX
+ * tiles (whole tiles, the rest on VNNI) also where the process may use them (_amx.h) */
 static inline int lstm_energy_int8_path(void)
 {
     int isa = lstm_energy_isa();
     if (isa >= LE_ISA_AVX512 && lstm_energy_cpu_has_vnni())
-        return LE_LP_AVX512;
+        return lstm_energy_amx_wanted && lstm_energy_amx_missing() == NULL ? LE_LP_AMX : LE_LP_AVX512;
     return isa >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
 }
 
@@ -106,7 +109,7 @@ static inline int lstm_energy_int8_path(void)
  * q + 128 as bytes), LE_Q8_LAYOUT_K2 for the AVX2 and scalar paths (2 k per column, int16 activations) */
 #define LE_Q8_LAYOUT_K2 2
 #define LE_Q8_LAYOUT_K4 4
-static inline int lstm_energy_int8_layout(int path) { return path == LE_LP_AVX512 ? LE_Q8_LAYOUT_K4 : LE_Q8_LAYOUT_K2; }
+static inline int lstm_energy_int8_layout(int path) { return path >= LE_LP_AVX512 ? LE_Q8_LAYOUT_K4 : LE_Q8_LAYOUT_K2; }
 
 /* the bf16 product's path: AMX tiles where the process may use them (and they are not switched off,
  * _amx.h), else AVX512_BF16, both on the avx512 ISA path only */
@@ -655,20 +658,23 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_one_row_avx
     }
 }
 
-/* --------------------------------------------------------------------------------- bf16: AMX */
-/* Tiles, all configured 16 rows x 64 bytes (palette 1): tmm0-3 the float32 sums of up to 2 x 2 blocks of
- * 16 rows x 16 columns (block (i, j) in tmm 2i + j); tmm4-5 two 16-row blocks of activations, 32 bf16 of k
- * each; tmm6-7 32 k of two panels: 16 pairs of k x 16 columns, which are the packed panel's rows as they
- * lie (64 bytes each, TDPBF16PS's B operand layout), so the panels need no repacking for the tiles. Per
- * 32 k: four tile loads and four TDPBF16PS, each 16 x 16 x 32 multiply-adds.
- * Only whole 16-row blocks, whole panels and whole 32-k chunks go through the tiles: the rows and the
- * part panel left over take the AVX512_BF16 product (lstm_energy_bf16_panels), and the k left over
- * (Kp % 32) is added to each tile's sums by vdpbf16ps, in k order after the tile's.
- * Blocking as the other bf16 paths: row chunks of LE_LP_MC, the panels walked for each chunk, pairs of
- * panels over pairs of row blocks. */
-#define LE_AMX_TARGET "amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"
-#define LE_AMX_ROWS 16   /* rows of a tile */
-#define LE_AMX_K 32      /* k of a tile row: 64 bytes of bf16 */
+/* --------------------------------------------------------------------------- bf16 and int8: AMX */
+/* Tiles, all configured 16 rows x 64 bytes (palette 1): tmm0-3 the float32 (bf16) or int32 (int8) sums of
+ * up to 2 x 2 blocks of 16 rows x 16 columns (block (i, j) in tmm 2i + j); tmm4-5 two 16-row blocks of
+ * activations, 64 bytes of k each (32 bf16, or 64 int8 as q + 128); tmm6-7 that k of two panels: 16 rows
+ * of 64 bytes, each a pair of k (bf16) or a group of 4 k (int8 layout k4) for the 16 columns, which are
+ * the packed panels' rows as they lie (TDPBF16PS's and TDPBUSD's B operand layout), so the panels need no
+ * repacking for the tiles. Per 64 bytes of k: four tile loads and four TDPBF16PS (16 x 16 x 32
+ * multiply-adds each) or TDPBUSD (u8 x s8, 16 x 16 x 64, exact int32 sums as vpdpbusd's: the same bits as
+ * the VNNI path).
+ * Only whole 16-row blocks, whole panels and whole 64-byte k chunks go through the tiles: the rows and
+ * the part panel left over take the AVX512_BF16 / VNNI product, and the k left over is added to each
+ * tile's sums by vdpbf16ps / vpdpbusd, in k order after the tile's, before the epilogue.
+ * Blocking as the other paths: row chunks of LE_LP_MC, the panels walked for each chunk, pairs of panels
+ * over pairs of row blocks. */
+#define LE_AMX_TARGET "amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512vl,avx512bf16,avx512vnni,avx2,fma"
+#define LE_AMX_ROWS 16       /* rows of a tile */
+#define LE_AMX_ROW_BYTES 64  /* bytes of k in a tile row: 32 bf16 or 64 int8 */
 
 /* GCC's tile intrinsics are asm statements without memory operands: the compiler must be told that
  * memory is read before and written after them */
@@ -686,66 +692,71 @@ __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_amx_configure(voi
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; ++t) {
-        cfg.colsb[t] = 64;
+        cfg.colsb[t] = LE_AMX_ROW_BYTES;
         cfg.rows[t] = LE_AMX_ROWS;
     }
     _tile_loadconfig(&cfg);
 }
 
-/* out (rb*16, pn*16; row stride ldo floats) = A rows (rb*16 rows of a, row stride Kp) @ panels w, w + stride
- * (pn of them) over k < K32; rb, pn in {1, 2}.  NumPy: out = a[:, :K32] @ W[cols, :K32].T */
-__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_tiles_amx(
-    const uint16_t *a, Py_ssize_t Kp, int rb, const uint16_t *w, Py_ssize_t stride, int pn, Py_ssize_t K32,
-    float *out, Py_ssize_t ldo)
+/* out (rb*16, pn*16; row stride ldo 4-byte elements) = activation rows (rb*16 rows at a, `lda` bytes
+ * apart) @ panels w, w + wstride bytes (pn of them) over the first kbytes bytes of k; rb, pn in {1, 2};
+ * int8: TDPBUSD into int32, else TDPBF16PS into float32.  NumPy: out = a[:, :k] @ W[cols, :k].T */
+__attribute__((target(LE_AMX_TARGET), always_inline)) static inline void lstm_energy_tiles_amx(
+    const int int8, const char *a, long lda, int rb, const char *w, Py_ssize_t wstride, int pn, Py_ssize_t kbytes,
+    void *out, Py_ssize_t ldo)
 {
-    const long lda = (long)Kp * 2, ldw = LE_LP_NR * 4, ldout = (long)ldo * 4;   /* bytes per tile row */
-    const uint16_t *a1 = a + LE_AMX_ROWS * Kp, *w1 = w + stride;
+    const long ldw = LE_AMX_ROW_BYTES, ldout = (long)ldo * 4;   /* bytes per tile row */
+    const char *a1 = a + LE_AMX_ROWS * lda, *w1 = w + wstride;
+    char *o = (char *)out;
+#define LE_AMX_DP(d, x, y) do { if (int8) _tile_dpbusd(d, x, y); else _tile_dpbf16ps(d, x, y); } while (0)
     LE_AMX_MEMORY_BARRIER();
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
+    /* a k chunk of 64 bytes of activations per row is 64 / elem k; the panel holds 16 columns' bytes per k */
     if (rb == 2 && pn == 2) {
-        for (Py_ssize_t k = 0; k < K32; k += LE_AMX_K) {
-            _tile_loadd(4, a + k, lda);
-            _tile_loadd(6, w + k * LE_LP_NR, ldw);   /* the panel's pairs of k from k: k / 2 * 32 bf16 */
-            _tile_loadd(7, w1 + k * LE_LP_NR, ldw);
-            _tile_loadd(5, a1 + k, lda);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-            _tile_dpbf16ps(2, 5, 6);
-            _tile_dpbf16ps(3, 5, 7);
-        }
-    } else {
-        for (Py_ssize_t k = 0; k < K32; k += LE_AMX_K) {
+        for (Py_ssize_t k = 0; k < kbytes; k += LE_AMX_ROW_BYTES) {
             _tile_loadd(4, a + k, lda);
             _tile_loadd(6, w + k * LE_LP_NR, ldw);
-            _tile_dpbf16ps(0, 4, 6);
+            _tile_loadd(7, w1 + k * LE_LP_NR, ldw);
+            _tile_loadd(5, a1 + k, lda);
+            LE_AMX_DP(0, 4, 6);
+            LE_AMX_DP(1, 4, 7);
+            LE_AMX_DP(2, 5, 6);
+            LE_AMX_DP(3, 5, 7);
+        }
+    } else {
+        for (Py_ssize_t k = 0; k < kbytes; k += LE_AMX_ROW_BYTES) {
+            _tile_loadd(4, a + k, lda);
+            _tile_loadd(6, w + k * LE_LP_NR, ldw);
+            LE_AMX_DP(0, 4, 6);
             if (pn == 2) {
                 _tile_loadd(7, w1 + k * LE_LP_NR, ldw);
-                _tile_dpbf16ps(1, 4, 7);
+                LE_AMX_DP(1, 4, 7);
             }
             if (rb == 2) {
                 _tile_loadd(5, a1 + k, lda);
-                _tile_dpbf16ps(2, 5, 6);
+                LE_AMX_DP(2, 5, 6);
                 if (pn == 2)
-                    _tile_dpbf16ps(3, 5, 7);
+                    LE_AMX_DP(3, 5, 7);
             }
         }
     }
-    _tile_stored(0, out, ldout);
+#undef LE_AMX_DP
+    _tile_stored(0, o, ldout);
     if (pn == 2)
-        _tile_stored(1, out + LE_LP_NR, ldout);
+        _tile_stored(1, o + LE_LP_NR * 4, ldout);
     if (rb == 2) {
-        _tile_stored(2, out + LE_AMX_ROWS * ldo, ldout);
+        _tile_stored(2, o + LE_AMX_ROWS * ldout, ldout);
         if (pn == 2)
-            _tile_stored(3, out + LE_AMX_ROWS * ldo + LE_LP_NR, ldout);
+            _tile_stored(3, o + LE_AMX_ROWS * ldout + LE_LP_NR * 4, ldout);
     }
     LE_AMX_MEMORY_BARRIER();
 }
 
-/* C block (rb*16, pn*16) (+)= the tile sums s (row stride 2*16) + the products of k in [K32, Kp), each
- * row's k after the tile's, then one rounding into C (lstm_energy_bf16_store_avx512) */
+/* bf16: C block (rb*16, pn*16) (+)= the tile sums s (row stride 2*16) + the products of k in [K32, Kp),
+ * each row's k after the tile's, then one rounding into C (lstm_energy_bf16_store_avx512) */
 __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_finish_amx(
     const float *s, const uint16_t *a, Py_ssize_t Kp, int rb, const uint16_t *w, Py_ssize_t stride, int pn,
     Py_ssize_t K32, float *c, Py_ssize_t ldc, int accumulate)
@@ -763,30 +774,62 @@ __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_finish_amx(
         }
 }
 
-/* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles; M16 a multiple of 16, Kp >= 32.
- * Configures the calling thread's tiles and releases them at the end (a thread holding tile state makes
- * every context switch save 8 KiB more). */
-__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_bf16_panels_amx(
-    Py_ssize_t M16, Py_ssize_t Kp, const uint16_t *a, const uint16_t *panels, float *c, Py_ssize_t ldc,
-    int accumulate, Py_ssize_t p0, Py_ssize_t p1)
+/* int8: C block (rb*16, pn*16) (+)= dequant(the tile sums s (int32, row stride 2*16) + the products of k
+ * in [K64, Kp)), the VNNI epilogue (lstm_energy_q8_store_vnni): the same bits as the VNNI path */
+__attribute__((target(LE_AMX_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_finish_amx(
+    const int32_t *s, const int8_t *q, Py_ssize_t Kp, int rb, const int8_t *w, Py_ssize_t stride, int pn,
+    Py_ssize_t K64, const int32_t *wsum, const float *scale, const float *wscale, float *c, Py_ssize_t ldc,
+    int accumulate)
 {
-    const Py_ssize_t stride = Kp * LE_LP_NR, K32 = Kp / LE_AMX_K * LE_AMX_K;
-    const int direct = !accumulate && K32 == Kp;   /* the tile sums are the result: stored straight into C */
-    float sums[2 * LE_AMX_ROWS * 2 * LE_LP_NR] __attribute__((aligned(64)));
+    for (Py_ssize_t r = 0; r < rb * LE_AMX_ROWS; ++r)
+        for (int j = 0; j < pn; ++j) {
+            __m512i v = _mm512_loadu_si512((const void *)(s + r * 2 * LE_LP_NR + j * LE_LP_NR));
+            for (Py_ssize_t k4 = K64 / 4; k4 < Kp / 4; ++k4) {
+                int32_t bits;
+                memcpy(&bits, q + r * Kp + 4 * k4, 4);
+                v = _mm512_dpbusd_epi32(v, _mm512_set1_epi32(bits),
+                                        _mm512_loadu_si512((const void *)(w + j * stride + k4 * 64)));
+            }
+            lstm_energy_q8_store_vnni(v, wsum + j * LE_LP_NR, scale[r], wscale + j * LE_LP_NR,
+                                      c + r * ldc + j * LE_LP_NR, LE_LP_NR, accumulate);
+        }
+}
+
+/* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles, bf16 (q8 NULL: a, panels
+ * bf16) or int8 (a, panels int8 in layout k4; wsum, scale, wscale as for the VNNI product); M16 a
+ * multiple of 16, Kp at least one tile row of k. Configures the calling thread's tiles and releases them
+ * at the end (a thread holding tile state makes every context switch save 8 KiB more). */
+__attribute__((target(LE_AMX_TARGET))) static void lstm_energy_panels_amx(
+    int int8, Py_ssize_t M16, Py_ssize_t Kp, const void *a, const void *panels, const int32_t *wsum,
+    const float *scale, const float *wscale, float *c, Py_ssize_t ldc, int accumulate, Py_ssize_t p0,
+    Py_ssize_t p1)
+{
+    const Py_ssize_t elem = int8 ? 1 : 2;                       /* bytes per k */
+    const Py_ssize_t kt = LE_AMX_ROW_BYTES / elem;              /* k per tile row */
+    const Py_ssize_t Kt = Kp / kt * kt, stride = Kp * LE_LP_NR; /* k on the tiles; elements per panel */
+    const int direct = !int8 && !accumulate && Kt == Kp;        /* the tile sums are the result: into C */
+    int32_t sums[2 * LE_AMX_ROWS * 2 * LE_LP_NR] __attribute__((aligned(64)));
     lstm_energy_amx_configure();
     for (Py_ssize_t m0 = 0; m0 < M16; m0 += LE_LP_MC) {
         Py_ssize_t m1 = M16 - m0 < LE_LP_MC ? M16 : m0 + LE_LP_MC;
         for (Py_ssize_t p = p0; p < p1; p += 2) {
             int pn = p + 1 < p1 ? 2 : 1;
-            const uint16_t *w = panels + p * stride;
+            const char *w = (const char *)panels + p * stride * elem;
             for (Py_ssize_t r0 = m0; r0 < m1; r0 += 2 * LE_AMX_ROWS) {
                 int rb = r0 + LE_AMX_ROWS < m1 ? 2 : 1;
+                const char *ar = (const char *)a + r0 * Kp * elem;
                 float *cb = c + r0 * ldc + p * LE_LP_NR;
-                if (direct) {
-                    lstm_energy_bf16_tiles_amx(a + r0 * Kp, Kp, rb, w, stride, pn, K32, cb, ldc);
+                if (int8) {
+                    lstm_energy_tiles_amx(1, ar, Kp, rb, w, stride, pn, Kt, sums, 2 * LE_LP_NR);
+                    lstm_energy_q8_finish_amx(sums, (const int8_t *)ar, Kp, rb, (const int8_t *)w, stride, pn, Kt,
+                                              wsum + p * LE_LP_NR, scale + r0, wscale + p * LE_LP_NR, cb, ldc,
+                                              accumulate);
+                } else if (direct) {
+                    lstm_energy_tiles_amx(0, ar, Kp * 2, rb, w, stride * 2, pn, Kt * 2, cb, ldc);
                 } else {
-                    lstm_energy_bf16_tiles_amx(a + r0 * Kp, Kp, rb, w, stride, pn, K32, sums, 2 * LE_LP_NR);
-                    lstm_energy_bf16_finish_amx(sums, a + r0 * Kp, Kp, rb, w, stride, pn, K32, cb, ldc, accumulate);
+                    lstm_energy_tiles_amx(0, ar, Kp * 2, rb, w, stride * 2, pn, Kt * 2, sums, 2 * LE_LP_NR);
+                    lstm_energy_bf16_finish_amx((const float *)sums, (const uint16_t *)ar, Kp, rb,
+                                                (const uint16_t *)w, stride, pn, Kt, cb, ldc, accumulate);
                 }
             }
         }
@@ -957,6 +1000,19 @@ static void lstm_energy_int8_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
                                     Py_ssize_t p0, Py_ssize_t p1)
 {
 #ifdef LSTM_ENERGY_X86
+    if (path == LE_LP_AMX) {   /* whole tiles on AMX, the rest (rows, a part panel) on VNNI: the same bits */
+        Py_ssize_t M16 = M / LE_AMX_ROWS * LE_AMX_ROWS;
+        Py_ssize_t whole = N / LE_LP_NR < p1 ? N / LE_LP_NR : p1;   /* panels [p0, whole) have 16 columns */
+        if (M16 > 0 && whole > p0 && Kp >= LE_AMX_ROW_BYTES) {
+            lstm_energy_panels_amx(1, M16, Kp, q, panels, wsum, scale, wscale, c, ldc, accumulate, p0, whole);
+            lstm_energy_int8_panels(LE_LP_AVX512, M16, N, Kp, q, scale, panels, wsum, wscale, c, ldc, accumulate,
+                                    whole, p1);
+            lstm_energy_int8_panels(LE_LP_AVX512, M - M16, N, Kp, (const int8_t *)q + M16 * Kp, scale + M16,
+                                    panels, wsum, wscale, c + M16 * ldc, ldc, accumulate, p0, p1);
+            return;
+        }
+        path = LE_LP_AVX512;
+    }
     if (path == LE_LP_AVX2) {
         lstm_energy_int8_gemm_avx2(M, N, Kp, (const int16_t *)q, scale, panels, wscale, c, ldc, accumulate, p0,
                                    p1);
@@ -1002,8 +1058,8 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
     if (path == LE_LP_AMX) {   /* whole tiles on AMX, the rest (rows, a part panel) on AVX512_BF16 */
         Py_ssize_t M16 = M / LE_AMX_ROWS * LE_AMX_ROWS;
         Py_ssize_t whole = N / LE_LP_NR < p1 ? N / LE_LP_NR : p1;   /* panels [p0, whole) have 16 columns */
-        if (M16 > 0 && whole > p0 && Kp >= LE_AMX_K) {
-            lstm_energy_bf16_panels_amx(M16, Kp, a, panels, c, ldc, accumulate, p0, whole);
+        if (M16 > 0 && whole > p0 && Kp * 2 >= LE_AMX_ROW_BYTES) {
+            lstm_energy_panels_amx(0, M16, Kp, a, panels, NULL, NULL, NULL, c, ldc, accumulate, p0, whole);
             lstm_energy_bf16_panels(LE_LP_AVX512, M16, N, Kp, a, panels, c, ldc, accumulate, whole, p1);
             lstm_energy_bf16_panels(LE_LP_AVX512, M - M16, N, Kp, a + M16 * Kp, panels, c + M16 * ldc, ldc,
                                     accumulate, p0, p1);

@@ -2,12 +2,13 @@
 """Reduced-precision inference forwards (issue 18): int8 dynamic quantization and bf16, one layer and
 one direction, eval mode, float32 in and out. The schemes are specified in NumPy in
 ``lstm_energy.reference.lowp``; the products are ``_lowp_gemm.h`` (int8: scalar, AVX2 and AVX-512
-VNNI paths; bf16: AMX-BF16 tiles, AVX512_BF16, AVX2 (widened to float32, FMA) and a scalar conversion
-path), chosen at run time under the kernels' instruction-set choice (``lstm_energy.kernels.isa``; the
-AMX tiles also by ``set_amx`` / LSTM_ENERGY_AMX, see ``_amx.h``). Gate math is the
-float32 kernels' (``_vector_math.h``, ``_cell_rows.h``). Products and a large step's gate math split over the
-kernels' OpenMP pool like the float32 kernels' (``product_threads``, ``_cell_threads``); every output is
-computed by one thread in one order, so the results do not depend on the thread count.
+VNNI paths and AMX-INT8 tiles; bf16: AMX-BF16 tiles, AVX512_BF16, AVX2 (widened to float32, FMA) and a
+scalar conversion path), chosen at run time under the kernels' instruction-set choice
+(``lstm_energy.kernels.isa``; the AMX tiles also by ``set_amx`` / LSTM_ENERGY_AMX, see ``_amx.h``).
+Gate math is the float32 kernels' (``_vector_math.h``, ``_cell_rows.h``). Products and a large step's
+gate math split over the kernels' OpenMP pool like the float32 kernels' (``product_threads``,
+``_cell_threads``); every output is computed by one thread in one order, so the results do not depend
+on the thread count.
 
     w = pack_weight(w_ih, "int8")        # once per layer, direction and precision (the layer caches it)
     lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu)
@@ -67,11 +68,15 @@ cdef inline Py_ssize_t int8_padded_k(Py_ssize_t K) noexcept nogil:
 
 
 def product_path(str precision):
-    """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI);
-    bf16 "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16) |
+    """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI) |
+    "amx_int8" (AMX-INT8 tiles for whole 16 x 16 x 64 blocks, the rest on VNNI; the same bits); bf16
+    "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16) |
     "amx_bf16" (AMX-BF16 tiles for whole 16 x 16 x 32 blocks, the rest on AVX512_BF16)."""
     if precision == "int8":
-        return "vnni" if lstm_energy_int8_path() == LE_LP_AVX512 else PATH_NAMES[lstm_energy_int8_path()]
+        path = lstm_energy_int8_path()
+        if path == LE_LP_AMX:
+            return "amx_int8"
+        return "vnni" if path == LE_LP_AVX512 else PATH_NAMES[path]
     if precision == "bf16":
         path = lstm_energy_bf16_path()
         if path == LE_LP_AMX:
@@ -81,22 +86,23 @@ def product_path(str precision):
 
 
 def amx_missing():
-    """None when this process can run the bf16 products on AMX-BF16 tiles, else what is missing: a CPU
-    flag as /proc/cpuinfo spells it ("amx_tile", "amx_bf16", "avx512f", ...), the OS's tile state, or
-    Linux's permission for it (asked for on the first call; ``_amx.h``)."""
+    """None when this process can run the bf16 and int8 products on AMX tiles, else what is missing: a
+    CPU flag as /proc/cpuinfo spells it ("amx_tile", "amx_bf16", "amx_int8", "avx512f", ...), the OS's
+    tile state, or Linux's permission for it (asked for on the first call; ``_amx.h``)."""
     cdef const char* missing = lstm_energy_amx_missing()
     return None if missing == NULL else missing.decode()
 
 
 def amx_enabled():
-    """True when the bf16 products may take the AMX tiles (not switched off by ``set_amx(False)`` or
+    """True when the bf16 and int8 products may take the AMX tiles (not switched off by ``set_amx(False)`` or
     LSTM_ENERGY_AMX=off, and ``amx_missing()`` is None); they do so on the avx512 kernel path."""
     return bool(lstm_energy_amx_wanted) and amx_missing() is None
 
 
 def set_amx(bint enabled):
-    """Let the bf16 products use the AMX tiles (True) or keep them on AVX512_BF16 (False); return the
-    previous setting. Enabling is refused with IsaUnsupportedError where the tiles cannot be used."""
+    """Let the bf16 and int8 products use the AMX tiles (True) or keep them on AVX512_BF16 and VNNI
+    (False); return the previous setting. Enabling is refused with IsaUnsupportedError where the tiles
+    cannot be used."""
     global lstm_energy_amx_wanted
     previous = bool(lstm_energy_amx_wanted)
     if enabled and amx_missing() is not None:
@@ -109,7 +115,8 @@ def set_amx(bint enabled):
 
 @contextmanager
 def use_amx(bint enabled):
-    """``with use_amx(False): ...`` runs the block's bf16 products off the AMX tiles, then restores."""
+    """``with use_amx(False): ...`` runs the block's bf16 and int8 products off the AMX tiles, then
+    restores the previous setting."""
     global lstm_energy_amx_wanted
     previous = set_amx(enabled)
     try:
@@ -144,20 +151,22 @@ def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
 
 
 def cpu_flags():
-    """{"avx512_vnni": bool, "avx512_bf16": bool, "amx_bf16": bool} (/proc/cpuinfo spelling): the first two
-    as CPUID reports them, "amx_bf16" when the tiles are usable here (``amx_missing()`` is None)."""
+    """{"avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8": bool} (/proc/cpuinfo spelling): the first
+    two as CPUID reports them, the AMX ones when the tiles are usable here (``amx_missing()`` is None)."""
+    amx = amx_missing() is None
     return {"avx512_vnni": bool(lstm_energy_cpu_has_vnni()), "avx512_bf16": bool(lstm_energy_cpu_has_bf16()),
-            "amx_bf16": amx_missing() is None}
+            "amx_bf16": amx, "amx_int8": amx}
 
 
 def int8_layout(path=None):
-    """The int8 weight layout the product of ``path`` reads ("avx2" | "scalar" | "vnni"; None: the
-    path the int8 products take now): "k4" for VNNI, "k2" otherwise (``_lowp_gemm.h``'s header)."""
+    """The int8 weight layout the product of ``path`` reads ("avx2" | "scalar" | "vnni" | "amx_int8";
+    None: the path the int8 products take now): "k4" for VNNI and AMX, "k2" otherwise
+    (``_lowp_gemm.h``'s header)."""
     if path is None:
         return "k4" if lstm_energy_int8_layout(lstm_energy_int8_path()) == 4 else "k2"
-    if path not in ("scalar", "avx2", "vnni"):
-        raise ValueError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2' or 'vnni'")
-    return "k4" if path == "vnni" else "k2"
+    if path not in ("scalar", "avx2", "vnni", "amx_int8"):
+        raise ValueError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2', 'vnni' or 'amx_int8'")
+    return "k4" if path in ("vnni", "amx_int8") else "k2"
 
 
 def pack_weight(w, str precision, layout=None):
@@ -252,11 +261,14 @@ cdef class _Scratch:
 
 
 cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py_ssize_t M,
-                      float* c, Py_ssize_t ldc, int accumulate) noexcept nogil:
-    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision."""
+                      float* c, Py_ssize_t ldc, int accumulate, bint tiles=True) noexcept nogil:
+    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision; tiles False keeps
+    an int8 product off the AMX tiles (on VNNI: the same bits)."""
     cdef int path
     if w.int8:
         path = lstm_energy_int8_path()
+        if path == LE_LP_AMX and not tiles:
+            path = LE_LP_AVX512
         lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.q, sc.scales, lstm_energy_int8_layout(path))
         lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.q, sc.scales, w.q_panels, w.wsum, w.wscale, c, ldc,
                               accumulate)
@@ -409,13 +421,18 @@ def lowp_forward(str cell,
     cdef Py_ssize_t h_ld, s, t, part, GH = G * H
     cdef int nt
     cdef float* g_t
+    # int8 with fewer than 16 rows per step (a tile's height): the steps' products run on VNNI, and the
+    # input projection stays there too. One tile product per call between VNNI steps made the B = 1 forward
+    # slower, not faster (Intel Xeon, AMX: LSTM / GRU / RNN edge 1.03 / 1.16 / 1.27x the time of VNNI
+    # alone), though the projection alone runs twice as fast on the tiles (docs/performance.md, issue 18)
+    cdef bint tiles = not wi.int8 or B >= 16
     with nogil:
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s % Tc == 0:   # the input projection of steps s .. s + n - 1, times t_lo .. t_lo + n - 1
                 n = min(Tc, T - s)
                 t_lo = t - n + 1 if reverse else t
-                linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0)
+                linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0, tiles)
             if s == 0:
                 h_prev = &h0[0, 0]
                 h_ld = H

@@ -14,13 +14,16 @@ lowp = pytest.importorskip("lstm_energy.kernels.lowp", reason="Cython kernels no
 from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 
 # (isa, extra CPU flag the product path needs on top of the isa, expected int8 path name)
-INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni")]
+# (vnni runs with the AMX tiles switched off)
+INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni"),
+              ("avx512", "amx_int8", "amx_int8")]  # fmt: skip
 # M, N, K: tails in every dimension; M < 4 over 4+ panels (the one-row kernels' groups of 4 and their tails)
-# M >= 16 with K >= 32 takes the AMX tiles where they exist: whole 16-row blocks, whole panels and 32-k
-# chunks on the tiles, the rest on AVX512_BF16 (rows 40 = 2 x 16 + 8, N 50 = 3 panels + 2 columns, K 80 =
-# 2 x 32 + 16; one row block, 3 panels, K 33 -> a tail of 2)
+# M >= 16 with K >= 32 (bf16) or 64 (int8) takes the AMX tiles where they exist: whole 16-row blocks,
+# whole panels and 64-byte k chunks on the tiles, the rest on AVX512_BF16 / VNNI (rows 40 = 2 x 16 + 8,
+# N 50 = 3 panels + 2 columns, K 80 = 2 x 32 + 16 or 64 + 16; one row block, 3 panels, K 33; K 200 =
+# 3 x 64 + 8)
 SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7), (1, 100, 40), (3, 130, 33),
-          (40, 50, 80), (64, 96, 96), (16, 48, 33)]  # fmt: skip
+          (40, 50, 80), (64, 96, 96), (16, 48, 33), (48, 40, 200)]  # fmt: skip
 
 
 def _require(isa, flag):
@@ -46,7 +49,7 @@ def test_int8_product_is_bit_identical_to_exact_integer_reference(isa, flag, nam
     with np.errstate(over="ignore"):
         expected = ref.int8_linear(a, *ref.prepare_weight(w, "int8"))
     out = np.full((M, N), np.nan, np.float32)
-    with use_isa(isa):
+    with use_isa(isa), lowp.use_amx(name == "amx_int8"):
         assert lowp.product_path("int8") == name
         lowp.linear(a, lowp.pack_weight(w, "int8"), out)
         acc = np.ones((M, N), np.float32)
@@ -135,18 +138,23 @@ def test_amx_is_refused_clearly_where_the_tiles_cannot_be_used():
     assert not lowp.amx_enabled() and lowp.product_path("bf16") != "amx_bf16"
 
 
-def test_amx_tiles_and_avx512_bf16_agree_on_a_layer():
-    """The tile product (the input projection's rows; a batch of 16 rows per step) against AVX512_BF16:
-    the same bf16 products summed in another order; an ulp of difference in a state can move its bf16
-    rounding at the next step, so the layers agree to a bf16 step at most, and mostly far better."""
-    _require("avx512", "amx_bf16")
-    m = LSTM(80, 48, seed=3).eval(precision="bf16")
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_amx_tiles_and_the_avx512_products_agree_on_a_layer(precision):
+    """The tile products (the input projection's rows; a batch of 16 rows per step) against AVX512_BF16 /
+    VNNI. int8: exact integer sums either way, the same bits. bf16: the same products summed in another
+    order; an ulp of difference in a state can move its bf16 rounding at the next step, so the layers
+    agree to a bf16 step at most, and mostly far better."""
+    _require("avx512", f"amx_{precision}")
+    m = LSTM(80, 48, seed=3).eval(precision=precision)
     x = np.random.default_rng(5).standard_normal((12, 16, 80)).astype(np.float32)
     with use_isa("avx512"):
         y_amx, _ = m(x)
         with lowp.use_amx(False):
-            assert lowp.product_path("bf16") == "avx512_bf16"
+            assert lowp.product_path(precision) == ("avx512_bf16" if precision == "bf16" else "vnni")
             y_avx512, _ = m(x)
+    if precision == "int8":
+        np.testing.assert_array_equal(y_amx, y_avx512)
+        return
     assert not np.array_equal(y_amx, y_avx512)  # it really took another product
     assert np.abs(y_amx - y_avx512).max() < 2e-2
     assert np.abs(y_amx - y_avx512).mean() < 1e-4

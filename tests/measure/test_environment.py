@@ -71,13 +71,15 @@ def test_reduced_precision_product_paths_follow_the_kernel_path(tmp_path, isa, e
 
 
 @pytest.mark.parametrize("amx", [False, True])
-def test_a_bf16_record_names_the_amx_tiles_when_they_ran(tmp_path, amx):
+def test_a_reduced_precision_record_names_the_amx_tiles_when_they_ran(tmp_path, amx):
     kernels_isa = pytest.importorskip("lstm_energy.kernels.isa", reason="Cython kernels not built")
     lowp = pytest.importorskip("lstm_energy.kernels.lowp", reason="Cython kernels not built")
     flags = lowp.cpu_flags()
-    needed = "amx_bf16" if amx else "avx512_bf16"
-    if kernels_isa.missing_flag("avx512") is not None or not flags[needed]:
-        pytest.skip(f"this product path needs CPU flag {needed!r}")
+    needed = ("amx_bf16", "amx_int8") if amx else ("avx512_bf16", "avx512_vnni")
+    missing = [flag for flag in needed if not flags[flag]]
+    if kernels_isa.missing_flag("avx512") is not None or missing:
+        pytest.skip(f"these product paths need CPU flags {needed}")
     with kernels_isa.use_isa("avx512"), lowp.use_amx(amx):
         env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
-    assert env["lowp_paths"]["bf16"] == ("amx_bf16" if amx else "avx512_bf16")
+    expected = {"bf16": "amx_bf16", "int8": "amx_int8"} if amx else {"bf16": "avx512_bf16", "int8": "vnni"}
+    assert env["lowp_paths"] == expected
