@@ -261,14 +261,11 @@ cdef class _Scratch:
 
 
 cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py_ssize_t M,
-                      float* c, Py_ssize_t ldc, int accumulate, bint tiles=True) noexcept nogil:
-    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision; tiles False keeps
-    an int8 product off the AMX tiles (on VNNI: the same bits)."""
+                      float* c, Py_ssize_t ldc, int accumulate) noexcept nogil:
+    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision."""
     cdef int path
     if w.int8:
         path = lstm_energy_int8_path()
-        if path == LE_LP_AMX and not tiles:
-            path = LE_LP_AVX512
         lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.q, sc.scales, lstm_energy_int8_layout(path))
         lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.q, sc.scales, w.q_panels, w.wsum, w.wscale, c, ldc,
                               accumulate)
@@ -421,18 +418,13 @@ def lowp_forward(str cell,
     cdef Py_ssize_t h_ld, s, t, part, GH = G * H
     cdef int nt
     cdef float* g_t
-    # int8 with fewer than 16 rows per step (a tile's height): the steps' products run on VNNI, and the
-    # input projection stays there too. One tile product per call between VNNI steps made the B = 1 forward
-    # slower, not faster (Intel Xeon, AMX: LSTM / GRU / RNN edge 1.03 / 1.16 / 1.27x the time of VNNI
-    # alone), though the projection alone runs twice as fast on the tiles (docs/performance.md, issue 18)
-    cdef bint tiles = not wi.int8 or B >= 16
     with nogil:
         for s in range(T):
             t = T - 1 - s if reverse else s
             if s % Tc == 0:   # the input projection of steps s .. s + n - 1, times t_lo .. t_lo + n - 1
                 n = min(Tc, T - s)
                 t_lo = t - n + 1 if reverse else t
-                linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0, tiles)
+                linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0)
             if s == 0:
                 h_prev = &h0[0, 0]
                 h_ld = H

@@ -91,8 +91,8 @@ def kernel_isa() -> str | None:
 
 def reduced_precision_paths() -> dict[str, str] | None:
     """The product path each reduced precision's forward takes now (``lstm_energy.kernels.lowp.product_path``):
-    int8 "scalar" | "avx2" | "vnni"; bf16 "scalar" | "avx2" (widened to float32: no bf16 arithmetic) |
-    "avx512_bf16". What a bf16 or int8 figure measured: the same precision costs very different joules on
+    int8 "scalar" | "avx2" | "vnni" | "amx_int8"; bf16 "scalar" | "avx2" (widened to float32: no bf16
+    arithmetic) | "avx512_bf16" | "amx_bf16" (AMX tiles). What a bf16 or int8 figure measured: the same precision costs very different joules on
     these paths. None when the kernels are not built."""
     from lstm_energy.config import PRECISIONS
 
