@@ -149,6 +149,32 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads, b_packed):
         assert np.all(np.abs(c - expected) <= 4 * K * np.finfo(np.float32).eps * scale)
 
 
+@pytest.mark.parametrize("M, K", [(1, 40), (5, 300), (8, 256), (13, 513), (64, 600)])
+@pytest.mark.parametrize("b_packed", [False, True], ids=["b", "b-packed"])
+def test_a_pair_of_panels_sums_each_column_as_a_panel_alone(M, K, b_packed):
+    """The AVX-512 path runs adjacent panels in pairs (the 8 x 32 block): each output must be summed as
+    the single-panel block sums it, so the columns of a 3-panel product (a pair, then one panel; the
+    last one partial) are bit for bit those of products of one panel each, on the per-step product and
+    on the large GEMM (A read in place, and A packed for K > 640)."""
+    rng = np.random.default_rng(M * 7 + K)
+    a = rng.standard_normal((M, K)).astype(np.float32)
+    b = rng.standard_normal((K, 40)).astype(np.float32)
+    whole = np.empty((M, 40), np.float32)
+    probe.gemm_packed(a, probe.pack_panels(b), 40, whole, False)
+    large = np.empty((M, 40), np.float32)
+    with threadpool_limits(1):
+        probe.gemm_large(a, b, large, False, False, b_packed)
+    for lo, hi in ((0, 16), (16, 32), (32, 40)):
+        part = np.ascontiguousarray(b[:, lo:hi])
+        alone = np.empty((M, hi - lo), np.float32)
+        probe.gemm_packed(a, probe.pack_panels(part), hi - lo, alone, False)
+        np.testing.assert_array_equal(whole[:, lo:hi], alone, err_msg=f"columns {lo}:{hi}")
+        alone_large = np.empty((M, hi - lo), np.float32)
+        with threadpool_limits(1):
+            probe.gemm_large(a, part, alone_large, False, False, b_packed)
+        np.testing.assert_array_equal(large[:, lo:hi], alone_large, err_msg=f"large, columns {lo}:{hi}")
+
+
 #: (B, H) per cell: small (the cell rows on one thread) and large enough that a step's cell work is
 #: split over the pool (B * gates * H >= CELL_PARALLEL_MIN = 16384, an odd B so the split is uneven)
 AGREEMENT_SIZES = {"lstm": [(7, 48), (33, 128)], "gru": [(7, 48), (33, 192)], "rnn": [(7, 48), (33, 512)]}
