@@ -714,7 +714,7 @@ __attribute__((target(LE_AMX_TARGET), always_inline)) static inline void lstm_en
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    /* a k chunk of 64 bytes of activations per row is 64 / elem k; the panel holds 16 columns' bytes per k */
+    /* k counts bytes of an activation row; a panel holds 16 columns' bytes for each of them: w + k * 16 */
     if (rb == 2 && pn == 2) {
         for (Py_ssize_t k = 0; k < kbytes; k += LE_AMX_ROW_BYTES) {
             _tile_loadd(4, a + k, lda);
@@ -795,9 +795,9 @@ __attribute__((target(LE_AMX_TARGET), optimize("fp-contract=off"))) static void 
         }
 }
 
-/* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles, bf16 (q8 NULL: a, panels
- * bf16) or int8 (a, panels int8 in layout k4; wsum, scale, wscale as for the VNNI product); M16 a
- * multiple of 16, Kp at least one tile row of k. Configures the calling thread's tiles and releases them
+/* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles: int8 0, bf16 (a, panels bf16;
+ * wsum, scale, wscale unused) or int8 1 (a, panels int8 in layout k4; wsum, scale, wscale as for the VNNI
+ * product); M16 a multiple of 16, Kp at least one tile row of k. Configures the calling thread's tiles and releases them
  * at the end (a thread holding tile state makes every context switch save 8 KiB more). */
 __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_panels_amx(
     int int8, Py_ssize_t M16, Py_ssize_t Kp, const void *a, const void *panels, const int32_t *wsum,
