@@ -12,8 +12,8 @@
  * the thread that calls the Python layer, before any OpenMP thread uses a tile) and caches the answer.
  *
  * lstm_energy_amx_wanted: 1 unless switched off (lowp.set_amx(False), LSTM_ENERGY_AMX=off), so that
- * the AVX512_BF16 and VNNI products can still be run and compared on an AMX CPU. Owned by the one module that
- * includes this header (lowp.pyx).
+ * the AVX512_BF16 and VNNI products can still be run and compared on an AMX CPU. Owned by the one
+ * module that includes this header (lowp.pyx).
  */
 #ifndef LSTM_ENERGY_AMX_H
 #define LSTM_ENERGY_AMX_H
@@ -54,8 +54,8 @@ static const char *lstm_energy_amx_probe(void)
 #endif
 }
 
-/* NULL when this process can use AMX-BF16 tiles, else what is missing (a CPU flag as /proc/cpuinfo
- * spells it, or the OS state or permission) */
+/* NULL when this process can use the AMX tiles (BF16 and INT8), else what is missing (a CPU flag as
+ * /proc/cpuinfo spells it, or the OS state or permission) */
 static inline const char *lstm_energy_amx_missing(void)
 {
     if (!lstm_energy_amx_checked) {

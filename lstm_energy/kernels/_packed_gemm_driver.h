@@ -69,7 +69,7 @@ static void LE_T(lstm_energy_strip_pair)(Py_ssize_t M, Py_ssize_t K, const float
 #undef LE_BLOCK
         m += rows;
     }
-#else
+#else   /* not reached (callers pair panels only where LE_T_PAIRS), but the same result if it were */
     LE_T(lstm_energy_strip)(M, K, A, lda, packed, panel, next, accumulate, C, ldc, LE_NR);
     LE_T(lstm_energy_strip)(M, K, A, lda, packed, panel + pstride, next ? next + pstride : NULL, accumulate,
                             C + LE_NR, ldc, width1);
