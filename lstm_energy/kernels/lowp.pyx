@@ -55,9 +55,9 @@ cdef extern from "_lowp_gemm.h" nogil:
     void lstm_energy_bf16_gemm(int path, Py_ssize_t M, Py_ssize_t N, Py_ssize_t Kp, const uint16_t* a,
                                const uint16_t* panels, float* c, Py_ssize_t ldc, int accumulate)
 
-PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512", LE_LP_AMX: "amx"}
-#: LSTM_ENERGY_AMX=off keeps the bf16 products off the AMX tiles (on AVX512_BF16); unset, auto or on: AMX
-#: where the process may use it (on: refused at import where it may not)
+PATH_NAMES = {LE_LP_SCALAR: "scalar", LE_LP_AVX2: "avx2", LE_LP_AVX512: "avx512"}
+#: LSTM_ENERGY_AMX=off keeps the bf16 and int8 products off the AMX tiles (on AVX512_BF16 / VNNI); unset,
+#: auto or on: AMX where the process may use it (on: refused at import where it may not)
 AMX_ENV_VAR = "LSTM_ENERGY_AMX"
 
 
@@ -107,8 +107,8 @@ def set_amx(bint enabled):
     previous = bool(lstm_energy_amx_wanted)
     if enabled and amx_missing() is not None:
         raise IsaUnsupportedError(
-            f"the AMX bf16 product needs {amx_missing()!r}, which this machine does not provide; unset "
-            f"{AMX_ENV_VAR} or set it to off")
+            f"the AMX bf16 and int8 products need {amx_missing()!r}, which this machine does not provide; "
+            f"unset {AMX_ENV_VAR} or set it to off")
     lstm_energy_amx_wanted = 1 if enabled else 0
     return previous
 
