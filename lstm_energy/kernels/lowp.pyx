@@ -108,7 +108,7 @@ def set_amx(bint enabled):
     if enabled and amx_missing() is not None:
         raise IsaUnsupportedError(
             f"the AMX bf16 and int8 products need {amx_missing()!r}, which this machine does not provide; "
-            f"unset {AMX_ENV_VAR} or set it to off")
+            f"leave the tiles off (set_amx(False), or {AMX_ENV_VAR} unset or off)")
     lstm_energy_amx_wanted = 1 if enabled else 0
     return previous
 

@@ -1,6 +1,10 @@
 """Reduced-precision inference (issue 18): int8 and bf16 products per path against the NumPy
 specification (lstm_energy.reference.lowp), layers against fp32 and PyTorch's dynamic quantized modules."""
 
+import os
+import re
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -133,9 +137,19 @@ def test_amx_is_refused_clearly_where_the_tiles_cannot_be_used():
     missing = lowp.amx_missing()
     if missing is None:
         pytest.skip("this machine can use the AMX tiles")
-    with pytest.raises(IsaUnsupportedError, match=f"needs {missing!r}"):
+    with pytest.raises(IsaUnsupportedError, match=re.escape(f"need {missing!r}, which this machine does not provide")):
         lowp.set_amx(True)
     assert not lowp.amx_enabled() and lowp.product_path("bf16") != "amx_bf16"
+
+
+def test_amx_asked_for_in_the_environment_is_refused_at_import_where_the_tiles_cannot_be_used():
+    missing = lowp.amx_missing()
+    if missing is None:
+        pytest.skip("this machine can use the AMX tiles")
+    run = subprocess.run([sys.executable, "-c", "import lstm_energy.kernels.lowp"], capture_output=True, text=True,
+                         env={**os.environ, lowp.AMX_ENV_VAR: "on"})  # fmt: skip
+    assert run.returncode != 0
+    assert f"IsaUnsupportedError: {lowp.AMX_ENV_VAR}=on: the AMX bf16 and int8 products need {missing!r}" in run.stderr
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
