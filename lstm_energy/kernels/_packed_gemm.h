@@ -75,6 +75,35 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
     return (N + LE_NR - 1) / LE_NR * LE_NR * K;
 }
 
+/* 1 when the AVX-512 path runs adjacent panels in pairs (the 8 x 32 block, 16 FMA chains): on cores that
+ * issue two 512-bit FMAs per cycle (Intel's AVX-512 server cores), where the 8 chains of the 8 x 16 block
+ * cover only half of latency x throughput (4 cycles x 2). Zen 4 runs a 512-bit FMA on both of its 256-bit
+ * FMA pipes, one per cycle: 8 chains already cover it, and pairs made its forwards 1.5-4 % slower
+ * (docs/kernels-performance.md, fifteenth pass). AMD family 0x19 on this path is Zen 4 (Zen 3, the same
+ * family, has no AVX-512), so it keeps single panels. Read from CPUID on first use;
+ * lstm_energy_set_panel_pairs(0 | 1) overrides it in this module (tests), -1 asks the CPU again. */
+static int lstm_energy_pairs = -1;
+static inline void lstm_energy_set_panel_pairs(int pairs) { lstm_energy_pairs = pairs; }
+static inline int lstm_energy_panel_pairs(void)
+{
+    if (__builtin_expect(lstm_energy_pairs < 0, 0)) {
+        int zen4 = 0;
+#ifdef LSTM_ENERGY_X86
+        unsigned int eax, ebx, ecx, edx;
+        if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)
+                && ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u   /* "AuthenticAMD" */
+                && __get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+            unsigned int family = (eax >> 8) & 0xf;
+            if (family == 0xf)
+                family += (eax >> 20) & 0xff;
+            zen4 = family == 0x19;
+        }
+#endif
+        lstm_energy_pairs = !zen4;
+    }
+    return lstm_energy_pairs;
+}
+
 /* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1
  * when the product is too small to pay for the fork/join (on every CPU: the reduced-precision
  * products of _lowp_gemm.h use it too) */

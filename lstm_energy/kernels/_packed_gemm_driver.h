@@ -5,7 +5,8 @@
  *   LE_T_MR           rows of A per micro-kernel call (the register block's height),
  *   LE_T_ALT_ROWS     the other common block height (a fixed-size copy when packing A),
  *   LE_T_BLOCK_CASES  `case R: LE_BLOCK(R); break;` for R = LE_T_MR down to 2,
- *   LE_T_PAIRS        1 when the path has a two-panel block, LE_T(lstm_energy_block_pair) (R x 32),
+ *   LE_T_PAIRS        1 when the path has a two-panel block, LE_T(lstm_energy_block_pair) (R x 32), run
+ *                     on the cores it pays on (lstm_energy_panel_pairs),
  * and the path's micro-kernels LE_T(lstm_energy_block) (R x 16), LE_T(lstm_energy_row) (1 x 16) and
  * LE_T(lstm_energy_block_rows) defined before. Everything here (the row blocking, the k chunks, the
  * panel walk, the threads, the packing of A) is the same logic on every path: a test on one path
@@ -84,10 +85,11 @@ static void LE_T(lstm_energy_packed_panels_range)(Py_ssize_t M, Py_ssize_t N, Py
                                             Py_ssize_t p0, Py_ssize_t p1)
 {
     int stream = lstm_energy_panels_stream(K, N);
+    int pairs = LE_T_PAIRS && M > 1 && lstm_energy_panel_pairs();
     for (Py_ssize_t p = p0; p < p1;) {
         Py_ssize_t n0 = p * LE_NR;
         Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-        int pair = LE_T_PAIRS && M > 1 && p + 1 < p1;   /* then panel p has all 16 columns */
+        int pair = pairs && p + 1 < p1;   /* then panel p has all 16 columns */
         Py_ssize_t span = pair ? 2 : 1;
         /* the k chunks of one panel (pair) back to back: its strip of C stays in L1 */
         for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
@@ -271,12 +273,13 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
                 /* a row-major A with short rows is read in place, like the steps do; long rows
                  * (dX's dgates, 4H wide) would spread the block over more pages than the TLB holds */
                 int packed = a_ks != 1 || a_rs > LE_INPLACE_MAX_LDA;
+                int pairs = LE_T_PAIRS && mn > 1 && lstm_energy_panel_pairs();
                 if (packed)
                     LE_T(lstm_energy_pack_a)(mn, kn, ablock, a_rs, a_ks, apack);
                 for (Py_ssize_t p = 0; p < P;) {
                     Py_ssize_t n0 = p * LE_NR;
                     Py_ssize_t width = N - n0 < LE_NR ? N - n0 : LE_NR;
-                    int pair = LE_T_PAIRS && mn > 1 && p + 1 < P;   /* as in packed_panels_range */
+                    int pair = pairs && p + 1 < P;   /* as in packed_panels_range */
                     Py_ssize_t span = pair ? 2 : 1;
                     const float *panel = bpanels + p * b_ps;
                     const float *next = stream && p + span < P ? panel + span * b_ps : NULL;

@@ -149,13 +149,22 @@ def test_large_gemm_matches_numpy(M, N, K, transpose_a, threads, b_packed):
         assert np.all(np.abs(c - expected) <= 4 * K * np.finfo(np.float32).eps * scale)
 
 
+@pytest.fixture
+def pairs_forced_on():
+    """Run the probe's packed products with panel pairs on the AVX-512 path whatever the CPU (Zen 4 keeps
+    single panels), then follow the CPU again."""
+    probe.set_panel_pairs(True)
+    yield
+    probe.set_panel_pairs(None)
+
+
 @pytest.mark.parametrize("M, K", [(1, 40), (5, 300), (8, 256), (13, 513), (64, 600)])
 @pytest.mark.parametrize("b_packed", [False, True], ids=["b", "b-packed"])
-def test_a_pair_of_panels_sums_each_column_as_a_panel_alone(M, K, b_packed):
-    """The AVX-512 path runs adjacent panels in pairs (the 8 x 32 block): each output must be summed as
-    the single-panel block sums it, so the columns of a 3-panel product (a pair, then one panel; the
-    last one partial) are bit for bit those of products of one panel each, on the per-step product and
-    on the large GEMM (A read in place, and A packed for K > 640)."""
+def test_a_pair_of_panels_sums_each_column_as_a_panel_alone(M, K, b_packed, pairs_forced_on):
+    """The AVX-512 path runs adjacent panels in pairs (the 8 x 32 block; forced on here, as on Intel):
+    each output must be summed as the single-panel block sums it, so the columns of a 3-panel product (a
+    pair, then one panel; the last one partial) are bit for bit those of products of one panel each, on
+    the per-step product and on the large GEMM (A read in place, and A packed for K > 640)."""
     rng = np.random.default_rng(M * 7 + K)
     a = rng.standard_normal((M, K)).astype(np.float32)
     b = rng.standard_normal((K, 40)).astype(np.float32)
@@ -173,6 +182,20 @@ def test_a_pair_of_panels_sums_each_column_as_a_panel_alone(M, K, b_packed):
         with threadpool_limits(1):
             probe.gemm_large(a, part, alone_large, False, False, b_packed)
         np.testing.assert_array_equal(large[:, lo:hi], alone_large, err_msg=f"large, columns {lo}:{hi}")
+
+
+def test_panels_are_paired_on_every_avx512_cpu_but_zen_4():
+    """Zen 4 (AMD family 0x19 with AVX-512) runs one 512-bit FMA per cycle: single panels; other CPUs pair.
+    The C side reads CPUID; /proc/cpuinfo says the same."""
+    from lstm_energy.meters.microarchitecture import read_cpuinfo
+
+    vendor, family, _ = read_cpuinfo()
+    on_this_cpu = not (vendor == "amd" and family == 0x19)
+    assert probe.panel_pairs() == on_this_cpu
+    assert probe.set_panel_pairs(not on_this_cpu) == on_this_cpu
+    assert probe.panel_pairs() == (not on_this_cpu)
+    probe.set_panel_pairs(None)
+    assert probe.panel_pairs() == on_this_cpu
 
 
 #: (B, H) per cell: small (the cell rows on one thread) and large enough that a step's cell work is
