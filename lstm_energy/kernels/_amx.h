@@ -31,6 +31,9 @@
 static int lstm_energy_amx_wanted = 1;
 static int lstm_energy_amx_checked = 0;
 static const char *lstm_energy_amx_reason = NULL;
+/* tests (lowp._pretend_amx_missing): a reason reported instead of the probe's, so the refusals run on a
+ * CPU with usable tiles too; NULL: the probe's answer */
+static const char *lstm_energy_amx_pretend = NULL;
 
 static const char *lstm_energy_amx_probe(void)
 {
@@ -58,6 +61,8 @@ static const char *lstm_energy_amx_probe(void)
  * /proc/cpuinfo spells it, or the OS state or permission) */
 static inline const char *lstm_energy_amx_missing(void)
 {
+    if (lstm_energy_amx_pretend != NULL)
+        return lstm_energy_amx_pretend;
     if (!lstm_energy_amx_checked) {
         lstm_energy_amx_reason = lstm_energy_amx_probe();
         lstm_energy_amx_checked = 1;

@@ -31,10 +31,30 @@ cdef int* level_address() noexcept nogil:
     return &_level
 
 
+#: tests (_pretend_missing): {path: flag} reported missing on any CPU, so the refusals run everywhere
+_pretended = {}
+
+
 def missing_flag(str isa):
     """None when this CPU (and OS) can run path ``isa``, else the missing CPU flag's name."""
     cdef const char* missing = lstm_energy_isa_missing(_index(isa))
+    if isa in _pretended:
+        return _pretended[isa]
     return None if missing == NULL else missing.decode()
+
+
+@contextmanager
+def _pretend_missing(str isa, str flag):
+    """Tests: within the block path ``isa`` counts as lacking CPU flag ``flag`` (``missing_flag``,
+    ``set_isa``'s refusal) on any CPU; the path the kernels take is not changed."""
+    if isa == "baseline":
+        raise ValueError("the baseline path runs on every x86-64 CPU; pretend avx2 or avx512 missing")
+    _index(isa)
+    _pretended[isa] = flag
+    try:
+        yield flag
+    finally:
+        del _pretended[isa]
 
 
 def supported():

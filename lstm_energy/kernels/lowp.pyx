@@ -35,6 +35,7 @@ bind_isa()
 
 cdef extern from "_amx.h" nogil:
     int lstm_energy_amx_wanted
+    const char* lstm_energy_amx_pretend
     const char* lstm_energy_amx_missing()
 
 cdef extern from "_lowp_gemm.h" nogil:
@@ -123,6 +124,25 @@ def use_amx(bint enabled):
         yield enabled
     finally:
         lstm_energy_amx_wanted = 1 if previous else 0
+
+
+_pretended_reason = None   # the bytes lstm_energy_amx_pretend points at, kept alive while it does
+
+
+@contextmanager
+def _pretend_amx_missing(str reason):
+    """Tests: within the block the AMX tiles count as unusable for ``reason`` (what ``amx_missing()``
+    returns, so enabling them is refused and the products stay off them) on any CPU; then the CPU's
+    answer again."""
+    global _pretended_reason, lstm_energy_amx_pretend
+    cdef bytes encoded = reason.encode()
+    _pretended_reason = encoded
+    lstm_energy_amx_pretend = encoded
+    try:
+        yield reason
+    finally:
+        lstm_energy_amx_pretend = NULL
+        _pretended_reason = None
 
 
 def _amx_from_environment():

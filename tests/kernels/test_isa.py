@@ -2,6 +2,7 @@
 CPU flag, and the environment block's record of it."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 from lstm_energy.errors import IsaUnsupportedError
 from lstm_energy.kernels import _vector_math_probe as probe
 from lstm_energy.kernels import isa
+from lstm_energy.kernels._isa import _pretend_missing
 from lstm_energy.measure.environment import environment
 
 SUPPORTED = [name for name in isa.ISAS if isa.missing_flag(name) is None]
@@ -52,6 +54,21 @@ def test_unsupported_path_is_refused_naming_the_flag(name):
         isa.set_isa(name)
     result = _run("import lstm_energy.kernels", name)
     assert result.returncode != 0 and flag in result.stderr
+
+
+def test_a_path_the_cpu_lacks_is_refused_naming_the_flag_on_every_cpu():
+    """The refusal above, run on every CPU: avx512 pretended to lack 'avx512f' (where the CPU has
+    AVX-512 the real test skips)."""
+    before, real = isa.current(), isa.missing_flag("avx512")
+    with _pretend_missing("avx512", "avx512f"):
+        assert isa.missing_flag("avx512") == "avx512f" == isa.supported()["avx512"]
+        supported = ", ".join(n for n in isa.ISAS if isa.missing_flag(n) is None)
+        assert "avx512" not in supported
+        with pytest.raises(IsaUnsupportedError, match=re.escape(f"needs the CPU flag 'avx512f', which this CPU does "
+                                                                f"not report (supported here: {supported})")):  # fmt: skip
+            isa.set_isa("avx512")
+        assert isa.current() == before
+    assert isa.missing_flag("avx512") == real
 
 
 def test_unknown_name_is_refused():

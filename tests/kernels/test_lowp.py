@@ -133,13 +133,38 @@ def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, nam
     np.testing.assert_array_equal(alone[0], in_block[0])
 
 
-def test_amx_is_refused_clearly_where_the_tiles_cannot_be_used():
+@contextmanager
+def _amx_unusable(how):
+    """The tiles unusable: on this CPU as it is ("real": skipped where they can be used), or pretended
+    for a missing 'amx_tile' on any CPU ("pretended")."""
+    if how == "pretended":
+        with lowp._pretend_amx_missing("amx_tile"):
+            yield "amx_tile"
+        return
     missing = lowp.amx_missing()
     if missing is None:
         pytest.skip("this machine can use the AMX tiles")
-    with pytest.raises(IsaUnsupportedError, match=re.escape(f"need {missing!r}, which this machine does not provide")):
-        lowp.set_amx(True)
-    assert not lowp.amx_enabled() and lowp.product_path("bf16") != "amx_bf16"
+    yield missing
+
+
+@pytest.mark.parametrize("how", ["real", "pretended"])
+def test_amx_is_refused_clearly_where_the_tiles_cannot_be_used(how):
+    with _amx_unusable(how) as missing:
+        assert lowp.amx_missing() == missing
+        refusal = re.escape(f"need {missing!r}, which this machine does not provide")
+        with pytest.raises(IsaUnsupportedError, match=refusal):
+            lowp.set_amx(True)
+        assert not lowp.amx_enabled()
+        assert lowp.product_path("bf16") != "amx_bf16" and lowp.product_path("int8") != "amx_int8"
+
+
+@pytest.mark.parametrize("how", ["real", "pretended"])
+def test_amx_on_in_the_environment_is_refused_where_the_tiles_cannot_be_used(how, monkeypatch):
+    monkeypatch.setenv(lowp.AMX_ENV_VAR, "on")
+    with _amx_unusable(how) as missing:
+        with pytest.raises(IsaUnsupportedError, match=re.escape(f"{lowp.AMX_ENV_VAR}=on: the AMX bf16 and int8 "
+                                                                f"products need {missing!r}")):  # fmt: skip
+            lowp._amx_from_environment()
 
 
 def test_amx_asked_for_in_the_environment_is_refused_at_import_where_the_tiles_cannot_be_used():
