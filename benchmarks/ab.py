@@ -8,6 +8,13 @@ second. The claim is the median over the rounds of each round's own B ÷ A ratio
 the range of those per-round ratios says how noisy the host was. Absolute times are printed
 for orientation only.
 
+A worker process can also run a few per cent faster or slower than another process of the same
+build for its whole life (where its buffers land: an A/A run of one build against itself at a
+0.07 ms call read 1.02 and 0.92 in two runs, each with a per-round IQR of at most 0.01), an offset
+the per-round spread cannot show. So the rounds are split over ``--generations`` fresh pairs of
+workers (started in alternating order), and the table's "gen min-max" column gives the range of the
+per-generation medians: where it is wider than the difference claimed, the claim is not made.
+
     python benchmarks/ab.py --a /tmp/old-build --b . --b-env LSTM_ENERGY_ISA=avx2 --rounds 10
     python benchmarks/ab.py ... -k lstm-forward      # configurations whose id contains the text
     python benchmarks/ab.py ... --precision int8     # eval forwards in a reduced precision
@@ -126,6 +133,12 @@ def main() -> int:
     parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--generations",
+        type=int,
+        default=3,
+        help="fresh pairs of workers the rounds are split over (default 3; at most --rounds)",
+    )
     parser.add_argument("--turn-seconds", type=float, default=0.25, help="time each build gets per round")
     parser.add_argument("--threads", type=int, default=1, help="threads of every BLAS/OpenMP pool in both workers")
     parser.add_argument("-k", default="", help="only configurations whose id contains this text")
@@ -141,49 +154,76 @@ def main() -> int:
         parser.error("--a and --b are required")
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
-    a, a_info = start_worker(args.a, args.a_env, args.threads)
-    b, b_info = start_worker(args.b, args.b_env, args.threads)
-    print(f"A: {a_info['package']} isa={a_info['isa']} {' '.join(args.a_env)} {a_info['pools']}")
-    print(f"B: {b_info['package']} isa={b_info['isa']} {' '.join(args.b_env)} {b_info['pools']}")
-    print(
-        f"{args.threads} thread(s), {args.rounds} rounds (ABBA), ~{args.turn_seconds} s per build per round; B/A per round"
-    )
-    print(f"{'config':22} {'A ms':>8} {'B ms':>8} {'B/A':>6}  {'rounds min-max':>13}  {'IQR':>5}")
-    results = []
+    if args.generations < 1:
+        parser.error(f"--generations must be at least 1, got {args.generations}")
+    args.generations = min(args.generations, args.rounds)  # at least one round per generation
+    configs = []
     for cell, phase, shape in itertools.product(CELLS, PHASES, SHAPES):
         config = (cell, phase, shape, args.precision)
         name = "-".join(config if args.precision != "fp32" else config[:3])
-        if args.k not in name or (args.precision != "fp32" and phase != "forward"):
-            continue
-        probe = min(ask(a, config, 1) + ask(b, config, 1))
-        calls = max(3, round(args.turn_seconds / probe))
-        ratios, a_ms, b_ms = [], [], []
-        for r in range(args.rounds):
-            order = (a, b) if r % 2 == 0 else (b, a)
-            medians = {id(p): statistics.median(ask(p, config, calls)) for p in order}
-            a_ms.append(medians[id(a)] * 1e3)
-            b_ms.append(medians[id(b)] * 1e3)
-            ratios.append(medians[id(b)] / medians[id(a)])
-        q = statistics.quantiles(ratios, n=4)
+        if args.k in name and (args.precision == "fp32" or phase == "forward"):
+            configs.append((name, config))
+    # rounds of each generation: as even as they divide (10 over 3: 4, 3, 3)
+    per_generation = [args.rounds // args.generations + (g < args.rounds % args.generations)
+                      for g in range(args.generations)]  # fmt: skip
+    calls: dict = {}
+    ratios: dict = {name: [] for name, _ in configs}
+    times: dict = {name: ([], []) for name, _ in configs}
+    by_generation: dict = {name: [] for name, _ in configs}
+    infos = None
+    for g, rounds in enumerate(per_generation):
+        # a fresh pair of workers, started A first in even generations and B first in odd ones
+        starts = [(args.a, args.a_env), (args.b, args.b_env)]
+        started = [start_worker(build, env, args.threads) for build, env in (starts if g % 2 == 0 else starts[::-1])]
+        (a, a_info), (b, b_info) = started if g % 2 == 0 else started[::-1]
+        if infos is None:
+            infos = a_info, b_info
+            print(f"A: {a_info['package']} isa={a_info['isa']} {' '.join(args.a_env)} {a_info['pools']}")
+            print(f"B: {b_info['package']} isa={b_info['isa']} {' '.join(args.b_env)} {b_info['pools']}")
+            print(
+                f"{args.threads} thread(s), {args.rounds} rounds (ABBA) over {args.generations} generation(s) of "
+                f"workers, ~{args.turn_seconds} s per build per round; B/A per round"
+            )
+        for name, config in configs:
+            if name not in calls:
+                probe = min(ask(a, config, 1) + ask(b, config, 1))
+                calls[name] = max(3, round(args.turn_seconds / probe))
+            mine = []
+            for r in range(rounds):
+                order = (a, b) if r % 2 == 0 else (b, a)
+                medians = {id(p): statistics.median(ask(p, config, calls[name])) for p in order}
+                times[name][0].append(medians[id(a)] * 1e3)
+                times[name][1].append(medians[id(b)] * 1e3)
+                mine.append(medians[id(b)] / medians[id(a)])
+            ratios[name] += mine
+            by_generation[name].append(statistics.median(mine))
+        for p in (a, b):
+            assert p.stdin is not None
+            p.stdin.close()
+            p.wait()
+        print(f"generation {g + 1} of {args.generations} done", flush=True)
+    print(f"{'config':22} {'A ms':>8} {'B ms':>8} {'B/A':>6}  {'rounds min-max':>13}  {'IQR':>5}  {'gen min-max':>11}")
+    results = []
+    for name, _ in configs:
+        mine, gens = ratios[name], by_generation[name]
+        q = statistics.quantiles(mine, n=4) if len(mine) > 1 else [mine[0]] * 3
         row = dict(
             config=name,
-            a_ms=statistics.median(a_ms),
-            b_ms=statistics.median(b_ms),
-            ratio=statistics.median(ratios),
-            ratios=ratios,
-            calls=calls,
+            a_ms=statistics.median(times[name][0]),
+            b_ms=statistics.median(times[name][1]),
+            ratio=statistics.median(mine),
+            ratios=mine,
+            generation_ratios=gens,
+            calls=calls[name],
         )
         results.append(row)
         print(
             f"{name:22} {row['a_ms']:8.3g} {row['b_ms']:8.3g} {row['ratio']:6.3f}  "
-            f"{min(ratios):5.3f}-{max(ratios):5.3f}  {q[2] - q[0]:5.3f}",
+            f"{min(mine):5.3f}-{max(mine):5.3f}  {q[2] - q[0]:5.3f}  {min(gens):5.3f}-{max(gens):5.3f}",
             flush=True,
         )
-    for p in (a, b):
-        assert p.stdin is not None
-        p.stdin.close()
-        p.wait()
     if args.json:
+        a_info, b_info = infos
         with open(args.json, "w") as f:
             json.dump(
                 {"a": a_info, "b": b_info, "a_env": args.a_env, "b_env": args.b_env, "rows": results}, f, indent=1

@@ -20,7 +20,7 @@ def test_ab_compares_two_builds(tmp_path, precision, threads):
     out = tmp_path / "ab.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "ab.py"), "--a", build, "--b", build]
-        + ["--b-env", "LSTM_ENERGY_ISA=baseline", "--rounds", "2", "--turn-seconds", "0.01"]
+        + ["--b-env", "LSTM_ENERGY_ISA=baseline", "--rounds", "3", "--generations", "2", "--turn-seconds", "0.01"]
         + ["-k", "rnn-forward-edge", "--json", str(out), "--precision", precision, "--threads", str(threads)],
         capture_output=True,
         text=True,
@@ -35,4 +35,6 @@ def test_ab_compares_two_builds(tmp_path, precision, threads):
     assert record["a"]["threads"] == record["b"]["threads"] == threads
     assert f"openmp={threads}" in record["a"]["pools"]  # the pools really run at that count
     (row,) = record["rows"]
-    assert row["config"] == name and len(row["ratios"]) == 2 and row["ratio"] > 0
+    assert row["config"] == name and len(row["ratios"]) == 3 and row["ratio"] > 0
+    # the 3 rounds split over 2 fresh pairs of workers (2 + 1 rounds), one median each
+    assert len(row["generation_ratios"]) == 2 and "generation 2 of 2 done" in result.stdout
