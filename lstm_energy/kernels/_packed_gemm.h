@@ -79,9 +79,10 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
  * issue two 512-bit FMAs per cycle (Intel's AVX-512 server cores), where the 8 chains of the 8 x 16 block
  * cover only half of latency x throughput (4 cycles x 2). Zen 4 runs a 512-bit FMA on both of its 256-bit
  * FMA pipes, one per cycle: 8 chains already cover it, and pairs gained nothing there (LSTM forward mid 2-4 %
- * slower, the rest within -1.4 to +1 %; docs/kernels-performance.md, fifteenth pass). AMD family 0x19 on this path is Zen 4 (Zen 3, the same
- * family, has no AVX-512), so it keeps single panels. Read from CPUID on first use;
- * lstm_energy_set_panel_pairs(0 | 1) overrides it in this module (tests), -1 asks the CPU again. */
+ * slower, the rest within -1.4 to +1 %; docs/kernels-performance.md, fifteenth pass). AMD family 0x19 on
+ * this path is Zen 4 (Zen 3, the same family, has no AVX-512), so it keeps single panels. Read from CPUID
+ * on first use; lstm_energy_set_panel_pairs(0 | 1) overrides it in this module (tests), -1 asks the CPU
+ * again. */
 static int lstm_energy_pairs = -1;
 static inline void lstm_energy_set_panel_pairs(int pairs) { lstm_energy_pairs = pairs; }
 static inline int lstm_energy_panel_pairs(void)
