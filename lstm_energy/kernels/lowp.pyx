@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from lstm_energy._layers.aligned import aligned_empty, aligned_zeros
 from lstm_energy.config import GATES
 from lstm_energy.errors import IsaUnsupportedError
 
@@ -193,7 +194,9 @@ def pack_weight(w, str precision, layout=None):
     """W (N, K) float32 -> the packed form ``_lowp_gemm.h`` reads (a dict; see its header comment).
 
     layout (int8 only): "k4" | "k2", default the layout of the path the int8 products take now
-    (``int8_layout()``); a weight packed for one layout is refused by a product on the other."""
+    (``int8_layout()``); a weight packed for one layout is refused by a product on the other.
+    The panels (one 64-byte row per k group) and the int8 column sums and scales (64 bytes per panel)
+    start on a cache line, so no vector or tile load of them straddles two lines (``_layers.aligned``)."""
     from lstm_energy.reference.lowp import prepare_weight, to_bf16
 
     w = np.ascontiguousarray(w, np.float32)
@@ -208,10 +211,11 @@ def pack_weight(w, str precision, layout=None):
         Kp = int8_padded_k(K)
         padded = np.zeros((P * 16, Kp), np.int8)
         padded[:N, :K] = wq
-        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3))
-        wsum = np.zeros(P * 16, np.int32)
+        panels = aligned_empty((P, Kp // group, 16, group), np.int8)
+        panels[...] = padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3)
+        wsum = aligned_zeros(P * 16, np.int32)
         wsum[:N] = wq.sum(axis=1, dtype=np.int32)
-        scale = np.zeros(P * 16, np.float32)
+        scale = aligned_zeros(P * 16, np.float32)
         scale[:N] = wscale
         return {"precision": "int8", "layout": layout, "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1),
                 "wsum": wsum, "wscale": scale}
@@ -220,7 +224,8 @@ def pack_weight(w, str precision, layout=None):
         bits = (to_bf16(w).view(np.uint32) >> np.uint32(16)).astype(np.uint16)
         padded = np.zeros((P * 16, Kp), np.uint16)
         padded[:N, :K] = bits
-        panels = np.ascontiguousarray(padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3))
+        panels = aligned_empty((P, Kp // 2, 16, 2), np.uint16)
+        panels[...] = padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3)
         return {"precision": "bf16", "layout": "k2", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
 
@@ -304,7 +309,7 @@ def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulat
         raise ValueError(f"linear: a {tuple(a.shape)[:2]}, out {tuple(out.shape)[:2]} do not fit a packed "
                          f"weight of N={w.N}, K={w.K}: pass a (M, {w.K}) and out (M, {w.N})")
     if scratch is None:
-        scratch = np.empty(scratch_size(M, w.K), np.float32)
+        scratch = aligned_empty(scratch_size(M, w.K), np.float32)
     cdef _Scratch sc = _Scratch(scratch, M, w.K, "linear")
     with nogil:
         linear_rows(w, sc, &a[0, 0], a.shape[1], M, &out[0, 0], out.shape[1], accumulate)

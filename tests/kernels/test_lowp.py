@@ -133,6 +133,21 @@ def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, nam
     np.testing.assert_array_equal(alone[0], in_block[0])
 
 
+@pytest.mark.parametrize("precision, layout", [("int8", "k4"), ("int8", "k2"), ("bf16", None)])
+def test_packed_weights_start_on_a_cache_line(precision, layout):
+    """Every array a product streams (the panels' 64-byte rows, the int8 column sums and scales, 64 bytes
+    per panel) starts on a 64-byte line, whatever the allocator returned: a line-straddling zmm or tile load
+    made the same product's speed depend on the process (docs/kernels-performance.md, fifteenth pass)."""
+    rng = np.random.default_rng(5)
+    for N, K in [(16, 4), (40, 30), (512, 128), (1024, 256), (1536, 512), (33, 513)]:
+        packed = lowp.pack_weight(rng.standard_normal((N, K)).astype(np.float32), precision, layout)
+        arrays = {name: value for name, value in packed.items() if isinstance(value, np.ndarray)}
+        assert set(arrays) == ({"panels", "wsum", "wscale"} if precision == "int8" else {"panels"})
+        for name, value in arrays.items():
+            assert value.ctypes.data % 64 == 0, f"{precision} {layout} N={N} K={K}: {name} starts off a cache line"
+            assert value.flags.c_contiguous
+
+
 @contextmanager
 def _amx_unusable(how):
     """The tiles unusable: on this CPU as it is ("real": skipped where they can be used), or pretended
