@@ -315,10 +315,12 @@ class RecurrentLayer:
                 bias = np.concatenate([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :], b_hh[2 * H :]])
             else:
                 bias = b_ih + b_hh
+            bias_on_a_line = aligned_empty(bias.shape, np.float32)  # read 16 floats at a time, like the panels
+            bias_on_a_line[...] = bias
             found = self._lowp_weights[key] = (
                 pack_weight(w_ih, precision),
                 pack_weight(w_hh, precision),
-                np.ascontiguousarray(bias, np.float32),
+                bias_on_a_line,
             )
         return found
 

@@ -148,6 +148,17 @@ def test_packed_weights_start_on_a_cache_line(precision, layout):
             assert value.flags.c_contiguous
 
 
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+@pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
+def test_a_layer_keeps_its_reduced_precision_weights_and_bias_on_cache_lines(cls, precision):
+    m = cls(40, 48, dtype="float32", seed=1)
+    m.eval(precision=precision)
+    m(np.zeros((3, 2, 40), np.float32))
+    packed_ih, packed_hh, bias = m._lowp_packed(0, 0, precision)
+    arrays = [bias] + [v for packed in (packed_ih, packed_hh) for v in packed.values() if isinstance(v, np.ndarray)]
+    assert [a.ctypes.data % 64 for a in arrays] == [0] * len(arrays)
+
+
 @contextmanager
 def _amx_unusable(how):
     """The tiles unusable: on this CPU as it is ("real": skipped where they can be used), or pretended
