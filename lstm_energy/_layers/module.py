@@ -171,7 +171,7 @@ class RecurrentLayer:
         for kind in KINDS:
             name = parameter_name(kind, layer, direction)
             if name not in self._grads:
-                self._grads[name] = np.empty(self._shapes.get(name, (GH,)), self.dtype)
+                self._grads[name] = aligned_empty(self._shapes.get(name, (GH,)), self.dtype)  # C of the dW GEMMs
             out.append(self._grads[name])
         return tuple(out)
 

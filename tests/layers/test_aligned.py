@@ -53,6 +53,8 @@ def test_every_layer_buffer_starts_on_a_cache_line(impl, cls):
     arrays = [a for entry in m._buffers.entries() for a in entry.all_arrays()]
     assert len(arrays) >= 3
     assert [a.ctypes.data % CACHE_LINE for a in arrays] == [0] * len(arrays)
+    # the gradient buffers too: the dW products' C, re-read and re-written once per k chunk
+    assert {name: g.ctypes.data % CACHE_LINE for name, g in m.grads.items()} == dict.fromkeys(m.grads, 0)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
