@@ -241,6 +241,8 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
         }
         return;
     }
+    /* read once, before any thread starts: pairs on this core (row chunks of one row never pair) */
+    int pairs_here = LE_T_PAIRS && lstm_energy_panel_pairs();
     for (Py_ssize_t k0 = 0; k0 < K; k0 += LE_KC) {
         Py_ssize_t kn = K - k0 < LE_KC ? K - k0 : LE_KC;
         int acc = accumulate || k0 > 0;
@@ -273,7 +275,7 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
                 /* a row-major A with short rows is read in place, like the steps do; long rows
                  * (dX's dgates, 4H wide) would spread the block over more pages than the TLB holds */
                 int packed = a_ks != 1 || a_rs > LE_INPLACE_MAX_LDA;
-                int pairs = LE_T_PAIRS && mn > 1 && lstm_energy_panel_pairs();
+                int pairs = pairs_here && mn > 1;
                 if (packed)
                     LE_T(lstm_energy_pack_a)(mn, kn, ablock, a_rs, a_ks, apack);
                 for (Py_ssize_t p = 0; p < P;) {
