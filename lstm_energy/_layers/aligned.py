@@ -39,6 +39,16 @@ def aligned_zeros(shape: int | tuple[int, ...], dtype, alignment: int = CACHE_LI
     return array
 
 
+def aligned_copy(array, dtype=None, alignment: int = CACHE_LINE) -> np.ndarray:
+    """A C-contiguous copy of ``array`` (any array-like, e.g. a transposed view) whose first element
+    sits at a multiple of ``alignment`` bytes. NumPy: like ``np.ascontiguousarray(array, dtype)``,
+    but always a new array."""
+    array = np.asarray(array)
+    copy = aligned_empty(array.shape, array.dtype if dtype is None else dtype, alignment)
+    copy[...] = array
+    return copy
+
+
 def is_aligned(array: np.ndarray, alignment: int = CACHE_LINE) -> bool:
     """Whether ``array``'s first element sits at a multiple of ``alignment`` bytes."""
     return array.ctypes.data % alignment == 0

@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from lstm_energy._layers.aligned import aligned_empty
+from lstm_energy._layers.aligned import aligned_copy, aligned_empty
 from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
 from lstm_energy._layers.checks import as_numpy, float_dtype, kernel_ready, positive_int, require_dtype, require_shape
 from lstm_energy._layers.engines import load_engine
@@ -315,12 +315,10 @@ class RecurrentLayer:
                 bias = np.concatenate([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :], b_hh[2 * H :]])
             else:
                 bias = b_ih + b_hh
-            bias_on_a_line = aligned_empty(bias.shape, np.float32)  # read 16 floats at a time, like the panels
-            bias_on_a_line[...] = bias
             found = self._lowp_weights[key] = (
                 pack_weight(w_ih, precision),
                 pack_weight(w_hh, precision),
-                bias_on_a_line,
+                aligned_copy(bias, np.float32),  # read 16 floats at a time, like the panels
             )
         return found
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from lstm_energy._layers.aligned import aligned_empty, aligned_zeros
+from lstm_energy._layers.aligned import aligned_copy, aligned_empty, aligned_zeros
 from lstm_energy.config import GATES
 from lstm_energy.errors import IsaUnsupportedError
 
@@ -211,8 +211,7 @@ def pack_weight(w, str precision, layout=None):
         Kp = int8_padded_k(K)
         padded = np.zeros((P * 16, Kp), np.int8)
         padded[:N, :K] = wq
-        panels = aligned_empty((P, Kp // group, 16, group), np.int8)
-        panels[...] = padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3)
+        panels = aligned_copy(padded.reshape(P, 16, Kp // group, group).transpose(0, 2, 1, 3))
         wsum = aligned_zeros(P * 16, np.int32)
         wsum[:N] = wq.sum(axis=1, dtype=np.int32)
         scale = aligned_zeros(P * 16, np.float32)
@@ -224,8 +223,7 @@ def pack_weight(w, str precision, layout=None):
         bits = (to_bf16(w).view(np.uint32) >> np.uint32(16)).astype(np.uint16)
         padded = np.zeros((P * 16, Kp), np.uint16)
         padded[:N, :K] = bits
-        panels = aligned_empty((P, Kp // 2, 16, 2), np.uint16)
-        panels[...] = padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3)
+        panels = aligned_copy(padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3))
         return {"precision": "bf16", "layout": "k2", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
     raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstm_energy._layers.aligned import CACHE_LINE, aligned_empty, aligned_zeros, is_aligned
+from lstm_energy._layers.aligned import CACHE_LINE, aligned_copy, aligned_empty, aligned_zeros, is_aligned
 from lstm_energy.layers import GRU, LSTM, RNN
 
 
@@ -36,6 +36,21 @@ def test_aligned_zeros_are_zero_and_a_larger_alignment_is_honoured():
 def test_alignment_must_be_a_positive_power_of_two(alignment):
     with pytest.raises(ValueError, match="power of two"):
         aligned_empty(4, np.float32, alignment=alignment)
+
+
+def test_aligned_copy_holds_the_values_in_c_order_on_a_line_and_never_shares_memory():
+    source = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4)
+    view = source.transpose(0, 2, 1)  # not contiguous: the copy must walk it in C order
+    copy = aligned_copy(view)
+    assert is_aligned(copy) and copy.flags.c_contiguous and copy.dtype == np.float64
+    np.testing.assert_array_equal(copy, view)
+    np.testing.assert_array_equal(copy.ravel(), np.ascontiguousarray(view).ravel())
+    contiguous = np.arange(5, dtype=np.float32)
+    copied = aligned_copy(contiguous)
+    copied[0] = 7
+    assert contiguous[0] == 0  # a copy even when the source was already contiguous
+    as_float32 = aligned_copy([1.5, 2.5], np.float32)
+    assert as_float32.dtype == np.float32 and as_float32.tolist() == [1.5, 2.5] and is_aligned(as_float32)
 
 
 def test_is_aligned_sees_an_offset_view():
