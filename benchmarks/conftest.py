@@ -16,7 +16,10 @@ Every benchmark is one prepared call of one configuration::
 back: the ratios between them are the claim (see docs/performance.md), not the absolute times.
 ``--peer-sweeps N`` runs the whole grid N times in a row (ids of sweeps 2.. end in ``-sweep2``...):
 ratios.py then takes each configuration's median over the sweeps, so a burst of load on the shared
-machine that hits one peer's few seconds in one sweep does not decide a ratio.
+machine that hits one peer's few seconds in one sweep does not decide a ratio. ``--peer-sweep-start K``
+numbers this process's sweeps from K: run.sh runs each sweep in its own process (sweep k with
+``--peer-sweeps 1 --peer-sweep-start k``) and merges their JSONs (merge_sweeps.py), so the speed
+offset a process carries is sampled too.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class PeerConfig:
     shape: str
     threads: int
     impl: str
-    sweep: int = 1  # which pass over the grid (--peer-sweeps)
+    sweep: int = 1  # which pass over the grid (--peer-sweeps, --peer-sweep-start)
 
     @property
     def id(self) -> str:
@@ -79,10 +82,10 @@ class PeerConfig:
         return SHAPES[self.shape]
 
 
-def peer_grid(sweeps: int = 1):
+def peer_grid(sweeps: int = 1, first_sweep: int = 1):
     """Every configuration, impl varying fastest so peers run back to back; the whole grid ``sweeps``
-    times over."""
-    for sweep in range(1, sweeps + 1):
+    times over, the passes numbered from ``first_sweep``."""
+    for sweep in range(first_sweep, first_sweep + sweeps):
         for cell, phase, shape, threads, impl in itertools.product(CELLS, PHASES, SHAPES, THREADS, IMPLS):
             yield PeerConfig(cell, phase, shape, threads, impl, sweep)
 
@@ -96,6 +99,14 @@ def pytest_addoption(parser):
         help="run the peer grid N times in a row; ratios.py takes each configuration's "
         "median over the sweeps (default 1)",
     )
+    parser.addoption(
+        "--peer-sweep-start",
+        type=int,
+        default=1,
+        metavar="K",
+        help="number this process's sweeps from K (default 1): benchmarks/run.sh runs sweep k of a "
+        "multi-process run with --peer-sweeps 1 --peer-sweep-start k, so merged ids stay distinct",
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -103,8 +114,12 @@ def pytest_generate_tests(metafunc):
         sweeps = metafunc.config.getoption("--peer-sweeps", default=1)
         if sweeps < 1:
             raise pytest.UsageError(f"--peer-sweeps must be at least 1, got {sweeps}")
+        first_sweep = metafunc.config.getoption("--peer-sweep-start", default=1)
+        if first_sweep < 1:
+            raise pytest.UsageError(f"--peer-sweep-start must be at least 1, got {first_sweep}")
         params = [
-            pytest.param(c, id=c.id, marks=[pytest.mark.torch] if c.impl == "torch" else []) for c in peer_grid(sweeps)
+            pytest.param(c, id=c.id, marks=[pytest.mark.torch] if c.impl == "torch" else [])
+            for c in peer_grid(sweeps, first_sweep)
         ]
         metafunc.parametrize("peer_config", params)
     if "sgemm_threads" in metafunc.fixturenames:

@@ -88,6 +88,8 @@ class RunTable:
     sweeps: int = 1
     #: (cell, phase, shape, threads, impl) -> {sweep number: median seconds of that sweep}
     sweep_seconds: dict = field(default_factory=dict)
+    #: pytest processes the peers ran in (benchmarks/merge_sweeps.py records extra_info["process"])
+    processes: int = 1
 
     def ratio(self, cell, phase, shape, threads, numerator="cython", denominator="torch"):
         top = self.seconds.get((cell, phase, shape, threads, numerator))
@@ -155,6 +157,7 @@ def load_run(data: dict) -> RunTable:
     table = RunTable(machine=data.get("machine_info", {}), datetime=data.get("datetime", ""))
     sweep_medians: dict = {}  # key -> the median of each sweep
     sweep_spreads: dict = {}  # key -> the IQR ÷ median of each sweep
+    processes: set = set()  # extra_info["process"] of the peers, in a merged run
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
         stats = bench.get("stats") or {}
@@ -169,6 +172,7 @@ def load_run(data: dict) -> RunTable:
             key = (info["cell"], info["phase"], info["shape"], int(info["threads"]), info["impl"])
             sweep_medians.setdefault(key, []).append(float(median))
             table.sweep_seconds.setdefault(key, {})[int(info.get("sweep", 1))] = float(median)
+            processes.add(info.get("process", 1))
             if stats.get("iqr") is not None and median > 0:
                 sweep_spreads.setdefault(key, []).append(float(stats["iqr"]) / float(median))
             table.gemm_flops[key[:3]] = int(info["gemm_flops"])
@@ -181,6 +185,7 @@ def load_run(data: dict) -> RunTable:
     table.seconds = {key: statistics.median(medians) for key, medians in sweep_medians.items()}
     table.spread = {key: max(spreads) for key, spreads in sweep_spreads.items()}
     table.sweeps = max(map(len, sweep_medians.values()), default=1)
+    table.processes = max(len(processes), 1)
     return table
 
 
@@ -415,10 +420,22 @@ def describe_run(table: RunTable, path: Path) -> str:
             f"torch: {torch.get('version', 'absent')} (oneDNN {'on' if torch.get('mkldnn_enabled') else 'off'})",
             f"sgemm ceiling GFLOP/s: {sgemm}",
             f"timer: {', '.join(sorted(table.timers)) or '?'}; figures are ratios of medians from this one run"
-            + (f" (each the median over {table.sweeps} sweeps of the grid)" if table.sweeps > 1 else ""),
+            + (
+                f" (each the median over {table.sweeps} sweeps of the grid, {_processes(table)})"
+                if table.sweeps > 1
+                else ""
+            ),
             f"energy records in the JSON: {', '.join(sorted(table.energy_sources)) or 'none'} (not used in this table)",
         ]
     )
+
+
+def _processes(table: RunTable) -> str:
+    if table.processes >= table.sweeps:
+        return "each sweep in its own process"
+    if table.processes == 1:
+        return "all in one process"
+    return f"in {table.processes} processes"
 
 
 def newest_run(directory: Path = DEFAULT_DIRECTORY) -> Path:

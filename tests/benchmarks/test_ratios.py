@@ -1,4 +1,5 @@
-"""benchmarks/ratios.py: ratios of medians, GEMM efficiency, target verdicts and --check exit codes.
+"""benchmarks/ratios.py: ratios of medians, GEMM efficiency, target verdicts and --check exit codes;
+benchmarks/merge_sweeps.py: one run from the JSONs of one process per sweep.
 
 Built on hand-made pytest-benchmark documents, so every verdict below is known in advance.
 """
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-RATIOS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "ratios.py"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def ratios():
-    spec = importlib.util.spec_from_file_location("benchmark_ratios", RATIOS_PATH)
+def load_script(name):
+    """benchmarks/<name>.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve string annotations through sys.modules
     try:
@@ -23,6 +24,16 @@ def ratios():
         yield module
     finally:
         sys.modules.pop(spec.name, None)
+
+
+@pytest.fixture(scope="module")
+def ratios():
+    yield from load_script("ratios")
+
+
+@pytest.fixture(scope="module")
+def merge_sweeps():
+    yield from load_script("merge_sweeps")
 
 
 def peer(cell, phase, shape, threads, impl, median, gemm_flops=1e9, allocation=None):
@@ -330,3 +341,92 @@ def test_header_names_cpu_kernel_path_and_openblas_core_type(ratios):
     text = ratios.describe_run(ratios.load_run(doc), Path("run.json"))
     assert "cpu: AMD, family 25 model 17, Zen 4 (EPYC Genoa/Bergamo)" in text
     assert "kernel path (isa): avx512" in text and "OpenBLAS core type: Zen" in text
+
+
+# --- a run merged from one process per sweep (benchmarks/merge_sweeps.py, run.sh with SWEEPS > 1) ---
+
+
+def one_process_sweep(sweep, cython_median, torch_median, sgemm_median):
+    """The JSON one process of a multi-process run writes: its own sweep of a row, sgemm around it."""
+    benches = [
+        peer("lstm", "forward", "edge", 1, "cython", cython_median),
+        peer("lstm", "forward", "edge", 1, "torch", torch_median),
+    ]
+    for bench in benches:
+        bench["extra_info"]["sweep"] = sweep
+    doc = document(*benches, sgemm(1, sgemm_median))
+    doc["datetime"] = f"2026-12-07T21:0{sweep}:00"
+    return doc
+
+
+def test_merged_sweeps_are_one_run_of_that_many_sweeps(ratios, merge_sweeps):
+    """Three processes, one sweep each: ratios.py sees three sweeps, takes the median of their own
+    ratios (0.5, 0.7, 0.6 -> 0.6), keeps the fastest sgemm and says each sweep had its own process."""
+    docs = [
+        one_process_sweep(1, 0.0050, 0.0100, 0.0030),
+        one_process_sweep(2, 0.0070, 0.0100, 0.0020),
+        one_process_sweep(3, 0.0060, 0.0100, 0.0025),
+    ]
+    merged = merge_sweeps.merge_runs(docs)
+    table = ratios.load_run(merged)
+    assert table.sweeps == 3 and table.processes == 3
+    assert table.sweep_ratios("lstm", "forward", "edge", 1) == pytest.approx([0.5, 0.7, 0.6])
+    assert table.median_ratio("lstm", "forward", "edge", 1) == pytest.approx(0.6)
+    assert table.sgemm_gflops[1] == pytest.approx(2 * 1000**3 / 0.0020 / 1e9)
+    assert "median over 3 sweeps of the grid, each sweep in its own process" in ratios.describe_run(table, Path("m"))
+    names = [b["name"] for b in merged["benchmarks"] if b["extra_info"]["kind"] == "sgemm"]
+    assert names == [
+        "test_sgemm[sgemm-1000-1t]",
+        "test_sgemm[sgemm-1000-1t]-process2",
+        "test_sgemm[sgemm-1000-1t]-process3",
+    ]
+    assert [b["extra_info"]["process"] for b in merged["benchmarks"]] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert [m["datetime"] for m in merged["merged_from"]] == [d["datetime"] for d in docs]
+    assert merged["datetime"] == docs[0]["datetime"]
+    assert "process" not in docs[1]["benchmarks"][0]["extra_info"]  # the inputs are left as they were
+
+
+def test_sweeps_of_one_process_say_so(ratios):
+    benches = []
+    for sweep in (1, 2):
+        for impl in ("cython", "torch"):
+            bench = peer("gru", "forward", "mid", 1, impl, 0.005)
+            bench["extra_info"]["sweep"] = sweep
+            benches.append(bench)
+    table = ratios.load_run(document(*benches))
+    assert table.processes == 1
+    assert "2 sweeps of the grid, all in one process" in ratios.describe_run(table, Path("run.json"))
+
+
+def test_a_sweep_in_two_files_is_refused(merge_sweeps):
+    """Two processes both numbered their sweep 1 (no --peer-sweep-start): merging them would pool two
+    sweeps under one number, so ratios.py would silently drop one."""
+    docs = [one_process_sweep(1, 0.005, 0.01, 0.002), one_process_sweep(1, 0.006, 0.01, 0.002)]
+    with pytest.raises(
+        ValueError, match=r"sweep 1 of lstm-forward-edge-1-cython is in both a.json and b.json.*--peer-sweep-start"
+    ):
+        merge_sweeps.merge_runs(docs, ["a.json", "b.json"])
+
+
+def test_files_from_another_cpu_or_kernel_path_are_refused(merge_sweeps):
+    docs = [one_process_sweep(1, 0.005, 0.01, 0.002), one_process_sweep(2, 0.006, 0.01, 0.002)]
+    docs[1]["machine_info"]["lstm_energy"]["environment"] = {"isa": "avx2"}
+    with pytest.raises(ValueError, match="another CPU or kernel path"):
+        merge_sweeps.merge_runs(docs)
+
+
+def test_merge_command_writes_the_run_or_nothing(merge_sweeps, tmp_path, capsys):
+    parts = []
+    for sweep in (1, 2):
+        part = tmp_path / f"sweep{sweep}.json"
+        part.write_text(json.dumps(one_process_sweep(sweep, 0.005, 0.01, 0.002)))
+        parts.append(str(part))
+    out = tmp_path / "run.json"
+    assert merge_sweeps.main([str(out), *parts]) == 0
+    assert len(json.loads(out.read_text())["benchmarks"]) == 6
+
+    refused = tmp_path / "refused.json"
+    assert merge_sweeps.main([str(refused), parts[0], parts[0]]) == 2
+    assert not refused.exists()
+    assert "give each process its own --peer-sweep-start" in capsys.readouterr().err
+    assert merge_sweeps.main([str(refused), str(tmp_path / "absent.json")]) == 2

@@ -127,3 +127,55 @@ def test_peer_sweeps_repeat_the_whole_grid_after_itself():
     assert ids == first + [f"{name}-sweep2" for name in first]
     bad = run_pytest("--collect-only", "--peer-sweeps", "0", "-k", "forward-edge-1t")
     assert bad.returncode != 0 and "--peer-sweeps must be at least 1" in bad.stdout + bad.stderr
+
+
+def test_peer_sweep_start_numbers_this_process_sweeps():
+    """One process of a multi-process run (run.sh, SWEEPS > 1): its single sweep carries its own number."""
+    result = run_pytest("--collect-only", "--peer-sweeps", "1", "--peer-sweep-start", "3", "-k", "lstm-forward-edge-1t")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = re.findall(r"test_peer\[([^\]]+)\]", result.stdout)
+    assert ids == [f"lstm-forward-edge-1t-{impl}-sweep3" for impl in ("cython", "numpy", "torch")]
+    bad = run_pytest("--collect-only", "--peer-sweep-start", "0", "-k", "forward-edge-1t")
+    assert bad.returncode != 0 and "--peer-sweep-start must be at least 1" in bad.stdout + bad.stderr
+
+
+@pytest.mark.slow
+def test_run_script_runs_each_sweep_in_its_own_process():
+    """SWEEPS=2 benchmarks/run.sh: two pytest processes, one run file holding both sweeps, each benchmark
+    marked with its process, and the ratio table saying so (one round each: the harness, not the speed)."""
+    env = {**os.environ, "SWEEPS": "2"}
+    result = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "benchmarks" / "run.sh"),
+            "-p",
+            "no:lstm_energy",
+            "-k",
+            "rnn-forward-edge-1t-cython or rnn-forward-edge-1t-numpy or sgemm-2048-1t",
+            "--benchmark-min-rounds=1",
+            "--benchmark-max-time=0.000001",
+            "--benchmark-warmup=off",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    run_file = ROOT / re.search(r"benchmark JSON: (\S+)", result.stdout).group(1)
+    try:
+        data = json.loads(run_file.read_text())
+    finally:
+        run_file.unlink()
+    peers = {
+        (b["extra_info"]["impl"], b["extra_info"]["sweep"]): b["extra_info"]["process"]
+        for b in data["benchmarks"]
+        if b["extra_info"].get("kind") == "peer"
+    }
+    assert peers == {("cython", 1): 1, ("numpy", 1): 1, ("cython", 2): 2, ("numpy", 2): 2}
+    assert [m["process"] for m in data["merged_from"]] == [1, 2]
+    assert "== sweep 2 of 2 (its own process) ==" in result.stdout
+    assert "median over 2 sweeps of the grid, each sweep in its own process" in result.stdout
+    assert re.search(r"rnn\s+forward\s+edge\s+1\s", result.stdout), result.stdout[-3000:]
