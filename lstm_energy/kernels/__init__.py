@@ -35,8 +35,10 @@ forward's also ``w_ih_panels`` (W_ihᵀ for the input projection), the backward'
 
 Threads: the Cython engine's float32 products run on the kernels' own packed GEMM and OpenMP pool,
 except dA @ W on one thread, which goes to SciPy's OpenBLAS; on several threads a large step's gate
-math is split over the same pool (``_cell_threads.pxd``). ``threadpoolctl.threadpool_limits(n)`` (or
-``lstm_energy.measure.threads.pinned_threads``) sets both pools.
+math is split over the same pool (``_cell_threads.pxd``). ``lstm_energy.measure.threads.pinned_threads(n)``
+sets both pools; so does ``threadpoolctl.threadpool_limits(n)``, but only once this module is loaded (it
+limits the libraries loaded when it is entered): build the first layer, or import this module, before
+entering it, or the kernels run on every core inside a "1 thread" block.
 
 Forward (outputs overwritten)::
 
