@@ -38,14 +38,9 @@ import subprocess
 import sys
 import time
 
-SHAPES = {  # the peer benchmark's shapes (benchmarks/conftest.py)
-    "edge": dict(batch=1, seq_len=100, input_size=128, hidden_size=128),
-    "mid": dict(batch=32, seq_len=100, input_size=256, hidden_size=256),
-    "big": dict(batch=64, seq_len=50, input_size=512, hidden_size=512),
-    "seed": dict(batch=16, seq_len=200, input_size=80, hidden_size=256),
-}
+from grid import PHASES, SHAPES  # benchmarks/grid.py, beside this script
+
 CELLS = ("lstm", "gru", "rnn")
-PHASES = ("forward", "train")
 OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 

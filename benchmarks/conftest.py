@@ -24,11 +24,13 @@ offset a process carries is sampled too.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import tracemalloc
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,14 +38,20 @@ from threadpoolctl import threadpool_info
 
 from lstm_energy.config import CELLS, IMPLS
 
-#: shape name -> sizes (T sequence, B batch, D input, H hidden), from issue 3
-SHAPES = {
-    "edge": dict(batch=1, seq_len=100, input_size=128, hidden_size=128),
-    "mid": dict(batch=32, seq_len=100, input_size=256, hidden_size=256),
-    "big": dict(batch=64, seq_len=50, input_size=512, hidden_size=512),
-    "seed": dict(batch=16, seq_len=200, input_size=80, hidden_size=256),
-}
-PHASES = ("forward", "train")  # the benchmark grid's phases: a subset of lstm_energy.config.PHASES
+
+def _grid_module():
+    """benchmarks/grid.py (SHAPES, PHASES), loaded by path: pytest's importlib mode puts no directory on
+    sys.path, and the scripts beside this file import it by name."""
+    spec = importlib.util.spec_from_file_location("benchmark_grid", Path(__file__).with_name("grid.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_grid = _grid_module()
+SHAPES = _grid.SHAPES
+PHASES = _grid.PHASES
+
 THREADS = (1, 2)
 #: square sgemm size measured at every thread count: the BLAS ceiling for GEMM efficiency
 SGEMM_SIZE = 2048

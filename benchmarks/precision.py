@@ -19,8 +19,7 @@ import time
 import warnings
 
 import numpy as np
-
-SHAPES = {"edge": (1, 100, 128, 128), "mid": (32, 100, 256, 256), "big": (64, 50, 512, 512), "seed": (16, 200, 80, 256)}
+from grid import SHAPES  # benchmarks/grid.py, beside this script
 
 
 def cpu_name() -> str:
@@ -38,7 +37,8 @@ def _runs(torch, ours_cls, torch_cls, cell, shape):
     """The calls to time for one cell and shape, and our layer and input (for the accuracy)."""
     from lstm_energy.kernels.lowp import amx_enabled, use_amx
 
-    B, T, D, H = SHAPES[shape]
+    sizes = SHAPES[shape]
+    B, T, D, H = sizes["batch"], sizes["seq_len"], sizes["input_size"], sizes["hidden_size"]
     m = ours_cls(D, H, seed=0).eval()
     x = np.random.default_rng(1).standard_normal((T, B, D)).astype(np.float32)
     runs = {}
