@@ -77,6 +77,8 @@ class RunTable:
     gemm_flops: dict = field(default_factory=dict)
     #: threads -> sgemm GFLOP/s (median time; the faster of the runs before and after the peers)
     sgemm_gflops: dict = field(default_factory=dict)
+    #: threads -> every sgemm reading of the run in GFLOP/s (two per process: before and after the peers)
+    sgemm_readings: dict = field(default_factory=dict)
     #: (cell, phase, shape, threads, impl) -> extra_info["allocation"]
     allocation: dict = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
@@ -182,6 +184,7 @@ def load_run(data: dict) -> RunTable:
             threads = int(info["threads"])  # measured before and after the peers: keep the faster
             gflops = info["gemm_flops"] / float(median) / 1e9
             table.sgemm_gflops[threads] = max(gflops, table.sgemm_gflops.get(threads, 0.0))
+            table.sgemm_readings.setdefault(threads, []).append(gflops)
     table.seconds = {key: statistics.median(medians) for key, medians in sweep_medians.items()}
     table.spread = {key: max(spreads) for key, spreads in sweep_spreads.items()}
     table.sweeps = max(map(len, sweep_medians.values()), default=1)
@@ -406,7 +409,7 @@ def describe_run(table: RunTable, path: Path) -> str:
     openblas = {k: v for k, v in info.get("openblas_env", {}).items() if v is not None}
     caches = info.get("caches", {}).get("named", {})
     torch = info.get("torch") or {}
-    sgemm = ", ".join(f"{t}t {g:.1f}" for t, g in sorted(table.sgemm_gflops.items())) or "not measured"
+    sgemm = ", ".join(_sgemm_ceiling(table, t) for t in sorted(table.sgemm_gflops)) or "not measured"
     return "\n".join(
         [
             f"run: {path} ({table.datetime})",
@@ -428,6 +431,16 @@ def describe_run(table: RunTable, path: Path) -> str:
             f"energy records in the JSON: {', '.join(sorted(table.energy_sources)) or 'none'} (not used in this table)",
         ]
     )
+
+
+def _sgemm_ceiling(table: RunTable, threads: int) -> str:
+    """ "1t 104.6" or, with several readings, "1t 104.6 (4 readings 95.1–104.6)": the spread of the same
+    sgemm over the run says how much the host's load moved while the peers ran."""
+    readings = table.sgemm_readings.get(threads, [])
+    text = f"{threads}t {table.sgemm_gflops[threads]:.1f}"
+    if len(readings) > 1:
+        text += f" ({len(readings)} readings {min(readings):.1f}–{max(readings):.1f})"
+    return text
 
 
 def _processes(table: RunTable) -> str:

@@ -164,6 +164,15 @@ def test_target_needs_is_the_efficiency_that_meets_the_limit(ratios):
 def test_sgemm_ceiling_is_the_faster_of_before_and_after(ratios):
     table = ratios.load_run(document(sgemm(1, 0.04), sgemm(1, 0.02), sgemm(1, 0.03)))
     assert table.sgemm_gflops[1] == pytest.approx(100.0)
+    assert table.sgemm_readings[1] == pytest.approx([50.0, 100.0, 2000 / 30])
+
+
+def test_header_shows_the_spread_of_the_sgemm_readings(ratios):
+    """Several readings of one sgemm (before and after the peers, in every process) say how far the host's
+    load moved during the run; a single reading shows no range."""
+    table = ratios.load_run(document(sgemm(1, 0.025), sgemm(1, 0.02), sgemm(2, 0.011)))
+    text = ratios.describe_run(table, Path("run.json"))
+    assert "sgemm ceiling GFLOP/s: 1t 100.0 (2 readings 80.0–100.0), 2t 181.8\n" in text + "\n"
 
 
 def test_two_thread_speedup_at_big(ratios):
