@@ -181,10 +181,10 @@ def load_run(data: dict) -> RunTable:
             if info.get("allocation"):
                 table.allocation[key] = info["allocation"]
         elif info.get("kind") == "sgemm":
-            threads = int(info["threads"])  # measured before and after the peers: keep the faster
             gflops = info["gemm_flops"] / float(median) / 1e9
-            table.sgemm_gflops[threads] = max(gflops, table.sgemm_gflops.get(threads, 0.0))
-            table.sgemm_readings.setdefault(threads, []).append(gflops)
+            table.sgemm_readings.setdefault(int(info["threads"]), []).append(gflops)
+    # measured before and after the peers (in every process): the fastest reading is the ceiling
+    table.sgemm_gflops = {threads: max(readings) for threads, readings in table.sgemm_readings.items()}
     table.seconds = {key: statistics.median(medians) for key, medians in sweep_medians.items()}
     table.spread = {key: max(spreads) for key, spreads in sweep_spreads.items()}
     table.sweeps = max(map(len, sweep_medians.values()), default=1)
