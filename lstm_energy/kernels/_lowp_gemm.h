@@ -498,6 +498,17 @@ __attribute__((target("avx2,fma"))) static void lstm_energy_int8_gemm_avx2(
 #define LE_Q8_R_VNNI 8
 #define LE_VNNI_TARGET "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"
 
+/* acc + the four u8 x s8 products of x and w in each int32 lane: _mm512_dpbusd_epi32 as one asm
+ * instruction. With the intrinsic, GCC 12 computes every sum in zmm0-15 and copies the sums it keeps in
+ * zmm16-31 in and out around each vpdpbusd (two moves per product in the 16-sum block, seen in the object
+ * code); the asm's "v" operands let each sum stay in its own register. */
+__attribute__((target(LE_VNNI_TARGET), always_inline)) static inline __m512i
+lstm_energy_dpbusd(__m512i acc, __m512i x, __m512i w)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+    return acc;
+}
+
 /* C row (+)= dequant(acc) for one panel: cvtepi32_ps(acc - 128 wsum) * (s * wscale), then + C when
  * accumulating (lstm_energy_lp_store's operations in its order, one rounding each: compiled with
  * fp-contract=off, so the multiply and the add stay two), masked to the panel's nc columns; wsum and
@@ -531,7 +542,7 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
             __m512i w = _mm512_loadu_si512((const void *)(panel + k4 * 64));
 #define LE_VNNI_ROW(r, p)                                                                     \
             { int32_t bits; memcpy(&bits, (p) + 4 * k4, 4);                                   \
-              acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(bits), w); }
+              acc[r] = lstm_energy_dpbusd(acc[r], _mm512_set1_epi32(bits), w); }
             LE_VNNI_ROW(0, a0) LE_VNNI_ROW(1, a1) LE_VNNI_ROW(2, a2) LE_VNNI_ROW(3, a3)
             LE_VNNI_ROW(4, a4) LE_VNNI_ROW(5, a5) LE_VNNI_ROW(6, a6) LE_VNNI_ROW(7, a7)
         }
@@ -545,6 +556,47 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
 #undef LE_VNNI_ROW
     for (Py_ssize_t r = 0; r < rows; ++r)
         lstm_energy_q8_store_vnni(acc[r], wsum, scale[r], wscale, c + r * ldc, nc, accumulate);
+}
+
+/* Rows (<= 8) of C over two adjacent panels (32 columns; only the second may be partial, nc of its
+ * columns): 16 vpdpbusd chains, each activation broadcast feeding two products. On cores that issue two
+ * 512-bit dot products per cycle (lstm_energy_panel_pairs: Zen 5, Intel) the single panel's 8 chains,
+ * with a broadcast load per product, leave half of the issue width idle; each column's sum is the same
+ * exact integer either way. */
+__attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_block2_vnni(
+    const int8_t *q, Py_ssize_t Kp, Py_ssize_t rows, const int8_t *panel, const int32_t *wsum,
+    const float *scale, const float *wscale, float *c, Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    if (rows < LE_Q8_R_VNNI) {   /* a tail of rows: each panel on its own block (no pair kernel for it) */
+        lstm_energy_q8_block_vnni(q, Kp, rows, panel, wsum, scale, wscale, c, ldc, LE_LP_NR, accumulate);
+        lstm_energy_q8_block_vnni(q, Kp, rows, panel + Kp * LE_LP_NR, wsum + LE_LP_NR, scale, wscale + LE_LP_NR,
+                                  c + LE_LP_NR, ldc, nc, accumulate);
+        return;
+    }
+    /* the 16 sums as named variables, not an array: GCC keeps an array's elements in memory or copies
+     * them between registers on every pass of the k loop */
+    const int8_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
+    __m512i s00 = _mm512_setzero_si512(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
+            s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
+    for (Py_ssize_t k = 0; k < Kp; k += 4) {
+        __m512i b0 = _mm512_loadu_si512((const void *)(w + 16 * k));
+        __m512i b1 = _mm512_loadu_si512((const void *)(w1 + 16 * k));
+#define LE_VNNI_ROW2(r)                                                                       \
+        { int32_t bits; memcpy(&bits, q + (r) * Kp + k, 4);                                   \
+          __m512i x = _mm512_set1_epi32(bits);                                                \
+          s##r##0 = lstm_energy_dpbusd(s##r##0, x, b0);                                       \
+          s##r##1 = lstm_energy_dpbusd(s##r##1, x, b1); }
+        LE_VNNI_ROW2(0) LE_VNNI_ROW2(1) LE_VNNI_ROW2(2) LE_VNNI_ROW2(3)
+        LE_VNNI_ROW2(4) LE_VNNI_ROW2(5) LE_VNNI_ROW2(6) LE_VNNI_ROW2(7)
+#undef LE_VNNI_ROW2
+    }
+#define LE_VNNI_STORE2(r)                                                                     \
+    lstm_energy_q8_store_vnni(s##r##0, wsum, scale[r], wscale, c + (r) * ldc, LE_LP_NR, accumulate); \
+    lstm_energy_q8_store_vnni(s##r##1, wsum + LE_LP_NR, scale[r], wscale + LE_LP_NR,          \
+                              c + (r) * ldc + LE_LP_NR, nc, accumulate);
+    LE_VNNI_STORE2(0) LE_VNNI_STORE2(1) LE_VNNI_STORE2(2) LE_VNNI_STORE2(3)
+    LE_VNNI_STORE2(4) LE_VNNI_STORE2(5) LE_VNNI_STORE2(6) LE_VNNI_STORE2(7)
+#undef LE_VNNI_STORE2
 }
 
 /* One row of C over the panels [p0, p1) (the products of fewer than 4 rows: the B < 4 step), four panels
@@ -564,10 +616,10 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
             int32_t bits;
             memcpy(&bits, q + 4 * k4, 4);
             __m512i x = _mm512_set1_epi32(bits);
-            a0 = _mm512_dpbusd_epi32(a0, x, _mm512_loadu_si512((const void *)(w + k4 * 64)));
-            a1 = _mm512_dpbusd_epi32(a1, x, _mm512_loadu_si512((const void *)(w + stride + k4 * 64)));
-            a2 = _mm512_dpbusd_epi32(a2, x, _mm512_loadu_si512((const void *)(w + 2 * stride + k4 * 64)));
-            a3 = _mm512_dpbusd_epi32(a3, x, _mm512_loadu_si512((const void *)(w + 3 * stride + k4 * 64)));
+            a0 = lstm_energy_dpbusd(a0, x, _mm512_loadu_si512((const void *)(w + k4 * 64)));
+            a1 = lstm_energy_dpbusd(a1, x, _mm512_loadu_si512((const void *)(w + stride + k4 * 64)));
+            a2 = lstm_energy_dpbusd(a2, x, _mm512_loadu_si512((const void *)(w + 2 * stride + k4 * 64)));
+            a3 = lstm_energy_dpbusd(a3, x, _mm512_loadu_si512((const void *)(w + 3 * stride + k4 * 64)));
         }
         __m512i sums[4] = {a0, a1, a2, a3};
         for (int j = 0; j < 4; ++j) {
@@ -624,6 +676,41 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block_avx51
 #undef LE_BF_ROW
     for (Py_ssize_t r = 0; r < rows; ++r)
         lstm_energy_bf16_store_avx512(acc[r], c + r * ldc, nc, accumulate);
+}
+
+/* Rows (<= 8) of C over two adjacent panels (32 columns; only the second may be partial, nc of its
+ * columns): 16 vdpbf16ps chains, as lstm_energy_q8_block2_vnni. Each column is summed in the single
+ * panel's k order, so the bits are the single block's. */
+__attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block2_avx512(
+    const uint16_t *a, Py_ssize_t Kp, Py_ssize_t rows, const uint16_t *panel, float *c,
+    Py_ssize_t ldc, Py_ssize_t nc, int accumulate)
+{
+    if (rows < LE_BF_R) {   /* a tail of rows: each panel on its own block */
+        lstm_energy_bf16_block_avx512(a, Kp, rows, panel, c, ldc, LE_LP_NR, accumulate);
+        lstm_energy_bf16_block_avx512(a, Kp, rows, panel + Kp * LE_LP_NR, c + LE_LP_NR, ldc, nc, accumulate);
+        return;
+    }
+    const uint16_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
+    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
+           s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
+    for (Py_ssize_t k = 0; k < Kp; k += 2) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(w + 16 * k));
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(w1 + 16 * k));
+#define LE_BF_ROW2(r)                                                                         \
+        { int32_t bits; memcpy(&bits, a + (r) * Kp + k, 4);                                   \
+          __m512bh x = (__m512bh)_mm512_set1_epi32(bits);                                     \
+          s##r##0 = _mm512_dpbf16_ps(s##r##0, x, b0);                                         \
+          s##r##1 = _mm512_dpbf16_ps(s##r##1, x, b1); }
+        LE_BF_ROW2(0) LE_BF_ROW2(1) LE_BF_ROW2(2) LE_BF_ROW2(3)
+        LE_BF_ROW2(4) LE_BF_ROW2(5) LE_BF_ROW2(6) LE_BF_ROW2(7)
+#undef LE_BF_ROW2
+    }
+#define LE_BF_STORE2(r)                                                                       \
+    lstm_energy_bf16_store_avx512(s##r##0, c + (r) * ldc, LE_LP_NR, accumulate);              \
+    lstm_energy_bf16_store_avx512(s##r##1, c + (r) * ldc + LE_LP_NR, nc, accumulate);
+    LE_BF_STORE2(0) LE_BF_STORE2(1) LE_BF_STORE2(2) LE_BF_STORE2(3)
+    LE_BF_STORE2(4) LE_BF_STORE2(5) LE_BF_STORE2(6) LE_BF_STORE2(7)
+#undef LE_BF_STORE2
 }
 
 /* One row of C over the panels [p0, p1), four panels at a time (four vdpbf16ps chains; see
@@ -787,7 +874,7 @@ __attribute__((target(LE_AMX_TARGET), optimize("fp-contract=off"))) static void 
             for (Py_ssize_t k4 = K64 / 4; k4 < Kp / 4; ++k4) {
                 int32_t bits;
                 memcpy(&bits, q + r * Kp + 4 * k4, 4);
-                v = _mm512_dpbusd_epi32(v, _mm512_set1_epi32(bits),
+                v = lstm_energy_dpbusd(v, _mm512_set1_epi32(bits),
                                         _mm512_loadu_si512((const void *)(w + j * stride + k4 * 64)));
             }
             lstm_energy_q8_store_vnni(v, wsum + j * LE_LP_NR, scale[r], wscale + j * LE_LP_NR,
@@ -1025,19 +1112,26 @@ static void lstm_energy_int8_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
         return;
     }
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_Q8_R_VNNI : 1;
+    int pairs = path == LE_LP_AVX512 && lstm_energy_panel_pairs();
 #else
     Py_ssize_t R = 1;
+    int pairs = 0;
 #endif
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
-        for (Py_ssize_t p = p0; p < p1; ++p) {
+        for (Py_ssize_t p = p0, step; p < p1; p += step) {
+            step = pairs && p + 1 < p1 ? 2 : 1;   /* two panels: the second's columns from 16 (p + 1) */
             const int8_t *panel = panels + p * Kp * LE_LP_NR;
-            Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            Py_ssize_t n0 = p * LE_LP_NR, last = (p + step - 1) * LE_LP_NR;
+            Py_ssize_t nc = N - last < LE_LP_NR ? N - last : LE_LP_NR;   /* columns of the last panel */
             for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
                 Py_ssize_t rows = m0 + mc - r0 < R ? m0 + mc - r0 : R;
                 float *cc = c + r0 * ldc + n0;
 #ifdef LSTM_ENERGY_X86
-                if (path == LE_LP_AVX512)
+                if (step == 2)
+                    lstm_energy_q8_block2_vnni((const int8_t *)q + r0 * Kp, Kp, rows, panel, wsum + n0, scale + r0,
+                                               wscale + n0, cc, ldc, nc, accumulate);
+                else if (path == LE_LP_AVX512)
                     lstm_energy_q8_block_vnni((const int8_t *)q + r0 * Kp, Kp, rows, panel, wsum + n0, scale + r0,
                                               wscale + n0, cc, ldc, nc, accumulate);
                 else
@@ -1077,18 +1171,25 @@ static void lstm_energy_bf16_panels(int path, Py_ssize_t M, Py_ssize_t N, Py_ssi
         return;
     }
     Py_ssize_t R = path == LE_LP_AVX512 ? LE_BF_R : (path == LE_LP_AVX2 ? LE_BF_R_AVX2 : 1);
+    int pairs = path == LE_LP_AVX512 && lstm_energy_panel_pairs();
 #else
     Py_ssize_t R = 1;
+    int pairs = 0;
 #endif
     for (Py_ssize_t m0 = 0; m0 < M; m0 += LE_LP_MC) {
         Py_ssize_t mc = M - m0 < LE_LP_MC ? M - m0 : LE_LP_MC;
-        for (Py_ssize_t p = p0; p < p1; ++p) {
+        for (Py_ssize_t p = p0, step; p < p1; p += step) {
+            step = pairs && p + 1 < p1 ? 2 : 1;   /* two panels: the second's columns from 16 (p + 1) */
             const uint16_t *panel = panels + p * Kp * LE_LP_NR;
-            Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+            Py_ssize_t n0 = p * LE_LP_NR, last = (p + step - 1) * LE_LP_NR;
+            Py_ssize_t nc = N - last < LE_LP_NR ? N - last : LE_LP_NR;   /* columns of the last panel */
             for (Py_ssize_t r0 = m0; r0 < m0 + mc; r0 += R) {
                 Py_ssize_t rows = m0 + mc - r0 < R ? m0 + mc - r0 : R;
 #ifdef LSTM_ENERGY_X86
-                if (path == LE_LP_AVX512)
+                if (step == 2)
+                    lstm_energy_bf16_block2_avx512(a + r0 * Kp, Kp, rows, panel, c + r0 * ldc + n0, ldc,
+                                                   nc, accumulate);
+                else if (path == LE_LP_AVX512)
                     lstm_energy_bf16_block_avx512(a + r0 * Kp, Kp, rows, panel, c + r0 * ldc + n0, ldc,
                                                   nc, accumulate);
                 else if (path == LE_LP_AVX2)

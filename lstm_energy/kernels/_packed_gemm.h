@@ -80,7 +80,9 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
  * cover only half of latency x throughput (4 cycles x 2). Zen 4 runs a 512-bit FMA on both of its 256-bit
  * FMA pipes, one per cycle: 8 chains already cover it, and pairs gained nothing there (LSTM forward mid 2-4 %
  * slower, the rest within -1.4 to +1 %; docs/kernels-performance.md, fifteenth pass). AMD family 0x19 on
- * this path is Zen 4 (Zen 3, the same family, has no AVX-512), so it keeps single panels. Read from CPUID
+ * this path is Zen 4 (Zen 3, the same family, has no AVX-512), so it keeps single panels. Zen 5 (family
+ * 0x1A) server parts issue two 512-bit FMAs per cycle and pair: 11-15 % faster than single panels at B >= 4
+ * there (seventeenth pass; Zen 5's mobile parts, with 256-bit pipes, are unmeasured). Read from CPUID
  * on first use; lstm_energy_set_panel_pairs(0 | 1) overrides it in this module (tests), -1 asks the CPU
  * again. */
 static int lstm_energy_pairs = -1;

@@ -33,8 +33,6 @@ cdef extern from "_packed_gemm.h" nogil:
                           Py_ssize_t a_ks, const float* B, Py_ssize_t ldb, float* b_scratch,
                           int accumulate, float* C, Py_ssize_t ldc)
     int lstm_energy_packed_gemm_available()
-    int lstm_energy_panel_pairs()
-    void lstm_energy_set_panel_pairs(int pairs)
     enum: LE_NR
     enum: LE_KC
 
@@ -112,18 +110,7 @@ def pack_panels(b):
     return out.reshape((N + LE_NR - 1) // LE_NR, K, LE_NR)
 
 
-def panel_pairs():
-    """Whether this CPU's AVX-512 path runs adjacent panels in pairs (the 8 x 32 block; _packed_gemm.h)."""
-    return bool(lstm_energy_panel_pairs())
-
-
-def set_panel_pairs(pairs):
-    """Make this module's packed products on the AVX-512 path pair panels (True) or not (False), or follow
-    the CPU again (None); return the previous setting. Only this module's copy of the C code is affected
-    (tests)."""
-    previous = panel_pairs()
-    lstm_energy_set_panel_pairs(-1 if pairs is None else int(bool(pairs)))
-    return previous
+include "_panel_pairs.pxi"
 
 
 def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :] c, bint accumulate):

@@ -171,6 +171,9 @@ def product_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
     return lstm_energy_lp_threads(M, N, int8_padded_k(K))
 
 
+include "_panel_pairs.pxi"
+
+
 def cpu_flags():
     """{"avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8": bool} (/proc/cpuinfo spelling): the first
     two as CPUID reports them, the AMX ones when the tiles are usable here (``amx_missing()`` is None)."""

@@ -133,6 +133,62 @@ def test_bf16_product_of_a_single_row_has_the_bits_of_a_block_row(isa, flag, nam
     np.testing.assert_array_equal(alone[0], in_block[0])
 
 
+@contextmanager
+def _panel_pairs(on):
+    """The int8 (VNNI) and bf16 (AVX512_BF16) blocks with adjacent panels paired (``on``) or not, whatever
+    the CPU would choose (Zen 4 keeps single panels), then following the CPU again."""
+    lowp.set_panel_pairs(on)
+    try:
+        yield
+    finally:
+        lowp.set_panel_pairs(None)
+
+
+# rows: whole 8-row blocks and tails of 1-7 (each panel on its own block); columns: a pair, a pair and a
+# lone panel, a partial second panel of a pair (N = 20, 40), 3 panels + 2 columns; K: tails of the k groups
+PAIR_SHAPES = [(8, 32, 64), (9, 48, 129), (40, 50, 80), (5, 20, 13), (64, 1024, 256), (16, 40, 7)]
+
+
+@pytest.mark.parametrize("precision, flag", [("int8", "avx512_vnni"), ("bf16", "avx512_bf16")])
+@pytest.mark.parametrize("M,N,K", PAIR_SHAPES)
+def test_paired_panels_give_the_bits_of_single_panels(precision, flag, M, N, K):
+    """On the AVX-512 path the int8 and bf16 blocks run two adjacent panels at once (16 sums) where the CPU
+    issues two 512-bit products per cycle: each column must be summed as the single-panel block sums it (the
+    int8 sums are exact integers, the bf16 ones in the same k order), with its own column sums and scales,
+    and the second panel's columns clipped at N."""
+    _require("avx512", flag)
+    rng = np.random.default_rng(M * N + K)
+    a = rng.standard_normal((M, K)).astype(np.float32) * rng.uniform(0.1, 10, (M, 1)).astype(np.float32)
+    w = (rng.standard_normal((N, K)) * rng.uniform(0.01, 3, (N, 1))).astype(np.float32)
+    c0 = rng.standard_normal((M, N)).astype(np.float32)
+    results = {}
+    with use_isa("avx512"), lowp.use_amx(False):
+        packed = lowp.pack_weight(w, precision)
+        for on in (True, False):
+            with _panel_pairs(on):
+                assert lowp.panel_pairs() is on
+                out, acc = np.full((M, N), np.nan, np.float32), c0.copy()
+                lowp.linear(a, packed, out)
+                lowp.linear(a, packed, acc, accumulate=True)
+                results[on] = out, acc
+    np.testing.assert_array_equal(results[True][0], results[False][0])
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    np.testing.assert_array_equal(results[True][1], c0 + results[True][0])
+    if precision == "int8":
+        np.testing.assert_array_equal(results[True][0], ref.int8_linear(a, *ref.prepare_weight(w, "int8")))
+
+
+def test_reduced_precision_panels_pair_as_the_float32_products_do():
+    """lowp's blocks follow the same rule as the float32 products (every AVX-512 CPU but Zen 4), each module
+    with its own switch."""
+    from lstm_energy.kernels import _vector_math_probe as probe
+
+    assert lowp.panel_pairs() == probe.panel_pairs()
+    with _panel_pairs(not probe.panel_pairs()):
+        assert lowp.panel_pairs() != probe.panel_pairs()
+    assert lowp.panel_pairs() == probe.panel_pairs()
+
+
 @pytest.mark.parametrize("precision, layout", [("int8", "k4"), ("int8", "k2"), ("bf16", None)])
 def test_packed_weights_start_on_a_cache_line(precision, layout):
     """Every array a product streams (the panels' 64-byte rows, the int8 column sums and scales, 64 bytes
