@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from lstm_energy.config import IMPLS, PHASES
+from lstm_energy.config import IMPLS, PHASES, PRECISIONS
 from lstm_energy.records import arithmetic_intensity, derived_figures
 from lstm_energy.results import finite
 
@@ -274,6 +274,7 @@ def build_rows(records: list[dict]) -> list[Row]:
 def sort_key(row: Row) -> tuple:
     impl_rank = IMPL_ORDER.index(row.impl) if row.impl in IMPL_ORDER else len(IMPL_ORDER)
     phase_rank = PHASES.index(row.phase) if row.phase in PHASES else len(PHASES)
+    precision_rank = PRECISIONS.index(row.precision) if row.precision in PRECISIONS else len(PRECISIONS)
     return (
         row.kind != "profile",
         row.label,
@@ -281,4 +282,5 @@ def sort_key(row: Row) -> tuple:
         tuple(v if v is not None else -1 for v in row.shape_key()[:4]),
         phase_rank,
         impl_rank,
+        precision_rank,
     )

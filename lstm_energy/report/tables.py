@@ -55,12 +55,25 @@ COMPACT_CONFIG_COLUMNS: list[Column] = [
     ("shape", "B batch, T steps, D input size, H hidden size (L layers, bi, t threads when not 1)", _shape_sort, None),
     CONFIG_COLUMNS[1],
     CONFIG_COLUMNS[2],
+    (
+        "precision",
+        "forward arithmetic: fp32, or bf16 / int8 (eval forwards in a reduced precision)",
+        lambda r: r.precision,
+        _text,
+    ),
 ]
 
 #: headers shown by default; the others sit behind the "all columns" toggle, so the table fits a 1400-px window
 DEFAULT_HEADERS = frozenset(
     {"benchmark", "cell", "shape", "phase", "impl", "J/seq (median)", "J/seq 95% CI", "s/seq", "W", "provenance"}
 )
+
+
+def _default_headers(rows: list[Row], base: frozenset) -> frozenset:
+    """``base``, plus the precision column when the rows hold more than one precision (otherwise rows that
+    differ only in precision would look alike)."""
+    return base | {"precision"} if len({r.precision for r in rows}) > 1 else base
+
 
 BENCHMARK_COLUMNS: list[Column] = [
     ("benchmark", "pytest-benchmark test name", lambda r: r.label, _text),
@@ -163,7 +176,7 @@ def summary_tables(rows: list[Row]) -> str:
                 COMPACT_CONFIG_COLUMNS + CONFIG_COLUMNS[3:] + FIGURE_COLUMNS,
                 table_id="summary",
                 caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort.",
-                default=DEFAULT_HEADERS,
+                default=_default_headers(profile, DEFAULT_HEADERS),
             )
         )
     if bench:
@@ -177,7 +190,7 @@ def summary_tables(rows: list[Row]) -> str:
                 columns + FIGURE_COLUMNS,
                 table_id="benchmarks",
                 caption=f"pytest-benchmark results with energy: {len(bench)} test(s). Click a column header to sort.",
-                default=DEFAULT_HEADERS | {"B"},
+                default=_default_headers(bench, DEFAULT_HEADERS | {"B"}),
             )
         )
     return "".join(parts)

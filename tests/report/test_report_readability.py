@@ -63,6 +63,39 @@ def test_summary_table_shows_the_essential_columns_and_hides_the_rest_behind_a_t
     assert "B=8 T=16 D=32 H=32" in table
 
 
+def _summary_rows(html):
+    """The summary table's rows as lists of cell texts (hidden columns included)."""
+    table = re.search(r'<table class="sortable" id="summary">.*?</table>', html, re.S).group(0)
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+
+
+def test_rows_that_differ_only_in_precision_are_told_apart(tmp_path, record_factory, jsonl_writer):
+    """A sweep with --precisions fp32,bf16,int8 holds the same configuration three times: the summary shows
+    the precision column by default then, with each row's precision, fp32 first."""
+    records = []
+    for precision in ("int8", "fp32", "bf16"):
+        record = record_factory("gru", "forward", "cython")
+        record["config"]["precision"] = precision
+        records.append(record)
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", records)])
+    assert re.search(
+        r'<th scope="col" title="forward arithmetic[^"]*" aria-sort="none"><button type="button">precision<', html
+    )
+    header = re.search(r'<table class="sortable" id="summary">.*?</thead>', html, re.S).group(0)
+    names = re.findall(r"<button type=\"button\">([^<]*)</button>", header)
+    column = names.index("precision")
+    assert [row[column] for row in _summary_rows(html)] == ["fp32", "bf16", "int8"]
+
+
+def test_a_single_precision_keeps_its_column_behind_the_toggle(tmp_path, grid_factory, jsonl_writer):
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory())])
+    assert re.search(
+        r'<th scope="col" class="col-extra" title="forward arithmetic[^"]*" aria-sort="none"><button type="button">precision<',
+        html,
+    )
+    assert "precision" in re.search(r"show all \d+ columns \(adds ([^)]*)\)", html).group(1)
+
+
 def test_shape_column_sorts_by_number_not_by_text(tmp_path, grid_factory, jsonl_writer):
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory(cells=("lstm",), impls=("cython",)))])
     keys = re.findall(r'data-sort="(shape [^"]*)">B=8 T=16 D=32 H=(\d+)<', html)
