@@ -558,6 +558,25 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
         lstm_energy_q8_store_vnni(acc[r], wsum, scale[r], wscale, c + r * ldc, nc, accumulate);
 }
 
+/* The k loop of the paired blocks below (8 rows x two adjacent panels), over 8 rows of A of Kp elements at `a`
+ * and the panels at w0 and w1, `kstep` elements of k per step (4 int8 or 2 bf16: 64 bytes of each panel, one
+ * vector of type VEC): both panels' vectors loaded once, each row's 4 bytes of A broadcast and fed to both
+ * products, DOT(sum, x, w) accumulating into the caller's named sums s<row><panel>. */
+#define LE_PAIR_ROW(r, VEC, DOT, ar)                                                          \
+    { int32_t bits; memcpy(&bits, (ar), 4);                                                   \
+      VEC x = (VEC)_mm512_set1_epi32(bits);                                                   \
+      s##r##0 = DOT(s##r##0, x, b0);                                                          \
+      s##r##1 = DOT(s##r##1, x, b1); }
+#define LE_PAIR_KLOOP(VEC, DOT, a, w0, w1, Kp, kstep)                                         \
+    for (Py_ssize_t k = 0; k < (Kp); k += (kstep)) {                                          \
+        VEC b0 = (VEC)_mm512_loadu_si512((const void *)((w0) + 16 * k));                      \
+        VEC b1 = (VEC)_mm512_loadu_si512((const void *)((w1) + 16 * k));                      \
+        LE_PAIR_ROW(0, VEC, DOT, (a) + k) LE_PAIR_ROW(1, VEC, DOT, (a) + (Kp) + k)            \
+        LE_PAIR_ROW(2, VEC, DOT, (a) + 2 * (Kp) + k) LE_PAIR_ROW(3, VEC, DOT, (a) + 3 * (Kp) + k) \
+        LE_PAIR_ROW(4, VEC, DOT, (a) + 4 * (Kp) + k) LE_PAIR_ROW(5, VEC, DOT, (a) + 5 * (Kp) + k) \
+        LE_PAIR_ROW(6, VEC, DOT, (a) + 6 * (Kp) + k) LE_PAIR_ROW(7, VEC, DOT, (a) + 7 * (Kp) + k) \
+    }
+
 /* Rows (<= 8) of C over two adjacent panels (32 columns; only the second may be partial, nc of its
  * columns): 16 vpdpbusd chains, each activation broadcast feeding two products. On cores that issue two
  * 512-bit dot products per cycle (lstm_energy_panel_pairs: Zen 5, Intel) the single panel's 8 chains,
@@ -578,18 +597,7 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
     const int8_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
     __m512i s00 = _mm512_setzero_si512(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
             s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
-    for (Py_ssize_t k = 0; k < Kp; k += 4) {
-        __m512i b0 = _mm512_loadu_si512((const void *)(w + 16 * k));
-        __m512i b1 = _mm512_loadu_si512((const void *)(w1 + 16 * k));
-#define LE_VNNI_ROW2(r)                                                                       \
-        { int32_t bits; memcpy(&bits, q + (r) * Kp + k, 4);                                   \
-          __m512i x = _mm512_set1_epi32(bits);                                                \
-          s##r##0 = lstm_energy_dpbusd(s##r##0, x, b0);                                       \
-          s##r##1 = lstm_energy_dpbusd(s##r##1, x, b1); }
-        LE_VNNI_ROW2(0) LE_VNNI_ROW2(1) LE_VNNI_ROW2(2) LE_VNNI_ROW2(3)
-        LE_VNNI_ROW2(4) LE_VNNI_ROW2(5) LE_VNNI_ROW2(6) LE_VNNI_ROW2(7)
-#undef LE_VNNI_ROW2
-    }
+    LE_PAIR_KLOOP(__m512i, lstm_energy_dpbusd, q, w, w1, Kp, 4)
 #define LE_VNNI_STORE2(r)                                                                     \
     lstm_energy_q8_store_vnni(s##r##0, wsum, scale[r], wscale, c + (r) * ldc, LE_LP_NR, accumulate); \
     lstm_energy_q8_store_vnni(s##r##1, wsum + LE_LP_NR, scale[r], wscale + LE_LP_NR,          \
@@ -693,18 +701,7 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block2_avx5
     const uint16_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
     __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
            s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
-    for (Py_ssize_t k = 0; k < Kp; k += 2) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(w + 16 * k));
-        __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(w1 + 16 * k));
-#define LE_BF_ROW2(r)                                                                         \
-        { int32_t bits; memcpy(&bits, a + (r) * Kp + k, 4);                                   \
-          __m512bh x = (__m512bh)_mm512_set1_epi32(bits);                                     \
-          s##r##0 = _mm512_dpbf16_ps(s##r##0, x, b0);                                         \
-          s##r##1 = _mm512_dpbf16_ps(s##r##1, x, b1); }
-        LE_BF_ROW2(0) LE_BF_ROW2(1) LE_BF_ROW2(2) LE_BF_ROW2(3)
-        LE_BF_ROW2(4) LE_BF_ROW2(5) LE_BF_ROW2(6) LE_BF_ROW2(7)
-#undef LE_BF_ROW2
-    }
+    LE_PAIR_KLOOP(__m512bh, _mm512_dpbf16_ps, a, w, w1, Kp, 2)
 #define LE_BF_STORE2(r)                                                                       \
     lstm_energy_bf16_store_avx512(s##r##0, c + (r) * ldc, LE_LP_NR, accumulate);              \
     lstm_energy_bf16_store_avx512(s##r##1, c + (r) * ldc + LE_LP_NR, nc, accumulate);
