@@ -561,7 +561,12 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
 /* The k loop of the paired blocks below (8 rows x two adjacent panels), over 8 rows of A of Kp elements at `a`
  * and the panels at w0 and w1, `kstep` elements of k per step (4 int8 or 2 bf16: 64 bytes of each panel, one
  * vector of type VEC): both panels' vectors loaded once, each row's 4 bytes of A broadcast and fed to both
- * products, DOT(sum, x, w) accumulating into the caller's named sums s<row><panel>. */
+ * products, DOT(sum, x, w) accumulating into the sums s<row><panel> that LE_PAIR_SUMS declares (named
+ * variables, not an array: GCC keeps an array's elements in memory or copies them between registers on every
+ * pass of the k loop). */
+#define LE_PAIR_SUMS(SUM, zero)                                                               \
+    SUM s00 = (zero), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00, \
+        s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
 #define LE_PAIR_ROW(r, VEC, DOT, ar)                                                          \
     { int32_t bits; memcpy(&bits, (ar), 4);                                                   \
       VEC x = (VEC)_mm512_set1_epi32(bits);                                                   \
@@ -592,11 +597,8 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
                                   c + LE_LP_NR, ldc, nc, accumulate);
         return;
     }
-    /* the 16 sums as named variables, not an array: GCC keeps an array's elements in memory or copies
-     * them between registers on every pass of the k loop */
     const int8_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
-    __m512i s00 = _mm512_setzero_si512(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
-            s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
+    LE_PAIR_SUMS(__m512i, _mm512_setzero_si512())
     LE_PAIR_KLOOP(__m512i, lstm_energy_dpbusd, q, w, w1, Kp, 4)
 #define LE_VNNI_STORE2(r)                                                                     \
     lstm_energy_q8_store_vnni(s##r##0, wsum, scale[r], wscale, c + (r) * ldc, LE_LP_NR, accumulate); \
@@ -699,8 +701,7 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block2_avx5
         return;
     }
     const uint16_t *w = panel, *w1 = panel + Kp * LE_LP_NR;
-    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
-           s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
+    LE_PAIR_SUMS(__m512, _mm512_setzero_ps())
     LE_PAIR_KLOOP(__m512bh, _mm512_dpbf16_ps, a, w, w1, Kp, 2)
 #define LE_BF_STORE2(r)                                                                       \
     lstm_energy_bf16_store_avx512(s##r##0, c + (r) * ldc, LE_LP_NR, accumulate);              \
