@@ -230,8 +230,8 @@ static void lstm_energy_bf16_rows(const float *a, Py_ssize_t lda, Py_ssize_t M, 
 /* C[m, n0 + j] (+)= acc[j] * (s * wscale[n0 + j]) (or the bf16 sum as is, wscale NULL), j < nc.
  * Rounded after each operation as the NumPy specification does: no FMA contraction of the add into C
  * (the FMA builds would otherwise fuse it), hence its own non-inlined function. */
-__attribute__((noinline, optimize("fp-contract=off"))) static void lstm_energy_lp_store(float *c, const float *acc, float s, const float *wscale,
-                                        Py_ssize_t nc, int accumulate)
+__attribute__((noinline, optimize("fp-contract=off"))) static void
+lstm_energy_lp_store(float *c, const float *acc, float s, const float *wscale, Py_ssize_t nc, int accumulate)
 {
     for (Py_ssize_t j = 0; j < nc; ++j) {
         float v = wscale ? acc[j] * (s * wscale[j]) : acc[j];
@@ -882,8 +882,8 @@ __attribute__((target(LE_AMX_TARGET), optimize("fp-contract=off"))) static void 
 
 /* C rows [0, M16) over the whole panels [p0, p1) (+)= a @ W^T on the tiles: int8 0, bf16 (a, panels bf16;
  * wsum, scale, wscale unused) or int8 1 (a, panels int8 in layout k4; wsum, scale, wscale as for the VNNI
- * product); M16 a multiple of 16, Kp at least one tile row of k. Configures the calling thread's tiles and releases them
- * at the end (a thread holding tile state makes every context switch save 8 KiB more). */
+ * product); M16 a multiple of 16, Kp at least one tile row of k. Configures the calling thread's tiles and
+ * releases them at the end (a thread holding tile state makes every context switch save 8 KiB more). */
 __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_panels_amx(
     int int8, Py_ssize_t M16, Py_ssize_t Kp, const void *a, const void *panels, const int32_t *wsum,
     const float *scale, const float *wscale, float *c, Py_ssize_t ldc, int accumulate, Py_ssize_t p0,

@@ -25,8 +25,8 @@
  * accumulators; per k it loads 2 vectors of B and broadcasts R values of A (the Haswell/Zen
  * register blocking of GotoBLAS/BLIS). AVX-512 path: R <= 8 rows in 8 zmm accumulators, one zmm per
  * panel row (the panel width, and so every workspace, is the same on both paths; the blocking and
- * why are explained above lstm_energy_block_avx512). On both, K is cut into chunks of LE_KC so one panel chunk (LE_KC x 16 floats, 16 KiB) stays
- * in L1 while every row block of A passes over it.
+ * why are explained above lstm_energy_block_avx512). On both, K is cut into chunks of LE_KC so one panel
+ * chunk (LE_KC x 16 floats, 16 KiB) stays in L1 while every row block of A passes over it.
  *
  * Threads: when a product is big enough to pay for the fork/join (LE_PARALLEL_MIN multiply-adds),
  * the per-step product splits its column panels over the OpenMP threads (one contiguous range each
