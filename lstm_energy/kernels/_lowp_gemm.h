@@ -609,34 +609,48 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
 #undef LE_VNNI_STORE2
 }
 
-/* One row of C over the panels [p0, p1) (the products of fewer than 4 rows: the B < 4 step), four panels
- * at a time: four independent vpdpbusd chains. A row of the block above has one chain, bound by the
- * instruction's latency, and so ran the B = 1 step at a fifth of the rate its weight bytes allow. Each
- * sum is taken in the block's order (and is an exact integer anyway); a last 1-3 panels go to the block. */
+/* One row of C over G adjacent panels from panel p at w (G = 8 or 4; `stride` bytes apart): G independent
+ * vpdpbusd chains sharing each broadcast of the row's 4 bytes. Inlined with G constant, the loops over j
+ * unroll and the sums stay in registers. */
+__attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"), always_inline)) static inline void
+lstm_energy_q8_row_group_vnni(const int G, const int8_t *q, Py_ssize_t Kp, const int8_t *w, Py_ssize_t stride,
+                              const int32_t *wsum, float s, const float *wscale, float *c, Py_ssize_t N,
+                              int accumulate, Py_ssize_t p)
+{
+    __m512i sums[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < G; ++j)
+        sums[j] = _mm512_setzero_si512();
+    for (Py_ssize_t k4 = 0; k4 < Kp / 4; ++k4) {
+        int32_t bits;
+        memcpy(&bits, q + 4 * k4, 4);
+        __m512i x = _mm512_set1_epi32(bits);
+#pragma GCC unroll 8
+        for (int j = 0; j < G; ++j)
+            sums[j] = lstm_energy_dpbusd(sums[j], x, _mm512_loadu_si512((const void *)(w + j * stride + k4 * 64)));
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < G; ++j) {
+        Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+        lstm_energy_q8_store_vnni(sums[j], wsum + n0, s, wscale + n0, c + n0, nc, accumulate);
+    }
+}
+
+/* One row of C over the panels [p0, p1) (the products of fewer than 4 rows: the B < 4 step), eight panels at
+ * a time, then four: independent vpdpbusd chains. A row of the block above has one chain, bound by the
+ * instruction's latency, and so ran the B = 1 step at a fifth of the rate its weight bytes allow; four chains
+ * still left Zen 5's two dot-product units half idle (seventeenth pass). Each sum is taken in the block's order
+ * (and is an exact integer anyway); a last 1-3 panels go to the block. */
 __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_row_vnni(
     const int8_t *q, Py_ssize_t Kp, const int8_t *panels, const int32_t *wsum, float s, const float *wscale,
     float *c, Py_ssize_t N, int accumulate, Py_ssize_t p0, Py_ssize_t p1)
 {
     const Py_ssize_t stride = Kp * LE_LP_NR;   /* bytes of one panel */
     Py_ssize_t p = p0;
-    for (; p + 4 <= p1; p += 4) {
-        const int8_t *w = panels + p * stride;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        for (Py_ssize_t k4 = 0; k4 < Kp / 4; ++k4) {
-            int32_t bits;
-            memcpy(&bits, q + 4 * k4, 4);
-            __m512i x = _mm512_set1_epi32(bits);
-            a0 = lstm_energy_dpbusd(a0, x, _mm512_loadu_si512((const void *)(w + k4 * 64)));
-            a1 = lstm_energy_dpbusd(a1, x, _mm512_loadu_si512((const void *)(w + stride + k4 * 64)));
-            a2 = lstm_energy_dpbusd(a2, x, _mm512_loadu_si512((const void *)(w + 2 * stride + k4 * 64)));
-            a3 = lstm_energy_dpbusd(a3, x, _mm512_loadu_si512((const void *)(w + 3 * stride + k4 * 64)));
-        }
-        __m512i sums[4] = {a0, a1, a2, a3};
-        for (int j = 0; j < 4; ++j) {
-            Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
-            lstm_energy_q8_store_vnni(sums[j], wsum + n0, s, wscale + n0, c + n0, nc, accumulate);
-        }
-    }
+    for (; p + 8 <= p1; p += 8)
+        lstm_energy_q8_row_group_vnni(8, q, Kp, panels + p * stride, stride, wsum, s, wscale, c, N, accumulate, p);
+    for (; p + 4 <= p1; p += 4)
+        lstm_energy_q8_row_group_vnni(4, q, Kp, panels + p * stride, stride, wsum, s, wscale, c, N, accumulate, p);
     for (; p < p1; ++p) {
         Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
         lstm_energy_q8_block_vnni(q, Kp, 1, panels + p * stride, wsum + n0, &s, wscale + n0, c + n0, 0, nc,
@@ -711,32 +725,44 @@ __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_block2_avx5
 #undef LE_BF_STORE2
 }
 
+/* One row of C over G adjacent panels from panel p at w (`stride` bf16 apart): G vdpbf16ps chains sharing each
+ * broadcast, as lstm_energy_q8_row_group_vnni. */
+__attribute__((target(LE_BF16_TARGET), always_inline)) static inline void
+lstm_energy_bf16_row_group_avx512(const int G, const uint16_t *a, Py_ssize_t Kp, const uint16_t *w,
+                                  Py_ssize_t stride, float *c, Py_ssize_t N, int accumulate, Py_ssize_t p)
+{
+    __m512 sums[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < G; ++j)
+        sums[j] = _mm512_setzero_ps();
+    for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
+        int32_t bits;
+        memcpy(&bits, a + 2 * k2, 4);
+        __m512bh x = (__m512bh)_mm512_set1_epi32(bits);
+#pragma GCC unroll 8
+        for (int j = 0; j < G; ++j)
+            sums[j] = _mm512_dpbf16_ps(sums[j], x,
+                                       (__m512bh)_mm512_loadu_si512((const void *)(w + j * stride + k2 * 32)));
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < G; ++j) {
+        Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
+        lstm_energy_bf16_store_avx512(sums[j], c + n0, nc, accumulate);
+    }
+}
+
 /* One row of C over the panels [p0, p1), four panels at a time (four vdpbf16ps chains; see
- * lstm_energy_q8_row_vnni): each sum in the block's k order, so the same bits as the block. */
+ * lstm_energy_q8_row_vnni): each sum in the block's k order, so the same bits as the block. Groups of eight,
+ * as the int8 row takes, made the LSTM's B = 1 step 4 % slower on Zen 5 (W_hh streams from L2: eight streams
+ * instead of four) and only the RNN's, whose W_hh fits L1, faster (seventeenth pass). */
 __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_one_row_avx512(
     const uint16_t *a, Py_ssize_t Kp, const uint16_t *panels, float *c, Py_ssize_t N, int accumulate,
     Py_ssize_t p0, Py_ssize_t p1)
 {
     const Py_ssize_t stride = Kp * LE_LP_NR;   /* bf16 elements of one panel */
     Py_ssize_t p = p0;
-    for (; p + 4 <= p1; p += 4) {
-        const uint16_t *w = panels + p * stride;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
-            int32_t bits;
-            memcpy(&bits, a + 2 * k2, 4);
-            __m512bh x = (__m512bh)_mm512_set1_epi32(bits);
-            a0 = _mm512_dpbf16_ps(a0, x, (__m512bh)_mm512_loadu_si512((const void *)(w + k2 * 32)));
-            a1 = _mm512_dpbf16_ps(a1, x, (__m512bh)_mm512_loadu_si512((const void *)(w + stride + k2 * 32)));
-            a2 = _mm512_dpbf16_ps(a2, x, (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * stride + k2 * 32)));
-            a3 = _mm512_dpbf16_ps(a3, x, (__m512bh)_mm512_loadu_si512((const void *)(w + 3 * stride + k2 * 32)));
-        }
-        __m512 sums[4] = {a0, a1, a2, a3};
-        for (int j = 0; j < 4; ++j) {
-            Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
-            lstm_energy_bf16_store_avx512(sums[j], c + n0, nc, accumulate);
-        }
-    }
+    for (; p + 4 <= p1; p += 4)
+        lstm_energy_bf16_row_group_avx512(4, a, Kp, panels + p * stride, stride, c, N, accumulate, p);
     for (; p < p1; ++p) {
         Py_ssize_t n0 = p * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
         lstm_energy_bf16_block_avx512(a, Kp, 1, panels + p * stride, c + n0, 0, nc, accumulate);

@@ -21,13 +21,14 @@ from lstm_energy.kernels.isa import missing_flag, use_isa  # noqa: E402
 # (vnni runs with the AMX tiles switched off)
 INT8_PATHS = [("baseline", None, "scalar"), ("avx2", None, "avx2"), ("avx512", "avx512_vnni", "vnni"),
               ("avx512", "amx_int8", "amx_int8")]  # fmt: skip
-# M, N, K: tails in every dimension; M < 4 over 4+ panels (the one-row kernels' groups of 4 and their tails)
+# M, N, K: tails in every dimension; M < 4 over 4+ panels (the one-row kernels' groups of 8 and 4 and their tails:
+# 13 panels = 8 + 4 + 1)
 # M >= 16 with K >= 32 (bf16) or 64 (int8) takes the AMX tiles where they exist: whole 16-row blocks,
 # whole panels and 64-byte k chunks on the tiles, the rest on AVX512_BF16 / VNNI (rows 40 = 2 x 16 + 8,
 # N 50 = 3 panels + 2 columns, K 80 = 2 x 32 + 16 or 64 + 16; one row block, 3 panels, K 33; K 200 =
 # 3 x 64 + 8)
 SHAPES = [(1, 16, 4), (5, 37, 13), (9, 48, 129), (32, 1024, 256), (50, 20, 7), (1, 100, 40), (3, 130, 33),
-          (40, 50, 80), (64, 96, 96), (16, 48, 33), (48, 40, 200)]  # fmt: skip
+          (40, 50, 80), (64, 96, 96), (16, 48, 33), (48, 40, 200), (2, 200, 72)]  # fmt: skip
 
 
 def _require(isa, flag):
