@@ -609,6 +609,24 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
 #undef LE_VNNI_STORE2
 }
 
+/* The sums of the one-row group kernels below: declares SUM sums[8], sets the first G to `zero`, and runs the
+ * k loop of one row of A (Kp elements at `a`) against G panels from w (`stride` elements apart), `kstep`
+ * elements of k per step (4 int8 or 2 bf16: 64 bytes of each panel, one vector of type VEC): the row's 4 bytes
+ * broadcast once and fed to G independent chains DOT(sum, x, w). */
+#define LE_ROW_GROUP_SUMS(SUM, zero, VEC, DOT, G, a, w, stride, Kp, kstep)                    \
+    SUM sums[8];                                                                              \
+    _Pragma("GCC unroll 8")                                                                   \
+    for (int j = 0; j < (G); ++j)                                                             \
+        sums[j] = (zero);                                                                     \
+    for (Py_ssize_t k = 0; k < (Kp); k += (kstep)) {                                          \
+        int32_t bits;                                                                         \
+        memcpy(&bits, (a) + k, 4);                                                            \
+        VEC x = (VEC)_mm512_set1_epi32(bits);                                                 \
+        _Pragma("GCC unroll 8")                                                               \
+        for (int j = 0; j < (G); ++j)                                                         \
+            sums[j] = DOT(sums[j], x, (VEC)_mm512_loadu_si512((const void *)((w) + j * (stride) + 16 * k))); \
+    }
+
 /* One row of C over G adjacent panels from panel p at w (G = 8 or 4; `stride` bytes apart): G independent
  * vpdpbusd chains sharing each broadcast of the row's 4 bytes. Inlined with G constant, the loops over j
  * unroll and the sums stay in registers. */
@@ -617,18 +635,7 @@ lstm_energy_q8_row_group_vnni(const int G, const int8_t *q, Py_ssize_t Kp, const
                               const int32_t *wsum, float s, const float *wscale, float *c, Py_ssize_t N,
                               int accumulate, Py_ssize_t p)
 {
-    __m512i sums[8];
-#pragma GCC unroll 8
-    for (int j = 0; j < G; ++j)
-        sums[j] = _mm512_setzero_si512();
-    for (Py_ssize_t k4 = 0; k4 < Kp / 4; ++k4) {
-        int32_t bits;
-        memcpy(&bits, q + 4 * k4, 4);
-        __m512i x = _mm512_set1_epi32(bits);
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j)
-            sums[j] = lstm_energy_dpbusd(sums[j], x, _mm512_loadu_si512((const void *)(w + j * stride + k4 * 64)));
-    }
+    LE_ROW_GROUP_SUMS(__m512i, _mm512_setzero_si512(), __m512i, lstm_energy_dpbusd, G, q, w, stride, Kp, 4)
 #pragma GCC unroll 8
     for (int j = 0; j < G; ++j) {
         Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
@@ -731,19 +738,7 @@ __attribute__((target(LE_BF16_TARGET), always_inline)) static inline void
 lstm_energy_bf16_row_group_avx512(const int G, const uint16_t *a, Py_ssize_t Kp, const uint16_t *w,
                                   Py_ssize_t stride, float *c, Py_ssize_t N, int accumulate, Py_ssize_t p)
 {
-    __m512 sums[8];
-#pragma GCC unroll 8
-    for (int j = 0; j < G; ++j)
-        sums[j] = _mm512_setzero_ps();
-    for (Py_ssize_t k2 = 0; k2 < Kp / 2; ++k2) {
-        int32_t bits;
-        memcpy(&bits, a + 2 * k2, 4);
-        __m512bh x = (__m512bh)_mm512_set1_epi32(bits);
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j)
-            sums[j] = _mm512_dpbf16_ps(sums[j], x,
-                                       (__m512bh)_mm512_loadu_si512((const void *)(w + j * stride + k2 * 32)));
-    }
+    LE_ROW_GROUP_SUMS(__m512, _mm512_setzero_ps(), __m512bh, _mm512_dpbf16_ps, G, a, w, stride, Kp, 2)
 #pragma GCC unroll 8
     for (int j = 0; j < G; ++j) {
         Py_ssize_t n0 = (p + j) * LE_LP_NR, nc = N - n0 < LE_LP_NR ? N - n0 : LE_LP_NR;
