@@ -35,7 +35,10 @@
  * q + 128, layout k2 as int16; bf16 as bf16 bits.
  * Blocking: rows of A in chunks (LE_LP_MC rows, in L2; the AVX2 int8 path sizes its own to stay in L1,
  * see lstm_energy_q8_chunk_rows_avx2), the panels walked for each chunk
- * (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass).
+ * (a panel, Kp * 16 bytes for int8, stays in L1 while the chunk's row blocks pass); on the AVX-512 path two
+ * adjacent panels at a time (8 rows x 32 columns, 16 sums) where the float32 products pair them
+ * (lstm_energy_panel_pairs: every AVX-512 CPU but Zen 4). Fewer than 4 rows take the one-row kernels, which
+ * run several panels at once instead (independent chains over the same row).
  * Threads: a product big enough to pay for the fork/join (lstm_energy_threads_for, as the float32
  * products) splits its panels into one contiguous range per thread of the kernels' OpenMP pool; each
  * output column is still summed by one thread in one order, so the result does not depend on the
