@@ -75,8 +75,6 @@ class RunTable:
     spread: dict = field(default_factory=dict)
     #: (cell, phase, shape) -> exact GEMM FLOPs of one call
     gemm_flops: dict = field(default_factory=dict)
-    #: threads -> sgemm GFLOP/s (median time; the faster of the runs before and after the peers)
-    sgemm_gflops: dict = field(default_factory=dict)
     #: threads -> every sgemm reading of the run in GFLOP/s (two per process: before and after the peers)
     sgemm_readings: dict = field(default_factory=dict)
     #: (cell, phase, shape, threads, impl) -> extra_info["allocation"]
@@ -92,6 +90,12 @@ class RunTable:
     sweep_seconds: dict = field(default_factory=dict)
     #: pytest processes the peers ran in (benchmarks/merge_sweeps.py records extra_info["process"])
     processes: int = 1
+
+    @property
+    def sgemm_gflops(self) -> dict:
+        """threads -> the sgemm ceiling in GFLOP/s: the fastest of the run's readings (each a median time,
+        taken before and after the peers in every process)."""
+        return {threads: max(readings) for threads, readings in self.sgemm_readings.items()}
 
     def ratio(self, cell, phase, shape, threads, numerator="cython", denominator="torch"):
         top = self.seconds.get((cell, phase, shape, threads, numerator))
@@ -183,8 +187,6 @@ def load_run(data: dict) -> RunTable:
         elif info.get("kind") == "sgemm":
             gflops = info["gemm_flops"] / float(median) / 1e9
             table.sgemm_readings.setdefault(int(info["threads"]), []).append(gflops)
-    # measured before and after the peers (in every process): the fastest reading is the ceiling
-    table.sgemm_gflops = {threads: max(readings) for threads, readings in table.sgemm_readings.items()}
     table.seconds = {key: statistics.median(medians) for key, medians in sweep_medians.items()}
     table.spread = {key: max(spreads) for key, spreads in sweep_spreads.items()}
     table.sweeps = max(map(len, sweep_medians.values()), default=1)
