@@ -54,9 +54,9 @@ def rng():
 def memory_tmp_path(tmp_path):
     """A fresh directory in memory (tmpfs /dev/shm) where the machine has one, else ``tmp_path``: for fake
     counter files that ``lstm_energy.testing.power_driver`` rewrites (write and rename) every millisecond,
-    so that no update waits on a disk journal. In one CI run on a busy 2-vCPU guest an idle window of
-    485 ms saw the fake 5 W counter advance by 4 ms' worth (the driver's updates stalled; tmp_path is on
-    the root disk there), and the liveness check rightly refused the window."""
+    so that no update waits on a disk journal: on a busy host a journaled disk can hold the driver's
+    updates back for most of a measurement window, and the liveness check then rightly refuses the
+    window as a stalled counter, failing a test that is about something else."""
     shm = "/dev/shm"
     if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
         yield tmp_path

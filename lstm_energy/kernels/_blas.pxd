@@ -18,12 +18,16 @@ cdef inline void _gemm_colmajor(char* trans_a, char* trans_b, int m, int n, int 
                                 const floating* a, int lda, const floating* b, int ldb,
                                 floating beta, floating* c, int ldc) noexcept nogil:
     # Column-major C (m, n) = alpha · op(a) (m, k) · op(b) (k, n) + beta · C, as BLAS defines it.
+    # Row-major, with a, b, C the NumPy views of the same memory (a column-major (r, c) matrix is the
+    # row-major (c, r) one) and op(x) = x if trans_x == b'N' else x.T:
     if m <= 0 or n <= 0:
         return
     if floating is float:
+        # NumPy: C[:] = alpha * op(b) @ op(a) + beta * C   (n, m)
         sgemm(trans_a, trans_b, &m, &n, &k, &alpha, <float*>a, &lda, <float*>b, &ldb,
               &beta, c, &ldc)
     else:
+        # NumPy: C[:] = alpha * op(b) @ op(a) + beta * C   (n, m)
         dgemm(trans_a, trans_b, &m, &n, &k, &alpha, <double*>a, &lda, <double*>b, &ldb,
               &beta, c, &ldc)
 

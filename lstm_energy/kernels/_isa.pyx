@@ -14,7 +14,7 @@ under one path is valid under another.
 import os
 from contextlib import contextmanager
 
-from lstm_energy.errors import IsaUnsupportedError
+from lstm_energy.errors import ConfigError, IsaUnsupportedError
 
 cdef extern from "_isa.h" nogil:
     const char* lstm_energy_isa_missing(int isa)
@@ -48,7 +48,7 @@ def _pretend_missing(str isa, str flag):
     """Tests: within the block path ``isa`` counts as lacking CPU flag ``flag`` (``missing_flag``,
     ``set_isa``'s refusal) on any CPU; the path the kernels take is not changed."""
     if isa == "baseline":
-        raise ValueError("the baseline path runs on every x86-64 CPU; pretend avx2 or avx512 missing")
+        raise ConfigError("the baseline path runs on every x86-64 CPU; pretend avx2 or avx512 missing")
     _index(isa)
     _pretended[isa] = flag
     try:
@@ -105,7 +105,7 @@ def use_isa(str isa):
 
 cdef int _index(str isa) except -1:
     if isa not in ISAS:
-        raise ValueError(f"unknown kernel path {isa!r}: expected one of {', '.join(ISAS)} (or auto)")
+        raise ConfigError(f"unknown kernel path {isa!r}: expected one of {', '.join(ISAS)} (or auto)")
     return ISAS.index(isa)
 
 

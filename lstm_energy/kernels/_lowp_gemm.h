@@ -269,21 +269,23 @@ static void lstm_energy_q8_block_scalar(const int16_t *q, Py_ssize_t Kp, Py_ssiz
 /* Layout k2. Per pair of k, the 16 columns' 32 weight bytes are sign-extended to int16 (vpmovsxbw:
  * two ymm, columns 0-7 and 8-15, each column's two k adjacent) and each row's two int16 activations
  * are broadcast; vpmaddwd multiplies and adds the pair into the column's int32 lane (exact: |sum| <=
- * 2 * 127 * 127). Per 32 multiply-adds one vpmaddwd and one vpaddd: on Zen 3 that loop body peaks near
- * 1.6x the float32 FMA loop's multiply-adds per second (docs/kernels-performance.md, issue 18), where
- * the earlier sign trick (vpabsb, vpsignb, vpmaddubsw, then vpmaddwd by ones to widen) reached ~1.3x.
+ * 2 * 127 * 127). Per 32 multiply-adds one vpmaddwd and one vpaddd, with nothing else on the multiply
+ * pipes; the sign trick (vpabsb, vpsignb, vpmaddubsw, then vpmaddwd by ones to widen) spends twice the
+ * multiply-pipe slots and adds sign and abs operations that compete for them, and vpmaddubsw on q + 128
+ * (the VNNI path's operands) would saturate its int16 pair sums. Measurements: docs/kernels-performance.md,
+ * "int8 on AVX2: vpmaddwd on int16 instead of the sign trick".
  *
  * Register blocks of 6 rows x 16 columns (12 accumulators, 2 widened weight vectors and 2 temporaries
  * fill the 16 ymm registers) and of 4 rows (8 accumulators), so that row counts run without waste:
- * 32 rows as 6+6+6+6+4+4, where 6-row blocks alone computed 36 (an overlapping last block) and lost
- * 9 % of the per-step product at B = 32. The k loop is written in asm: from the same loop in
+ * 32 rows as 6+6+6+6+4+4, where 6-row blocks alone compute 36 (an overlapping last block that
+ * recomputes 4 rows). The k loop is written in asm: from the same loop in
  * intrinsics GCC 12 kept that many accumulators only by spilling some and copying the rest between
  * registers on every k step. Products of fewer than 4 rows (the B = 1 step) take the C loop below. */
 #define LE_Q8_R_AVX2 6
 /* rows per chunk: a multiple of 6 whose int16 rows fill at most LE_Q8_CHUNK_BYTES (16 KiB), so a
  * chunk's activations stay in L1 beside the panel (Kp * 16 bytes) while the chunk passes over every
- * panel; the weights come from L2 once per chunk. Against 64 KiB chunks (activations in L2) the
- * input projections of the mid and big shapes gain 3-7 % (docs/kernels-performance.md, ninth pass). */
+ * panel; the weights come from L2 once per chunk. Larger chunks (activations in L2) slow the large
+ * input projections (docs/kernels-performance.md, "int8 AVX2 blocks of 6 and 4 rows, chunks in L1"). */
 #ifndef LE_Q8_CHUNK_BYTES
 #define LE_Q8_CHUNK_BYTES 16384
 #endif
@@ -648,8 +650,9 @@ lstm_energy_q8_row_group_vnni(const int G, const int8_t *q, Py_ssize_t Kp, const
 
 /* One row of C over the panels [p0, p1) (the products of fewer than 4 rows: the B < 4 step), eight panels at
  * a time, then four: independent vpdpbusd chains. A row of the block above has one chain, bound by the
- * instruction's latency, and so ran the B = 1 step at a fifth of the rate its weight bytes allow; four chains
- * still left Zen 5's two dot-product units half idle (seventeenth pass). Each sum is taken in the block's order
+ * instruction's latency, far below the rate at which the weight bytes come from L2; four chains cover one
+ * dot-product unit's latency, not two units' (docs/kernels-performance.md, "One-row kernels for the B = 1
+ * step" and "The one-row reduced-precision kernels (B < 4)"). Each sum is taken in the block's order
  * (and is an exact integer anyway); a last 1-3 panels go to the block. */
 __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void lstm_energy_q8_row_vnni(
     const int8_t *q, Py_ssize_t Kp, const int8_t *panels, const int32_t *wsum, float s, const float *wscale,
@@ -672,8 +675,9 @@ __attribute__((target(LE_VNNI_TARGET), optimize("fp-contract=off"))) static void
 #define LE_BF16_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"
 
 /* C row (+)= the sums of one panel in registers, masked to its nc columns: one rounding (the add), as
- * lstm_energy_lp_store does. Storing each row's sums to a stack buffer for lstm_energy_lp_store cost as
- * much as the product (docs/kernels-performance.md, ninth and tenth passes). */
+ * lstm_energy_lp_store does. Why from registers: storing each row's sums to a stack buffer and calling the
+ * out-of-line lstm_energy_lp_store (a 16-element loop) per row adds a large share of the k loop's own time
+ * at the K of these products (docs/kernels-performance.md, "The AVX512_BF16 block stores from registers"). */
 __attribute__((target(LE_BF16_TARGET), always_inline)) static inline void
 lstm_energy_bf16_store_avx512(__m512 v, float *cr, Py_ssize_t nc, int accumulate)
 {
@@ -750,9 +754,10 @@ lstm_energy_bf16_row_group_avx512(const int G, const uint16_t *a, Py_ssize_t Kp,
 }
 
 /* One row of C over the panels [p0, p1), four panels at a time (four vdpbf16ps chains; see
- * lstm_energy_q8_row_vnni): each sum in the block's k order, so the same bits as the block. Groups of eight,
- * as the int8 row takes, made the LSTM's B = 1 step 4 % slower on Zen 5 (W_hh streams from L2: eight streams
- * instead of four) and only the RNN's, whose W_hh fits L1, faster (seventeenth pass). */
+ * lstm_energy_q8_row_vnni): each sum in the block's k order, so the same bits as the block. Not eight, as
+ * the int8 row takes: a bf16 W_hh has twice an int8 one's bytes, and where it streams from L2 (an LSTM's at
+ * H = 128) eight panel streams at once fetch worse than four; more chains pay only where W_hh fits L1
+ * (docs/kernels-performance.md, "The one-row reduced-precision kernels (B < 4)"). */
 __attribute__((target(LE_BF16_TARGET))) static void lstm_energy_bf16_one_row_avx512(
     const uint16_t *a, Py_ssize_t Kp, const uint16_t *panels, float *c, Py_ssize_t N, int accumulate,
     Py_ssize_t p0, Py_ssize_t p1)
@@ -958,8 +963,9 @@ __attribute__((target(LE_AMX_TARGET))) static void lstm_energy_panels_amx(
 
 /* One C row from its float32 sums (s0, s1) = columns 0-7, 8-15: a whole panel stored (or added, one
  * rounding, as lstm_energy_lp_store does) from the registers; a partial panel through
- * lstm_energy_lp_store. Storing the sums to a stack buffer for lstm_energy_lp_store on every row took as
- * long as the product itself (Zen 3: 18 against 37 MAC/ns for a 4 x 16 block of K = 256). */
+ * lstm_energy_lp_store. Storing the sums to a stack buffer for lstm_energy_lp_store on every row costs
+ * about as much as the 4 x 16 block's k loop (docs/kernels-performance.md, "bf16 on AVX2 CPUs: widened in
+ * registers instead of the scalar conversion path"). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 lstm_energy_bf16_store_avx2(__m256 s0, __m256 s1, float *cr, Py_ssize_t nc, int accumulate)
 {

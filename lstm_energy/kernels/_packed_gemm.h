@@ -75,34 +75,44 @@ static inline Py_ssize_t lstm_energy_panels_size(Py_ssize_t K, Py_ssize_t N)
     return (N + LE_NR - 1) / LE_NR * LE_NR * K;
 }
 
-/* 1 when the AVX-512 path runs adjacent panels in pairs (the 8 x 32 block, 16 FMA chains): on cores that
- * issue two 512-bit FMAs per cycle (Intel's AVX-512 server cores), where the 8 chains of the 8 x 16 block
- * cover only half of latency x throughput (4 cycles x 2). Zen 4 runs a 512-bit FMA on both of its 256-bit
- * FMA pipes, one per cycle: 8 chains already cover it, and pairs gained nothing there (LSTM forward mid 2-4 %
- * slower, the rest within -1.4 to +1 %; docs/kernels-performance.md, fifteenth pass). AMD family 0x19 on
- * this path is Zen 4 (Zen 3, the same family, has no AVX-512), so it keeps single panels. Zen 5 (family
- * 0x1A) server parts issue two 512-bit FMAs per cycle and pair: 11-15 % faster than single panels at B >= 4
- * there (seventeenth pass; Zen 5's mobile parts, with 256-bit pipes, are unmeasured). Read from CPUID
- * on first use; lstm_energy_set_panel_pairs(0 | 1) overrides it in this module (tests), -1 asks the CPU
- * again. */
+/* The panel-pair rule, a pure function of the CPU's identity and the kernel path (isa: LE_ISA_*), so
+ * that tests can apply it to any CPU (panel_pairs_rule() in _panel_pairs.pxi): 1 when products on path
+ * `isa` run adjacent panels in pairs (the 8 x 32 block, 16 FMA chains). Only the AVX-512 path has a pair
+ * block. There it pays on cores that issue two 512-bit FMAs per cycle (Intel's AVX-512 server cores, Zen
+ * 5's server parts), where the 8 x 16 block's 8 chains cover only half of latency x throughput (4 cycles
+ * x 2) and its one broadcast load per FMA leaves the second unit waiting; the pair feeds two FMAs from
+ * each broadcast. Zen 4 runs a 512-bit FMA on both of its 256-bit FMA pipes, one per cycle: 8 chains
+ * already cover it, a pair only adds a second panel stream, so Zen 4 keeps single panels. AMD family
+ * 0x19 on this path is Zen 4 (Zen 3, the same family, has no AVX-512). Family 0x1A (Zen 5) pairs, its
+ * mobile parts (256-bit pipes, as Zen 4) too: the rule does not tell them apart. Measurements:
+ * docs/kernels-performance.md, "The 8 × 32 block on Zen 4" and "The float32 two-panel block on Zen 5". */
+static inline int lstm_energy_panel_pairs_rule(int amd, unsigned int family, int isa)
+{
+    return isa == LE_ISA_AVX512 && !(amd && family == 0x19);
+}
+
+/* The rule above for this CPU's AVX-512 path (the only path that reads it: the pair blocks are AVX-512
+ * code), vendor and family read from CPUID on first use; lstm_energy_set_panel_pairs(0 | 1) overrides it
+ * in this module (tests), -1 asks the CPU again. */
 static int lstm_energy_pairs = -1;
 static inline void lstm_energy_set_panel_pairs(int pairs) { lstm_energy_pairs = pairs; }
 static inline int lstm_energy_panel_pairs(void)
 {
     if (__builtin_expect(lstm_energy_pairs < 0, 0)) {
-        int zen4 = 0;
+        int amd = 0;
+        unsigned int family = 0;
 #ifdef LSTM_ENERGY_X86
         unsigned int eax, ebx, ecx, edx;
         if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)
                 && ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u   /* "AuthenticAMD" */
                 && __get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
-            unsigned int family = (eax >> 8) & 0xf;
+            amd = 1;
+            family = (eax >> 8) & 0xf;
             if (family == 0xf)
                 family += (eax >> 20) & 0xff;
-            zen4 = family == 0x19;
         }
 #endif
-        lstm_energy_pairs = !zen4;
+        lstm_energy_pairs = lstm_energy_panel_pairs_rule(amd, family, LE_ISA_AVX512);
     }
     return lstm_energy_pairs;
 }
@@ -434,14 +444,14 @@ static inline Py_ssize_t lstm_energy_block_rows_avx2(Py_ssize_t left)
  * 8 rows x 16 columns, 8 zmm accumulators. Per k: one panel load and 8 FMAs whose A operand is an
  * embedded broadcast from memory ({1to16}), against the AVX2 kernel's 2 loads + 6 broadcasts + 12
  * FMAs for 6 x 16. Why 8 rows: 8 independent FMA chains cover the FMA latency (4 cycles) at one zmm
- * FMA per cycle (Zen 4) and at two (Intel parts with two 512-bit FMA units); taller blocks do not
- * fit the general registers when A is read in place (the per-step product reads h_prev and the
- * input projection reads x in place, R row pointers): at 16 rows GCC kept 7 of them on the stack
- * or in vector registers, reloaded every k, and the kernel ran 10 % slower (Zen 4, 1 thread); at 8
- * rows it runs level with the AVX2 kernel, which on Zen 4 is already at the FMA peak (Zen 4 splits a
- * 512-bit FMA over its two 256-bit units: the same 32 flops per cycle either way). The wider path
- * therefore pays off on CPUs with full-width 512-bit FMA units, not on this one; see
- * docs/kernels-performance.md. */
+ * FMA per cycle and, only just, at two (cores with two 512-bit FMA units; see the pair block below);
+ * taller blocks do not fit the general registers when A is read in place (the per-step product reads
+ * h_prev and the input projection reads x in place, R row pointers): at 16 rows GCC keeps 7 of them
+ * on the stack or in vector registers and reloads them every k, which costs more than the taller
+ * block saves. On a core that splits a 512-bit FMA over two 256-bit units this kernel and the AVX2
+ * one share one ceiling (the same flops per cycle), so the wider path pays off on CPUs with
+ * full-width 512-bit FMA units. Measurements: docs/kernels-performance.md, "Register blocking on
+ * AVX-512". */
 #define LE512_TARGET "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"
 
 /* one row's 16 outputs: c[0:width] (+)= v (a masked load/store for the last, partial panel) */
@@ -494,8 +504,9 @@ static inline void lstm_energy_block_avx512(const int R, Py_ssize_t K, const flo
  * panels at once, 2R zmm accumulators (16 at R = 8). Each output is summed exactly as
  * lstm_energy_block_avx512 sums it (one FMA chain over k), so the pair gives the bits of two single
  * blocks. Per k: two panel loads, R broadcasts (each now feeding two FMAs) and 2R FMAs. Why: with two
- * 512-bit FMA units (Intel Xeon), 8 chains only just cover the FMA latency (4 cycles x 2 units) and the
- * single block issues 9 loads per 8 FMAs; 16 chains and 10 loads per 16 FMAs leave both slack.
+ * 512-bit FMA units (where lstm_energy_panel_pairs_rule pairs), 8 chains only just cover the FMA latency
+ * (4 cycles x 2 units) and the single block issues 9 loads per 8 FMAs; 16 chains and 10 loads per 16 FMAs
+ * leave both slack.
  * prefetch: the next pair's chunks (prefetch and prefetch + pstride), or NULL. */
 __attribute__((target(LE512_TARGET), always_inline))
 static inline void lstm_energy_block_pair_avx512(const int R, Py_ssize_t K, const float *A, Py_ssize_t a_rs,

@@ -229,7 +229,8 @@ static void LE_T(lstm_energy_gemm)(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, con
         /* Bmat packed for all of K and a row-major A read in place (the input projection): each
          * row chunk runs as a per-step product does, a panel's k chunks back to back, so each C
          * strip is stored once instead of once per k chunk, and read back from L1 rather than
-         * from L3 or memory between its k chunks (docs/kernels-performance.md, eleventh pass) */
+         * from L3 or memory between its k chunks (docs/kernels-performance.md, "Taken: the input
+         * projection run as the steps run") */
 #ifdef _OPENMP
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 #endif

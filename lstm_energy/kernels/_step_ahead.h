@@ -10,8 +10,8 @@
  * 8 k of the GEMV, so the out-of-order core overlaps the projection's FMAs with the GEMV's loads.
  * What is left of the share when the GEMV's k runs out (D > H, or a first block shorter than
  * LE_AHEAD_ROWS) runs after it. A spread of several k-rows per group by a counter (Bresenham) or a
- * loop cost most of the gain: GCC then spills the loop state (docs/kernels-performance.md, twelfth
- * pass, has the C-harness timings).
+ * loop cost most of the gain: GCC then spills the loop state (docs/kernels-performance.md, "The B = 1
+ * step with a later block's input projection folded in").
  *
  * Both products keep the sums and the order of the unfused calls: the GEMV as
  * lstm_energy_row_avx512 per k chunk of LE_KC (eight partial sums over k, then a fixed tree), the

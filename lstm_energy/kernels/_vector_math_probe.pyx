@@ -9,6 +9,7 @@ NumPy arrays, through the runtime-dispatched entry points or the baseline (SSE2)
 import numpy as np
 
 from lstm_energy._layers.aligned import aligned_empty
+from lstm_energy.errors import ConfigError, IsaUnsupportedError, ShapeError, StateError
 
 from lstm_energy.kernels._isa cimport bind_isa
 
@@ -49,7 +50,7 @@ BUILDS = ("dispatch", "baseline")
 
 def _check(values, build):
     if build not in BUILDS:
-        raise ValueError(f"build must be one of {BUILDS}, got {build!r}")
+        raise ConfigError(f"build must be one of {BUILDS}, got {build!r}")
     return np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
 
 
@@ -89,7 +90,10 @@ def vector_math_build():
     return ("baseline", "avx2", "avx512")[lstm_energy_vector_math_build()]
 
 
+#: the C constants the Python side restates (lstm_energy._layers.workspaces: PANEL_WIDTH, GEMM_K_CHUNK),
+#: read from _packed_gemm.h, so that a test can hold the two equal
 PANEL_WIDTH = LE_NR
+GEMM_K_CHUNK = LE_KC
 
 
 def packed_gemm_available():
@@ -119,17 +123,18 @@ def gemm_packed(float[:, :] a, float[:, :, ::1] panels, Py_ssize_t n, float[:, :
     a: (M, K) with unit column stride; c: (M, n) with unit column stride (any row strides).
     """
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_packed: the current kernel path has no packed GEMM (baseline); "
-                           "check packed_gemm_available() first")
+        raise IsaUnsupportedError("gemm_packed: the current kernel path has no packed GEMM (baseline); "
+                                  "check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[0], K = a.shape[1]
     if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != M
             or c.shape[1] != n or (n > 1 and c.strides[1] != 4) or (K > 1 and a.strides[1] != 4)):
-        raise ValueError(f"gemm_packed: shapes a {(a.shape[0], a.shape[1])}, panels "
+        raise ShapeError(f"gemm_packed: shapes a {(a.shape[0], a.shape[1])}, panels "
                          f"{(panels.shape[0], panels.shape[1], panels.shape[2])} for n={n}, c "
                          f"{(c.shape[0], c.shape[1])} do not fit c (M, n) = a (M, K) @ b (K, n) "
                          f"with unit column strides; pack b with pack_panels and pass matching arrays")
     if M == 0 or n == 0:
         return
+    # c[:] = a @ b (+ c)   (M, n), b (K, n) as its panels
     lstm_energy_gemm_packed(M, n, K, &a[0, 0], a.strides[0] // 4, &panels[0, 0, 0], accumulate,
                             &c[0, 0], c.strides[0] // 4)
 
@@ -141,13 +146,13 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
     b_packed: hand b over packed for all of K (as the layers pass W_ih.T to the input projection)
     instead of a row-major matrix the GEMM packs a k chunk at a time."""
     if not lstm_energy_packed_gemm_available():
-        raise RuntimeError("gemm_large: the current kernel path has no packed GEMM (baseline); "
-                           "check packed_gemm_available() first")
+        raise IsaUnsupportedError("gemm_large: the current kernel path has no packed GEMM (baseline); "
+                                  "check packed_gemm_available() first")
     cdef Py_ssize_t M = a.shape[1] if transpose_a else a.shape[0]
     cdef Py_ssize_t K = a.shape[0] if transpose_a else a.shape[1]
     cdef Py_ssize_t N = b.shape[1]
     if (b.shape[0] != K or c.shape[0] != M or c.shape[1] != N or (a.shape[1] > 1 and a.strides[1] != 4)):
-        raise ValueError(f"gemm_large: shapes a {(a.shape[0], a.shape[1])} (transpose_a={transpose_a}), "
+        raise ShapeError(f"gemm_large: shapes a {(a.shape[0], a.shape[1])} (transpose_a={transpose_a}), "
                          f"b {(b.shape[0], b.shape[1])}, c {(c.shape[0], c.shape[1])} do not fit "
                          f"c (M, N) = op(a) (M, K) @ b (K, N); pass matching arrays")
     if M == 0 or N == 0:
@@ -163,8 +168,10 @@ def gemm_large(float[:, :] a, float[:, ::1] b, float[:, ::1] c, bint accumulate,
         b_source, ldb, b_scratch = &panels[0], 0, NULL
     cdef Py_ssize_t lda = a.strides[0] // 4
     if transpose_a:
+        # c[:] = a.T @ b (+ c)   (M, N): the dW form
         lstm_energy_gemm(M, N, K, &a[0, 0], 1, lda, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)
     else:
+        # c[:] = a @ b (+ c)   (M, N)
         lstm_energy_gemm(M, N, K, &a[0, 0], lda, 1, b_source, ldb, b_scratch, accumulate, &c[0, 0], N)
 
 
@@ -182,17 +189,22 @@ def step_with_block(float[::1] h, float[:, :, ::1] panels, Py_ssize_t n, float[:
     columns of p untouched. h: (K,); panels: pack_panels(b) for b (K, n); c: (n,);
     x: (8, Kx); x_panels: pack_panels(bx) for bx (Kx, nx); p: (8, nx)."""
     if not lstm_energy_steps_project_ahead(1):
-        raise RuntimeError("step_with_block: the steps do not project ahead on this path or thread "
-                           "count (AVX-512 and one OpenMP thread only); check steps_project_ahead(1)")
+        message = ("step_with_block: the steps do not project ahead on this path or thread count (AVX-512 "
+                   "and one OpenMP thread only); check steps_project_ahead(1)")
+        from lstm_energy.kernels import isa
+        if isa.current() != "avx512":   # a kernel path without the fused step
+            raise IsaUnsupportedError(message)
+        raise StateError(message)       # the path has it, but the OpenMP pool has more than one thread now
     cdef Py_ssize_t K = h.shape[0], Kx = x.shape[1], n_xpanels = (nx + LE_NR - 1) // LE_NR
     if (panels.shape[0] != (n + LE_NR - 1) // LE_NR or panels.shape[1] != K or c.shape[0] != n
             or x.shape[0] != LE_AHEAD_ROWS or x_panels.shape[0] != n_xpanels
             or x_panels.shape[1] != Kx or p.shape[0] != LE_AHEAD_ROWS or p.shape[1] != nx
             or not 0 <= q0 <= q1 <= n_xpanels or K == 0 or Kx == 0 or n == 0):
-        raise ValueError(f"step_with_block: shapes h ({K},), panels {tuple(panels.shape)[:3]} for "
+        raise ShapeError(f"step_with_block: shapes h ({K},), panels {tuple(panels.shape)[:3]} for "
                          f"n={n}, c ({c.shape[0]},), x {tuple(x.shape)[:2]}, x_panels "
                          f"{tuple(x_panels.shape)[:3]} for nx={nx}, p {tuple(p.shape)[:2]}, panels "
                          f"[{q0}, {q1}) do not fit c (n,) = h @ b, p ({LE_AHEAD_ROWS}, nx) = x @ bx; "
                          f"pack b and bx with pack_panels and pass non-empty matching arrays")
+    # c[:] = h @ b (+ c)   (n,);  p[:, 16*q0 : 16*q1] = x @ bx[:, 16*q0 : 16*q1]   (8, <= nx)
     lstm_energy_row_step_with_block(n, K, &h[0], &panels[0, 0, 0], accumulate, &c[0], nx, Kx, &x[0, 0],
                                     Kx, &x_panels[0, 0, 0], q0, q1, &p[0, 0], nx)

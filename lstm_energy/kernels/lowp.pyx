@@ -22,7 +22,7 @@ import numpy as np
 
 from lstm_energy._layers.aligned import aligned_copy, aligned_empty, aligned_zeros
 from lstm_energy.config import GATES
-from lstm_energy.errors import IsaUnsupportedError
+from lstm_energy.errors import ConfigError, IsaUnsupportedError, ShapeError
 
 from libc.stdint cimport int8_t, int32_t, uint16_t
 
@@ -84,7 +84,7 @@ def product_path(str precision):
         if path == LE_LP_AMX:
             return "amx_bf16"
         return "avx512_bf16" if path == LE_LP_AVX512 else PATH_NAMES[path]
-    raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+    raise ConfigError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
 
 
 def amx_missing():
@@ -189,7 +189,7 @@ def int8_layout(path=None):
     if path is None:
         return "k4" if lstm_energy_int8_layout(lstm_energy_int8_path()) == 4 else "k2"
     if path not in ("scalar", "avx2", "vnni", "amx_int8"):
-        raise ValueError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2', 'vnni' or 'amx_int8'")
+        raise ConfigError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2', 'vnni' or 'amx_int8'")
     return "k4" if path in ("vnni", "amx_int8") else "k2"
 
 
@@ -208,7 +208,7 @@ def pack_weight(w, str precision, layout=None):
     if precision == "int8":
         layout = int8_layout() if layout is None else layout
         if layout not in ("k4", "k2"):
-            raise ValueError(f"unknown int8 layout {layout!r}: expected 'k4' (VNNI) or 'k2' (AVX2, scalar)")
+            raise ConfigError(f"unknown int8 layout {layout!r}: expected 'k4' (VNNI) or 'k2' (AVX2, scalar)")
         group = 4 if layout == "k4" else 2
         wq, wscale = prepare_weight(w, "int8")
         Kp = int8_padded_k(K)
@@ -228,7 +228,7 @@ def pack_weight(w, str precision, layout=None):
         padded[:N, :K] = bits
         panels = aligned_copy(padded.reshape(P, 16, Kp // 2, 2).transpose(0, 2, 1, 3))
         return {"precision": "bf16", "layout": "k2", "N": N, "K": K, "Kp": Kp, "panels": panels.reshape(-1)}
-    raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+    raise ConfigError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
 
 
 def scratch_size(Py_ssize_t M, Py_ssize_t K):
@@ -258,7 +258,7 @@ cdef class _Packed:
         if self.int8:
             now = int8_layout()
             if packed.get("layout") != now:
-                raise ValueError(
+                raise ShapeError(
                     f"this int8 weight was packed in layout {packed.get('layout')!r}, but the int8 "
                     f"products now take the {product_path('int8')} path, which reads layout {now!r}: "
                     "pack it again (pack_weight) after changing the instruction-set path")
@@ -280,7 +280,7 @@ cdef class _Scratch:
     def __init__(self, float[::1] scratch, Py_ssize_t M, Py_ssize_t K, str who):
         cdef Py_ssize_t need = scratch_size(M, K)
         if scratch.shape[0] < need:
-            raise ValueError(f"{who}: scratch has {scratch.shape[0]} float32 elements, needs {need} for {M} "
+            raise ShapeError(f"{who}: scratch has {scratch.shape[0]} float32 elements, needs {need} for {M} "
                              f"rows of {K}; allocate np.empty(lowp.scratch_size({M}, {K}), np.float32)")
         self.q = &scratch[0]
         self.scales = &scratch[0] + (need - M)
@@ -292,12 +292,17 @@ cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py
     cdef int path
     if w.int8:
         path = lstm_energy_int8_path()
+        # q, s = quantize_rows(a[:M])   (M, K) int8 (stored as the path's layout), (M,) scales
         lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.q, sc.scales, lstm_energy_int8_layout(path))
+        # c[:M] (+)= (q @ Wq.T) * (s[:, None] * wscale[None, :])   (M, N), exact int32 sums,
+        #   Wq, wscale = quantize_rows(W) (reference.lowp.int8_linear)
         lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.q, sc.scales, w.q_panels, w.wsum, w.wscale, c, ldc,
                               accumulate)
     else:
         path = lstm_energy_bf16_path()
+        # a16 = to_bf16(a[:M])   (M, K) bf16 bits
         lstm_energy_bf16_rows(a, lda, M, w.K, w.Kp, <uint16_t*>sc.q)
+        # c[:M] (+)= a16 @ to_bf16(W).T   (M, N), float32 sums (reference.lowp.bf16_linear)
         lstm_energy_bf16_gemm(path, M, w.N, w.Kp, <uint16_t*>sc.q, w.b_panels, c, ldc, accumulate)
 
 
@@ -307,12 +312,13 @@ def linear(const float[:, ::1] a, dict packed, float[:, ::1] out, bint accumulat
     cdef _Packed w = _Packed(packed)
     cdef Py_ssize_t M = a.shape[0]
     if a.shape[1] != w.K or out.shape[0] != M or out.shape[1] != w.N:
-        raise ValueError(f"linear: a {tuple(a.shape)[:2]}, out {tuple(out.shape)[:2]} do not fit a packed "
+        raise ShapeError(f"linear: a {tuple(a.shape)[:2]}, out {tuple(out.shape)[:2]} do not fit a packed "
                          f"weight of N={w.N}, K={w.K}: pass a (M, {w.K}) and out (M, {w.N})")
     if scratch is None:
         scratch = aligned_empty(scratch_size(M, w.K), np.float32)
     cdef _Scratch sc = _Scratch(scratch, M, w.K, "linear")
     with nogil:
+        # out[:] (+)= a @ W.T   (M, N), in the packed weight's precision
         linear_rows(w, sc, &a[0, 0], a.shape[1], M, &out[0, 0], out.shape[1], accumulate)
 
 
@@ -346,7 +352,10 @@ cdef inline void cell_rows(int kind, bint relu, Py_ssize_t b0, Py_ssize_t b1, Py
                 y[j] = g[j]
 
 
-CHUNK_BYTES = 256 * 1024   # the gates of one input-projection chunk: a quarter of Zen 4's L2, half of Zen 3's
+#: the gates of one input-projection chunk: at most half of an L2 of 512 KiB or more, so that they stay in L2
+#: beside the weights the steps stream (docs/kernels-performance.md, "The input projection a chunk of steps
+#: at a time")
+CHUNK_BYTES = 256 * 1024
 CHUNK_MIN_ROWS = 64        # rows of one input-projection product at the least (small batches)
 
 
@@ -370,7 +379,7 @@ def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssiz
     G = GATES[cell]
     Tc = chunk_steps(T, B, G * H) if steps_per_chunk is None else steps_per_chunk
     if not 1 <= Tc <= max(T, 1):
-        raise ValueError(f"workspace_shapes: steps_per_chunk={Tc} must be between 1 and T={T}")
+        raise ConfigError(f"workspace_shapes: steps_per_chunk={Tc} must be between 1 and T={T}")
     shapes = {"gates": (Tc, B, G * H), "scratch": (scratch_size(Tc * B, max(D, H)),)}
     if cell == "gru":
         shapes["gh"] = (B, 3 * H)
@@ -401,15 +410,15 @@ def lowp_forward(str cell,
     cdef _Packed wi = _Packed(w_ih)
     cdef _Packed wh = _Packed(w_hh)
     if wi.N != G * H or wi.K != D or wh.N != G * H or wh.K != H or w_ih["precision"] != w_hh["precision"]:
-        raise ValueError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / "
+        raise ShapeError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / "
                          f"(N={wh.N}, K={wh.K}) "
                          f"do not fit D={D}, H={H}, G={G}; pack w_ih ({G * H}, {D}) and w_hh ({G * H}, {H}) "
                          "with the same precision")
     if bias.shape[0] != (4 * H if kind == 1 else G * H):
-        raise ValueError(f"lowp_forward({cell!r}): bias has {bias.shape[0]} elements, expected "
+        raise ShapeError(f"lowp_forward({cell!r}): bias has {bias.shape[0]} elements, expected "
                          f"{4 * H if kind == 1 else G * H}")
     if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
-        raise ValueError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
+        raise ShapeError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
     given = ws.get("gates")   # its first dimension is the chunk length (checked with the rest below)
     cdef Py_ssize_t Tc = chunk_steps(T, B, G * H)
     if given is not None and given.ndim == 3 and 1 <= given.shape[0] <= T:
@@ -418,7 +427,7 @@ def lowp_forward(str cell,
     for name, shape in expected.items():
         found = ws.get(name)
         if found is None or found.shape != shape or found.dtype != np.float32 or not found.flags.c_contiguous:
-            raise ValueError(f"lowp_forward({cell!r}): workspace {name!r} must be a C-contiguous "
+            raise ShapeError(f"lowp_forward({cell!r}): workspace {name!r} must be a C-contiguous "
                              f"float32 array of shape {shape}, got "
                              f"{None if found is None else (found.shape, found.dtype.name)}; allocate "
                              "lowp.workspace_shapes(cell, T, B, D, H)")
@@ -450,6 +459,7 @@ def lowp_forward(str cell,
             if s % Tc == 0:   # the input projection of steps s .. s + n - 1, times t_lo .. t_lo + n - 1
                 n = min(Tc, T - s)
                 t_lo = t - n + 1 if reverse else t
+                # gates[:n] = x[t_lo:t_lo+n] @ W_ih.T   (n*B, G*H), in the weights' precision
                 linear_rows(wi, sx, &x[t_lo, 0, 0], D, n * B, gb, GH, 0)
             if s == 0:
                 h_prev = &h0[0, 0]
@@ -459,8 +469,10 @@ def lowp_forward(str cell,
                 h_ld = y_ld
             g_t = gb + (t - t_lo) * B * GH
             if kind == 1:
+                # gh = h_prev @ W_hh.T   (B, 3H)
                 linear_rows(wh, sx, h_prev, h_ld, B, ghp, 3 * H, 0)
             else:
+                # gates[t - t_lo] += h_prev @ W_hh.T   (B, G*H)
                 linear_rows(wh, sx, h_prev, h_ld, B, g_t, GH, 1)
             nt = cell_threads(B, B * GH)
             if nt > 1:   # rows split over the pool, as the step's product is

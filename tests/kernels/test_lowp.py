@@ -194,7 +194,8 @@ def test_reduced_precision_panels_pair_as_the_float32_products_do():
 def test_packed_weights_start_on_a_cache_line(precision, layout):
     """Every array a product streams (the panels' 64-byte rows, the int8 column sums and scales, 64 bytes
     per panel) starts on a 64-byte line, whatever the allocator returned: a line-straddling zmm or tile load
-    made the same product's speed depend on the process (docs/kernels-performance.md, fifteenth pass)."""
+    made the same product's speed depend on the process (docs/kernels-performance.md, "The reduced-precision
+    packed weights on cache lines")."""
     rng = np.random.default_rng(5)
     for N, K in [(16, 4), (40, 30), (512, 128), (1024, 256), (1536, 512), (33, 513)]:
         packed = lowp.pack_weight(rng.standard_normal((N, K)).astype(np.float32), precision, layout)

@@ -6,7 +6,7 @@ import pytest
 from kernel_harness import VARIANTS, make_problem, nan_buffers, run_backward, run_forward
 
 import lstm_energy.kernels as kernels
-from lstm_energy.errors import ShapeError, StateError
+from lstm_energy.errors import ArgumentTypeError, ConfigError, ShapeError, StateError
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -92,16 +92,18 @@ def test_workspace_shapes_values():
 
 
 @pytest.mark.parametrize(
-    "args, match",
+    "args, error, match",
     [
-        (("lstmx", "forward", 1, 1, 1, 1, True), "cell must be one of"),
-        (("lstm", "sideways", 1, 1, 1, 1, True), "pass_ must be one of"),
-        (("gru", "forward", 0, 1, 1, 1, True), "T must be a positive int"),
-        (("rnn", "forward", 1, 1, 2.0, 1, True), "D must be a positive int"),
+        (("lstmx", "forward", 1, 1, 1, 1, True), ConfigError, "cell must be one of"),
+        (("lstm", "sideways", 1, 1, 1, 1, True), ConfigError, "pass_ must be one of"),
+        (("gru", "forward", 0, 1, 1, 1, True), ConfigError, "T must be a positive int"),
+        (("rnn", "forward", 1, 1, 2.0, 1, True), ArgumentTypeError, "D must be a positive int"),
     ],
 )
-def test_workspace_shapes_rejects_bad_arguments(args, match):
-    with pytest.raises(ValueError, match=match):
+def test_workspace_shapes_rejects_bad_arguments(args, error, match):
+    """A value out of range is a ConfigError (a ValueError), one of the wrong type an ArgumentTypeError (a
+    TypeError)."""
+    with pytest.raises(error, match=match):
         kernels.workspace_shapes(*args)
 
 

@@ -184,20 +184,6 @@ def test_a_pair_of_panels_sums_each_column_as_a_panel_alone(M, K, b_packed, pair
         np.testing.assert_array_equal(large[:, lo:hi], alone_large, err_msg=f"large, columns {lo}:{hi}")
 
 
-def test_panels_are_paired_on_every_avx512_cpu_but_zen_4():
-    """Zen 4 (AMD family 0x19 with AVX-512) runs one 512-bit FMA per cycle: single panels; other CPUs pair.
-    The C side reads CPUID; /proc/cpuinfo says the same."""
-    from lstm_energy.meters.microarchitecture import read_cpuinfo
-
-    vendor, family, _ = read_cpuinfo()
-    on_this_cpu = not (vendor == "amd" and family == 0x19)
-    assert probe.panel_pairs() == on_this_cpu
-    assert probe.set_panel_pairs(not on_this_cpu) == on_this_cpu
-    assert probe.panel_pairs() == (not on_this_cpu)
-    probe.set_panel_pairs(None)
-    assert probe.panel_pairs() == on_this_cpu
-
-
 #: (B, H) per cell: small (the cell rows on one thread) and large enough that a step's cell work is
 #: split over the pool (B * gates * H >= CELL_PARALLEL_MIN = 16384, an odd B so the split is uneven)
 AGREEMENT_SIZES = {"lstm": [(7, 48), (33, 128)], "gru": [(7, 48), (33, 192)], "rnn": [(7, 48), (33, 512)]}
