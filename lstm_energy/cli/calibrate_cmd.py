@@ -14,8 +14,9 @@ import json
 import socket
 import sys
 import warnings
+from collections.abc import Sequence
 
-from lstm_energy.cli.arg_types import positive_int
+from lstm_energy.cli.arg_types import add_meter_argument, positive_int
 from lstm_energy.config import IMPLS
 
 NAME = "calibrate"
@@ -26,14 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "-o", "--output", default=None, help="profile file to write (default model-profile-<hostname>.json)"
     )
-    from lstm_energy.meters.registry import NAMES as METER_NAMES
-
-    parser.add_argument(
-        "--meter",
-        default="auto",
-        choices=METER_NAMES,
-        help="a MEASURED meter (default auto; see `lstm-energy meters`); estimators are refused",
-    )
+    add_meter_argument(parser, "it must be a MEASURED one: estimators are refused")
     parser.add_argument(
         "--impl",
         choices=IMPLS,
@@ -44,35 +38,36 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the saved profile as JSON")
 
 
-def run(args) -> int:
+def run(args, *, meter=None, configs: Sequence[dict] | None = None) -> int:
+    """Calibrate and save the profile; 1 with the reason when no measured meter counts or the fit is refused.
+
+    meter: an open meter to calibrate against instead of opening ``--meter`` (injected by tests and
+    library callers; it is left open). configs: the calibration set (default
+    ``lstm_energy.measure.calibration.default_calibration_set()``).
+    """
     from lstm_energy.errors import CalibrationError, MeterUnavailableError
     from lstm_energy.measure.calibration import calibrate
     from lstm_energy.meters import opened_meter
 
+    requested = args.meter if meter is None else meter
     with contextlib.ExitStack() as opened:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                meter = opened.enter_context(opened_meter(args.meter))
+                measuring = opened.enter_context(opened_meter(requested))
             except MeterUnavailableError as err:
                 print(
                     f"ERROR: calibration needs real energy counters and meter {args.meter!r} is not usable here: {err}",
                     file=sys.stderr,
                 )
                 return 1
-        if meter.provenance != "measured":
-            # with "auto": the registry's warning says why each measured backend failed
-            why = "".join(f"\n{w.message}" for w in caught if not issubclass(w.category, ResourceWarning))
-            print(
-                f"ERROR: calibration needs real energy counters, but meter {meter.name!r} gives {meter.provenance} "
-                "joules; fitting the estimator to them would prove nothing. Run `lstm-energy calibrate` on a machine "
-                f"with RAPL (see `lstm-energy meters` for what is missing here) and copy the profile file over.{why}",
-                file=sys.stderr,
-            )
+        if measuring.provenance != "measured":
+            _refuse_unmeasured(measuring, caught)
             return 1
         try:
             profile = calibrate(
-                meter,
+                measuring,
+                configs,
                 impl=args.impl,
                 windows=args.windows,
                 progress=lambda line: print(line, file=sys.stderr, flush=True),
@@ -80,6 +75,22 @@ def run(args) -> int:
         except CalibrationError as err:
             print(f"ERROR: calibration refused, no profile written: {err}", file=sys.stderr)
             return 1
+    return _save_and_show(profile, args)
+
+
+def _refuse_unmeasured(meter, caught: list) -> None:
+    """Say on stderr why an estimated or simulated meter cannot calibrate (with "auto": why nothing measured)."""
+    why = "".join(f"\n{w.message}" for w in caught if not issubclass(w.category, ResourceWarning))
+    print(
+        f"ERROR: calibration needs real energy counters, but meter {meter.name!r} gives {meter.provenance} "
+        "joules; fitting the estimator to them would prove nothing. Run `lstm-energy calibrate` on a machine "
+        f"with RAPL (see `lstm-energy meters` for what is missing here) and copy the profile file over.{why}",
+        file=sys.stderr,
+    )
+
+
+def _save_and_show(profile, args) -> int:
+    """Write the profile file and print it (JSON with --json, else the parameters and the fit)."""
     path = profile.save(args.output or f"model-profile-{socket.gethostname()}.json")
     if args.json:
         json.dump(profile.to_json(), sys.stdout, indent=2)

@@ -7,8 +7,10 @@ Training run (one long piece of work, not a repeatable call)::
     dynamic = total - idle power x training wall time
 
 The pair is one work window and its idle twin of equal length, exactly the protocol's window
-(``lstm_energy.measure.protocol``), summarised by the protocol's own ``summarize_windows`` so the
-figures carry the same provenance, meter description and warnings as every other measurement.
+(``lstm_energy.measure.protocol``): checked by the protocol's own ``require_counting`` (a stalled or
+implausible measured counter stops it), taken under the same host measurement lock, and summarised
+by the protocol's ``summarize_windows``, so the figures carry the same provenance, meter description
+and warnings as every other measurement.
 
 Per forecast: ``lstm_energy.measure.measure`` (warm-up, repetition calibration, K windows each with
 an idle twin) on the prepared predict call over the whole test split; joules per forecast is joules
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -172,15 +174,32 @@ def measure_run(
     work: Work,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
+    host_lock=None,
 ):
     """Energy of one long run: a work window around ``run()`` and an idle window of equal length.
 
+    meter: an ``EnergyMeter``, or a registry name opened here and closed at the end (as ``measure``).
     work: FLOPs and bytes ``run()`` does, computed beforehand so nothing but ``run()`` executes inside
     the work window; told to the meter (``note_work``) before the closing read.
+    host_lock: the host-wide measurement lock held around both windows, as ``measure`` holds it
+    (None: as the environment configures it; False: none; or a HostLock).
     Returns ``(run's result, lstm_energy.measure.Measurement)`` with one window and one call, so
     ``joules_per_call`` is the dynamic and ``total_joules_per_call`` the total joules of the run.
+    A MEASURED meter whose counter stalled or read implausibly in either window raises MeterError
+    (the protocol's own check, ``require_counting``): no figure is returned.
     """
-    from lstm_energy.measure.protocol import Window, summarize_windows
+    from lstm_energy.measure import host_lock as host_lock_module
+    from lstm_energy.meters.registry import opened_meter
+
+    lock = host_lock_module.resolve(host_lock)
+    with opened_meter(meter) as open_meter, lock.held() as held:
+        result, measurement = _measure_run_with(run, open_meter, work=work, clock=clock, sleep=sleep)
+    return result, replace(measurement, lock_wait_seconds=held.wait_seconds)
+
+
+def _measure_run_with(run, meter, *, work: Work, clock, sleep):
+    """``measure_run`` on an open meter, with the host lock held."""
+    from lstm_energy.measure.protocol import Window, require_counting, summarize_windows
 
     cpu_start = time.process_time()
     start = clock()
@@ -200,6 +219,7 @@ def measure_run(
     idle = idle_end - idle_start
 
     window = Window(1, seconds, cpu_seconds, dict(energy.joules), idle_seconds, dict(idle.joules))
+    require_counting(meter, window)
     measurement = summarize_windows(
         [window],
         meter_description=meter.describe(),

@@ -26,15 +26,11 @@ def _read_text(path: Path) -> str | None:
 
 
 def cpu_model(proc_root: str | os.PathLike = "/proc") -> str | None:
-    """The first ``model name`` line of /proc/cpuinfo (None when absent, e.g. on some ARM kernels)."""
-    text = _read_text(Path(proc_root) / "cpuinfo")
-    if text is None:
-        return None
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            return value.strip()
-    return None
+    """The first ``model name`` line of ``proc_root``/cpuinfo, read by lstm_energy.machine.info's parser
+    (None when absent, e.g. on some ARM kernels: this block records what the file says, never a guess)."""
+    from lstm_energy.machine.info import cpuinfo_fields
+
+    return cpuinfo_fields(Path(proc_root) / "cpuinfo").get("model name")
 
 
 def governor(sysfs_root: str | os.PathLike = "/sys") -> str | None:

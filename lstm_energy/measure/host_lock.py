@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from lstm_energy.errors import HostBusyError
+from lstm_energy.errors import ArgumentTypeError, HostBusyError
 
 LOCK_NAME = "lstm-energy-measure.lock"
 PATH_VARIABLE = "LSTM_ENERGY_HOST_LOCK"
@@ -171,7 +171,7 @@ def resolve(host_lock) -> HostLock | NoLock:
     if host_lock is False:
         return NoLock()
     if not hasattr(host_lock, "held"):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"host_lock must be None (from the environment), False (no lock) or a HostLock, got {host_lock!r}"
         )
     return host_lock

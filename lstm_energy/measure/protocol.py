@@ -7,15 +7,25 @@ Protocol (``measure``)::
                       target = max(min_window_seconds, 100 x meter.update_interval_seconds)
                       (a counter read is quantised to one update at each edge; 100 updates keep
                       that edge error at or below ~2% of a window; RAPL updates every ~1 ms:
-                      Intel SDM Vol. 3B "RAPL Interfaces", see docs/energy-measurement.md)
+                      Intel SDM Vol. 3B "RAPL Interfaces", see docs/energy-measurement.md).
+                      The first trial is sized from the warm-up's own rate (a run at least one
+                      target long when the warm-up is automatic), so one slow call cannot decide.
     3. K windows      each window: read, calls_per_window x fn(), read        -> work joules
                       then: read, time.sleep(same wall time), read           -> idle joules
-    4. statistics     per-window values -> median, IQR, bootstrap 95% CI (statistics.py)
+                      A work window shorter than the target is not kept: calls_per_window grows
+                      from that window's own length (x1.1 headroom, at most x100) and the windows
+                      start over, so every kept window has the same calls; after
+                      MAX_WINDOW_RESTARTS restarts short windows are kept and the Measurement's
+                      warnings name their lengths.
+    4. statistics     per-window values -> median, IQR, bootstrap 95% CI (statistics.py); one
+                      window has no IQR, CI or CV (None) and a warning says so
 
 A MEASURED meter's counter must count in every window: a work or idle window in which a headline
-domain does not advance, runs backwards or implies an implausible power (outside 0.05-1,000 W, see
-:mod:`lstm_energy.meters.liveness`) stops the measurement with a MeterError naming the window, so a
-stalled counter can never be stored as "measured 0 J".
+domain does not advance, runs backwards or implies an implausible power (below 0.5 W busy or
+0.05 W idle, above 1,000 W; see :mod:`lstm_energy.meters.liveness`) stops the measurement with a
+MeterError naming the window, so a stalled counter can never be stored as "measured 0 J". The one
+check is :func:`require_counting`; every code path that turns meter reads into a Window calls it
+(this protocol, and ``lstm_energy.forecast.energy.measure_run`` for one long run).
 
 Idle baseline: INTERLEAVED, one idle window of the same length right after each work window. Why
 not one baseline before/after the run: package idle power drifts with temperature (leakage) and
@@ -39,7 +49,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lstm_energy.errors import MeterError
+from lstm_energy.errors import ConfigError, MeterError
 from lstm_energy.measure import checks
 from lstm_energy.measure import host_lock as host_lock_module
 from lstm_energy.measure.protocol_constants import MIN_UPDATES_PER_WINDOW
@@ -54,6 +64,8 @@ MIN_WARMUP_CALLS = 3
 CALIBRATION_HEADROOM = 1.1
 #: repetition calibration grows calls by at most this factor per trial (guards against a 0-s first call)
 MAX_CALIBRATION_GROWTH = 100
+#: a work window shorter than the target restarts the windows with more calls at most this many times
+MAX_WINDOW_RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -108,11 +120,14 @@ class Measurement:
     cpu_seconds_per_call: Summary
     idle_watts: float
     domains_joules_per_call: dict
-    cv_seconds: float
-    cv_joules: float
+    #: coefficients of variation of per-window seconds and total joules; None for one window
+    cv_seconds: float | None
+    cv_joules: float | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: seconds spent waiting for the host measurement lock before the warm-up (host_lock.py)
     lock_wait_seconds: float = 0.0
+    #: times the windows started over with more calls because a work window fell short of the target
+    window_restarts: int = 0
 
     @property
     def joules_per_sequence(self) -> Summary:
@@ -140,61 +155,83 @@ def _run_calls(fn: Callable[[], object], calls: int) -> None:
         fn()
 
 
+def grown_calls(calls: int, elapsed_seconds: float, target_seconds: float) -> int:
+    """Calls expected to last CALIBRATION_HEADROOM x ``target_seconds``, scaled from ``calls`` that lasted
+    ``elapsed_seconds``; growth is capped at MAX_CALIBRATION_GROWTH (also for a 0-s run) and adds at
+    least one call, so repeated growth always gets somewhere."""
+    growth: float
+    if elapsed_seconds <= 0:
+        growth = MAX_CALIBRATION_GROWTH
+    else:
+        growth = min(MAX_CALIBRATION_GROWTH, CALIBRATION_HEADROOM * target_seconds / elapsed_seconds)
+    return max(calls + 1, math.ceil(calls * growth))
+
+
 def calibrate_calls(
     fn: Callable[[], object],
     target_seconds: float,
     *,
     clock: Callable[[], float] = time.perf_counter,
     max_trials: int = 12,
+    first_calls: int = 1,
 ) -> int:
     """Smallest tried number of calls whose run lasts at least ``target_seconds``.
 
-    Starts at one call and rescales by target/elapsed (x1.1 headroom, growth capped at x100 per
-    trial) until a trial meets the target. Every trial also warms the code further.
+    Starts at ``first_calls`` (1 unless the caller knows a better guess, e.g. from the warm-up) and
+    rescales by target/elapsed (x1.1 headroom, growth capped at x100 per trial) until a trial meets
+    the target. Every trial also warms the code further.
     """
     if target_seconds <= 0:
-        raise ValueError(f"target_seconds must be > 0, got {target_seconds}; pass the window length in seconds")
-    calls = 1
+        raise ConfigError(f"target_seconds must be > 0, got {target_seconds}; pass the window length in seconds")
+    if isinstance(first_calls, bool) or not isinstance(first_calls, int) or first_calls < 1:
+        raise ConfigError(f"first_calls must be a positive int, got {first_calls!r}; 1 is the safe start")
+    calls = first_calls
     for _ in range(max_trials):
         start = clock()
         _run_calls(fn, calls)
         elapsed = clock() - start
         if elapsed >= target_seconds:
             return calls
-        growth: float
-        if elapsed <= 0:
-            growth = MAX_CALIBRATION_GROWTH
-        else:
-            growth = min(MAX_CALIBRATION_GROWTH, CALIBRATION_HEADROOM * target_seconds / elapsed)
-        calls = max(calls + 1, math.ceil(calls * growth))
+        calls = grown_calls(calls, elapsed, target_seconds)
     return calls
+
+
+def first_trial_calls(warmup_calls: int, warmup_seconds: float, target_seconds: float) -> int:
+    """Calls that the warm-up's average rate predicts for ``target_seconds`` (at least 1; 1 when the
+    warm-up made no calls or took no time). The rate includes the slow first calls, so the guess errs
+    towards too few calls, which the calibration then grows from a trial of its own."""
+    if warmup_calls < 1 or warmup_seconds <= 0:
+        return 1
+    return max(1, math.ceil(target_seconds * warmup_calls / warmup_seconds))
 
 
 def _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes_):
     if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive int (sequences per call), got {batch!r}")
+        raise ConfigError(f"batch must be a positive int (sequences per call), got {batch!r}")
     if not isinstance(windows, int) or windows < 1:
-        raise ValueError(f"windows must be a positive int, got {windows!r}; 7 or more gives a useful IQR")
+        raise ConfigError(f"windows must be a positive int, got {windows!r}; 7 or more gives a useful IQR")
     if not min_window_seconds > 0:
-        raise ValueError(f"min_window_seconds must be > 0, got {min_window_seconds!r}; 0.1 s is the default")
+        raise ConfigError(f"min_window_seconds must be > 0, got {min_window_seconds!r}; 0.1 s is the default")
     if warmup_calls is not None and (not isinstance(warmup_calls, int) or warmup_calls < 0):
-        raise ValueError(f"warmup_calls must be None (automatic) or an int >= 0, got {warmup_calls!r}")
+        raise ConfigError(f"warmup_calls must be None (automatic) or an int >= 0, got {warmup_calls!r}")
     for name, value in (("flops", flops), ("bytes", bytes_)):
         if value is not None and not value >= 0:
-            raise ValueError(f"{name} per call must be None or >= 0, got {value!r}")
+            raise ConfigError(f"{name} per call must be None or >= 0, got {value!r}")
 
 
-def _warm_up(fn, warmup_calls, target_seconds, clock) -> int:
-    """Run the warm-up; automatic (None) means >= 3 calls and >= one window of time. Returns calls made."""
+def _warm_up(fn, warmup_calls, target_seconds, clock) -> tuple[int, float]:
+    """Run the warm-up; automatic (None) means >= 3 calls and >= one window of time.
+
+    Returns (calls made, seconds they took)."""
+    start = clock()
     if warmup_calls is not None:
         _run_calls(fn, warmup_calls)
-        return warmup_calls
+        return warmup_calls, clock() - start
     made = 0
-    start = clock()
     while made < MIN_WARMUP_CALLS or clock() - start < target_seconds:
         fn()
         made += 1
-    return made
+    return made, clock() - start
 
 
 def measure(
@@ -250,52 +287,23 @@ def _measure_with(
     update_interval = float(getattr(meter, "update_interval_seconds", 1e-3))
     target = target_window_seconds(min_window_seconds, update_interval)
 
-    warmup_made = _warm_up(fn, warmup_calls, target, clock)
-    calls = calibrate_calls(fn, target * CALIBRATION_HEADROOM, clock=clock)
-
-    measured: list[Window] = []
-    for index in range(windows):
-        cpu_start = time.process_time()
-        started_at = time.time()
-        start = clock()
-        sample_start = meter.read()
-        _run_calls(fn, calls)
-        if flops is not None or bytes_ is not None:
-            meter.note_work(flops=float(flops or 0.0) * calls, bytes=float(bytes_ or 0.0) * calls)
-        sample_end = meter.read()
-        seconds = clock() - start
-        cpu_seconds = time.process_time() - cpu_start
-        work = sample_end - sample_start
-
-        idle_cpu_start = time.process_time()
-        idle_start_time = clock()
-        idle_start = meter.read()
-        sleep(seconds)
-        idle_end = meter.read()
-        idle_seconds = clock() - idle_start_time
-        idle_cpu_seconds = time.process_time() - idle_cpu_start
-        ended_at = time.time()
-        idle = idle_end - idle_start
-        if meter.provenance == "measured":
-            _require_counting(
-                meter, index, windows, ("work", seconds, work.joules), ("idle", idle_seconds, idle.joules)
-            )
-        measured.append(
-            Window(
-                calls,
-                seconds,
-                cpu_seconds,
-                dict(work.joules),
-                idle_seconds,
-                dict(idle.joules),
-                idle_cpu_seconds,
-                started_at,
-                ended_at,
-            )
-        )
-
+    warmup_made, warmup_seconds = _warm_up(fn, warmup_calls, target, clock)
+    calibration_target = target * CALIBRATION_HEADROOM
+    first_calls = first_trial_calls(warmup_made, warmup_seconds, calibration_target)
+    calls = calibrate_calls(fn, calibration_target, clock=clock, first_calls=first_calls)
+    kept, calls, restarts = _measure_windows(
+        fn,
+        meter,
+        calls,
+        windows=windows,
+        target=target,
+        flops=flops,
+        bytes_=bytes_,
+        clock=clock,
+        sleep=sleep,
+    )
     return summarize_windows(
-        measured,
+        kept,
         meter_description=meter.describe(),
         provenance=meter.provenance,
         headline_domains=tuple(meter.headline_domains),
@@ -305,11 +313,75 @@ def _measure_with(
         warmup_calls=warmup_made,
         target_window_seconds=target,
         seed=seed,
+        window_restarts=restarts,
     )
 
 
-def _require_counting(meter, index: int, windows: int, *spans: tuple[str, float, Mapping[str, float]]) -> None:
-    """MeterError when a work or idle span of window ``index`` shows a stalled or implausible counter."""
+def _measure_windows(
+    fn, meter, calls, *, windows, target, flops, bytes_, clock, sleep
+) -> tuple[list[Window], int, int]:
+    """``windows`` windows of equal calls, each at least ``target`` seconds of work when it can be done.
+
+    A work window shorter than the target is not kept: calls grow from that window's own length
+    (``grown_calls``) and the kept windows are dropped, because the statistics assume the same calls
+    in every window. After MAX_WINDOW_RESTARTS restarts short windows are kept as they come (the
+    summary warns with their lengths). Returns (kept windows, calls per window, restarts)."""
+    kept: list[Window] = []
+    restarts = 0
+    while len(kept) < windows:
+        window = _measure_window(fn, meter, calls, flops=flops, bytes_=bytes_, clock=clock, sleep=sleep)
+        require_counting(meter, window, index=len(kept), windows=windows)
+        if window.seconds < target and restarts < MAX_WINDOW_RESTARTS:
+            calls = grown_calls(calls, window.seconds, target)
+            kept = []
+            restarts += 1
+            continue
+        kept.append(window)
+    return kept, calls, restarts
+
+
+def _measure_window(fn, meter, calls, *, flops, bytes_, clock, sleep) -> Window:
+    """One work window of ``calls`` calls and its idle twin of the same wall time."""
+    cpu_start = time.process_time()
+    started_at = time.time()
+    start = clock()
+    sample_start = meter.read()
+    _run_calls(fn, calls)
+    if flops is not None or bytes_ is not None:
+        meter.note_work(flops=float(flops or 0.0) * calls, bytes=float(bytes_ or 0.0) * calls)
+    sample_end = meter.read()
+    seconds = clock() - start
+    cpu_seconds = time.process_time() - cpu_start
+    work = sample_end - sample_start
+
+    idle_cpu_start = time.process_time()
+    idle_start_time = clock()
+    idle_start = meter.read()
+    sleep(seconds)
+    idle_end = meter.read()
+    idle_seconds = clock() - idle_start_time
+    idle_cpu_seconds = time.process_time() - idle_cpu_start
+    idle = idle_end - idle_start
+    return Window(
+        calls,
+        seconds,
+        cpu_seconds,
+        dict(work.joules),
+        idle_seconds,
+        dict(idle.joules),
+        idle_cpu_seconds,
+        started_at,
+        time.time(),
+    )
+
+
+def require_counting(meter, window: Window, *, index: int = 0, windows: int = 1) -> None:
+    """MeterError when a MEASURED meter's counter stalled or read implausibly in ``window`` (its work span
+    or its idle twin); nothing for estimated and simulated meters. index / windows: where the window is
+    in the measurement (named in the message)."""
+    if meter.provenance != "measured":
+        return
+    spans = (("work", window.seconds, window.joules), ("idle", window.idle_seconds, window.idle_joules))
     for which, seconds, joules in spans:
         problem = window_problem(meter, which, seconds, joules)
         if problem is not None:
@@ -333,13 +405,17 @@ def summarize_windows(
     warmup_calls: int,
     target_window_seconds: float,
     seed: int = 0,
+    window_restarts: int = 0,
 ) -> Measurement:
-    """Statistics and warnings over measured windows (pure: no meter, no clock; testable alone)."""
+    """Statistics and warnings over measured windows (pure: no meter, no clock; testable alone).
+
+    A window shorter than ``target_window_seconds`` is named in a warning; window_restarts: how often
+    the protocol started the windows over with more calls before keeping these (for that warning)."""
     if not windows:
-        raise ValueError("no windows to summarise; measure at least one window (windows >= 1)")
+        raise ConfigError("no windows to summarise; measure at least one window (windows >= 1)")
     missing = [d for d in headline_domains if d not in windows[0].joules]
     if missing:
-        raise ValueError(
+        raise ConfigError(
             f"headline domains {missing} are not in the meter's readings {sorted(windows[0].joules)}; "
             "the meter's headline_domains must be a subset of its domains"
         )
@@ -365,6 +441,8 @@ def summarize_windows(
         update_interval_seconds=update_interval_seconds,
         dynamic_joules=dynamic_summary,
         target_window_seconds=target_window_seconds,
+        window_seconds=[w.seconds for w in windows],
+        restarts=window_restarts,
     )
     return Measurement(
         windows=tuple(windows),
@@ -385,4 +463,5 @@ def summarize_windows(
         cv_seconds=cv_seconds,
         cv_joules=cv_joules,
         warnings=tuple(warnings),
+        window_restarts=window_restarts,
     )

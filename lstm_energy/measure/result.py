@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lstm_energy.errors import ArgumentTypeError
 from lstm_energy.measure.protocol import Measurement
 from lstm_energy.measure.work import WorkCosts
 from lstm_energy.records import derived_figures, profile_record
@@ -98,7 +99,7 @@ def to_dataframe(results) -> object:
     results = list(results)
     wrong = [type(r).__name__ for r in results if not isinstance(r, ProfileResult)]
     if wrong:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"to_dataframe takes ProfileResults (from lstm_energy.profile), got {', '.join(sorted(set(wrong)))}; "
             "for results files use lstm_energy.load_dataframe(paths)"
         )

@@ -23,6 +23,24 @@ def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
+def _spread(stat: dict, unit: str) -> str:
+    """', IQR [q1, q3], 95% CI [low, high]' for a statistics block; each only when the record has it (one
+    window has neither: its quartiles and CI are null, and a zero-width interval would be invented)."""
+    parts = []
+    if stat.get("q1") is not None and stat.get("q3") is not None:
+        parts.append(f"IQR [{_si(stat['q1'], unit)}, {_si(stat['q3'], unit)}]")
+    if stat.get("ci95_low") is not None and stat.get("ci95_high") is not None:
+        parts.append(f"95% CI [{_si(stat['ci95_low'], unit)}, {_si(stat['ci95_high'], unit)}]")
+    if not parts:
+        return " (no IQR, no CI: one window)"
+    return ", " + ", ".join(parts)
+
+
+def _cv(value: float | None) -> str:
+    """The CV of per-window time, 'n/a (one window)' when the record has none."""
+    return "n/a (one window)" if value is None else f"{value:.1%}"
+
+
 def headline(record: dict) -> str:
     """The first line of the human output: the figure AND whether it was measured or estimated."""
     energy = record["energy"]
@@ -59,13 +77,12 @@ def render(record: dict) -> str:
     if e["provenance"] == "estimated":
         lines.append(f"  estimator       {e['meter'].get('model', '')}; {e['meter'].get('source', 'source unstated')}")
     lines += [
-        f"  J/sequence      median {_si(jps['median'], 'J')}, IQR [{_si(jps['q1'], 'J')}, {_si(jps['q3'], 'J')}], "
-        f"95% CI [{_si(jps['ci95_low'], 'J')}, {_si(jps['ci95_high'], 'J')}]",
+        f"  J/sequence      median {_si(jps['median'], 'J')}{_spread(jps, 'J')}",
         f"  total J/seq     {_si(e['total_joules_per_sequence']['median'], 'J')} (idle included; idle "
         f"{_si(e['idle_watts'], 'W')})",
         f"  time            {_si(t['seconds_per_sequence'], 's')} per sequence, {_si(t['seconds_per_call']['median'], 's')}"
-        f" per call; {t['windows']} windows x {t['calls_per_window']} call(s) (~{t['window_seconds']:.3g} s), "
-        f"CV {t['cv']:.1%}",
+        f" per call; {t['windows']} window{'s' if t['windows'] != 1 else ''} x {t['calls_per_window']} call(s) (~{t['window_seconds']:.3g} s), "
+        f"CV {_cv(t.get('cv'))}",
         f"  work            {record['costs']['flops']['total']:,} FLOP, {record['costs']['bytes']['expected']:,} bytes "
         f"expected per call (model)",
         f"  derived         {_number(d['gflops_per_second'])} GFLOP/s, {_si(d['watts'], 'W')} dynamic, "

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from lstm_energy.errors import ConfigError
+
 PROVENANCES = ("measured", "estimated", "simulated")
 
 
@@ -38,7 +40,9 @@ class EnergySample:
     def __sub__(self, earlier: EnergySample) -> EnergyDelta:
         missing = set(self.joules) ^ set(earlier.joules)
         if missing:
-            raise ValueError(f"samples have different domains; not in both: {sorted(missing)}")
+            raise ConfigError(
+                f"samples have different domains; not in both: {sorted(missing)}; subtract two reads of the same meter"
+            )
         return EnergyDelta(
             seconds=self.timestamp - earlier.timestamp,
             joules={k: self.joules[k] - earlier.joules[k] for k in self.joules},

@@ -27,6 +27,9 @@ Sources of the cpuid table (family/model numbers are decimal in /proc/cpuinfo, h
 Rows are the ``Architecture`` names of Cloud Carbon Footprint's coefficient table
 (:mod:`lstm_energy.meters.ccf`), which is keyed by microarchitecture, not by market segment.
 Arm CPUs (Graviton) are not identified.
+
+The file is read by :func:`lstm_energy.machine.info.cpuinfo_fields` (the one cpuinfo parser, with the
+one default path ``CPUINFO``): the first value of each key, which on x86 is the first processor's.
 """
 
 from __future__ import annotations
@@ -35,28 +38,9 @@ import os
 import re
 from dataclasses import dataclass
 
-#: the default cpuinfo path (tests pass a file with fake contents instead)
-CPUINFO = "/proc/cpuinfo"
+from lstm_energy.machine.info import CPUINFO, cpuinfo_fields
 
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon"}
-
-
-def _first_processor_fields(path: str | os.PathLike) -> dict[str, str]:
-    """The ``key: value`` lines of the first processor block of a cpuinfo file ({} if unreadable)."""
-    fields: dict[str, str] = {}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                if not line.strip():
-                    if fields:
-                        break
-                    continue
-                key, sep, value = line.partition(":")
-                if sep and key.strip() not in fields:
-                    fields[key.strip()] = value.strip()
-    except OSError:
-        pass
-    return fields
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -68,7 +52,10 @@ def _int_or_none(text: str | None) -> int | None:
 
 def read_cpuinfo(path: str | os.PathLike = CPUINFO) -> tuple[str, int | None, int | None]:
     """(vendor, family, model) of the first CPU in /proc/cpuinfo; vendor is 'intel', 'amd', 'hygon' or raw."""
-    fields = _first_processor_fields(path)
+    return _vendor_family_model(cpuinfo_fields(path))
+
+
+def _vendor_family_model(fields: dict[str, str]) -> tuple[str, int | None, int | None]:
     vendor = fields.get("vendor_id", "")
     return (
         _VENDORS.get(vendor, vendor or "unknown"),
@@ -96,8 +83,9 @@ def read_cpu_id(path: str | os.PathLike = CPUINFO) -> CpuId:
     from lstm_energy.errors import MachineInfoError
     from lstm_energy.machine.info import cpu_model
 
-    vendor, family, model = read_cpuinfo(path)
-    stepping = _int_or_none(_first_processor_fields(path).get("stepping"))
+    fields = cpuinfo_fields(path)
+    vendor, family, model = _vendor_family_model(fields)
+    stepping = _int_or_none(fields.get("stepping"))
     try:
         name = cpu_model(path) if os.path.exists(path) else ""
     except MachineInfoError:

@@ -20,10 +20,16 @@ description, in this order of precedence:
   at idle, ``min``, and at 100 % load, ``max``, for the CPU microarchitecture identified from cpuid
   by :mod:`lstm_energy.meters.microarchitecture`; CCF's average row, 0.74 / 3.5 W, when the CPU is
   unknown). CCF's own per-vCPU model is ``watts = min + utilisation * (max - min)``; summed over the
-  ``vcpus`` CPUs this process may run on (``len(os.sched_getaffinity(0))``) and integrated over time,
-  with busy vCPU-seconds = process CPU-seconds, that is::
+  machine's ``vcpus`` (``os.cpu_count()``) and integrated over time, with busy vCPU-seconds = process
+  CPU-seconds, that is::
 
       static_watts = min * vcpus           cpu_watts = max - min           joules_per_flop = joules_per_byte = 0
+
+  Static power belongs to the machine: every vCPU draws its idle watts whether or not this process
+  may run on it, so an affinity mask (``taskset``, a cpuset) does not shrink it (CCF multiplies by
+  the instance's vCPUs). The CPUs this process may run on (``len(os.sched_getaffinity(0))``) are
+  recorded next to it as ``allowed_cpus``. Dynamic power stays per CPU-second: process CPU time is
+  already the busy vCPU-seconds, on however many CPUs they ran.
 
   The measurement protocol subtracts idle power measured over an equal sleep window, which with
   this model is ``static_watts`` (a sleeping process uses ~0 CPU-seconds), so the dynamic energy it
@@ -95,7 +101,7 @@ LOWER_BOUND_MODEL = (
 
 DEFAULT_PARAMETER_SOURCES = {
     "static_watts": "Cloud Carbon Footprint min W per vCPU (idle, SPECpower-derived) of the row for this CPU's "
-    "microarchitecture x vCPUs (len(os.sched_getaffinity(0)))",
+    "microarchitecture x the machine's vCPUs (os.cpu_count())",
     "cpu_watts": "Cloud Carbon Footprint (max - min) W per vCPU of that row, per CPU-second of this process",
     "joules_per_flop": "0: the CPU-time term carries the work; Horowitz's 2.3 pJ/FLOP is only in "
     "describe()['lower_bound']",
@@ -104,12 +110,38 @@ DEFAULT_PARAMETER_SOURCES = {
 }
 
 
+#: what ``vcpus`` counts, in the description: static power is the whole machine's
+VCPUS_FROM = (
+    "os.cpu_count(): the machine's vCPUs, each drawing its idle watts whether or not this process may run on it"
+)
+#: what ``allowed_cpus`` counts (recorded, not used by the estimate)
+ALLOWED_CPUS_FROM = (
+    "len(os.sched_getaffinity(0)): the CPUs this process may run on (taskset, cpuset); recorded only, the "
+    "estimate's static power uses vcpus; null when vcpus was given without it"
+)
+
+
+def machine_vcpus() -> int:
+    """The machine's vCPUs (``os.cpu_count()``; the affinity mask's size when Python cannot tell)."""
+    from lstm_energy.machine.info import usable_cores
+
+    return os.cpu_count() or usable_cores()
+
+
+def _check_cpu_count(name: str, value, meaning: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int ({meaning}), got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class DefaultCoefficients:
     """The uncalibrated default: one Cloud Carbon Footprint row applied to ``vcpus`` vCPUs.
 
-    row: W per vCPU (min = idle, max = 100 % load); vcpus: CPUs this process may run on;
-    identification: how the row was chosen (cpuid, model name, or unknown -> CCF average row).
+    row: W per vCPU (min = idle, max = 100 % load); vcpus: the machine's vCPUs (static power);
+    identification: how the row was chosen (cpuid, model name, or unknown -> CCF average row);
+    allowed_cpus: CPUs this process may run on, recorded only (None when ``vcpus`` was given for
+    another machine than this one and no count of its own came with it).
     """
 
     row: CoefficientRow
@@ -117,6 +149,7 @@ class DefaultCoefficients:
     identification: Identification
     dataset: str  # CoefficientTable.label
     citation: str  # repository, path, commit
+    allowed_cpus: int | None = None
 
     @property
     def parameters(self) -> ModelParameters:
@@ -138,16 +171,22 @@ class DefaultCoefficients:
         r = self.row
         return (
             f"uncalibrated estimate, {self.dataset}: {r.row} {r.min_watts_per_vcpu:.2f}\u2013"
-            f"{r.max_watts_per_vcpu:.2f} W per vCPU \u00d7 {self.vcpus} vCPU{'s' if self.vcpus != 1 else ''}, "
-            f"{self.identified_by}"
+            f"{r.max_watts_per_vcpu:.2f} W per vCPU \u00d7 {self.vcpus} vCPU{'s' if self.vcpus != 1 else ''}"
+            f"{self._affinity_note()}, {self.identified_by}"
         )
+
+    def _affinity_note(self) -> str:
+        """' (the machine's; this process may run on N)' when an affinity mask leaves out some vCPUs."""
+        if self.allowed_cpus is None or self.allowed_cpus >= self.vcpus:
+            return ""
+        return f" (the machine's; this process may run on {self.allowed_cpus})"
 
     def parameter_sources(self) -> dict[str, str]:
         r = self.row
         where = f"{self.dataset}, row {r.row!r} ({self.citation})"
         return {
             "static_watts": f"min {r.min_watts_per_vcpu:.4g} W per vCPU x {self.vcpus} vCPUs "
-            f"(len(os.sched_getaffinity(0))): {where}",
+            f"(the machine's, os.cpu_count()): {where}",
             "cpu_watts": f"max {r.max_watts_per_vcpu:.4g} - min {r.min_watts_per_vcpu:.4g} W per vCPU, per "
             f"CPU-second of this process: {where}",
             "joules_per_flop": DEFAULT_PARAMETER_SOURCES["joules_per_flop"],
@@ -162,7 +201,9 @@ class DefaultCoefficients:
             "min_watts_per_vcpu": self.row.min_watts_per_vcpu,
             "max_watts_per_vcpu": self.row.max_watts_per_vcpu,
             "vcpus": self.vcpus,
-            "vcpus_from": "len(os.sched_getaffinity(0)): the CPUs this process may run on",
+            "vcpus_from": VCPUS_FROM,
+            "allowed_cpus": self.allowed_cpus,
+            "allowed_cpus_from": ALLOWED_CPUS_FROM,
             "identified_by": self.identified_by,
             "identification": self.identification.as_dict(),
         }
@@ -173,9 +214,11 @@ def default_coefficients(
     *,
     cpu: Identification | CpuId | None = None,
     vcpus: int | None = None,
+    allowed_cpus: int | None = None,
 ) -> DefaultCoefficients:
-    """The default coefficients for a CPU: identified from ``cpuinfo`` (or the given ``cpu``), on
-    ``vcpus`` vCPUs (default: this process's affinity mask, ``len(os.sched_getaffinity(0))``)."""
+    """The default coefficients for a CPU: identified from ``cpuinfo`` (or the given ``cpu``), on the
+    machine's ``vcpus`` vCPUs (default ``os.cpu_count()``). allowed_cpus: the CPUs this process may run on,
+    recorded only (default: this process's affinity mask when ``vcpus`` is read here too, else None)."""
     if cpu is None:
         identification = identify_cpu(cpuinfo)
     elif isinstance(cpu, CpuId):
@@ -187,14 +230,31 @@ def default_coefficients(
             f"cpu must be an Identification or a CpuId from lstm_energy.meters.microarchitecture, "
             f"got {type(cpu).__name__}; or pass cpuinfo='/path/to/cpuinfo'"
         )
+    vcpus, allowed_cpus = _cpu_counts(vcpus, allowed_cpus)
+    table = load_table()
+    return DefaultCoefficients(
+        table.row_for(identification.row), vcpus, identification, table.label, table.citation, allowed_cpus
+    )
+
+
+def _cpu_counts(vcpus: int | None, allowed_cpus: int | None) -> tuple[int, int | None]:
+    """(machine vCPUs, CPUs this process may run on): given values checked, missing ones read from this host
+    (the affinity mask only when the vCPUs are this host's too: it says nothing about a machine given by count)."""
     if vcpus is None:
         from lstm_energy.machine.info import usable_cores
 
-        vcpus = usable_cores()
-    if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 1:
-        raise ConfigError(f"vcpus must be a positive int (CPUs this process may run on), got {vcpus!r}")
-    table = load_table()
-    return DefaultCoefficients(table.row_for(identification.row), vcpus, identification, table.label, table.citation)
+        vcpus = machine_vcpus()
+        if allowed_cpus is None:
+            allowed_cpus = usable_cores()
+    vcpus = _check_cpu_count("vcpus", vcpus, "the machine's vCPUs")
+    if allowed_cpus is not None:
+        allowed_cpus = _check_cpu_count("allowed_cpus", allowed_cpus, "CPUs this process may run on")
+        if allowed_cpus > vcpus:
+            raise ConfigError(
+                f"allowed_cpus ({allowed_cpus}) exceeds the machine's vcpus ({vcpus}); a process cannot be allowed "
+                "more CPUs than the machine has - pass vcpus as the machine's whole vCPU count"
+            )
+    return vcpus, allowed_cpus
 
 
 def __getattr__(name: str):
@@ -287,11 +347,12 @@ class ModelMeter(EnergyMeter):
     profile: a calibration profile path (default: ``$LSTM_ENERGY_MODEL_PROFILE``, else the
     uncalibrated Cloud Carbon Footprint defaults). parameters + source: explicit coefficients and
     where they come from (both required together; for tests and what-if studies). clock / cpu_clock:
-    wall and process-CPU clocks in seconds, injectable for tests. cpuinfo / cpu / vcpus: for the
-    uncalibrated defaults only, the cpuinfo file to identify the CPU from (default ``/proc/cpuinfo``),
-    or an already made :class:`~lstm_energy.meters.microarchitecture.Identification` /
-    :class:`~lstm_energy.meters.microarchitecture.CpuId`, and the vCPU count (default: this
-    process's affinity mask); a calibration profile, when there is one, takes precedence.
+    wall and process-CPU clocks in seconds, injectable for tests. cpuinfo / cpu / vcpus / allowed_cpus:
+    for the uncalibrated defaults only, the cpuinfo file to identify the CPU from (default
+    ``/proc/cpuinfo``), or an already made :class:`~lstm_energy.meters.microarchitecture.Identification` /
+    :class:`~lstm_energy.meters.microarchitecture.CpuId`, the machine's vCPU count for static power
+    (default ``os.cpu_count()``) and the CPUs this process may run on, recorded only (default: the
+    affinity mask); a calibration profile, when there is one, takes precedence.
     """
 
     name = "model"
@@ -310,6 +371,7 @@ class ModelMeter(EnergyMeter):
         cpuinfo: str | os.PathLike | None = None,
         cpu: Identification | CpuId | None = None,
         vcpus: int | None = None,
+        allowed_cpus: int | None = None,
     ):
         self._coefficients: DefaultCoefficients | None = None
         if parameters is not None:
@@ -320,10 +382,10 @@ class ModelMeter(EnergyMeter):
                     "explicit ModelMeter parameters need a source saying where they come from, "
                     "e.g. source='what-if: 40 W per CPU-second'"
                 )
-            if cpuinfo is not None or cpu is not None or vcpus is not None:
+            if any(value is not None for value in (cpuinfo, cpu, vcpus, allowed_cpus)):
                 raise ConfigError(
-                    "cpuinfo/cpu/vcpus choose the default coefficients, but explicit parameters were given; "
-                    "pass one or the other"
+                    "cpuinfo/cpu/vcpus/allowed_cpus choose the default coefficients, but explicit parameters were "
+                    "given; pass one or the other"
                 )
             self._profile = ModelProfile(parameters, source, {})
             self._profile_path = None
@@ -331,7 +393,7 @@ class ModelMeter(EnergyMeter):
             path = profile if profile is not None else _profile_from_environment()
             if path is None:
                 self._coefficients = default_coefficients(
-                    cpuinfo if cpuinfo is not None else CPUINFO, cpu=cpu, vcpus=vcpus
+                    cpuinfo if cpuinfo is not None else CPUINFO, cpu=cpu, vcpus=vcpus, allowed_cpus=allowed_cpus
                 )
                 self._profile = ModelProfile(self._coefficients.parameters, self._coefficients.source, {})
                 self._profile_path = None
@@ -394,7 +456,10 @@ class ModelMeter(EnergyMeter):
 
     def note_work(self, *, flops: float = 0.0, bytes: float = 0.0) -> None:  # noqa: A002 - unit name
         if not flops >= 0 or not bytes >= 0:
-            raise ValueError(f"note_work needs flops >= 0 and bytes >= 0, got flops={flops!r}, bytes={bytes!r}")
+            raise ConfigError(
+                f"note_work needs flops >= 0 and bytes >= 0, got flops={flops!r}, bytes={bytes!r}; pass the work "
+                "done (from lstm_energy.costs), never a negative amount"
+            )
         self._flops += float(flops)
         self._bytes += float(bytes)
 

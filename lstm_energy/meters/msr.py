@@ -7,9 +7,11 @@ Registers (Intel SDM Vol 3B 14.9; kernel ``msr-index.h``), read on the first CPU
 
 Energy unit: bits 12:8 of the unit register (ESU), ``unit = 2**-ESU`` J, read per package and decoded
 for every register. Known exceptions (``arch/x86/events/rapl.c`` unit quirks): the DRAM counter of
-Haswell-X, Broadwell-X/D, Skylake-X, Icelake-X/D, Sapphire/Emerald Rapids and Xeon Phi counts in
-2**-16 J whatever ESU says, and psys on Sapphire/Emerald Rapids counts in 1 J; ``unit_overrides``
-sets any other case (e.g. Atom Silvermont's 2**ESU µJ encoding).
+Haswell-X, Broadwell-X/D, Skylake-X, Icelake-X/D and Xeon Phi counts in 2**-16 J whatever ESU says,
+and psys on Sapphire/Emerald Rapids counts in 1 J. Sapphire/Emerald Rapids DRAM has no quirk: it
+counts in the ESU of the unit register (Linux 80275ca9e525, "perf/x86/rapl: Use standard Energy Unit
+for SPR Dram RAPL domain"). ``unit_overrides`` sets any other case (e.g. Atom Silvermont's 2**ESU µJ
+encoding).
 Energy counters are 32 bits (bits 31:0) and wrap every 2**32 units: corrected by
 :mod:`lstm_energy.meters.wraparound` with a background sampler thread.
 A register that cannot be read (EIO) or reads 0 is absent, as the kernel treats it (``rapl_check_domain``).
@@ -19,13 +21,13 @@ Access needs the ``msr`` driver (``modprobe msr``) and root with CAP_SYS_RAWIO.
 
 from __future__ import annotations
 
+import os
 import time
 
 from lstm_energy.errors import MeterError
-from lstm_energy.meters import wraparound
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.liveness import probe_measured
-from lstm_energy.meters.microarchitecture import read_cpuinfo
+from lstm_energy.meters.microarchitecture import CPUINFO, read_cpuinfo
 from lstm_energy.meters.msr_device import DevCpuMsr, MsrDevice
 from lstm_energy.meters.remedies import meter_error
 from lstm_energy.meters.topology import first_cpu_of_each_package
@@ -37,9 +39,12 @@ AMD_UNIT_MSR = 0xC0010299
 AMD_ENERGY_MSRS = {"package": 0xC001029B, "core": 0xC001029A}
 COUNTER_STEPS = 2**32
 
-#: Intel family-6 models whose DRAM counter uses 2**-16 J (rapl.c RAPL_UNIT_QUIRK_INTEL_HSW / _SPR)
-DRAM_UNIT_QUIRK_MODELS = {0x3F, 0x4F, 0x56, 0x55, 0x6A, 0x6C, 0x57, 0x85, 0x8F, 0xCF}
-#: Intel family-6 models whose psys counter uses 1 J (RAPL_UNIT_QUIRK_INTEL_SPR)
+#: Intel family-6 models whose DRAM counter uses 2**-16 J whatever ESU says (rapl.c RAPL_UNIT_QUIRK_INTEL_HSW):
+#: Haswell-X 0x3F, Broadwell-X 0x4F, Broadwell-D 0x56, Skylake-X 0x55, Icelake-X 0x6A, Icelake-D 0x6C,
+#: Xeon Phi KNL 0x57 and KNM 0x85. Not Sapphire/Emerald Rapids (0x8F, 0xCF): their DRAM uses the ESU
+#: (Linux 80275ca9e525); only their psys has a fixed unit (below).
+DRAM_UNIT_QUIRK_MODELS = {0x3F, 0x4F, 0x56, 0x55, 0x6A, 0x6C, 0x57, 0x85}
+#: Intel family-6 models whose psys counter uses 1 J (RAPL_UNIT_QUIRK_INTEL_SPR: Sapphire/Emerald Rapids)
 PSYS_UNIT_QUIRK_MODELS = {0x8F, 0xCF}
 
 
@@ -73,46 +78,59 @@ class MsrMeter(EnergyMeter):
         cpus: dict[int, int] | None = None,
         vendor: str = "auto",
         sysfs_root: str = "/sys",
-        cpuinfo_path: str = "/proc/cpuinfo",
+        cpuinfo_path: str | os.PathLike = CPUINFO,
         unit_overrides: dict[str, float] | None = None,
         max_power_watts: float = DEFAULT_MAX_POWER_WATTS,
         sampler_period_seconds: float | None = None,
         background_sampling: bool = True,
     ):
         self.device = device if device is not None else DevCpuMsr(dev_root)
-        detected, family, model = read_cpuinfo(cpuinfo_path)
-        self.vendor = detected if vendor == "auto" else vendor
-        if self.vendor == "hygon":
-            self.vendor = "amd"
-        if self.vendor not in ("intel", "amd"):
-            raise meter_error(
-                f"RAPL MSRs exist only on Intel and AMD/Hygon CPUs; this CPU's vendor is {self.vendor!r} "
-                f"(from {cpuinfo_path}).",
-                "use the model estimator on this CPU, or pass vendor='intel'/'amd' if detection is wrong",
-            )
-        self.cpus = dict(cpus) if cpus is not None else first_cpu_of_each_package(sysfs_root)
-        quirks = {}
-        if self.vendor == "intel" and family == 6 and model in DRAM_UNIT_QUIRK_MODELS:
-            quirks["dram"] = 2.0**-16
-        if self.vendor == "intel" and family == 6 and model in PSYS_UNIT_QUIRK_MODELS:
-            quirks["psys"] = 1.0
-        self.unit_overrides = {**quirks, **(unit_overrides or {})}
         self._open = True
-        try:
+        try:  # any failure from here on closes the msr devices opened so far
+            detected, family, model = read_cpuinfo(cpuinfo_path)
+            self.vendor = self._supported_vendor(detected if vendor == "auto" else vendor, cpuinfo_path)
+            self.cpus = dict(cpus) if cpus is not None else first_cpu_of_each_package(sysfs_root)
+            self.unit_overrides = {**self._unit_quirks(family, model), **(unit_overrides or {})}
             if isinstance(self.device, DevCpuMsr):
                 for cpu in self.cpus.values():
                     self.device.open(cpu)
             self._registers, self.units = self._find_registers()
+            self.max_power_watts = float(max_power_watts)
+            self._counters = UnwrappedCounters(
+                self._read_raw,
+                {key: float(COUNTER_STEPS) for key in self._registers},
+                range_joules=min(COUNTER_STEPS * self.units[key] for key in self._registers),
+                max_power_watts=self.max_power_watts,
+                background_sampling=background_sampling,
+                sampler_period_seconds=sampler_period_seconds,
+                name="lstm-energy-msr-sampler",
+            )
         except BaseException:
             self.close()
             raise
-        moduli = {key: float(COUNTER_STEPS) for key in self._registers}
-        self.max_power_watts = float(max_power_watts)
-        period = None
-        if background_sampling:
-            smallest = min(COUNTER_STEPS * self.units[key] for key in self._registers)
-            period = sampler_period_seconds or wraparound.sampler_period_seconds(smallest, max_power_watts)
-        self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-msr-sampler")
+
+    @staticmethod
+    def _supported_vendor(vendor: str, cpuinfo_path: str | os.PathLike) -> str:
+        """The vendor as the meter names it, ``intel`` or ``amd`` (Hygon reads as AMD); a meter error for others."""
+        vendor = "amd" if vendor == "hygon" else vendor
+        if vendor not in ("intel", "amd"):
+            raise meter_error(
+                f"RAPL MSRs exist only on Intel and AMD/Hygon CPUs; this CPU's vendor is {vendor!r} "
+                f"(from {cpuinfo_path}).",
+                "use the model estimator on this CPU, or pass vendor='intel'/'amd' if detection is wrong",
+            )
+        return vendor
+
+    def _unit_quirks(self, family: int | None, model: int | None) -> dict[str, float]:
+        """Joules per count of the domains whose unit is fixed by the CPU model, not by the ESU field."""
+        if self.vendor != "intel" or family != 6:
+            return {}
+        quirks = {}
+        if model in DRAM_UNIT_QUIRK_MODELS:
+            quirks["dram"] = 2.0**-16
+        if model in PSYS_UNIT_QUIRK_MODELS:
+            quirks["psys"] = 1.0
+        return quirks
 
     # ------------------------------------------------------------------------------------------ access
     def _read_msr(self, cpu: int, address: int) -> int:
@@ -216,7 +234,9 @@ class MsrMeter(EnergyMeter):
                 "modulus": "2**32 counts",
                 "sampler_period_seconds": sampler.period_seconds if sampler else None,
                 "max_power_watts": self.max_power_watts,
+                "fastest_wrap_seconds": self._counters.fastest_wrap_seconds,
                 "wraps": self._counters.wraps,
+                "max_poll_gap_seconds": self._counters.max_poll_gap_seconds,
             },
             "scope": "whole system (every process), per package",
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import struct
+import weakref
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -37,6 +38,8 @@ class DevCpuMsr:
     def __init__(self, dev_root: str = "/dev/cpu"):
         self.dev_root = str(dev_root)
         self._fds: dict[int, int] = {}
+        # dropped without close(): collecting the device closes its fds (the finalizer holds only the dict)
+        self._release = weakref.finalize(self, _close_fds, self._fds)
 
     def open(self, cpu: int) -> None:
         """Open CPU ``cpu``'s device; a missing driver or permission becomes a meter error with the fix."""
@@ -69,12 +72,17 @@ class DevCpuMsr:
         return f"{self.dev_root}/N/msr"
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._fds = {}
+        _close_fds(self._fds)
+
+
+def _close_fds(fds: dict[int, int]) -> None:
+    """Close every fd in ``{cpu: fd}`` and empty it (the device stays usable: ``read`` re-opens)."""
+    for fd in fds.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    fds.clear()
 
 
 class MappingMsrDevice:

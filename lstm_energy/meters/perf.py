@@ -19,9 +19,10 @@ from __future__ import annotations
 import errno
 import os
 import time
+import weakref
 from dataclasses import dataclass
 
-from lstm_energy.errors import MeterError
+from lstm_energy.errors import ConfigError, MeterError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.remedies import (
@@ -172,6 +173,26 @@ def domain_names(sysfs_root: str, cpus: tuple[int, ...]) -> dict[int, str]:
     return names
 
 
+#: events whose domains can be a headline figure (a package, or the platform when there is no package)
+HEADLINE_EVENTS = ("energy-pkg", PSYS_EVENT)
+
+
+def _require_headline_event(wanted: tuple[str, ...], pmu: PowerPmu) -> None:
+    """A meter error unless ``wanted`` includes energy-pkg or energy-psys: without one there is no figure to report."""
+    if any(name in HEADLINE_EVENTS for name in wanted):
+        return
+    offered = [name for name in HEADLINE_EVENTS if name in pmu.events]
+    raise meter_error(
+        f"the perf events chosen, {list(wanted)}, include no package or platform event ({' or '.join(HEADLINE_EVENTS)}): "
+        "sub-domains such as energy-ram or energy-cores are never summed into the headline figure, so this meter "
+        "would report 0 J for any work.",
+        f"add {' or '.join(offered)} to events, or pass events=None to open every event the PMU lists"
+        if offered
+        else f"this PMU lists no package or platform event ({sorted(pmu.events)}); use another backend "
+        "(see `lstm-energy meters`)",
+    )
+
+
 class PerfMeter(EnergyMeter):
     """RAPL energy from the perf ``power`` PMU: 64-bit, kernel-folded (no wraps), scale from sysfs.
 
@@ -204,9 +225,15 @@ class PerfMeter(EnergyMeter):
         wanted = events or tuple(self.pmu.events)
         unknown = [e for e in wanted if e not in self.pmu.events]
         if unknown:
-            raise ValueError(f"unknown perf energy events {unknown}; this PMU has {sorted(self.pmu.events)}")
+            raise ConfigError(
+                f"unknown perf energy events {unknown}; this PMU has {sorted(self.pmu.events)}: pass some of "
+                "those, or events=None for all"
+            )
+        _require_headline_event(wanted, self.pmu)
         packages = domain_names(self.sysfs_root, self.pmu.cpus)
         self._fds: dict[str, tuple[int, PowerEvent, int]] = {}  # key -> (fd, event, cpu)
+        # dropped without close(): collecting the meter closes its events (the finalizer holds only the dict)
+        self._release = weakref.finalize(self, _close_events, self._events, self._fds)
         try:
             for cpu in self.pmu.cpus:
                 for event_name in wanted:
@@ -302,6 +329,14 @@ class PerfMeter(EnergyMeter):
         }
 
     def close(self) -> None:
-        for fd, _, _ in getattr(self, "_fds", {}).values():
-            self._events.close(fd)
+        release = getattr(self, "_release", None)
+        if release is not None:
+            release()  # closes every open event once; later calls do nothing
         self._fds = {}
+
+
+def _close_events(events: KernelPerfEvents, fds: dict[str, tuple[int, PowerEvent, int]]) -> None:
+    """Close every event in ``{key: (fd, event, cpu)}`` through ``events`` and empty it."""
+    for fd, _, _ in fds.values():
+        events.close(fd)
+    fds.clear()

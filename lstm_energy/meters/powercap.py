@@ -12,7 +12,8 @@ under-counts by about one unit, 15-61 µJ, per wrap.)
 
 Several wraps in one long window: a background sampler thread reads every zone at
 ``sampler_period_seconds`` (default: smallest modulus / ``max_power_watts`` / 4, i.e. 16 s for a
-65 536 J counter at 1000 W); see :mod:`lstm_energy.meters.wraparound`.
+65 536 J counter at 1000 W); a longer gap than one fastest wrap between two reads fails the next read
+(see :mod:`lstm_energy.meters.wraparound`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import stat
 import time
 
 from lstm_energy.errors import MeterError
-from lstm_energy.meters import wraparound
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.powercap_zones import (
@@ -89,9 +89,12 @@ class PowercapMeter(EnergyMeter):
 
     root: the powercap class directory (injectable: a fake tree from
         :mod:`lstm_energy.testing.fake_powercap`).
-    max_power_watts: the most one counter can draw; sets the background sampling period.
-    sampler_period_seconds: override the period (tests use a short one); None = derived from the range.
-    background_sampling: False = no thread (then read at least once per wrap period yourself).
+    max_power_watts: the most one counter can draw; sets the background sampling period and the
+        longest gap allowed between two reads (the fastest wrap, see :mod:`.wraparound`).
+    sampler_period_seconds: override the period (tests use a short one; at most half the fastest wrap);
+        None = derived from the range.
+    background_sampling: False = no thread (then read at least once per fastest wrap yourself, or the
+        next read raises MeterError).
     dedupe_die_mirrors: drop dies whose counters mirror die 0 (AMD); False keeps every die.
     """
 
@@ -126,14 +129,15 @@ class PowercapMeter(EnergyMeter):
         self._headline = headline_keys(zones)
         moduli = {key: modulus_uj(zone.max_energy_range_uj) for key, zone in self.zones.items()}
         self.max_power_watts = float(max_power_watts)
-        if background_sampling:
-            fastest_wrap_uj = min(moduli.values())
-            period = sampler_period_seconds or wraparound.sampler_period_seconds(
-                fastest_wrap_uj * 1e-6, max_power_watts
-            )
-        else:
-            period = None
-        self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-powercap-sampler")
+        self._counters = UnwrappedCounters(
+            self._read_raw,
+            moduli,
+            range_joules=min(moduli.values()) * 1e-6,
+            max_power_watts=self.max_power_watts,
+            background_sampling=background_sampling,
+            sampler_period_seconds=sampler_period_seconds,
+            name="lstm-energy-powercap-sampler",
+        )
         self._closed = False
 
     def _drop_mirrors(self, zones: list[PowercapZone]) -> list[PowercapZone]:
@@ -214,6 +218,7 @@ class PowercapMeter(EnergyMeter):
                 "modulus": "max_energy_range_uj * 2**32 / (2**32 - 1) (max + one counter unit)",
                 "sampler_period_seconds": sampler.period_seconds if sampler else None,
                 "max_power_watts": self.max_power_watts,
+                "fastest_wrap_seconds": self._counters.fastest_wrap_seconds,
                 "wraps": self._counters.wraps,
                 "max_poll_gap_seconds": self._counters.max_poll_gap_seconds,
             },

@@ -18,7 +18,7 @@ import time
 import warnings
 from typing import Any
 
-from lstm_energy.meters import wraparound
+from lstm_energy.errors import ConfigError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.powercap import modulus_uj
@@ -104,12 +104,15 @@ class PyRaplMeter(EnergyMeter):
             )
         moduli = {key: modulus_uj(ranges[key]) for key in first}
         self.max_power_watts = float(max_power_watts)
-        period = None
-        if background_sampling:
-            period = sampler_period_seconds or wraparound.sampler_period_seconds(
-                min(moduli.values()) * 1e-6, max_power_watts
-            )
-        self._counters = UnwrappedCounters(self._read_raw, moduli, period, name="lstm-energy-pyrapl-sampler")
+        self._counters = UnwrappedCounters(
+            self._read_raw,
+            moduli,
+            range_joules=min(moduli.values()) * 1e-6,
+            max_power_watts=self.max_power_watts,
+            background_sampling=background_sampling,
+            sampler_period_seconds=sampler_period_seconds,
+            name="lstm-energy-pyrapl-sampler",
+        )
 
     @staticmethod
     def _open_devices(socket_ids) -> dict[str, Any]:
@@ -129,7 +132,7 @@ class PyRaplMeter(EnergyMeter):
                     powercap_permission_fix(read_perf_event_paranoid()),
                 ) from err
             except PyRAPLBadSocketIdException as err:
-                raise ValueError(
+                raise ConfigError(
                     f"socket id {err.socket_id} does not exist on this machine; pass socket_ids from "
                     "/sys/devices/system/cpu/cpu*/topology/physical_package_id or None for all"
                 ) from err
@@ -200,7 +203,9 @@ class PyRaplMeter(EnergyMeter):
                 "modulus": "max_energy_range_uj * 2**32 / (2**32 - 1)",
                 "sampler_period_seconds": sampler.period_seconds if sampler else None,
                 "max_power_watts": self.max_power_watts,
+                "fastest_wrap_seconds": self._counters.fastest_wrap_seconds,
                 "wraps": self._counters.wraps,
+                "max_poll_gap_seconds": self._counters.max_poll_gap_seconds,
             },
             "scope": "whole system (every process), per socket",
         }

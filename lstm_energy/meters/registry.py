@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterator
 from importlib import import_module
 
-from lstm_energy.errors import MeterError, MeterUnavailableError
+from lstm_energy.errors import ArgumentTypeError, ConfigError, MeterError, MeterUnavailableError
 from lstm_energy.meters.base import Availability, EnergyMeter
 from lstm_energy.meters.liveness import prove_counting
 from lstm_energy.meters.remedies import meter_error, split_error, unavailable
@@ -50,7 +50,7 @@ class EstimatedEnergyWarning(UserWarning):
 def meter_class(name: str) -> type[EnergyMeter]:
     """The class of backend ``name``; MeterUnavailableError when its module cannot be imported."""
     if name not in BACKENDS:
-        raise ValueError(f"unknown energy meter {name!r}; choose one of {', '.join(NAMES)}")
+        raise ConfigError(f"unknown energy meter {name!r}; choose one of {', '.join(NAMES)}")
     module_name, class_name = BACKENDS[name].split(":")
     try:
         module = import_module(module_name)
@@ -86,7 +86,7 @@ def available_meters(**options: dict) -> list[Availability]:
 def _check_option_names(options: dict) -> None:
     unknown = sorted(set(options) - set(BACKENDS))
     if unknown:
-        raise TypeError(f"unknown backend option group(s) {unknown}; use backend names: {', '.join(BACKENDS)}")
+        raise ArgumentTypeError(f"unknown backend option group(s) {unknown}; use backend names: {', '.join(BACKENDS)}")
 
 
 def get_meter(name: str | EnergyMeter = "auto", **kwargs) -> EnergyMeter:
@@ -97,12 +97,14 @@ def get_meter(name: str | EnergyMeter = "auto", **kwargs) -> EnergyMeter:
         for "auto", per-backend dicts (``get_meter("auto", powercap={"root": ...}, model={...})``) and
         ``order``: the measured backends to try, in order (default :data:`AUTO_ORDER`; tests and
         users who know a backend is useless here pass fewer).
-    Raises ValueError for an unknown name; MeterUnavailableError (or MeterPermissionError) when the
+    Raises ConfigError (a ValueError) for an unknown name; MeterUnavailableError (or MeterPermissionError) when the
     named backend does not work here or opens but does not count, the message saying why and how to fix it.
     """
     if isinstance(name, EnergyMeter):
         if kwargs:
-            raise TypeError(f"options {sorted(kwargs)} cannot be applied to an already open meter {name.name!r}")
+            raise ArgumentTypeError(
+                f"options {sorted(kwargs)} cannot be applied to an already open meter {name.name!r}"
+            )
         return name
     if name == "auto":
         order = kwargs.pop("order", AUTO_ORDER)
@@ -118,10 +120,10 @@ def opened_meter(meter: str | EnergyMeter = "auto", **options) -> Iterator[Energ
     when the block ends; a meter object is used as it is and left open: whoever opened it closes it.
     """
     if isinstance(meter, EnergyMeter):
-        yield get_meter(meter, **options)  # TypeError for options on an open meter
+        yield get_meter(meter, **options)  # ArgumentTypeError for options on an open meter
         return
     if not isinstance(meter, str):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"meter must be a meter name (e.g. 'auto', 'powercap', 'model') or an EnergyMeter, got "
             f"{type(meter).__name__}; see `lstm-energy meters` for the names"
         )
@@ -148,7 +150,7 @@ def _auto(options: dict, order: tuple[str, ...] = AUTO_ORDER) -> EnergyMeter:
     _check_option_names(options)
     not_measured = [name for name in order if name not in AUTO_ORDER]
     if not_measured:
-        raise ValueError(f"order may name only measured backends ({', '.join(AUTO_ORDER)}), got {not_measured}")
+        raise ConfigError(f"order may name only measured backends ({', '.join(AUTO_ORDER)}), got {not_measured}")
     failures: list[str] = []
     for name in order:
         try:
@@ -159,7 +161,7 @@ def _auto(options: dict, order: tuple[str, ...] = AUTO_ORDER) -> EnergyMeter:
     reasons = "\n".join(failures)
     try:
         model = meter_class("model")(**options.get("model", {}))
-    except MeterError as err:
+    except (MeterError, ConfigError) as err:  # ConfigError: a broken calibration profile
         raise meter_error(
             "no measured energy backend works here and the model estimator is unavailable "
             f"({split_error(err)[0]}). Measured backends:\n{reasons}\n",

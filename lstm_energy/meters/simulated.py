@@ -20,8 +20,7 @@ import os
 import time
 from collections.abc import Callable
 
-from lstm_energy.errors import MeterError
-from lstm_energy.meters import wraparound
+from lstm_energy.errors import ConfigError, MeterError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.wraparound import UnwrappedCounters
 
@@ -49,9 +48,9 @@ class SimulatedMeter(EnergyMeter):
     ):
         for label, value in (("idle_watts", idle_watts), ("cpu_watts", cpu_watts), ("dram_watts", dram_watts)):
             if not value >= 0:
-                raise ValueError(f"{label} must be >= 0 W, got {value!r}")
+                raise ConfigError(f"{label} must be >= 0 W, got {value!r}")
         if wrap_joules is not None and not wrap_joules > 0:
-            raise ValueError(f"wrap_joules must be > 0 J or None (no wrapping), got {wrap_joules!r}")
+            raise ConfigError(f"wrap_joules must be > 0 J or None (no wrapping), got {wrap_joules!r}")
         self.idle_watts, self.cpu_watts, self.dram_watts = float(idle_watts), float(cpu_watts), float(dram_watts)
         self.update_interval_seconds = update_interval_seconds
         self._wall_clock, self._cpu_clock = wall_clock, cpu_clock
@@ -61,12 +60,14 @@ class SimulatedMeter(EnergyMeter):
         self._counters = None
         if wrap_joules is not None:
             max_watts = self.idle_watts + self.cpu_watts * (os.cpu_count() or 1) + self.dram_watts
-            period = sampler_period_seconds or wraparound.sampler_period_seconds(wrap_joules, max(max_watts, 1e-9))
             self._counters = UnwrappedCounters(
                 self._read_wrapped,
                 {d: float(wrap_joules) for d in self._domains},
-                period,
+                range_joules=float(wrap_joules),
+                max_power_watts=max(max_watts, 1e-9),
+                sampler_period_seconds=sampler_period_seconds,
                 name="lstm-energy-simulated-sampler",
+                clock=wall_clock,
             )
         self._closed = False
 

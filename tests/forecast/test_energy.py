@@ -1,10 +1,17 @@
-"""Training-run energy: one work window and an idle window of equal length; FLOPs from the cost model."""
+"""Training-run energy: one work window and an idle window of equal length, checked and locked like the
+protocol's windows; FLOPs from the cost model."""
+
+import contextlib
 
 import pytest
 
+from lstm_energy.errors import MeterError
 from lstm_energy.forecast.energy import Work, forecast_work, head_work, measure_run, training_work
 from lstm_energy.forecast.model import ModelConfig
+from lstm_energy.measure.host_lock import Held
 from lstm_energy.measure.work import work_per_call
+from lstm_energy.meters import PowercapMeter
+from lstm_energy.testing import build_fake_powercap
 
 
 class FakeClock:
@@ -61,3 +68,95 @@ def test_bidirectional_head_reads_both_directions():
 def test_work_adds_and_scales():
     assert Work(2, 3) + Work(1, 1) == Work(3, 4)
     assert Work(2, 4) * 0.5 == Work(1, 2)
+
+
+# ------------------------------------------------------------------ a measured counter must count in the run
+def _fake_counter(tmp_path):
+    """A fake powercap package counter that moves only when a test advances it (no process drives it)."""
+    fake = build_fake_powercap(tmp_path, "intel-1s")
+    return fake, PowercapMeter(root=fake.root, background_sampling=False)
+
+
+def test_a_counter_that_stalls_during_the_run_is_refused(tmp_path):
+    fake, meter = _fake_counter(tmp_path)
+    clock = FakeClock()
+
+    def idle(seconds):
+        clock.sleep(seconds)
+        fake.advance("package-0", 5.0 * seconds)  # the idle twin counts; the run did not
+
+    def run():
+        clock.now += 4.0
+
+    with meter, pytest.raises(MeterError, match=r"window 1 of 1.*the work window.*did not advance: 0 J"):
+        measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
+
+
+def test_a_counter_at_milliwatts_is_refused(tmp_path):
+    """0.4 J over a 4 s run is 0.1 W: no CPU package with a working core draws that; never stored as measured."""
+    fake, meter = _fake_counter(tmp_path)
+    clock = FakeClock()
+
+    def idle(seconds):
+        clock.sleep(seconds)
+        fake.advance("package-0", 5.0 * seconds)
+
+    def run():
+        clock.now += 4.0
+        fake.advance("package-0", 0.4)
+
+    with meter, pytest.raises(MeterError, match=r"the work window.*below the 0.5 W a busy CPU package draws"):
+        measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
+
+
+def test_a_counting_meter_is_measured(tmp_path):
+    fake, meter = _fake_counter(tmp_path)
+    clock = FakeClock()
+
+    def idle(seconds):
+        clock.sleep(seconds)
+        fake.advance("package-0", 5.0 * seconds)
+
+    def run():
+        clock.now += 4.0
+        fake.advance("package-0", 4.0 * 30.0)
+
+    with meter:
+        _, m = measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
+    assert m.provenance == "measured"
+    assert m.joules_per_call.median == pytest.approx(4.0 * 25.0, rel=1e-6)
+
+
+class RecordingLock:
+    """A host lock that records whether it is held (injected as ``host_lock``)."""
+
+    def __init__(self):
+        self.holding = False
+        self.taken = 0
+
+    @contextlib.contextmanager
+    def held(self):
+        self.holding, self.taken = True, self.taken + 1
+        try:
+            yield Held(wait_seconds=1.5, path="/run/lock/recording")
+        finally:
+            self.holding = False
+
+
+def test_the_run_and_its_idle_twin_hold_the_host_lock(meter_factory):
+    clock = FakeClock()
+    lock = RecordingLock()
+    seen = []
+    meter = meter_factory(idle_watts=3.0, clock=clock)
+
+    def run():
+        seen.append(("run", lock.holding))
+        clock.now += 1.0
+
+    def idle(seconds):
+        seen.append(("idle", lock.holding))
+        clock.sleep(seconds)
+
+    _, m = measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle, host_lock=lock)
+    assert seen == [("run", True), ("idle", True)] and lock.taken == 1 and not lock.holding
+    assert m.lock_wait_seconds == 1.5  # the wait is reported, as protocol.measure reports it

@@ -4,7 +4,7 @@
 "call" that advances the fake clock by ``dt`` lasts exactly ``dt`` and the protocol's arithmetic can
 be checked exactly. ``ClockPowerMeter`` integrates power over that fake time: ``idle_watts`` always,
 plus ``dynamic_watts`` while a call runs; ``read_noise_joules`` adds a Gaussian error to every read
-(a noisy counter).
+(a noisy counter); ``reads`` counts the reads (the protocol reads only in its windows).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class ClockPowerMeter(EnergyMeter):
         self.update_interval_seconds = update_interval_seconds
         self._domains = tuple(domains)
         self.noted = {"flops": 0.0, "bytes": 0.0}
+        self.reads = 0
 
     @classmethod
     def probe(cls, **kwargs):
@@ -71,6 +72,7 @@ class ClockPowerMeter(EnergyMeter):
         self.noted["bytes"] += bytes
 
     def read(self) -> EnergySample:
+        self.reads += 1
         joules = self.idle_watts * self.fake_time.now + self.dynamic_watts * self.busy_seconds
         if self.read_noise_joules:
             joules += float(self.rng.normal(0.0, self.read_noise_joules))

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstm_energy.cli import main
+from lstm_energy.cli import build_parser, calibrate_cmd
 from lstm_energy.errors import CalibrationError, MeterUnavailableError
 from lstm_energy.measure.calibration import Observation, calibrate, fit_parameters
 from lstm_energy.meters.model import ModelMeter, ModelParameters, ModelProfile
@@ -201,23 +201,20 @@ def test_observations_carry_the_measurements_provenance():
     assert {r.provenance for r in rows} == {"simulated"} and len(rows) == 4
 
 
-def test_cli_prints_a_refusal_without_a_traceback(monkeypatch, capsys, tmp_path):
-    import contextlib
+def test_cli_prints_a_refusal_without_a_traceback(capsys, tmp_path):
+    """A counter that counts but never responds to load (10 W in every window) identifies nothing: the
+    CLI refuses with the reason, exit 1, no traceback and no profile. The meter and the calibration set
+    are injected into the subcommand's run path (the CLI opens --meter itself when none is given)."""
 
-    import lstm_energy.measure.calibration as calibration
-    import lstm_energy.meters as meters
-
-    class Measured(SimulatedMeter):
+    class ConstantPowerCounter(SimulatedMeter):
         provenance = "measured"
 
-    monkeypatch.setattr(meters, "opened_meter", lambda name: contextlib.nullcontext(Measured()))
-
-    def degenerate(meter, **kwargs):
-        return fit_parameters(rows_with(lambda r: 0.0))
-
-    monkeypatch.setattr(calibration, "calibrate", degenerate)
     output = tmp_path / "p.json"
-    assert main(["calibrate", "--meter", "model", "-o", str(output)]) == 1
+    args = build_parser().parse_args(["calibrate", "--impl", "numpy", "--windows", "1", "-o", str(output)])
+    meter = ConstantPowerCounter(idle_watts=10.0, cpu_watts=0.0, dram_watts=0.0, update_interval_seconds=1e-4)
+    assert calibrate_cmd.run(args, meter=meter, configs=SMALL_SET[:2]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("ERROR: calibration refused, no profile written:") and "measured 0 J" in err
+    assert err.startswith("[1/2]") and "ERROR: calibration refused, no profile written:" in err
+    assert "average power is the same in every window" in err
     assert "Traceback" not in err and not output.exists()
+    assert meter.read().joules["package-0"] > 0, "an injected meter is left open for its owner to close"

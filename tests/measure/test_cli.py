@@ -114,6 +114,15 @@ def test_bad_usage_exits_2(bad, capsys):
     assert bad[1] in capsys.readouterr().err  # the message names the bad value
 
 
+def test_calibrate_rejects_an_unknown_meter_name_as_bad_usage(capsys):
+    """--meter is checked by the shared meter_name type: exit 2 naming the value and the valid names."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", "--meter", "rapl"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown energy meter 'rapl'" in err and "powercap" in err and "`lstm-energy meters`" in err
+
+
 def test_calibrate_refuses_an_estimator(capsys, tmp_path):
     output = tmp_path / "p.json"
     assert main(["calibrate", "--meter", "model", "-o", str(output)]) == 1

@@ -44,6 +44,13 @@ def test_acpi_boost_switch(tmp_path, boost, expected):
     assert turbo(tmp_path) is expected
 
 
+def test_cpu_model_is_the_first_model_name_line_or_none(tmp_path):
+    write(tmp_path / "cpuinfo", "processor\t: 0\nmodel name\t: First CPU\n\nprocessor\t: 1\nmodel name\t: Second\n")
+    assert cpu_model(tmp_path) == "First CPU"
+    write(tmp_path / "cpuinfo", "processor\t: 0\nCPU part\t: 0xd0c\n\nHardware\t: Arm board\n")
+    assert cpu_model(tmp_path) is None  # recorded as the file says: no model name line, no guess
+
+
 def test_absent_values_are_none(tmp_path):
     assert governor(tmp_path) is None and turbo(tmp_path) is None and cpu_model(tmp_path) is None
 

@@ -101,11 +101,36 @@ def test_estimate_is_min_times_vcpus_times_wall_plus_max_minus_min_times_cpu_sec
     assert bound["flops"] == 1e12 and "Horowitz" in bound["model"] and "LOWER BOUND" in bound["model"]
 
 
-def test_vcpus_default_to_this_process_affinity():
+def test_static_power_is_the_machines_vcpus_not_the_affinity_mask():
+    """`taskset -c 0` on a 2-vCPU machine: both vCPUs still idle-draw, so static power stays min x 2;
+    the one allowed CPU is recorded beside it. Dynamic power stays per CPU-second."""
+    low, high = 0.8140104166666666, 4.48203125
+    pinned = ModelMeter(cpu=EMERALD, vcpus=2, allowed_cpus=1)
+    assert pinned.parameters.static_watts == pytest.approx(2 * low)
+    assert pinned.parameters.cpu_watts == pytest.approx(high - low)
+    coefficients = pinned.describe()["coefficients"]
+    assert (coefficients["vcpus"], coefficients["allowed_cpus"]) == (2, 1)
+    assert "os.cpu_count()" in coefficients["vcpus_from"] and "sched_getaffinity" in coefficients["allowed_cpus_from"]
+    assert "\u00d7 2 vCPUs (the machine's; this process may run on 1)," in pinned.source
+    unpinned = ModelMeter(cpu=EMERALD, vcpus=2, allowed_cpus=2)
+    assert unpinned.parameters == pinned.parameters
+    assert "\u00d7 2 vCPUs, identified" in unpinned.source  # nothing left out: no note
+
+
+def test_default_counts_read_cpu_count_for_static_power_and_affinity_for_the_record(monkeypatch):
+    """The defaults, with the OS's answers faked: an 8-vCPU machine, this process pinned to one CPU."""
     import os
 
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     meter = ModelMeter(cpu=EMERALD)
-    assert meter.describe()["coefficients"]["vcpus"] == len(os.sched_getaffinity(0))
+    assert meter.parameters.static_watts == pytest.approx(8 * 0.8140104166666666)
+    assert (meter.coefficients.vcpus, meter.coefficients.allowed_cpus) == (8, 1)
+
+
+def test_given_vcpus_describe_another_machine_so_the_affinity_mask_is_not_recorded():
+    meter = ModelMeter(cpu=EMERALD, vcpus=64)
+    assert meter.coefficients.vcpus == 64 and meter.coefficients.allowed_cpus is None
 
 
 def test_unknown_cpu_uses_the_ccf_average_row_and_says_so():
@@ -160,6 +185,12 @@ def test_explicit_parameters_exclude_cpu_choices():
         ModelMeter(parameters=ModelParameters(1, 1, 0, 0), source="what-if", cpu=EMERALD)
     with pytest.raises(ConfigError, match="vcpus must be a positive int"):
         ModelMeter(cpu=EMERALD, vcpus=0)
+    with pytest.raises(ConfigError, match="allowed_cpus must be a positive int"):
+        ModelMeter(cpu=EMERALD, vcpus=2, allowed_cpus=0)
+    with pytest.raises(ConfigError, match="exceeds the machine's vcpus"):
+        ModelMeter(cpu=EMERALD, vcpus=2, allowed_cpus=3)
+    with pytest.raises(ConfigError, match="cpuinfo/cpu/vcpus/allowed_cpus"):
+        ModelMeter(parameters=ModelParameters(1, 1, 0, 0), source="what-if", allowed_cpus=1)
 
 
 # -------------------------------------------------------------------------------------- end to end

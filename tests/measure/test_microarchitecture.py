@@ -120,6 +120,37 @@ def test_msr_uses_the_same_parser():
     assert msr_read_cpuinfo is read_cpuinfo
 
 
+def test_one_cpuinfo_path_and_parser_for_the_package():
+    """meters, measure and machine read cpuinfo the same way: machine.info's CPUINFO and cpuinfo_fields."""
+    from lstm_energy.machine import info
+    from lstm_energy.meters import microarchitecture, model, msr
+
+    assert microarchitecture.CPUINFO is info.CPUINFO and model.CPUINFO is info.CPUINFO
+    assert microarchitecture.cpuinfo_fields is info.cpuinfo_fields
+    assert msr.MsrMeter.__init__.__kwdefaults__["cpuinfo_path"] is info.CPUINFO
+
+
+#: an Arm guest's layout: per-processor blocks without vendor_id/family, "Hardware" once after the last
+ARM_CPUINFO = (
+    "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n\n"
+    "processor\t: 1\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n\n"
+    "Hardware\t: Example Neoverse board\nRevision\t: 0000\n"
+)
+
+
+def test_keys_after_the_first_processor_block_are_read(tmp_path):
+    """The old first-block parser stopped at the first blank line and never saw Arm's Hardware line."""
+    from lstm_energy.machine.info import cpuinfo_fields
+    from lstm_energy.meters.microarchitecture import read_cpuinfo
+
+    path = tmp_path / "cpuinfo"
+    path.write_text(ARM_CPUINFO + "vendor_id\t: ARM\n")
+    assert cpuinfo_fields(path)["Hardware"] == "Example Neoverse board"
+    assert read_cpuinfo(path) == ("ARM", None, None)  # the trailing vendor line is seen, like Hardware
+    found = identify_cpu(path)
+    assert found.row is None and found.cpu.model_name == "Example Neoverse board"
+
+
 def test_every_row_in_the_tables_exists_in_the_shipped_data():
     from lstm_energy.meters.microarchitecture import NAME_PATTERNS
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lstm_energy.errors import ConfigError
+from lstm_energy.meters.microarchitecture import CpuId
 from lstm_energy.meters.model import (
     DEFAULT_PARAMETERS,
     PROFILE_ENV,
@@ -77,19 +78,30 @@ def test_uncalibrated_defaults_name_their_coefficient_row_and_source(tmp_path):
     assert info["model"].startswith("E = static_watts*wall_seconds")
 
 
-def test_host_defaults_are_the_ccf_row_for_this_machine():
-    meter = ModelMeter()
-    assert meter.parameters == DEFAULT_PARAMETERS
-    assert meter.parameters.joules_per_flop == 0.0 and meter.parameters.joules_per_byte == 0.0
-    assert meter.parameters.static_watts > 0 and meter.parameters.cpu_watts > 0
-    assert meter.describe()["coefficients"]["row"] in meter.source
+#: a Sapphire Rapids server as cpuid describes it (family 6, model 0x8F), injected so the test means the same anywhere
+SAPPHIRE_RAPIDS = CpuId("intel", 6, 0x8F, 8, "Intel(R) Xeon(R) Platinum 8480+")
+
+
+def test_default_coefficients_are_the_ccf_row_of_the_identified_cpu():
+    meter = ModelMeter(cpu=SAPPHIRE_RAPIDS, vcpus=4)
+    # CCF "Sapphire Rapids" row: min 1.0362861003136936, max 4.160476336606656 W per vCPU; 4 vCPUs
+    assert meter.parameters.as_dict() == pytest.approx(
+        {
+            "static_watts": 4 * 1.0362861003136936,
+            "cpu_watts": 4.160476336606656 - 1.0362861003136936,
+            "joules_per_flop": 0.0,
+            "joules_per_byte": 0.0,
+        }
+    )
+    assert meter.describe()["coefficients"]["row"] == "Sapphire Rapids"
+    assert "Sapphire Rapids 1.04\u20134.16 W per vCPU \u00d7 4 vCPUs" in meter.source
 
 
 def test_probe_is_available_and_says_estimate():
-    availability = ModelMeter.probe()
+    availability = ModelMeter.probe(cpu=SAPPHIRE_RAPIDS, vcpus=4)
     assert availability.available and availability.provenance == "estimated"
     assert "ESTIMATE" in availability.reason and "not a measurement" in availability.reason
-    assert ModelMeter().describe()["coefficients"]["row"] in availability.reason
+    assert "Sapphire Rapids" in availability.reason
 
 
 def test_explicit_parameters_need_a_source():

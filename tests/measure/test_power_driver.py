@@ -36,9 +36,14 @@ def fake_zone(memory_tmp_path):
     return fake, zone
 
 
+#: the most these tests draw (25 W constant; 5 W + 20 W per busy CPU of this process on 2 CPUs = 45 W)
+MAX_TEST_WATTS = 50.0
+
+
 def open_meter(fake):
-    # sample every 50 ms so the 0.7 s wraps are counted between the protocol's own reads
-    return PowercapMeter(root=fake.root, sampler_period_seconds=0.05)
+    # sample every 50 ms so the 0.7 s wraps are counted between the protocol's own reads; at the stated
+    # 50 W a 17.2 J counter wraps at the earliest after 0.34 s, so 50 ms is well inside the allowed half
+    return PowercapMeter(root=fake.root, max_power_watts=MAX_TEST_WATTS, sampler_period_seconds=0.05)
 
 
 def busy(cpu_seconds):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lstm_energy.errors import ShapeError
 from lstm_energy.measure.statistics import Summary, bootstrap_median_ci, coefficient_of_variation, summarize
 
 
@@ -44,9 +45,18 @@ def test_bootstrap_ci_covers_true_median_about_95_percent_of_the_time():
     assert 0.85 <= covered / trials <= 1.0
 
 
-def test_single_window_collapses_the_interval():
+def test_single_window_has_a_median_but_no_interval():
+    """A zero-width [2.5, 2.5] would claim a precision one window cannot show."""
     s = summarize([2.5])
-    assert s == Summary(2.5, 2.5, 2.5, 2.5, 2.5)
+    assert s == Summary(2.5, None, None, None, None)
+    assert not s.has_spread and summarize([2.0, 3.0]).has_spread
+    assert s.scaled(2.0) == Summary(5.0, None, None, None, None)
+    assert s.as_dict() == {"median": 2.5, "q1": None, "q3": None, "ci95_low": None, "ci95_high": None}
+
+
+def test_bootstrap_refuses_a_single_value():
+    with pytest.raises(ShapeError, match="at least 2"):
+        bootstrap_median_ci([2.5])
 
 
 def test_scaled_multiplies_every_statistic():
@@ -57,7 +67,7 @@ def test_scaled_multiplies_every_statistic():
 def test_coefficient_of_variation():
     assert coefficient_of_variation([1.0, 1.0, 1.0]) == 0.0
     assert coefficient_of_variation([9.0, 11.0]) == pytest.approx(np.std([9, 11], ddof=1) / 10.0)
-    assert coefficient_of_variation([7.0]) == 0.0
+    assert coefficient_of_variation([7.0]) is None  # one window: no spread, not "0% spread"
 
 
 @pytest.mark.parametrize("bad", [[], [[1.0, 2.0]], [1.0, float("nan")], [float("inf")]])

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lstm_energy.errors import MeterUnavailableError
+from lstm_energy.errors import ConfigError, MeterUnavailableError
 from lstm_energy.meters import MsrMeter
 from lstm_energy.meters.msr import energy_unit_joules
 from lstm_energy.meters.msr_device import MappingMsrDevice
@@ -121,6 +121,38 @@ def test_server_dram_unit_quirk(tmp_path, write_msr, cpuinfo):
         assert meter.units["package-0"] == 2.0**-14
     with MsrMeter(str(dev), cpus={0: 0}, cpuinfo_path=cpuinfo(model=0x9E), background_sampling=False) as meter:
         assert meter.units["package-0/dram"] == 2.0**-14  # a client part: no quirk
+
+
+@pytest.mark.parametrize("model", [0x8F, 0xCF], ids=["sapphire-rapids", "emerald-rapids"])
+def test_sapphire_and_emerald_rapids_dram_counts_in_esu_units_and_psys_in_joules(cpuinfo, model):
+    """Since Linux 80275ca9e525 SPR/EMR DRAM uses the ESU of MSR_RAPL_POWER_UNIT; only psys has a fixed 1 J unit."""
+    device = MappingMsrDevice({0: {0x606: INTEL_UNIT_ESU14, 0x611: 1000, 0x619: 1000, 0x64D: 7}})
+    with MsrMeter(device=device, cpus={0: 0}, cpuinfo_path=cpuinfo(model=model), background_sampling=False) as meter:
+        assert meter.units == {"package-0": 2.0**-14, "package-0/dram": 2.0**-14, "psys": 1.0}
+        s0 = meter.read()
+        registers = device.registers[0]
+        registers[0x611] += 10 * 2**14  # 10 J in ESU-14 counts
+        registers[0x619] += 10 * 2**14
+        registers[0x64D] += 10  # 10 J in 1 J counts
+        d = meter.read() - s0
+    assert d.joules == {"package-0": 10.0, "package-0/dram": 10.0, "psys": 10.0}
+
+
+def test_a_failed_constructor_closes_the_msr_devices_it_opened(tmp_path, write_msr, cpuinfo):
+    """A bad setting found after the devices are open (here max_power_watts=0) must not leak their fds."""
+    dev = tmp_path / "dev"
+    write_msr(dev, 0, {0x606: INTEL_UNIT_ESU14, 0x611: 1000})
+    write_msr(dev, 1, {0x606: INTEL_UNIT_ESU14, 0x611: 1000})
+    before = _open_fds()
+    with pytest.raises(ConfigError, match="max_power_watts must be > 0, got 0") as info:
+        MsrMeter(str(dev), cpus={0: 0, 1: 1}, cpuinfo_path=cpuinfo(), max_power_watts=0)
+    # the traceback in ``info`` keeps the half-built meter alive: its fds are closed, not merely collectable
+    assert info.traceback is not None
+    assert _open_fds() == before
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
 
 
 def test_unit_overrides_win(tmp_path, write_msr, cpuinfo):

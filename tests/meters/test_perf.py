@@ -1,5 +1,6 @@
 """PerfMeter: sysfs parsing from fake PMU directories, and the REAL perf_event_open syscall's failures here."""
 
+import errno
 import os
 
 import pytest
@@ -8,6 +9,7 @@ from lstm_energy.errors import MeterPermissionError, MeterUnavailableError
 from lstm_energy.meters import PerfMeter
 from lstm_energy.meters.perf import parse_event_config, read_power_pmu
 from lstm_energy.perf.syscall import PerfOpenError, perf_event_open
+from lstm_energy.testing import FakePerfEvents
 
 RAPL_EVENTS = {
     "energy-cores": "event=0x01",
@@ -72,8 +74,24 @@ def test_fake_sysfs_without_power_pmu(tmp_path):
         PerfMeter(str(tmp_path))
 
 
+def test_a_pmu_type_the_kernel_lacks_is_explained(tmp_path, write_power_pmu):
+    """The kernel's ENOENT (no PMU of the type sysfs gave) is injected, so the test means the same for every user."""
+    write_power_pmu(tmp_path, pmu_type=0x7FFFFFF0, events={"energy-pkg": "event=0x02"})
+    with pytest.raises(MeterUnavailableError) as info:
+        PerfMeter(str(tmp_path), event_source=FakePerfEvents({}, refuse_with=errno.ENOENT))
+    message = str(info.value)
+    assert "perf_event_open(type=2147483632, config=0x2 [energy-pkg], pid=-1, cpu=0)" in message
+    assert "ENOENT" in message and "no PMU of this type" in message
+    assert not isinstance(info.value, MeterPermissionError)
+
+
 def test_real_syscall_rejects_a_pmu_type_this_kernel_lacks(tmp_path, write_power_pmu):
     """sysfs says power PMU type 0x7ffffff0: the REAL perf_event_open answers ENOENT, and the error says why."""
+    if not _software_pmu_opens():
+        pytest.skip(
+            "system-wide perf events are not permitted to this process: the kernel answers EACCES before it "
+            "looks the PMU type up (the ENOENT message is covered with an injected answer above)"
+        )
     write_power_pmu(tmp_path, pmu_type=0x7FFFFFF0, events={"energy-pkg": "event=0x02"})
     with pytest.raises(MeterUnavailableError) as info:
         PerfMeter(str(tmp_path))
@@ -81,6 +99,24 @@ def test_real_syscall_rejects_a_pmu_type_this_kernel_lacks(tmp_path, write_power
     assert "perf_event_open(type=2147483632, config=0x2 [energy-pkg], pid=-1, cpu=0)" in message
     assert "ENOENT" in message and "no PMU of this type" in message
     assert not isinstance(info.value, MeterPermissionError)
+
+
+@pytest.mark.parametrize("events", [("energy-ram",), ("energy-ram", "energy-cores")])
+def test_events_without_a_package_or_platform_event_are_refused(tmp_path, write_power_pmu, events):
+    """Only sub-domains open: there would be no headline domain, so no figure but "measured 0 J"."""
+    write_power_pmu(tmp_path, pmu_type=23, events=RAPL_EVENTS)
+    source = FakePerfEvents({0x03: 5.0, 0x01: 5.0})
+    with pytest.raises(MeterUnavailableError) as info:
+        PerfMeter(str(tmp_path), events=events, event_source=source)
+    assert "include no package or platform event" in info.value.reason
+    assert "add energy-pkg or energy-psys to events" in info.value.fix
+
+
+def test_a_pmu_with_only_sub_domain_events_is_refused(tmp_path, write_power_pmu):
+    write_power_pmu(tmp_path, pmu_type=23, events={"energy-ram": "event=0x03", "energy-cores": "event=0x01"})
+    with pytest.raises(MeterUnavailableError) as info:
+        PerfMeter(str(tmp_path), event_source=FakePerfEvents({}))
+    assert "this PMU lists no package or platform event" in info.value.fix
 
 
 def _software_pmu_opens() -> bool:

@@ -1,11 +1,11 @@
 """get_meter / available_meters: names, the auto order, the loud estimate fallback, never "simulated"."""
 
-import importlib.util
+import errno
 import warnings
 
 import pytest
 
-from lstm_energy.errors import MeterUnavailableError
+from lstm_energy.errors import ArgumentTypeError, ConfigError, LstmEnergyError, MeterUnavailableError
 from lstm_energy.meters import (
     EstimatedEnergyWarning,
     MsrMeter,
@@ -15,18 +15,20 @@ from lstm_energy.meters import (
     SimulatedMeter,
     available_meters,
     get_meter,
+    opened_meter,
 )
+from lstm_energy.meters.microarchitecture import CpuId
 from lstm_energy.meters.registry import AUTO_ORDER
-from lstm_energy.testing import build_fake_powercap
+from lstm_energy.testing import FakePerfEvents, build_fake_powercap
 from lstm_energy.testing.power_driver import powered_zones
 
-HAS_MODEL = importlib.util.find_spec("lstm_energy.meters.model") is not None
-MEASURED = ("powercap", "perf", "msr", "pyrapl")
 NOWHERE = "/nonexistent/lstm-energy"
-
-
-#: every measured backend pointed at nothing (pyRAPL's path is hard-coded: see _without_real_pyrapl)
+#: the measured backends whose hardware a test can point elsewhere (pyRAPL's path is hard-coded in pyRAPL)
+INJECTABLE = ("powercap", "perf", "msr")
+#: every injectable measured backend pointed at nothing
 NOTHING_HERE = {"powercap": {"root": NOWHERE}, "perf": {"sysfs_root": NOWHERE}, "msr": {"dev_root": NOWHERE}}
+#: the estimator's defaults for an injected CPU (a Sapphire Rapids server, 4 vCPUs), not this host's
+SAPPHIRE_RAPIDS_ESTIMATE = {"cpu": CpuId("intel", 6, 0x8F, 8, "Intel(R) Xeon(R) Platinum 8480+"), "vcpus": 4}
 
 
 def test_auto_order_is_the_documented_one():
@@ -64,36 +66,35 @@ def test_auto_prefers_a_working_measured_backend(tmp_path):
             assert meter.name == "powercap" and meter.provenance == "measured"
 
 
-def _without_real_pyrapl(monkeypatch):
-    """pyRAPL's path is hard-coded; on a RAPL machine it would work, so these tests replace it by a missing module."""
-    from lstm_energy.meters import registry
+def test_auto_falls_through_the_order(tmp_path, write_power_pmu):
+    """powercap fails (no tree) -> perf is tried next with its own options -> msr -> the estimate, loudly.
 
-    monkeypatch.setitem(registry.BACKENDS, "pyrapl", "lstm_energy.meters.no_such_module:PyRaplMeter")
-
-
-@pytest.mark.skipif(not HAS_MODEL, reason="lstm_energy.meters.model is not written yet")
-def test_auto_falls_through_the_order(tmp_path, write_power_pmu, monkeypatch):
-    """powercap fails (no tree) -> perf is tried next with its own options -> ... -> the estimate, loudly."""
-    _without_real_pyrapl(monkeypatch)
+    perf's syscall answer is injected (ENOENT: no PMU of that type), so the reason is the same for every user:
+    the real kernel would answer a non-root caller EACCES before it looks the PMU type up."""
     write_power_pmu(tmp_path, pmu_type=0x7FFFFFF0, events={"energy-pkg": "event=0x02"})
+    no_such_pmu = FakePerfEvents({}, refuse_with=errno.ENOENT)
     with pytest.warns(EstimatedEnergyWarning) as record:
         meter = get_meter(
-            "auto", powercap={"root": NOWHERE}, perf={"sysfs_root": str(tmp_path)}, msr={"dev_root": NOWHERE}
+            "auto",
+            order=INJECTABLE,
+            powercap={"root": NOWHERE},
+            perf={"sysfs_root": str(tmp_path), "event_source": no_such_pmu},
+            msr={"dev_root": NOWHERE},
+            model=SAPPHIRE_RAPIDS_ESTIMATE,
         )
     meter.close()
     assert meter.provenance == "estimated"
     message = str([w for w in record if issubclass(w.category, EstimatedEnergyWarning)][0].message)
     assert "  - powercap: no powercap tree at /nonexistent" in message
     assert "  - perf: perf_event_open(type=2147483632" in message and "ENOENT" in message
-    assert "  - msr: " in message and "  - pyrapl: " in message
-    assert message.index("powercap:") < message.index("perf:") < message.index("msr:") < message.index("pyrapl:")
+    assert "no PMU of this type" in message
+    assert "  - msr: " in message
+    assert message.index("powercap:") < message.index("perf:") < message.index("msr:")
 
 
-@pytest.mark.skipif(not HAS_MODEL, reason="lstm_energy.meters.model is not written yet")
-def test_auto_without_a_counter_warns_loudly_and_returns_the_estimator(monkeypatch):
-    _without_real_pyrapl(monkeypatch)
+def test_auto_without_a_counter_warns_loudly_and_returns_the_estimator():
     with pytest.warns(EstimatedEnergyWarning) as record:
-        meter = get_meter("auto", **NOTHING_HERE)
+        meter = get_meter("auto", order=INJECTABLE, model=SAPPHIRE_RAPIDS_ESTIMATE, **NOTHING_HERE)
     try:
         assert meter.name == "model" and meter.provenance == "estimated"
     finally:
@@ -102,32 +103,27 @@ def test_auto_without_a_counter_warns_loudly_and_returns_the_estimator(monkeypat
     assert len(estimated) == 1
     message = str(estimated[0].message)
     assert "NO MEASURED ENERGY" in message and "ESTIMATOR" in message and "not a measurement" in message
-    for name in MEASURED:
+    for name in INJECTABLE:
         assert f"  - {name}: " in message  # the reason each measured backend failed
     assert "Fix:" in message
 
 
-def test_auto_without_any_backend_lists_every_reason(monkeypatch):
-    """When even the estimator cannot load, the error lists why each measured backend failed."""
-    from lstm_energy.meters import registry
-
-    _without_real_pyrapl(monkeypatch)
-    monkeypatch.setitem(registry.BACKENDS, "model", "lstm_energy.meters.no_such_module:ModelMeter")
+def test_auto_without_any_backend_lists_every_reason(tmp_path):
+    """When even the estimator cannot load (here: its calibration profile is missing), the error lists why
+    each measured backend failed."""
+    broken_estimator = {"profile": str(tmp_path / "missing-profile.json")}
     with pytest.raises(MeterUnavailableError) as info:
-        get_meter("auto", powercap={"root": NOWHERE}, perf={"sysfs_root": NOWHERE}, msr={"dev_root": NOWHERE})
+        get_meter("auto", order=INJECTABLE, model=broken_estimator, **NOTHING_HERE)
     message = str(info.value)
-    for name in MEASURED:
+    for name in INJECTABLE:
         assert f"  - {name}: " in message
-    assert "model estimator is unavailable" in message
+    assert "model estimator is unavailable" in message and "missing-profile.json" in message
 
 
-def test_auto_never_picks_simulated(monkeypatch):
-    from lstm_energy.meters import registry
-
-    _without_real_pyrapl(monkeypatch)
-    monkeypatch.setitem(registry.BACKENDS, "model", "lstm_energy.meters.no_such_module:ModelMeter")
+def test_auto_never_picks_simulated(tmp_path):
+    broken_estimator = {"profile": str(tmp_path / "missing-profile.json")}
     with pytest.raises(MeterUnavailableError):
-        get_meter("auto", powercap={"root": NOWHERE}, perf={"sysfs_root": NOWHERE}, msr={"dev_root": NOWHERE})
+        get_meter("auto", order=INJECTABLE, model=broken_estimator, **NOTHING_HERE)
 
 
 def test_auto_rejects_unknown_option_groups():
@@ -136,23 +132,26 @@ def test_auto_rejects_unknown_option_groups():
 
 
 def test_available_meters_lists_every_backend_with_reason_and_fix():
-    rows = available_meters()
+    """Every backend has a row with a reason, and a fix when it does not work. The injectable backends point
+    at nothing; pyRAPL reads a hard-coded path (no injection possible), so only what holds for it either way
+    is asserted: a reason, and a fix if it does not work."""
+    rows = available_meters(model=SAPPHIRE_RAPIDS_ESTIMATE, **NOTHING_HERE)
     assert [row.name for row in rows] == ["powercap", "perf", "msr", "pyrapl", "model", "simulated"]
     for row in rows:
         assert row.reason, row
         assert row.available or row.fix, f"{row.name} is unavailable but gives no fix"
         assert row.provenance == {"model": "estimated", "simulated": "simulated"}.get(row.name, "measured")
     by_name = {row.name: row for row in rows}
+    assert [by_name[name].available for name in INJECTABLE] == [False, False, False]
+    assert by_name["model"].available and "Sapphire Rapids" in by_name["model"].reason
     assert by_name["simulated"].available and "tests only" in by_name["simulated"].reason
 
 
-def test_available_meters_without_a_counter_says_why_each_measured_backend_fails(monkeypatch):
-    _without_real_pyrapl(monkeypatch)
+def test_available_meters_without_a_counter_says_why_each_measured_backend_fails():
     by_name = {row.name: row for row in available_meters(**NOTHING_HERE)}
     assert f"no powercap tree at {NOWHERE}" in by_name["powercap"].reason
     assert "no perf 'power' PMU" in by_name["perf"].reason
     assert "msr" in by_name["msr"].reason
-    assert "pyrapl" in by_name["pyrapl"].reason and not by_name["pyrapl"].available
 
 
 def test_available_meters_takes_per_backend_options(tmp_path):
@@ -166,3 +165,21 @@ def test_available_meters_takes_per_backend_options(tmp_path):
 def test_classes_declare_name_and_provenance(cls):
     assert cls.provenance in ("measured", "simulated")
     assert cls.name in ("powercap", "perf", "msr", "pyrapl", "simulated")
+
+
+@pytest.mark.parametrize(
+    "call, error, builtin",
+    [
+        (lambda: get_meter("rapl"), ConfigError, ValueError),
+        (lambda: get_meter("auto", order=("model",)), ConfigError, ValueError),
+        (lambda: get_meter(SimulatedMeter(), idle_watts=1.0), ArgumentTypeError, TypeError),
+        (lambda: get_meter("auto", root="/sys/class/powercap"), ArgumentTypeError, TypeError),
+        (lambda: opened_meter(3).__enter__(), ArgumentTypeError, TypeError),
+        (lambda: SimulatedMeter(idle_watts=-1.0), ConfigError, ValueError),
+    ],
+    ids=["unknown name", "order", "options on an open meter", "option group", "not a meter", "negative watts"],
+)
+def test_bad_arguments_raise_the_package_errors_that_are_also_the_builtins(call, error, builtin):
+    with pytest.raises(error) as info:
+        call()
+    assert isinstance(info.value, LstmEnergyError) and isinstance(info.value, builtin)

@@ -1,14 +1,18 @@
 """Wraparound: the modulus choice, single wraps, and SEVERAL wraps in one window caught by the sampler thread."""
 
+import time
+
 import pytest
 
-from lstm_energy.errors import MeterError
-from lstm_energy.meters import PowercapMeter
+from lstm_energy.errors import ConfigError, MeterError
+from lstm_energy.meters import MsrMeter, PowercapMeter
+from lstm_energy.meters.msr_device import MappingMsrDevice
 from lstm_energy.meters.powercap import modulus_uj
 from lstm_energy.meters.wraparound import (
     PeriodicSampler,
     UnwrappedCounters,
     WrapCounter,
+    checked_sampler_period,
     sampler_period_seconds,
 )
 from lstm_energy.testing import build_fake_powercap
@@ -109,7 +113,9 @@ def test_a_failed_background_sample_is_raised_on_the_next_read():
             raise OSError("counter vanished")
         return {"c": state["raw"]}
 
-    counters = UnwrappedCounters(read_raw, {"c": 100}, sampler_period_seconds=0.001)
+    counters = UnwrappedCounters(
+        read_raw, {"c": 100}, range_joules=100.0, max_power_watts=1.0, sampler_period_seconds=0.001
+    )
     try:
         state["fail"] = True
         counters.sampler.wait_for_samples(10**9, timeout=5)  # returns when the sampler fails
@@ -129,3 +135,94 @@ def test_periodic_sampler_stops():
     count = len(calls)
     assert not sampler.running
     assert len(calls) == count
+
+
+# ------------------------------------------------------------------ a sampling period or a gap that can miss wraps
+class SteppedClock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self):
+        self.now = 50.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_period_override_above_half_the_fastest_wrap_is_refused():
+    """65 536 J at 1000 W wraps after 65.5 s at the earliest: a period above 32.8 s could miss one."""
+    assert checked_sampler_period(30.0, 65536.0, 1000.0) == 30.0
+    assert checked_sampler_period(None, 65536.0, 1000.0) == pytest.approx(16.384)
+    with pytest.raises(ConfigError) as info:
+        checked_sampler_period(40.0, 65536.0, 1000.0)
+    message = str(info.value)
+    assert "sampler_period_seconds=40.0 is not in (0, 32.77] s" in message
+    assert "65536 J" in message and "65.54 s at max_power_watts=1000 W" in message
+    assert "sampled at least twice per wrap" in message
+
+
+def test_meters_check_their_period_override(tmp_path):
+    fake = build_fake_powercap(tmp_path, "amd")  # 65 536 J per wrap: 65.5 s at 1000 W, 655 s at 100 W
+    with pytest.raises(ConfigError, match=r"sampler_period_seconds=40 is not in \(0, 32.77\] s"):
+        PowercapMeter(fake.root, sampler_period_seconds=40)
+    with PowercapMeter(fake.root, sampler_period_seconds=40, max_power_watts=100.0) as meter:
+        assert meter.sampler.period_seconds == 40.0  # a lower stated maximum power allows it
+    device = MappingMsrDevice({0: {0x606: 0x000A1003, 0x611: 5}})  # ESU 16: 65 536 J per wrap
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 158\n\n")
+    with pytest.raises(ConfigError, match="not in"):
+        MsrMeter(device=device, cpus={0: 0}, cpuinfo_path=str(cpuinfo), sampler_period_seconds=40)
+
+
+def test_a_gap_longer_than_the_fastest_wrap_fails_the_read_after_it():
+    clock = SteppedClock()
+    raw = {"c": 0}
+    counters = UnwrappedCounters(
+        lambda: dict(raw), {"c": 100}, range_joules=100.0, max_power_watts=10.0, background_sampling=False, clock=clock
+    )  # fastest wrap: 100 J at 10 W = 10 s
+    clock.now += 9.0
+    raw["c"] = 50
+    assert counters.poll() == {"c": 50}  # 9 s < 10 s: trusted
+    clock.now += 11.0
+    raw["c"] = 60  # really 110 J (one wrap) or 10 J: the reads cannot tell
+    with pytest.raises(MeterError, match=r"11 s passed between two reads.*wraps may have been missed"):
+        counters.poll()
+    clock.now += 1.0
+    raw["c"] = 70
+    assert counters.poll() == {"c": 70}, "reads after the failed one are consistent again"
+    assert counters.max_poll_gap_seconds == 11.0
+
+
+def test_a_gap_seen_by_the_sampler_thread_fails_the_next_user_read():
+    """The thread must not die of it (it keeps sampling) and must not swallow it (the user read raises)."""
+    clock = SteppedClock()
+    counters = UnwrappedCounters(
+        lambda: {"c": 0},
+        {"c": 100},
+        range_joules=100.0,
+        max_power_watts=10.0,
+        sampler_period_seconds=0.001,
+        clock=clock,
+    )
+    try:
+        sampler = counters.sampler
+        assert sampler.wait_for_samples(1, timeout=10)
+        counters.poll()
+        clock.now += 20.0  # e.g. the machine was suspended
+        assert sampler.wait_for_samples(sampler.samples_taken + 2, timeout=10), "the thread kept sampling"
+        assert sampler.error is None
+        with pytest.raises(MeterError, match="wraps may have been missed"):
+            counters.poll()
+        counters.poll()
+    finally:
+        counters.close()
+
+
+def test_a_meter_read_too_rarely_without_its_sampler_fails(tmp_path):
+    """A real gap: at a stated 10 MW the fake's 262 144 J counter could wrap within 26 ms."""
+    fake = build_fake_powercap(tmp_path, "intel-1s")
+    with PowercapMeter(fake.root, background_sampling=False, max_power_watts=1e7) as meter:
+        meter.read()
+        time.sleep(0.06)  # a sleep lasts at least this long: the gap is certain, whatever the machine's load
+        with pytest.raises(MeterError, match="wraps may have been missed"):
+            meter.read()
+        assert meter.describe()["wraparound"]["max_poll_gap_seconds"] >= 0.06
