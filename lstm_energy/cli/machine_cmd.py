@@ -1,8 +1,12 @@
-"""`lstm-energy machine`: CPU, cores, caches, measured sgemm peak and triad bandwidth (roofline data)."""
+"""`lstm-energy machine`: CPU, cores, caches, measured GEMM peaks (BLAS sgemm and the kernels' own
+packed GEMM) and triad bandwidth (roofline data)."""
 
 from __future__ import annotations
 
 import json
+import sys
+
+from lstm_energy.errors import ConfigError
 
 NAME = "machine"
 HELP = "CPU, caches, measured peak GFLOP/s and memory bandwidth"
@@ -29,6 +33,27 @@ def _size(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
+def _best_median(entry: dict | None, key: str, scale: float = 1.0) -> str:
+    """'121.61 / 117.86' from an entry's best_KEY and median_KEY (divided by scale); blanks when absent."""
+    if entry is None:
+        return " " * 16
+    return f"{entry[f'best_{key}'] / scale:7.2f} / {entry[f'median_{key}'] / scale:<7.2f}"
+
+
+def _threads_line(sgemm: dict, profile: dict) -> str:
+    """One thread count's row of the figures table."""
+    threads = sgemm["threads"]
+    kernel = next((k for k in profile.get("kernel_gemm_gflops") or [] if k["threads"] == threads), None)
+    triad = next((b for b in profile["bandwidth"] if b["threads"] == threads), None)
+    roof = next((r for r in profile["roofline"] if r["threads"] == threads), None)
+    ridge = f"{roof['ridge_flop_per_byte']:8.2f}" if roof else " " * 8
+    source = roof.get("peak_source", "sgemm (profile without the kernel GEMM)") if roof else ""
+    return (
+        f"{threads:>7}  {_best_median(sgemm, 'gflops')}  {_best_median(kernel, 'gflops')}     "
+        f"{_best_median(triad, 'bytes_per_second', 1e9)}  {ridge}   {source}"
+    )
+
+
 def format_profile(profile: dict) -> str:
     """Human-readable profile: facts first, then every measured figure with its source."""
     m = profile["machine"]
@@ -47,22 +72,18 @@ def format_profile(profile: dict) -> str:
         f"kernel       {m['kernel']}",
         f"fingerprint  {profile['fingerprint']}   figures: {origin}",
         "",
-        "threads  sgemm GFLOP/s (best / median)   triad GB/s (best / median)   ridge FLOP/byte",
+        "threads  sgemm GFLOP/s     kernel GEMM GFLOP/s  triad GB/s        ridge      compute roof",
+        "         (best / median)   (best / median)      (best / median)   FLOP/byte",
     ]
-    bandwidth = {b["threads"]: b for b in profile["bandwidth"]}
-    ridge = {r["threads"]: r for r in profile["roofline"]}
-    for p in profile["peak_gflops"]:
-        b = bandwidth.get(p["threads"])
-        bw = f"{b['best_bytes_per_second'] / 1e9:10.2f} / {b['median_bytes_per_second'] / 1e9:<8.2f}" if b else " " * 21
-        rp = f"{ridge[p['threads']]['ridge_flop_per_byte']:8.2f}" if p["threads"] in ridge else ""
-        lines.append(f"{p['threads']:>7}  {p['best_gflops']:14.2f} / {p['median_gflops']:<14.2f}  {bw}        {rp}")
+    lines += [_threads_line(p, profile) for p in profile["peak_gflops"]]
+    if not profile.get("kernel_gemm_gflops"):
+        reason = profile.get("kernel_gemm_unavailable") or "this profile predates it; --refresh to measure it"
+        lines.append(f"kernel GEMM  not measured: {reason}")
     lines.append("")
     lines.append("sources:")
-    for p in profile["peak_gflops"]:
-        lines.append(f"  {p['source']}")
-    for b in profile["bandwidth"]:
-        lines.append(f"  {b['source']}")
-    lines.append("  ridge = best sgemm FLOP/s / best triad bytes/s at the same thread count")
+    for entry in profile["peak_gflops"] + (profile.get("kernel_gemm_gflops") or []) + profile["bandwidth"]:
+        lines.append(f"  {entry['source']}")
+    lines.append("  compute roof = the faster of the two GEMMs; ridge = its FLOP/s / best triad bytes/s, same threads")
     for counter in profile.get("hardware_counters", []):
         state = "available" if counter["available"] else "UNAVAILABLE"
         lines.append(f"{counter['name']}: {state}: {counter['reason']}")
@@ -75,7 +96,11 @@ def run(args) -> int:
     from lstm_energy.machine import machine_profile
     from lstm_energy.perf import hardware_counters as hwcounters
 
-    profile = machine_profile(refresh=args.refresh, directory=args.cache_dir)
+    try:
+        profile = machine_profile(refresh=args.refresh, directory=args.cache_dir)
+    except ConfigError as err:  # an unusable --cache-dir: bad usage
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     # probed now, never cached: whether perf_event_open works can change with permissions
     profile["hardware_counters"] = [a.as_dict() for a in hwcounters.probe()]
     if args.json:

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from lstm_energy.errors import ConfigError
+
 NAME = "report"
 HELP = "write a self-contained HTML report from results files"
 
@@ -47,31 +49,47 @@ def _load_machine(path: str | None, parser_error) -> dict | None:
     return None
 
 
+def usage_problem(args) -> str | None:
+    """The first reason the command cannot run as asked (missing or non-results inputs, a directory as the
+    output); None when it can."""
+    from lstm_energy.report import output_problem
+    from lstm_energy.report.inputs import not_results_reason
+
+    missing = [p for p in args.inputs if not Path(p).is_file()]
+    if missing:
+        return (
+            f"no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
+            "or `pytest --benchmark-json`"
+        )
+    for path in args.inputs:
+        reason = not_results_reason(path)
+        if reason:
+            return reason
+    return output_problem(args.output)
+
+
 def run(args) -> int:
     from lstm_energy.report import write_report
     from lstm_energy.report.page import energy_warning
 
-    missing = [p for p in args.inputs if not Path(p).is_file()]
-    if missing:
-        print(
-            f"ERROR: no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
-            "or `pytest --benchmark-json`",
-            file=sys.stderr,
-        )
-        return 2
-    errors = []
-    machine = _load_machine(args.machine, errors.append)
+    problem = usage_problem(args)
+    errors = [problem] if problem else []
+    machine = None if errors else _load_machine(args.machine, errors.append)
     if errors:
         print(f"ERROR: {errors[0]}", file=sys.stderr)
         return 2
-    info = write_report(
-        args.inputs,
-        args.output,
-        machine=machine,
-        machine_source=f"`{args.machine}`",
-        title=args.title,
-        use_cached_machine=True,
-    )
+    try:
+        info = write_report(
+            args.inputs,
+            args.output,
+            machine=machine,
+            machine_source=f"`{args.machine}`",
+            title=args.title,
+            use_cached_machine=True,
+        )
+    except ConfigError as err:  # the output cannot be written: bad usage
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     for problem in info.problems:
         print(f"WARNING: {problem}", file=sys.stderr)
     energy = energy_warning(info.rows)

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from lstm_energy.errors import MachineInfoError
+from lstm_energy.errors import ConfigError, MachineInfoError
 from lstm_energy.machine.info import usable_cores
 
 MIB = 1024 * 1024
@@ -77,7 +77,7 @@ def measure_triad(threads: int, array_bytes: int = MIN_ARRAY_BYTES, repeats: int
     import numpy as np
 
     if threads < 1 or repeats < 1 or array_bytes < 8 * threads:
-        raise ValueError(
+        raise ConfigError(
             f"need threads >= 1, repeats >= 1 and array_bytes >= 8*threads; got threads={threads},"
             f" repeats={repeats}, array_bytes={array_bytes}"
         )

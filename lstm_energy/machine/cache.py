@@ -12,7 +12,13 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-PROFILE_SCHEMA = 1  # 1: first version (machine, peak_gflops, bandwidth, roofline)
+from lstm_energy.errors import ConfigError
+
+#: 1: first version (machine, peak_gflops, bandwidth, roofline).
+#: 2: kernel_gemm_gflops (the kernels' own packed GEMM) and kernel_gemm_unavailable; roofline points
+#:    take the faster GEMM as peak_gflops and name it in peak_source, with sgemm_gflops and
+#:    kernel_gemm_gflops next to it.
+PROFILE_SCHEMA = 2
 
 
 def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
@@ -25,24 +31,56 @@ def profile_path(fingerprint: str, directory: str | os.PathLike | None = None) -
     return Path(directory or cache_directory()) / f"machine-{fingerprint}.json"
 
 
-def load_profile(fingerprint: str, directory: str | os.PathLike | None = None) -> dict | None:
-    """The cached profile for this fingerprint, or None when absent, unreadable or of another schema."""
+def load_profile(
+    fingerprint: str, directory: str | os.PathLike | None = None, *, accept_older: bool = False
+) -> dict | None:
+    """The cached profile for this fingerprint, or None when absent, unreadable or of another schema.
+
+    accept_older: also return a profile of an earlier schema (a reader that copes with the missing
+    fields, such as the report's roofline); ``lstm-energy machine`` re-measures those instead.
+    """
     path = profile_path(fingerprint, directory)
     try:
         profile = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if profile.get("schema") != PROFILE_SCHEMA or profile.get("fingerprint") != fingerprint:
+    if not isinstance(profile, dict) or profile.get("fingerprint") != fingerprint:
         return None
-    return profile
+    schema = profile.get("schema")
+    usable = schema == PROFILE_SCHEMA or (accept_older and isinstance(schema, int) and 1 <= schema < PROFILE_SCHEMA)
+    return profile if usable else None
+
+
+def _unwritable(directory: Path, err: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot write the machine profile under {str(directory)!r}: {err.strerror or err}; pass a writable"
+        " directory with --cache-dir (or set XDG_CACHE_HOME)"
+    )
+
+
+def ensure_writable_directory(directory: str | os.PathLike) -> Path:
+    """``directory``, created when missing; ConfigError saying how to choose another when it cannot be written."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unwritable(directory, err) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise _unwritable(directory, PermissionError(13, "permission denied"))
+    return directory
 
 
 def save_profile(profile: dict, directory: str | os.PathLike | None = None) -> Path:
-    """Write ``profile`` (which must carry its fingerprint) atomically; returns the path."""
+    """Write ``profile`` (which must carry its fingerprint) atomically; returns the path.
+
+    Raises ConfigError when the directory cannot be created or written."""
     path = profile_path(profile["fingerprint"], directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".machine-", suffix=".tmp", delete=False) as tmp:
-        json.dump(profile, tmp, indent=1, sort_keys=True)
-        tmp.write("\n")
-    os.replace(tmp.name, path)
+    ensure_writable_directory(path.parent)
+    try:
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".machine-", suffix=".tmp", delete=False) as tmp:
+            json.dump(profile, tmp, indent=1, sort_keys=True)
+            tmp.write("\n")
+        os.replace(tmp.name, path)
+    except OSError as err:
+        raise _unwritable(path.parent, err) from None
     return path

@@ -28,7 +28,8 @@ import socket
 from pathlib import Path
 
 from lstm_energy.errors import ConfigError
-from lstm_energy.meters.microarchitecture import CPUINFO, identify_cpu
+from lstm_energy.machine.info import CPUINFO
+from lstm_energy.meters.microarchitecture import identify_cpu
 
 FAKE_HOSTS_VARIABLE = "LSTM_ENERGY_FAKE_HOSTS"
 MACHINE_ID_PATHS = ("/etc/machine-id", "/var/lib/dbus/machine-id")

@@ -20,6 +20,7 @@ from pathlib import Path
 from lstm_energy.costs.caches import CacheHierarchy, read_caches
 from lstm_energy.errors import MachineInfoError
 
+#: where Linux describes the CPUs (tests pass a file with fake contents instead); the one home of this path
 CPUINFO = "/proc/cpuinfo"
 
 
@@ -35,11 +36,16 @@ class BlasInfo:
     filepath: str
 
     @property
-    def label(self) -> str:
-        """'OpenBLAS 0.3.30 (Haswell kernels, pthreads)'."""
-        name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS", "flexiblas": "FlexiBLAS"}.get(
+    def name(self) -> str:
+        """The library's usual spelling: 'OpenBLAS', 'MKL', 'BLIS', 'FlexiBLAS' (else threadpoolctl's name)."""
+        return {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS", "flexiblas": "FlexiBLAS"}.get(
             self.internal_api, self.internal_api
         )
+
+    @property
+    def label(self) -> str:
+        """'OpenBLAS 0.3.30 (Haswell kernels, pthreads)'."""
+        name = self.name
         extras = ", ".join(
             x for x in (f"{self.architecture} kernels" if self.architecture else "", self.threading_layer or "") if x
         )
@@ -91,17 +97,26 @@ class MachineInfo:
         }
 
 
-def cpu_model(cpuinfo: str | os.PathLike = CPUINFO) -> str:
-    """The 'model name' line of /proc/cpuinfo (else 'Hardware'/'CPU part', else platform.processor())."""
+def cpuinfo_fields(cpuinfo: str | os.PathLike = CPUINFO) -> dict[str, str]:
+    """The ``key: value`` lines of a cpuinfo file, the first occurrence of each key ({} if unreadable).
+
+    The first occurrence is the first processor's on x86 (vendor_id, cpu family, model, stepping, model
+    name); the whole file is read because Arm kernels print "Hardware" once, after the last processor."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
-        text = ""
+        return {}
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
         if sep and key.strip() not in fields:
             fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_model(cpuinfo: str | os.PathLike = CPUINFO) -> str:
+    """The 'model name' line of /proc/cpuinfo (else 'Hardware'/'CPU part', else platform.processor())."""
+    fields = cpuinfo_fields(cpuinfo)
     for key in ("model name", "Hardware", "CPU part"):
         if fields.get(key):
             return fields[key]

@@ -1,10 +1,17 @@
-"""Measured single-precision GEMM throughput per thread count, through the kernels' own BLAS.
+"""Measured single-precision GEMM throughput per thread count, through both libraries the kernels use.
 
-The kernels call ``scipy.linalg.cython_blas.sgemm``; this calls the same library through
-``scipy.linalg.blas.sgemm`` on Fortran-ordered float32 n×n operands (no copies, C overwritten in
-place), with the BLAS thread pool pinned by threadpoolctl. FLOPs per call = 2·n³ (a multiply-add
-counts 2, the project convention). Figure reported: the best of ``repeats`` timed calls after one
-warm-up (the least-disturbed run on a shared machine), with the median next to it.
+sgemm: the kernels call ``scipy.linalg.cython_blas.sgemm`` for some products (one thread's dA @ W);
+this calls the same library through ``scipy.linalg.blas.sgemm`` on Fortran-ordered float32 n×n
+operands (no copies, C overwritten in place), with the BLAS thread pool pinned by threadpoolctl. Its
+speed depends on the core type OpenBLAS runs (``OPENBLAS_CORETYPE`` can force an older one).
+
+Kernel GEMM: the kernels' own packed float32 GEMM (``_packed_gemm.h``, AVX2 or AVX-512), which runs
+most of their products, timed through ``_vector_math_probe.gemm_large`` on C-ordered n×n operands
+with its OpenMP pool pinned by threadpoolctl. The faster of the two is the compute roof of a roofline.
+
+FLOPs per call = 2·n³ (a multiply-add counts 2, the project convention). Figure reported: the best of
+``repeats`` timed calls after one warm-up (the least-disturbed run on a shared machine), with the
+median next to it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from lstm_energy.errors import ConfigError, MachineInfoError
 from lstm_energy.machine.info import BlasInfo, scipy_blas, usable_cores
 
 DEFAULT_N = 1536
@@ -46,6 +54,9 @@ class GemmPeak:
             "repeats": self.repeats,
             "best_gflops": self.best_gflops,
             "median_gflops": self.median_gflops,
+            "blas": self.blas.label,
+            "blas_library": self.blas.name,
+            "blas_core_type": self.blas.architecture,
             "source": self.source,
         }
 
@@ -57,7 +68,7 @@ def measure_sgemm(threads: int, n: int = DEFAULT_N, repeats: int = DEFAULT_REPEA
     from threadpoolctl import threadpool_limits
 
     if threads < 1 or n < 1 or repeats < 1:
-        raise ValueError(f"threads, n and repeats must be >= 1, got threads={threads}, n={n}, repeats={repeats}")
+        raise ConfigError(f"threads, n and repeats must be >= 1, got threads={threads}, n={n}, repeats={repeats}")
     rng = np.random.default_rng(seed)
     a = np.asfortranarray(rng.standard_normal((n, n), dtype=np.float32))
     b = np.asfortranarray(rng.standard_normal((n, n), dtype=np.float32))
@@ -88,3 +99,122 @@ def measure_peaks(
     """sgemm GFLOP/s for each thread count (default 1..usable cores)."""
     counts = thread_counts or list(range(1, usable_cores() + 1))
     return [measure_sgemm(t, n=n, repeats=repeats) for t in counts]
+
+
+@dataclass(frozen=True)
+class KernelGemmPeak:
+    """The kernels' own float32 packed GEMM throughput at one OpenMP thread count."""
+
+    threads: int
+    threads_pinned: int  # the OpenMP pool size inside the limit (must equal threads)
+    n: int
+    repeats: int
+    best_gflops: float
+    median_gflops: float
+    isa: str  # the kernels' instruction-set path the product ran on: "avx2" or "avx512"
+
+    @property
+    def source(self) -> str:
+        return (
+            f"measured: the kernels' packed GEMM {self.n}x{self.n}x{self.n} float32 ({self.isa} path,"
+            " lstm_energy.kernels._vector_math_probe.gemm_large), "
+            f"{self.threads_pinned} OpenMP thread(s) pinned with threadpoolctl, best of {self.repeats};"
+            " 2*n^3 FLOPs per call"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "threads": self.threads,
+            "threads_pinned": self.threads_pinned,
+            "n": self.n,
+            "repeats": self.repeats,
+            "best_gflops": self.best_gflops,
+            "median_gflops": self.median_gflops,
+            "isa": self.isa,
+            "source": self.source,
+        }
+
+
+def kernel_gemm_unavailable_reason() -> str | None:
+    """Why the kernels' packed GEMM cannot be measured here (not built, or the baseline path); None when it can."""
+    try:
+        from lstm_energy.kernels import _vector_math_probe as probe
+        from lstm_energy.kernels import isa
+    except ImportError as err:
+        return f"the Cython kernels are not built ({err}); build them with `pip install -e .`"
+    if not probe.packed_gemm_available():
+        return (
+            f"the kernels run their {isa.current()} path, which has no packed GEMM (their float32 products go to"
+            " the BLAS there)"
+        )
+    return None
+
+
+def kernel_gemm_isa() -> str | None:
+    """The kernels' path whose packed GEMM a measurement here would time ("avx2", "avx512"); None when none runs."""
+    if kernel_gemm_unavailable_reason():
+        return None
+    from lstm_energy.kernels import isa
+
+    return isa.current()
+
+
+def _openmp_threads() -> int:
+    """The OpenMP pool size threadpoolctl reports (the kernels' pool), else 1 when it sees no OpenMP runtime."""
+    from threadpoolctl import threadpool_info
+
+    pools = [e for e in threadpool_info() if e.get("user_api") == "openmp"]
+    return int(pools[0].get("num_threads", 1)) if pools else 1
+
+
+def measure_kernel_gemm(
+    threads: int, n: int = DEFAULT_N, repeats: int = DEFAULT_REPEATS, seed: int = 0
+) -> KernelGemmPeak:
+    """Time ``repeats`` calls of C = A·B (n×n float32) on the kernels' packed GEMM with ``threads`` OpenMP threads.
+
+    Raises MachineInfoError when that GEMM does not run here (see kernel_gemm_unavailable_reason).
+    """
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    if threads < 1 or n < 1 or repeats < 1:
+        raise ConfigError(f"threads, n and repeats must be >= 1, got threads={threads}, n={n}, repeats={repeats}")
+    reason = kernel_gemm_unavailable_reason()
+    if reason:
+        raise MachineInfoError(f"cannot measure the kernels' packed GEMM: {reason}")
+    from lstm_energy.kernels import _vector_math_probe as probe  # loaded first, so the limit reaches its OpenMP
+    from lstm_energy.kernels import isa
+
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.zeros((n, n), dtype=np.float32)
+    seconds = []
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        pinned = _openmp_threads()
+        probe.gemm_large(a, b, c, False, False)  # warm-up: c[:] = a @ b
+        for _ in range(repeats):
+            start = time.perf_counter()
+            probe.gemm_large(a, b, c, False, False)  # c[:] = a @ b
+            seconds.append(time.perf_counter() - start)
+    flop = 2.0 * n**3
+    return KernelGemmPeak(
+        threads=threads,
+        threads_pinned=pinned,
+        n=n,
+        repeats=repeats,
+        best_gflops=flop / min(seconds) / 1e9,
+        median_gflops=flop / statistics.median(seconds) / 1e9,
+        isa=isa.current(),
+    )
+
+
+def measure_kernel_peaks(
+    thread_counts: list[int] | None = None, n: int = DEFAULT_N, repeats: int = DEFAULT_REPEATS
+) -> list[KernelGemmPeak]:
+    """The kernels' packed-GEMM GFLOP/s for each thread count (default 1..usable cores); [] when it does
+    not run here (kernel_gemm_unavailable_reason says why)."""
+    if kernel_gemm_unavailable_reason():
+        return []
+    counts = thread_counts or list(range(1, usable_cores() + 1))
+    return [measure_kernel_gemm(t, n=n, repeats=repeats) for t in counts]

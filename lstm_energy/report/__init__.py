@@ -12,9 +12,11 @@ Modules: ``rows`` (records -> rows), ``charts`` (the figures), ``svg`` (chart pr
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.results import LoadProblem, load_records
 
 
@@ -34,7 +36,7 @@ def build_report(
     machine: dict | None = None,
     machine_source: str = "the --machine file",
     title: str | None = None,
-    notes: list[str] = (),
+    notes: Sequence[str] = (),
     use_cached_machine: bool = False,
 ) -> tuple[str, ReportInfo]:
     """The HTML text for ``paths`` and what went into it (the path in ReportInfo is left empty).
@@ -72,11 +74,31 @@ def build_report(
     return html, ReportInfo(Path(), rows, figures, loaded.problems)
 
 
+def output_problem(output: str | os.PathLike) -> str | None:
+    """Why ``output`` cannot be the report's file before anything is built (it names a directory); None
+    when it may be (whether it can be written shows when it is)."""
+    text = os.fspath(output)
+    if text.endswith(("/", os.sep)) or Path(text).is_dir():
+        return f"the report path {text!r} is a directory; give a file name, e.g. {os.path.join(text, 'report.html')!r}"
+    return None
+
+
 def write_report(paths, output: str | os.PathLike, **options) -> ReportInfo:
-    """Write the report for ``paths`` to ``output`` (parent directories created); options as build_report."""
+    """Write the report for ``paths`` to ``output`` (parent directories created); options as build_report.
+
+    Raises ConfigError when ``output`` is a directory or cannot be written."""
+    problem = output_problem(output)
+    if problem:
+        raise ConfigError(problem)
     html, info = build_report(paths, **options)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(html, encoding="utf-8")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(html, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write the report to {str(output)!r}: {err.strerror or err}; pass -o a path in a writable "
+            "directory, e.g. reports/NAME.html"
+        ) from None
     info.path = output
     return info

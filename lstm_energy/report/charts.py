@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_energy.config import PHASES
-from lstm_energy.report.machine_data import Roofs
-from lstm_energy.report.rows import IMPL_ORDER, Row
+from lstm_energy.config import PHASES, PRECISIONS
+from lstm_energy.report.machine_data import Roof, Roofs
+from lstm_energy.report.rows import IMPL_ORDER, Row, several_precisions
 from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
 from lstm_energy.report.units import fixed, si
 
@@ -27,6 +27,8 @@ class Figure:
     caption: str
     svg: str | None = None
     note: str | None = None
+    #: a heading shown in bold before the note when the chart contradicts itself (points above the roof)
+    alert: str | None = None
 
 
 def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
@@ -64,10 +66,48 @@ def energy_note(values, what: str) -> str | None:
             "for an estimate."
         )
     return (
-        f"Nothing to draw: every {what} in these results is 0 J or less (the idle baseline was larger than the "
-        "run's energy: the measurement windows are too short for the meter). Raise min_window_seconds in the "
-        "grid's [protocol] table or measure larger shapes."
+        f"Nothing to draw: every {what} in these results is 0 J or less, so not resolved above the idle baseline. "
+        + NOT_RESOLVED_REASON
     )
+
+
+#: why a dynamic energy at or below zero, or with a 95% CI reaching zero, is no figure, and what to do
+NOT_RESOLVED_REASON = (
+    "A dynamic energy (work minus idle) at or below 0 J, or with a 95% CI reaching 0 J, means the work's energy is "
+    "within the noise of the idle power. Measure larger configurations, more windows (e.g. windows = 15 in the "
+    "grid's [protocol] table) or on a quieter machine."
+)
+
+
+def split_resolved(rows: list[Row]) -> tuple[list[Row], list[Row]]:
+    """(rows whose dynamic energy is resolved above idle, rows whose is not)."""
+    return [r for r in rows if not r.unresolved], [r for r in rows if r.unresolved]
+
+
+def unresolved_note(unresolved: list[Row], total: int, what: str) -> str | None:
+    """Why rows are missing from an energy chart: all or some of them are not resolved above idle; None
+    when every row is resolved."""
+    if not unresolved:
+        return None
+    if len(unresolved) == total:
+        return (
+            f"Nothing to draw: the {what} of every row is not resolved above the idle baseline. {NOT_RESOLVED_REASON}"
+        )
+    return (
+        f"{len(unresolved)} of {total} row(s) are not drawn: their dynamic energy is not resolved above the idle "
+        "baseline (the summary table says so in their energy cells)."
+    )
+
+
+def _point_name(row: Row, with_precision: bool) -> str:
+    """A chart point's name without its implementation (series name it): the benchmark's name, else
+    ``lstm forward B=8 T=16 D=32 H=64``, plus the precision when the chart holds several."""
+    base = row.label or f"{row.cell} {row.phase} {row.shape_text}"
+    return f"{base} {row.precision}" if with_precision else base
+
+
+def _precision_suffix(precision: str, with_precision: bool) -> str:
+    return f" {precision}" if with_precision else ""
 
 
 def dropped_note(values, what: str) -> str | None:
@@ -130,17 +170,22 @@ def _shape_order(shape_key: tuple) -> tuple:
 
 
 _PHASE_RANK = {phase: rank for rank, phase in enumerate(PHASES)}
+_PRECISION_RANK = {precision: rank for rank, precision in enumerate(PRECISIONS)}
+
+
+def _impl_rank(impl) -> int:
+    return IMPL_ORDER.index(impl) if impl in IMPL_ORDER else 99
 
 
 def _ordered(values) -> list:
-    return sorted(set(values), key=lambda v: (IMPL_ORDER.index(v) if v in IMPL_ORDER else 99, str(v)))
+    return sorted(set(values), key=lambda v: (_impl_rank(v), str(v)))
 
 
 def energy_by_hidden_size(rows: list[Row]) -> Figure:
     """J/sequence against hidden size: one line per cell and phase, for the primary implementation."""
     profile = _profile_rows(rows)
     impl = _primary_impl(profile)
-    chosen = [r for r in profile if r.impl == impl and r.hidden_size]
+    chosen, unresolved = split_resolved([r for r in profile if r.impl == impl and r.hidden_size])
     title = "Energy per sequence by cell and hidden size"
     caption = (
         "Dynamic energy per sequence (median; bars: 95% CI) against hidden size H"
@@ -152,7 +197,8 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
             "by-hidden",
             title,
             caption,
-            note="No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.",
+            note=unresolved_note(unresolved, len(unresolved), "energy per sequence")
+            or "No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.",
         )
     caption = _joined(caption, provenance_caption(chosen))
     values = [r.joules_per_sequence for r in chosen]
@@ -160,29 +206,40 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
     if empty:
         return Figure("by-hidden", title, caption, note=empty)
     series = []
-    keys = sorted({(r.cell, r.phase) for r in chosen}, key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9)))
+    with_precision = several_precisions(chosen)
+    keys = sorted(
+        {(r.cell, r.phase, r.precision) for r in chosen},
+        key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9)),
+    )
     cells = sorted({k[0] for k in keys})
     phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
-    for cell, phase in keys:
+    for cell, phase, precision in keys:
+        name = f"{cell} {phase}{_precision_suffix(precision, with_precision)}"
+        line_style = _PRECISION_RANK.get(precision, 0) if with_precision else phases.index(phase)
+        members = [r for r in chosen if (r.cell, r.phase, r.precision) == (cell, phase, precision)]
         points, errors = [], []
-        for h in sorted({r.hidden_size for r in chosen if r.cell == cell and r.phase == phase}):
-            group = [r for r in chosen if r.cell == cell and r.phase == phase and r.hidden_size == h]
+        for h in sorted({r.hidden_size for r in members}):
+            group = [r for r in members if r.hidden_size == h]
             value = statistics.median(r.joules_per_sequence for r in group)
-            points.append((h, value, f"{cell} {phase} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
+            points.append((h, value, f"{name} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
             errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
         series.append(
             Series(
-                f"{cell} {phase}",
+                name,
                 points,
                 color=_color(cells.index(cell)),
                 shape=MARKERS[phases.index(phase) % len(MARKERS)],
                 connect=True,
                 errors=errors,
-                dash=("", "2 3", "7 4")[phases.index(phase) % 3],
+                dash=("", "2 3", "7 4")[line_style % 3],
             )
         )
     hidden = tuple(sorted({r.hidden_size for r in chosen}))
-    figure = Figure("by-hidden", title, caption, note=dropped_note(values, "energy per sequence"))
+    notes = (
+        unresolved_note(unresolved, len(chosen) + len(unresolved), "energy per sequence"),
+        dropped_note(values, "energy per sequence"),
+    )
+    figure = Figure("by-hidden", title, caption, note=_joined(*notes))
     return _drawn(
         figure,
         lambda: xy_plot(
@@ -198,45 +255,50 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
 
 def forward_vs_backward(rows: list[Row]) -> Figure:
     """Forward, backward and train energy per configuration (backward = train - forward when not measured alone)."""
-    profile = _profile_rows(rows)
-    impl_shown = _primary_impl(profile)
+    impl_shown = _primary_impl(_profile_rows(rows))
+    shown = [r for r in _profile_rows(rows) if r.impl == impl_shown]
+    profile, unresolved = split_resolved(shown)
+    with_precision = several_precisions(profile)
     title = "Forward vs backward (training) energy per sequence"
     by_config: dict[tuple, dict[str, Row]] = {}
     for r in profile:
-        if r.impl == impl_shown:
-            by_config.setdefault((r.cell, r.impl, r.shape_key()), {})[r.phase] = r
+        by_config.setdefault((r.cell, r.impl, r.shape_key(), r.precision), {})[r.phase] = r
     labels, fwd, bwd, train = [], [], [], []
     derived_backward = False
-    for (cell, impl, _), phases in sorted(by_config.items(), key=lambda kv: (str(kv[0][0]), _shape_order(kv[0][2]))):
+    for (cell, impl, _, precision), phases in sorted(
+        by_config.items(), key=lambda kv: (str(kv[0][0]), _shape_order(kv[0][2]), _PRECISION_RANK.get(kv[0][3], 9))
+    ):
         if "forward" not in phases or not ({"backward", "train"} & set(phases)):
             continue
         row_index = len(labels)
         any_row = next(iter(phases.values()))
-        labels.append(f"{cell} {any_row.shape_text}")
+        labels.append(f"{cell} {any_row.shape_text}{_precision_suffix(precision, with_precision)}")
+        name = f"{labels[row_index]} {impl}"  # tooltips name the shape (and precision): rows differ by them
         f = phases["forward"].joules_per_sequence
-        fwd.append((f, row_index, f"{cell} {impl} forward: {si(f, 'J')}/sequence"))
+        fwd.append((f, row_index, f"{name} forward: {si(f, 'J')}/sequence"))
         if "train" in phases:
             t = phases["train"].joules_per_sequence
-            train.append((t, row_index, f"{cell} {impl} train (forward+backward): {si(t, 'J')}/sequence"))
+            train.append((t, row_index, f"{name} train (forward+backward): {si(t, 'J')}/sequence"))
         if "backward" in phases:
             b = phases["backward"].joules_per_sequence
-            bwd.append((b, row_index, f"{cell} {impl} backward (measured alone): {si(b, 'J')}/sequence"))
+            bwd.append((b, row_index, f"{name} backward (measured alone): {si(b, 'J')}/sequence"))
         elif "train" in phases:
             b = phases["train"].joules_per_sequence - f
             derived_backward = True
-            bwd.append((b, row_index, f"{cell} {impl} backward = train − forward: {si(b, 'J')}/sequence"))
+            bwd.append((b, row_index, f"{name} backward = train − forward: {si(b, 'J')}/sequence"))
     caption = "Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step" + (
         f", implementation {impl_shown}. " if impl_shown else ". "
     )
     if derived_backward:
         caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
     if not labels:
-        return Figure(
-            "fwd-bwd",
-            title,
-            caption,
-            note="No configuration has both a forward and a train/backward record: sweep with --phases forward,train.",
-        )
+        missing = unresolved_note(unresolved, len(shown), "energy per sequence")
+        if profile:  # some rows are resolved, but no configuration pairs a forward with a train/backward
+            missing = _joined(
+                "No configuration has both a forward and a train/backward record: sweep with --phases forward,train.",
+                missing,
+            )
+        return Figure("fwd-bwd", title, caption, note=missing)
     caption = _joined(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
     values = [p[0] for p in fwd + bwd + train]
     empty = energy_note(values, "forward, backward and train energy per sequence")
@@ -248,7 +310,11 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
         Series("train (forward+backward)", train, color=_color(2), shape="square"),
     ]
     series = [s for s in series if s.points]
-    figure = Figure("fwd-bwd", title, caption, note=dropped_note(values, "energy per sequence"))
+    notes = (
+        unresolved_note(unresolved, len(shown), "energy per sequence"),
+        dropped_note(values, "energy per sequence"),
+    )
+    figure = Figure("fwd-bwd", title, caption, note=_joined(*notes))
     return _drawn(
         figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
     )
@@ -270,51 +336,61 @@ def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float,
 
 def energy_vs_flops(rows: list[Row]) -> Figure:
     """J per call against FLOPs per call, one colour per implementation, with a fitted line each."""
-    candidates = [r for r in rows if r.flops and r.joules_per_call is not None]
+    with_energy = [r for r in rows if r.flops and r.joules_per_call is not None]
+    candidates, unresolved = split_resolved(with_energy)
     usable = [r for r in candidates if r.joules_per_call > 0]
+    with_precision = several_precisions(usable)
     title = "Energy vs FLOPs, with the fitted J/FLOP"
     caption = (
         "Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
-        "fit joules = k·FLOPs + c per implementation; k is the marginal energy per FLOP."
+        "fit joules = k·FLOPs + c per implementation (and precision, when there are several); k is the marginal "
+        "energy per FLOP."
     )
     if not candidates:
         return Figure(
             "vs-flops",
             title,
             caption,
-            note="No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.",
+            note=unresolved_note(unresolved, len(unresolved), "energy per call")
+            or "No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.",
         )
     caption = _joined(caption, provenance_caption(usable or candidates))
     empty = energy_note([r.joules_per_call for r in candidates], "energy per call")
     if empty:
         return Figure("vs-flops", title, caption, note=empty)
     series, lines = [], []
-    for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
-        group = [r for r in usable if (r.impl or "callable") == impl]
+    groups = sorted(
+        {(r.impl or "callable", r.precision) for r in usable},
+        key=lambda k: (_impl_rank(k[0]), str(k[0]), _PRECISION_RANK.get(k[1], 9)),
+    )
+    for i, (impl, precision) in enumerate(groups):
+        group = [r for r in usable if (r.impl or "callable") == impl and r.precision == precision]
         points = [
             (
                 r.flops,
                 r.joules_per_call,
-                f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
-                f"{si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call",
+                f"{_point_name(r, with_precision)} ({impl}): {si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call",
             )
             for r in group
         ]
+        series_name = f"{impl}{_precision_suffix(precision, with_precision)}"
         fit = fit_joules_per_flop([r.flops for r in group], [r.joules_per_call for r in group])
         if fit:
             slope, intercept = fit
             xs = np.geomspace(min(r.flops for r in group), max(r.flops for r in group), 40)
             lines.append(
                 Line(
-                    f"{impl} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
+                    f"{series_name} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
                     [(float(x), float(slope * x + intercept)) for x in xs],
                     color=_color(i),
                 )
             )
-        series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
-    figure = Figure(
-        "vs-flops", title, caption, note=dropped_note([r.joules_per_call for r in candidates], "energy per call")
+        series.append(Series(series_name, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+    notes = (
+        unresolved_note(unresolved, len(with_energy), "energy per call"),
+        dropped_note([r.joules_per_call for r in candidates], "energy per call"),
     )
+    figure = Figure("vs-flops", title, caption, note=_joined(*notes))
     return _drawn(
         figure,
         lambda: xy_plot(
@@ -330,22 +406,88 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
     )
 
 
+#: the precisions whose operations are float FLOPs a float32 GEMM roof bounds (float64 rows are fp32 too)
+ROOFLINE_PRECISIONS = ("fp32",)
+
+
+def _roofs_caption(chosen: list[Roof], source: str) -> str:
+    """The caption sentence naming each roof's figures and what measured its compute peak."""
+    parts = []
+    for roof in chosen:
+        threads = roof.threads if roof.threads is not None else "?"
+        other = f"; {roof.other_gemm[0]}: {fixed(roof.other_gemm[1], 'GFLOP/s')}" if roof.other_gemm else ""
+        parts.append(
+            f"{threads} thread(s): {fixed(roof.peak_gflops, 'GFLOP/s')} ({roof.peak_source}{other}), "
+            f"{fixed(roof.bandwidth_gb_per_second, 'GB/s')}"
+        )
+    return (
+        " Roofs: compute = the faster measured float32 GEMM, memory = the measured triad bandwidth ("
+        + "; ".join(parts)
+        + f") from {source}."
+    )
+
+
+def _reduced_precision_caption(left_out: list[Row]) -> str:
+    """Why int8/bf16 rows are not on the roofline; "" when there are none."""
+    if not left_out:
+        return ""
+    names = "/".join(p for p in PRECISIONS if any(r.precision == p for r in left_out))
+    return (
+        f" {len(left_out)} {names} row(s) are left out: their operations are not float32 FLOPs and their own roofs "
+        "(int8 and bf16 dot-product peaks) are not measured; the precision chart compares their energy."
+    )
+
+
+def _float64_caption(plotted: list[Row]) -> str:
+    """Float64 rows are drawn against float32 roofs; "" when there are none."""
+    if not any(r.dtype == "float64" for r in plotted):
+        return ""
+    return " float64 rows are drawn against the float32 roofs (no float64 peak is measured)."
+
+
+def _roof_for(row: Row, chosen: list[Roof]) -> Roof:
+    """The roof measured with the row's thread count, else the first one shown."""
+    return next((roof for roof in chosen if roof.threads == row.threads), chosen[0])
+
+
+def points_above_roof(rows: list[Row], chosen: list[Roof]) -> list[tuple[Row, float]]:
+    """(row, roof height at its intensity) for every row whose GFLOP/s exceeds its roof."""
+    above = []
+    for r in rows:
+        height = _roof_for(r, chosen).bound_gflops(r.intensity)
+        if r.gflops_per_second > height * (1 + 1e-9):
+            above.append((r, height))
+    return above
+
+
+def above_roof_note(above: list[tuple[Row, float]], total: int, with_precision: bool) -> str | None:
+    """A reader-facing note when points lie above the roof (a roof is meant to bound them); None otherwise."""
+    if not above:
+        return None
+    row, height = max(above, key=lambda pair: pair[0].gflops_per_second / pair[1])
+    return (
+        f"{len(above)} of {total} point(s) lie ABOVE the roof (e.g. {row.name(with_precision=with_precision)}: "
+        f"{fixed(row.gflops_per_second, 'GFLOP/s')} where the roof allows {fixed(height, 'GFLOP/s')}). The roofs are "
+        "what a float32 GEMM and a DRAM triad reached when `lstm-energy machine` measured them; a point above "
+        "them ran faster than those measurements (data served from cache rather than DRAM, or peaks measured "
+        "while the machine was busy), so here the roof is a reference, not a bound. Rerun `lstm-energy machine "
+        "--refresh` on a quiet machine."
+    )
+
+
 def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
-    """GFLOP/s against arithmetic intensity, under the machine's measured compute and bandwidth roofs."""
-    usable = [r for r in rows if r.intensity and r.gflops_per_second]
+    """GFLOP/s against arithmetic intensity of the float rows, under the machine's measured compute and
+    bandwidth roofs."""
+    with_figures = [r for r in rows if r.intensity and r.gflops_per_second]
+    usable = [r for r in with_figures if r.precision in ROOFLINE_PRECISIONS]
+    left_out = [r for r in with_figures if r.precision not in ROOFLINE_PRECISIONS]
     title = "Roofline: achieved GFLOP/s vs arithmetic intensity"
     caption = "Achieved throughput (FLOPs per call / median seconds per call) against arithmetic intensity (FLOPs / expected bytes moved)."
+    caption += _reduced_precision_caption(left_out) + _float64_caption(usable)
     note = None
     chosen = roofs.for_threads({r.threads for r in usable}) if roofs else []
     if chosen:
-        caption += (
-            " Roofs: measured sgemm peak and triad bandwidth ("
-            + "; ".join(
-                f"{r.threads if r.threads is not None else '?'} thread(s): {fixed(r.peak_gflops, 'GFLOP/s')}, {fixed(r.bandwidth_gb_per_second, 'GB/s')}"
-                for r in chosen
-            )
-            + f") from {roofs.source}."
-        )
+        caption += _roofs_caption(chosen, roofs.source)
         recorded = sorted({r.threads for r in usable if r.threads is not None})
         unmatched = [t for t in recorded if t not in {roof.threads for roof in chosen}]
         if unmatched:
@@ -359,7 +501,13 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
             "on the measuring machine and pass `--machine machine.json` to `lstm-energy report`."
         )
     if not usable:
-        return Figure("roofline", title, caption, note="No record carries FLOPs, bytes and time. " + (note or ""))
+        missing = (
+            "No float32 record carries FLOPs, bytes and time. "
+            if left_out
+            else "No record carries FLOPs, bytes and time. "
+        )
+        return Figure("roofline", title, caption, note=missing + (note or ""))
+    with_precision = several_precisions(usable)
     series = []
     for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
         group = [r for r in usable if (r.impl or "callable") == impl]
@@ -370,7 +518,7 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
                     (
                         r.intensity,
                         r.gflops_per_second * 1e9,
-                        f"{r.label or (str(r.cell) + ' ' + str(r.phase) + ' ' + r.shape_text)} ({impl}): "
+                        f"{_point_name(r, with_precision)} ({impl}): "
                         f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}",
                     )
                     for r in group
@@ -388,13 +536,16 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
         lines.append(
             Line(
                 f"roof, {threads}min({fixed(roof.peak_gflops, 'GFLOP/s')}, {fixed(roof.bandwidth_gb_per_second, 'GB/s')} × intensity)",
-                [(float(x), float(min(roof.peak_gflops, roof.bandwidth_gb_per_second * x) * 1e9)) for x in xs],
+                [(float(x), float(roof.bound_gflops(x) * 1e9)) for x in xs],
                 color=("#222", "#777")[k % 2],
                 dash=("1 0", "8 3")[k % 2],
             )
         )
+    above = above_roof_note(points_above_roof(usable, chosen), len(usable), with_precision) if chosen else None
+    alert = "Points above the roof." if above else None
+    figure = Figure("roofline", title, caption, note=_joined(above, note), alert=alert)
     return _drawn(
-        Figure("roofline", title, caption, note=note),
+        figure,
         lambda: xy_plot(
             title,
             series,
@@ -416,7 +567,10 @@ def energy_by_domain(rows: list[Row]) -> Figure:
         "(core and uncore are inside the package), so they are shown side by side, not stacked."
     )
     with_domains = [r for r in rows if r.provenance == "measured" and r.domains_joules_per_call]
-    measured = [r for r in with_domains if not r.suspect]
+    counted = [r for r in with_domains if not r.suspect]
+    measured, unresolved = split_resolved(counted)
+    if counted and not measured:
+        return Figure("domains", title, caption, note=unresolved_note(unresolved, len(counted), "per-domain energy"))
     if with_domains and not measured:
         return Figure(
             "domains",
@@ -441,7 +595,8 @@ def energy_by_domain(rows: list[Row]) -> Figure:
             ),
         )
     domains = sorted({d for r in measured for d in r.domains_joules_per_call})
-    labels = [r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}" for r in measured]
+    with_precision = several_precisions(measured)
+    labels = [r.name(with_precision=with_precision) for r in measured]
     series = []
     for i, domain in enumerate(domains):
         points = []
@@ -457,7 +612,8 @@ def energy_by_domain(rows: list[Row]) -> Figure:
     empty = energy_note(values, "measured per-domain energy")
     if empty:
         return Figure("domains", title, caption, note=empty)
-    figure = Figure("domains", title, caption, note=dropped_note(values, "per-domain energy"))
+    notes = (unresolved_note(unresolved, len(counted), "per-domain energy"), dropped_note(values, "per-domain energy"))
+    figure = Figure("domains", title, caption, note=_joined(*notes))
     return _drawn(
         figure,
         lambda: dot_plot(
@@ -504,31 +660,37 @@ def single_implementation_note(rows: list[Row], impls: list) -> str:
 
 def implementations(rows: list[Row]) -> Figure:
     """cython vs numpy vs torch: J/sequence of the same configuration side by side."""
-    profile = _profile_rows(rows)
+    all_profile = _profile_rows(rows)
     title = "Implementations compared: cython vs numpy vs torch"
     caption = (
         "Dynamic energy per sequence (median; bars: 95% CI) of each implementation on the same cell, phase and shape."
     )
-    impls = _ordered(r.impl for r in profile if r.impl)
+    impls = _ordered(r.impl for r in all_profile if r.impl)
     if len(impls) < 2:
         return Figure("impls", title, caption, note=single_implementation_note(rows, impls))
+    profile, unresolved = split_resolved(all_profile)
+    if not profile:
+        return Figure(
+            "impls", title, caption, note=unresolved_note(unresolved, len(all_profile), "energy per sequence")
+        )
     caption = _joined(caption, provenance_caption(profile))
     empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
     if empty:
         return Figure("impls", title, caption, note=empty)
+    with_precision = several_precisions(profile)
     configs = sorted(
-        {(r.cell, r.phase, r.shape_key()) for r in profile},
-        key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9)),
+        {(r.cell, r.phase, r.shape_key(), r.precision) for r in profile},
+        key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[3], 9)),
     )
     labels = []
-    for cell, phase, shape in configs:
-        example = next(r for r in profile if (r.cell, r.phase, r.shape_key()) == (cell, phase, shape))
-        labels.append(f"{cell} {phase} {example.shape_text}")
+    for config in configs:
+        example = next(r for r in profile if (r.cell, r.phase, r.shape_key(), r.precision) == config)
+        labels.append(_point_name(example, with_precision))
     series = []
     for i, impl in enumerate(impls):
         points, errors = [], []
-        for row_index, (cell, phase, shape) in enumerate(configs):
-            match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key()) == (cell, phase, shape)]
+        for row_index, config in enumerate(configs):
+            match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key(), r.precision) == config]
             if match:
                 r = match[0]
                 points.append(
@@ -540,9 +702,11 @@ def implementations(rows: list[Row]) -> Figure:
                 )
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
-    figure = Figure(
-        "impls", title, caption, note=dropped_note([r.joules_per_sequence for r in profile], "energy per sequence")
+    notes = (
+        unresolved_note(unresolved, len(all_profile), "energy per sequence"),
+        dropped_note([r.joules_per_sequence for r in profile], "energy per sequence"),
     )
+    figure = Figure("impls", title, caption, note=_joined(*notes))
     return _drawn(
         figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
     )
@@ -555,11 +719,14 @@ def energy_by_precision(rows: list[Row]) -> Figure:
         "Dynamic energy per sequence (median; bars: 95% CI) of the same forward in fp32, bf16 (bfloat16 weights "
         "and activations, float32 sums) and int8 (dynamic quantization, int32 sums)."
     )
-    forward = [r for r in _profile_rows(rows) if r.phase == "forward"]
-    precisions = [p for p in ("fp32", "bf16", "int8") if any(r.precision == p for r in forward)]
-    if len(precisions) < 2:
+    all_forward = [r for r in _profile_rows(rows) if r.phase == "forward"]
+    if len({r.precision for r in all_forward}) < 2:
         note = "Only one precision in these results: sweep with --precisions fp32,bf16,int8 to compare."
         return Figure("precision", title, caption, note=note)
+    forward, unresolved = split_resolved(all_forward)
+    precisions = [p for p in PRECISIONS if any(r.precision == p for r in forward)]
+    if not forward:
+        return Figure("precision", title, caption, note=unresolved_note(unresolved, len(all_forward), "energy"))
     caption = _joined(caption, provenance_caption(forward))
     empty = energy_note([r.joules_per_sequence for r in forward], "energy per sequence")
     if empty:
@@ -583,7 +750,11 @@ def energy_by_precision(rows: list[Row]) -> Figure:
                 points.append((r.joules_per_sequence, index, text))
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(precision, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
-    figure = Figure("precision", title, caption, note=dropped_note([r.joules_per_sequence for r in forward], "energy"))
+    notes = (
+        unresolved_note(unresolved, len(all_forward), "energy per sequence"),
+        dropped_note([r.joules_per_sequence for r in forward], "energy"),
+    )
+    figure = Figure("precision", title, caption, note=_joined(*notes))
     return _drawn(
         figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
     )

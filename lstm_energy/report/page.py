@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import resources
 
 from lstm_energy.report.charts import Figure
 from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
-from lstm_energy.report.rows import Row
+from lstm_energy.report.rows import Row, several_precisions
 from lstm_energy.report.units import esc
 from lstm_energy.results import LoadProblem
 
@@ -288,12 +289,13 @@ def _merge_warning_texts(texts: list[str]) -> str:
 
 
 def _warnings(rows: list[Row]) -> str:
+    """The protocol warnings, one item per kind, with how many rows (named with their precision when the
+    rows hold several, so fp32, bf16 and int8 rows of one shape count apart) and a few of their names."""
     groups: dict[str, list[tuple[str, str]]] = {}
+    with_precision = several_precisions(rows)
     for r in rows:
         for w in r.warnings:
-            groups.setdefault(_NUMBER.sub("#", w), []).append(
-                (w, r.label or f"{r.cell} {r.phase} {r.impl} {r.shape_text}")
-            )
+            groups.setdefault(_NUMBER.sub("#", w), []).append((w, r.name(with_precision=with_precision)))
     if not groups:
         return "<p>The measurement protocol raised no warnings.</p>"
     items = []
@@ -323,7 +325,8 @@ def _problems(problems: list[LoadProblem], notes: list[str]) -> str:
 
 def _figure(fig: Figure) -> str:
     body = fig.svg or ""
-    note = f'<p class="chart-note">{esc(fig.note)}</p>' if fig.note else ""
+    alert = f'<strong class="chart-alert">{esc(fig.alert)}</strong> ' if fig.alert else ""
+    note = f'<p class="chart-note">{alert}{esc(fig.note)}</p>' if fig.note else ""
     klass = "figure" if fig.svg else "figure figure-missing"
     return (
         f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
@@ -340,7 +343,7 @@ def render_page(
     tables_html: str,
     problems: list[LoadProblem],
     sources: dict[str, int],
-    notes: list[str] = (),
+    notes: Sequence[str] = (),
 ) -> str:
     """The complete HTML document as a string."""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

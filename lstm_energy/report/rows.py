@@ -59,6 +59,8 @@ class Row:
     suspect: list = field(default_factory=list)
     #: arithmetic of the forward (issue 18): "fp32" | "bf16" | "int8"; records without it are fp32
     precision: str = "fp32"
+    #: the dynamic energy (work minus the idle baseline) is not resolved above idle: its figures are noise
+    unresolved: bool = False
 
     @property
     def meter_name(self) -> str:
@@ -77,6 +79,12 @@ class Row:
         if self.threads and self.threads != 1:
             text += f" t={self.threads}"
         return text
+
+    def name(self, *, with_precision: bool = False) -> str:
+        """How the page names this row: the benchmark's name, else ``lstm forward cython B=8 T=16 D=32 H=64``;
+        `` bf16`` appended when ``with_precision`` (rows of several precisions share everything else)."""
+        base = self.label or " ".join(str(part) for part in (self.cell, self.phase, self.impl, self.shape_text) if part)
+        return f"{base} {self.precision}" if with_precision else base
 
     def shape_key(self) -> tuple:
         return (
@@ -128,6 +136,35 @@ def suspect_reasons(
     return [DEAD_COUNTER] if dead_total or dead_call or dead_idle else []
 
 
+#: how the measurement protocol's warning begins when the 95% CI of the dynamic energy reaches zero
+#: (lstm_energy.measure.checks.dynamic_resolution_warning): the record's own verdict
+UNRESOLVED_WARNING = "dynamic energy not resolved above idle"
+
+#: what the report shows instead of an unresolved row's dynamic-energy figures
+UNRESOLVED_TEXT = "not resolved above idle"
+
+
+def unresolved_above_idle(
+    warnings: list[str], joules: float | None, ci: tuple[float, float] | None, *, suspect: bool
+) -> bool:
+    """Whether a row's dynamic energy (work minus the idle baseline) is not resolved above idle.
+
+    The record's protocol warning decides when present. Records written without that check (older
+    files, other writers) are judged by their figures: a negative median or 95% CI low end. A suspect
+    row (a counter that did not count) is explained by its own note instead, so it is never "unresolved".
+    """
+    if suspect:
+        return False
+    if any(w.startswith(UNRESOLVED_WARNING) for w in warnings):
+        return True
+    return (joules is not None and joules < 0) or (ci is not None and ci[0] < 0)
+
+
+def several_precisions(rows: list[Row]) -> bool:
+    """Whether ``rows`` hold more than one precision (then a row's name must say which it is)."""
+    return len({r.precision for r in rows}) > 1
+
+
 def _threads(record: dict) -> int | None:
     """The config's thread count; for a benchmark that did not declare one, the BLAS threads it ran under."""
     threads = (record.get("config") or {}).get("threads")
@@ -171,6 +208,9 @@ def row_from_record(record: dict) -> Row:
     provenance = energy.get("provenance", "unknown")
     total = _stat(energy, "total_joules_per_sequence")
     idle_watts = finite(energy.get("idle_watts"))
+    warnings = [str(w) for w in record.get("warnings") or []]
+    suspect = suspect_reasons(provenance, total_joules=total, joules_per_call=j_call, idle_watts=idle_watts)
+    ci = _ci(energy, "joules_per_sequence")
     return Row(
         kind=record.get("kind", "profile"),
         label=str(benchmark.get("fullname") or benchmark.get("name") or record.get("name") or ""),
@@ -190,7 +230,7 @@ def row_from_record(record: dict) -> Row:
         meter=energy.get("meter") or {},
         joules_per_call=j_call,
         joules_per_sequence=j_seq,
-        joules_per_sequence_ci=_ci(energy, "joules_per_sequence"),
+        joules_per_sequence_ci=ci,
         total_joules_per_sequence=total,
         seconds_per_call=s_call,
         seconds_per_sequence=s_seq,
@@ -205,9 +245,10 @@ def row_from_record(record: dict) -> Row:
             k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None
         },
         headline_domains=tuple(energy.get("headline_domains") or ()),
-        warnings=[str(w) for w in record.get("warnings") or []],
+        warnings=warnings,
         idle_watts=idle_watts,
-        suspect=suspect_reasons(provenance, total_joules=total, joules_per_call=j_call, idle_watts=idle_watts),
+        suspect=suspect,
+        unresolved=unresolved_above_idle(warnings, j_seq if j_seq is not None else j_call, ci, suspect=bool(suspect)),
     )
 
 
@@ -242,6 +283,8 @@ def _merge(rows: list[Row]) -> Row:
     merged.warnings = list(dict.fromkeys(w for r in rows for w in r.warnings))
     merged.suspect = list(dict.fromkeys(s for r in rows for s in r.suspect))
     merged.runs = sum(r.runs for r in rows)
+    # one unresolved run makes the merged figure unresolved too: the widest CI reaches zero
+    merged.unresolved = any(r.unresolved for r in rows)
     return merged
 
 

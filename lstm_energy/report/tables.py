@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lstm_energy.report.rows import Row
+from lstm_energy.report.rows import UNRESOLVED_TEXT, Row
 from lstm_energy.report.units import esc, fixed, si
 
 # (header, tooltip, value getter, formatter)
@@ -107,8 +107,31 @@ FIGURE_COLUMNS: list[Column] = [
 ]
 
 
+#: the columns computed from the dynamic energy: an unresolved row shows UNRESOLVED_TEXT there, not noise
+DYNAMIC_ENERGY_HEADERS = frozenset({"J/seq (median)", "J/seq 95% CI", "J/call", "W", "pJ/FLOP", "nJ/byte"})
+
+
+def unresolved_title(row: Row) -> str:
+    """The tooltip of an unresolved row's energy cells: what the figures were and why they are not shown."""
+    ci = f"95% CI {_ci_text(row)} per sequence; " if row.joules_per_sequence_ci else ""
+    median = row.joules_per_sequence if row.joules_per_sequence is not None else row.joules_per_call
+    per = "sequence" if row.joules_per_sequence is not None else "call"
+    return (
+        f"Dynamic energy (work minus idle) not resolved above the idle baseline: {ci}median "
+        f"{si(median, 'J')} per {per}. These figures are within the noise of the idle power, so none is shown; "
+        "measure a larger configuration, more windows or on a quieter machine."
+    )
+
+
+def _unresolved_cell(row: Row, extra: bool) -> str:
+    klass = "col-extra unresolved" if extra else "unresolved"
+    return f'<td class="{klass}" data-sort="" title="{esc(unresolved_title(row))}">{esc(UNRESOLVED_TEXT)}</td>'
+
+
 def _cell(row: Row, column: Column, extra: bool = False) -> str:
     header, _, getter, formatter = column
+    if row.unresolved and header in DYNAMIC_ENERGY_HEADERS:
+        return _unresolved_cell(row, extra)
     value = getter(row)
     if formatter is None:
         text = (row.shape_text or "–") if header == "shape" else _ci_text(row)

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+from lstm_energy.config import CELLS, GATES, IMPLS
+
 IMPL_SPEED = {"cython": 1.0, "numpy": 1.8, "torch": 0.9}  # relative seconds per FLOP
 
 
@@ -35,6 +36,7 @@ def make_record(
     domains=None,
     warnings=(),
     threads=1,
+    precision=None,
 ) -> dict:
     """A plausible schema-v1 profile record: FLOPs from the GEMM count, time from a GFLOP/s rate,
     energy from a J/FLOP + J/byte model (the same shape a ProfileResult.to_record() produces)."""
@@ -86,6 +88,7 @@ def make_record(
             "bidirectional": False,
             "dtype": "float32",
             "threads": threads,
+            **({"precision": precision} if precision else {}),
         },
         "energy": {
             "provenance": provenance,
@@ -138,10 +141,10 @@ def make_record(
 
 def make_grid(
     provenance="estimated",
-    impls=("cython", "numpy", "torch"),
+    impls=IMPLS,
     phases=("forward", "train"),
     hidden_sizes=(32, 64, 128),
-    cells=("lstm", "gru", "rnn"),
+    cells=CELLS,
 ) -> list[dict]:
     return [
         make_record(
@@ -215,6 +218,36 @@ def benchmark_json(records, extra_benchmarks=()) -> dict:
         "datetime": "2026-11-25T21:00:00",
         "version": "5.2.3",
     }
+
+
+def unresolved_above_idle(record: dict, median=-2.55e-7, low=-3.12e-7, high=5.05e-7) -> dict:
+    """``record`` as a measured meter at constant power stores it: dynamic energy per sequence ``median``
+    with a 95% CI [low, high] reaching zero, the derived figures following it, and the protocol's own
+    warning (made by lstm_energy.measure.checks, so its wording is the one the report looks for)."""
+    from lstm_energy.measure.checks import dynamic_resolution_warning
+    from lstm_energy.measure.statistics import Summary
+
+    batch = record["config"]["batch"]
+    energy = record["energy"]
+    energy["joules_per_sequence"] = {"median": median, "q1": low, "q3": high, "ci95_low": low, "ci95_high": high}
+    energy["joules_per_call"] = {k: v * batch for k, v in energy["joules_per_sequence"].items()}
+    per_call = energy["joules_per_call"]
+    seconds = record["time"]["seconds_per_call"]["median"]
+    flops, moved = record["costs"]["flops"]["total"], record["costs"]["bytes"]["expected"]
+    record["derived"].update(
+        watts=per_call["median"] / seconds,
+        pj_per_flop=per_call["median"] / flops * 1e12,
+        nj_per_byte=per_call["median"] / moved * 1e9,
+    )
+    summary = Summary(per_call["median"], per_call["q1"], per_call["q3"], per_call["ci95_low"], per_call["ci95_high"])
+    record["warnings"] = [*record["warnings"], dynamic_resolution_warning(summary)]
+    return record
+
+
+@pytest.fixture
+def make_unresolved():
+    """unresolved_above_idle(record, median=..., low=..., high=...): changed in place and returned."""
+    return unresolved_above_idle
 
 
 @pytest.fixture
