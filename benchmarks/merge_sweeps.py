@@ -29,6 +29,8 @@ import json
 import sys
 from pathlib import Path
 
+from lstm_energy.errors import ConfigError, ResultsSchemaError
+
 
 def _identity(document: dict) -> dict:
     """What must agree between the merged files: the CPU and the kernel path its ratios belong to."""
@@ -52,18 +54,19 @@ def merge_runs(documents: list[dict], sources: list[str] | None = None) -> dict:
     """One pytest-benchmark document holding every benchmark of ``documents`` (one per process).
 
     ``sources`` names the documents in error messages (file paths); defaults to "file 1", "file 2"...
-    Raises ValueError when the documents cannot be one run (see the module docstring).
+    Raises ConfigError (a ValueError) when the documents cannot be one run (see the module docstring),
+    ResultsSchemaError when one is not a pytest-benchmark JSON.
     """
     if not documents:
-        raise ValueError("nothing to merge: pass at least one benchmark JSON")
+        raise ConfigError("nothing to merge: pass at least one benchmark JSON")
     sources = sources or [f"file {i}" for i in range(1, len(documents) + 1)]
     for document, source in zip(documents, sources):
         if "benchmarks" not in document:
-            raise ValueError(f"{source} is not a pytest-benchmark JSON (no 'benchmarks' list)")
+            raise ResultsSchemaError(f"{source} is not a pytest-benchmark JSON (no 'benchmarks' list)")
     first = _identity(documents[0])
     for document, source in zip(documents[1:], sources[1:]):
         if _identity(document) != first:
-            raise ValueError(
+            raise ConfigError(
                 f"{source} was measured on another CPU or kernel path than {sources[0]} "
                 f"({_identity(document)} against {first}); merge only the sweeps of one run"
             )
@@ -78,7 +81,7 @@ def merge_runs(documents: list[dict], sources: list[str] | None = None) -> dict:
             key = _peer_key(bench)
             if key is not None:
                 if key in seen_peers:
-                    raise ValueError(
+                    raise ConfigError(
                         f"sweep {key[-1]} of {'-'.join(map(str, key[:5]))} is in both {seen_peers[key]} and "
                         f"{source}; give each process its own --peer-sweep-start"
                     )

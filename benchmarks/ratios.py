@@ -44,9 +44,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_energy.config import CELLS
+from lstm_energy.errors import ResultsSchemaError
+
 DEFAULT_DIRECTORY = Path(".benchmarks") / "peers"
 SHAPE_ORDER = ("edge", "mid", "big", "seed")
-CELL_ORDER = ("lstm", "gru", "rnn")
 PHASE_ORDER = ("forward", "train")
 
 #: (cell, phase) -> {shape: max cython÷torch ratio at 1 thread (issue 14)}; absent shape = no target
@@ -139,7 +141,7 @@ class RunTable:
         """Every (cell, phase, shape, threads) present, in reading order."""
         keys = {k[:4] for k in self.seconds}
         return sorted(
-            keys, key=lambda k: (_rank(CELL_ORDER, k[0]), _rank(PHASE_ORDER, k[1]), k[3], _rank(SHAPE_ORDER, k[2]))
+            keys, key=lambda k: (_rank(CELLS, k[0]), _rank(PHASE_ORDER, k[1]), k[3], _rank(SHAPE_ORDER, k[2]))
         )
 
 
@@ -159,7 +161,7 @@ class Verdict:
 def load_run(data: dict) -> RunTable:
     """Read a pytest-benchmark JSON document (already parsed) into a RunTable."""
     if "benchmarks" not in data:
-        raise ValueError("not a pytest-benchmark JSON: no 'benchmarks' list; pass the file run.sh wrote")
+        raise ResultsSchemaError("not a pytest-benchmark JSON: no 'benchmarks' list; pass the file run.sh wrote")
     table = RunTable(machine=data.get("machine_info", {}), datetime=data.get("datetime", ""))
     sweep_medians: dict = {}  # key -> the median of each sweep
     sweep_spreads: dict = {}  # key -> the IQR ÷ median of each sweep
@@ -210,7 +212,7 @@ def evaluate(table: RunTable) -> list[Verdict]:
                     "MISSING" if ratio is None else ("PASS" if ratio <= limit else "FAIL"),
                 )
             )
-    for cell in CELL_ORDER:
+    for cell in CELLS:
         if (cell, "forward", "big") not in touched:
             continue
         eff = table.efficiency(cell, "forward", "big", 1, "cython")
@@ -221,7 +223,7 @@ def evaluate(table: RunTable) -> list[Verdict]:
                 "MISSING" if eff is None else ("PASS" if eff >= GEMM_EFFICIENCY_TARGET else "FAIL"),
             )
         )
-    for cell in CELL_ORDER:
+    for cell in CELLS:
         for phase in PHASE_ORDER:
             if (cell, phase, "big") not in touched:
                 continue

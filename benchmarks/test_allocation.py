@@ -11,8 +11,10 @@ import itertools
 
 import pytest
 
+from lstm_energy.config import CELLS
+
 #: mid has D = H; seed has D != H, which tells a (T, B, D) buffer from a (T, B, H) one
-CASES = list(itertools.product(("lstm", "gru", "rnn"), ("forward", "train"), ("mid", "seed")))
+CASES = list(itertools.product(CELLS, ("forward", "train"), ("mid", "seed")))
 
 
 @pytest.mark.parametrize(("cell", "phase", "shape"), CASES, ids=["-".join(case) for case in CASES])

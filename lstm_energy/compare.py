@@ -15,6 +15,8 @@ A verdict uses the 95% confidence intervals: "regression" only when the new figu
 base upper bound); "improvement" the mirror image; otherwise "same" (within the threshold, or a
 change the intervals cannot tell from noise). Measured and estimated figures, or figures from
 different CPU models, are refused unless explicitly allowed: their ratio says nothing about the code.
+A pair allowed across provenances is labelled "mixed" (with each side's provenance) in text and JSON.
+Simulated figures (a test double's) are compared only with simulated ones; no flag allows more.
 """
 
 from __future__ import annotations
@@ -24,9 +26,18 @@ import statistics
 from dataclasses import dataclass, field
 
 from lstm_energy.config import RECORD_KEYS
-from lstm_energy.results import finite, load_records
+from lstm_energy.errors import ConfigError
+from lstm_energy.records import BENCHMARK_KIND, PROFILE_KIND
+from lstm_energy.results import LoadedResults, finite, load_records, require_kinds
 
 REGRESSION, IMPROVEMENT, SAME = "regression", "improvement", "same"
+#: the record kinds compare matches: sweep/profile points and pytest-benchmark tests
+COMPARED_KINDS = (PROFILE_KIND, BENCHMARK_KIND)
+WHAT_COMPARE_TAKES = (
+    "compare takes results written by `lstm-energy sweep -o` or `pytest --benchmark-json` (the energy fixture)"
+)
+#: a pair's provenance when its two sides differ (measured against estimated, allowed by flag)
+MIXED = "mixed"
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,18 @@ class Pair:
     @property
     def regressed(self) -> bool:
         return REGRESSION in (self.energy.verdict, self.time.verdict)
+
+    @property
+    def provenance(self) -> str:
+        """The provenance of both sides' energy, or MIXED when they differ (``--allow-mixed-provenance``)."""
+        return self.base.provenance if self.base.provenance == self.new.provenance else MIXED
+
+    def provenance_text(self) -> str:
+        """How a row names its energy's provenance: "" for measured on both sides, else e.g.
+        "(estimated)" or "(mixed: base estimated, new measured)"."""
+        if self.provenance == MIXED:
+            return f"({MIXED}: base {self.base.provenance}, new {self.new.provenance})"
+        return "" if self.provenance == "measured" else f"({self.provenance})"
 
 
 @dataclass
@@ -185,7 +208,7 @@ def entries(records: list[dict]) -> list[Entry]:
     """One Entry per (configuration, host, provenance, CPU), repeated records merged."""
     groups: dict[tuple, list[Entry]] = {}
     for record in records:
-        if record.get("kind") not in ("profile", "benchmark"):
+        if record.get("kind") not in COMPARED_KINDS:
             continue
         e = _entry(record)
         groups.setdefault((e.key, e.host, e.provenance, e.cpu), []).append(e)
@@ -215,12 +238,41 @@ def verdict(base: Figure | None, new: Figure | None, threshold: float) -> Verdic
     return Verdict(ratio, low, high, SAME)
 
 
-def _refusal(base: Entry, new: Entry, allow_mixed_provenance: bool, allow_different_cpus: bool) -> str | None:
-    if base.provenance != new.provenance and not allow_mixed_provenance:
+#: what each provenance is, for a refusal that names both sides
+PROVENANCE_MEANING = {
+    "measured": "a measurement of a hardware energy counter",
+    "estimated": "an estimate of the energy model, not a measurement",
+    "simulated": "a test double's made-up joules, tests only",
+}
+
+
+def _provenance_refusal(base: str, new: str, allow_mixed_provenance: bool) -> str | None:
+    """Why figures of provenances ``base`` and ``new`` must not be compared; None when they may.
+
+    Measured against estimated is a choice the user may make (--allow-mixed-provenance); simulated
+    joules come from a test double, so a ratio of them with anything but other simulated joules is
+    meaningless and no flag allows it.
+    """
+    if base == new:
+        return None
+    sides = (
+        f"base is {base} ({PROVENANCE_MEANING.get(base, 'unknown provenance')}), "
+        f"new is {new} ({PROVENANCE_MEANING.get(new, 'unknown provenance')})"
+    )
+    if "simulated" in (base, new):
         return (
-            f"base is {base.provenance}, new is {new.provenance}: a ratio of a measurement and an estimate says "
-            "nothing about the code; compare like with like, or pass --allow-mixed-provenance"
+            f"{sides}: simulated joules are only comparable with simulated joules (tests); "
+            "--allow-mixed-provenance does not apply, compare results of one meter"
         )
+    if allow_mixed_provenance:
+        return None
+    return f"{sides}: their ratio says nothing about the code; compare like with like, or pass --allow-mixed-provenance"
+
+
+def _refusal(base: Entry, new: Entry, allow_mixed_provenance: bool, allow_different_cpus: bool) -> str | None:
+    why = _provenance_refusal(base.provenance, new.provenance, allow_mixed_provenance)
+    if why:
+        return why
     if base.cpu != new.cpu and not allow_different_cpus:
         return (
             f"base ran on {base.cpu!r}, new on {new.cpu!r}: joules differ by CPU; compare results from one CPU "
@@ -239,7 +291,7 @@ def compare_records(
 ) -> Comparison:
     """Match ``new`` records to ``base`` records by configuration (and host when both carry one)."""
     if not 0 <= threshold < 1:
-        raise ValueError(f"threshold must be a fraction in [0, 1), got {threshold!r}; 0.05 means 5%")
+        raise ConfigError(f"threshold must be a fraction in [0, 1), got {threshold!r}; 0.05 means 5%")
     comparison = Comparison(threshold)
     base_entries, new_entries = entries(base), entries(new)
     matched_base: set[int] = set()
@@ -281,11 +333,25 @@ def compare_records(
 
 
 def compare_files(base_paths, new_paths, **options) -> Comparison:
-    """compare_records over the records of sweep ``.jsonl`` and pytest-benchmark ``.json`` files."""
-    base, new = load_records(*base_paths), load_records(*new_paths)
+    """compare_records over the records of sweep ``.jsonl`` and pytest-benchmark ``.json`` files.
+
+    ResultsSchemaError when a file holds no such records or records of another kind (forecast records,
+    an empty file): it says what the file holds and what compare takes."""
+    base, new = _load_compared(base_paths), _load_compared(new_paths)
     comparison = compare_records(base.records, new.records, **options)
     comparison.problems = [str(p) for p in base.problems + new.problems]
     return comparison
+
+
+def _load_compared(paths) -> LoadedResults:
+    """The records of ``paths``, each file checked to hold sweep or benchmark results."""
+    merged = LoadedResults()
+    for path in paths:
+        loaded = load_records(path)
+        require_kinds(path, loaded, COMPARED_KINDS, WHAT_COMPARE_TAKES, exclusive=False)
+        merged.records += loaded.records
+        merged.problems += loaded.problems
+    return merged
 
 
 def _ratio_text(v: Verdict) -> str:
@@ -312,8 +378,8 @@ def render(comparison: Comparison) -> str:
             f"{p.label:<{width}}  {_ratio_text(p.energy):<22} {p.energy.verdict:<12} {_ratio_text(p.time):<22} "
             f"{p.time.verdict}{mark}"
         )
-        if p.base.provenance != "measured":
-            lines[-1] += f" ({p.base.provenance})"
+        if p.provenance_text():
+            lines[-1] += f" {p.provenance_text()}"
     for label, why in comparison.refusals:
         lines.append(f"REFUSED {label}: {why}")
     for e in comparison.only_base:
@@ -343,7 +409,9 @@ def as_json(comparison: Comparison) -> dict:
         "pairs": [
             {
                 "configuration": p.label,
-                "provenance": p.new.provenance,
+                "provenance": p.provenance,  # "mixed" when the sides differ; each side's below
+                "base_provenance": p.base.provenance,
+                "new_provenance": p.new.provenance,
                 "host": p.new.host,
                 "energy": verdict_dict(p.energy),
                 "time": verdict_dict(p.time),

@@ -19,10 +19,11 @@ input size is ``D_l = H * dirs`` (``dirs`` = 2 when bidirectional).
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from lstm_energy.errors import ConfigError
+from lstm_energy.errors import ArgumentTypeError, ConfigError
 
 # No NumPy import at module level: the pytest plugin reads this vocabulary in every pytest run.
 
@@ -68,40 +69,98 @@ def _quoted(choices) -> str:
     return ", ".join(repr(c) for c in choices)
 
 
-def _choice(name: str, value, choices: tuple, how: str) -> None:
+# ---------------------------------------------------------------------------------- checkers
+# The one home of the argument checks every entry point shares (Config, the layers, the engines'
+# workspaces, the forecaster): a value outside a vocabulary or range is a ConfigError, a value of the
+# wrong type an ArgumentTypeError; each message names the argument, the value seen and how to fix it.
+
+
+def check_choice(name: str, value, choices: tuple, how: str) -> None:
+    """ConfigError unless ``value`` is one of ``choices``; ``how`` tells the caller what to pass instead."""
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}: {name} must be one of {_quoted(choices)}; {how}")
 
 
 def dtype_name(dtype) -> str:
-    """'float32' / 'float64' from a name, a NumPy dtype or a scalar type (np.float32); ConfigError otherwise."""
-    name = dtype
-    if not isinstance(dtype, str):
-        import numpy as np  # a dtype object or scalar type came from NumPy (or is a Python type NumPy names)
+    """'float32' / 'float64' from a name, a NumPy dtype or a scalar type (np.float32).
 
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = getattr(dtype, "__name__", dtype)
+    ConfigError for a dtype the kernels do not compute in (np.float16, 'int8'); ArgumentTypeError for
+    something that is not a dtype at all (None, 3)."""
+    if isinstance(dtype, str) and dtype in DTYPE_BYTES:
+        return dtype  # the common case, without importing NumPy
+    name = _numpy_dtype_name(dtype)
     if name not in DTYPE_BYTES:
         raise ConfigError(
-            f"unknown dtype {dtype!r}: dtype must be float32 or float64 (the kernels' dtypes); pass dtype='float32'"
+            f"unknown dtype {dtype!r}: dtype must be float32 or float64 (the kernels' dtypes); "
+            "pass dtype='float32' (or np.float32)"
         )
     return name
 
 
+def _numpy_dtype_name(dtype) -> str | None:
+    """NumPy's name for ``dtype``; None for a string NumPy does not know; ArgumentTypeError for a non-dtype."""
+    if dtype is None:  # np.dtype(None) is float64: a missing dtype must not pass for one
+        raise _not_a_dtype(dtype)
+    import numpy as np  # a dtype object or scalar type came from NumPy (or is a Python type NumPy names)
+
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        if isinstance(dtype, str):
+            return None  # an unknown name: the caller says which names work
+        raise _not_a_dtype(dtype) from None
+
+
+def _not_a_dtype(value) -> ArgumentTypeError:
+    return ArgumentTypeError(
+        f"dtype must be a dtype name or a NumPy dtype, got {value!r} of type {type(value).__name__}; "
+        "pass dtype='float32' (or np.float32)"
+    )
+
+
 def positive_int(name: str, value) -> int:
-    """``value`` as an int >= 1 (NumPy integers accepted; bools and floats are not); ConfigError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:  # np.integer is Integral
-        how = "pass threads=1 for one core" if name == "threads" else f"pass e.g. {name}=1"
+    """``value`` as an int >= 1 (NumPy integers accepted). ArgumentTypeError for a bool, float, string
+    or other non-integer; ConfigError for an integer below 1."""
+    how = "pass threads=1 for one core" if name == "threads" else f"pass e.g. {name}=1"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # np.integer is Integral
+        raise ArgumentTypeError(f"{name} must be a positive int, got {value!r} of type {type(value).__name__}; {how}")
+    if value < 1:
         raise ConfigError(f"{name} must be a positive int, got {value!r}; {how}")
     return int(value)
+
+
+def usable_cpu_count() -> int:
+    """CPUs this process may run on: ``os.sched_getaffinity(0)`` (honours taskset, cgroup cpusets),
+    else ``os.cpu_count()`` where affinity is not available (macOS, Windows)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no sched_getaffinity on this platform
+        return os.cpu_count() or 1
+
+
+def check_threads_available(threads: int) -> int:
+    """``threads`` (an int >= 1, ``positive_int``) when this machine can run that many at once;
+    ConfigError naming the CPU count otherwise: more threads than CPUs time-share the cores, so the
+    figure would be recorded as threads=N while measuring fewer cores.
+
+    Not part of ``Config``: a record made on a bigger machine must still load here. The entry points
+    that are about to measure on this machine call it (``lstm-energy profile/sweep/forecast``, the sweep's
+    in-process runner)."""
+    threads = positive_int("threads", threads)
+    cpus = usable_cpu_count()
+    if threads > cpus:
+        raise ConfigError(
+            f"threads={threads} is more than the {cpus} CPU(s) this process may run on "
+            f"(os.sched_getaffinity); pass threads <= {cpus}, or run on a machine with more CPUs"
+        )
+    return threads
 
 
 @dataclass(frozen=True, kw_only=True)
 class Config(Mapping):
     """One measurement's settings; keyword-only, validated on construction (ConfigError saying
-    which field, the value seen and how to fix it).
+    which field, the value seen and how to fix it; ArgumentTypeError for a value of the wrong type,
+    e.g. hidden_size=2.5 or dtype=None).
 
     cell: CELLS; nonlinearity: NONLINEARITIES for cell="rnn" (default "tanh"), stored as None for
     LSTM/GRU (None or "tanh" accepted there); impl: IMPLS; phase: PHASES; batch B, seq_len T,
@@ -126,9 +185,9 @@ class Config(Mapping):
 
     def __post_init__(self):
         # frozen: normalised values are written with object.__setattr__, once, here
-        _choice("cell", self.cell, CELLS, "pass cell='lstm', 'gru' or 'rnn'")
-        _choice("impl", self.impl, IMPLS, 'torch needs `pip install -e ".[torch]"`')
-        _choice("phase", self.phase, PHASES, "'train' means forward + backward")
+        check_choice("cell", self.cell, CELLS, "pass cell='lstm', 'gru' or 'rnn'")
+        check_choice("impl", self.impl, IMPLS, 'torch needs `pip install -e ".[torch]"`')
+        check_choice("phase", self.phase, PHASES, "'train' means forward + backward")
         object.__setattr__(self, "dtype", dtype_name(self.dtype))
         self._check_precision()
         self._check_nonlinearity()
@@ -145,7 +204,7 @@ class Config(Mapping):
     def _check_precision(self) -> None:
         if self.precision is None:  # a record written before issue 18: fp32
             object.__setattr__(self, "precision", "fp32")
-        _choice("precision", self.precision, PRECISIONS, "reduced precisions are 'bf16' and 'int8'")
+        check_choice("precision", self.precision, PRECISIONS, "reduced precisions are 'bf16' and 'int8'")
         if self.precision == "fp32":
             return
         if self.phase != "forward":

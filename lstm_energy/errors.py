@@ -37,7 +37,14 @@ class ResultsSchemaError(LstmEnergyError, ValueError):
 
 
 class ConfigError(LstmEnergyError, ValueError):
-    """A configuration (sweep grid, profile request, CLI flags) is invalid."""
+    """A configuration or argument value is invalid (sweep grid, profile request, CLI flags, a layer's
+    sizes or options, a meter's settings)."""
+
+
+class ArgumentTypeError(LstmEnergyError, TypeError):
+    """An argument has the wrong type (e.g. a float where an int is needed, a list where a mapping is),
+    as opposed to a value of the right type out of range (``ConfigError``) or an array of the wrong
+    shape or dtype (``ShapeError``)."""
 
 
 class EngineUnavailableError(LstmEnergyError, ImportError):

@@ -18,7 +18,7 @@ returned by ``forward``/``backward`` are always fresh, never views of those buff
 import numpy as np
 
 from lstm_energy._layers.module import RecurrentLayer
-from lstm_energy.config import GATES, NONLINEARITIES
+from lstm_energy.config import GATES, NONLINEARITIES, check_choice
 
 __all__ = ["LSTM", "GRU", "RNN"]
 
@@ -79,8 +79,9 @@ class RNN(RecurrentLayer):
         seed=None,
         impl="cython",
     ):
-        if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected 'tanh' or 'relu'")
+        check_choice(
+            "nonlinearity", nonlinearity, NONLINEARITIES, "the RNN's activation: pass nonlinearity='tanh' or 'relu'"
+        )
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, dtype, seed, impl)
 

@@ -2,8 +2,9 @@
 
 Registered through the ``pytest11`` entry point (``lstm_energy = "lstm_energy.pytest_plugin"``), so
 it loads in every pytest run of an environment where lstm_energy is installed: this module imports
-only pytest, the standard library and ``lstm_energy.records`` (standard library only) at load time;
-the meter, the protocol and NumPy are imported the first time a test uses the fixture.
+only pytest, the standard library and lstm_energy's standard-library-only modules (``records``,
+``config``, ``errors``, ``cli.arg_types``) at load time; the meter, the protocol and NumPy are imported
+the first time a test uses the fixture (or, for the meter registry, when ``--energy-meter`` is given).
 
 Usage, like pytest-benchmark's ``benchmark``::
 
@@ -30,8 +31,11 @@ import math
 
 import pytest
 
+from lstm_energy.cli import arg_types  # argparse converters: --energy-* values are checked as pytest parses them
+from lstm_energy.config import RECORD_KEYS, positive_int
+from lstm_energy.errors import ArgumentTypeError, ConfigError
+
 # EXTRA_INFO_KEY: key of the benchmark's extra_info holding the record
-from lstm_energy.config import RECORD_KEYS
 from lstm_energy.records import EXTRA_INFO_KEY, benchmark_record
 
 #: what energy.configure() and @pytest.mark.energy accept besides batch/flops/bytes: record config keys
@@ -43,21 +47,22 @@ def pytest_addoption(parser):
     group = parser.getgroup("lstm_energy", "energy per benchmark (lstm_energy `energy` fixture)")
     group.addoption(
         "--energy-meter",
-        default="auto",
+        default=None,  # None, not "auto": argparse would check a string default, importing the meters every run
+        type=arg_types.meter_name,
         metavar="NAME",
-        help="energy meter for the `energy` fixture: auto, powercap, perf, pyrapl, msr, model "
-        "(see `lstm-energy meters`); default auto",
+        help="energy meter for the `energy` fixture, by name: any `lstm-energy meters` lists (a wrong one is "
+        "refused with the list); default auto",
     )
     group.addoption(
         "--energy-windows",
-        type=int,
+        type=arg_types.positive_int,
         default=5,
         metavar="N",
         help="measurement windows per benchmark for the energy protocol (default 5)",
     )
     group.addoption(
         "--energy-min-window-seconds",
-        type=float,
+        type=arg_types.positive_float,
         default=0.1,
         metavar="S",
         help="shortest energy window in seconds (default 0.1; the protocol raises it to 100 counter updates)",
@@ -96,11 +101,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def write_energy_table(terminalreporter, results: list[tuple[str, dict]]) -> None:
-    """The "energy per benchmark" section: per test, joules per call and per sequence (median, 95% CI),
-    provenance and meter. Only tests that used the ``energy`` fixture are listed."""
+    """The "energy per benchmark" section: where the joules come from (each meter once, described as
+    ``lstm-energy profile`` does: an estimate names its model, coefficients and source), then per test
+    joules per call and per sequence (median, 95% CI), provenance and meter. Only tests that used the
+    ``energy`` fixture are listed."""
     if not results:
         return
     from lstm_energy.report.units import si
+    from lstm_energy.results import describe_energy_source
 
     def stat(block, key):
         value = (block or {}).get(key)
@@ -112,6 +120,12 @@ def write_energy_table(terminalreporter, results: list[tuple[str, dict]]) -> Non
         return text
 
     terminalreporter.write_sep("-", "lstm_energy: energy per benchmark (median [95% CI], idle subtracted)")
+    sources = [
+        describe_energy_source(str(energy.get("provenance", "?")), energy.get("meter") or {})
+        for energy in ((record.get("energy") or {}) for _, record in results)
+    ]
+    for source in dict.fromkeys(sources):  # each meter once, in the order the tests used them
+        terminalreporter.write_line(f"energy: {source}")
     rows = [("benchmark", "J/call", "J/sequence", "provenance", "meter")]
     for name, record in results:
         energy = record.get("energy") or {}
@@ -134,13 +148,9 @@ class EnergySession:
     """One meter for the whole pytest session, opened when a test first asks for energy."""
 
     def __init__(self, config):
-        self.meter_spec = config.getoption("--energy-meter")
-        self.windows = config.getoption("--energy-windows")
+        self.meter_spec = config.getoption("--energy-meter") or "auto"
+        self.windows = config.getoption("--energy-windows")  # checked by argparse, like the meter name
         self.min_window_seconds = config.getoption("--energy-min-window-seconds")
-        if self.windows < 1:
-            raise pytest.UsageError(f"--energy-windows must be >= 1, got {self.windows}")
-        if not (self.min_window_seconds > 0):
-            raise pytest.UsageError(f"--energy-min-window-seconds must be > 0, got {self.min_window_seconds}")
         self._meter = None
         self._opened = contextlib.ExitStack()
         self.measured = 0
@@ -171,7 +181,7 @@ def _check_work(name: str, value):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"energy: {name} must be a finite number >= 0, got {value!r}")
+        raise ConfigError(f"energy: {name} must be a finite number >= 0, got {value!r}; pass the work of one call")
     return value
 
 
@@ -183,9 +193,9 @@ class EnergyFixture:
         self.name = name or str(getattr(benchmark, "fullname", None) or getattr(benchmark, "name", "?"))
         self._session = session
         self._meter = meter
-        self.batch = None
-        self.flops = None
-        self.bytes = None
+        self.batch: int | None = None  # sequences per call, for joules per sequence
+        self.flops: float | None = None  # work of one call, for the estimator and the record
+        self.bytes: float | None = None
         self.config: dict = {}
         self.record: dict | None = None
         self.configure(**settings)
@@ -212,13 +222,11 @@ class EnergyFixture:
         ``bytes`` per call, and optional config keys (cell, hidden_size, impl, phase, ...) for the report."""
         unknown = sorted(set(config) - set(CONFIG_KEYS))
         if unknown:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"energy.configure() got unknown keys {unknown}; allowed: batch, flops, bytes, {', '.join(CONFIG_KEYS)}"
             )
         if batch is not None:
-            if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-                raise ValueError(f"energy: batch must be an int >= 1 (sequences per call), got {batch!r}")
-            self.batch = batch
+            self.batch = positive_int("batch", batch)
         if flops is not None:
             self.flops = _check_work("flops", flops)
         if bytes is not None:
@@ -305,7 +313,7 @@ def energy(request, energy_meter):
     settings = {}
     if marker is not None:
         if marker.args:
-            raise TypeError(f"@pytest.mark.energy takes keyword arguments only, got positional {marker.args!r}")
+            raise ArgumentTypeError(f"@pytest.mark.energy takes keyword arguments only, got positional {marker.args!r}")
         settings = dict(marker.kwargs)
     benchmark = request.getfixturevalue("benchmark")
     yield EnergyFixture(benchmark, session, settings, meter=energy_meter, name=request.node.nodeid)

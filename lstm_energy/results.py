@@ -18,22 +18,41 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_energy.config import RECORD_KEYS
-from lstm_energy.errors import ResultsSchemaError
-from lstm_energy.records import BENCHMARK_KIND, EXTRA_INFO_KEY, PROFILE_KIND, SCHEMA_VERSION
+from lstm_energy.errors import ArgumentTypeError, ConfigError, ResultsSchemaError
+from lstm_energy.meters.base import PROVENANCES
+from lstm_energy.records import (
+    BENCHMARK_KIND,
+    EXTRA_INFO_KEY,
+    FORECAST_BASELINE_KIND,
+    FORECAST_PRECISION_KIND,
+    FORECAST_TRIAL_KIND,
+    PROFILE_KIND,
+    SCHEMA_VERSION,
+)
 
 # SCHEMA_VERSION (with its history) and the record kinds are defined once, in lstm_energy.records,
-# where records are built; they are imported here, and stay importable from here.
-PROVENANCES = ("measured", "estimated", "simulated")
+# where records are built; they are imported here, and stay importable from here. PROVENANCES (what
+# produced a record's energy) is defined once, by the meter interface that declares it, and checked here.
 
 #: config keys that identify a point of a sweep (the resume key): the record's config keys, defined by Config
 CONFIG_KEYS = RECORD_KEYS
 #: config keys a "profile" record must have
 REQUIRED_PROFILE_CONFIG = ("cell", "impl", "phase", "batch", "seq_len", "input_size", "hidden_size")
+
+
+#: what writes each record kind: errors about a file say what it holds and where that came from
+KIND_WRITERS = {
+    PROFILE_KIND: "`lstm-energy sweep -o`",
+    BENCHMARK_KIND: "the pytest plugin's energy fixture (`pytest --benchmark-json`)",
+    FORECAST_TRIAL_KIND: "`lstm-energy forecast --records`",
+    FORECAST_PRECISION_KIND: "`lstm-energy forecast --records`",
+    FORECAST_BASELINE_KIND: "`lstm-energy forecast --records`",
+}
 
 
 class SkippedRecordsWarning(UserWarning):
@@ -151,7 +170,89 @@ def config_key(config: dict) -> str:
     return json.dumps(subset, sort_keys=True, separators=(",", ":"))
 
 
+# ------------------------------------------------------------------------------ describing what a file holds
+
+
+def describe_contents(loaded: LoadedResults) -> str:
+    """What a loaded file holds, for an error: "16 forecast_trial, 4 forecast_baseline records (written
+    by `lstm-energy forecast --records`)", or "no valid records (first problem: ...)"."""
+    counts: dict[str, int] = {}
+    for record in loaded.records:
+        counts[str(record.get("kind"))] = counts.get(str(record.get("kind")), 0) + 1
+    if not counts:
+        if not loaded.problems:
+            return "no lstm_energy records"
+        first = loaded.problems[0]
+        return f"no valid lstm_energy records (line {first.line}: {first.message})"
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda item: -item[1]))
+    writers = sorted({KIND_WRITERS.get(kind, "an unknown writer") for kind in counts})
+    return f"{kinds} record(s) (written by {' and '.join(writers)})"
+
+
+def require_kinds(
+    path: str | os.PathLike, loaded: LoadedResults, kinds: tuple[str, ...], wanted: str, *, exclusive: bool
+) -> None:
+    """ResultsSchemaError unless ``loaded`` (the records of ``path``) holds a record of ``kinds`` (and,
+    when ``exclusive``, none of another kind); ``wanted`` says what the caller takes, e.g. "compare
+    takes sweep results"."""
+    foreign = exclusive and any(r.get("kind") not in kinds for r in loaded.records)
+    if foreign or not any(r.get("kind") in kinds for r in loaded.records):
+        raise ResultsSchemaError(f"{str(path)!r} holds {describe_contents(loaded)}; {wanted}")
+
+
+def describe_energy_source(provenance: str, meter: Mapping) -> str:
+    """Where a table's joules come from, in one line, as ``lstm-energy profile`` states it: measured by
+    which meter, or estimated by which model with its coefficients and their source (``meter`` is the
+    meter's ``describe()``, a record's ``energy.meter``). Tables that mark rows only "(estimated)" print
+    this once (the forecast command, the pytest plugin's summary)."""
+    name = meter.get("name", "?")
+    source = meter.get("source") or "source not stated by the meter"
+    if provenance == "measured":
+        return f"MEASURED by the {name!r} meter ({source})"
+    if provenance == "estimated":
+        model = f"{meter['model']}; " if meter.get("model") else ""
+        calibrated = f"; calibrated profile {meter.get('profile_path')}" if meter.get("calibrated") else ""
+        return f"ESTIMATED, NOT MEASURED, by the {name!r} estimator: {model}{source}{calibrated}"
+    return f"{str(provenance).upper()} (tests only), NOT MEASURED, by the {name!r} meter: {source}"
+
+
 # ------------------------------------------------------------------------------------------ writing
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> None:
+    """ConfigError, in one line, when a file cannot be created or appended at ``path`` (given as ``flag``,
+    e.g. "-o"); found by trying: permissions alone do not tell (root, read-only mounts, /proc). A file
+    made only for the try is removed again; missing parent directories are created, as the writers do."""
+    target = Path(path)
+    existed = target.exists()
+    make_parent(target, flag)
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as err:
+        raise _unwritable(target, flag, err) from None
+    if not existed:
+        target.unlink(missing_ok=True)
+
+
+def make_parent(path: Path, flag: str) -> None:
+    """Create ``path``'s missing parent directories; ConfigError when a file stands where one must be."""
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(
+            f"cannot write {flag} {str(path)!r}: {str(existing)!r} is a file, not a directory; "
+            f"choose a writable path for {flag}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unwritable(path, flag, err) from None
+
+
+def _unwritable(path: Path, flag: str, err: OSError) -> ConfigError:
+    reason = err.strerror or str(err)
+    where = f" ({err.filename})" if err.filename and str(err.filename) != str(path) else ""
+    return ConfigError(f"cannot write {flag} {str(path)!r}: {reason}{where}; choose a writable path for {flag}")
 
 
 class ResultsWriter:
@@ -159,15 +260,19 @@ class ResultsWriter:
 
     If the file ends in a partial line (a writer killed mid-write), the next record starts on a new
     line so the damage stays confined to the one truncated line, which loaders report and skip.
+    A path that cannot be written (no permission, /proc, a file where a directory should be) raises
+    ConfigError saying so.
     """
 
     def __init__(self, path: str | os.PathLike, *, validate: bool = True):
         self.path = Path(path)
         self.validate = validate
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not _ends_with_newline(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")
+        make_parent(self.path, "results file")
+        try:
+            needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not _ends_with_newline(self.path)
+            self._file = open(self.path, "a", encoding="utf-8")
+        except OSError as err:  # an unwritable path is a usage error, said in one line
+            raise _unwritable(self.path, "results file", err) from None
         if needs_newline:
             self._file.write("\n")
             self._file.flush()
@@ -226,7 +331,7 @@ def _json_default(value):
     """NumPy scalars and arrays, tuples of them: make them JSON (records hold plain numbers)."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    raise TypeError(f"results records hold JSON values only; got {type(value).__name__} ({value!r:.60})")
+    raise ArgumentTypeError(f"results records hold JSON values only; got {type(value).__name__} ({value!r:.60})")
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -239,7 +344,7 @@ def load_records(*paths: str | os.PathLike) -> LoadedResults:
     LoadProblem naming the file and line; the rest still load.
     """
     if not paths:
-        raise ValueError("load_records needs at least one path, got none; pass RESULTS.jsonl or BENCH.json files")
+        raise ConfigError("load_records needs at least one path, got none; pass RESULTS.jsonl or BENCH.json files")
     loaded = LoadedResults()
     for path in paths:
         _load_one(Path(path), loaded)
@@ -401,7 +506,7 @@ def expand_paths(paths) -> list[str | os.PathLike]:
             else:
                 out.append(item)
         else:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"results paths must be str or os.PathLike (or lists of them, or glob patterns), got "
                 f"{type(item).__name__} ({item!r:.60}); e.g. load_dataframe('reports/*.jsonl')"
             )
@@ -429,7 +534,7 @@ def load_dataframe(*paths: str | os.PathLike | list):
 
     files = expand_paths(paths)
     if not files:
-        raise ValueError("load_dataframe got an empty list of paths; pass RESULTS.jsonl files or a pattern")
+        raise ConfigError("load_dataframe got an empty list of paths; pass RESULTS.jsonl files or a pattern")
     _require_files(files)
     loaded = load_records(*files)
     frame = pd.DataFrame([dict(iter_flat(r)) for r in loaded.records])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lstm_energy.config import CELLS, GATES, IMPLS, NONLINEARITIES, PHASES, RECORD_KEYS, Config
-from lstm_energy.errors import ConfigError, LstmEnergyError
+from lstm_energy.errors import ArgumentTypeError, ConfigError, LstmEnergyError
 
 OLD_RESULTS = Path(__file__).resolve().parent / "data" / "results-v1.jsonl"
 GOOD = dict(cell="lstm", batch=2, seq_len=3, input_size=4, hidden_size=5)
@@ -40,9 +40,6 @@ GOOD = dict(cell="lstm", batch=2, seq_len=3, input_size=4, hidden_size=5)
         ),
         (dict(batch=0), r"batch must be a positive int, got 0; pass e.g. batch=1"),
         (dict(seq_len=-1), r"seq_len must be a positive int, got -1"),
-        (dict(input_size=True), r"input_size must be a positive int, got True"),
-        (dict(hidden_size=2.5), r"hidden_size must be a positive int, got 2.5"),
-        (dict(num_layers="2"), r"num_layers must be a positive int, got '2'"),
         (dict(threads=0), r"threads must be a positive int, got 0; pass threads=1 for one core"),
         (dict(bidirectional="yes"), r"bidirectional must be True or False, got 'yes'"),
     ],
@@ -51,6 +48,21 @@ def test_each_bad_field_is_a_config_error_naming_it_and_the_value(change, messag
     with pytest.raises(ConfigError, match=message) as info:
         Config(**{**GOOD, **change})
     assert isinstance(info.value, (LstmEnergyError, ValueError))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(input_size=True), r"input_size must be a positive int, got True of type bool; pass e.g. input_size=1"),
+        (dict(hidden_size=2.5), r"hidden_size must be a positive int, got 2.5 of type float"),
+        (dict(num_layers="2"), r"num_layers must be a positive int, got '2' of type str"),
+        (dict(dtype=None), r"dtype must be a dtype name or a NumPy dtype, got None"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_an_argument_type_error_naming_it(change, message):
+    with pytest.raises(ArgumentTypeError, match=message) as info:
+        Config(**{**GOOD, **change})
+    assert isinstance(info.value, (LstmEnergyError, TypeError))
 
 
 def test_fields_are_keyword_only_and_sizes_required():
@@ -245,3 +257,15 @@ def test_sweep_cli_resume_on_the_old_file_measures_nothing_again(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == f"sweep: 0 new records, 4 already in the file, 0 failed -> {results}"
     assert results.read_bytes() == OLD_RESULTS.read_bytes()
+
+
+def test_threads_above_the_cpus_this_process_may_use_are_refused_naming_the_count(monkeypatch):
+    from lstm_energy.config import check_threads_available, usable_cpu_count
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert usable_cpu_count() == 2
+    assert check_threads_available(2) == 2
+    with pytest.raises(ConfigError, match=r"threads=64 is more than the 2 CPU\(s\) this process may run on"):
+        check_threads_available(64)
+    with pytest.raises(ConfigError, match="positive int"):
+        check_threads_available(0)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError
+
 #: bytes in an x86-64 cache line, the alignment of every array made here
 CACHE_LINE = 64
 
@@ -23,7 +25,7 @@ def aligned_empty(shape: int | tuple[int, ...], dtype, alignment: int = CACHE_LI
     bytes (an array of no elements has no data to align). NumPy: like ``np.empty(shape, dtype)``;
     the array is a view into a slightly larger byte buffer (kept alive by the view's ``base``)."""
     if alignment <= 0 or alignment & (alignment - 1):
-        raise ValueError(f"alignment must be a positive power of two, got {alignment!r}")
+        raise ConfigError(f"alignment must be a positive power of two, got {alignment!r}")
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

@@ -3,9 +3,14 @@
 from importlib import import_module
 from types import ModuleType
 
+from lstm_energy.config import check_choice
 from lstm_energy.errors import EngineUnavailableError
 
+#: a layer's ``impl`` -> the module implementing the engine contract (a subset of lstm_energy.config.IMPLS:
+#: "torch" is a peer that profile() measures, not an engine of our layers)
 ENGINE_MODULES = {"cython": "lstm_energy.kernels", "numpy": "lstm_energy.reference"}
+#: the impl values a layer (and the forecaster built on one) accepts
+LAYER_IMPLS = tuple(ENGINE_MODULES)
 
 CONTRACT_FUNCTIONS = (
     "workspace_shapes",
@@ -20,8 +25,7 @@ CONTRACT_FUNCTIONS = (
 
 def load_engine(impl: str) -> ModuleType:
     """Return the engine module for ``impl`` ("cython" or "numpy"); never falls back to the other one."""
-    if impl not in ENGINE_MODULES:
-        raise ValueError(f"unknown impl {impl!r}: expected 'cython' (compiled kernels) or 'numpy' (reference)")
+    check_choice("impl", impl, LAYER_IMPLS, "'cython' runs the compiled kernels, 'numpy' the NumPy reference")
     name = ENGINE_MODULES[impl]
     try:
         module = import_module(name)

@@ -14,10 +14,11 @@ import numpy as np
 
 from lstm_energy._layers.aligned import aligned_copy, aligned_empty
 from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
-from lstm_energy._layers.checks import as_numpy, float_dtype, kernel_ready, positive_int, require_dtype, require_shape
+from lstm_energy._layers.checks import as_numpy, kernel_ready, require_dtype, require_shape
 from lstm_energy._layers.engines import load_engine
 from lstm_energy._layers.parameters import KINDS, checked_state_dict, init_parameters, parameter_name, parameter_shapes
-from lstm_energy.errors import ShapeError, StateError
+from lstm_energy.config import PRECISIONS, check_choice, dtype_name, positive_int
+from lstm_energy.errors import ArgumentTypeError, ConfigError, ShapeError, StateError
 
 #: the forward workspace's packed weights (lstm_energy._layers.workspaces), kept per layer in eval mode
 PANELS = ("w_ih_panels", "w_hh_panels")
@@ -79,7 +80,7 @@ class RecurrentLayer:
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)
         self.directions = 2 if self.bidirectional else 1
-        self.dtype = float_dtype(dtype)
+        self.dtype = np.dtype(dtype_name(dtype))
         self.impl = impl
         self._engine = load_engine(impl)
         self.training = True
@@ -122,15 +123,9 @@ class RecurrentLayer:
         return self
 
     def _set_precision(self, precision: str) -> None:
-        from lstm_energy.config import PRECISIONS
-
-        if precision not in PRECISIONS:
-            raise ValueError(
-                f"unknown precision {precision!r}: expected one of {', '.join(map(repr, PRECISIONS))}, "
-                "e.g. m.eval(precision='int8')"
-            )
+        check_choice("precision", precision, PRECISIONS, "e.g. m.eval(precision='int8')")
         if precision != "fp32" and self.dtype != np.float32:
-            raise ValueError(
+            raise ConfigError(
                 f"precision={precision!r} needs a float32 layer, this one is {self.dtype.name}; build it with "
                 "dtype=np.float32"
             )
@@ -386,13 +381,13 @@ class RecurrentLayer:
 
     def _checked_input(self, x) -> np.ndarray:
         """x as a C-contiguous, writeable (T, B, D) array of the layer's dtype (copied at most once)."""
-        x = as_numpy(x, "x")
+        given, x = x, as_numpy(x, "x")
         if x.ndim != 3:
             raise ShapeError(
                 f"x must be 3-D {self._layout('D')} (batch_first={self.batch_first}), got shape {x.shape}; "
                 "for one unbatched sequence use x[:, None, :] (or x[None] with batch_first=True)"
             )
-        require_dtype(x, self.dtype, "x")
+        require_dtype(x, self.dtype, "x", given)
         if x.shape[2] != self.input_size:
             raise ShapeError(
                 f"x has input size {x.shape[2]} in shape {x.shape}, but this layer was built with "
@@ -415,7 +410,7 @@ class RecurrentLayer:
         meaning = "(num_layers * num_directions, B, H)"
         if n == 1:
             if isinstance(given, (tuple, list)):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{type(self).__name__} expects {name} as one array {meaning} = {shape}, got a "
                     f"{type(given).__name__} of {len(given)}; pass the array itself"
                 )
@@ -425,7 +420,7 @@ class RecurrentLayer:
             if isinstance(given, (tuple, list)):
                 got = f"a {got} of {len(given)}"
             pair = "(h0, c0)" if name == "hx" else "(dh_n, dc_n)"
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__} expects {name} as a tuple {pair} of two arrays {meaning} = {shape}, got {got}"
             )
         states = []
@@ -434,9 +429,10 @@ class RecurrentLayer:
                 states.append(buffers.zeros(("zero_state",), shape))
                 continue
             label = f"{name}[{i}]" if n > 1 else name
-            value = as_numpy(value, label)
-            require_shape(value, shape, label, meaning)
-            require_dtype(value, self.dtype, label)
+            array = as_numpy(value, label)
+            require_shape(array, shape, label, meaning)
+            require_dtype(array, self.dtype, label, value)
+            value = array
             states.append(kernel_ready(value))
         return tuple(states)
 
@@ -445,10 +441,10 @@ class RecurrentLayer:
         width = self.directions * self.hidden_size
         if dy is None:
             return buffers.zeros(("zero_dy",), (T, B, width))
-        dy = as_numpy(dy, "dy")
+        given, dy = dy, as_numpy(dy, "dy")
         expected = (B, T, width) if self.batch_first else (T, B, width)
         require_shape(dy, expected, "dy", f"{self._layout('dirs*H')} like the last forward's y")
-        require_dtype(dy, self.dtype, "dy")
+        require_dtype(dy, self.dtype, "dy", given)
         if self.batch_first:
             return np.ascontiguousarray(dy.transpose(1, 0, 2))
         return kernel_ready(dy)

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lstm_energy._layers.checks import as_numpy
-from lstm_energy.errors import ShapeError
+from lstm_energy._layers.checks import as_numpy, is_torch_tensor, torch_as_numpy
+from lstm_energy.errors import ArgumentTypeError, ShapeError
 
 KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -47,11 +47,19 @@ def init_parameters(shapes: Mapping[str, tuple], hidden_size: int, dtype: np.dty
     return {name: rng.uniform(-bound, bound, size=shape).astype(dtype) for name, shape in shapes.items()}
 
 
+def _parameter_array(value, name: str) -> np.ndarray:
+    """A state dict entry as an ndarray. A torch tensor in a floating dtype NumPy lacks (a bfloat16 model's
+    ``state_dict()``) is widened to float32 first (exact), then cast to the layer's dtype like any other."""
+    if is_torch_tensor(value):
+        return torch_as_numpy(value, name, widen=True)
+    return as_numpy(value, name)
+
+
 def checked_state_dict(given: Mapping, shapes: Mapping[str, tuple], dtype: np.dtype) -> dict[str, np.ndarray]:
     """Validate ``given`` against ``shapes`` (same keys, same shapes; real numbers) and return owned
     C-contiguous copies in ``dtype``. Nothing is returned unless every entry is valid."""
     if not isinstance(given, Mapping):
-        raise TypeError(f"state_dict must be a mapping of name -> array, got {type(given).__name__}")
+        raise ArgumentTypeError(f"state_dict must be a mapping of name -> array, got {type(given).__name__}")
     missing = [k for k in shapes if k not in given]
     unexpected = [k for k in given if k not in shapes]
     if missing or unexpected:
@@ -61,9 +69,9 @@ def checked_state_dict(given: Mapping, shapes: Mapping[str, tuple], dtype: np.dt
         )
     loaded = {}
     for name, shape in shapes.items():
-        value = as_numpy(given[name], f"state_dict[{name!r}]")
+        value = _parameter_array(given[name], f"state_dict[{name!r}]")
         if value.dtype.kind not in "fiub":
-            raise TypeError(f"state_dict[{name!r}] must hold real numbers, got dtype {value.dtype}")
+            raise ArgumentTypeError(f"state_dict[{name!r}] must hold real numbers, got dtype {value.dtype}")
         if value.shape != tuple(shape):
             raise ShapeError(f"state_dict[{name!r}] must have shape {tuple(shape)}, got {value.shape}")
         loaded[name] = np.array(value, dtype=dtype, order="C", copy=True)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_energy._layers.aligned import aligned_empty
-from lstm_energy.config import GATES  # gates per cell (G): LSTM i|f|g|o, GRU r|z|n, RNN one pre-activation
+from lstm_energy.config import (  # GATES: G per cell (LSTM i|f|g|o, GRU r|z|n, RNN 1)
+    CELLS,
+    GATES,
+    check_choice,
+    positive_int,
+)
 
 #: the kernels' two passes (a "train" phase runs both)
 PASSES = ("forward", "backward")
@@ -54,13 +59,9 @@ def workspace_shapes(
                    scratch for one 256-row chunk of the B operand of dX, dW_ih and dW_hh.
     The running state gradients of the backward live in its outputs dh0 (and dc0).
     """
-    if cell not in GATES:
-        raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
-    if pass_ not in PASSES:
-        raise ValueError(f"pass_ must be one of {PASSES}, got {pass_!r}")
-    for name, size in (("T", T), ("B", B), ("D", D), ("H", H)):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"{name} must be a positive int, got {size!r}; pass the layer's sizes")
+    check_choice("cell", cell, CELLS, "pass the layer's cell")
+    check_choice("pass_", pass_, PASSES, "a 'train' phase asks for both passes, one call each")
+    T, B, D, H = (positive_int(name, size) for name, size in (("T", T), ("B", B), ("D", D), ("H", H)))
     G = GATES[cell]
     if pass_ == "backward":
         if cell == "gru":

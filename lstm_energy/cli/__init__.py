@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 the job failed, 2 bad usage.
 
 import argparse
 import sys
+import warnings
 from importlib import import_module
 
 from lstm_energy.errors import LstmEnergyError
@@ -60,16 +61,30 @@ def build_parser():
     return parser
 
 
+def warning_text(message, category) -> str:
+    """A warning as the command prints it: ``WARNING (Category): text`` with the whole text, and no
+    source file, line number or code line (those help a developer, not a user of the command)."""
+    return f"WARNING ({category.__name__}): {message}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while a subcommand runs: ``warning_text`` on stderr."""
+    print(warning_text(message, category), file=file if file is not None else sys.stderr)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
-    try:
-        return int(args._run(args) or 0)
-    except LstmEnergyError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        return 0
+    # the hook lives only as long as this command: the library, imported elsewhere, keeps Python's own
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(args._run(args) or 0)
+        except LstmEnergyError as err:
+            print(f"ERROR: {err}", file=sys.stderr)
+            return 1
+        except BrokenPipeError:
+            return 0

@@ -16,6 +16,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    """``--threads N`` for a measurement on this machine: a whole number >= 1 and at most the CPUs this
+    process may run on (``lstm_energy.config.check_threads_available``, the one check)."""
+    from lstm_energy.config import check_threads_available
+    from lstm_energy.errors import ConfigError
+
+    try:
+        return check_threads_available(positive_int(text))
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def positive_float(text: str) -> float:
     """A number > 0, e.g. ``--min-window-seconds 0.1``."""
     try:
@@ -30,8 +42,9 @@ def positive_float(text: str) -> float:
 def meter_name(text: str) -> str:
     """An energy meter name from ``lstm_energy.meters.registry.NAMES`` (the one list), e.g. ``--meter model``.
 
-    Every subcommand with a ``--meter`` option uses this, so a typo such as ``--meter rapl`` exits 2
-    with the valid names instead of failing later with a traceback.
+    Every ``--meter`` option (``add_meter_argument``) and the pytest plugin's ``--energy-meter`` use
+    this, so a typo such as ``--meter rapl`` exits 2 with the valid names instead of failing later
+    with a traceback.
     """
     from lstm_energy.meters.registry import NAMES
 
@@ -40,3 +53,18 @@ def meter_name(text: str) -> str:
             f"unknown energy meter {text!r}; choose one of {', '.join(NAMES)} (`lstm-energy meters` says which work here)"
         )
     return text
+
+
+def add_meter_argument(parser, note: str = "") -> None:
+    """``--meter NAME`` (default "auto"), checked by ``meter_name``; the help lists the registry's names
+    (never a copy of them) and ends with ``note``, what this subcommand does with the meter."""
+    from lstm_energy.meters.registry import NAMES
+
+    parser.add_argument(
+        "--meter",
+        default="auto",
+        type=meter_name,
+        metavar="NAME",
+        help=f"energy meter: {', '.join(NAMES)} (`lstm-energy meters` says which work here); default auto"
+        + (f"; {note}" if note else ""),
+    )

@@ -45,7 +45,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--allow-mixed-provenance",
         action="store_true",
-        help="compare measured with estimated figures (refused by default: their ratio is meaningless)",
+        help="compare measured with estimated figures (refused by default: their ratio is meaningless); such "
+        "pairs are labelled mixed. Simulated (test) figures compare only with simulated ones",
     )
     parser.add_argument(
         "--allow-different-cpus",
@@ -57,6 +58,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from lstm_energy.compare import as_json, compare_files, render
+    from lstm_energy.errors import ResultsSchemaError
 
     missing = [p for p in (args.base, args.new) if not Path(p).is_file()]
     if missing:
@@ -66,13 +68,17 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 2
-    comparison = compare_files(
-        [args.base],
-        [args.new],
-        threshold=args.threshold,
-        allow_mixed_provenance=args.allow_mixed_provenance,
-        allow_different_cpus=args.allow_different_cpus,
-    )
+    try:
+        comparison = compare_files(
+            [args.base],
+            [args.new],
+            threshold=args.threshold,
+            allow_mixed_provenance=args.allow_mixed_provenance,
+            allow_different_cpus=args.allow_different_cpus,
+        )
+    except ResultsSchemaError as err:  # e.g. forecast records, an empty file: not sweep or benchmark results
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     if args.json:
         json.dump(as_json(comparison), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -3,7 +3,7 @@
 import contextlib
 import sys
 
-from lstm_energy.cli.arg_types import positive_int
+from lstm_energy.cli.arg_types import add_meter_argument, positive_int, thread_count
 
 NAME = "forecast"
 HELP = "train forecasters on real data (Mauna Loa CO2) and report accuracy per joule"
@@ -50,76 +50,89 @@ def add_arguments(parser):
         action="store_true",
         help="continue an interrupted search: trials already in --records are taken from there, not run again",
     )
-    parser.add_argument(
-        "--meter",
-        default="auto",
-        metavar="NAME",
-        help="energy meter: auto, powercap, perf, pyrapl, msr or model (default: %(default)s)",
-    )
+    add_meter_argument(parser, "it prices every training run and forecast")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and search (default: 0)")
     parser.add_argument(
         "--threads",
-        type=positive_int,
+        type=thread_count,
         default=1,
         metavar="N",
-        help="BLAS threads during training and forecasting (default: %(default)s)",
+        help="BLAS threads during training and forecasting, at most this machine's CPUs (default: %(default)s)",
     )
+    from lstm_energy._layers.engines import LAYER_IMPLS
+
     parser.add_argument(
         "--impl",
-        choices=("cython", "numpy"),
+        choices=LAYER_IMPLS,
         default="cython",
         help="kernel engine of the recurrent layers (default: %(default)s)",
     )
 
 
 def run(args) -> int:
+    from lstm_energy.errors import ConfigError
+    from lstm_energy.forecast.search import PRESETS
+
+    preset = PRESETS[args.preset]
+    strategy = args.search or preset.strategy
+    try:
+        _check_usage(args, strategy)
+    except (ConfigError, ImportError) as err:  # a flag combination, an unwritable path, Optuna missing
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    result, appended, resumed = _run_study(args, preset, strategy)
+    path = _write_outputs(args, result, appended, resumed)
+    _print_tables(result)
+    print(f"wrote {path}")
+    return 0
+
+
+def _check_usage(args, strategy: str) -> None:
+    """ConfigError for flags that cannot work together or paths that cannot be written (before any
+    training); ImportError when the search needs Optuna and it is missing."""
+    from lstm_energy.errors import ConfigError
+    from lstm_energy.results import check_writable
+
+    if args.resume and not args.records:
+        raise ConfigError(
+            "--resume takes the finished trials from the records file; pass the interrupted run's "
+            "--records PATH as well"
+        )
+    if args.trials is not None and strategy not in ("bayes", "pareto"):
+        raise ConfigError(f"--trials sets the budget of --search bayes or pareto; this run's search is {strategy}")
+    check_writable(args.output, "-o")
+    if args.records:
+        check_writable(args.records, "--records")
+    if strategy in ("bayes", "pareto"):
+        from lstm_energy.forecast.tuning import require_optuna
+
+        require_optuna(strategy)
+
+
+def _run_study(args, preset, strategy: str):
+    """The search under the meter: (SearchResult, the trial appender or None, what --resume took back)."""
     from types import SimpleNamespace
 
-    from lstm_energy.forecast import report
     from lstm_energy.forecast.data import load_co2_monthly
-    from lstm_energy.forecast.records import TrialAppender, load_resumed
-    from lstm_energy.forecast.search import PRESETS, SearchHooks, planned_steps, run_search
+    from lstm_energy.forecast.records import ResumedStudy, TrialAppender, load_resumed_study
+    from lstm_energy.forecast.search import SearchHooks, planned_steps, run_search
     from lstm_energy.measure import environment
     from lstm_energy.meters import opened_meter
     from lstm_energy.sweep.progress import Progress
 
-    preset = PRESETS[args.preset]
-    strategy = args.search or preset.strategy
-    if args.resume and not args.records:
-        print(
-            "ERROR: --resume takes the finished trials from the records file; pass the interrupted run's "
-            "--records PATH as well",
-            file=sys.stderr,
-        )
-        return 2
-    if args.trials is not None and strategy not in ("bayes", "pareto"):
-        print(
-            f"ERROR: --trials sets the budget of --search bayes or pareto; this run's search is {strategy}",
-            file=sys.stderr,
-        )
-        return 2
-    if strategy in ("bayes", "pareto"):
-        from lstm_energy.forecast.tuning import require_optuna
-
-        try:
-            require_optuna(strategy)
-        except ImportError as err:
-            print(f"ERROR: {err}", file=sys.stderr)
-            return 2
     series = load_co2_monthly()
-    hooks = SearchHooks()
+    resumed = ResumedStudy()
     if args.resume:
-        hooks.resumed = load_resumed(args.records, series=series.name, preset=preset.name)
+        resumed = load_resumed_study(args.records, series=series.name, preset=preset.name, seed=args.seed)
+    hooks = SearchHooks(
+        resumed=resumed.trials, resumed_precisions=resumed.precisions, resumed_classical=resumed.classical
+    )
     with contextlib.ExitStack() as opened:
-        try:
-            meter = opened.enter_context(opened_meter(args.meter))
-        except ValueError as err:  # an unknown name is bad usage; an unavailable meter raises MeterError (exit 1)
-            print(f"ERROR: {err}", file=sys.stderr)
-            return 2
+        meter = opened.enter_context(opened_meter(args.meter))  # argparse checked the name; unusable: exit 1
         print(
             f"forecast: {series.name}, {series.values.size} points; meter {meter.name} ({meter.provenance}); "
             f"preset {preset.name}, {strategy} search"
-            + (f"; resuming with {len(hooks.resumed)} finished trial(s) from {args.records}" if args.resume else ""),
+            + (f"; resuming: {_resumed_text(resumed)} from {args.records}" if args.resume else ""),
             file=sys.stderr,
         )
         if args.records:
@@ -141,36 +154,65 @@ def run(args) -> int:
             trials_per_family=args.trials,
             hooks=hooks,
         )
-    path = report.write(result, args.output)
+    return result, hooks.on_trial, resumed
+
+
+def _resumed_text(resumed) -> str:
+    """What --resume found finished, e.g. "16 trial(s), 12 precision evaluation(s), 2 classical fit(s), 4 baseline(s)"."""
+    evaluations = sum(len(by_precision) for by_precision in resumed.precisions.values())
+    return (
+        f"{len(resumed.trials)} trial(s), {evaluations} precision evaluation(s), "
+        f"{len(resumed.classical)} classical fit(s), {len(resumed.baselines)} baseline record(s)"
+    )
+
+
+def _write_outputs(args, result, appended, resumed) -> str:
+    """The HTML page, and the records not yet in --records (a --resume appends only what it added)."""
+    from lstm_energy.forecast import report
+
+    path = str(report.write(result, args.output))
     if args.records:
         from lstm_energy.forecast.records import write_records
 
-        count = write_records(result, args.records, trials=False)
-        print(f"appended {hooks.on_trial.count} trial records as they finished and {count} more to {args.records}")
+        count = write_records(result, args.records, trials=False, recorded_baselines=resumed.baselines)
+        print(f"appended {appended.count} trial records as they finished and {count} more to {args.records}")
+    return path
+
+
+def _print_tables(result) -> None:
+    """The summary tables on stdout; each names once where its joules come from (measured by which meter,
+    or estimated by which model, coefficients and source), as ``lstm-energy profile`` does."""
+    from lstm_energy.results import describe_energy_source
+
+    units = result.series.units
+    source = f"  energy: {describe_energy_source(result.provenance, result.meter_description)}"
     print(f"best of each family (chosen on validation RMSE; energy {result.provenance}, dynamic):")
+    print(source)
     for family, trial in result.best_per_family().items():
         print(
-            f"{family:7s} {trial.label:44s} test RMSE {trial.scores['test'].rmse:.3f} {series.units}  "
+            f"{family:7s} {trial.label:44s} test RMSE {trial.scores['test'].rmse:.3f} {units}  "
             f"training {trial.training_joules:.4g} J  {trial.joules_per_forecast:.3g} J/forecast  ({result.provenance})"
         )
     if result.precisions:
         print("each family's chosen model by precision (trained fp32 weights; eval(precision=...)):")
+        print(source)
     for family, by_precision in result.precisions.items():
         fp32 = by_precision["fp32"]
         for precision, r in by_precision.items():
             print(
-                f"{family:7s} {precision:5s} test RMSE {r.scores['test'].rmse:.3f} {series.units} "
+                f"{family:7s} {precision:5s} test RMSE {r.scores['test'].rmse:.3f} {units} "
                 f"({r.rmse_ratio(fp32):.3f}x fp32)  {r.joules_per_forecast:.3g} J/forecast batched, "
                 f"{r.joules_per_forecast_b1:.3g} J batch 1  ({result.provenance})"
             )
+    if result.classical:
+        print("classical models (fitted on the training split):")
+        print(source)
     for model in result.classical:
         print(
-            f"{model.family:7s} {model.label:44s} test RMSE {model.scores['test'].rmse:.3f} {series.units}  "
+            f"{model.family:7s} {model.label:44s} test RMSE {model.scores['test'].rmse:.3f} {units}  "
             f"fit {model.training_joules:.4g} J  {model.joules_per_forecast:.3g} J/forecast  ({result.provenance})"
         )
     for name, scores in result.baselines.items():
-        print(f"baseline {name:34s} test RMSE {scores['test'].rmse:.3f} {series.units}")
+        print(f"baseline {name:34s} test RMSE {scores['test'].rmse:.3f} {units}")
     front = [result.entries()[i].label for i in result.pareto_indices()]
     print(f"Pareto front (training or fit joules vs test RMSE): {'; '.join(front)}")
-    print(f"wrote {path}")
-    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lstm_energy.cli.arg_types import positive_float, positive_int
+from lstm_energy.cli.arg_types import add_meter_argument, positive_float, positive_int, thread_count
 from lstm_energy.config import CELLS, DTYPES, IMPLS, NONLINEARITIES, PHASES, PRECISIONS
 
 NAME = "profile"
@@ -28,16 +28,13 @@ def add_arguments(parser) -> None:
         help="forward (eval), backward alone, or train = forward + backward (default forward)",
     )
     parser.add_argument("--impl", choices=IMPLS, default="cython", help="implementation (default cython)")
-    from lstm_energy.meters.registry import NAMES as METER_NAMES
-
+    add_meter_argument(parser, "auto takes the first measured one, else the estimator, loudly")
     parser.add_argument(
-        "--meter",
-        default="auto",
-        choices=METER_NAMES,
-        help="energy meter (default auto: the first measured one, else the estimator, loudly; "
-        "see `lstm-energy meters`)",
+        "--threads",
+        type=thread_count,
+        default=1,
+        help="BLAS/OpenMP/torch threads, at most this machine's CPUs (default 1)",
     )
-    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32", help="default float32")
     parser.add_argument(
         "--precision",
@@ -78,6 +75,7 @@ def _config(args):
 def run(args) -> int:
     import warnings
 
+    from lstm_energy.cli import warning_text
     from lstm_energy.errors import ConfigError
     from lstm_energy.measure import profile_config
     from lstm_energy.measure.summary import render  # one rendering, shared with ProfileResult.__str__
@@ -95,7 +93,7 @@ def run(args) -> int:
         )
     for warning in caught:  # e.g. the registry's EstimatedEnergyWarning: shown once, without a traceback line
         if not issubclass(warning.category, ResourceWarning):
-            print(f"NOTE: {warning.message}", file=sys.stderr)
+            print(warning_text(warning.message, warning.category), file=sys.stderr)
     record = result.to_record()
     if args.json:
         json.dump(record, sys.stdout, indent=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from lstm_energy.cli import fleet_args
-from lstm_energy.cli.arg_types import meter_name
+from lstm_energy.cli.arg_types import add_meter_argument
 from lstm_energy.config import CELLS, IMPLS, PHASES
 
 NAME = "sweep"
@@ -41,15 +41,7 @@ def add_arguments(parser) -> None:
     )
     for flag, (_, text) in AXIS_FLAGS.items():
         parser.add_argument(flag, metavar="LIST", help=f"{text} (overrides preset and --config)")
-    from lstm_energy.meters.registry import NAMES as METER_NAMES
-
-    parser.add_argument(
-        "--meter",
-        default="auto",
-        type=meter_name,
-        metavar="NAME",
-        help=f"energy meter: {', '.join(METER_NAMES)} (see `lstm-energy meters`); default auto",
-    )
+    add_meter_argument(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -69,18 +61,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from lstm_energy.errors import ConfigError
-    from lstm_energy.sweep import expand, load_grid_toml, override, preset, run_sweep
+    from lstm_energy.errors import ConfigError, ResultsSchemaError
 
     try:
-        grid = preset(args.preset or "quick")
-        if args.config:
-            grid = load_grid_toml(args.config, base=grid)
-        grid = override(
-            grid, {axis: getattr(args, flag[2:].replace("-", "_")) for flag, (axis, _) in AXIS_FLAGS.items()}
-        )
-        configs, notes = expand(grid)
-    except ConfigError as err:
+        grid, configs, notes = _grid_points(args)
+    except ConfigError as err:  # a bad axis, protocol setting or thread count, or a grid left empty
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     for note in notes:
@@ -89,9 +74,40 @@ def run(args) -> int:
         for config in configs:
             print(config.label())
         return 0
-    if not configs:
-        print("ERROR: the grid is empty (every implementation was skipped); see the notes above", file=sys.stderr)
-        return 1
+    try:
+        summary = _measure(args, grid, configs)
+    except (ConfigError, ResultsSchemaError) as err:  # unwritable -o, a --resume of a foreign file or meter
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    for note in summary.notes:
+        print(f"NOTE: {note}", file=sys.stderr)
+    print(summary.last_line(args.output), file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _grid_points(args):
+    """(grid, its points, notes): preset, then --config, then the axis flags; every check that needs no
+    measurement (so --dry-run refuses what the run would)."""
+    from lstm_energy.config import check_threads_available
+    from lstm_energy.sweep import expand, load_grid_toml, override, preset
+
+    grid = preset(args.preset or "quick")
+    if args.config:
+        grid = load_grid_toml(args.config, base=grid)
+    grid = override(grid, {axis: getattr(args, flag[2:].replace("-", "_")) for flag, (axis, _) in AXIS_FLAGS.items()})
+    if not args.scheduler:  # measured on this host (in process or a LocalCluster): its CPUs bound --threads
+        for threads in grid.threads:
+            check_threads_available(threads)
+    configs, notes = expand(grid)
+    return grid, configs, notes
+
+
+def _measure(args, grid, configs):
+    """Run the grid in process or on the cluster; the SweepSummary."""
+    from lstm_energy.results import check_writable
+    from lstm_energy.sweep import run_sweep
+
+    check_writable(args.output, "-o")
     print(
         f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})",
         file=sys.stderr,
@@ -100,16 +116,7 @@ def run(args) -> int:
         from pathlib import Path
 
         Path(args.output).unlink(missing_ok=True)
-    try:
-        fleet_args.apply_lock_settings(args)
-        if fleet_args.wants_cluster(args):
-            summary = fleet_args.run(args, configs, grid.protocol)
-        else:
-            summary = run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
-    except ConfigError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 2
-    for note in summary.notes:
-        print(f"NOTE: {note}", file=sys.stderr)
-    print(summary.last_line(args.output), file=sys.stderr)
-    return 1 if summary.failed else 0
+    fleet_args.apply_lock_settings(args)
+    if fleet_args.wants_cluster(args):
+        return fleet_args.run(args, configs, grid.protocol)
+    return run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)

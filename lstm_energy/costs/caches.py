@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_energy.errors import MachineInfoError
+from lstm_energy.errors import ArgumentTypeError, ConfigError, MachineInfoError
 
 SYSFS_CACHE_ROOT = "/sys/devices/system/cpu/cpu0/cache"
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
@@ -90,11 +90,11 @@ class CacheHierarchy:
         for key, size in sizes.items():
             match = re.fullmatch(r"L(\d)d?|LLC", str(key), re.IGNORECASE)
             if not match:
-                raise ValueError(
+                raise ConfigError(
                     f"cache key must be 'L1', 'L2', 'L3' or 'LLC', got {key!r}; e.g. {{'L2': 524288, 'LLC': 33554432}}"
                 )
             if not isinstance(size, int) or size <= 0:
-                raise ValueError(f"cache size for {key!r} must be a positive int of bytes, got {size!r}")
+                raise ConfigError(f"cache size for {key!r} must be a positive int of bytes, got {size!r}")
             level = int(match.group(1)) if match.group(1) else None
             levels.append((level, size, key))
         explicit = [lv for lv, _, _ in levels if lv is not None]
@@ -169,7 +169,7 @@ def resolve_caches(caches: CachesLike = None) -> CacheHierarchy:
         return CacheHierarchy.from_sizes(caches)
     if isinstance(caches, (str, os.PathLike)):
         return read_caches(caches)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"caches must be None, a CacheHierarchy, a mapping like {{'L2': bytes, 'LLC': bytes}} or a sysfs root"
         f" path, got {type(caches).__name__}"
     )

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from lstm_energy.config import PRECISION_WEIGHT_BYTES, Config
 from lstm_energy.costs.caches import CacheHierarchy, CachesLike, resolve_caches
 from lstm_energy.costs.flops import FlopCount, count_flops
+from lstm_energy.errors import ConfigError
 
 CONVENTION = (
     "bytes between the caches and memory; compulsory = each kernel call's operands moved once (cold caches);"
@@ -266,7 +267,7 @@ def count_traffic(
     """Memory traffic of one call of ``config`` (its cell, sizes, layers, directions, phase and dtype)
     against ``caches`` (as for ``traffic``)."""
     if not 0.0 < usable_cache_fraction <= 1.0:
-        raise ValueError(
+        raise ConfigError(
             f"usable_cache_fraction must be in (0, 1], got {usable_cache_fraction!r}; the default is"
             f" {DEFAULT_USABLE_CACHE_FRACTION}"
         )

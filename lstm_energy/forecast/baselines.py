@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast.data import Series
 
 
@@ -16,17 +17,17 @@ def naive_last_value(series: Series, target_index: np.ndarray) -> np.ndarray:
     """target_index: (W,) indices >= 1 -> (W,) the previous observed value."""
     target_index = np.asarray(target_index, dtype=np.intp)
     if target_index.size and int(target_index.min()) < 1:
-        raise ValueError(f"the naive forecast needs one earlier value; got target index {int(target_index.min())}")
+        raise ConfigError(f"the naive forecast needs one earlier value; got target index {int(target_index.min())}")
     return series.values[target_index - 1]
 
 
 def seasonal_naive(series: Series, target_index: np.ndarray) -> np.ndarray:
     """target_index: (W,) indices >= season -> (W,) the value one season earlier."""
     if series.season is None:
-        raise ValueError(f"series {series.name!r} has no season; the seasonal-naive baseline needs Series.season set")
+        raise ConfigError(f"series {series.name!r} has no season; the seasonal-naive baseline needs Series.season set")
     target_index = np.asarray(target_index, dtype=np.intp)
     if target_index.size and int(target_index.min()) < series.season:
-        raise ValueError(
+        raise ConfigError(
             f"the seasonal-naive forecast needs {series.season} earlier values; got target index "
             f"{int(target_index.min())}"
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast.data import SPLITS, Series, mae, rmse
 from lstm_energy.forecast.energy import PricedForecaster, Work, measure_run
 
@@ -50,11 +51,13 @@ def fit_sarima(train_values: np.ndarray, order: Order, season: int):
         return SARIMAX(train_values, order=nonseasonal, seasonal_order=(*seasonal, season)).fit(disp=False)
 
 
-def choose_sarima_order(train_values: np.ndarray, orders: Sequence[Order], season: int) -> tuple[Order, dict]:
+def choose_sarima_order(
+    train_values: np.ndarray, orders: Sequence[Order], season: int
+) -> tuple[Order, dict[Order, float]]:
     """The order with the lowest AIC on the training split, and order -> AIC for every candidate."""
     if not orders:
-        raise ValueError("the SARIMA order search needs at least one (p, d, q), (P, D, Q) order; the preset has none")
-    aics = {tuple(order): float(fit_sarima(train_values, order, season).aic) for order in orders}
+        raise ConfigError("the SARIMA order search needs at least one (p, d, q), (P, D, Q) order; the preset has none")
+    aics = {order: float(fit_sarima(train_values, order, season).aic) for order in orders}
     return min(aics, key=aics.__getitem__), aics
 
 
@@ -137,6 +140,7 @@ class ClassicalResult(PricedForecaster):
     forecast_energy_b1: object
     aics: dict | None = None
     repeats: list | None = None  # Measurements of the same fit repeated (the spread of its joules)
+    resumed: bool = False  # read back from the records by --resume, not fitted in this process
 
 
 def _score(values: np.ndarray, forecasts: np.ndarray, target_index: dict[str, np.ndarray]):
@@ -173,7 +177,7 @@ def run_classical(
     from lstm_energy.measure.protocol import measure
 
     if series.season is None:
-        raise ValueError(f"series {series.name!r} has no season; SARIMA and ETS here need Series.season set")
+        raise ConfigError(f"series {series.name!r} has no season; SARIMA and ETS here need Series.season set")
     values, season = series.values, series.season
     validation_start, test_start = boundaries
     train_values = values[:validation_start]
@@ -192,7 +196,7 @@ def run_classical(
 
         label = f"ETS additive trend + season ({season})"
     else:
-        raise ValueError(f"classical family must be 'SARIMA' or 'ETS'; got {family!r}")
+        raise ConfigError(f"classical family must be 'SARIMA' or 'ETS'; got {family!r}")
 
     fitted, fit_energy = measure_run(fit, meter, work=NO_WORK)
     runs = [fit_energy] + [measure_run(fit, meter, work=NO_WORK)[1] for _ in range(max(repeats, 1) - 1)]
@@ -224,9 +228,22 @@ def run_classical(
             return fitted._step(state_level, state_trend, list(state_seasons), float(test_values[0]))
 
     scores, predictions = _score(values, forecasts, target_index)
-    common = {"windows": forecast_windows, "min_window_seconds": forecast_min_window_seconds, "seed": seed}
-    per_forecast = measure(batched, meter, batch=batch, flops=0.0, bytes=0.0, **common)
-    per_forecast_b1 = measure(one, meter, batch=1, flops=0.0, bytes=0.0, **common)
+
+    def per_forecast_energy(call, batch: int):
+        """The protocol over ``call``, ``batch`` forecasts per call; no FLOPs or bytes are counted for it."""
+        return measure(
+            call,
+            meter,
+            batch=batch,
+            flops=0.0,
+            bytes=0.0,
+            windows=forecast_windows,
+            min_window_seconds=forecast_min_window_seconds,
+            seed=seed,
+        )
+
+    per_forecast = per_forecast_energy(batched, batch)
+    per_forecast_b1 = per_forecast_energy(one, 1)
     return ClassicalResult(
         family=family,
         label=label,

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_energy.config import check_choice, positive_int
+from lstm_energy.errors import ConfigError, ShapeError
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -46,12 +49,12 @@ class Series:
 
     def __post_init__(self):
         if self.values.ndim != 1 or self.values.shape != self.dates.shape:
-            raise ValueError(
+            raise ShapeError(
                 f"Series {self.name!r}: values {self.values.shape} and dates {self.dates.shape} must be "
                 "1-D and the same length; pass one value per date"
             )
         if not np.all(np.isfinite(self.values)):
-            raise ValueError(f"Series {self.name!r} has NaN or inf values; fill or drop them first")
+            raise ConfigError(f"Series {self.name!r} has NaN or inf values; fill or drop them first")
 
 
 def load_co2_monthly() -> Series:
@@ -84,10 +87,10 @@ class StandardScaler:
         """values: (N,) the training split only."""
         values = np.asarray(values, dtype=np.float64)
         if values.size < 2:
-            raise ValueError(f"cannot fit a scaler on {values.size} value(s); give the training split at least 2")
+            raise ConfigError(f"cannot fit a scaler on {values.size} value(s); give the training split at least 2")
         std = float(values.std())
         if std == 0.0:
-            raise ValueError("the training split is constant (std 0); a standard scaler needs variation")
+            raise ConfigError("the training split is constant (std 0); a standard scaler needs variation")
         return cls(mean=float(values.mean()), std=std)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
@@ -105,7 +108,7 @@ def sliding_windows(model_series: np.ndarray, window: int, target_index: np.ndar
     """
     target_index = np.asarray(target_index, dtype=np.intp)
     if target_index.size and int(target_index.min()) < window:
-        raise ValueError(
+        raise ConfigError(
             f"a window of {window} steps needs target indices >= {window}; got {int(target_index.min())}. "
             "Drop the first targets or shorten the window"
         )
@@ -143,8 +146,7 @@ class ForecastDataset:
     test: Windows
 
     def split(self, name: str) -> Windows:
-        if name not in SPLITS:
-            raise ValueError(f"unknown split {name!r}; choose one of {SPLITS}")
+        check_choice("split", name, SPLITS, "e.g. dataset.split('test')")
         return getattr(self, name)
 
     def to_original_units(self, scaled_predictions: np.ndarray, windows: Windows) -> np.ndarray:
@@ -169,10 +171,9 @@ def prepare(
 ) -> ForecastDataset:
     """Scale on the training split only and cut sliding windows for each split, in time order."""
     n = series.values.size
-    if not (isinstance(window, (int, np.integer)) and window >= 1):
-        raise ValueError(f"window must be a positive int number of steps; got {window!r}")
+    window = positive_int("window", window)
     if not (0 < test_fraction < 1 and 0 <= validation_fraction < 1 and validation_fraction + test_fraction < 1):
-        raise ValueError(
+        raise ConfigError(
             f"fractions must be in (0, 1) and sum below 1; got validation={validation_fraction}, test={test_fraction}"
         )
     test_start = int(round(n * (1 - test_fraction)))
@@ -189,7 +190,7 @@ def prepare(
         first_target = window
         fit_values = model_series[:validation_start]
     if validation_start - first_target < 2:
-        raise ValueError(
+        raise ConfigError(
             f"window {window} leaves {max(validation_start - first_target, 0)} training examples in a series of "
             f"{n}; use a shorter window or a smaller validation/test fraction"
         )

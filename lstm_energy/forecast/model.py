@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_energy.config import CELLS
-from lstm_energy.errors import StateError
+from lstm_energy.config import CELLS, check_choice, positive_int
+from lstm_energy.errors import ShapeError, StateError
 
 
 def mse_loss(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
     """predictions, targets: (B,) -> (mean squared error, dL/dpredictions (B,))."""
     if predictions.shape != targets.shape or predictions.ndim != 1:
-        raise ValueError(
+        raise ShapeError(
             f"predictions {predictions.shape} and targets {targets.shape} must both be (B,); "
             "flatten the head output or the targets"
         )
@@ -64,10 +64,9 @@ class ModelConfig:
     bidirectional: bool = False
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}; got {self.cell!r}")
-        if self.hidden_size < 1 or self.num_layers < 1:
-            raise ValueError(f"hidden_size and num_layers must be >= 1; got {self.hidden_size} and {self.num_layers}")
+        check_choice("cell", self.cell, CELLS, "pass cell='lstm', 'gru' or 'rnn'")
+        positive_int("hidden_size", self.hidden_size)
+        positive_int("num_layers", self.num_layers)
 
     @property
     def label(self) -> str:
@@ -133,7 +132,7 @@ class Forecaster:
     def sequence_first(self, windows: np.ndarray) -> np.ndarray:
         """windows: (B, T) -> x: (T, B, 1) C-contiguous in the model dtype."""
         if windows.ndim != 2:
-            raise ValueError(f"windows must be (B, T); got shape {windows.shape}")
+            raise ShapeError(f"windows must be (B, T); got shape {windows.shape}; pass one window per row")
         return np.ascontiguousarray(windows.T[:, :, None], dtype=self.dtype)
 
     def _final_hidden(self, y: np.ndarray) -> np.ndarray:

@@ -11,11 +11,13 @@ from collections.abc import Mapping, MutableMapping
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError, ShapeError
+
 
 def clip_grad_norm(grads: MutableMapping[str, np.ndarray], max_norm: float) -> float:
     """Scale every gradient in place so the global L2 norm is at most ``max_norm``; return the norm before."""
     if not max_norm > 0:
-        raise ValueError(f"max_norm must be > 0; got {max_norm!r}. Pass math.inf to disable clipping")
+        raise ConfigError(f"max_norm must be > 0; got {max_norm!r}. Pass math.inf to disable clipping")
     total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))  # sqrt(sum(g.ravel() @ g.ravel()))
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
@@ -32,9 +34,9 @@ class Adam:
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
         if not lr > 0:
-            raise ValueError(f"learning rate must be > 0; got {lr!r}")
+            raise ConfigError(f"learning rate must be > 0; got {lr!r}")
         if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must each be in [0, 1); got {betas!r}")
+            raise ConfigError(f"betas must each be in [0, 1); got {betas!r}")
         self.lr = float(lr)
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
@@ -44,7 +46,7 @@ class Adam:
 
     def step(self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         if set(params) != set(grads):
-            raise ValueError(
+            raise ShapeError(
                 f"params and grads name different arrays: only in params {sorted(set(params) - set(grads))}, "
                 f"only in grads {sorted(set(grads) - set(params))}"
             )
@@ -55,7 +57,7 @@ class Adam:
         for name, p in params.items():
             g = grads[name]
             if g.shape != p.shape:
-                raise ValueError(f"gradient {name!r} has shape {g.shape}, parameter has {p.shape}")
+                raise ShapeError(f"gradient {name!r} has shape {g.shape}, parameter has {p.shape}")
             m = self._m.setdefault(name, np.zeros_like(p))
             v = self._v.setdefault(name, np.zeros_like(p))
             m *= self.beta1

@@ -1,16 +1,20 @@
 """The forecasting study as results records (JSON Lines through ``lstm_energy.results.ResultsWriter``).
 
 One record per trial, ``kind = "forecast_trial"`` (the recurrent trials, their seeded repeats, and the
-fitted SARIMA / ETS models, ``config.family`` saying which), and one per naive baseline,
-``kind = "forecast_baseline"`` (docs/results-record.md). A trial record also carries a ``study`` block
-(role, resume key, search strategy, training history, predictions, batch-1 energy) from which
-``trial_from_record`` rebuilds the trial for ``--resume`` and the page. This module turns a SearchResult into the builders' arguments: the
+fitted SARIMA / ETS models, ``config.family`` saying which), one per chosen model and precision,
+``kind = "forecast_precision"``, and one per naive baseline, ``kind = "forecast_baseline"``
+(docs/results-record.md). A trial record also carries a ``study`` block (role, resume key, search
+strategy, training history, predictions, batch-1 energy) from which ``trial_from_record`` rebuilds the
+trial for ``--resume`` and the page; ``load_resumed_study`` takes every finished piece back the same
+way (trials, precision evaluations, classical fits, and which baselines are recorded), so a resumed
+run measures and appends only what is missing. This module turns a SearchResult into the builders' arguments: the
 ``config`` of a trial or baseline, its scores, measurements and work. The records themselves (keys,
 schema version) are built by ``lstm_energy.records``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
@@ -37,9 +41,13 @@ __all__ = [
     "BASELINE_KIND",
     "PRECISION_KIND",
     "TRIAL_KIND",
+    "ResumedStudy",
     "TrialAppender",
     "baseline_record",
+    "classical_from_record",
     "load_resumed",
+    "load_resumed_study",
+    "precision_from_record",
     "precision_record",
     "study_trial_record",
     "trial_config",
@@ -153,6 +161,7 @@ def classical_record(result: SearchResult, model: ClassicalResult, *, environmen
         "aic": {str(order): aic for order, aic in (model.aics or {}).items()},
         "repeated_fit_joules": [float(m.joules_per_call.median) for m in model.repeats or []],
         "per_forecast_batch1": _energy_block(model.forecast_energy_b1),
+        "predictions": _predictions(model.predictions),  # --resume rebuilds the model's charts from these
     }
     return record
 
@@ -186,8 +195,6 @@ def _recorded_measurement(energy: dict, block: dict | None, *, run: dict | None 
 
 def trial_from_record(record: dict) -> TrialResult:
     """A recurrent trial rebuilt from its record (``--resume``); its energies are the recorded medians."""
-    import numpy as np
-
     config, study, energy = record["config"], record["study"], record["energy"]
     model = ModelConfig(
         config["cell"], config["hidden_size"], num_layers=config["num_layers"], bidirectional=config["bidirectional"]
@@ -200,11 +207,7 @@ def trial_from_record(record: dict) -> TrialResult:
             learning_rate=config["learning_rate"],
             clip_norm=config["clip_norm"],
         )
-    scores = {
-        split: SplitScores(block["rmse"], block["mae"])
-        for split, block in record["accuracy"].items()
-        if isinstance(block, dict)
-    }
+    scores = _scores(record)
     history = TrainHistory(
         epoch_losses=list(study["history"]["epoch_losses"]),
         batch_sizes=list(study["history"]["batch_sizes"]),
@@ -214,10 +217,7 @@ def trial_from_record(record: dict) -> TrialResult:
     return TrialResult(
         candidate=Candidate(config["family"], model, config["window"], training=training),
         scores=scores,
-        predictions={
-            split: (np.asarray(p["index"], dtype=np.intp), np.asarray(p["forecast"], dtype=np.float64))
-            for split, p in study["predictions"].items()
-        },
+        predictions=_arrays(study["predictions"]),
         history=history,
         parameters=int(study["parameters"]),
         training_energy=_recorded_measurement(energy, None, run=energy["training_run"]),
@@ -230,31 +230,129 @@ def trial_from_record(record: dict) -> TrialResult:
     )
 
 
-def load_resumed(path, *, series: str, preset: str) -> dict[str, TrialResult]:
-    """resume key -> trial, for every recurrent trial (search or repeat) of this series and preset in the
-    records at ``path`` (missing file: none). A line cut short by a kill is skipped by the loader."""
+@dataclass
+class ResumedStudy:
+    """What a records file already holds of one series and preset (``load_resumed_study``).
+
+    trials: resume key -> recurrent trial (search or repeat); precisions: the chosen trial's resume key
+    -> precision -> PrecisionResult; classical: family ("SARIMA", "ETS") -> ClassicalResult;
+    baselines: names of the baselines recorded."""
+
+    trials: dict[str, TrialResult] = field(default_factory=dict)
+    precisions: dict[str, dict[str, PrecisionResult]] = field(default_factory=dict)
+    classical: dict[str, ClassicalResult] = field(default_factory=dict)
+    baselines: set[str] = field(default_factory=set)
+
+
+def _study_records(path, *, series: str, preset: str) -> list[dict]:
+    """The records at ``path`` of this series and preset (missing file: none; a line cut short by a kill
+    is skipped by the loader)."""
     import warnings
     from pathlib import Path
 
     from lstm_energy.results import load_records
 
     if not Path(path).exists():
-        return {}
+        return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the loader warns about a truncated last line: expected after a kill
         loaded = load_records(path)
+    return [
+        r
+        for r in loaded.records
+        if (r.get("config") or {}).get("series") == series and (r.get("config") or {}).get("preset") == preset
+    ]
+
+
+def load_resumed_study(path, *, series: str, preset: str, seed: int) -> ResumedStudy:
+    """Every finished piece of a run of ``series``, ``preset`` and ``seed`` in the records at ``path``:
+    recurrent trials, precision evaluations of their chosen trials, classical fits of that seed (those
+    written with their predictions) and baselines."""
+    found = ResumedStudy()
+    records = _study_records(path, series=series, preset=preset)
+    for record in records:
+        role = (record.get("study") or {}).get("role")
+        if record.get("kind") == TRIAL_KIND and role in ("search", "repeat"):
+            found.trials[record["study"]["key"]] = trial_from_record(record)
+    for record in records:
+        config = record["config"]
+        if record.get("kind") == PRECISION_KIND and config.get("trial") in found.trials:
+            by_precision = found.precisions.setdefault(config["trial"], {})
+            by_precision[config["precision"]] = precision_from_record(record, found.trials[config["trial"]])
+        elif record.get("kind") == TRIAL_KIND and _resumable_classical(record, seed):
+            found.classical[config["family"]] = classical_from_record(record)
+        elif record.get("kind") == BASELINE_KIND:
+            found.baselines.add(config["baseline"])
+    return found
+
+
+def load_resumed(path, *, series: str, preset: str) -> dict[str, TrialResult]:
+    """resume key -> trial, for every recurrent trial (search or repeat) of this series and preset in the
+    records at ``path`` (missing file: none). A line cut short by a kill is skipped by the loader."""
     found = {}
-    for record in loaded.records:
+    for record in _study_records(path, series=series, preset=preset):
         study = record.get("study") or {}
-        config = record.get("config") or {}
-        if (
-            record.get("kind") == TRIAL_KIND
-            and study.get("role") in ("search", "repeat")
-            and config.get("series") == series
-            and config.get("preset") == preset
-        ):
+        if record.get("kind") == TRIAL_KIND and study.get("role") in ("search", "repeat"):
             found[study["key"]] = trial_from_record(record)
     return found
+
+
+def _resumable_classical(record: dict, seed: int) -> bool:
+    """A classical fit of this seed whose record holds its predictions (older records do not: refitted)."""
+    study = record.get("study") or {}
+    return study.get("role") == "classical" and record["config"].get("seed") == seed and "predictions" in study
+
+
+def _arrays(predictions: dict) -> dict:
+    """split -> (target_index, forecasts) arrays from a record's ``{"index": [...], "forecast": [...]}``."""
+    return {
+        split: (np.asarray(p["index"], dtype=np.intp), np.asarray(p["forecast"], dtype=np.float64))
+        for split, p in predictions.items()
+    }
+
+
+def _scores(record: dict) -> dict[str, SplitScores]:
+    return {
+        split: SplitScores(block["rmse"], block["mae"])
+        for split, block in record["accuracy"].items()
+        if isinstance(block, dict)
+    }
+
+
+def precision_from_record(record: dict, trial: TrialResult) -> PrecisionResult:
+    """A chosen trial's evaluation in one precision, rebuilt from its "forecast_precision" record
+    (``--resume``); its energies are the recorded medians."""
+    energy = record["energy"]
+    return PrecisionResult(
+        trial=trial,
+        precision=record["config"]["precision"],
+        scores=_scores(record),
+        forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
+        forecast_energy_b1=_recorded_measurement(energy, energy["per_forecast_batch1"]),
+        forecast_work=Work(**record["costs"]["per_forecast"]),
+        resumed=True,
+    )
+
+
+def classical_from_record(record: dict) -> ClassicalResult:
+    """A SARIMA / ETS fit rebuilt from its "forecast_trial" record (``--resume``): scores, predictions
+    and the recorded energies (the repeated fits' joules as stand-ins with a median)."""
+    config, study, energy = record["config"], record["study"], record["energy"]
+    run = energy["training_run"]
+    return ClassicalResult(
+        family=config["family"],
+        label=config["model"],
+        scores=_scores(record),
+        predictions=_arrays(study["predictions"]),
+        parameters=int(study["parameters"]),
+        fit_seconds=float(run["seconds"]),
+        training_energy=_recorded_measurement(energy, None, run=run),
+        forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
+        forecast_energy_b1=_recorded_measurement(energy, study.get("per_forecast_batch1")),
+        aics=dict(study.get("aic") or {}) or None,
+        repeats=[SimpleNamespace(joules_per_call=_stat(j)) for j in study.get("repeated_fit_joules") or []],
+        resumed=True,
+    )
 
 
 class TrialAppender:
@@ -307,10 +405,11 @@ def precision_record(
     )
 
 
-def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
+def write_records(result: SearchResult, path, *, trials: bool = True, recorded_baselines=frozenset()) -> int:
     """Append the chosen models' precision evaluations, the classical models and baselines of ``result``
     (and, when ``trials``, every trial: the search appends those itself as they finish) to the JSON
-    Lines file ``path``; returns the count."""
+    Lines file ``path``; returns the count. What --resume took from ``path`` is not appended again:
+    resumed precision evaluations and classical models, and the baselines named in ``recorded_baselines``."""
     from lstm_energy.measure import environment
     from lstm_energy.results import ResultsWriter
 
@@ -330,9 +429,16 @@ def write_records(result: SearchResult, path, *, trials: bool = True) -> int:
         precision_record(result, evaluated, environment=env, created=created)
         for by_precision in result.precisions.values()
         for evaluated in by_precision.values()
+        if not evaluated.resumed
     ]
-    records += [classical_record(result, m, environment=env, created=created) for m in result.classical]
-    records += [baseline_record(result, name, environment=env, created=created) for name in result.baselines]
+    records += [
+        classical_record(result, m, environment=env, created=created) for m in result.classical if not m.resumed
+    ]
+    records += [
+        baseline_record(result, name, environment=env, created=created)
+        for name in result.baselines
+        if name not in recorded_baselines
+    ]
     with ResultsWriter(path) as writer:
         for record in records:
             writer.append(record)

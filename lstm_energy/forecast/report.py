@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast.search import SearchResult, energy_of
 from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, legend, xy_plot
 from lstm_energy.report.svg import Series as ChartSeries
@@ -157,7 +158,9 @@ def forecast_chart(
     years = _decimal_years(dates)
     if zoom:
         if "test" not in predictions:
-            raise ValueError("the zoomed chart needs test predictions")
+            raise ConfigError(
+                "the zoomed chart needs test predictions; pass predictions with a 'test' entry or zoom=False"
+            )
         first = max(boundaries[1] - 1, 0)
         predictions = {"test": predictions["test"]}
         shown = slice(first, values.size)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from lstm_energy.config import PRECISIONS, check_choice, positive_int
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast import baselines as baseline_forecasts
 from lstm_energy.forecast.classical import FULL_ORDERS, QUICK_ORDERS, ClassicalResult
 from lstm_energy.forecast.data import SPLITS, ForecastDataset, Series, mae, prepare, rmse
@@ -26,9 +29,6 @@ from lstm_energy.forecast.train import TrainConfig, TrainHistory, planned_batch_
 MODEL_DTYPE = np.float32
 #: --search choices: grid and random enumerate SearchSpace; bayes and pareto ask Optuna (forecast/tuning.py)
 STRATEGIES = ("grid", "random", "bayes", "pareto")
-#: the precisions each family's chosen model forecasts in (issue 18): its trained fp32 weights through
-#: ``eval(precision=...)``; the classical models are not recurrent and stay as they are
-PRECISIONS = ("fp32", "bf16", "int8")
 #: family label -> (cell, bidirectional)
 FAMILIES = {"LSTM": ("lstm", False), "GRU": ("gru", False), "RNN": ("rnn", False), "BiLSTM": ("lstm", True)}
 
@@ -62,9 +62,9 @@ class SearchSpace:
     def __post_init__(self):
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
-            raise ValueError(f"unknown model families {unknown}; choose from {list(FAMILIES)}")
+            raise ConfigError(f"unknown model families {unknown}; choose from {list(FAMILIES)}")
         if not (self.hidden_sizes and self.windows and self.num_layers):
-            raise ValueError("hidden_sizes, windows and num_layers each need at least one value")
+            raise ConfigError("hidden_sizes, windows and num_layers each need at least one value")
 
     def family_grid(self, family: str) -> list[Candidate]:
         cell, bidirectional = FAMILIES[family]
@@ -79,7 +79,7 @@ class SearchSpace:
             return [c for f in self.families for c in self.family_grid(f)]
         if strategy == "random":
             if not samples_per_family or samples_per_family < 1:
-                raise ValueError(f"random search needs samples_per_family >= 1; got {samples_per_family!r}")
+                raise ConfigError(f"random search needs samples_per_family >= 1; got {samples_per_family!r}")
             rng = np.random.default_rng(seed)
             chosen = []
             for family in self.families:
@@ -87,7 +87,7 @@ class SearchSpace:
                 picks = rng.choice(len(grid), size=min(samples_per_family, len(grid)), replace=False)
                 chosen.extend(grid[i] for i in sorted(picks))
             return chosen
-        raise ValueError(
+        raise ConfigError(
             f"a SearchSpace enumerates 'grid' or 'random' (bayes and pareto ask Optuna: forecast/tuning.py); "
             f"got {strategy!r}"
         )
@@ -129,8 +129,9 @@ class Preset:
 
 
 PRESETS = {
-    # under a minute on an idle 2-core machine (training, its idle twin and the per-forecast
-    # protocol): one window length, two widths, every family
+    # a first look that must stay short on a 2-core machine (training, its idle twin and the
+    # per-forecast protocol; measured times: docs/performance.md, "How long the presets take"),
+    # so: one window length, two widths, every family
     "quick": Preset(
         name="quick",
         space=SearchSpace(hidden_sizes=(8, 24), windows=(24,), num_layers=(1,)),
@@ -213,6 +214,7 @@ class PrecisionResult(PricedForecaster):
     forecast_energy_b1: object  # the same at batch 1
     forecast_work: Work  # FLOPs and bytes of one forecast (one window) in this precision, cost models
     test_predictions: tuple[np.ndarray, np.ndarray] | None = None  # (target_index (W,), forecasts (W,))
+    resumed: bool = False  # read back from the records by --resume, not measured in this process
 
     @property
     def training_energy(self):
@@ -284,7 +286,7 @@ def energy_of(trial: TrialResult, energy: str) -> float:
         return trial.training_joules
     if energy == "forecast":
         return trial.joules_per_forecast
-    raise ValueError(f"energy must be 'training' or 'forecast'; got {energy!r}")
+    raise ConfigError(f"energy must be 'training' or 'forecast'; got {energy!r}")
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -433,8 +435,8 @@ def evaluate_precisions(
     forecast_windows: int = 7,
     forecast_min_window_seconds: float = 0.1,
 ) -> dict[str, PrecisionResult]:
-    """The trial's trained fp32 weights forecasting in each precision: scores on every split and joules
-    per forecast (batched and batch 1). fp32 is measured again beside the others (same process, same
+    """The trial's trained fp32 weights forecasting in each precision (default: every one in
+    lstm_energy.config.PRECISIONS): scores on every split and joules per forecast (batched and batch 1). fp32 is measured again beside the others (same process, same
     moment), so the ratios compare like with like; the model is left in fp32."""
     model = trial.model if trial.model is not None else retrained_model(dataset, trial, training, impl=impl)
     found = {}
@@ -490,11 +492,16 @@ def trial_key(candidate: Candidate, seed: int) -> str:
 class SearchHooks:
     """What a search reports as it goes. on_trial(trial, role) after every finished trial ("search" or
     "repeat"): the records are appended there; progress: a ``lstm_energy.sweep.progress.Progress``
-    (or None); resumed: trial_key -> TrialResult already finished (--resume), not run again."""
+    (or None). What --resume found finished (``forecast.records.load_resumed_study``), not run again:
+    resumed: trial_key -> TrialResult; resumed_precisions: trial_key of a family's chosen trial ->
+    precision -> PrecisionResult (used when every precision is there); resumed_classical: family
+    ("SARIMA", "ETS") -> ClassicalResult."""
 
     on_trial: Callable[[TrialResult, str], None] | None = None
     progress: object = None
     resumed: dict[str, TrialResult] = field(default_factory=dict)
+    resumed_precisions: dict[str, dict[str, PrecisionResult]] = field(default_factory=dict)
+    resumed_classical: dict[str, ClassicalResult] = field(default_factory=dict)
 
 
 def planned_steps(preset: Preset, strategy: str, *, trials_per_family: int | None = None, seed: int = 0) -> int:
@@ -529,16 +536,14 @@ def run_search(
     and ETS are fitted and priced on the same splits.
 
     threads: BLAS threads (threadpoolctl) for the whole search. 1 by default: these matrices are
-    small (H <= 64, B <= 105), so extra BLAS threads only add synchronisation (3.5x slower training
-    at H=24 with 2 threads on the 2-core development machine).
+    small (H <= 64, B <= 105), so extra BLAS threads only add synchronisation (measured:
+    docs/performance.md, "How long the presets take").
     """
     from threadpoolctl import threadpool_limits
 
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int; got {threads!r}")
+    threads = positive_int("threads", threads)
     strategy = strategy or preset.strategy
-    if strategy not in STRATEGIES:
-        raise ValueError(f"search strategy must be one of {list(STRATEGIES)}; got {strategy!r}")
+    check_choice("strategy", strategy, STRATEGIES, "bayes and pareto need the [forecast] extra (Optuna)")
     if strategy in ("bayes", "pareto"):
         from lstm_energy.forecast.tuning import require_optuna
 
@@ -611,8 +616,6 @@ class _Runner:
 
 
 def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_family, hooks, progress) -> SearchResult:
-    from lstm_energy.forecast.classical import run_classical
-
     runner = _Runner(series, preset, meter, impl=impl, hooks=hooks, progress=progress)
     optuna_front: list[str] = []
     if strategy in ("bayes", "pareto"):
@@ -631,7 +634,7 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
     for window, dataset in datasets.items():
         for split in ("validation", "test"):
             if not np.array_equal(dataset.split(split).target_index, reference.split(split).target_index):
-                raise ValueError(
+                raise ConfigError(
                     f"window {window} leaves different {split} targets than window {max(datasets)}, so trials "
                     "would be scored on different points; use windows shorter than the training split"
                 )
@@ -653,50 +656,19 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
             runner(best.candidate, seed + k, role="repeat") for k in range(1, preset.repeats)
         ]
     for family, best in result.best_per_family().items():
-        evaluated = evaluate_precisions(
-            runner.dataset(best.candidate.window),
-            best,
-            meter,
-            training=preset.training,
-            impl=impl,
-            forecast_windows=preset.forecast_windows,
-            forecast_min_window_seconds=preset.forecast_min_window_seconds,
-        )
-        result.precisions[family] = evaluated
-        fp32 = evaluated["fp32"]
-        text = f"{best.label} by precision: " + ", ".join(
-            f"{p} test RMSE {r.scores['test'].rmse:.3f} {series.units} ({r.rmse_ratio(fp32):.3f}x fp32), "
-            f"{r.joules_per_forecast:.3g} J/forecast"
-            for p, r in evaluated.items()
-        )
-        if hooks.progress is not None:
-            hooks.progress.update(text)
-        if progress is not None:
-            progress(text)
+        result.precisions[family] = _precisions_of(runner, best, meter, hooks, progress)
     target_index = {split: reference.split(split).target_index for split in SPLITS}
     for family in preset.classical if series.season is not None else ():
-        fitted = run_classical(
-            family,
-            series,
-            target_index,
-            reference.boundaries,
-            meter,
-            orders=preset.sarima_orders,
-            forecast_windows=preset.forecast_windows,
-            forecast_min_window_seconds=preset.forecast_min_window_seconds,
-            repeats=preset.repeats,
-            seed=seed,
-        )
+        fitted = _classical_of(family, series, target_index, reference.boundaries, meter, preset, seed, hooks)
         result.classical.append(fitted)
         result.repeats[family] = fitted.repeats or []
-        text = (
+        _announce(
             f"{fitted.label}: test RMSE {fitted.scores['test'].rmse:.3f} {series.units}, fit "
-            f"{fitted.training_joules:.3g} J, {fitted.joules_per_forecast:.3g} J/forecast ({meter.provenance})"
+            f"{fitted.training_joules:.3g} J, {fitted.joules_per_forecast:.3g} J/forecast ({meter.provenance})",
+            hooks,
+            progress,
+            resumed=fitted.resumed,
         )
-        if hooks.progress is not None:
-            hooks.progress.update(text)
-        if progress is not None:
-            progress(text)
     result.baselines, result.baseline_predictions = baseline_scores(reference)
     measured = [e for e in result.entries() if not getattr(e, "resumed", False)]
     result.warnings = sorted(
@@ -711,8 +683,65 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
             w
             for by_precision in result.precisions.values()
             for r in by_precision.values()
+            if not r.resumed
             for m in (r.forecast_energy, r.forecast_energy_b1)
             for w in m.warnings
         }
     )
     return result
+
+
+def _announce(text: str, hooks: SearchHooks, progress, *, resumed: bool) -> None:
+    """One finished step on the progress bar ("resumed" when taken from the records) and to ``progress``."""
+    bar: Any = hooks.progress  # a lstm_energy.sweep.progress.Progress (not imported: no sweep dependency)
+    if bar is not None:
+        bar.update(text, skipped=resumed)
+    if progress is not None:
+        progress(text)
+
+
+def _precisions_of(runner: _Runner, best: TrialResult, meter, hooks: SearchHooks, progress) -> dict:
+    """The chosen trial in every precision: from the records when --resume found all of them, else measured."""
+    recorded = hooks.resumed_precisions.get(trial_key(best.candidate, best.seed), {})
+    resumed = set(recorded) == set(PRECISIONS)
+    if resumed:  # the records name the trial by key; the page and the records read this very trial
+        evaluated = {precision: replace(recorded[precision], trial=best) for precision in PRECISIONS}
+    else:
+        preset = runner.preset
+        evaluated = evaluate_precisions(
+            runner.dataset(best.candidate.window),
+            best,
+            meter,
+            training=preset.training,
+            impl=runner.impl,
+            forecast_windows=preset.forecast_windows,
+            forecast_min_window_seconds=preset.forecast_min_window_seconds,
+        )
+    fp32, units = evaluated["fp32"], runner.series.units
+    text = f"{best.label} by precision: " + ", ".join(
+        f"{p} test RMSE {r.scores['test'].rmse:.3f} {units} ({r.rmse_ratio(fp32):.3f}x fp32), "
+        f"{r.joules_per_forecast:.3g} J/forecast"
+        for p, r in evaluated.items()
+    )
+    _announce(text, hooks, progress, resumed=resumed)
+    return evaluated
+
+
+def _classical_of(family, series, target_index, boundaries, meter, preset, seed, hooks) -> ClassicalResult:
+    """The classical model ``family``: from the records when --resume found it, else fitted and priced."""
+    from lstm_energy.forecast.classical import run_classical
+
+    if family in hooks.resumed_classical:
+        return hooks.resumed_classical[family]
+    return run_classical(
+        family,
+        series,
+        target_index,
+        boundaries,
+        meter,
+        orders=preset.sarima_orders,
+        forecast_windows=preset.forecast_windows,
+        forecast_min_window_seconds=preset.forecast_min_window_seconds,
+        repeats=preset.repeats,
+        seed=seed,
+    )

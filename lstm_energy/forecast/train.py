@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError, ShapeError
 from lstm_energy.forecast.model import Forecaster, mse_loss
 from lstm_energy.forecast.optim import Adam, clip_grad_norm
 
@@ -26,7 +27,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1; got {self.epochs} and {self.batch_size}")
+            raise ConfigError(f"epochs and batch_size must be >= 1; got {self.epochs} and {self.batch_size}")
 
 
 @dataclass
@@ -56,7 +57,7 @@ def planned_batch_sizes(windows: int, config: TrainConfig) -> list[int]:
 def train(model: Forecaster, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig) -> TrainHistory:
     """Fit ``model`` in place. inputs: (W, T) scaled windows; targets: (W,) scaled next values."""
     if inputs.ndim != 2 or targets.shape != (inputs.shape[0],):
-        raise ValueError(f"inputs must be (W, T) and targets (W,); got {inputs.shape} and {targets.shape}")
+        raise ShapeError(f"inputs must be (W, T) and targets (W,); got {inputs.shape} and {targets.shape}")
     rng = np.random.default_rng(config.seed)
     optimizer = Adam(lr=config.learning_rate)
     params = model.parameters()

@@ -16,6 +16,7 @@ so a fresh run repeats only as far as the meter does (a resumed one repeats exac
 
 from __future__ import annotations
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast.model import ModelConfig
 from lstm_energy.forecast.train import TrainConfig
 
@@ -86,9 +87,9 @@ def optuna_search(strategy: str, preset, runner, *, seed: int, trials_per_family
     Returns (every TrialResult in order, labels of the Pareto-optimal trials for "pareto", else []).
     """
     if strategy not in ("bayes", "pareto"):
-        raise ValueError(f"optuna_search runs 'bayes' or 'pareto'; got {strategy!r}")
+        raise ConfigError(f"optuna_search runs 'bayes' or 'pareto'; got {strategy!r}")
     if trials_per_family < 1:
-        raise ValueError(f"trials per family must be >= 1; got {trials_per_family}")
+        raise ConfigError(f"trials per family must be >= 1; got {trials_per_family}")
     optuna = require_optuna(strategy)
     space = distributions(preset)
     directions = ["minimize"] if strategy == "bayes" else ["minimize", "minimize"]

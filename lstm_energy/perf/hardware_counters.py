@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.meters.base import Availability
 from lstm_energy.meters.remedies import read_perf_event_paranoid
 from lstm_energy.meters.topology import parse_cpu_list
@@ -151,7 +152,7 @@ def counts_to_bytes(count: float, scale: float, unit: str) -> float:
     try:
         return count * scale * UNIT_BYTES[unit]
     except KeyError:
-        raise ValueError(f"unknown event unit {unit!r}; known: {sorted(UNIT_BYTES)}") from None
+        raise ConfigError(f"unknown event unit {unit!r}; known: {sorted(UNIT_BYTES)}") from None
 
 
 def _first_cpu(pmu_dir: Path) -> int:

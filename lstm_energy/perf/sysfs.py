@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lstm_energy.errors import ConfigError
+
 EVENT_SOURCE_ROOT = "/sys/bus/event_source/devices"
 _EVENT_TERM = re.compile(r"(?:^|,)event=(0x[0-9a-fA-F]+|\d+)(?:,|$)")
 
@@ -88,7 +90,9 @@ def parse_event_config(text: str) -> int:
     """``attr.config`` from the ``event=<number>`` term of a description such as ``event=0x02`` (other terms ignored)."""
     match = _EVENT_TERM.search(text.strip())
     if not match:
-        raise ValueError(f"event description {text!r} has no event=<number> term")
+        raise ConfigError(
+            f"event description {text!r} has no event=<number> term; expected e.g. 'event=0x04,umask=0x03'"
+        )
     return int(match.group(1), 0)
 
 
@@ -96,11 +100,14 @@ def parse_format(text: str) -> list[tuple[str, int, int]]:
     """'config:0-7' -> [('config', 0, 7)]; 'config:8-15,32' -> two ranges; 'config1:3' -> [('config1', 3, 3)]."""
     field_name, _, bits = text.strip().partition(":")
     ranges = []
-    for part in bits.split(","):
-        lo, _, hi = part.partition("-")
-        ranges.append((field_name, int(lo), int(hi or lo)))
+    try:
+        for part in bits.split(","):
+            lo, _, hi = part.partition("-")
+            ranges.append((field_name, int(lo), int(hi or lo)))
+    except ValueError:
+        ranges = []  # a bit range that is not a number: said below, with the text
     if not ranges or not field_name:
-        raise ValueError(f"cannot parse a PMU format {text!r}; expected e.g. 'config:0-7'")
+        raise ConfigError(f"cannot parse a PMU format {text!r}; expected e.g. 'config:0-7'")
     return ranges
 
 
@@ -114,12 +121,12 @@ def encode_event(spec: str, formats: Mapping[str, str]) -> int:
     for term in filter(None, (t.strip() for t in spec.strip().split(","))):
         key, _, value = term.partition("=")
         if key not in formats:
-            raise ValueError(f"event term {key!r} has no format file (known: {sorted(formats)}); event {spec!r}")
+            raise ConfigError(f"event term {key!r} has no format file (known: {sorted(formats)}); event {spec!r}")
         number = int(value, 0) if value else 1
         shift = 0
         for field_name, lo, hi in parse_format(formats[key]):
             if field_name != "config":
-                raise ValueError(f"event term {key!r} maps to {field_name}, only config is supported")
+                raise ConfigError(f"event term {key!r} maps to {field_name}, only config is supported; event {spec!r}")
             width = hi - lo + 1
             config |= ((number >> shift) & ((1 << width) - 1)) << lo
             shift += width

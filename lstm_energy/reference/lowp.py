@@ -21,10 +21,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit as sigmoid
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.reference.views import time_steps
 
-#: the precisions of an inference forward: float32 (the layers' own kernels) and the two reduced ones
-PRECISIONS = ("fp32", "bf16", "int8")
 F32 = np.float32
 
 
@@ -65,7 +64,9 @@ def prepare_weight(w: np.ndarray, precision: str):
         return quantize_rows(w)
     if precision == "bf16":
         return to_bf16(w)
-    raise ValueError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+    raise ConfigError(
+        f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16' (fp32 runs the layers' own kernels)"
+    )
 
 
 def linear(a: np.ndarray, prepared, precision: str) -> np.ndarray:

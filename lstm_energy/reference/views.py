@@ -3,6 +3,8 @@ batched parameter-gradient GEMMs of the cells whose input and recurrent sides sh
 
 import numpy as np
 
+from lstm_energy.errors import ShapeError
+
 
 def time_steps(T: int, reverse: bool) -> range:
     """Steps in the order the recurrence visits them: 0..T-1, or T-1..0 when ``reverse``."""
@@ -13,11 +15,11 @@ def rows(a: np.ndarray) -> np.ndarray:
     """(T, B, N) -> (T*B, N) as a view of ``a`` (writes go through), for one GEMM over all steps.
 
     Works for C-contiguous arrays and for column slices ``wide[:, :, j:k]`` of a C-contiguous array,
-    the layouts the engine contract allows; anything else is a ValueError, never a silent copy.
+    the layouts the engine contract allows; anything else is a ShapeError (a ValueError), never a silent copy.
     """
     view = a.reshape(-1, a.shape[-1])
     if not np.may_share_memory(view, a):
-        raise ValueError(
+        raise ShapeError(
             f"array with shape {a.shape} and strides {a.strides} cannot be viewed as rows; "
             "pass a C-contiguous array or a column slice of one"
         )

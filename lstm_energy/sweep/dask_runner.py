@@ -44,6 +44,7 @@ from lstm_energy.sweep.points import (
     done_keys,
     host_point_key,
     protocol_settings,
+    resumable_records,
 )
 from lstm_energy.sweep.progress import Progress
 
@@ -268,6 +269,9 @@ def run_dask_sweep(
         raise ConfigError(f"the Dask runner opens the meter on each worker, so meter must be a name, got {meter!r}")
     check_meter_name(meter)
     check_output(output, resume)
+    protocol = protocol_settings(protocol)  # refused here, before a cluster is started
+    if resume:
+        resumable_records(output)  # a file that is not sweep results, too
     log = log if log is not None else sys.stderr
     configs = [Config.from_record(c) for c in configs]
     if client is not None:
@@ -285,9 +289,6 @@ def _run(client, configs, output, mode, meter, protocol, resume, require_measure
     from lstm_energy.results import ResultsWriter, config_key
 
     summary = SweepSummary()
-    protocol_kwargs, ignored = protocol_settings(protocol)
-    if ignored:
-        summary.notes.append(f"protocol settings {ignored} are not accepted by profile(); measured with its defaults")
     workers = usable_workers(
         cluster_workers(client, meter, wait_seconds=30.0), require_measured=require_measured, notes=summary.notes
     )
@@ -315,7 +316,7 @@ def _run(client, configs, output, mode, meter, protocol, resume, require_measure
             measure_task,
             config.as_record(),
             meter,
-            protocol_kwargs,
+            protocol,  # checked by run_dask_sweep
             require_measured,
             resources={RESOURCE: 1},
             workers=[pinned.address] if pinned else addresses,

@@ -15,16 +15,19 @@ and command-line flags, later ones overriding earlier ones key by key::
     min_window_seconds = 0.05
 
 The axis values are checked here, against the vocabulary of ``lstm_energy.config`` (an error names
-the axis); ``expand`` turns the cross product into ``Config`` objects, one per point.
+the axis), and so are the protocol settings (``check_protocol``: known names, values in range), so
+``--dry-run`` refuses what the run would; ``expand`` turns the cross product into ``Config``
+objects, one per point, and refuses a grid that leaves none, saying why.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from importlib.util import find_spec
+from typing import Any
 
 from lstm_energy.config import CELLS, DTYPES, IMPLS, PHASES, PRECISIONS, Config
 from lstm_energy.errors import ConfigError
@@ -52,10 +55,10 @@ class Grid:
 
 
 #: Presets. "quick" must finish in under 2 minutes on a 2-core machine including the idle baselines
-#: (the protocol follows every window with an idle window as long): 3 cells x 2 phases x 2 hidden
-#: sizes x (cython, numpy[, torch]) = 24-36 small points of 3 windows of 50 ms; measured 68 s with
-#: torch on a loaded 2-core VM. "full" is the hour-long grid; layers, directions and sequence length
-#: are swept with flags or a TOML file.
+#: (the protocol follows every window with an idle window as long), so it is kept to 3 cells x 2 phases
+#: x 2 hidden sizes x (cython, numpy[, torch]) = 24-36 small points of 3 windows of 50 ms (measured
+#: times: docs/performance.md, "How long the presets take"). "full" is the hour-long grid; layers,
+#: directions and sequence length are swept with flags or a TOML file.
 PRESETS: dict[str, Grid] = {
     "quick": Grid(
         cells=CELLS,
@@ -128,6 +131,46 @@ def _as_bool(value) -> bool:
     raise ConfigError(f"grid axis 'bidirectional' takes true/false, got {value!r}")
 
 
+# ------------------------------------------------------------------------------- protocol settings
+
+
+def _whole_number(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"[protocol] {name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _positive_seconds(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"[protocol] {name} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+#: how each protocol setting is checked (the measurement protocol's own ranges,
+#: lstm_energy.measure.protocol): windows >= 1, min_window_seconds > 0, warmup_calls >= 0, any seed
+_PROTOCOL_CHECKS: dict[str, Callable] = {
+    "windows": lambda value: _whole_number("windows", value, 1),
+    "min_window_seconds": lambda value: _positive_seconds("min_window_seconds", value),
+    "warmup_calls": lambda value: _whole_number("warmup_calls", value, 0),
+    "seed": lambda value: _whole_number("seed", value, 0),
+}
+
+
+def check_protocol(protocol: Mapping) -> dict:
+    """The ``[protocol]`` settings, checked: every name one of profile()'s protocol keywords
+    (``lstm_energy.measure.profile.PROTOCOL_KEYS``) and every value in range; ConfigError naming the
+    setting, the value seen and the allowed names otherwise (never a silent default)."""
+    from lstm_energy.measure.profile import PROTOCOL_KEYS
+
+    if not isinstance(protocol, Mapping):
+        raise ConfigError(f"[protocol] must be a table of settings, got {protocol!r}; e.g. windows = 5")
+    unknown = [name for name in protocol if name not in PROTOCOL_KEYS]
+    if unknown:
+        hint = "; choose the meter with --meter" if "meter" in unknown else ""
+        raise ConfigError(f"unknown [protocol] setting(s) {unknown}; the settings are {list(PROTOCOL_KEYS)}{hint}")
+    return {name: _PROTOCOL_CHECKS.get(name, lambda value: value)(value) for name, value in protocol.items()}
+
+
 def load_grid_toml(path: str | os.PathLike, base: Grid | None = None) -> Grid:
     """Read ``[grid]`` and ``[protocol]`` tables from a TOML file over ``base`` (default: an empty override)."""
     try:
@@ -159,12 +202,12 @@ def preset(name: str) -> Grid:
 
 
 def override(grid: Grid, axes: dict, protocol: dict | None = None) -> Grid:
-    """A copy of ``grid`` with the given axes replaced (values validated) and protocol keys merged."""
+    """A copy of ``grid`` with the given axes replaced and protocol settings merged (both validated)."""
     unknown = set(axes) - set(GRID_AXES)
     if unknown:
         raise ConfigError(f"unknown grid axes {sorted(unknown)}; known axes: {list(GRID_AXES)}")
     changes = {axis: _as_tuple(axis, values) for axis, values in axes.items() if values is not None}
-    merged = {**grid.protocol, **(protocol or {})}
+    merged = {**grid.protocol, **check_protocol(protocol or {})}
     return replace(grid, **changes, protocol=merged)
 
 
@@ -187,7 +230,9 @@ def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tup
     was skipped and why.
 
     available(impl) -> bool says whether an implementation can run here (default: torch when
-    importable, cython when the kernels are compiled, numpy always).
+    importable, cython when the kernels are compiled, numpy always). A grid that leaves no point is
+    a ConfigError saying why (every implementation unavailable, or every combination one that is
+    never measured, e.g. int8 with phase "train": training runs in fp32 only).
     """
     if available is None:
 
@@ -202,19 +247,47 @@ def expand(grid: Grid, *, available: Callable[[str], bool] | None = None) -> tup
         else:
             how = {"torch": "pip install -e '.[torch]'", "cython": "python setup.py build_ext --inplace"}.get(impl, "")
             notes.append(f"skipped impl {impl!r}: not available here" + (f" (install/build it: {how})" if how else ""))
-    configs = list(_configs(grid, impls))
-    if any(p != "fp32" for p in grid.precisions) and any(p != "forward" for p in grid.phases):
+    if not impls:
+        raise ConfigError("the grid is empty: every implementation was skipped (" + "; ".join(notes) + ")")
+    configs, left_out = _configs(grid, impls)
+    if not configs:
+        raise ConfigError(
+            "the grid is empty: every combination is one that is never measured: " + "; ".join(sorted(left_out))
+        )
+    if PRECISION_PHASE_RULE in left_out:
         notes.append("reduced precisions (bf16, int8) are measured for phase 'forward' only (training runs in fp32)")
-    if "int8" in grid.precisions and "torch" in impls and "rnn" in grid.cells:
+    if TORCH_RNN_INT8_RULE in left_out:
         notes.append("skipped torch rnn int8: torch's quantize_dynamic has no nn.RNN (LSTM/GRU only)")
     return configs, notes
 
 
-def _configs(grid: Grid, impls: list[str]):
-    """Every combination of the axes, precision last; reduced precisions outside forward/float32 left out."""
-    for cell, impl, phase, batch, seq_len, input_size, hidden_size, layers, bidi, threads, dtype in itertools.product(
+#: why a combination of the axes is left out of the grid (each also the fix)
+PRECISION_PHASE_RULE = (
+    "training runs in fp32 only; int8/bf16 are inference precisions (phase 'forward', dtype float32): "
+    "add phase 'forward' or precision 'fp32'"
+)
+TORCH_RNN_INT8_RULE = (
+    "torch's quantize_dynamic has no nn.RNN, so torch rnn has no int8 (LSTM/GRU only): "
+    "add another impl, cell or precision"
+)
+
+
+def _left_out_because(cell: str, impl: str, phase: str, dtype: str, precision: str) -> str | None:
+    """Why this combination is never measured (a rule above), or None when it is a point of the grid."""
+    if precision != "fp32" and (phase != "forward" or dtype != "float32"):
+        return PRECISION_PHASE_RULE
+    if precision == "int8" and impl == "torch" and cell == "rnn":
+        return TORCH_RNN_INT8_RULE
+    return None
+
+
+def _configs(grid: Grid, impls: list[str]) -> tuple[list[Config], set[str]]:
+    """Every combination of the axes, precision last, and the rules that left combinations out."""
+    configs: list[Config] = []
+    left_out: set[str] = set()
+    axes: tuple[tuple[Any, ...], ...] = (
         grid.cells,
-        impls,
+        tuple(impls),
         grid.phases,
         grid.batch,
         grid.seq_len,
@@ -224,23 +297,29 @@ def _configs(grid: Grid, impls: list[str]):
         grid.bidirectional,
         grid.threads,
         grid.dtype,
+    )
+    for cell, impl, phase, batch, seq_len, input_size, hidden_size, layers, bidi, threads, dtype in itertools.product(
+        *axes
     ):
         for precision in grid.precisions:
-            if precision != "fp32" and (phase != "forward" or dtype != "float32"):
+            rule = _left_out_because(cell, impl, phase, dtype, precision)
+            if rule:
+                left_out.add(rule)
                 continue
-            if precision == "int8" and impl == "torch" and cell == "rnn":
-                continue
-            yield Config(
-                cell=cell,
-                impl=impl,
-                phase=phase,
-                batch=batch,
-                seq_len=seq_len,
-                input_size=input_size,
-                hidden_size=hidden_size,
-                num_layers=layers,
-                bidirectional=bidi,
-                threads=threads,
-                dtype=dtype,
-                precision=precision,
+            configs.append(
+                Config(
+                    cell=cell,
+                    impl=impl,
+                    phase=phase,
+                    batch=batch,
+                    seq_len=seq_len,
+                    input_size=input_size,
+                    hidden_size=hidden_size,
+                    num_layers=layers,
+                    bidirectional=bidi,
+                    threads=threads,
+                    dtype=dtype,
+                    precision=precision,
+                )
             )
+    return configs, left_out

@@ -11,14 +11,15 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from lstm_energy.config import Config
+from lstm_energy.config import Config, check_threads_available
 from lstm_energy.sweep.points import (
     SweepSummary,
     check_meter_name,
     check_output,
-    done_keys,
+    check_resume_meter,
     point_measurer,
     protocol_settings,
+    resumable_records,
 )
 from lstm_energy.sweep.progress import Progress
 
@@ -38,10 +39,13 @@ def run_sweep(
     append its record to ``output``.
 
     meter: a name (opened once and shared by every point) or a meter object. protocol: profile()'s
-    protocol keywords (windows, min_window_seconds, ...); others are reported in the summary's notes
-    and not used. profile_fn: see ``points.point_measurer`` (default: ``lstm_energy.profile`` on the
-    Config). A point that raises a LstmEnergyError is reported and the sweep goes on; anything else
-    stops it (a bug, not a result). With ``resume`` the points already in ``output`` are skipped.
+    protocol keywords (windows, min_window_seconds, ...); another name or a value out of range is a
+    ConfigError before anything is measured, and so is a thread count above this machine's CPUs.
+    profile_fn: see ``points.point_measurer`` (default: ``lstm_energy.profile`` on the Config). A
+    point that raises a LstmEnergyError is reported and the sweep goes on; anything else stops it (a
+    bug, not a result). With ``resume`` the points already in ``output`` are skipped; a file that is
+    not sweep results (ResultsSchemaError) or whose records another meter made (ConfigError) is
+    refused before anything is measured.
     """
     from lstm_energy.errors import LstmEnergyError
     from lstm_energy.meters import opened_meter
@@ -51,18 +55,18 @@ def run_sweep(
         check_meter_name(meter)
     log = log if log is not None else sys.stderr
     summary = SweepSummary()
-    existing = set()
     check_output(output, resume)
-    if resume:
-        existing = done_keys(output)
-    protocol_kwargs, ignored = protocol_settings(protocol)
-    if ignored:
-        summary.notes.append(f"protocol settings {ignored} are not accepted by profile(); measured with its defaults")
+    kept = resumable_records(output) if resume else []
+    existing = {config_key(r["config"]) for r in kept}
+    protocol_kwargs = protocol_settings(protocol)
     measure = point_measurer(profile_fn)
     configs = [Config.from_record(c) for c in configs]  # a record's config dict is validated into a Config
+    for threads in sorted({c.threads for c in configs}):  # measured here: no more threads than CPUs
+        check_threads_available(threads)
 
     progress = progress or Progress(len(configs), stream=log)
     with opened_meter(meter) as meter_obj:
+        check_resume_meter(kept, output, meter_obj)
         with ResultsWriter(output) as writer:
             for config in configs:
                 label = config.label()

@@ -1,5 +1,6 @@
 """What every sweep runner shares: the summary it returns, the resume keys already in the results
-file, the meter-name check, and one point measured into one record.
+file (and the checks that the file is sweep results of the same meter), the meter-name check, and
+one point measured into one record.
 
 The in-process runner (``local.run_sweep``) uses these; a runner that measures elsewhere (Dask,
 a later issue) measures points with ``measure_point`` on its workers and appends on the client.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError
+from lstm_energy.records import PROFILE_KIND
 
 
 @dataclass
@@ -32,53 +34,102 @@ class SweepSummary:
 
     def count_record(self, record: dict) -> None:
         """Count one appended record under its provenance and meter."""
-        energy = record.get("energy") or {}
-        meter = energy.get("meter") or {}
-        key = (str(energy.get("provenance") or "unknown provenance"), str(meter.get("name") or "unnamed meter"))
+        key = energy_source(record)
         self.energy[key] = self.energy.get(key, 0) + 1
         self.measured += 1
 
     def energy_text(self) -> str:
         """``12 estimated (meter model)``, or ``10 measured (meter powercap), 2 estimated (meter model)``;
         ``0 new records`` when nothing was added."""
-        if not self.energy:
-            return "0 new records"
-        order = {"measured": 0, "estimated": 1, "simulated": 2}
-        keys = sorted(self.energy, key=lambda k: (order.get(k[0], 9), k))
-        return ", ".join(f"{self.energy[k]} {k[0]} (meter {k[1]})" for k in keys)
+        return energy_sources_text(self.energy) if self.energy else "0 new records"
 
     def last_line(self, output) -> str:
         """The sweep's closing line: new records by provenance and meter, resumed, failed, and the file."""
         return f"sweep: {self.energy_text()}, {self.resumed} already in the file, {len(self.failed)} failed -> {output}"
 
 
-def done_keys(path: str | os.PathLike) -> set[str]:
-    """Resume keys of the valid profile records already in ``path`` (corrupt lines don't count)."""
-    from lstm_energy.results import config_key, load_records
+def energy_source(record: dict) -> tuple[str, str]:
+    """(provenance, meter name) of a record's energy, e.g. ("estimated", "model")."""
+    energy = record.get("energy") or {}
+    meter = energy.get("meter") or {}
+    return str(energy.get("provenance") or "unknown provenance"), str(meter.get("name") or "unnamed meter")
 
-    if not Path(path).exists():
-        return set()
-    loaded = load_records(path)
-    return {
-        config_key(r["config"])
-        for r in loaded.records
-        if r.get("kind") == "profile" and isinstance(r.get("config"), dict)
-    }
+
+def energy_sources_text(counts: dict[tuple[str, str], int]) -> str:
+    """``10 measured (meter powercap), 2 estimated (meter model)`` from (provenance, meter) -> records."""
+    order = {"measured": 0, "estimated": 1, "simulated": 2}
+    keys = sorted(counts, key=lambda k: (order.get(k[0], 9), k))
+    return ", ".join(f"{counts[k]} {k[0]} (meter {k[1]})" for k in keys)
+
+
+def resumable_records(path: str | os.PathLike) -> list[dict]:
+    """The profile records already in ``path``, which a resumed sweep keeps and appends to: none when
+    the file is missing, empty or holds only a first record cut short by a kill.
+
+    ResultsSchemaError when ``path`` holds anything else (text, forecast or benchmark records, a file of
+    no valid record): a sweep appends only to its own kind of file. Corrupt lines among valid records
+    are the loader's to report (a killed writer leaves one), not a reason to refuse.
+    """
+    from lstm_energy.results import load_records, require_kinds
+
+    target = Path(path)
+    if not target.exists() or target.stat().st_size == 0 or _only_a_cut_first_line(target):
+        return []
+    loaded = load_records(target)
+    require_kinds(
+        target,
+        loaded,
+        (PROFILE_KIND,),
+        "--resume appends sweep points only to a sweep's results file; write to a new -o path",
+        exclusive=True,
+    )
+    return [r for r in loaded.records if isinstance(r.get("config"), dict)]
+
+
+def _only_a_cut_first_line(path: Path) -> bool:
+    """True when ``path`` is one line without a newline that begins like a record (a kill during the
+    first write): there is nothing to keep, and nothing that is not ours."""
+    text = path.read_bytes()
+    return b"\n" not in text and text.lstrip().startswith(b'{"schema_version"')
+
+
+def done_keys(path: str | os.PathLike) -> set[str]:
+    """Resume keys of the profile records already in ``path`` (``resumable_records``: corrupt lines
+    don't count; a file that is not sweep results is a ResultsSchemaError)."""
+    from lstm_energy.results import config_key
+
+    return {config_key(r["config"]) for r in resumable_records(path)}
 
 
 def done_host_keys(path: str | os.PathLike) -> set[str]:
     """Resume keys (``host_point_key``) of the profile records in ``path`` that carry a ``host`` block:
     what ``--every-host`` has already measured, configuration by host."""
     from lstm_energy.machine.identity import host_key
-    from lstm_energy.results import config_key, load_records
+    from lstm_energy.results import config_key
 
-    if not Path(path).exists():
-        return set()
     return {
         host_point_key(config_key(r["config"]), host_key(r["host"]))
-        for r in load_records(path).records
-        if r.get("kind") == "profile" and isinstance(r.get("config"), dict) and isinstance(r.get("host"), dict)
+        for r in resumable_records(path)
+        if isinstance(r.get("host"), dict)
     }
+
+
+def check_resume_meter(records: list[dict], path: str | os.PathLike, meter) -> None:
+    """ConfigError when the records a sweep resumes (``resumable_records``) were not made by a meter of
+    ``meter``'s name and provenance: one file would then hold, say, estimated and simulated joules as
+    if they were one series. The message says what the file holds and how to go on."""
+    held: dict[tuple[str, str], int] = {}
+    for record in records:
+        held[energy_source(record)] = held.get(energy_source(record), 0) + 1
+    this = (str(meter.provenance), str(meter.name))
+    if not held or this in held:
+        return
+    names = sorted({name for _, name in held})
+    raise ConfigError(
+        f"results file {str(path)!r} holds records made by: {energy_sources_text(held)}; this sweep's meter is "
+        f"{meter.name!r} ({meter.provenance}): resuming would mix them in one file. Resume with "
+        f"--meter {' or --meter '.join(names)}, or write this meter's points to a new -o path"
+    )
 
 
 def host_point_key(config_key: str, host_key: str) -> str:
@@ -87,7 +138,12 @@ def host_point_key(config_key: str, host_key: str) -> str:
 
 
 def check_output(output: str | os.PathLike, resume: bool) -> None:
-    """ConfigError when ``output`` already has records and ``resume`` is off (what every runner refuses)."""
+    """ConfigError when ``output`` is a directory, or already has records and ``resume`` is off (what
+    every runner refuses)."""
+    if Path(output).is_dir():
+        raise ConfigError(
+            f"-o {str(output)!r} is a directory; pass a results file path such as {str(Path(output) / 'sweep.jsonl')!r}"
+        )
     if not resume and Path(output).exists() and Path(output).stat().st_size > 0:
         raise ConfigError(
             f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
@@ -130,9 +186,9 @@ def point_measurer(profile_fn: Callable | None = None) -> Callable[[Config, obje
     return measure
 
 
-def protocol_settings(protocol: dict | None) -> tuple[dict, list[str]]:
-    """The grid's ``[protocol]`` settings that profile() takes (``PROTOCOL_KEYS``), and the names it does not."""
-    from lstm_energy.measure.profile import PROTOCOL_KEYS
+def protocol_settings(protocol: dict | None) -> dict:
+    """The grid's ``[protocol]`` settings for profile(), checked (``grid.check_protocol``): an unknown
+    name or a value out of range is a ConfigError, never a default used in its place."""
+    from lstm_energy.sweep.grid import check_protocol
 
-    protocol = dict(protocol or {})
-    return ({k: v for k, v in protocol.items() if k in PROTOCOL_KEYS}, [k for k in protocol if k not in PROTOCOL_KEYS])
+    return check_protocol(protocol or {})

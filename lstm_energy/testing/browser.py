@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from lstm_energy.errors import StateError
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -33,7 +35,7 @@ def open_in_chromium(html_path: Path, scratch: Path, window: tuple[int, int] = (
     scratch: a directory for the browser profile (a test's tmp_path).
     """
     if CHROMIUM is None:
-        raise RuntimeError("chromium is not installed; call require_chromium() first")
+        raise StateError("chromium is not installed; call require_chromium() first (it skips the test)")
     cmd = [
         CHROMIUM,
         "--headless",

@@ -31,6 +31,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_energy.errors import ConfigError, StateError
+
 RAW_STEPS = 2**32
 #: kernel energy units in nJ (``ENERGY_UNIT_SCALE * 1e6 >> ESU``): ESU 14 (61 µJ) and ESU 16 (15.3 µJ)
 UNIT_NJ_ESU14 = 61035
@@ -91,7 +93,7 @@ class FakePowercap:
 
     def __init__(self, class_root: str | os.PathLike, devices_root: str | os.PathLike, write_mode: str = "replace"):
         if write_mode not in ("replace", "in_place"):
-            raise ValueError(
+            raise ConfigError(
                 f"write_mode must be 'replace' (atomic rename; for readers that re-open) or 'in_place' "
                 f"(same inode; for readers that keep the file open, like pyRAPL), got {write_mode!r}"
             )
@@ -137,11 +139,11 @@ class FakePowercap:
         """Add zone ``control:ids`` (parent first). ``mirror_of``: a zone id whose counter this one shares."""
         zone_id = control + "".join(f":{i:x}" for i in ids)
         if zone_id in self.zones:
-            raise ValueError(f"zone {zone_id} exists already; each zone id is added once")
+            raise ConfigError(f"zone {zone_id} exists already; each zone id is added once")
         if len(ids) > 1:
             parent_id = control + "".join(f":{i:x}" for i in ids[:-1])
             if parent_id not in self.zones:
-                raise ValueError(f"add the parent zone {parent_id} before {zone_id}")
+                raise StateError(f"add the parent zone {parent_id} before {zone_id}")
             parent = self.zones[parent_id]
             directory = parent.directory / zone_id
             key = f"{parent.name}/{name}"
@@ -214,7 +216,7 @@ class FakePowercap:
         Returns the raw units added (``round(joules / unit)``).
         """
         if joules < 0:
-            raise ValueError(f"energy counters only increase; got joules={joules}")
+            raise ConfigError(f"energy counters only increase; got joules={joules}")
         zone = self.zone(key_or_id)
         steps = round(joules * 1e9 / zone.counter.unit_nj)
         zone.counter.raw_total += steps
@@ -313,5 +315,5 @@ def build_fake_powercap(
         fake.add_zone(rapl, (1,), "package-0-die-1", unit_nj=UNIT_NJ_ESU16, mirror_of="intel-rapl:0")
         fake.add_zone(rapl, (1, 0), "core", unit_nj=UNIT_NJ_ESU16, mirror_of="intel-rapl:0:0")
     else:
-        raise ValueError(f"unknown fake powercap kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise ConfigError(f"unknown fake powercap kind {kind!r}; choose one of {', '.join(KINDS)}")
     return fake

@@ -40,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 
+from lstm_energy.errors import ConfigError
+
 READY_LINE = "ready"
 DEFAULT_INTERVAL_SECONDS = 1e-3
 RAW_STEPS = 2**32
@@ -49,7 +51,7 @@ def unit_nj_from_range(max_energy_range_uj: int) -> int:
     """Counter unit in nJ from ``max_energy_range_uj = (2**32 - 1) * unit_nj // 1000``."""
     unit = round(max_energy_range_uj * 1000 / (RAW_STEPS - 1))
     if unit < 1:
-        raise ValueError(
+        raise ConfigError(
             f"max_energy_range_uj {max_energy_range_uj} implies a counter unit below 1 nJ; "
             f"use at least {(RAW_STEPS - 1) // 1000} (a 1 nJ unit)"
         )
@@ -185,14 +187,14 @@ class PowerDriver:
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
     ):
         if (watts is None) == (pid is None):
-            raise ValueError(
+            raise ConfigError(
                 f"give exactly one of watts= (constant power) or pid= (CPU-following power); got watts={watts!r}, "
                 f"pid={pid!r}"
             )
         self.energy_file = Path(energy_file)
         for needed in (self.energy_file, self.energy_file.parent / "max_energy_range_uj"):
             if not needed.is_file():
-                raise ValueError(f"{needed} does not exist; pass the energy_uj file of a fake powercap zone")
+                raise ConfigError(f"{needed} does not exist; pass the energy_uj file of a fake powercap zone")
         unit_nj_from_range(int((self.energy_file.parent / "max_energy_range_uj").read_text()))
         self.command = [
             sys.executable,

@@ -2,10 +2,9 @@
 
 import pytest
 
+from lstm_energy.config import GATES
 from lstm_energy.costs import FlopCount, flops
-from lstm_energy.errors import ConfigError
-
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+from lstm_energy.errors import ArgumentTypeError, ConfigError
 
 
 @pytest.mark.parametrize(
@@ -114,7 +113,6 @@ def test_flopcount_is_frozen_and_carries_convention_and_source():
     [
         ({"cell": "lstmx"}, "cell must be one of"),
         ({"batch": 0}, "batch must be a positive int"),
-        ({"hidden_size": 2.5}, "hidden_size must be a positive int"),
         ({"phase": "eval"}, "phase must be one of"),
         ({"nonlinearity": "sigmoid", "cell": "rnn"}, "nonlinearity must be"),
         ({"nonlinearity": "relu", "cell": "gru"}, "only applies to cell='rnn'"),
@@ -124,6 +122,11 @@ def test_bad_arguments_say_what_was_wrong(kwargs, fragment):
     args = {"cell": "lstm", "batch": 2, "seq_len": 3, "input_size": 4, "hidden_size": 5, **kwargs}
     with pytest.raises(ConfigError, match=fragment):
         flops(**args)
+
+
+def test_a_size_of_the_wrong_type_is_an_argument_type_error():
+    with pytest.raises(ArgumentTypeError, match="hidden_size must be a positive int, got 2.5 of type float"):
+        flops("lstm", batch=2, seq_len=3, input_size=4, hidden_size=2.5)
 
 
 def test_docs_reconciliation_table_matches_the_model():

@@ -52,6 +52,46 @@ def test_bad_threads_and_unknown_meter_are_usage_errors(capsys, tmp_path):
         main(["forecast", "--threads", "0"])
     assert exit_info.value.code == 2
     assert "expected a whole number >= 1, got 0" in capsys.readouterr().err
-    assert main(["forecast", "--meter", "nonsense", "-o", str(tmp_path / "x.html")]) == 2
-    assert "unknown energy meter 'nonsense'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused by argparse, before anything is loaded or trained
+        main(["forecast", "--meter", "nonsense", "-o", str(tmp_path / "x.html")])
+    assert exit_info.value.code == 2
+    assert "unknown energy meter 'nonsense'; choose one of auto" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_each_printed_table_names_the_estimator_its_coefficients_and_source_once(
+    synthetic_series, meter_factory, capsys
+):
+    from dataclasses import replace
+
+    from lstm_energy.cli.forecast_cmd import _print_tables
+    from lstm_energy.forecast.search import Preset, SearchSpace, run_search
+    from lstm_energy.forecast.train import TrainConfig
+
+    preset = Preset(
+        name="tiny",
+        space=SearchSpace(families=("RNN",), hidden_sizes=(4,), windows=(12,)),
+        strategy="grid",
+        training=TrainConfig(epochs=1, batch_size=64),
+        forecast_windows=2,
+        forecast_min_window_seconds=0.002,
+        sarima_orders=(((0, 1, 1), (0, 1, 1)),),
+    )
+    result = run_search(synthetic_series, preset, meter_factory(cpu_watts=1.0), seed=0, impl="numpy")
+    estimator = {
+        "name": "model",
+        "provenance": "estimated",
+        "model": "E = static_watts*wall_seconds + cpu_watts*cpu_seconds(process)",
+        "source": "Cloud Carbon Footprint coefficients: 3.68-8.96 W per vCPU x 2 vCPUs",
+    }
+    _print_tables(replace(result, provenance="estimated", meter_description=estimator))
+    lines = capsys.readouterr().out.splitlines()
+    described = (
+        "  energy: ESTIMATED, NOT MEASURED, by the 'model' estimator: "
+        "E = static_watts*wall_seconds + cpu_watts*cpu_seconds(process); "
+        "Cloud Carbon Footprint coefficients: 3.68-8.96 W per vCPU x 2 vCPUs"
+    )
+    headers = [i for i, line in enumerate(lines) if line.startswith(("best of each", "each family's", "classical"))]
+    assert len(headers) == 3  # the trials, the precisions and the classical models
+    assert [lines[i + 1] for i in headers] == [described] * 3
+    assert lines.count(described) == 3

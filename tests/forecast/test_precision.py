@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from lstm_energy.config import PRECISIONS
 from lstm_energy.forecast import report
 from lstm_energy.forecast.data import prepare
-from lstm_energy.forecast.search import PRECISIONS, Preset, SearchSpace, evaluate_precisions, run_search
+from lstm_energy.forecast.search import Preset, SearchSpace, evaluate_precisions, run_search
 from lstm_energy.forecast.train import TrainConfig
 
 TINY = Preset(

@@ -5,7 +5,14 @@ import re
 import numpy as np
 import pytest
 
-from lstm_energy.errors import EngineUnavailableError, LstmEnergyError, ShapeError, StateError
+from lstm_energy.errors import (
+    ArgumentTypeError,
+    ConfigError,
+    EngineUnavailableError,
+    LstmEnergyError,
+    ShapeError,
+    StateError,
+)
 from lstm_energy.layers import GRU, LSTM, RNN
 
 T, B, D, H = 4, 3, 5, 2
@@ -44,8 +51,14 @@ def test_sizes_must_be_positive_integers(name, value, error):
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int32, "complex64", "nonsense"])
-def test_unsupported_dtype_is_rejected(dtype):
-    with pytest.raises(TypeError, match="float32 or np.float64"):
+def test_unsupported_dtype_is_a_config_error_naming_the_kernels_dtypes(dtype):
+    with pytest.raises(ConfigError, match=r"unknown dtype .*float32 or float64.*np\.float32"):
+        GRU(D, H, dtype=dtype, impl="numpy")
+
+
+@pytest.mark.parametrize("dtype", [None, 3])
+def test_a_dtype_that_is_no_dtype_is_a_type_error(dtype):
+    with pytest.raises(ArgumentTypeError, match=f"got {dtype!r} of type"):
         GRU(D, H, dtype=dtype, impl="numpy")
 
 

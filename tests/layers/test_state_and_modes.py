@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 
+from lstm_energy.config import GATES
 from lstm_energy.layers import GRU, LSTM, RNN
-
-GATES = {LSTM: 4, GRU: 3, RNN: 1}
 
 
 @pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
 def test_names_and_shapes_follow_pytorch(cls):
-    G, D, H = GATES[cls], 5, 3
+    G, D, H = GATES[cls.cell], 5, 3
     m = cls(D, H, num_layers=2, bidirectional=True, impl="numpy")
     shapes = {k: v.shape for k, v in m.state_dict().items()}
     expected = {}

@@ -51,8 +51,10 @@ def test_unknown_key(energy):
         energy.configure(colour="red")
 
 def test_bad_batch(energy):
-    with pytest.raises(ValueError, match="batch must be an int >= 1"):
+    with pytest.raises(ValueError, match="batch must be a positive int, got 0"):
         energy.configure(batch=0)
+    with pytest.raises(TypeError, match="batch must be a positive int, got 2.5 of type float"):
+        energy.configure(batch=2.5)
 """
 
 FAST = [
@@ -152,6 +154,15 @@ def test_nothing_heavy_loaded():
     assert "lstm_energy" in result.stdout.str()  # the plugin was loaded (listed among the plugins)
 
 
+def energy_source_of(name: str) -> str:
+    """The estimator's model and source as its describe() states them (the line must quote both)."""
+    from lstm_energy.meters import opened_meter
+
+    with opened_meter(name) as meter:
+        described = meter.describe()
+    return f"{described['model']}; {described['source']}".replace("[", "?").replace("]", "?")
+
+
 def test_energy_meter_option_picks_the_meter_by_name(pytester):
     pytester.makepyfile(
         test_named="""
@@ -165,6 +176,26 @@ def test_model(energy):
     result = pytester.runpytest_inprocess(*FAST, "--energy-meter", "model")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*via meter model (provenance: estimated)*NOT MEASURED*"])
+    # the energy section names the estimator as `lstm-energy profile` does: its model and its source
+    model = energy_source_of("model")
+    result.stdout.fnmatch_lines(
+        ["*energy per benchmark*", f"energy: ESTIMATED, NOT MEASURED, by the 'model' estimator: {model}", "benchmark*"]
+    )
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--energy-meter", "rapl"], "unknown energy meter 'rapl'; choose one of auto, *simulated*"),
+        (["--energy-windows", "0"], "*--energy-windows: expected a whole number >= 1, got 0"),
+        (["--energy-min-window-seconds", "-1"], "*--energy-min-window-seconds: expected a positive number, got -1.0"),
+    ],
+)
+def test_bad_energy_options_are_usage_errors_naming_the_value(pytester, option, message):
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", *option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
 
 
 def test_benchmark_disable_runs_the_function_once_and_stores_nothing(pytester):

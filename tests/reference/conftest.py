@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lstm_energy._layers.engines import load_engine
+from lstm_energy.config import GATES
 
 
 @pytest.fixture
@@ -16,9 +17,6 @@ def engine(impl):
 
 
 # ---------------------------------------------------------------- one-direction problems
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-
-
 def make_problem(rng, cell, T, B, D, H):
     G = GATES[cell]
     p = SimpleNamespace(cell=cell, T=T, B=B, D=D, H=H)

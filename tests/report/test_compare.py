@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lstm_energy.cli import main
-from lstm_energy.compare import IMPROVEMENT, REGRESSION, SAME, Figure, compare_records, verdict
+from lstm_energy.compare import IMPROVEMENT, REGRESSION, SAME, Figure, as_json, compare_records, render, verdict
 
 
 def scaled(record, energy=1.0, time=1.0, spread=None):
@@ -65,9 +65,33 @@ def test_measured_against_estimated_is_refused_unless_allowed(base, record_facto
     new = [record_factory("lstm", "forward", "cython", hidden_size=32, provenance="measured")]
     refused = compare_records(base, new)
     assert refused.pairs == [] and "--allow-mixed-provenance" in refused.refusals[0][1]
-    assert "base is estimated, new is measured" in refused.refusals[0][1]
+    why = refused.refusals[0][1]
+    assert "base is estimated (an estimate of the energy model" in why and "new is measured (a measurement" in why
     allowed = compare_records(base, new, allow_mixed_provenance=True)
     assert len(allowed.pairs) == 1
+
+
+def test_an_allowed_mixed_pair_says_mixed_with_both_provenances_in_text_and_json(base, record_factory):
+    new = [scaled(record_factory("lstm", "forward", "cython", hidden_size=32, provenance="measured"), energy=1.5)]
+    allowed = compare_records(base, new, allow_mixed_provenance=True)
+    row = next(line for line in render(allowed).splitlines() if line.startswith("lstm forward"))
+    assert row.endswith("(mixed: base estimated, new measured)") and "(estimated)" not in row
+    (pair,) = as_json(allowed)["pairs"]
+    assert (pair["provenance"], pair["base_provenance"], pair["new_provenance"]) == ("mixed", "estimated", "measured")
+    same = as_json(compare_records(base, base))["pairs"][0]
+    assert (same["provenance"], same["base_provenance"], same["new_provenance"]) == ("estimated",) * 3
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_simulated_against_estimated_is_refused_naming_both_even_with_the_flag(base, record_factory, allow):
+    new = [record_factory("lstm", "forward", "cython", hidden_size=32, provenance="simulated")]
+    refused = compare_records(base, new, allow_mixed_provenance=allow)
+    assert refused.pairs == []
+    why = refused.refusals[0][1]
+    assert "base is estimated (an estimate" in why and "new is simulated (a test double" in why
+    assert "measurement and an estimate" not in why and "--allow-mixed-provenance does not apply" in why
+    simulated = [record_factory("lstm", "forward", "cython", hidden_size=32, provenance="simulated")]
+    assert len(compare_records(simulated, new).pairs) == 1  # tests compare simulated with simulated
 
 
 def test_different_cpus_are_refused_unless_allowed(base):
@@ -127,3 +151,22 @@ def test_cli_bad_usage_exits_2(tmp_path, base, record_factory, jsonl_writer, cap
     assert "REFUSED" in capsys.readouterr().out
     other = jsonl_writer(tmp_path / "o.jsonl", [record_factory("gru", "train", "numpy")])
     assert main(["compare", str(base_path), str(other)]) == 2
+
+
+def test_files_that_are_not_sweep_or_benchmark_results_are_named_for_what_they_are(
+    tmp_path, base, jsonl_writer, capsys
+):
+    forecast = tmp_path / "forecast.jsonl"
+    forecast.write_text(
+        '{"schema_version": 1, "kind": "forecast_trial", "config": {"family": "LSTM"}}\n'
+        '{"schema_version": 1, "kind": "forecast_baseline", "config": {"baseline": "naive"}}\n'
+    )
+    assert main(["compare", str(forecast), str(forecast)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 forecast_trial, 1 forecast_baseline record(s) (written by `lstm-energy forecast --records`)" in err
+    assert "compare takes results written by `lstm-energy sweep -o` or `pytest --benchmark-json`" in err
+    assert "no configuration is in both" not in err
+    text = tmp_path / "notes.txt"
+    text.write_text("hello world\n")
+    assert main(["compare", str(jsonl_writer(tmp_path / "base.jsonl", base)), str(text)]) == 2
+    assert "holds no valid lstm_energy records (line 1: corrupt line" in capsys.readouterr().err

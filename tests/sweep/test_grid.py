@@ -68,6 +68,15 @@ def test_toml_file_overrides_the_preset_axis_by_axis(tmp_path):
         ("[grid]\nwidth = [3]\n", "unknown grid axes"),
         ('[grids]\ncells = ["lstm"]\n', "unknown tables"),
         ("[grid\n", "not valid TOML"),
+        ("[protocol]\nwindows = 0\n", r"\[protocol\] windows must be a whole number >= 1, got 0"),
+        ("[protocol]\nwindows = 2.5\n", r"\[protocol\] windows must be a whole number >= 1, got 2.5"),
+        ("[protocol]\nmin_window_seconds = 0\n", r"min_window_seconds must be a number of seconds > 0"),
+        (
+            "[protocol]\nwindoes = 3\n",
+            r"unknown \[protocol\] setting\(s\) \['windoes'\]; the settings are "
+            r"\['windows', 'min_window_seconds', 'warmup_calls', 'seed'\]",
+        ),
+        ('[protocol]\nmeter = "model"\n', r"\['meter'\].*choose the meter with --meter"),
     ],
 )
 def test_bad_toml_files_say_what_is_wrong(tmp_path, text, fragment):
@@ -75,6 +84,33 @@ def test_bad_toml_files_say_what_is_wrong(tmp_path, text, fragment):
     path.write_text(text)
     with pytest.raises(ConfigError, match=fragment):
         load_grid_toml(path)
+
+
+def test_a_grid_of_only_int8_training_is_empty_and_says_why():
+    grid = Grid(cells=("rnn",), impls=("numpy",), phases=("train",), precisions=("int8",))
+    with pytest.raises(ConfigError, match=r"the grid is empty: .*training runs in fp32 only; int8/bf16 are inference"):
+        expand(grid, available=lambda impl: True)
+
+
+def test_a_grid_of_only_torch_rnn_int8_is_empty_and_says_why():
+    grid = Grid(cells=("rnn",), impls=("torch",), phases=("forward",), precisions=("int8",))
+    with pytest.raises(ConfigError, match=r"the grid is empty: .*quantize_dynamic has no nn\.RNN"):
+        expand(grid, available=lambda impl: True)
+
+
+def test_a_grid_whose_implementations_are_all_unavailable_says_so():
+    grid = Grid(cells=("gru",), impls=("torch",), phases=("forward",))
+    with pytest.raises(
+        ConfigError, match=r"the grid is empty: every implementation was skipped .*'torch'.*pip install"
+    ):
+        expand(grid, available=lambda impl: False)
+
+
+def test_reduced_precisions_beside_training_leave_a_note_not_an_error():
+    grid = Grid(cells=("rnn",), impls=("numpy",), phases=("forward", "train"), precisions=("fp32", "int8"))
+    configs, notes = expand(grid, available=lambda impl: True)
+    assert [(c.phase, c.precision) for c in configs] == [("forward", "fp32"), ("forward", "int8"), ("train", "fp32")]
+    assert any("training runs in fp32" in note for note in notes)
 
 
 def test_missing_toml_file_names_the_path(tmp_path):

@@ -2,10 +2,11 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
-from lstm_energy.errors import ConfigError, MeterUnavailableError
+from lstm_energy.errors import ConfigError, MeterUnavailableError, ResultsSchemaError
 from lstm_energy.meters import SimulatedMeter
 from lstm_energy.results import load_records
 from lstm_energy.sweep import Grid, Progress, expand, run_sweep
@@ -74,7 +75,7 @@ class FakeProfile:
         self.calls.append(dict(config, windows=windows, min_window_seconds=min_window_seconds, meter=meter))
         if hidden_size in self.fail_on:
             raise MeterUnavailableError("simulated failure")
-        return FakeResult(config)
+        return FakeResult(config, meter.provenance, meter.name)  # the record says which meter made it
 
 
 def _configs():
@@ -88,15 +89,29 @@ def test_every_point_is_appended_and_protocol_settings_reach_profile(tmp_path):
         _configs(),
         out,
         meter=SimulatedMeter(),
-        protocol={"windows": 2, "min_window_seconds": 0.01, "bogus": 1},
+        protocol={"windows": 2, "min_window_seconds": 0.01},
         profile_fn=fake,
         log=log,
     )
     assert summary.measured == 8 and summary.resumed == 0 and not summary.failed
     assert len(load_records(out).records) == 8
     assert {(c["windows"], c["min_window_seconds"]) for c in fake.calls} == {(2, 0.01)}
-    assert any("bogus" in n for n in summary.notes)
     assert log.getvalue().count("\n") == 8 and "[8/8] 100%" in log.getvalue()
+
+
+@pytest.mark.parametrize(
+    "protocol, fragment",
+    [
+        ({"windoes": 3}, r"unknown \[protocol\] setting\(s\) \['windoes'\]; the settings are \['windows'"),
+        ({"windows": 0}, r"\[protocol\] windows must be a whole number >= 1, got 0"),
+        ({"min_window_seconds": -1}, r"min_window_seconds must be a number of seconds > 0, got -1"),
+    ],
+)
+def test_a_bad_protocol_setting_is_refused_before_anything_is_measured(tmp_path, protocol, fragment):
+    out, fake = tmp_path / "r.jsonl", FakeProfile()
+    with pytest.raises(ConfigError, match=fragment):
+        run_sweep(_configs(), out, meter=SimulatedMeter(), protocol=protocol, profile_fn=fake, log=io.StringIO())
+    assert fake.calls == [] and not out.exists()
 
 
 def test_resume_runs_only_the_missing_points(tmp_path):
@@ -195,3 +210,76 @@ def test_resume_on_an_output_that_does_not_exist_yet_starts_it(tmp_path):
     )
     assert summary.measured == 8 and summary.resumed == 0
     assert len(load_records(out).records) == 8
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("hello world\n", r"holds no valid lstm_energy records \(line 1: corrupt line"),
+        (
+            '{"schema_version": 1, "kind": "forecast_baseline", "config": {}, "accuracy": {}}\n',
+            r"holds 1 forecast_baseline record\(s\) \(written by `lstm-energy forecast --records`\)",
+        ),
+    ],
+)
+def test_resume_refuses_a_file_that_is_not_sweep_results(tmp_path, content, fragment):
+    out = tmp_path / "not-results.jsonl"
+    out.write_text(content)
+    fake = FakeProfile()
+    with pytest.raises(ResultsSchemaError, match=fragment + r".*write to a new -o path"):
+        run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=fake, log=io.StringIO())
+    assert out.read_text() == content and fake.calls == []
+
+
+def test_resume_with_another_meter_is_refused_saying_what_the_file_holds(tmp_path):
+    out = tmp_path / "r.jsonl"
+    estimated = SimulatedMeter()
+    estimated.name, estimated.provenance = "model", "estimated"  # stands in for the estimator
+    run_sweep(_configs()[:3], out, meter=estimated, profile_fn=FakeProfile(), log=io.StringIO())
+    before, fake = out.read_text(), FakeProfile()
+    with pytest.raises(ConfigError) as refused:
+        run_sweep(_configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=fake, log=io.StringIO())
+    message = str(refused.value)
+    assert "holds records made by: 3 estimated (meter model)" in message
+    assert "this sweep's meter is 'simulated' (simulated)" in message
+    assert "--meter model" in message and "new -o path" in message
+    assert out.read_text() == before and fake.calls == []
+    # the same meter resumes
+    summary = run_sweep(_configs(), out, meter=estimated, resume=True, profile_fn=FakeProfile(), log=io.StringIO())
+    assert summary.resumed == 3 and summary.measured == 5
+
+
+def test_resume_of_a_first_record_cut_short_starts_afresh(tmp_path):
+    out = tmp_path / "r.jsonl"
+    out.write_text('{"schema_version": 1, "kind": "profile", "con')  # killed during the first write
+    summary = run_sweep(
+        _configs(), out, meter=SimulatedMeter(), resume=True, profile_fn=FakeProfile(), log=io.StringIO()
+    )
+    assert summary.measured == 8 and len(load_records(out).records) == 8
+
+
+def test_more_threads_than_cpus_are_refused_before_anything_is_measured(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    configs = [c.replace(threads=8) for c in _configs()]
+    fake = FakeProfile()
+    with pytest.raises(ConfigError, match=r"threads=8 is more than the 2 CPU\(s\)"):
+        run_sweep(configs, tmp_path / "r.jsonl", meter=SimulatedMeter(), profile_fn=fake, log=io.StringIO())
+    assert fake.calls == []
+
+
+def test_an_output_that_is_a_file_path_through_a_file_or_a_directory_is_refused(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    fake = FakeProfile()
+    with pytest.raises(ConfigError, match=r"cannot write results file .*a-file' is a file, not a directory"):
+        run_sweep(
+            _configs(), tmp_path / "a-file" / "r.jsonl", meter=SimulatedMeter(), profile_fn=fake, log=io.StringIO()
+        )
+    with pytest.raises(ConfigError, match=r"-o .* is a directory; pass a results file path such as .*sweep\.jsonl"):
+        run_sweep(_configs(), tmp_path, meter=SimulatedMeter(), resume=True, profile_fn=fake, log=io.StringIO())
+    assert fake.calls == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where no file can be created")
+def test_an_output_the_system_refuses_to_create_is_a_config_error_in_one_line():
+    with pytest.raises(ConfigError, match=r"cannot write results file '/proc/x\.jsonl': .*choose a writable path"):
+        run_sweep(_configs(), "/proc/x.jsonl", meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())

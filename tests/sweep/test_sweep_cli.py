@@ -195,3 +195,54 @@ def test_unknown_meter_in_a_subprocess_prints_usage_not_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "usage: lstm-energy sweep" in done.stderr and "unknown energy meter 'rapl'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "toml, fragment",
+    [
+        ('[grid]\ncells = ["rnn"]\n[protocol]\nwindows = 0\n', "[protocol] windows must be a whole number >= 1, got 0"),
+        (
+            '[grid]\ncells = ["rnn"]\n[protocol]\nwindoes = 3\n',
+            "unknown [protocol] setting(s) ['windoes']; the settings are ['windows', 'min_window_seconds'",
+        ),
+        (
+            '[grid]\ncells = ["rnn"]\nimpls = ["numpy"]\nphases = ["train"]\nprecisions = ["int8"]\n',
+            "the grid is empty: every combination is one that is never measured: training runs in fp32 only",
+        ),
+    ],
+)
+def test_dry_run_refuses_what_the_run_would_refuse(tmp_path, capsys, toml, fragment):
+    from lstm_energy.cli import main
+
+    grid, out = tmp_path / "grid.toml", tmp_path / "r.jsonl"
+    grid.write_text(toml)
+    for extra in (["--dry-run"], ["--meter", "model", "-o", str(out)]):
+        assert main(["sweep", "--config", str(grid), *extra]) == 2
+        captured = capsys.readouterr()
+        assert fragment in captured.err and "Traceback" not in captured.err
+        assert captured.out == ""
+    assert not out.exists()
+
+
+def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path, capsys):
+    from lstm_energy.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = ["sweep", "--cells", "rnn", "--impls", "numpy", "--phases", "forward", "--meter", "model"]
+    assert main([*args, "-o", str(blocker / "r.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ERROR: cannot write -o '{blocker / 'r.jsonl'}': '{blocker}' is a file, not a directory")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_threads_above_the_cpu_count_are_refused_unless_a_remote_cluster_measures(tmp_path, capsys, monkeypatch):
+    from lstm_energy.cli import main
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert main(["sweep", "--cells", "rnn", "--impls", "numpy", "--threads", "1,8", "--dry-run"]) == 2
+    assert "threads=8 is more than the 2 CPU(s)" in capsys.readouterr().err
+    # the workers of a remote scheduler have their own CPUs: listed, not refused here
+    remote = ["sweep", "--cells", "rnn", "--impls", "numpy", "--threads", "8", "--dry-run", "--scheduler", "tcp://x:1"]
+    assert main(remote) == 0
+    assert "t=8" in capsys.readouterr().out
