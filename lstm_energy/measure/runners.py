@@ -192,12 +192,14 @@ def prepare(
     dtype: str = "float32",
     nonlinearity: str = "tanh",
     seed: int = 0,
+    precision: str = "fp32",
 ) -> PreparedRun:
     """Build a PreparedRun for one configuration (see the module docstring for the phases).
 
-    x: (T, B, D) = (seq_len, batch, input_size); dy: (T, B, dirs*H). ConfigError for an unknown
-    cell/impl/phase/dtype/nonlinearity, a non-positive size (``lstm_energy.config.Config``), or
-    impl="torch" without PyTorch.
+    x: (T, B, D) = (seq_len, batch, input_size); dy: (T, B, dirs*H). precision: "fp32", or "bf16" /
+    "int8" for an eval forward (``Config`` refuses them for training). ConfigError for an unknown
+    cell/impl/phase/dtype/nonlinearity/precision, a non-positive size (``lstm_energy.config.Config``),
+    or impl="torch" without PyTorch.
     """
     config = Config(
         cell=cell,
@@ -211,6 +213,7 @@ def prepare(
         num_layers=num_layers,
         bidirectional=bidirectional,
         dtype=dtype,
+        precision=precision,
     )
     return prepare_config(config, seed=seed)
 

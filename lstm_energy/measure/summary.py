@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 
+from lstm_energy.results import describe_energy_source
+
 
 def _si(value: float | None, unit: str) -> str:
     """1.234e-3 J -> '1.234 mJ'."""
@@ -74,8 +76,8 @@ def render(record: dict) -> str:
         f"{c['dtype']} threads={c['threads']} precision={c.get('precision', 'fp32')}"
     )
     lines = [headline(record), f"  config          {shape}"]
-    if e["provenance"] == "estimated":
-        lines.append(f"  estimator       {e['meter'].get('model', '')}; {e['meter'].get('source', 'source unstated')}")
+    if e["provenance"] == "estimated":  # the model and its coefficients' source, as every table states them
+        lines.append(f"  estimator       {describe_energy_source(e['provenance'], e['meter'])}")
     lines += [
         f"  J/sequence      median {_si(jps['median'], 'J')}{_spread(jps, 'J')}",
         f"  total J/seq     {_si(e['total_joules_per_sequence']['median'], 'J')} (idle included; idle "

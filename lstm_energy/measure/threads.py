@@ -5,13 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
-from lstm_energy.errors import ConfigError
+from lstm_energy.config import check_threads_available
 
 
 def check_threads(threads) -> int:
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be a positive int, got {threads!r}; pass threads=1 for one core")
-    return threads
+    """``threads`` when it is a positive int this process can run at once (``config.check_threads_available``:
+    ArgumentTypeError for a non-int, ConfigError below 1 or above the CPUs this process may use)."""
+    return check_threads_available(threads)
 
 
 @contextmanager

@@ -117,7 +117,7 @@ def measure_task(config: dict, meter: str, protocol: dict, require_measured: boo
     An LstmEnergyError (meter, shape, engine) is a result, not retried; anything else propagates so
     Dask retries it.
     """
-    from lstm_energy.errors import LstmEnergyError
+    from lstm_energy.errors import LstmEnergyError, MeterError
     from lstm_energy.machine.identity import host_identity
     from lstm_energy.records import add_host_block
     from lstm_energy.sweep.points import point_measurer
@@ -132,8 +132,19 @@ def measure_task(config: dict, meter: str, protocol: dict, require_measured: boo
             }
         record = point_measurer(None)(Config.from_record(config), opened, protocol)
     except LstmEnergyError as err:
+        if isinstance(err, MeterError):
+            _drop_worker_meter(_meter_name_here(meter, name))
         return {"failed": f"on {identity['hostname']}: {err}"}
     return {"record": add_host_block(record, identity)}
+
+
+def _drop_worker_meter(name: str) -> None:
+    """Close and forget this worker's meter ``name`` after a MeterError: a meter whose sampler failed
+    or which may have missed a wrap refuses every later read, so the next task opens it again (and
+    proves again that it counts)."""
+    broken = _WORKER_METERS.pop(name, None)
+    if broken is not None:
+        broken.close()
 
 
 # ------------------------------------------------------------------------------ on the client

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TextIO
 
 from lstm_energy.config import Config, check_threads_available
@@ -38,7 +39,10 @@ def run_sweep(
     """Measure each Config (``expand(grid)``'s points; a record's config dict is also taken) and
     append its record to ``output``.
 
-    meter: a name (opened once and shared by every point) or a meter object. protocol: profile()'s
+    meter: a name (opened once and shared by every point; after a point fails with a MeterError the
+    meter is closed and opened again, proving again that it counts, since a meter whose sampler failed
+    or which may have missed a wrap refuses every later read) or a meter object (used as given).
+    protocol: profile()'s
     protocol keywords (windows, min_window_seconds, ...); another name or a value out of range is a
     ConfigError before anything is measured, and so is a thread count above this machine's CPUs.
     profile_fn: see ``points.point_measurer`` (default: ``lstm_energy.profile`` on the Config). A
@@ -47,7 +51,7 @@ def run_sweep(
     not sweep results (ResultsSchemaError) or whose records another meter made (ConfigError) is
     refused before anything is measured.
     """
-    from lstm_energy.errors import LstmEnergyError
+    from lstm_energy.errors import LstmEnergyError, MeterError
     from lstm_energy.meters import opened_meter
     from lstm_energy.results import ResultsWriter, config_key
 
@@ -65,7 +69,8 @@ def run_sweep(
         check_threads_available(threads)
 
     progress = progress or Progress(len(configs), stream=log)
-    with opened_meter(meter) as meter_obj:
+    with opened_meter(meter) as first_meter, ExitStack() as reopened:
+        meter_obj = first_meter
         check_resume_meter(kept, output, meter_obj)
         with ResultsWriter(output) as writer:
             for config in configs:
@@ -80,8 +85,24 @@ def run_sweep(
                     summary.failed.append((config, str(err)))
                     log.write(f"FAILED {label}: {err}\n")
                     progress.update(label + " (failed)")
+                    if isinstance(err, MeterError) and isinstance(meter, str):
+                        meter_obj = _reopen(meter_obj, meter, reopened, log)
                     continue
                 writer.append(record)
                 summary.count_record(record)
                 progress.update(label)
     return summary
+
+
+def _reopen(broken, name: str, reopened: ExitStack, log: TextIO):
+    """A fresh meter ``name`` in place of ``broken`` (closed here), kept open until the sweep ends.
+
+    Opening proves again that the counter counts; when it does not, its MeterUnavailableError stops
+    the sweep (the records so far are in the file; ``--resume`` continues once the meter works)."""
+    from lstm_energy.meters import get_meter
+
+    broken.close()
+    log.write(f"reopening the {name!r} meter after a meter error\n")
+    fresh = get_meter(name)
+    reopened.callback(fresh.close)
+    return fresh

@@ -44,6 +44,8 @@ def test_training_run_total_idle_and_dynamic_joules(meter_factory):
     assert m.idle_watts == pytest.approx(3.0)
     assert m.provenance == "simulated"
     assert any("simulated, not measured" in w for w in m.warnings)
+    # one run is one window by design: no advice to measure five windows of it
+    assert not any("1 window" in w for w in m.warnings)
 
 
 def test_training_work_adds_every_step_head_and_optimizer():

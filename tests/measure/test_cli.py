@@ -54,6 +54,9 @@ def test_human_output_says_estimated_in_its_first_line(capsys):
     assert out[0].startswith("ESTIMATED, NOT MEASURED:") and "J per sequence" in out[0]
     assert "uncalibrated" in out[0]
     assert any(line.strip().startswith("WARNING: estimated, not measured") for line in out)
+    # the estimator line is the one description every table prints (lstm_energy.results)
+    (estimator,) = [line for line in out if line.strip().startswith("estimator ")]
+    assert "ESTIMATED, NOT MEASURED, by the 'model' estimator" in estimator and "Cloud Carbon Footprint" in estimator
 
 
 def test_profile_json_with_an_explicit_estimator(capsys):

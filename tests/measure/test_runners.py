@@ -107,3 +107,15 @@ def test_torch_gets_the_same_weights_and_numbers(cell):
     np.testing.assert_array_equal(first[0].numpy(), second[0].numpy())
     train = prepare(cell, "torch", "train", **shape).run()
     np.testing.assert_allclose(train[0].numpy(), ours_dx, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", NUMPY_IMPLS)
+def test_a_reduced_precision_forward_is_prepared_in_that_precision(impl):
+    fp32 = prepare("gru", impl, "forward", **SHAPE)
+    int8 = prepare("gru", impl, "forward", precision="int8", **SHAPE)
+    assert int8.settings.precision == "int8" and fp32.settings.precision == "fp32"
+    (y8, _), (y32, _) = int8.run(), fp32.run()
+    assert not np.array_equal(y8, y32)  # quantized: close to fp32, not its bits
+    np.testing.assert_allclose(y8, y32, atol=0.05)
+    with pytest.raises(ConfigError, match="train"):  # training runs in fp32 only
+        prepare("gru", impl, "train", precision="int8", **SHAPE)

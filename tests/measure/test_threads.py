@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from lstm_energy.errors import ConfigError
-from lstm_energy.measure.threads import check_threads
+from lstm_energy.errors import ArgumentTypeError, ConfigError
+from lstm_energy.measure.threads import check_threads, pinned_threads
 
 pytest.importorskip("lstm_energy.kernels.lowp", reason="the Cython kernels are not built")
 
@@ -56,5 +56,13 @@ def test_one_pinned_thread_reaches_the_kernels_pool_loaded_inside_the_block():
 
 @pytest.mark.parametrize("bad", [0, -1, 1.0, True, "1", None])
 def test_thread_counts_must_be_positive_ints(bad):
-    with pytest.raises(ConfigError, match="threads must be a positive int"):
+    with pytest.raises((ConfigError, ArgumentTypeError), match="threads must be a positive int"):
         check_threads(bad)
+
+
+def test_pinning_more_threads_than_the_process_may_use_is_refused(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})  # the OS call, not our code
+    assert check_threads(2) == 2
+    with pytest.raises(ConfigError, match=r"threads=3 is more than the 2 CPU\(s\)"):
+        with pinned_threads(3):
+            pass

@@ -228,3 +228,16 @@ def test_without_the_extra_the_flags_name_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # what `import distributed` sees when it is not installed
     with pytest.raises(ConfigError, match=r"lstm_energy\[distributed\]"):
         run_dask_sweep(tiny_configs(), "/nonexistent/x.jsonl", local_cluster=1)
+
+
+def test_a_worker_reopens_its_meter_after_a_meter_error():
+    # measure_task drops a worker's cached meter on a MeterError; the next task opens a fresh one
+    from lstm_energy.sweep import dask_runner
+
+    first = dask_runner._worker_meter("simulated")
+    assert dask_runner._worker_meter("simulated") is first  # cached between tasks
+    dask_runner._drop_worker_meter("simulated")
+    assert "simulated" not in dask_runner._WORKER_METERS
+    assert dask_runner._worker_meter("simulated") is not first
+    dask_runner._drop_worker_meter("simulated")
+    dask_runner._drop_worker_meter("simulated")  # nothing cached: nothing to do

@@ -145,6 +145,23 @@ def test_a_failing_point_is_reported_and_the_sweep_goes_on(tmp_path):
     assert len(load_records(out).records) == 4
 
 
+def test_a_meter_named_by_the_sweep_is_reopened_after_a_meter_error(tmp_path):
+    # a meter whose sampler failed refuses every later read: the sweep opens it again after a MeterError
+    profile, log = FakeProfile(fail_on={16}), io.StringIO()
+    summary = run_sweep(_configs(), tmp_path / "r.jsonl", meter="simulated", profile_fn=profile, log=log)
+    assert summary.measured == 4 and len(summary.failed) == 4
+    meters = [call["meter"] for call in profile.calls]
+    for before, after, call in zip(meters, meters[1:], profile.calls):
+        assert (after is not before) == (call["hidden_size"] == 16)  # a new meter right after each failure
+    assert log.getvalue().count("reopening the 'simulated' meter") == 4
+
+
+def test_a_meter_object_given_to_the_sweep_is_used_as_given(tmp_path):
+    meter, profile = SimulatedMeter(), FakeProfile(fail_on={16})
+    run_sweep(_configs(), tmp_path / "r.jsonl", meter=meter, profile_fn=profile, log=io.StringIO())
+    assert all(call["meter"] is meter for call in profile.calls)  # whoever opened it decides
+
+
 def test_a_bug_in_profile_stops_the_sweep_but_keeps_what_was_measured(tmp_path):
     out = tmp_path / "r.jsonl"
     calls = []
