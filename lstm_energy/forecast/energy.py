@@ -219,7 +219,16 @@ def _measure_run_with(run, meter, *, work: Work, clock, sleep):
     idle_seconds = clock() - idle_start_time
     idle = idle_end - idle_start
 
-    window = Window(1, seconds, cpu_seconds, dict(energy.joules), idle_seconds, dict(idle.joules))
+    window = Window(
+        1,
+        seconds,
+        cpu_seconds,
+        dict(energy.joules),
+        idle_seconds,
+        dict(idle.joules),
+        meter_seconds=energy.seconds,  # the plausibility check judges power on the meter's own time
+        idle_meter_seconds=idle.seconds,
+    )
     require_counting(meter, window)
     measurement = summarize_windows(
         [window],

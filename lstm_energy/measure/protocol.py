@@ -24,7 +24,9 @@ A MEASURED meter's counter must count in every window: a work or idle window in 
 domain does not advance, runs backwards or implies an implausible power (below 0.5 W busy or
 0.05 W idle, above 1,000 W; see :mod:`lstm_energy.meters.liveness`) stops the measurement with a
 MeterError naming the window, so a stalled counter can never be stored as "measured 0 J". The one
-check is :func:`require_counting`; every code path that turns meter reads into a Window calls it
+check is :func:`require_counting`; it divides each span's joules by the meter's own elapsed time
+between its two reads (the samples' timestamps), not by the injectable ``clock``, which only schedules
+and times the calls. Every code path that turns meter reads into a Window calls it
 (this protocol, and ``lstm_energy.forecast.energy.measure_run`` for one long run).
 
 Idle baseline: INTERLEAVED, one idle window of the same length right after each work window. Why
@@ -74,7 +76,14 @@ class Window:
 
     calls: fn() calls in the work window; seconds / cpu_seconds: wall and process-CPU time of the
     work window; joules: energy per domain over the work window; idle_seconds / idle_cpu_seconds /
-    idle_joules: the same for the idle (sleep) window that followed it.
+    idle_joules: the same for the idle (sleep) window that followed it. Wall times come from the
+    protocol's clock (injectable, so tests can schedule calls in fake time).
+
+    meter_seconds / idle_meter_seconds: the same spans as the meter itself timed them (the elapsed
+    time between its two reads, ``EnergyDelta.seconds``). The plausibility check of a measured meter
+    (``require_counting``) divides joules by these, never by the injectable clock, so a clock that
+    disagrees with the meter cannot make a dead counter look live or a live one look dead. None when
+    the window's maker did not record them; the check then falls back to the clock's seconds.
     """
 
     calls: int
@@ -87,6 +96,14 @@ class Window:
     #: wall-clock span (``time.time()``, Unix seconds) from the work window's start to the idle window's end
     started_at: float = 0.0
     ended_at: float = 0.0
+    meter_seconds: float | None = None
+    idle_meter_seconds: float | None = None
+
+    def plausibility_spans(self) -> tuple[tuple[str, float, Mapping[str, float]], ...]:
+        """(which, seconds, joules) of the work and idle spans, timed by the meter when it was recorded."""
+        work_seconds = self.seconds if self.meter_seconds is None else self.meter_seconds
+        idle_seconds = self.idle_seconds if self.idle_meter_seconds is None else self.idle_meter_seconds
+        return (("work", work_seconds, self.joules), ("idle", idle_seconds, self.idle_joules))
 
     def idle_watts(self, domain: str) -> float:
         """Idle power of one domain over the idle window."""
@@ -372,17 +389,21 @@ def _measure_window(fn, meter, calls, *, flops, bytes_, clock, sleep) -> Window:
         idle_cpu_seconds,
         started_at,
         time.time(),
+        meter_seconds=work.seconds,
+        idle_meter_seconds=idle.seconds,
     )
 
 
 def require_counting(meter, window: Window, *, index: int = 0, windows: int = 1) -> None:
     """MeterError when a MEASURED meter's counter stalled or read implausibly in ``window`` (its work span
     or its idle twin); nothing for estimated and simulated meters. index / windows: where the window is
-    in the measurement (named in the message)."""
+    in the measurement (named in the message).
+
+    Power is judged over the meter's own elapsed time between its reads (``Window.meter_seconds``), not
+    the protocol's injectable clock: the counter and its timestamps come from the same meter."""
     if meter.provenance != "measured":
         return
-    spans = (("work", window.seconds, window.joules), ("idle", window.idle_seconds, window.idle_joules))
-    for which, seconds, joules in spans:
+    for which, seconds, joules in window.plausibility_spans():
         problem = window_problem(meter, which, seconds, joules)
         if problem is not None:
             raise meter_error(

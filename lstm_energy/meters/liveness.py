@@ -137,18 +137,18 @@ def prove_counting(
     *,
     load_seconds: float = LOAD_SECONDS,
     load: Callable[[float], None] = busy_load,
-    clock: Callable[[], float] = time.monotonic,
 ) -> LivenessProof:
     """Read, run ``load(load_seconds)``, read: every headline domain must advance at a plausible power.
 
+    Power is the joules over the meter's own elapsed time between the two reads (the samples'
+    timestamps), not over what the load claims to have lasted: the counter is judged on its own time.
     Returns the watts seen; raises MeterUnavailableError (reason + fix, like every meter error) naming
     the domain, its counter, what was read and the likely cause.
     """
     before = meter.read()
-    start = clock()
     load(load_seconds)
-    seconds = clock() - start
     delta = meter.read() - before
+    seconds = delta.seconds
     problems = headline_problems(meter, delta.joules, seconds, busy=True)
     if problems:
         raise meter_error(

@@ -27,11 +27,12 @@ from lstm_energy.errors import MeterError
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
 from lstm_energy.meters.liveness import probe_measured
 from lstm_energy.meters.powercap_zones import (
-    IgnoredZone,
+    MirrorCheck,
     PowercapZone,
+    check_die_mirrors,
     discover_zones,
+    drop_die_mirrors,
     drop_duplicates,
-    find_die_mirrors,
     headline_keys,
 )
 from lstm_energy.meters.remedies import (
@@ -95,7 +96,8 @@ class PowercapMeter(EnergyMeter):
         None = derived from the range.
     background_sampling: False = no thread (then read at least once per fastest wrap yourself, or the
         next read raises MeterError).
-    dedupe_die_mirrors: drop dies whose counters mirror die 0 (AMD); False keeps every die.
+    dedupe_die_mirrors: drop dies whose counters mirror die 0 (AMD; see
+        :func:`~lstm_energy.meters.powercap_zones.check_die_mirror`); False keeps every die.
     """
 
     name = "powercap"
@@ -115,6 +117,8 @@ class PowercapMeter(EnergyMeter):
         self.root = str(root)
         self._proc_root = proc_root
         zones, self.ignored_zones = drop_duplicates(discover_zones(self.root))
+        #: the die-mirror checks made when the meter opened (evidence for the dies kept and dropped)
+        self.die_mirror_checks: list[MirrorCheck] = []
         if not zones:
             raise meter_error(
                 f"the powercap tree at {self.root} has no RAPL zone (no intel-rapl:* directory).",
@@ -141,20 +145,9 @@ class PowercapMeter(EnergyMeter):
         self._closed = False
 
     def _drop_mirrors(self, zones: list[PowercapZone]) -> list[PowercapZone]:
-        mirrors = find_die_mirrors(zones, lambda zone: read_energy_uj(zone, self._proc_root))
-        kept = []
-        for zone in zones:
-            mirror_of = mirrors.get(zone.key if zone.top_level else zone.parent_name or "")
-            if mirror_of is None:
-                kept.append(zone)
-                continue
-            self.ignored_zones.append(
-                IgnoredZone(
-                    zone.zone_id,
-                    zone.name,
-                    f"mirror of {mirror_of}: identical counter (one package counter exposed per die); not counted twice",
-                )
-            )
+        self.die_mirror_checks = check_die_mirrors(zones, lambda zone: read_energy_uj(zone, self._proc_root))
+        kept, ignored = drop_die_mirrors(zones, self.die_mirror_checks)
+        self.ignored_zones.extend(ignored)
         return kept
 
     def _read_raw(self) -> dict[str, int]:
@@ -214,6 +207,7 @@ class PowercapMeter(EnergyMeter):
             "headline_domains": list(self._headline),
             "headline_rule": "packages; psys only when there is no package; dram, core, uncore reported apart",
             "ignored_zones": [zone.as_dict() for zone in self.ignored_zones],
+            "die_mirror_checks": [check.as_dict() for check in self.die_mirror_checks],
             "wraparound": {
                 "modulus": "max_energy_range_uj * 2**32 / (2**32 - 1) (max + one counter unit)",
                 "sampler_period_seconds": sampler.period_seconds if sampler else None,

@@ -15,8 +15,10 @@ Rules (the kernel facts behind each, with sources: docs/energy-measurement.md, "
   secondary control type whose key already exists under ``intel-rapl`` is a duplicate and is not read.
   The ``intel-rapl`` (MSR) copy is kept because it is the one with the sub-zones (core, uncore, dram).
 * Die mirrors: on some AMD kernels ``package-0-die-0`` and ``package-0-die-1`` read ONE package
-  counter. Dies of a package whose counters read identical values (checked by :func:`find_die_mirrors`)
-  are mirrors: only die 0 is kept. Intel multi-die parts have distinct counters and keep every die.
+  counter. Each other die of a package is read alternately with die 0 over several rounds
+  (:func:`check_die_mirror`); it is a mirror, and only die 0 is kept, when every round reads as one
+  counter moving forwards, whenever its updates land between the reads. Intel multi-die parts have
+  distinct counters and keep every die; separate packages are never compared.
 * Headline (the non-overlapping sum to report): every package zone (``package-N``, ``package-N-die-D``);
   if there is none, the psys zones; if there is neither, every top-level zone. psys is never added to
   the packages (it contains them), nor core/uncore (inside the package); dram is reported on its own.
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lstm_energy.meters.remedies import (
@@ -86,9 +89,14 @@ class IgnoredZone:
     zone_id: str
     name: str
     reason: str
+    #: what the decision rests on (a mirror: the reads compared), or None
+    evidence: dict | None = None
 
     def as_dict(self) -> dict:
-        return {"zone": self.zone_id, "name": self.name, "reason": self.reason}
+        shown: dict[str, object] = {"zone": self.zone_id, "name": self.name, "reason": self.reason}
+        if self.evidence is not None:
+            shown["evidence"] = self.evidence
+        return shown
 
 
 def _read_text(path: str) -> str:
@@ -228,30 +236,161 @@ def drop_duplicates(zones: Iterable[PowercapZone]) -> tuple[list[PowercapZone], 
     return list(kept.values()), ignored
 
 
-def find_die_mirrors(
-    zones: Iterable[PowercapZone], read_uj: Callable[[PowercapZone], int], rounds: int = 3
-) -> dict[str, str]:
-    """``{mirror die key: die-0 key}`` for dies of one package whose counters read identical values.
+#: rounds of the die-mirror check; every round must agree before two zones are called one counter
+MIRROR_ROUNDS = 5
+#: reads per round, alternating die 0 and the other die (0, D, 0, D, 0): every read is bracketed by
+#: reads of the other zone, so a counter update landing between two reads cannot separate mirrors
+MIRROR_READS_PER_ROUND = 5
+#: pause between rounds: longer than one RAPL update (~1 ms), so the rounds see the counters advance and
+#: two distinct counters that happen to read close together drift apart between rounds
+MIRROR_ROUND_PAUSE_SECONDS = 0.002
 
-    Reads die 0 and each other die back to back ``rounds`` times; equal values in any round (and an
-    equal range) mean one counter seen twice. Distinct counters of real dies differ by far more than
-    the µJ resolution, so a coincidence is not a practical risk.
+
+def read_as_one_counter(values: Sequence[int], modulus_uj: int) -> bool:
+    """Whether ``values`` (energy_uj, in the order read, alternating between zones) are one counter read again
+    and again: every step from one read to the next is a forward step, none going round the modulus.
+
+    Steps are taken modulo ``modulus_uj`` (so a wrap in the middle is a small forward step), and their
+    sum equals the whole advance from the first read to the last only if no step went "backwards" (a
+    step backwards is a step of almost one modulus). One counter read at increasing times only moves
+    forwards, whenever its updates land; two counters read alternately pass only if each read of one
+    lies between the reads of the other around it, i.e. they agree to within what the counter advanced
+    between two back-to-back reads (about one update's energy at most), in every round.
+    """
+    steps = [(later - earlier) % modulus_uj for earlier, later in zip(values, values[1:])]
+    return sum(steps) == (values[-1] - values[0]) % modulus_uj
+
+
+@dataclass(frozen=True)
+class MirrorCheck:
+    """The evidence for or against die zone ``other`` reading the same counter as ``first`` (die 0).
+
+    rule: how they were compared; rounds: per round, the ``(key, energy_uj)`` reads in the order made (a
+    check stops at the first round that tells the counters apart); mirror: the verdict; reason: the
+    verdict in words.
+    """
+
+    first: str
+    other: str
+    rule: str
+    rounds: tuple[tuple[tuple[str, int], ...], ...]
+    mirror: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {
+            "compared": [self.first, self.other],
+            "rule": self.rule,
+            "reads_uj": [[[key, value] for key, value in reads] for reads in self.rounds],
+            "mirror": self.mirror,
+            "reason": self.reason,
+        }
+
+
+def _show_round(reads: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in reads)
+
+
+def check_die_mirror(
+    first: PowercapZone,
+    other: PowercapZone,
+    read_uj: Callable[[PowercapZone], int],
+    *,
+    rounds: int = MIRROR_ROUNDS,
+    pause_seconds: float = MIRROR_ROUND_PAUSE_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> MirrorCheck:
+    """Read ``first`` and ``other`` alternately, ``rounds`` times: one counter, or two?
+
+    Mirrors are one counter reached through two zones: every round reads as one forward-moving sequence
+    (:func:`read_as_one_counter`), wherever the counter's updates fall between the reads. Distinct
+    counters of real dies differ by the energy each has counted since power-on, far more than one
+    update, so their first round already shows a read outside the reads around it.
+
+    Two distinct counters that agree to within one update at every read of every round cannot be told
+    from one counter by reading them, and are merged. That is the safe side: AMD kernels expose one
+    package-scoped counter through every die zone of a package (rapl_common ``rapl_msrs_are_pkg_scope()``;
+    CodeCarbon saw ``package-0-die-0`` and ``-die-1`` at 68 W each on a Threadripper 1950X, and
+    mlco2/codecarbon#788 traces a near-2x over-report to summing such per-die zones; see
+    docs/energy-measurement.md), while Intel's die-scoped counters each count their own die from
+    power-on and do not stay within one update of each other.
+    """
+    rule = (
+        f"read {first.key} and {other.key} alternately, {MIRROR_READS_PER_ROUND} reads a round, up to {rounds} "
+        f"rounds {pause_seconds * 1e3:g} ms apart; one counter only if every round's reads move forwards "
+        "(read_as_one_counter)"
+    )
+    if other.max_energy_range_uj != first.max_energy_range_uj:
+        reason = (
+            f"different counter ranges ({first.max_energy_range_uj} and {other.max_energy_range_uj} µJ): "
+            "two counters with different units"
+        )
+        return MirrorCheck(first.key, other.key, rule, (), False, reason)
+    # max + 1 µJ, not the exact max + one unit: the two differ by less than a unit, which changes the size of
+    # a step across a wrap but never whether a step moves forwards
+    modulus = first.max_energy_range_uj + 1
+    seen: list[tuple[tuple[str, int], ...]] = []
+    for index in range(rounds):
+        if index:
+            sleep(pause_seconds)
+        zones = [first if i % 2 == 0 else other for i in range(MIRROR_READS_PER_ROUND)]
+        reads = tuple((zone.key, read_uj(zone)) for zone in zones)
+        seen.append(reads)
+        if not read_as_one_counter([value for _, value in reads], modulus):
+            reason = f"two counters: in round {index + 1} the alternate reads went backwards ({_show_round(reads)} µJ)"
+            return MirrorCheck(first.key, other.key, rule, tuple(seen), False, reason)
+    advance = (seen[-1][-1][1] - seen[0][0][1]) % modulus
+    reason = (
+        f"one counter: in all {rounds} rounds of alternate reads each read of {other.key} lay between the "
+        f"reads of {first.key} around it ({advance} µJ advanced over the rounds)"
+    )
+    return MirrorCheck(first.key, other.key, rule, tuple(seen), True, reason)
+
+
+def check_die_mirrors(
+    zones: Iterable[PowercapZone],
+    read_uj: Callable[[PowercapZone], int],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[MirrorCheck]:
+    """One :func:`check_die_mirror` per die zone of a package other than its die 0.
+
+    Only dies of the SAME package (``package-N-die-D`` with one N) are compared: separate packages
+    (sockets) have separate counters by construction and are never candidates.
     """
     by_package: dict[str, list[tuple[int, PowercapZone]]] = {}
     for zone in zones:
         match = PACKAGE_NAME.match(zone.name)
         if zone.top_level and match and match.group("die") is not None:
             by_package.setdefault(match.group("package"), []).append((int(match.group("die")), zone))
-    mirrors: dict[str, str] = {}
+    checks: list[MirrorCheck] = []
     for dies in by_package.values():
         dies.sort(key=lambda item: item[0])
         first = dies[0][1]
-        for _, other in dies[1:]:
-            if other.max_energy_range_uj != first.max_energy_range_uj:
-                continue
-            if any(read_uj(first) == read_uj(other) for _ in range(rounds)):
-                mirrors[other.key] = first.key
-    return mirrors
+        checks.extend(check_die_mirror(first, other, read_uj, sleep=sleep) for _, other in dies[1:])
+    return checks
+
+
+def drop_die_mirrors(
+    zones: Iterable[PowercapZone], checks: Iterable[MirrorCheck]
+) -> tuple[list[PowercapZone], list[IgnoredZone]]:
+    """Drop every die zone that ``checks`` found mirroring its die 0, with its sub-zones (they are die 0's
+    sub-zones seen again). A dropped die's entry carries its check's reads as evidence."""
+    mirrors = {check.other: check for check in checks if check.mirror}
+    kept: list[PowercapZone] = []
+    ignored: list[IgnoredZone] = []
+    for zone in zones:
+        check = mirrors.get(zone.key if zone.top_level else zone.parent_name or "")
+        if check is None:
+            kept.append(zone)
+            continue
+        what = "" if zone.top_level else f"sub-zone of {check.other}, "
+        reason = (
+            f"{what}mirror of {check.first} (one package counter exposed per die): {check.reason}; not counted twice"
+        )
+        evidence = check.as_dict() if zone.top_level else None  # the die's entry holds the reads once
+        ignored.append(IgnoredZone(zone.zone_id, zone.name, reason, evidence))
+    return kept, ignored
 
 
 def headline_keys(zones: Iterable[PowercapZone]) -> tuple[str, ...]:

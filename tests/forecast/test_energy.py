@@ -2,6 +2,7 @@
 protocol's windows; FLOPs from the cost model."""
 
 import contextlib
+import time
 
 import pytest
 
@@ -94,39 +95,59 @@ def test_a_counter_that_stalls_during_the_run_is_refused(tmp_path):
         measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
 
 
-def test_a_counter_at_milliwatts_is_refused(tmp_path):
-    """0.4 J over a 4 s run is 0.1 W: no CPU package with a working core draws that; never stored as measured."""
-    fake, meter = _fake_counter(tmp_path)
-    clock = FakeClock()
+#: real seconds the runs below last: the meter judges power on its own read times, so the counter is
+#: advanced for a span of real time (a fake clock would leave the meter's time at ~0 s)
+RUN_SECONDS = 0.05
 
-    def idle(seconds):
-        clock.sleep(seconds)
-        fake.advance("package-0", 5.0 * seconds)
+
+def _run_at(fake, watts):
+    """A run lasting RUN_SECONDS of real time while the fake package counter advances at ``watts``."""
 
     def run():
-        clock.now += 4.0
-        fake.advance("package-0", 0.4)
+        time.sleep(RUN_SECONDS)
+        fake.advance("package-0", watts * RUN_SECONDS)
 
+    return run
+
+
+def _idle_at(fake, watts):
+    def idle(seconds):
+        time.sleep(seconds)
+        fake.advance("package-0", watts * seconds)
+
+    return idle
+
+
+def test_a_counter_at_milliwatts_is_refused(tmp_path):
+    """0.1 W during the run: no CPU package with a working core draws that; never stored as measured."""
+    fake, meter = _fake_counter(tmp_path)
     with meter, pytest.raises(MeterError, match=r"the work window.*below the 0.5 W a busy CPU package draws"):
-        measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
+        measure_run(_run_at(fake, 0.1), meter, work=Work(0, 0), sleep=_idle_at(fake, 5.0))
 
 
 def test_a_counting_meter_is_measured(tmp_path):
     fake, meter = _fake_counter(tmp_path)
-    clock = FakeClock()
-
-    def idle(seconds):
-        clock.sleep(seconds)
-        fake.advance("package-0", 5.0 * seconds)
-
-    def run():
-        clock.now += 4.0
-        fake.advance("package-0", 4.0 * 30.0)
-
     with meter:
-        _, m = measure_run(run, meter, work=Work(0, 0), clock=clock, sleep=idle)
+        _, m = measure_run(_run_at(fake, 30.0), meter, work=Work(0, 0), sleep=_idle_at(fake, 5.0))
     assert m.provenance == "measured"
-    assert m.joules_per_call.median == pytest.approx(4.0 * 25.0, rel=1e-6)
+    (window,) = m.windows
+    assert window.meter_seconds == pytest.approx(RUN_SECONDS, rel=0.5)  # the meter timed its own reads
+    assert m.joules_per_call.median == pytest.approx((30.0 - 5.0) * RUN_SECONDS, rel=0.3)
+
+
+def test_a_clock_that_stretches_the_run_does_not_refuse_a_live_counter(tmp_path):
+    """30 W for real; an injected clock says the run lasted 100 times longer (0.3 W, below the busy
+    floor). Power is judged on the meter's own read times, so the run is measured."""
+    fake, meter = _fake_counter(tmp_path)
+    with meter:
+        _, m = measure_run(
+            _run_at(fake, 30.0),
+            meter,
+            work=Work(0, 0),
+            clock=lambda: 100.0 * time.perf_counter(),
+            sleep=lambda seconds: _idle_at(fake, 5.0)(seconds / 100.0),
+        )
+    assert m.provenance == "measured"
 
 
 class RecordingLock:

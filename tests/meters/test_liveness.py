@@ -5,9 +5,11 @@ started, a constant MSR) and a live one advancing at a known power; none depends
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,38 +96,49 @@ def test_powercap_counting_in_real_time_is_accepted(memory_tmp_path):
     assert "seen counting: package-0 " in availability.reason
 
 
-class _LoadClock:
-    """A clock that moves only when the injected load runs, advancing the fake counter at ``watts``."""
+class _TimedLoad:
+    """A load that really lasts its seconds (a sleep) and advances the fake counter at ``watts`` over the
+    time it actually took, as a counter behind a working core would."""
 
     def __init__(self, fake, zone, watts):
-        self.now, self.fake, self.zone, self.watts = 1000.0, fake, zone, watts
+        self.fake, self.zone, self.watts = fake, zone, watts
 
-    def __call__(self):
-        return self.now
-
-    def load(self, seconds):
-        self.fake.advance(self.zone, self.watts * seconds)
-        self.now += seconds
+    def __call__(self, seconds):
+        start = time.monotonic()
+        time.sleep(seconds)
+        self.fake.advance(self.zone, self.watts * (time.monotonic() - start))
 
 
 def test_proof_reports_the_watts_the_counter_advanced_at(tmp_path):
     fake = build_fake_powercap(tmp_path, "intel-1s")
-    clock = _LoadClock(fake, "package-0", watts=25.0)
     with PowercapMeter(root=fake.root, background_sampling=False) as meter:
-        proof = prove_counting(meter, load=clock.load, clock=clock)
-    assert proof.seconds == pytest.approx(0.05)
-    assert proof.watts["package-0"] == pytest.approx(25.0, rel=1e-3)  # µJ rounding of the fake file
-    assert "seen counting: package-0 25 W over 50 ms of load" in proof.describe()
+        proof = prove_counting(meter, load=_TimedLoad(fake, "package-0", watts=25.0))
+    # the meter's span also holds the two reads around the load, so it is a little longer than 50 ms
+    assert 0.05 <= proof.seconds < 0.1
+    assert proof.watts["package-0"] == pytest.approx(25.0, rel=0.1)
+    assert re.search(r"seen counting: package-0 2\d(\.\d+)? W over \d+ ms of load", proof.describe())
 
 
 def test_a_busy_load_at_milliwatts_is_refused(tmp_path):
     """0.1 W under a busy core: above the idle floor, but no package with a working core draws that little."""
     fake = build_fake_powercap(tmp_path, "intel-1s")
-    clock = _LoadClock(fake, "package-0", watts=0.1)
     with PowercapMeter(root=fake.root, background_sampling=False) as meter:
         with pytest.raises(MeterUnavailableError) as info:
-            prove_counting(meter, load=clock.load, clock=clock)
-    assert f"= 0.1 W, below the {BUSY_FLOOR_WATTS} W a busy CPU package draws" in str(info.value)
+            prove_counting(meter, load=_TimedLoad(fake, "package-0", watts=0.1))
+    assert f"W, below the {BUSY_FLOOR_WATTS} W a busy CPU package draws" in str(info.value)
+
+
+def test_the_proof_judges_power_on_the_meters_time_not_on_the_loads_claim(tmp_path):
+    """A load that claims 50 ms at 25 W but returns at once: 1.25 J over the microseconds the meter saw
+    between its reads is kilowatts, whatever the load says it lasted."""
+    fake = build_fake_powercap(tmp_path, "intel-1s")
+
+    def instant_load(seconds):
+        fake.advance("package-0", 25.0 * seconds)
+
+    with PowercapMeter(root=fake.root, background_sampling=False) as meter:
+        with pytest.raises(MeterUnavailableError, match="above the 1000 W"):
+            prove_counting(meter, load=instant_load)
 
 
 def test_the_floor_of_a_window_depends_on_whether_a_core_worked(tmp_path):
