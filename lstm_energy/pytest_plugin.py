@@ -147,7 +147,7 @@ def write_energy_table(terminalreporter, results: list[tuple[str, dict]]) -> Non
 class EnergySession:
     """One meter for the whole pytest session, opened when a test first asks for energy."""
 
-    def __init__(self, config):
+    def __init__(self, config) -> None:
         self.meter_spec = config.getoption("--energy-meter") or "auto"
         self.windows = config.getoption("--energy-windows")  # checked by argparse, like the meter name
         self.min_window_seconds = config.getoption("--energy-min-window-seconds")

@@ -72,7 +72,7 @@ class RecurrentLayer:
         dtype=np.float32,
         seed=None,
         impl="cython",
-    ):
+    ) -> None:
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.num_layers = positive_int("num_layers", num_layers)

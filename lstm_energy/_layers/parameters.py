@@ -27,7 +27,7 @@ def parameter_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """``{name: shape}`` in PyTorch's order (layer, then direction, then w_ih, w_hh, b_ih, b_hh)."""
     GH = gates * hidden_size
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for layer in range(num_layers):
         D = input_size if layer == 0 else hidden_size * directions
         for direction in range(directions):

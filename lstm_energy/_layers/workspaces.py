@@ -63,6 +63,7 @@ def workspace_shapes(
     check_choice("pass_", pass_, PASSES, "a 'train' phase asks for both passes, one call each")
     T, B, D, H = (positive_int(name, size) for name, size in (("T", T), ("B", B), ("D", D), ("H", H)))
     G = GATES[cell]
+    shapes: dict[str, tuple[int, ...]]
     if pass_ == "backward":
         if cell == "gru":
             shapes = {"dgh": (T, B, 3 * H), "dgin": (T, B, H)}

@@ -137,7 +137,7 @@ def _run_study(args, preset, strategy: str):
         )
         if args.records:
             stub = SimpleNamespace(
-                series=series, preset=preset, impl=args.impl, threads=args.threads, strategy=strategy
+                series=series, preset=preset, seed=args.seed, impl=args.impl, threads=args.threads, strategy=strategy
             )
             hooks.on_trial = TrialAppender(
                 args.records, result_stub=stub, environment=environment(blas_threads=args.threads)

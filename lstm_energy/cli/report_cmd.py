@@ -90,8 +90,8 @@ def run(args) -> int:
     except ConfigError as err:  # the output cannot be written: bad usage
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
-    for problem in info.problems:
-        print(f"WARNING: {problem}", file=sys.stderr)
+    for skipped in info.problems:
+        print(f"WARNING: {skipped}", file=sys.stderr)
     energy = energy_warning(info.rows)
     if energy:
         print(f"WARNING: {energy[0]}. {energy[1]}", file=sys.stderr)

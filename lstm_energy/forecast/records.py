@@ -16,16 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Protocol
 
 import numpy as np
 
 from lstm_energy.forecast.classical import ClassicalResult
+from lstm_energy.forecast.data import Series
 from lstm_energy.forecast.energy import Work
 from lstm_energy.forecast.model import ModelConfig
 from lstm_energy.forecast.search import (
     MODEL_DTYPE,
     Candidate,
     PrecisionResult,
+    Preset,
     SearchResult,
     SplitScores,
     TrialResult,
@@ -57,7 +60,19 @@ __all__ = [
 ]
 
 
-def trial_config(result: SearchResult, trial: TrialResult) -> dict:
+class StudySettings(Protocol):
+    """What a trial record reads of its study: a SearchResult, or (``TrialAppender``, while the search
+    is still running) a stand-in holding just these."""
+
+    series: Series
+    preset: Preset
+    seed: int
+    impl: str
+    threads: int
+    strategy: str
+
+
+def trial_config(result: StudySettings, trial: TrialResult) -> dict:
     """The ``config`` of a trial record: the model, its window, the training settings, series and preset."""
     c = trial.candidate
     training = getattr(c, "training", None) or result.preset.training  # bayes / pareto tune lr and epochs
@@ -99,7 +114,7 @@ def _predictions(predictions: dict) -> dict:
     }
 
 
-def trial_record(result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None) -> dict:
+def trial_record(result: StudySettings, trial: TrialResult, *, environment: dict, created: str | None = None) -> dict:
     """One trial as a record of kind "forecast_trial" (docs/results-record.md)."""
     return forecast_trial_record(
         config=trial_config(result, trial),
@@ -116,7 +131,7 @@ def trial_record(result: SearchResult, trial: TrialResult, *, environment: dict,
 
 
 def study_trial_record(
-    result: SearchResult, trial: TrialResult, *, environment: dict, created: str | None = None, role: str = "search"
+    result: StudySettings, trial: TrialResult, *, environment: dict, created: str | None = None, role: str = "search"
 ) -> dict:
     """``trial_record`` plus the ``study`` block ``--resume`` and the page rebuild the trial from."""
     record = trial_record(result, trial, environment=environment, created=created)
@@ -358,7 +373,7 @@ def classical_from_record(record: dict) -> ClassicalResult:
 class TrialAppender:
     """The search's ``on_trial`` hook: appends each finished trial to ``path`` at once (flushed, fsync'ed)."""
 
-    def __init__(self, path, *, result_stub: SearchResult, environment: dict):
+    def __init__(self, path, *, result_stub: StudySettings, environment: dict):
         self.path = path
         self.stub = result_stub
         self.environment = environment

@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from lstm_energy.errors import ConfigError
-from lstm_energy.forecast.search import SearchResult, energy_of
+from lstm_energy.forecast.classical import ClassicalResult
+from lstm_energy.forecast.search import SearchResult, TrialResult, energy_of
 from lstm_energy.report.svg import PALETTE, Line, NothingToDraw, legend, xy_plot
 from lstm_energy.report.svg import Series as ChartSeries
 from lstm_energy.report.units import esc, si
@@ -210,8 +211,8 @@ def forecast_chart(
             f'<text class="tick" x="{LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
         )
     if not zoom:
-        for row, (index, label) in enumerate(zip(boundaries, ("validation", "test"))):
-            x = px(years[index])  # labels on their own rows: the validation span can be narrower than its label
+        for row, (boundary, label) in enumerate(zip(boundaries, ("validation", "test"))):
+            x = px(years[boundary])  # labels on their own rows: the validation span can be narrower than its label
             body.append(
                 f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3 3"/>'
                 f'<text class="tick" x="{x + 3:.1f}" y="{top + 13 + 15 * row:.1f}">{label} →</text>'
@@ -779,7 +780,9 @@ def render(result: SearchResult) -> str:
     training = result.preset.training
     first_trial = result.trials[0]
     charts = []
-    shown = [(t, f"lowest validation RMSE of the {family} family") for family, t in best.items()]
+    shown: list[tuple[TrialResult | ClassicalResult, str]] = [
+        (t, f"lowest validation RMSE of the {family} family") for family, t in best.items()
+    ]
     shown += [
         (m, "order chosen by AIC on the training split" if m.aics else "fitted on the training split")
         for m in result.classical

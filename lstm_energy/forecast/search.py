@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ class SearchSpace:
             if not samples_per_family or samples_per_family < 1:
                 raise ConfigError(f"random search needs samples_per_family >= 1; got {samples_per_family!r}")
             rng = np.random.default_rng(seed)
-            chosen = []
+            chosen: list[Candidate] = []
             for family in self.families:
                 grid = self.family_grid(family)
                 picks = rng.choice(len(grid), size=min(samples_per_family, len(grid)), replace=False)
@@ -176,15 +177,15 @@ class TrialResult(PricedForecaster):
     predictions: dict[str, tuple[np.ndarray, np.ndarray]]
     history: TrainHistory
     parameters: int
-    training_energy: object  # lstm_energy.measure.Measurement, one window = the whole training run
-    forecast_energy: object  # lstm_energy.measure.Measurement over predict calls on the test split
+    training_energy: Any  # lstm_energy.measure.Measurement, one window = the whole training run
+    forecast_energy: Any  # lstm_energy.measure.Measurement over predict calls on the test split
     training_work: Work  # FLOPs and bytes of the whole training run (cost models)
     forecast_work: Work  # FLOPs and bytes of one forecast (one window), cost models
-    forecast_energy_b1: object = None  # Measurement of one forecast at batch 1 (one series, one step)
+    forecast_energy_b1: Any = None  # Measurement of one forecast at batch 1 (one series, one step)
     seed: int = 0
     resumed: bool = False  # read back from the records by --resume, not run in this process
     #: the trained Forecaster (kept in this process for the precision axis; None when resumed)
-    model: object = field(default=None, repr=False, compare=False)
+    model: Forecaster | None = field(default=None, repr=False, compare=False)
 
     @property
     def family(self) -> str:
@@ -210,8 +211,8 @@ class PrecisionResult(PricedForecaster):
     trial: TrialResult
     precision: str
     scores: dict[str, SplitScores]
-    forecast_energy: object  # Measurement over predict calls on the test split, in this precision
-    forecast_energy_b1: object  # the same at batch 1
+    forecast_energy: Any  # Measurement over predict calls on the test split, in this precision
+    forecast_energy_b1: Any  # the same at batch 1
     forecast_work: Work  # FLOPs and bytes of one forecast (one window) in this precision, cost models
     test_predictions: tuple[np.ndarray, np.ndarray] | None = None  # (target_index (W,), forecasts (W,))
     resumed: bool = False  # read back from the records by --resume, not measured in this process
@@ -399,7 +400,7 @@ def measure_forecasts(
         )
         measured.append(
             measure(
-                lambda x=x: model.predict_sequence_first(x),
+                partial(model.predict_sequence_first, x),
                 meter,
                 batch=x.shape[1],
                 flops=work.flops,
@@ -470,7 +471,8 @@ def evaluate_precisions(
 
 def baseline_scores(dataset: ForecastDataset):
     """Every baseline the series supports, scored on each split's targets (original units)."""
-    scores, test_predictions = {}, {}
+    scores: dict[str, dict[str, SplitScores]] = {}
+    test_predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, forecast in baseline_forecasts.baselines_for(dataset.series).items():
         scores[name] = {}
         for split in SPLITS:
@@ -571,7 +573,7 @@ def run_search(
 class _Runner:
     """Runs (or takes back from --resume) one candidate with one seed, and reports it."""
 
-    def __init__(self, series, preset, meter, *, impl, hooks, progress):
+    def __init__(self, series, preset, meter, *, impl, hooks, progress) -> None:
         self.series, self.preset, self.meter, self.impl = series, preset, meter, impl
         self.hooks, self.progress = hooks, progress
         self.datasets: dict[int, ForecastDataset] = {}

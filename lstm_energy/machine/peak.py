@@ -138,7 +138,8 @@ class KernelGemmPeak:
 def kernel_gemm_unavailable_reason() -> str | None:
     """Why the kernels' packed GEMM cannot be measured here (not built, or the baseline path); None when it can."""
     try:
-        from lstm_energy.kernels import _vector_math_probe as probe
+        # the compiled module, imported by its full name: mypy reads it as an untyped (stub-less) module
+        import lstm_energy.kernels._vector_math_probe as probe
         from lstm_energy.kernels import isa
     except ImportError as err:
         return f"the Cython kernels are not built ({err}); build them with `pip install -e .`"
@@ -182,7 +183,7 @@ def measure_kernel_gemm(
     reason = kernel_gemm_unavailable_reason()
     if reason:
         raise MachineInfoError(f"cannot measure the kernels' packed GEMM: {reason}")
-    from lstm_energy.kernels import _vector_math_probe as probe  # loaded first, so the limit reaches its OpenMP
+    import lstm_energy.kernels._vector_math_probe as probe  # loaded first, so the limit reaches its OpenMP
     from lstm_energy.kernels import isa
 
     rng = np.random.default_rng(seed)

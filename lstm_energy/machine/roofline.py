@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lstm_energy.machine import bandwidth as bandwidth_module
 from lstm_energy.machine import peak as peak_module
@@ -47,7 +47,7 @@ def compute_roof(sgemm: dict, kernel: dict | None) -> tuple[float, str]:
     return max(candidates, key=lambda candidate: candidate[0])
 
 
-def roofline_points(peaks: list[dict], bandwidths: list[dict], kernel_peaks: list[dict] = ()) -> list[dict]:
+def roofline_points(peaks: list[dict], bandwidths: list[dict], kernel_peaks: Sequence[dict] = ()) -> list[dict]:
     """Per thread count with an sgemm peak and a bandwidth: the compute roof (the faster GEMM, named),
     both GEMM figures, bandwidth GB/s and the ridge in FLOP/byte."""
     by_threads = {b["threads"]: b for b in bandwidths}

@@ -8,16 +8,19 @@ what is missing and how to get it, and a ``caption`` saying exactly what is plot
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from lstm_energy.config import PHASES, PRECISIONS
 from lstm_energy.report.machine_data import Roof, Roofs
-from lstm_energy.report.rows import IMPL_ORDER, Row, several_precisions
+from lstm_energy.report.rows import IMPL_ORDER, ProvenanceRow, Row, several_precisions
 from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
 from lstm_energy.report.units import fixed, si
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -119,7 +122,7 @@ def dropped_note(values, what: str) -> str | None:
     return f"{dropped} of {len(known)} {what} value(s) are 0 J or less and are not drawn (a log scale has no place for them)."
 
 
-def provenance_caption(rows: list[Row]) -> str:
+def provenance_caption(rows: Sequence[ProvenanceRow]) -> str:
     """A caption sentence when the joules drawn are not measured: who made them, so no reader takes a
     difference between points for a measured one. "" when every row is measured."""
     estimated = [r for r in rows if r.provenance == "estimated"]
@@ -139,6 +142,18 @@ def provenance_caption(rows: list[Row]) -> str:
 def _joined(*parts: str | None) -> str | None:
     text = " ".join(p for p in parts if p)
     return text or None
+
+
+def _with_sentence(caption: str, sentence: str) -> str:
+    """``caption`` followed by ``sentence`` (e.g. ``provenance_caption``'s; "" adds nothing)."""
+    return f"{caption} {sentence}" if sentence else caption
+
+
+def _known(value: _T | None) -> _T:
+    """A row's figure that the chart's row filter (``_profile_rows``, or the filter of the chart itself)
+    guarantees is recorded."""
+    assert value is not None, "a chart's row filter let a row without this figure through"
+    return value
 
 
 def _color(index: int) -> str:
@@ -200,7 +215,7 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
             note=unresolved_note(unresolved, len(unresolved), "energy per sequence")
             or "No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.",
         )
-    caption = _joined(caption, provenance_caption(chosen))
+    caption = _with_sentence(caption, provenance_caption(chosen))
     values = [r.joules_per_sequence for r in chosen]
     empty = energy_note(values, "energy per sequence")
     if empty:
@@ -208,7 +223,7 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
     series = []
     with_precision = several_precisions(chosen)
     keys = sorted(
-        {(r.cell, r.phase, r.precision) for r in chosen},
+        {(_known(r.cell), _known(r.phase), r.precision) for r in chosen},
         key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9)),
     )
     cells = sorted({k[0] for k in keys})
@@ -218,9 +233,9 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
         line_style = _PRECISION_RANK.get(precision, 0) if with_precision else phases.index(phase)
         members = [r for r in chosen if (r.cell, r.phase, r.precision) == (cell, phase, precision)]
         points, errors = [], []
-        for h in sorted({r.hidden_size for r in members}):
+        for h in sorted({_known(r.hidden_size) for r in members}):
             group = [r for r in members if r.hidden_size == h]
-            value = statistics.median(r.joules_per_sequence for r in group)
+            value = statistics.median(_known(r.joules_per_sequence) for r in group)
             points.append((h, value, f"{name} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
             errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
         series.append(
@@ -234,7 +249,7 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
                 dash=("", "2 3", "7 4")[line_style % 3],
             )
         )
-    hidden = tuple(sorted({r.hidden_size for r in chosen}))
+    hidden = tuple(sorted({_known(r.hidden_size) for r in chosen}))
     notes = (
         unresolved_note(unresolved, len(chosen) + len(unresolved), "energy per sequence"),
         dropped_note(values, "energy per sequence"),
@@ -262,8 +277,11 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
     title = "Forward vs backward (training) energy per sequence"
     by_config: dict[tuple, dict[str, Row]] = {}
     for r in profile:
-        by_config.setdefault((r.cell, r.impl, r.shape_key(), r.precision), {})[r.phase] = r
-    labels, fwd, bwd, train = [], [], [], []
+        by_config.setdefault((r.cell, r.impl, r.shape_key(), r.precision), {})[_known(r.phase)] = r
+    labels: list[str] = []
+    fwd: list[tuple[float, int, str]] = []
+    bwd: list[tuple[float, int, str]] = []
+    train: list[tuple[float, int, str]] = []
     derived_backward = False
     for (cell, impl, _, precision), phases in sorted(
         by_config.items(), key=lambda kv: (str(kv[0][0]), _shape_order(kv[0][2]), _PRECISION_RANK.get(kv[0][3], 9))
@@ -274,16 +292,16 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
         any_row = next(iter(phases.values()))
         labels.append(f"{cell} {any_row.shape_text}{_precision_suffix(precision, with_precision)}")
         name = f"{labels[row_index]} {impl}"  # tooltips name the shape (and precision): rows differ by them
-        f = phases["forward"].joules_per_sequence
+        f = _known(phases["forward"].joules_per_sequence)
         fwd.append((f, row_index, f"{name} forward: {si(f, 'J')}/sequence"))
         if "train" in phases:
-            t = phases["train"].joules_per_sequence
+            t = _known(phases["train"].joules_per_sequence)
             train.append((t, row_index, f"{name} train (forward+backward): {si(t, 'J')}/sequence"))
         if "backward" in phases:
-            b = phases["backward"].joules_per_sequence
+            b = _known(phases["backward"].joules_per_sequence)
             bwd.append((b, row_index, f"{name} backward (measured alone): {si(b, 'J')}/sequence"))
         elif "train" in phases:
-            b = phases["train"].joules_per_sequence - f
+            b = _known(phases["train"].joules_per_sequence) - f
             derived_backward = True
             bwd.append((b, row_index, f"{name} backward = train − forward: {si(b, 'J')}/sequence"))
     caption = "Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step" + (
@@ -299,7 +317,7 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
                 missing,
             )
         return Figure("fwd-bwd", title, caption, note=missing)
-    caption = _joined(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
+    caption = _with_sentence(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
     values = [p[0] for p in fwd + bwd + train]
     empty = energy_note(values, "forward, backward and train energy per sequence")
     if empty:
@@ -338,7 +356,7 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
     """J per call against FLOPs per call, one colour per implementation, with a fitted line each."""
     with_energy = [r for r in rows if r.flops and r.joules_per_call is not None]
     candidates, unresolved = split_resolved(with_energy)
-    usable = [r for r in candidates if r.joules_per_call > 0]
+    usable = [r for r in candidates if _known(r.joules_per_call) > 0]
     with_precision = several_precisions(usable)
     title = "Energy vs FLOPs, with the fitted J/FLOP"
     caption = (
@@ -354,7 +372,7 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
             note=unresolved_note(unresolved, len(unresolved), "energy per call")
             or "No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.",
         )
-    caption = _joined(caption, provenance_caption(usable or candidates))
+    caption = _with_sentence(caption, provenance_caption(usable or candidates))
     empty = energy_note([r.joules_per_call for r in candidates], "energy per call")
     if empty:
         return Figure("vs-flops", title, caption, note=empty)
@@ -365,19 +383,17 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
     )
     for i, (impl, precision) in enumerate(groups):
         group = [r for r in usable if (r.impl or "callable") == impl and r.precision == precision]
+        flops = [_known(r.flops) for r in group]
+        joules = [_known(r.joules_per_call) for r in group]
         points = [
-            (
-                r.flops,
-                r.joules_per_call,
-                f"{_point_name(r, with_precision)} ({impl}): {si(r.flops, 'FLOP')}, {si(r.joules_per_call, 'J')}/call",
-            )
-            for r in group
+            (x, y, f"{_point_name(r, with_precision)} ({impl}): {si(x, 'FLOP')}, {si(y, 'J')}/call")
+            for r, x, y in zip(group, flops, joules)
         ]
         series_name = f"{impl}{_precision_suffix(precision, with_precision)}"
-        fit = fit_joules_per_flop([r.flops for r in group], [r.joules_per_call for r in group])
+        fit = fit_joules_per_flop(flops, joules)
         if fit:
             slope, intercept = fit
-            xs = np.geomspace(min(r.flops for r in group), max(r.flops for r in group), 40)
+            xs = np.geomspace(min(flops), max(flops), 40)
             lines.append(
                 Line(
                     f"{series_name} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
@@ -454,8 +470,8 @@ def points_above_roof(rows: list[Row], chosen: list[Roof]) -> list[tuple[Row, fl
     """(row, roof height at its intensity) for every row whose GFLOP/s exceeds its roof."""
     above = []
     for r in rows:
-        height = _roof_for(r, chosen).bound_gflops(r.intensity)
-        if r.gflops_per_second > height * (1 + 1e-9):
+        height = _roof_for(r, chosen).bound_gflops(_known(r.intensity))
+        if _known(r.gflops_per_second) > height * (1 + 1e-9):
             above.append((r, height))
     return above
 
@@ -464,7 +480,7 @@ def above_roof_note(above: list[tuple[Row, float]], total: int, with_precision: 
     """A reader-facing note when points lie above the roof (a roof is meant to bound them); None otherwise."""
     if not above:
         return None
-    row, height = max(above, key=lambda pair: pair[0].gflops_per_second / pair[1])
+    row, height = max(above, key=lambda pair: _known(pair[0].gflops_per_second) / pair[1])
     return (
         f"{len(above)} of {total} point(s) lie ABOVE the roof (e.g. {row.name(with_precision=with_precision)}: "
         f"{fixed(row.gflops_per_second, 'GFLOP/s')} where the roof allows {fixed(height, 'GFLOP/s')}). The roofs are "
@@ -486,7 +502,7 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
     caption += _reduced_precision_caption(left_out) + _float64_caption(usable)
     note = None
     chosen = roofs.for_threads({r.threads for r in usable}) if roofs else []
-    if chosen:
+    if roofs and chosen:
         caption += _roofs_caption(chosen, roofs.source)
         recorded = sorted({r.threads for r in usable if r.threads is not None})
         unmatched = [t for t in recorded if t not in {roof.threads for roof in chosen}]
@@ -516,8 +532,8 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
                 impl,
                 [
                     (
-                        r.intensity,
-                        r.gflops_per_second * 1e9,
+                        _known(r.intensity),
+                        _known(r.gflops_per_second) * 1e9,
                         f"{_point_name(r, with_precision)} ({impl}): "
                         f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}",
                     )
@@ -528,9 +544,10 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
             )
         )
     lines = []
+    intensities = [_known(r.intensity) for r in usable]
     for k, roof in enumerate(chosen):
-        lo = min(r.intensity for r in usable) / 4
-        hi = max(max(r.intensity for r in usable) * 4, roof.peak_gflops / roof.bandwidth_gb_per_second * 4)
+        lo = min(intensities) / 4
+        hi = max(max(intensities) * 4, roof.peak_gflops / roof.bandwidth_gb_per_second * 4)
         xs = np.geomspace(lo, hi, 80)
         threads = f"{roof.threads} thread(s): " if roof.threads is not None else ""
         lines.append(
@@ -673,13 +690,13 @@ def implementations(rows: list[Row]) -> Figure:
         return Figure(
             "impls", title, caption, note=unresolved_note(unresolved, len(all_profile), "energy per sequence")
         )
-    caption = _joined(caption, provenance_caption(profile))
+    caption = _with_sentence(caption, provenance_caption(profile))
     empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
     if empty:
         return Figure("impls", title, caption, note=empty)
     with_precision = several_precisions(profile)
     configs = sorted(
-        {(r.cell, r.phase, r.shape_key(), r.precision) for r in profile},
+        {(r.cell, _known(r.phase), r.shape_key(), r.precision) for r in profile},
         key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[3], 9)),
     )
     labels = []
@@ -693,13 +710,8 @@ def implementations(rows: list[Row]) -> Figure:
             match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key(), r.precision) == config]
             if match:
                 r = match[0]
-                points.append(
-                    (
-                        r.joules_per_sequence,
-                        row_index,
-                        f"{labels[row_index]} {impl}: {si(r.joules_per_sequence, 'J')}/sequence",
-                    )
-                )
+                joules = _known(r.joules_per_sequence)
+                points.append((joules, row_index, f"{labels[row_index]} {impl}: {si(joules, 'J')}/sequence"))
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
     notes = (
@@ -727,7 +739,7 @@ def energy_by_precision(rows: list[Row]) -> Figure:
     precisions = [p for p in PRECISIONS if any(r.precision == p for r in forward)]
     if not forward:
         return Figure("precision", title, caption, note=unresolved_note(unresolved, len(all_forward), "energy"))
-    caption = _joined(caption, provenance_caption(forward))
+    caption = _with_sentence(caption, provenance_caption(forward))
     empty = energy_note([r.joules_per_sequence for r in forward], "energy per sequence")
     if empty:
         return Figure("precision", title, caption, note=empty)
@@ -746,8 +758,9 @@ def energy_by_precision(rows: list[Row]) -> Figure:
             match = [r for r in forward if r.precision == precision and (r.cell, r.impl, r.shape_key()) == key]
             if match:
                 r = match[0]
-                text = f"{labels[index]} {precision}: {si(r.joules_per_sequence, 'J')}/sequence"
-                points.append((r.joules_per_sequence, index, text))
+                joules = _known(r.joules_per_sequence)
+                text = f"{labels[index]} {precision}: {si(joules, 'J')}/sequence"
+                points.append((joules, index, text))
                 errors.append(r.joules_per_sequence_ci)
         series.append(Series(precision, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
     notes = (

@@ -18,7 +18,7 @@ def _number(value, unit: str, scale: float = 1.0, digits: int = 3) -> str | None
     return f"{value * scale:.{digits}g} {unit}"
 
 
-def _coefficients_text(coefficients: dict) -> str | None:
+def _coefficients_text(coefficients: object) -> str | None:
     if not isinstance(coefficients, dict) or not coefficients:
         return None
     low = _number(coefficients.get("min_watts_per_vcpu"), "W")
@@ -35,7 +35,7 @@ def _coefficients_text(coefficients: dict) -> str | None:
     return "; ".join(parts) or None
 
 
-def _lower_bound_text(lower_bound: dict) -> str | None:
+def _lower_bound_text(lower_bound: object) -> str | None:
     if not isinstance(lower_bound, dict) or not lower_bound:
         return None
     per_flop = _number(lower_bound.get("joules_per_flop"), "pJ per FLOP", 1e12)

@@ -89,7 +89,8 @@ def roofs_from_profile(profile: dict | None, source: str) -> Roofs | None:
         if isinstance(point, dict) and (roof := _roof_from_point(point, from_machine_command)) is not None
     ]
     if not roofs:  # a hand-written file: {"peak_gflops_per_second": ..., "bandwidth_gb_per_second": ...}
-        flat = profile.get("peaks") if isinstance(profile.get("peaks"), dict) else profile
+        peaks = profile.get("peaks")
+        flat = peaks if isinstance(peaks, dict) else profile
         gflops = _positive(flat.get("peak_gflops_per_second")) or _positive(flat.get("peak_gflops"))
         gbps = _positive(flat.get("bandwidth_gb_per_second"))
         stated = flat.get("peak_source")

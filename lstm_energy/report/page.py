@@ -15,7 +15,7 @@ from importlib import resources
 from lstm_energy.report.charts import Figure
 from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
-from lstm_energy.report.rows import Row, several_precisions
+from lstm_energy.report.rows import ProvenanceRow, Row, several_precisions
 from lstm_energy.report.units import esc
 from lstm_energy.results import LoadProblem
 
@@ -122,7 +122,7 @@ def _meter_identity(meter: dict) -> str:
     return json.dumps({k: meter.get(k) for k in _METER_IDENTITY}, sort_keys=True, default=str)
 
 
-def _meters_by_provenance(rows: list[Row]) -> dict[str, list[dict]]:
+def _meters_by_provenance(rows: Sequence[ProvenanceRow]) -> dict[str, list[dict]]:
     """Provenance -> the distinct meters of its rows (the first describe() of each meter seen)."""
     out: dict[str, list[dict]] = {}
     seen: set[tuple[str, str]] = set()
@@ -135,7 +135,7 @@ def _meters_by_provenance(rows: list[Row]) -> dict[str, list[dict]]:
     return out
 
 
-def provenance_banners(rows: list[Row]) -> str:
+def provenance_banners(rows: Sequence[ProvenanceRow]) -> str:
     """Banners a reader cannot miss: a red one when the energy is not usable (all 0 J, dead counters),
     one per provenance present, plus a MIXED banner when several are. MEASURED counts only the
     measured rows whose counter counted; when there are none, no MEASURED banner is shown.

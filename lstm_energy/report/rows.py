@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lstm_energy.config import IMPLS, PHASES, PRECISIONS
 from lstm_energy.records import arithmetic_intensity, derived_figures
@@ -16,6 +17,15 @@ from lstm_energy.results import finite
 
 #: the order implementations appear in tables and legends
 IMPL_ORDER = IMPLS  # the order implementations are shown in: ours, the reference, the peer
+
+
+class ProvenanceRow(Protocol):
+    """What the provenance banners and captions read of a row: a ``Row``, or any object with these (the
+    forecast page passes one per trial). They read ``suspect``, ``joules_per_sequence`` and
+    ``joules_per_call`` too when present."""
+
+    provenance: str
+    meter: dict
 
 
 @dataclass
@@ -275,7 +285,7 @@ def _merge(rows: list[Row]) -> Row:
         setattr(merged, name, statistics.median(values) if values else None)
     cis = [r.joules_per_sequence_ci for r in rows if r.joules_per_sequence_ci]
     merged.joules_per_sequence_ci = (min(c[0] for c in cis), max(c[1] for c in cis)) if cis else None
-    domains = {}
+    domains: dict[str, list[float]] = {}
     for r in rows:
         for k, v in r.domains_joules_per_call.items():
             domains.setdefault(k, []).append(v)

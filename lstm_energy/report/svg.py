@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lstm_energy.report.units import esc, si
@@ -76,8 +77,8 @@ class Scale:
             first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
             decades = [10.0**e for e in range(first, last + 1)]
             if len(decades) >= 3:
-                step = max(1, len(decades) // 6)
-                return decades[::step]
+                every = max(1, len(decades) // 6)
+                return decades[::every]
             for multiples in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), tuple(range(1, 10))):
                 ticks = [m * 10.0**e for e in range(first - 1, last + 1) for m in multiples]
                 ticks = [t for t in ticks if lo <= t <= hi]
@@ -130,7 +131,7 @@ class Series:
     """One named set of points; ``points`` are (x, y, tooltip) and optional (low, high) error bars on y."""
 
     name: str
-    points: list[tuple[float, float, str]]
+    points: Sequence[tuple[float, float, str]]
     color: str = PALETTE[0]
     shape: str = "circle"
     connect: bool = False
@@ -148,7 +149,7 @@ class Line:
     dash: str = "6 4"
 
 
-def _frame(title: str, body: str, legend: str, height: int = HEIGHT) -> str:
+def _frame(title: str, body: str, legend: str, height: float = HEIGHT) -> str:
     return (
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}">'
@@ -224,7 +225,7 @@ def xy_plot(
     y_unit: str = "",
     x_log: bool = True,
     y_log: bool = True,
-    lines: list[Line] = (),
+    lines: Sequence[Line] = (),
     x_ticks: tuple[float, ...] | None = None,
     height: int = HEIGHT,
     nested_markers: bool = False,
@@ -274,9 +275,9 @@ def xy_plot(
     # nested_markers: earlier series draw larger markers, so coinciding points of several series stay visible
     sizes = {id(s): 4.5 + (2.0 * (len(series) - 1 - i) if nested_markers else 0.0) for i, s in enumerate(series)}
     for s in series:
-        pts = [(x, y, tip) for x, y, tip in s.points if (x > 0 or not x_log) and (y > 0 or not y_log)]
-        if s.connect and len(pts) > 1:
-            path = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y, _ in sorted(pts))
+        shown = [(x, y, tip) for x, y, tip in s.points if (x > 0 or not x_log) and (y > 0 or not y_log)]
+        if s.connect and len(shown) > 1:
+            path = " ".join(f"{_num(xs(x))},{_num(ys(y))}" for x, y, _ in sorted(shown))
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
             body.append(
                 f'<polyline class="series-line" points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8" opacity="0.85"{dash}/>'
@@ -286,7 +287,7 @@ def xy_plot(
                 body.append(
                     f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>'
                 )
-        for x, y, tip in pts:
+        for x, y, tip in shown:
             body.append(marker(s.shape, xs(x), ys(y), s.color, tip, size=sizes[id(s)]))
     body.append("</g>")
     return _frame(title, "".join(body), legend_svg, height=height)

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from lstm_energy.report.rows import UNRESOLVED_TEXT, Row
 from lstm_energy.report.units import esc, fixed, si
 
-# (header, tooltip, value getter, formatter)
-Column = tuple[str, str, Callable[[Row], object], Callable[[object], str]]
+# (header, tooltip, value getter, formatter); a None formatter means the cell's text comes from the row
+# itself (the shape column's ``Row.shape_text``, the CI column's interval), see ``_cell``
+Column = tuple[str, str, Callable[[Row], object], Callable[[object], str] | None]
 
 
 def _text(value) -> str:

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError
@@ -47,6 +47,9 @@ from lstm_energy.sweep.points import (
     resumable_records,
 )
 from lstm_energy.sweep.progress import Progress
+
+if TYPE_CHECKING:  # the meters are imported on the workers, when a task needs one
+    from lstm_energy.meters.base import EnergyMeter
 
 MODES = ("spread", "every-host")
 #: the worker resource a measurement task holds (one per host or CPU package)
@@ -69,7 +72,7 @@ def require_distributed():
 
 
 #: meters opened by this worker process, by name (liveness is checked once per worker, not per task)
-_WORKER_METERS: dict[str, object] = {}
+_WORKER_METERS: dict[str, EnergyMeter] = {}
 
 
 def _worker_name(worker=None):
@@ -81,7 +84,7 @@ def _worker_name(worker=None):
     return worker.name
 
 
-def _worker_meter(name: str):
+def _worker_meter(name: str) -> EnergyMeter:
     from lstm_energy.meters import get_meter
 
     if name not in _WORKER_METERS:
@@ -293,7 +296,9 @@ def run_dask_sweep(
         return _run(opened, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log)
 
 
-def _run(client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log):
+def _run(
+    client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log
+) -> SweepSummary:
     from distributed import wait
 
     from lstm_energy.machine.identity import host_key
@@ -309,7 +314,7 @@ def _run(client, configs, output, mode, meter, protocol, resume, require_measure
             f"{w.host['cpu'].get('microarchitecture') or 'unknown CPU'}, meter {w.meter['name']} ({w.meter['provenance']})\n"
         )
     addresses = [w.address for w in workers]
-    # (task key, config, pinned worker or None)
+    tasks: list[tuple[str, Config, Worker | None]]  # (task key, config, pinned worker or None)
     if mode == "spread":
         done = done_keys(output) if resume else set()
         tasks = [(config_key(c.as_record()), c, None) for c in configs]

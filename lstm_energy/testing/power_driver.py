@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 from lstm_energy.errors import ConfigError
 
@@ -98,6 +99,7 @@ def run_driver(
     while True:
         now = time.monotonic()
         if pid is None:
+            assert watts is not None, "constant power needs watts (the callers pass exactly one of watts and pid)"
             joules = watts * (now - start)
         else:
             try:
@@ -210,13 +212,17 @@ class PowerDriver:
             "--parent-pid",
             str(os.getpid()),
         ]
-        self.command += ["--watts", repr(float(watts))] if watts is not None else ["--pid", str(int(pid))]
+        if watts is not None:
+            self.command += ["--watts", repr(float(watts))]
+        elif pid is not None:  # always, when watts is None (checked above)
+            self.command += ["--pid", str(int(pid))]
         self._process: subprocess.Popen | None = None
         #: the scheduling the driver obtained ("nice -10" or "default"), set by start()
         self.priority: str | None = None
 
     def start(self) -> PowerDriver:
         self._process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None  # stdout=PIPE
         line = self._process.stdout.readline().strip()
         ready, _, self.priority = line.partition(" priority=")
         if ready != READY_LINE:
@@ -245,7 +251,7 @@ class PowerDriver:
     def __enter__(self) -> PowerDriver:
         return self.start()
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         self.stop()
         return False
 
