@@ -64,8 +64,8 @@ def test_a_clock_that_stretches_windows_does_not_refuse_a_live_counter(memory_tm
         clock_watts = window.joules["package-0"] / window.seconds
         meter_watts = window.joules["package-0"] / window.meter_seconds
         assert clock_watts < BUSY_FLOOR_WATTS  # what a check on the injected clock would have refused
-        assert meter_watts == pytest.approx(20.0, rel=0.25)
-        assert window.seconds == pytest.approx(100.0 * window.meter_seconds, rel=0.25)
+        assert meter_watts == pytest.approx(20.0, rel=0.5)  # loose: the driver is a separate process on a shared host
+        assert window.seconds == pytest.approx(100.0 * window.meter_seconds, rel=0.5)
 
 
 def test_a_clock_that_shrinks_windows_cannot_pass_a_counter_below_the_busy_floor(memory_tmp_path):

@@ -63,7 +63,9 @@ def test_perf_counting_at_a_known_power_is_accepted(tmp_path, write_power_pmu):
     events = FakePerfEvents({PKG: 30.0, PSYS: 45.0})
     availability = PerfMeter.probe(root, event_source=events)
     assert availability.available, availability.reason
-    assert "seen counting: package-0 30" in availability.reason  # 30 W within the fake's int rounding
+    seen = re.search(r"seen counting: package-0 (\d+(?:\.\d+)?) W", availability.reason)
+    # 30 W, within the fake's int rounding and the gap between its clock and the meter's read times
+    assert seen is not None and float(seen.group(1)) == pytest.approx(30.0, rel=0.2), availability.reason
     with get_meter("perf", sysfs_root=root, event_source=FakePerfEvents({PKG: 30.0})) as meter:
         assert meter.headline_domains == ("package-0",)
     assert events.closed, "the probe closes the events it opened"
@@ -114,9 +116,10 @@ def test_proof_reports_the_watts_the_counter_advanced_at(tmp_path):
     with PowercapMeter(root=fake.root, background_sampling=False) as meter:
         proof = prove_counting(meter, load=_TimedLoad(fake, "package-0", watts=25.0))
     # the meter's span also holds the two reads around the load, so it is a little longer than 50 ms
-    assert 0.05 <= proof.seconds < 0.1
-    assert proof.watts["package-0"] == pytest.approx(25.0, rel=0.1)
-    assert re.search(r"seen counting: package-0 2\d(\.\d+)? W over \d+ ms of load", proof.describe())
+    # (on a busy host the reads can wait for a core: loose bounds)
+    assert 0.05 <= proof.seconds < 0.5
+    assert proof.watts["package-0"] == pytest.approx(25.0, rel=0.3)
+    assert re.search(r"seen counting: package-0 \d+(\.\d+)? W over \d+ ms of load", proof.describe())
 
 
 def test_a_busy_load_at_milliwatts_is_refused(tmp_path):
@@ -129,12 +132,12 @@ def test_a_busy_load_at_milliwatts_is_refused(tmp_path):
 
 
 def test_the_proof_judges_power_on_the_meters_time_not_on_the_loads_claim(tmp_path):
-    """A load that claims 50 ms at 25 W but returns at once: 1.25 J over the microseconds the meter saw
-    between its reads is kilowatts, whatever the load says it lasted."""
+    """A load that claims 50 ms at 900 W (plausible, were it judged on the load's claim) but returns at
+    once: 45 J over the few milliseconds at most that the meter saw between its reads is kilowatts."""
     fake = build_fake_powercap(tmp_path, "intel-1s")
 
     def instant_load(seconds):
-        fake.advance("package-0", 25.0 * seconds)
+        fake.advance("package-0", 900.0 * seconds)
 
     with PowercapMeter(root=fake.root, background_sampling=False) as meter:
         with pytest.raises(MeterUnavailableError, match="above the 1000 W"):
@@ -213,7 +216,8 @@ def test_msr_counting_register_is_accepted(tmp_path):
     )
     availability = MsrMeter.probe(device=device, cpus={0: 0}, cpuinfo_path=_cpuinfo(tmp_path))
     assert availability.available, availability.reason
-    assert "seen counting: package-0 4" in availability.reason  # 40 W
+    seen = re.search(r"seen counting: package-0 (\d+(?:\.\d+)?) W", availability.reason)
+    assert seen is not None and float(seen.group(1)) == pytest.approx(40.0, rel=0.2), availability.reason
 
 
 # -------------------------------------------------------------------------------------------------- auto
