@@ -80,7 +80,11 @@ def run(args) -> int:
     except (ConfigError, ImportError) as err:  # a flag combination, an unwritable path, Optuna missing
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
-    result, appended, resumed = _run_study(args, preset, strategy)
+    try:
+        result, appended, resumed = _run_study(args, preset, strategy)
+    except ConfigError as err:  # e.g. --resume onto records another meter made
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     path = _write_outputs(args, result, appended, resumed)
     _print_tables(result)
     print(f"wrote {path}")
@@ -118,6 +122,7 @@ def _run_study(args, preset, strategy: str):
     from lstm_energy.forecast.search import SearchHooks, planned_steps, run_search
     from lstm_energy.measure import environment
     from lstm_energy.meters import opened_meter
+    from lstm_energy.sweep.points import check_resume_meter
     from lstm_energy.sweep.progress import Progress
 
     series = load_co2_monthly()
@@ -129,6 +134,7 @@ def _run_study(args, preset, strategy: str):
     )
     with contextlib.ExitStack() as opened:
         meter = opened.enter_context(opened_meter(args.meter))  # argparse checked the name; unusable: exit 1
+        check_resume_meter(resumed.records, args.records, meter, run="forecast study", output_flag="--records")
         print(
             f"forecast: {series.name}, {series.values.size} points; meter {meter.name} ({meter.provenance}); "
             f"preset {preset.name}, {strategy} search"

@@ -251,12 +251,14 @@ class ResumedStudy:
 
     trials: resume key -> recurrent trial (search or repeat); precisions: the chosen trial's resume key
     -> precision -> PrecisionResult; classical: family ("SARIMA", "ETS") -> ClassicalResult;
-    baselines: names of the baselines recorded."""
+    baselines: names of the baselines recorded; records: every record of the series and preset found
+    (for the check that they were made by this run's meter)."""
 
     trials: dict[str, TrialResult] = field(default_factory=dict)
     precisions: dict[str, dict[str, PrecisionResult]] = field(default_factory=dict)
     classical: dict[str, ClassicalResult] = field(default_factory=dict)
     baselines: set[str] = field(default_factory=set)
+    records: list[dict] = field(default_factory=list)
 
 
 def _study_records(path, *, series: str, preset: str) -> list[dict]:
@@ -283,8 +285,8 @@ def load_resumed_study(path, *, series: str, preset: str, seed: int) -> ResumedS
     """Every finished piece of a run of ``series``, ``preset`` and ``seed`` in the records at ``path``:
     recurrent trials, precision evaluations of their chosen trials, classical fits of that seed (those
     written with their predictions) and baselines."""
-    found = ResumedStudy()
     records = _study_records(path, series=series, preset=preset)
+    found = ResumedStudy(records=records)
     for record in records:
         role = (record.get("study") or {}).get("role")
         if record.get("kind") == TRIAL_KIND and role in ("search", "repeat"):

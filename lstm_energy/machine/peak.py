@@ -28,15 +28,31 @@ DEFAULT_REPEATS = 5
 
 
 @dataclass(frozen=True)
-class GemmPeak:
-    """sgemm throughput at one pinned thread count."""
+class _GemmThroughput:
+    """A square float32 GEMM's throughput at one pinned thread count (the fields both peaks share)."""
 
     threads: int
-    threads_pinned: int  # what the BLAS reported inside the limit (must equal threads)
+    threads_pinned: int  # what the pool reported inside the limit (must equal threads)
     n: int
     repeats: int
     best_gflops: float
     median_gflops: float
+
+    def _common_dict(self) -> dict:
+        return {
+            "threads": self.threads,
+            "threads_pinned": self.threads_pinned,
+            "n": self.n,
+            "repeats": self.repeats,
+            "best_gflops": self.best_gflops,
+            "median_gflops": self.median_gflops,
+        }
+
+
+@dataclass(frozen=True)
+class GemmPeak(_GemmThroughput):
+    """sgemm throughput at one pinned thread count (threads_pinned: what the BLAS reported)."""
+
     blas: BlasInfo
 
     @property
@@ -48,12 +64,7 @@ class GemmPeak:
 
     def as_dict(self) -> dict:
         return {
-            "threads": self.threads,
-            "threads_pinned": self.threads_pinned,
-            "n": self.n,
-            "repeats": self.repeats,
-            "best_gflops": self.best_gflops,
-            "median_gflops": self.median_gflops,
+            **self._common_dict(),
             "blas": self.blas.label,
             "blas_library": self.blas.name,
             "blas_core_type": self.blas.architecture,
@@ -102,15 +113,10 @@ def measure_peaks(
 
 
 @dataclass(frozen=True)
-class KernelGemmPeak:
-    """The kernels' own float32 packed GEMM throughput at one OpenMP thread count."""
+class KernelGemmPeak(_GemmThroughput):
+    """The kernels' own float32 packed GEMM throughput at one OpenMP thread count (threads_pinned: the
+    OpenMP pool size inside the limit)."""
 
-    threads: int
-    threads_pinned: int  # the OpenMP pool size inside the limit (must equal threads)
-    n: int
-    repeats: int
-    best_gflops: float
-    median_gflops: float
     isa: str  # the kernels' instruction-set path the product ran on: "avx2" or "avx512"
 
     @property
@@ -124,12 +130,7 @@ class KernelGemmPeak:
 
     def as_dict(self) -> dict:
         return {
-            "threads": self.threads,
-            "threads_pinned": self.threads_pinned,
-            "n": self.n,
-            "repeats": self.repeats,
-            "best_gflops": self.best_gflops,
-            "median_gflops": self.median_gflops,
+            **self._common_dict(),
             "isa": self.isa,
             "source": self.source,
         }

@@ -41,7 +41,7 @@ from lstm_energy.meters.remedies import (
     powercap_permission_fix,
     read_perf_event_paranoid,
 )
-from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
+from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, microjoule_counters
 
 DEFAULT_ROOT = "/sys/class/powercap"
 #: the raw RAPL counter is 32 bits; the kernel's max_energy_range_uj is (2**32 - 1) units
@@ -133,10 +133,9 @@ class PowercapMeter(EnergyMeter):
         self._headline = headline_keys(zones)
         moduli = {key: modulus_uj(zone.max_energy_range_uj) for key, zone in self.zones.items()}
         self.max_power_watts = float(max_power_watts)
-        self._counters = UnwrappedCounters(
+        self._counters = microjoule_counters(
             self._read_raw,
             moduli,
-            range_joules=min(moduli.values()) * 1e-6,
             max_power_watts=self.max_power_watts,
             background_sampling=background_sampling,
             sampler_period_seconds=sampler_period_seconds,

@@ -29,7 +29,7 @@ from lstm_energy.meters.remedies import (
     powercap_permission_fix,
     read_perf_event_paranoid,
 )
-from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, UnwrappedCounters
+from lstm_energy.meters.wraparound import DEFAULT_MAX_POWER_WATTS, microjoule_counters
 
 #: where pyRAPL looks (hard-coded in pyRAPL/device_api.py)
 PYRAPL_CLASS_ROOT = "/sys/class/powercap"
@@ -104,10 +104,9 @@ class PyRaplMeter(EnergyMeter):
             )
         moduli = {key: modulus_uj(ranges[key]) for key in first}
         self.max_power_watts = float(max_power_watts)
-        self._counters = UnwrappedCounters(
+        self._counters = microjoule_counters(
             self._read_raw,
             moduli,
-            range_joules=min(moduli.values()) * 1e-6,
             max_power_watts=self.max_power_watts,
             background_sampling=background_sampling,
             sampler_period_seconds=sampler_period_seconds,

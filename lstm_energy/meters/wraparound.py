@@ -289,3 +289,25 @@ class UnwrappedCounters:
         """Stop the background sampler. Safe to call twice."""
         if self.sampler is not None:
             self.sampler.stop()
+
+
+def microjoule_counters(
+    read_raw: Callable[[], Mapping[str, float]],
+    moduli_uj: Mapping[str, float],
+    *,
+    max_power_watts: float,
+    background_sampling: bool,
+    sampler_period_seconds: float | None,
+    name: str,
+) -> UnwrappedCounters:
+    """UnwrappedCounters over counters that count microjoules (powercap's ``energy_uj``, pyRAPL's reads):
+    the fastest wrap is that of the smallest range."""
+    return UnwrappedCounters(
+        read_raw,
+        moduli_uj,
+        range_joules=min(moduli_uj.values()) * 1e-6,
+        max_power_watts=max_power_watts,
+        background_sampling=background_sampling,
+        sampler_period_seconds=sampler_period_seconds,
+        name=name,
+    )

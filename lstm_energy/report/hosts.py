@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 
 from lstm_energy.report.charts import Figure, _drawn
+from lstm_energy.report.rows import UNRESOLVED_TEXT, unresolved_above_idle
 from lstm_energy.report.svg import MARKERS, PALETTE, Series, dot_plot
 from lstm_energy.report.units import esc, si
 
@@ -98,13 +99,22 @@ def energy_by_microarchitecture(records: list[dict]) -> Figure:
     )
     values: dict[str, dict[str, list[float]]] = {}
     provenance: dict[str, set] = {}
+    unresolved = 0
     for record in _profiles(records):
         value = ((record.get("energy") or {}).get("joules_per_sequence") or {}).get("median")
         if not isinstance(value, (int, float)):
             continue
+        if _unresolved(record, float(value)):  # no figure to plot: the work drew no more than idle
+            unresolved += 1
+            continue
         arch = host_of(record)["microarchitecture"]
         values.setdefault(_config_label(record["config"]), {}).setdefault(arch, []).append(float(value))
         provenance.setdefault(arch, set()).add(str((record.get("energy") or {}).get("provenance")))
+    if unresolved:
+        caption += (
+            f" {unresolved} record(s) whose dynamic energy was {UNRESOLVED_TEXT} (the work drew no more than the "
+            "idle baseline) are left out: lengthen the windows or measure a larger configuration."
+        )
     shared = sorted(label for label, by_arch in values.items() if len(by_arch) >= 2)
     if not shared:
         return Figure(
@@ -144,3 +154,11 @@ def hosts_section(records: list[dict]) -> str:
         f'<figure class="figure" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{fig.svg or ""}{note}'
         f"<figcaption>{esc(fig.caption)}</figcaption></figure></section>"
     )
+
+
+def _unresolved(record: dict, joules_per_sequence: float) -> bool:
+    """Whether a record's dynamic energy is not resolved above idle (rows.unresolved_above_idle's rule)."""
+    block = (record.get("energy") or {}).get("joules_per_sequence") or {}
+    low, high = block.get("ci95_low"), block.get("ci95_high")
+    ci = (float(low), float(high)) if isinstance(low, (int, float)) and isinstance(high, (int, float)) else None
+    return unresolved_above_idle(list(record.get("warnings") or []), joules_per_sequence, ci, suspect=False)

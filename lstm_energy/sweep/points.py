@@ -114,21 +114,26 @@ def done_host_keys(path: str | os.PathLike) -> set[str]:
     }
 
 
-def check_resume_meter(records: list[dict], path: str | os.PathLike, meter) -> None:
-    """ConfigError when the records a sweep resumes (``resumable_records``) were not made by a meter of
-    ``meter``'s name and provenance: one file would then hold, say, estimated and simulated joules as
-    if they were one series. The message says what the file holds and how to go on."""
+def check_resume_meter(
+    records: list[dict], path: str | os.PathLike, meter, *, run: str = "sweep", output_flag: str = "-o"
+) -> None:
+    """ConfigError when the records a run resumes (a sweep's ``resumable_records``, a forecast study's
+    records) were not made by a meter of ``meter``'s name and provenance: one file would then hold, say,
+    estimated and simulated joules as if they were one series. Records without an energy block (none
+    to mix) are passed over. The message says what the file holds and how to go on (``output_flag``:
+    the option naming the file)."""
     held: dict[tuple[str, str], int] = {}
     for record in records:
-        held[energy_source(record)] = held.get(energy_source(record), 0) + 1
+        if (record.get("energy") or {}).get("provenance"):
+            held[energy_source(record)] = held.get(energy_source(record), 0) + 1
     this = (str(meter.provenance), str(meter.name))
     if not held or this in held:
         return
     names = sorted({name for _, name in held})
     raise ConfigError(
-        f"results file {str(path)!r} holds records made by: {energy_sources_text(held)}; this sweep's meter is "
+        f"results file {str(path)!r} holds records made by: {energy_sources_text(held)}; this {run}'s meter is "
         f"{meter.name!r} ({meter.provenance}): resuming would mix them in one file. Resume with "
-        f"--meter {' or --meter '.join(names)}, or write this meter's points to a new -o path"
+        f"--meter {' or --meter '.join(names)}, or write this meter's results to a new {output_flag} path"
     )
 
 

@@ -1,11 +1,19 @@
-"""Fixtures for the forecasting tests: a simulated meter (a test double, never a measurement)."""
+"""Fixtures for the forecasting tests: a simulated meter (a test double, never a measurement); and this
+folder on sys.path for its helper module (forecast_presets), which ``--import-mode=importlib`` does not put
+there (its name is unique to this folder, so it cannot shadow anyone else's)."""
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lstm_energy.meters.base import Availability, EnergyMeter, EnergySample
+
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 
 class FlopChargingMeter(EnergyMeter):

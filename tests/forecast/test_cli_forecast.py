@@ -64,19 +64,12 @@ def test_each_printed_table_names_the_estimator_its_coefficients_and_source_once
 ):
     from dataclasses import replace
 
-    from lstm_energy.cli.forecast_cmd import _print_tables
-    from lstm_energy.forecast.search import Preset, SearchSpace, run_search
-    from lstm_energy.forecast.train import TrainConfig
+    from forecast_presets import tiny_preset
 
-    preset = Preset(
-        name="tiny",
-        space=SearchSpace(families=("RNN",), hidden_sizes=(4,), windows=(12,)),
-        strategy="grid",
-        training=TrainConfig(epochs=1, batch_size=64),
-        forecast_windows=2,
-        forecast_min_window_seconds=0.002,
-        sarima_orders=(((0, 1, 1), (0, 1, 1)),),
-    )
+    from lstm_energy.cli.forecast_cmd import _print_tables
+    from lstm_energy.forecast.search import run_search
+
+    preset = tiny_preset()
     result = run_search(synthetic_series, preset, meter_factory(cpu_watts=1.0), seed=0, impl="numpy")
     estimator = {
         "name": "model",
@@ -95,3 +88,26 @@ def test_each_printed_table_names_the_estimator_its_coefficients_and_source_once
     assert len(headers) == 3  # the trials, the precisions and the classical models
     assert [lines[i + 1] for i in headers] == [described] * 3
     assert lines.count(described) == 3
+
+
+def test_resume_onto_records_another_meter_made_is_refused_before_measuring(tmp_path, capsys):
+    import json
+
+    from lstm_energy.forecast.data import load_co2_monthly
+
+    records = tmp_path / "study.jsonl"
+    estimated = {
+        "schema_version": 1,
+        "kind": "forecast_baseline",
+        "created": "2026-12-08T00:00:00Z",
+        "config": {"series": load_co2_monthly().name, "preset": "quick", "baseline": "naive"},
+        "energy": {"provenance": "estimated", "meter": {"name": "model"}},
+        "warnings": [],
+    }
+    records.write_text(json.dumps(estimated) + "\n")
+    args = ["forecast", "--preset", "quick", "--records", str(records), "--resume", "-o", str(tmp_path / "f.html")]
+    assert main([*args, "--meter", "simulated"]) == 2
+    err = capsys.readouterr().err
+    assert "holds records made by: 1 estimated (meter model)" in err and "--meter model" in err
+    assert records.read_text().count("\n") == 1  # nothing measured, nothing appended
+    assert not (tmp_path / "f.html").exists()

@@ -5,21 +5,12 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from forecast_presets import tiny_preset
 
 from lstm_energy.forecast.records import TrialAppender, load_resumed_study, write_records
-from lstm_energy.forecast.search import Preset, SearchHooks, SearchSpace, run_search
-from lstm_energy.forecast.train import TrainConfig
+from lstm_energy.forecast.search import SearchHooks, run_search
 
-PRESET = Preset(
-    name="resume-tiny",
-    space=SearchSpace(families=("RNN",), hidden_sizes=(4,), windows=(12,)),
-    strategy="grid",
-    training=TrainConfig(epochs=1, batch_size=64),
-    forecast_windows=2,
-    forecast_min_window_seconds=0.002,
-    sarima_orders=(((0, 1, 1), (0, 1, 1)),),
-    repeats=2,
-)
+PRESET = tiny_preset("resume-tiny", repeats=2)
 
 
 class UnreadableMeter:

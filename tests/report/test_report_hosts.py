@@ -71,3 +71,16 @@ def test_configurations_on_one_microarchitecture_only_say_how_to_compare():
     ]
     fig = energy_by_microarchitecture(records)
     assert fig.svg is None and "--every-host" in fig.note
+
+
+def test_an_unresolved_record_is_left_out_of_the_chart_and_counted():
+    records = two_host_records()
+    unresolved = records[-1]  # one Zen 4 record whose work drew no more than idle
+    unresolved["energy"]["joules_per_sequence"]["median"] = -2.5e-7
+    unresolved["warnings"] = ["dynamic energy not resolved above idle: ..."]
+    fig = energy_by_microarchitecture(records)
+    assert fig.svg is not None
+    assert "1 record(s) whose dynamic energy was not resolved above idle" in fig.caption
+    titles = re.findall(r"<title>([^<]* on (?:Ice Lake|Zen 4): [^<]*)</title>", fig.svg)
+    # its configuration is then on one microarchitecture only, so it leaves the chart with its Ice Lake twin
+    assert len(titles) == len(records) - 2 and not any("-" in t.split(": ")[-1] for t in titles)
