@@ -81,3 +81,13 @@ def test_an_unwritable_output_is_refused(tmp_path, capsys, record_factory, jsonl
     code, err = run_report(capsys, results, "-o", blocker / "report.html")
     assert code == 2
     assert_one_line_error(err, "cannot write the report to", "writable directory")
+
+
+def test_the_library_refuses_a_machine_profile_too(tmp_path):
+    from lstm_energy.errors import ResultsSchemaError
+    from lstm_energy.report import build_report
+
+    machine = tmp_path / "machine.json"
+    machine.write_text(json.dumps(MACHINE_PROFILE))
+    with pytest.raises(ResultsSchemaError, match="is a machine profile"):
+        build_report([machine])
