@@ -341,7 +341,9 @@ def load_records(*paths: str | os.PathLike) -> LoadedResults:
     """Load every valid record from sweep ``.jsonl`` files and pytest-benchmark ``.json`` files.
 
     A file that is missing or unreadable, and every corrupt, truncated or invalid line, becomes a
-    LoadProblem naming the file and line; the rest still load.
+    LoadProblem naming the file and line; the rest still load. A file that is one JSON document of
+    another kind (a machine profile, any other object) is no results file at all: ResultsSchemaError,
+    naming what it is.
     """
     if not paths:
         raise ConfigError("load_records needs at least one path, got none; pass RESULTS.jsonl or BENCH.json files")
@@ -380,6 +382,15 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
                 )
             )
             return
+    if whole is not None:
+        foreign = _foreign_document(whole)
+        if foreign is not None:
+            hint = (
+                f"; a machine profile goes to `lstm-energy report --machine {path}`"
+                if foreign == MACHINE_PROFILE
+                else ""
+            )
+            raise ResultsSchemaError(f"{str(path)!r} is {foreign}, not results: {RESULTS_FORMATS}{hint}")
     if isinstance(whole, dict) and "benchmarks" in whole:
         _load_pytest_benchmark(path, whole, loaded)
         return
@@ -401,6 +412,30 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
             )
             continue
         _accept(record, str(path), number, loaded)
+
+
+#: what a results file is, for the error about a file that is not one
+RESULTS_FORMATS = (
+    "results are sweep JSON Lines (`lstm-energy sweep -o`), a JSON list of records, "
+    "or pytest-benchmark JSON (`pytest --benchmark-json`)"
+)
+MACHINE_PROFILE = "a machine profile (`lstm-energy machine --json` output)"
+
+
+def _foreign_document(document) -> str | None:
+    """What a file that parses as one JSON document is when it is not results; None when it is (a list of
+    records, one record, a pytest-benchmark document). Read line by line, such a file would only give
+    "corrupt line" problems, so the loader refuses it whole instead."""
+    if isinstance(document, list):
+        return None  # a list of records: each is checked as it is accepted
+    if not isinstance(document, dict):
+        return f"a single JSON {type(document).__name__} value"
+    if "benchmarks" in document or "schema_version" in document or "kind" in document:
+        return None
+    if "fingerprint" in document and ("peak_gflops" in document or "roofline" in document):
+        return MACHINE_PROFILE
+    keys = ", ".join(sorted(str(k) for k in document)[:6]) or "none"
+    return f"a JSON object that is neither a results record nor a pytest-benchmark document (its keys: {keys})"
 
 
 def _accept(record, path: str, line: int | None, loaded: LoadedResults, item: str = "") -> None:

@@ -70,7 +70,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from lstm_energy.errors import ConfigError
+    from lstm_energy.errors import ConfigError, ResultsSchemaError
     from lstm_energy.forecast.search import PRESETS
 
     preset = PRESETS[args.preset]
@@ -82,7 +82,7 @@ def run(args) -> int:
         return 2
     try:
         result, appended, resumed = _run_study(args, preset, strategy)
-    except ConfigError as err:  # e.g. --resume onto records another meter made
+    except (ConfigError, ResultsSchemaError) as err:  # --resume onto another meter's records or a non-results file
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     path = _write_outputs(args, result, appended, resumed)

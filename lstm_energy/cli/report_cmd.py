@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from lstm_energy.errors import ConfigError
+from lstm_energy.errors import ConfigError, ResultsSchemaError
 
 NAME = "report"
 HELP = "write a self-contained HTML report from results files"
@@ -50,10 +50,9 @@ def _load_machine(path: str | None, parser_error) -> dict | None:
 
 
 def usage_problem(args) -> str | None:
-    """The first reason the command cannot run as asked (missing or non-results inputs, a directory as the
+    """The first reason the command cannot run as asked (missing inputs, a directory as the
     output); None when it can."""
     from lstm_energy.report import output_problem
-    from lstm_energy.report.inputs import not_results_reason
 
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
@@ -61,10 +60,6 @@ def usage_problem(args) -> str | None:
             f"no such results file(s): {', '.join(missing)}; pass files written by `lstm-energy sweep -o` "
             "or `pytest --benchmark-json`"
         )
-    for path in args.inputs:
-        reason = not_results_reason(path)
-        if reason:
-            return reason
     return output_problem(args.output)
 
 
@@ -87,7 +82,7 @@ def run(args) -> int:
             title=args.title,
             use_cached_machine=True,
         )
-    except ConfigError as err:  # the output cannot be written: bad usage
+    except (ConfigError, ResultsSchemaError) as err:  # an input that is not results, an unwritable output
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     for skipped in info.problems:

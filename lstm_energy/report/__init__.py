@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lstm_energy.errors import ConfigError, ResultsSchemaError
+from lstm_energy.errors import ConfigError
 from lstm_energy.results import LoadProblem, load_records
 
 
@@ -51,7 +51,6 @@ def build_report(
     from lstm_energy.report.tables import summary_tables
 
     paths = list(paths)
-    _refuse_non_results(paths)
     loaded = load_records(*paths)
     rows = build_rows(loaded.records)
     roofs = roofs_from_profile(machine, machine_source) if machine is not None else None
@@ -83,17 +82,6 @@ def output_problem(output: str | os.PathLike) -> str | None:
     if text.endswith(("/", os.sep)) or Path(text).is_dir():
         return f"the report path {text!r} is a directory; give a file name, e.g. {os.path.join(text, 'report.html')!r}"
     return None
-
-
-def _refuse_non_results(paths: list) -> None:
-    """ResultsSchemaError for a file that is one JSON document of another kind (a machine profile, ...):
-    loaded line by line it would only fill the page with "corrupt line" notes (report.inputs)."""
-    from lstm_energy.report.inputs import not_results_reason
-
-    for path in paths:
-        reason = not_results_reason(path) if Path(path).is_file() else None
-        if reason:
-            raise ResultsSchemaError(reason)
 
 
 def write_report(paths, output: str | os.PathLike, **options) -> ReportInfo:

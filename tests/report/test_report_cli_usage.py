@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lstm_energy.cli import main
-from lstm_energy.report.inputs import not_results_reason
+from lstm_energy.results import load_records
 
 MACHINE_PROFILE = {
     "schema": 2,
@@ -36,7 +36,7 @@ def test_a_machine_profile_is_refused_with_what_it_is_and_what_report_takes(tmp_
     out = tmp_path / "r.html"
     code, err = run_report(capsys, machine, "-o", out)
     assert code == 2 and not out.exists()
-    assert_one_line_error(err, "is a machine profile", "sweep results", "pytest-benchmark", f"--machine {machine}")
+    assert_one_line_error(err, "is a machine profile", "sweep JSON Lines", "pytest-benchmark", f"--machine {machine}")
     assert "corrupt line" not in err
 
 
@@ -52,18 +52,21 @@ def test_other_json_documents_are_refused(tmp_path, capsys, document, what):
     path.write_text(json.dumps(document))
     code, err = run_report(capsys, path, "-o", tmp_path / "r.html")
     assert code == 2
-    assert_one_line_error(err, what, "`lstm-energy report` takes sweep results")
+    assert_one_line_error(err, what, "results are sweep JSON Lines", "pytest-benchmark JSON")
 
 
 def test_results_files_pass_the_check(tmp_path, record_factory, jsonl_writer, benchmark_writer):
+    """One record on one line, a damaged JSON Lines file, a JSON list and a pytest-benchmark document are
+    results (the damaged line is a problem, not a refusal); a missing file is a problem too."""
     record = record_factory()
     one_line = jsonl_writer(tmp_path / "one.jsonl", [record])
     damaged = jsonl_writer(tmp_path / "damaged.jsonl", [record], extra_lines=["garbage\n"])
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([record]))
     bench = benchmark_writer(tmp_path / "bench.json", [record])
-    for path in (one_line, damaged, listed, bench, tmp_path / "missing.jsonl"):
-        assert not_results_reason(path) is None, path
+    for path in (one_line, damaged, listed, bench):
+        assert len(load_records(path).records) == 1, path
+    assert len(load_records(tmp_path / "missing.jsonl").problems) == 1
 
 
 @pytest.mark.parametrize("output", ["{tmp}", "{tmp}/"])
@@ -91,3 +94,24 @@ def test_the_library_refuses_a_machine_profile_too(tmp_path):
     machine.write_text(json.dumps(MACHINE_PROFILE))
     with pytest.raises(ResultsSchemaError, match="is a machine profile"):
         build_report([machine])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "{profile}", "{profile}"],
+        ["sweep", "--preset", "quick", "--meter", "simulated", "--resume", "-o", "{profile}"],
+        ["forecast", "--preset", "quick", "--meter", "simulated", "--resume", "--records", "{profile}"],
+    ],
+    ids=["compare", "sweep-resume", "forecast-resume"],
+)
+def test_every_reader_of_results_refuses_a_machine_profile_and_leaves_it_alone(tmp_path, capsys, command):
+    machine = tmp_path / "machine.json"
+    machine.write_text(json.dumps(MACHINE_PROFILE, indent=1))
+    before = machine.read_text()
+    code = main([part.format(profile=machine) for part in command])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    last = err.splitlines()[-1]  # a sweep states what it is about to do first
+    assert last.startswith("ERROR: ") and "is a machine profile" in last and "not results" in last, err
+    assert machine.read_text() == before

@@ -223,3 +223,26 @@ def test_load_dataframe_has_no_config_object_column_beside_the_flat_ones(tmp_pat
     assert "config.cell" in df.columns and "config" not in df.columns
     nested = [c for c in df.columns if df[c].map(lambda v: isinstance(v, dict)).any()]
     assert nested == []
+
+
+MACHINE_PROFILE = {"schema": 2, "fingerprint": "1193fba2a065c394", "peak_gflops": [{"threads": 1, "best_gflops": 1.0}]}
+
+
+@pytest.mark.parametrize(
+    "document, what",
+    [
+        (MACHINE_PROFILE, r"is a machine profile \(`lstm-energy machine --json` output\)"),
+        ({"static_watts": 7.4}, r"neither a results record nor a pytest-benchmark document \(its keys: static_watts\)"),
+        (3, "a single JSON int value"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_file_that_is_one_json_document_of_another_kind_is_refused_whole(tmp_path, document, what, suffix):
+    """Not a file of corrupt lines: the loader says what the file is and what results are, for every reader."""
+    path = tmp_path / f"other{suffix}"
+    path.write_text(json.dumps(document, indent=1))
+    with pytest.raises(ResultsSchemaError, match=f"{what}, not results: results are sweep JSON Lines") as refused:
+        load_records(path)
+    assert ("report --machine" in str(refused.value)) == (document is MACHINE_PROFILE)
+    with pytest.raises(ResultsSchemaError, match="not results"):
+        load_dataframe(path)
