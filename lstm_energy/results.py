@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_energy import output_paths
 from lstm_energy.config import RECORD_KEYS
 from lstm_energy.errors import ArgumentTypeError, ConfigError, ResultsSchemaError
 from lstm_energy.meters.base import PROVENANCES
@@ -220,39 +221,13 @@ def describe_energy_source(provenance: str, meter: Mapping) -> str:
 
 
 def check_writable(path: str | os.PathLike, flag: str) -> None:
-    """ConfigError, in one line, when a file cannot be created or appended at ``path`` (given as ``flag``,
-    e.g. "-o"); found by trying: permissions alone do not tell (root, read-only mounts, /proc). A file
-    made only for the try is removed again; missing parent directories are created, as the writers do."""
-    target = Path(path)
-    existed = target.exists()
-    make_parent(target, flag)
-    try:
-        with open(target, "a", encoding="utf-8"):
-            pass
-    except OSError as err:
-        raise _unwritable(target, flag, err) from None
-    if not existed:
-        target.unlink(missing_ok=True)
+    """ConfigError, in one line, when a results file cannot be created or appended at ``path`` (given as
+    ``flag``, e.g. "-o"), before a run spends minutes measuring (lstm_energy.output_paths)."""
+    output_paths.check_writable_file(path, flag, _choose_writable(flag))
 
 
-def make_parent(path: Path, flag: str) -> None:
-    """Create ``path``'s missing parent directories; ConfigError when a file stands where one must be."""
-    existing = next((p for p in path.parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ConfigError(
-            f"cannot write {flag} {str(path)!r}: {str(existing)!r} is a file, not a directory; "
-            f"choose a writable path for {flag}"
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _unwritable(path, flag, err) from None
-
-
-def _unwritable(path: Path, flag: str, err: OSError) -> ConfigError:
-    reason = err.strerror or str(err)
-    where = f" ({err.filename})" if err.filename and str(err.filename) != str(path) else ""
-    return ConfigError(f"cannot write {flag} {str(path)!r}: {reason}{where}; choose a writable path for {flag}")
+def _choose_writable(flag: str) -> str:
+    return f"choose a writable path for {flag}"
 
 
 class ResultsWriter:
@@ -267,12 +242,14 @@ class ResultsWriter:
     def __init__(self, path: str | os.PathLike, *, validate: bool = True):
         self.path = Path(path)
         self.validate = validate
-        make_parent(self.path, "results file")
+        output_paths.make_parent(self.path, "results file", _choose_writable("the results file"))
         try:
             needs_newline = self.path.exists() and self.path.stat().st_size > 0 and not _ends_with_newline(self.path)
             self._file = open(self.path, "a", encoding="utf-8")
         except OSError as err:  # an unwritable path is a usage error, said in one line
-            raise _unwritable(self.path, "results file", err) from None
+            raise output_paths.unwritable(
+                self.path, "results file", err, _choose_writable("the results file")
+            ) from None
         if needs_newline:
             self._file.write("\n")
             self._file.flush()

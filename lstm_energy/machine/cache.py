@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from lstm_energy.errors import ConfigError
+from lstm_energy import output_paths
 
 #: 1: first version (machine, peak_gflops, bandwidth, roofline).
 #: 2: kernel_gemm_gflops (the kernels' own packed GEMM) and kernel_gemm_unavailable; roofline points
@@ -51,23 +51,14 @@ def load_profile(
     return profile if usable else None
 
 
-def _unwritable(directory: Path, err: OSError) -> ConfigError:
-    return ConfigError(
-        f"cannot write the machine profile under {str(directory)!r}: {err.strerror or err}; pass a writable"
-        " directory with --cache-dir (or set XDG_CACHE_HOME)"
-    )
+#: what the machine cache says when it cannot write (lstm_energy.output_paths)
+_PROFILE_UNDER = "the machine profile under"
+_CHOOSE_CACHE = "pass a writable directory with --cache-dir (or set XDG_CACHE_HOME)"
 
 
 def ensure_writable_directory(directory: str | os.PathLike) -> Path:
     """``directory``, created when missing; ConfigError saying how to choose another when it cannot be written."""
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _unwritable(directory, err) from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise _unwritable(directory, PermissionError(13, "permission denied"))
-    return directory
+    return output_paths.ensure_writable_directory(directory, _PROFILE_UNDER, _CHOOSE_CACHE)
 
 
 def save_profile(profile: dict, directory: str | os.PathLike | None = None) -> Path:
@@ -82,5 +73,5 @@ def save_profile(profile: dict, directory: str | os.PathLike | None = None) -> P
             tmp.write("\n")
         os.replace(tmp.name, path)
     except OSError as err:
-        raise _unwritable(path.parent, err) from None
+        raise output_paths.unwritable(path.parent, _PROFILE_UNDER, err, _CHOOSE_CACHE) from None
     return path

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_energy import output_paths
 from lstm_energy.errors import ConfigError
 from lstm_energy.results import LoadProblem, load_records
 
@@ -92,14 +93,7 @@ def write_report(paths, output: str | os.PathLike, **options) -> ReportInfo:
     if problem:
         raise ConfigError(problem)
     html, info = build_report(paths, **options)
-    output = Path(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(html, encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(
-            f"cannot write the report to {str(output)!r}: {err.strerror or err}; pass -o a path in a writable "
-            "directory, e.g. reports/NAME.html"
-        ) from None
-    info.path = output
+    info.path = output_paths.write_text_file(
+        output, html, "the report to", "pass -o a path in a writable directory, e.g. reports/NAME.html"
+    )
     return info
