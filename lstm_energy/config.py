@@ -118,6 +118,15 @@ def _not_a_dtype(value) -> ArgumentTypeError:
     )
 
 
+def flag(name: str, value) -> bool:
+    """``value`` as a bool when it is one (Python or NumPy bool, or the ints 0 and 1, as torch takes them);
+    ArgumentTypeError otherwise: a float or a string here is an argument in the wrong place."""
+    numpy_bool = getattr(value, "shape", None) == () and getattr(getattr(value, "dtype", None), "kind", "") == "b"
+    if isinstance(value, bool) or numpy_bool or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be True or False, got {value!r}; pass {name}=True or {name}=False")
+
+
 def positive_int(name: str, value) -> int:
     """``value`` as an int >= 1 (NumPy integers accepted). ArgumentTypeError for a bool, float, string
     or other non-integer; ConfigError for an integer below 1."""

@@ -1,12 +1,14 @@
 """LSTM, GRU and RNN layers with ``torch.nn.LSTM/GRU/RNN`` semantics, on the Cython or NumPy engine.
 
-    m = LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-             bidirectional=False, dtype=np.float32, seed=None, impl="cython")
+    m = LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+             bidirectional=False, proj_size=0, device=None, dtype=np.float32, *, seed=None, impl="cython")
     y, (h_n, c_n) = m.forward(x, (h0, c0))      # x: (T, B, D); y: (T, B, dirs*H); h_n: (L*dirs, B, H)
     dx, (dh0, dc0) = m.backward(dy, (dh_n, dc_n))
     m.grads                                      # {name: array} named like m.state_dict()
 
-Parameters use PyTorch's names, shapes, gate order (LSTM i|f|g|o, GRU r|z|n) and default
+Arguments come in torch's order (RNN: nonlinearity fourth), so a positional call means what it means to
+torch; ``dropout``, ``proj_size`` and ``device`` take only their no-op values (0.0, 0, None/"cpu"), anything
+else is a ConfigError saying so. Parameters use PyTorch's names, shapes, gate order (LSTM i|f|g|o, GRU r|z|n) and default
 initialisation U(−1/√H, 1/√H), so weights move either way with ``state_dict``/``load_state_dict``.
 ``impl`` picks the engine: "cython" (``lstm_energy.kernels``) or "numpy" (``lstm_energy.reference``);
 an unavailable engine raises ``EngineUnavailableError``, there is no silent fallback.
@@ -74,16 +76,32 @@ class RNN(RecurrentLayer):
         nonlinearity="tanh",
         bias=True,
         batch_first=False,
+        dropout=0.0,
         bidirectional=False,
+        device=None,
         dtype=np.float32,
+        *,
         seed=None,
         impl="cython",
     ):
+        """Arguments in ``torch.nn.RNN``'s order (nonlinearity fourth; no proj_size, as in torch)."""
         check_choice(
             "nonlinearity", nonlinearity, NONLINEARITIES, "the RNN's activation: pass nonlinearity='tanh' or 'relu'"
         )
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, dtype, seed, impl)
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            device=device,
+            dtype=dtype,
+            seed=seed,
+            impl=impl,
+        )
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"

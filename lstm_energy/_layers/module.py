@@ -17,7 +17,7 @@ from lstm_energy._layers.buffers import BufferCache, ShapeBuffers
 from lstm_energy._layers.checks import as_numpy, kernel_ready, require_dtype, require_shape
 from lstm_energy._layers.engines import load_engine
 from lstm_energy._layers.parameters import KINDS, checked_state_dict, init_parameters, parameter_name, parameter_shapes
-from lstm_energy.config import PRECISIONS, check_choice, dtype_name, positive_int
+from lstm_energy.config import PRECISIONS, check_choice, dtype_name, flag, positive_int
 from lstm_energy.errors import ArgumentTypeError, ConfigError, ShapeError, StateError
 
 #: the forward workspace's packed weights (lstm_energy._layers.workspaces), kept per layer in eval mode
@@ -54,6 +54,21 @@ class ForwardContext:
     B: int
 
 
+def _refuse_unsupported_torch_options(dropout, proj_size, device) -> None:
+    """ConfigError for torch options the layers do not implement, at anything but their no-op values."""
+    if dropout != 0:
+        raise ConfigError(
+            f"dropout={dropout!r}: dropout between layers is not implemented (the kernels compute the layers "
+            "exactly); pass dropout=0.0, or apply dropout to each layer's output yourself with one-layer modules"
+        )
+    if proj_size != 0:
+        raise ConfigError(
+            f"proj_size={proj_size!r}: LSTM projections (torch's weight_hr_l*) are not implemented; pass proj_size=0"
+        )
+    if device is not None and str(device) != "cpu":
+        raise ConfigError(f"device={device!r}: the kernels run on the CPU only; pass device=None or 'cpu'")
+
+
 class RecurrentLayer:
     """Base of LSTM, GRU and RNN (``torch.nn.RNNBase`` semantics; see ``lstm_energy.layers``)."""
 
@@ -68,17 +83,24 @@ class RecurrentLayer:
         num_layers=1,
         bias=True,
         batch_first=False,
+        dropout=0.0,
         bidirectional=False,
+        proj_size=0,
+        device=None,
         dtype=np.float32,
+        *,
         seed=None,
         impl="cython",
     ) -> None:
+        """Arguments in ``torch.nn.LSTM``'s order, so a positional call means what it means to torch;
+        ``dropout``, ``proj_size`` and ``device`` are there for that and take only their no-op values."""
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.num_layers = positive_int("num_layers", num_layers)
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
-        self.bidirectional = bool(bidirectional)
+        self.bias = flag("bias", bias)
+        self.batch_first = flag("batch_first", batch_first)
+        self.bidirectional = flag("bidirectional", bidirectional)
+        _refuse_unsupported_torch_options(dropout, proj_size, device)
         self.directions = 2 if self.bidirectional else 1
         self.dtype = np.dtype(dtype_name(dtype))
         self.impl = impl
@@ -223,7 +245,7 @@ class RecurrentLayer:
         if direct_output:
             y_out = layer_input
         elif self.batch_first:
-            y_out = np.ascontiguousarray(layer_input.transpose(1, 0, 2))
+            y_out = layer_input.transpose(1, 0, 2).copy()  # a copy even when B or T is 1 (then the view is contiguous)
         else:
             y_out = layer_input.copy()
         return y_out, self._public_states(states_n)
@@ -372,7 +394,8 @@ class RecurrentLayer:
                 )
             upstream = dx
 
-        dx_out = np.ascontiguousarray(upstream.transpose(1, 0, 2)) if self.batch_first else upstream
+        # batch_first: dx was the layer's buffer, so the caller gets a copy (even when B or T is 1)
+        dx_out = upstream.transpose(1, 0, 2).copy() if self.batch_first else upstream
         return dx_out, self._public_states(dstates0)
 
     # ------------------------------------------------------------------ checks at the boundary

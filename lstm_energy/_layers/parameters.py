@@ -62,6 +62,12 @@ def checked_state_dict(given: Mapping, shapes: Mapping[str, tuple], dtype: np.dt
         raise ArgumentTypeError(f"state_dict must be a mapping of name -> array, got {type(given).__name__}")
     missing = [k for k in shapes if k not in given]
     unexpected = [k for k in given if k not in shapes]
+    if any(str(k).startswith("weight_hr_l") for k in unexpected):
+        raise ShapeError(
+            f"state_dict has LSTM projection weights {[k for k in unexpected if str(k).startswith('weight_hr_l')]} "
+            "(a torch module made with proj_size > 0): projections are not implemented here; load a module "
+            "made with proj_size=0"
+        )
     if missing or unexpected:
         raise ShapeError(
             f"state_dict keys do not match this layer: missing {missing}, unexpected {unexpected}; "

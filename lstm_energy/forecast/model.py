@@ -77,8 +77,9 @@ class ModelConfig:
 def build_recurrent_layer(config: ModelConfig, *, dtype, seed: int, impl: str):
     """The layer from ``lstm_energy.layers`` for this configuration, on one input feature."""
     from lstm_energy import layers
+    from lstm_energy._layers.module import RecurrentLayer
 
-    cls = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.RNN}[config.cell]
+    cls: type[RecurrentLayer] = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.RNN}[config.cell]
     return cls(
         1,
         config.hidden_size,

@@ -45,10 +45,12 @@ def test_a_new_shape_gets_its_own_buffers_and_old_shapes_are_evicted():
 @pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("training", [True, False])
-def test_returned_arrays_are_fresh_and_survive_the_next_call(impl, cls, batch_first, training):
+@pytest.mark.parametrize("steps, batch", [(T, B), (T, 1), (1, B)], ids=["T-B", "B1", "T1"])
+def test_returned_arrays_are_fresh_and_survive_the_next_call(impl, cls, batch_first, training, steps, batch):
+    """B = 1 or T = 1 included: a transpose of a buffer is already contiguous then, so only a copy is fresh."""
     m = cls(D, H, num_layers=2, batch_first=batch_first, seed=1, impl=impl).train(training)
     rng = np.random.default_rng(5)
-    shape = (B, T, D) if batch_first else (T, B, D)
+    shape = (batch, steps, D) if batch_first else (steps, batch, D)
     x1, x2 = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
     y1, s1 = m.forward(x1)
     kept_y, kept_s = y1.copy(), np.copy(s1)

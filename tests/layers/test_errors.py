@@ -246,3 +246,21 @@ def test_nan_in_the_input_propagates_to_later_steps(cls):
     assert np.isfinite(y[0]).all()
     assert np.isnan(y[1:, 0]).all()  # the poisoned sequence stays NaN after the bad step
     assert np.isfinite(y[:, 1:]).all()  # other sequences in the batch are untouched
+
+
+@pytest.mark.parametrize("name", ["bias", "batch_first", "bidirectional"])
+@pytest.mark.parametrize("value", [0.2, "yes", 2, None])
+def test_a_flag_takes_only_a_bool(name, value):
+    """A float here is usually torch's dropout one place off: refused, not read as True."""
+    with pytest.raises(ArgumentTypeError, match=f"{name} must be True or False, got {re.escape(repr(value))}"):
+        layer(**{name: value})
+
+
+@pytest.mark.parametrize("value", [True, False, 1, 0, np.True_, np.bool_(False)])
+def test_a_flag_takes_python_and_numpy_bools_and_0_or_1(value):
+    assert layer(bidirectional=value).bidirectional is bool(value)
+
+
+def test_seed_and_impl_are_keywords_only():
+    with pytest.raises(TypeError):
+        LSTM(D, H, 1, True, False, 0.0, False, 0, None, np.float32, 0)

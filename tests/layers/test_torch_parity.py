@@ -129,3 +129,43 @@ def test_nan_in_the_input_propagates_like_torch(impl, cell):
     assert np.isnan(y).any() and not np.isnan(y).all()
     for f, f_t in zip(finals if cell == "lstm" else (finals,), finals_t if cell == "lstm" else (finals_t,)):
         np.testing.assert_array_equal(np.isnan(f), np.isnan(f_t.detach().numpy()))
+
+
+TORCH_POSITIONAL_CALLS = [
+    # (our class, torch class, the positional arguments torch documents, up to dtype)
+    (LSTM, "LSTM", (4, 8, 2, True, True, 0.0, True, 0)),
+    (GRU, "GRU", (4, 8, 2, False, True, 0.0, True)),
+    (RNN, "RNN", (4, 8, 2, "relu", True, False, 0.0, True)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, args", TORCH_POSITIONAL_CALLS, ids=["lstm", "gru", "rnn"])
+def test_a_positional_call_means_what_it_means_to_torch(ours, theirs, args):
+    """Arguments come in torch's order: the same call builds the same module (its state_dict loads both ways)."""
+    m, t = ours(*args), getattr(torch.nn, theirs)(*args)
+    assert (m.num_layers, m.bias, m.batch_first, m.bidirectional) == (
+        t.num_layers,
+        t.bias,
+        t.batch_first,
+        t.bidirectional,
+    )
+    assert {k: v.shape for k, v in m.state_dict().items()} == {k: tuple(v.shape) for k, v in t.state_dict().items()}
+    t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
+
+
+def test_torch_options_at_their_no_op_values_are_accepted_and_others_refused_saying_why():
+    from lstm_energy.errors import ConfigError, ShapeError
+
+    LSTM(4, 8, dropout=0.0, proj_size=0, device="cpu")
+    LSTM(4, 8, device=torch.device("cpu"))
+    for kwargs, fragment in [
+        ({"dropout": 0.2}, "dropout between layers is not implemented"),
+        ({"proj_size": 3}, "projections .* are not implemented"),
+        ({"device": "cuda"}, "the kernels run on the CPU only"),
+    ]:
+        with pytest.raises(ConfigError, match=fragment):
+            LSTM(4, 8, **kwargs)
+    with pytest.raises(ShapeError, match="proj_size > 0.*load a module made with proj_size=0"):
+        LSTM(4, 8).load_state_dict(torch.nn.LSTM(4, 8, proj_size=3).state_dict())
+    with pytest.raises(TypeError, match="proj_size"):
+        RNN(4, 8, proj_size=0)  # torch's RNN has none either
