@@ -48,7 +48,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted search: trials already in --records are taken from there, not run again",
+        help="continue an interrupted study: every finished piece in --records (trials, precision evaluations, "
+        "classical fits, baselines) is taken from there, not run again",
     )
     add_meter_argument(parser, "it prices every training run and forecast")
     parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and search (default: 0)")
