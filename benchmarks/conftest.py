@@ -423,18 +423,34 @@ def timer(request, benchmark):
     """A Timer over ``energy`` when lstm_energy's pytest plugin is loaded and its meter opens, else ``benchmark``.
 
     Never silent: extra_info["timer"] says which one ran and, when energy could not be measured,
-    extra_info["energy_unavailable"] says why (a warning says it too).
+    extra_info["energy_unavailable"] says why (a warning says it too). Falling back to timing only is
+    for the default meter (``--energy-meter`` not given, or ``auto``): a meter named on the command
+    line that cannot open ends the run with a one-line usage error, as ``lstm-energy profile --meter``
+    does. The meter is opened only when the benchmark is timed (not under --benchmark-disable or xdist).
     """
     from lstm_energy.errors import LstmEnergyError
 
     try:
-        timer = Timer("energy", request.getfixturevalue("energy"), benchmark)
+        energy = request.getfixturevalue("energy")
     except pytest.FixtureLookupError:
         benchmark.extra_info["energy_unavailable"] = "lstm_energy.pytest_plugin is not loaded (-p no:lstm_energy?)"
         timer = Timer("benchmark", benchmark, benchmark)
-    except LstmEnergyError as err:
-        benchmark.extra_info["energy_unavailable"] = str(err)
-        warnings.warn(f"timing without energy: the energy meter did not open: {err}", stacklevel=1)
-        timer = Timer("benchmark", benchmark, benchmark)
+    else:
+        timer = Timer("energy", energy, benchmark)
+        if not benchmark.disabled:
+            try:
+                energy.open_meter()
+            except LstmEnergyError as err:
+                named = request.config.getoption("--energy-meter", default=None)
+                if named not in (None, "auto"):
+                    reason = " ".join(str(err).split())
+                    benchmark.skipped = True  # not timed: the run ends here (no "fixture was not used" warning)
+                    pytest.exit(
+                        f"--energy-meter {named}: the meter did not open: {reason}",
+                        returncode=pytest.ExitCode.USAGE_ERROR,
+                    )
+                benchmark.extra_info["energy_unavailable"] = str(err)
+                warnings.warn(f"timing without energy: the energy meter did not open: {err}", stacklevel=1)
+                timer = Timer("benchmark", benchmark, benchmark)
     benchmark.extra_info["timer"] = timer.name
     return timer

@@ -40,6 +40,9 @@ from lstm_energy.records import (
 # where records are built; they are imported here, and stay importable from here. PROVENANCES (what
 # produced a record's energy) is defined once, by the meter interface that declares it, and checked here.
 
+#: key of a pytest-benchmark benchmark's extra_info where the pytest plugin says why the `energy` fixture
+#: stored no record ({"error": message, "meter": name}): the meter refused to open or to count
+ENERGY_ERROR_KEY = "lstm_energy_error"
 #: config keys that identify a point of a sweep (the resume key): the record's config keys, defined by Config
 CONFIG_KEYS = RECORD_KEYS
 #: config keys a "profile" record must have
@@ -203,18 +206,33 @@ def require_kinds(
 
 def describe_energy_source(provenance: str, meter: Mapping) -> str:
     """Where a table's joules come from, in one line, as ``lstm-energy profile`` states it: measured by
-    which meter, or estimated by which model with its coefficients and their source (``meter`` is the
-    meter's ``describe()``, a record's ``energy.meter``). Tables that mark rows only "(estimated)" print
-    this once (the forecast command, the pytest plugin's summary)."""
+    which meter (its counter and headline domains), or estimated by which model with its coefficients
+    and their source (``meter`` is the meter's ``describe()``, a record's ``energy.meter``). Tables that
+    mark rows only "(estimated)" print this once (the forecast command, the pytest plugin's summary).
+
+    Measured and simulated meters state no ``source``: they name their ``counter`` and
+    ``headline_domains`` instead, which is what the line then quotes."""
     name = meter.get("name", "?")
-    source = meter.get("source") or "source not stated by the meter"
-    if provenance == "measured":
-        return f"MEASURED by the {name!r} meter ({source})"
     if provenance == "estimated":
+        source = meter.get("source") or "source not stated by the meter"
         model = f"{meter['model']}; " if meter.get("model") else ""
         calibrated = f"; calibrated profile {meter.get('profile_path')}" if meter.get("calibrated") else ""
         return f"ESTIMATED, NOT MEASURED, by the {name!r} estimator: {model}{source}{calibrated}"
+    source = meter.get("source") or _counter_text(meter) or "source not stated by the meter"
+    if provenance == "measured":
+        return f"MEASURED by the {name!r} meter ({source})"
     return f"{str(provenance).upper()} (tests only), NOT MEASURED, by the {name!r} meter: {source}"
+
+
+def _counter_text(meter: Mapping) -> str | None:
+    """ "COUNTER, headline domain(s) D" from a meter description's ``counter`` and ``headline_domains``."""
+    counter = meter.get("counter")
+    headline = meter.get("headline_domains")
+    domains = [str(d) for d in headline] if isinstance(headline, (list, tuple)) else []
+    parts = [str(counter)] if counter else []
+    if domains:
+        parts.append(f"headline domain{'s' if len(domains) > 1 else ''} {' + '.join(domains)}")
+    return ", ".join(parts) or None
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -428,7 +446,12 @@ def _accept(record, path: str, line: int | None, loaded: LoadedResults, item: st
 
 
 def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) -> None:
-    """Each benchmark's ``extra_info["lstm_energy"]`` is a record; add the benchmark's name and timing."""
+    """Each benchmark's ``extra_info["lstm_energy"]`` is a record; add the benchmark's name and timing.
+
+    A benchmark without a record is a problem, told apart by why: the `energy` fixture tried and its
+    meter refused (``extra_info["lstm_energy_error"]``, written by the pytest plugin), the benchmarks/
+    harness timed without energy (``extra_info["energy_unavailable"]``), or the test never asked for
+    energy (plain ``benchmark``)."""
     benchmarks = document.get("benchmarks")
     if not isinstance(benchmarks, list):
         loaded.problems.append(
@@ -441,9 +464,17 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
         if not isinstance(bench, dict):
             continue
         name = bench.get("fullname") or bench.get("name") or "?"
-        record = (bench.get("extra_info") or {}).get(EXTRA_INFO_KEY)
+        info = bench.get("extra_info")
+        extra_info: dict = info if isinstance(info, dict) else {}
+        record = extra_info.get(EXTRA_INFO_KEY)
         if record is None:
-            without_energy.append(name)
+            refused = _energy_refusal(extra_info)
+            if refused is None:
+                without_energy.append(name)
+            else:
+                loaded.problems.append(
+                    LoadProblem(str(path), None, f"benchmark {name} has no energy figure: {refused}")
+                )
             continue
         if isinstance(record, dict):
             record = dict(record)
@@ -479,6 +510,19 @@ def _load_pytest_benchmark(path: Path, document: dict, loaded: LoadedResults) ->
                 "use the `energy` fixture instead of `benchmark` to record their energy",
             )
         )
+
+
+def _energy_refusal(extra_info: dict) -> str | None:
+    """Why a benchmark that asked for energy has none, from its extra_info; None when it never asked."""
+    error = extra_info.get(ENERGY_ERROR_KEY)
+    if isinstance(error, dict) and error.get("error"):
+        return f"the energy measurement was refused (meter {error.get('meter') or '?'!r}): {error['error']}"
+    if isinstance(error, str) and error:
+        return f"the energy measurement was refused: {error}"
+    unavailable = extra_info.get("energy_unavailable")
+    if isinstance(unavailable, str) and unavailable:
+        return f"timed without energy: {unavailable}"
+    return None
 
 
 def iter_flat(record: dict, prefix: str = "") -> Iterator[tuple[str, object]]:

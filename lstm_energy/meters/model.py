@@ -37,14 +37,17 @@ description, in this order of precedence:
 
 The Horowitz figures (ISSCC 2014, 45 nm, 0.9 V: 2.3 pJ/FLOP = fp32 multiply 3.7 pJ + add 0.9 pJ per
 multiply-add of 2 FLOPs; 160 pJ/byte = DRAM 64-bit read 1.3 nJ / 8 B, the low end of 1.3-2.6 nJ) are
-NOT in the headline estimate: they are reported separately in ``describe()["lower_bound"]``, the
-energy of the arithmetic and DRAM traffic alone (no instruction overhead, no static power), a floor
-that real CPUs exceed many times over.
+NOT in the headline estimate: they are reported separately in ``describe()["lower_bound"]`` (per
+FLOP and per byte) and by ``lower_bound(flops=, bytes=)`` for given work, the energy of the arithmetic
+and DRAM traffic alone (no instruction overhead, no static power), a floor that real CPUs exceed many
+times over. ``describe()`` carries no running total of the work noted: one meter serves a whole sweep
+or pytest session, and each record copies ``describe()``, so a total would not be that record's work.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -483,17 +486,42 @@ class ModelMeter(EnergyMeter):
             return self._coefficients.parameter_sources()
         return {name: self.source for name in names}
 
-    def lower_bound(self) -> dict:
-        """Horowitz's arithmetic + DRAM energy of the work noted so far: a floor, not the estimate (J)."""
-        return {
+    def lower_bound(self, *, flops: float | None = None, bytes: float | None = None) -> dict:  # noqa: A002 - unit name
+        """Horowitz's arithmetic + DRAM energy: a floor, not the estimate.
+
+        Without arguments: the model and its per-FLOP and per-byte energies only. The meter's running
+        total of ``note_work`` is not reported, because one meter serves many measurements (a sweep, a
+        pytest session): a total since the meter was opened would describe no one of them. With
+        ``flops`` / ``bytes`` (the work of one call, or of any span the caller knows): also that work
+        and its floor in joules."""
+        bound: dict = {
             "model": LOWER_BOUND_MODEL,
             "joules_per_flop": LOWER_BOUND_JOULES_PER_FLOP,
             "joules_per_byte": LOWER_BOUND_JOULES_PER_BYTE,
-            "flops": self._flops,
-            "bytes": self._bytes,
-            "joules": LOWER_BOUND_JOULES_PER_FLOP * self._flops + LOWER_BOUND_JOULES_PER_BYTE * self._bytes,
-            "covers": "all work reported through note_work since the meter was opened",
         }
+        if flops is None and bytes is None:
+            bound["covers"] = (
+                "energy per FLOP and per byte moved; the floor of some work is joules_per_flop x its FLOPs + "
+                "joules_per_byte x its bytes (e.g. a record's costs per call)"
+            )
+            return bound
+        work_flops = None if flops is None else float(flops)
+        work_bytes = None if bytes is None else float(bytes)
+        if any(v is not None and not (math.isfinite(v) and v >= 0) for v in (work_flops, work_bytes)):
+            raise ConfigError(
+                f"lower_bound needs finite flops >= 0 and bytes >= 0, got flops={flops!r}, bytes={bytes!r}; pass "
+                "the work done (from lstm_energy.costs)"
+            )
+        left_out = " (bytes not given: arithmetic only)" if work_bytes is None else ""
+        left_out = " (flops not given: memory traffic only)" if work_flops is None else left_out
+        bound.update(
+            flops=work_flops,
+            bytes=work_bytes,
+            joules=LOWER_BOUND_JOULES_PER_FLOP * (work_flops or 0.0)
+            + LOWER_BOUND_JOULES_PER_BYTE * (work_bytes or 0.0),
+            covers=f"the flops and bytes given (the caller's count of the work, not measured){left_out}",
+        )
+        return bound
 
     def describe(self) -> dict:
         return {

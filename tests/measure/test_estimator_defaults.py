@@ -96,9 +96,22 @@ def test_estimate_is_min_times_vcpus_times_wall_plus_max_minus_min_times_cpu_sec
     s1 = meter.read()
     low, high = 0.8140104166666666, 4.48203125
     assert (s1 - s0).joules["package"] == pytest.approx(low * 4 * 10.0 + (high - low) * 3.0)
-    bound = meter.describe()["lower_bound"]
+    bound = meter.lower_bound(flops=1e12, bytes=1e9)
     assert bound["joules"] == pytest.approx(2.3e-12 * 1e12 + 160e-12 * 1e9)
     assert bound["flops"] == 1e12 and "Horowitz" in bound["model"] and "LOWER BOUND" in bound["model"]
+
+
+def test_described_lower_bound_holds_rates_not_the_work_noted_since_the_meter_opened():
+    """One meter serves a whole sweep or pytest session and every record copies describe(): a running
+    total of note_work would put other measurements' work into each record (review finding 5)."""
+    meter = ModelMeter(cpu=EMERALD, vcpus=4)
+    before = meter.describe()["lower_bound"]
+    meter.note_work(flops=3e10, bytes=2e8)  # an earlier measurement's work
+    described = meter.describe()["lower_bound"]
+    assert described == before
+    assert set(described) == {"model", "joules_per_flop", "joules_per_byte", "covers"}
+    assert (described["joules_per_flop"], described["joules_per_byte"]) == (2.3e-12, 160e-12)
+    assert meter.lower_bound(flops=1e6)["joules"] == pytest.approx(2.3e-6)  # given work: its own floor
 
 
 def test_static_power_is_the_machines_vcpus_not_the_affinity_mask():

@@ -7,10 +7,12 @@ import pytest
 
 from lstm_energy.errors import ResultsSchemaError
 from lstm_energy.results import (
+    ENERGY_ERROR_KEY,
     SCHEMA_VERSION,
     ResultsWriter,
     SkippedRecordsWarning,
     config_key,
+    describe_energy_source,
     load_dataframe,
     load_records,
     validate_record,
@@ -246,3 +248,84 @@ def test_a_file_that_is_one_json_document_of_another_kind_is_refused_whole(tmp_p
     assert ("report --machine" in str(refused.value)) == (document is MACHINE_PROFILE)
     with pytest.raises(ResultsSchemaError, match="not results"):
         load_dataframe(path)
+
+
+def test_a_benchmark_whose_energy_was_refused_is_reported_with_its_reason_not_the_fixture_advice(
+    tmp_path, record_factory, benchmark_json
+):
+    """Review finding 3: the `energy` fixture notes why its meter refused (extra_info["lstm_energy_error"]),
+    the benchmarks/ harness why it timed without energy ("energy_unavailable"); only a benchmark that never
+    asked for energy gets the "use the `energy` fixture" advice."""
+    refused = {
+        "name": "test_dead",
+        "fullname": "t.py::test_dead",
+        "stats": {},
+        "extra_info": {ENERGY_ERROR_KEY: {"error": "package-0 did not advance: 0 J over 116 ms", "meter": "powercap"}},
+    }
+    harness = {
+        "name": "test_h",
+        "fullname": "t.py::test_h",
+        "stats": {},
+        "extra_info": {"energy_unavailable": "no tree"},
+    }
+    plain = {"name": "test_plain", "fullname": "t.py::test_plain", "stats": {}, "extra_info": {}}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(benchmark_json([record_factory("lstm")], [refused, harness, plain])))
+    messages = [p.message for p in load_records(path).problems]
+    assert len(messages) == 3, messages
+    dead = next(m for m in messages if "test_dead" in m)
+    assert "refused (meter 'powercap')" in dead and "did not advance: 0 J over 116 ms" in dead
+    assert "energy` fixture" not in dead
+    timed_only = next(m for m in messages if "test_h" in m)
+    assert "timed without energy: no tree" in timed_only and "energy` fixture" not in timed_only
+    advice = next(m for m in messages if "test_plain" in m)
+    assert "use the `energy` fixture" in advice and "test_dead" not in advice and "test_h" not in advice
+
+
+POWERCAP_DESCRIPTION = {
+    "name": "powercap",
+    "provenance": "measured",
+    "counter": "Linux powercap sysfs energy_uj (Intel/AMD RAPL), microjoules",
+    "headline_domains": ["package-0"],
+}
+
+
+@pytest.mark.parametrize(
+    "provenance, meter, expected",
+    [
+        (
+            "measured",
+            POWERCAP_DESCRIPTION,
+            "MEASURED by the 'powercap' meter (Linux powercap sysfs energy_uj (Intel/AMD RAPL), microjoules, "
+            "headline domain package-0)",
+        ),
+        (
+            "measured",
+            {**POWERCAP_DESCRIPTION, "headline_domains": ["package-0", "package-1"]},
+            "MEASURED by the 'powercap' meter (Linux powercap sysfs energy_uj (Intel/AMD RAPL), microjoules, "
+            "headline domains package-0 + package-1)",
+        ),
+        (
+            "simulated",
+            {"name": "simulated", "counter": "synthetic: idle_watts*wall", "headline_domains": ["package-0"]},
+            "SIMULATED (tests only), NOT MEASURED, by the 'simulated' meter: synthetic: idle_watts*wall, "
+            "headline domain package-0",
+        ),
+        ("measured", {"name": "x"}, "MEASURED by the 'x' meter (source not stated by the meter)"),
+        (
+            "estimated",
+            {
+                "name": "model",
+                "model": "E = a*t",
+                "source": "CCF row",
+                "counter": None,
+                "headline_domains": ["package"],
+            },
+            "ESTIMATED, NOT MEASURED, by the 'model' estimator: E = a*t; CCF row",
+        ),
+    ],
+)
+def test_energy_source_names_a_measured_meters_counter_and_headline_domains(provenance, meter, expected):
+    """Review finding 8: measured (and simulated) meters state `counter` and `headline_domains`, not
+    `source`; the line quotes them. An estimate keeps its model-and-source wording."""
+    assert describe_energy_source(provenance, meter) == expected
