@@ -14,18 +14,6 @@ from lstm_energy.results import load_records
 
 pytest_plugins = ["pytester"]
 
-# Inject the meter by overriding the plugin's `energy_meter` fixture (no monkeypatching).
-CONFTEST = """
-import pytest
-from lstm_energy.meters.simulated import SimulatedMeter
-
-@pytest.fixture(scope="session")
-def energy_meter():
-    meter = SimulatedMeter(idle_watts=10.0, cpu_watts=20.0)
-    yield meter
-    meter.close()
-"""
-
 TESTS = """
 import pytest
 
@@ -71,8 +59,7 @@ FAST = [
 ]
 
 
-def test_extra_info_carries_the_energy_record_and_the_json_reports(pytester, tmp_path):
-    pytester.makeconftest(CONFTEST)
+def test_extra_info_carries_the_energy_record_and_the_json_reports(simulated_meter, pytester, tmp_path):
     pytester.makepyfile(test_bench=TESTS)
     out = pytester.path / "out.json"
     result = pytester.runpytest_subprocess(*FAST, f"--benchmark-json={out}")
@@ -198,8 +185,7 @@ def test_bad_energy_options_are_usage_errors_naming_the_value(pytester, option, 
     result.stderr.fnmatch_lines([f"*{message}*"])
 
 
-def test_benchmark_disable_runs_the_function_once_and_stores_nothing(pytester):
-    pytester.makeconftest(CONFTEST)
+def test_benchmark_disable_runs_the_function_once_and_stores_nothing(simulated_meter, pytester):
     pytester.makepyfile(
         test_disabled="""
 calls = []

@@ -21,15 +21,6 @@ from lstm_energy.results import ENERGY_ERROR_KEY, load_records
 pytest_plugins = ["pytester"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _lazy_imports_done_before_in_process_runs():
-    """The record's environment block imports scipy/threadpoolctl lazily; do it once out here, since an
-    in-process run's imports are undone afterwards and NumPy's extension modules cannot load twice."""
-    from lstm_energy.measure import environment
-
-    environment()
-
-
 FAST = [
     "--energy-windows",
     "2",
@@ -42,17 +33,6 @@ FAST = [
     "-p",
     "no:cacheprovider",
 ]
-
-SIMULATED = """
-import pytest
-from lstm_energy.meters.simulated import SimulatedMeter
-
-@pytest.fixture(scope="session")
-def energy_meter():
-    meter = SimulatedMeter(idle_watts=10.0, cpu_watts=20.0)
-    yield meter
-    meter.close()
-"""
 
 # a meter that must never be asked for: it fails the test that resolves it, and leaves a mark
 UNTOUCHABLE = """
@@ -87,9 +67,8 @@ def benchmarks_of(path) -> dict:
 # ------------------------------------------------------------------ 1, 2: benchmark first, meter lazily
 
 
-def test_benchmark_only_runs_the_tests_that_use_energy(pytester):
+def test_benchmark_only_runs_the_tests_that_use_energy(simulated_meter, pytester):
     """Finding 1: `energy` requests `benchmark`, so pytest-benchmark counts its tests as benchmarks."""
-    pytester.makeconftest(SIMULATED)
     pytester.makepyfile(
         test_only="""
 def test_energy(energy):
@@ -182,10 +161,9 @@ def test_b(energy):
 # --------------------------------------------------------------- 4: pedantic setup/teardown, timing check
 
 
-def test_pedantic_pairs_every_setup_with_its_teardown_and_says_what_the_windows_measured(pytester):
+def test_pedantic_pairs_every_setup_with_its_teardown_and_says_what_the_windows_measured(simulated_meter, pytester):
     """Finding 4: each call of the energy windows is setup() + target + teardown(), all paired; the
     record states that its joules include setup and teardown."""
-    pytester.makeconftest(SIMULATED)
     pytester.makepyfile(
         test_ped="""
 import pytest
@@ -220,9 +198,8 @@ def test_without_setup_no_such_warning(energy):
     result.assert_outcomes(passed=2)
 
 
-def test_a_call_whose_cost_changes_is_flagged_when_energy_and_timing_disagree(pytester):
+def test_a_call_whose_cost_changes_is_flagged_when_energy_and_timing_disagree(simulated_meter, pytester):
     """Finding 4: the record warns when the energy windows' time per call is > 2x from the benchmark's."""
-    pytester.makeconftest(SIMULATED)
     pytester.makepyfile(
         test_cache="""
 import time
@@ -342,8 +319,7 @@ def test_group_and_name_reach_the_benchmark_and_unknown_attributes_raise():
         energy.grup = "typo"
 
 
-def test_energy_group_lands_in_the_benchmark_json(pytester):
-    pytester.makeconftest(SIMULATED)
+def test_energy_group_lands_in_the_benchmark_json(simulated_meter, pytester):
     pytester.makepyfile(
         test_group="""
 def test_grouped(energy):
@@ -360,10 +336,9 @@ def test_grouped(energy):
 # ----------------------------------------------------------- 8, 9: the terminal section says what it knows
 
 
-def test_energy_section_names_the_counter_and_flags_rows_with_protocol_warnings(pytester):
+def test_energy_section_names_the_counter_and_flags_rows_with_protocol_warnings(simulated_meter, pytester):
     """Finding 8: the source line quotes the meter's counter and headline domain. Finding 9: a row whose
     record has protocol warnings (one window: no CI) is marked and its warnings are printed below."""
-    pytester.makeconftest(SIMULATED)
     pytester.makepyfile(test_warned="def test_one_window(energy):\n    energy(sum, range(1000))\n")
     args = [a if a != "2" else "1" for a in FAST]  # --energy-windows 1
     result = pytester.runpytest_inprocess(*args)
