@@ -16,6 +16,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0, e.g. ``--retries 0``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def thread_count(text: str) -> int:
     """``--threads N`` for a measurement on this machine: a whole number >= 1 and at most the CPUs this
     process may run on (``lstm_energy.config.check_threads_available``, the one check)."""

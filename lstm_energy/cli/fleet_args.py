@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import os
 
+from lstm_energy.cli.arg_types import non_negative_int
+
+#: default of --retries (None in argparse, so that a --retries given without a cluster is seen)
+DEFAULT_RETRIES = 2
+
 
 def add_arguments(parser) -> None:
     where = parser.add_mutually_exclusive_group()
@@ -28,27 +33,29 @@ def add_arguments(parser) -> None:
         dest="mode",
         action="store_const",
         const="spread",
-        help="(with a cluster; default) each point once, on whichever worker is free",
+        help="(needs --scheduler or --local-cluster; the default there) each point once, on whichever worker is free",
     )
     mode.add_argument(
         "--every-host",
         dest="mode",
         action="store_const",
         const="every-host",
-        help="(with a cluster) each point on every worker, to compare CPUs on one grid",
+        help="(needs --scheduler or --local-cluster) each point on every worker, to compare CPUs on one grid",
     )
-    parser.set_defaults(mode="spread")
+    parser.set_defaults(mode=None)
     parser.add_argument(
         "--require-measured",
         action="store_true",
-        help="(with a cluster) leave out workers whose meter is an estimate instead of recording estimated joules",
+        help="record measured joules only: on a cluster, leave out workers whose meter is an estimate (or "
+        "simulated); in process, refuse (exit 2) a --meter that is not measured, e.g. auto falling back to model",
     )
     parser.add_argument(
         "--retries",
-        type=int,
-        default=2,
+        type=non_negative_int,
+        default=None,
         metavar="N",
-        help="(with a cluster) reruns of a point whose worker died or that raised; default 2",
+        help=f"(needs --scheduler or --local-cluster) reruns (>= 0) of a point whose worker died or that raised; "
+        f"default {DEFAULT_RETRIES}",
     )
     parser.add_argument(
         "--no-wait",
@@ -59,6 +66,23 @@ def add_arguments(parser) -> None:
 
 def wants_cluster(args) -> bool:
     return bool(args.scheduler or args.local_cluster is not None)
+
+
+def check_usage(args) -> None:
+    """ConfigError when a flag that only a cluster run uses (--spread, --every-host, --retries) is given
+    without --scheduler or --local-cluster: it would be ignored in process, without a word."""
+    from lstm_energy.errors import ConfigError
+
+    if wants_cluster(args):
+        return
+    given = [f"--{args.mode}"] if args.mode else []  # --spread or --every-host
+    if args.retries is not None:
+        given.append("--retries")
+    if given:
+        raise ConfigError(
+            f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} a cluster: add --scheduler tcp://HOST:8786 "
+            "or --local-cluster N, or drop " + ("it" if len(given) == 1 else "them") + " to measure in process"
+        )
 
 
 def apply_lock_settings(args) -> None:
@@ -78,10 +102,10 @@ def run(args, configs, protocol):
         args.output,
         scheduler=args.scheduler,
         local_cluster=args.local_cluster,
-        mode=args.mode,
+        mode=args.mode or "spread",
         meter=args.meter,
         protocol=protocol,
         resume=args.resume,
         require_measured=args.require_measured,
-        retries=args.retries,
+        retries=DEFAULT_RETRIES if args.retries is None else args.retries,
     )

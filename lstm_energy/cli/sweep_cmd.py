@@ -63,9 +63,11 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from lstm_energy.errors import ConfigError, ResultsSchemaError
 
+    # a cluster-only flag in process, a bad axis, protocol setting or thread count, or a grid left empty
     try:
+        fleet_args.check_usage(args)
         grid, configs, notes = _grid_points(args)
-    except ConfigError as err:  # a bad axis, protocol setting or thread count, or a grid left empty
+    except ConfigError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     for note in notes:
@@ -119,4 +121,11 @@ def _measure(args, grid, configs):
     fleet_args.apply_lock_settings(args)
     if fleet_args.wants_cluster(args):
         return fleet_args.run(args, configs, grid.protocol)
-    return run_sweep(configs, args.output, meter=args.meter, protocol=grid.protocol, resume=args.resume)
+    return run_sweep(
+        configs,
+        args.output,
+        meter=args.meter,
+        protocol=grid.protocol,
+        resume=args.resume,
+        require_measured=args.require_measured,
+    )

@@ -101,17 +101,27 @@ def _meter_name_here(meter: str, worker_name) -> str:
 
 def describe_worker(meter: str, dask_worker=None) -> dict:
     """(on a worker, through ``client.run``, which passes ``dask_worker``) This worker's host identity and
-    its meter: name, provenance, or why it does not open."""
+    its meter: name, provenance and ``identity`` (``points.meter_identity`` of its describe(), which a
+    resume compares with the file's records), or why it does not open."""
     from lstm_energy.errors import LstmEnergyError
     from lstm_energy.machine.identity import host_identity
+    from lstm_energy.sweep.points import meter_identity
 
     name = _worker_name(dask_worker)
     identity = host_identity(name)
     try:
         opened = _worker_meter(_meter_name_here(meter, name))
     except LstmEnergyError as err:
-        return {"host": identity, "meter": {"name": meter, "provenance": None, "error": str(err)}}
-    return {"host": identity, "meter": {"name": opened.name, "provenance": opened.provenance, "error": None}}
+        return {"host": identity, "meter": {"name": meter, "provenance": None, "error": str(err), "identity": None}}
+    return {
+        "host": identity,
+        "meter": {
+            "name": opened.name,
+            "provenance": opened.provenance,
+            "error": None,
+            "identity": meter_identity(opened.describe()),
+        },
+    }
 
 
 def measure_task(config: dict, meter: str, protocol: dict, require_measured: bool) -> dict:
@@ -192,6 +202,8 @@ def connected(
             finally:
                 cluster.close()
             return
+        assert scheduler is not None  # exactly one of the two, checked above
+        probe_scheduler(scheduler, deadline=connect_timeout)
         try:
             client = distributed.Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError) as err:
@@ -201,6 +213,77 @@ def connected(
             ) from None
         with client:
             yield client
+
+
+#: the address form --scheduler takes, and the hint a wrong port gets
+EXPECTED_ADDRESS = "expected tcp://HOST:PORT (the scheduler's port, 8786 by default; tls://HOST:PORT with a TLS config)"
+PORT_HINT = "is this the scheduler's port (8786), not the dashboard's (8787)?"
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` when it is a Dask scheduler address this client can dial (``distributed.comm``'s own
+    parsing: scheme tcp, or tls with a TLS configuration; a host and a port 1-65535); else ConfigError
+    saying what was expected and what was seen, before anything connects."""
+    require_distributed()
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.security import Security
+
+    try:
+        scheme, location = parse_address(str(address))
+        if scheme not in ("tcp", "tls"):
+            raise ValueError(f"scheme {scheme!r} is not a Dask comm this sweep dials")
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"--scheduler {EXPECTED_ADDRESS}, got {address!r} ({err})") from None
+    if not host or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--scheduler {EXPECTED_ADDRESS}, got {address!r} (no host, or port out of 1-65535)")
+    if scheme == "tls" and Security().get_connection_args("client").get("ssl_context") is None:
+        raise ConfigError(
+            f"--scheduler {address!r} is tls:// but Dask has no TLS configuration here (distributed.comm.tls.ca-file "
+            "and client cert/key in the Dask config, or DASK_DISTRIBUTED__COMM__TLS__* variables); configure TLS, "
+            "or use tcp://HOST:PORT"
+        )
+    return str(address)
+
+
+def probe_scheduler(address: str, *, deadline: float) -> dict:
+    """The identity of the Dask scheduler at ``address``, asked over Dask's own protocol within
+    ``deadline`` seconds in all (TCP connect, handshake, reply): a listener that is no scheduler (the
+    dashboard's HTTP port, any other server) is a ConfigError within the deadline, never a hang."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    args = Security().get_connection_args("client")
+
+    async def identity():
+        comm = await connect(address, timeout=deadline, **args)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def ask():  # its own event loop, in its own thread: safe whatever loop the caller runs
+        return asyncio.run(asyncio.wait_for(identity(), deadline))
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="lstm-energy-probe") as pool:
+            reply = pool.submit(ask).result()
+    except Exception as err:  # noqa: BLE001 - whatever the peer did, the answer is: no scheduler there
+        raise ConfigError(
+            f"Dask scheduler {address!r} did not answer within {deadline:g} s ({type(err).__name__}); {PORT_HINT} "
+            "Start one with `dask scheduler` on that host (port 8786) and check the address and firewall"
+        ) from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        shown = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
+        raise ConfigError(
+            f"{address!r} answered, but not as a Dask scheduler (it says it is {shown!r}); {PORT_HINT} "
+            "Point --scheduler at the address `dask scheduler` prints (tcp://HOST:8786)"
+        )
+    return reply
 
 
 def cluster_workers(client, meter: str, *, wait_seconds: float) -> list[Worker]:
@@ -253,6 +336,45 @@ def usable_workers(workers: list[Worker], *, require_measured: bool, notes: list
     return usable
 
 
+def check_resume_workers(
+    records: list[dict], output, workers: list[Worker], mode: str, notes: list[str] | None = None
+) -> None:
+    """ConfigError unless the records a resume keeps were made by the meters the workers use now
+    (``points.check_resume_description`` on each worker's reported meter identity), host by host:
+
+    a worker's meter must be the one its own host's earlier records (their ``host`` block) were made
+    with, and the one that made the records without a host block (an in-process sweep's: host unknown,
+    so every worker must match them). A worker whose host made none of the file's records has nothing
+    of its own to be compared with: in ``spread`` mode, when its meter made none of the file's records
+    either, its points join records of other meters (each labelled, as a spread over unlike hosts does
+    from the start), and ``notes`` says so; in ``every-host`` mode each host's points are its own."""
+    import warnings
+
+    from lstm_energy.machine.identity import host_key
+    from lstm_energy.sweep.points import check_resume_description, record_meter_identity
+
+    priced = [r for r in records if record_meter_identity(r) is not None]
+    for w in workers:
+        identity = w.meter.get("identity") or {"name": w.meter.get("name"), "provenance": w.meter.get("provenance")}
+        whose = f"the meter of worker {w.address} (host {w.host.get('hostname')})"
+        here = host_key(w.host)
+        own = [r for r in priced if not isinstance(r.get("host"), dict) or host_key(r["host"]) == here]
+        unknown = " and of no recorded host" if any(not isinstance(r.get("host"), dict) for r in own) else ""
+        scope = f", in its records of host {w.host.get('hostname')}{unknown},"
+        check_resume_description(own, output, identity, whose=whose, scope=scope)
+        if mode != "spread" or notes is None or not priced or any(isinstance(r.get("host"), dict) for r in own):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                check_resume_description(priced, output, identity, whose=whose)
+        except ConfigError:
+            notes.append(
+                f"{whose}, {identity.get('name')} ({identity.get('provenance')}), made none of the records in "
+                f"{str(output)!r}: its points join records of other meters there, each labelled with its own"
+            )
+
+
 def run_dask_sweep(
     configs: list[Config],
     output: str | os.PathLike,
@@ -282,6 +404,8 @@ def run_dask_sweep(
     if not isinstance(meter, str):
         raise ConfigError(f"the Dask runner opens the meter on each worker, so meter must be a name, got {meter!r}")
     check_meter_name(meter)
+    if scheduler is not None:
+        check_scheduler_address(scheduler)  # a malformed address is a usage error, before anything connects
     check_output(output, resume)
     protocol = protocol_settings(protocol)  # refused here, before a cluster is started
     if resume:
@@ -308,6 +432,8 @@ def _run(
     workers = usable_workers(
         cluster_workers(client, meter, wait_seconds=30.0), require_measured=require_measured, notes=summary.notes
     )
+    if resume:  # before anything is measured: the kept records' meters are the ones measuring now
+        check_resume_workers(resumable_records(output), output, workers, mode, summary.notes)
     for w in workers:
         log.write(
             f"worker {w.address}: host {w.host['hostname']} ({host_key(w.host)}), "

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from typing import TextIO
 
 from lstm_energy.config import Config, check_threads_available
+from lstm_energy.errors import ConfigError
 from lstm_energy.sweep.points import (
     SweepSummary,
     check_meter_name,
@@ -32,6 +33,7 @@ def run_sweep(
     meter="model",
     protocol: dict | None = None,
     resume: bool = False,
+    require_measured: bool = False,
     profile_fn: Callable | None = None,
     progress: Progress | None = None,
     log: TextIO | None = None,
@@ -49,7 +51,9 @@ def run_sweep(
     point that raises a LstmEnergyError is reported and the sweep goes on; anything else stops it (a
     bug, not a result). With ``resume`` the points already in ``output`` are skipped; a file that is
     not sweep results (ResultsSchemaError) or whose records another meter made (ConfigError) is
-    refused before anything is measured.
+    refused before anything is measured. require_measured: a meter that is not a measurement (the
+    estimator, e.g. ``auto`` falling back to it, or the simulated meter) is a ConfigError, before
+    anything is measured.
     """
     from lstm_energy.errors import LstmEnergyError, MeterError
     from lstm_energy.meters import opened_meter
@@ -71,6 +75,12 @@ def run_sweep(
     progress = progress or Progress(len(configs), stream=log)
     with opened_meter(meter) as first_meter, ExitStack() as reopened:
         meter_obj = first_meter
+        if require_measured and meter_obj.provenance != "measured":
+            raise ConfigError(
+                f"--require-measured: the meter {meter_obj.name!r} makes {meter_obj.provenance} joules, not measured "
+                "ones; pick a measured --meter (powercap, perf, msr, pyrapl; `lstm-energy meters` says which work "
+                "here), or drop --require-measured to record the estimate labelled as such"
+            )
         check_resume_meter(kept, output, meter_obj)
         with ResultsWriter(output) as writer:
             for config in configs:

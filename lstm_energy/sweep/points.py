@@ -114,27 +114,184 @@ def done_host_keys(path: str | os.PathLike) -> set[str]:
     }
 
 
+#: the keys of a meter's ``describe()`` that say which meter made a figure, so that two records whose
+#: keys agree hold comparable joules: the estimator's formula, parameters, their source and its
+#: calibration (``calibrated``, ``calibration_fit``); a counter's kind, files/events/registers and
+#: headline domains; the simulated meter's parameters. Left out: running state that differs from record
+#: to record (``wraparound`` wraps and poll gaps, sampler periods, a zone's ``enabled``, the
+#: ``lower_bound`` floor, ``ignored_zones``, ``die_mirror_checks``) and labels that do not change a
+#: figure (``parameter_sources``, ``profile_path``: a calibration profile moved or copied elsewhere,
+#: with the same fitted parameters, source and fit, is the same calibration).
+METER_IDENTITY_FIELDS = (
+    "name",
+    "provenance",
+    "counter",
+    "model",
+    "parameters",
+    "source",
+    "calibrated",
+    "calibration_fit",
+    "root",
+    "pmu",
+    "pmu_type",
+    "unit_overrides",
+    "domains",
+    "headline_domains",
+)
+#: per-domain fields of a counter's ``domains`` that are state, not identity
+_VOLATILE_DOMAIN_FIELDS = ("enabled",)
+
+
+def meter_identity(description: dict) -> dict:
+    """What makes two meters' figures comparable: the ``METER_IDENTITY_FIELDS`` of a meter's
+    ``describe()`` (or of a record's ``energy.meter``), as JSON values, leaving out the fields the
+    description lacks (a record written by an older version compares on what it has)."""
+    import json
+
+    identity = {k: description[k] for k in METER_IDENTITY_FIELDS if k in description}
+    domains = identity.get("domains")
+    if isinstance(domains, dict):
+        identity["domains"] = {
+            key: {f: v for f, v in entry.items() if f not in _VOLATILE_DOMAIN_FIELDS}
+            if isinstance(entry, dict)
+            else entry
+            for key, entry in domains.items()
+        }
+    return json.loads(json.dumps(identity, default=str))  # tuples -> lists, as a record holds them
+
+
+def record_meter_identity(record: dict) -> dict | None:
+    """``meter_identity`` of the meter that made ``record``'s energy (its provenance the record's
+    ``energy.provenance``), or None for a record without energy (nothing to mix)."""
+    energy = record.get("energy") or {}
+    if not energy.get("provenance"):
+        return None
+    meter = energy.get("meter")
+    provenance, name = energy_source(record)
+    return {**meter_identity(meter if isinstance(meter, dict) else {}), "name": name, "provenance": provenance}
+
+
+def identity_differences(held: dict, this: dict) -> list[str]:
+    """Where two identities disagree, on the fields both carry: ``parameters.static_watts 7.36 in the
+    file, 20.0 now`` (dotted into dicts). Empty when they agree."""
+
+    def flat(value, prefix: str) -> dict:
+        if isinstance(value, dict) and value:
+            out = {}
+            for k, v in value.items():
+                out.update(flat(v, f"{prefix}.{k}"))
+            return out
+        return {prefix: value}
+
+    out = []
+    for key_name in METER_IDENTITY_FIELDS:
+        if key_name not in held or key_name not in this:
+            continue
+        a, b = flat(held[key_name], key_name), flat(this[key_name], key_name)
+        for key in sorted(set(a) | set(b)):
+            if a.get(key, _ABSENT) != b.get(key, _ABSENT):
+                out.append(f"{key} {_shown(a.get(key, _ABSENT))} in the file, {_shown(b.get(key, _ABSENT))} now")
+    return out
+
+
+_ABSENT = object()
+
+
+def _shown(value) -> str:
+    return "absent" if value is _ABSENT else repr(value)
+
+
+class ResumeCheckWarning(UserWarning):
+    """A resumed file's records carry fewer meter fields than today's (written by an older
+    lstm_energy): the meter check compared them on what they have."""
+
+
 def check_resume_meter(
     records: list[dict], path: str | os.PathLike, meter, *, run: str = "sweep", output_flag: str = "-o"
 ) -> None:
     """ConfigError when the records a run resumes (a sweep's ``resumable_records``, a forecast study's
-    records) were not made by a meter of ``meter``'s name and provenance: one file would then hold, say,
-    estimated and simulated joules as if they were one series. Records without an energy block (none
-    to mix) are passed over. The message says what the file holds and how to go on (``output_flag``:
-    the option naming the file)."""
+    records) were not made by a meter of ``meter``'s identity (``meter_identity`` of its ``describe()``:
+    name and provenance, and the estimator's parameters, source and calibration, a counter's files or
+    events): one file would then hold, say, estimated and simulated joules, or joules of two coefficient
+    sets, as if they were one series. Records without an energy block (none to mix) are passed over.
+    The message says what the file holds, what differs, and how to go on (``output_flag``: the option
+    naming the file). Records written before a field existed are compared on the fields they have, with
+    a ``ResumeCheckWarning`` naming what could not be checked."""
+    check_resume_description(records, path, meter.describe(), whose=f"this {run}'s meter", output_flag=output_flag)
+
+
+def check_resume_description(
+    records: list[dict],
+    path: str | os.PathLike,
+    description: dict,
+    *,
+    whose: str,
+    output_flag: str = "-o",
+    scope: str = "",
+) -> None:
+    """``check_resume_meter`` for a meter known by its ``describe()`` or ``meter_identity`` (e.g. a Dask
+    worker's, reported to the client); ``whose`` names it in the message ("this sweep's meter", "the
+    meter of worker X"); ``scope`` says which of the file's records ``records`` are (", for host X")."""
+    import warnings
+
+    this = meter_identity(description)
+    name, provenance = str(this.get("name")), str(this.get("provenance"))
     held: dict[tuple[str, str], int] = {}
+    groups: dict[str, list] = {}  # identity (JSON) -> [identity, records]
     for record in records:
-        if (record.get("energy") or {}).get("provenance"):
-            held[energy_source(record)] = held.get(energy_source(record), 0) + 1
-    this = (str(meter.provenance), str(meter.name))
-    if not held or this in held:
+        identity = record_meter_identity(record)
+        if identity is None:
+            continue
+        held[energy_source(record)] = held.get(energy_source(record), 0) + 1
+        groups.setdefault(_key(identity), [identity, 0])[1] += 1
+    if not held:
         return
-    names = sorted({name for _, name in held})
+    matching = [(i, n) for i, n in groups.values() if not identity_differences(i, this) and _same_source(i, this)]
+    if matching:
+        unchecked = sorted({f for i, _ in matching for f in this if f not in i})
+        if unchecked:
+            count = sum(n for i, n in matching if any(f not in i for f in this))
+            warnings.warn(
+                f"{count} record(s) in {str(path)!r}{scope} were written without the meter's {', '.join(unchecked)} "
+                f"(an older lstm_energy): --resume checked that they come from {whose} {name!r} ({provenance}) "
+                f"on the fields they carry only; if its settings changed since, write to a new {output_flag} path",
+                ResumeCheckWarning,
+                stacklevel=3,
+            )
+        return
+    same_name = [(i, n) for i, n in groups.values() if _same_source(i, this)]
+    if same_name:
+        identity, count = max(same_name, key=lambda g: g[1])
+        differences = "; ".join(identity_differences(identity, this))
+        raise ConfigError(
+            f"results file {str(path)!r}{scope} holds {count} record(s) made by meter {name!r} ({provenance}) with other "
+            f"settings than {whose}: {differences}; resuming would mix figures of two differently set meters in "
+            f"one file. Resume under the settings the file was made with{_settings_hint(this)}, or write this "
+            f"meter's results to a new {output_flag} path"
+        )
+    names = sorted({n for _, n in held})
     raise ConfigError(
-        f"results file {str(path)!r} holds records made by: {energy_sources_text(held)}; this {run}'s meter is "
-        f"{meter.name!r} ({meter.provenance}): resuming would mix them in one file. Resume with "
+        f"results file {str(path)!r}{scope} holds records made by: {energy_sources_text(held)}; {whose} is "
+        f"{name!r} ({provenance}): resuming would mix them in one file. Resume with "
         f"--meter {' or --meter '.join(names)}, or write this meter's results to a new {output_flag} path"
     )
+
+
+def _key(identity: dict) -> str:
+    import json
+
+    return json.dumps(identity, sort_keys=True)
+
+
+def _same_source(held: dict, this: dict) -> bool:
+    """Same (provenance, meter name)."""
+    return (held.get("provenance"), held.get("name")) == (this.get("provenance"), this.get("name"))
+
+
+def _settings_hint(this: dict) -> str:
+    if this.get("provenance") == "estimated":
+        return " (the estimator's coefficients: the calibration profile in $LSTM_ENERGY_MODEL_PROFILE, or none)"
+    return ""
 
 
 def host_point_key(config_key: str, host_key: str) -> str:

@@ -8,11 +8,14 @@ and the host lock is off so it cannot hide a scheduling mistake.
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,14 @@ distributed = pytest.importorskip("distributed")
 from lstm_energy.errors import ConfigError  # noqa: E402
 from lstm_energy.results import config_key, load_records  # noqa: E402
 from lstm_energy.sweep import expand, override, run_sweep  # noqa: E402
-from lstm_energy.sweep.dask_runner import RESOURCE, Worker, run_dask_sweep, usable_workers  # noqa: E402
+from lstm_energy.sweep.dask_runner import (  # noqa: E402
+    RESOURCE,
+    Worker,
+    check_resume_workers,
+    probe_scheduler,
+    run_dask_sweep,
+    usable_workers,
+)
 from lstm_energy.sweep.grid import Grid  # noqa: E402
 
 FAKE_HOSTS = {
@@ -115,6 +125,55 @@ def test_spread_writes_the_in_process_records_plus_the_host(client, tmp_path):
     again = run_dask_sweep(configs, fleet, client=client, meter="simulated", protocol=PROTOCOL, resume=True)
     assert again.resumed == len(configs) and again.measured == 0
     assert len(load_records(fleet).records) == len(configs)
+
+
+def test_a_resume_whose_workers_use_another_meter_than_the_file_is_refused(client, tmp_path):
+    # the review's repro: in-process simulated records (no host block), resumed on a cluster where a
+    # host's meter is the estimator: refused like the in-process runner, before anything is measured
+    configs = tiny_configs()
+    out = tmp_path / "mix.jsonl"
+    run_sweep(configs[:1], out, meter="simulated", protocol=PROTOCOL)
+    before = out.read_text()
+    with pytest.raises(ConfigError) as refused:
+        run_dask_sweep(configs, out, client=client, meter="simulated", protocol=PROTOCOL, resume=True)
+    message = str(refused.value)
+    assert "holds records made by: 1 simulated (meter simulated)" in message
+    assert "(host fake-zen4) is 'model' (estimated): resuming would mix them" in message
+    assert out.read_text() == before
+
+
+def _worker(host, meter):
+    identity = {"name": meter, "provenance": {"model": "estimated", "simulated": "simulated"}[meter]}
+    return Worker(
+        f"tcp://{host}:1",
+        {"hostname": host, "machine_id": host, "package": "0"},
+        {**identity, "error": None, "identity": identity},
+        1.0,
+    )
+
+
+def _record(host, meter):
+    provenance = {"model": "estimated", "simulated": "simulated"}[meter]
+    record = {"config": {}, "energy": {"provenance": provenance, "meter": {"name": meter, "provenance": provenance}}}
+    if host is not None:
+        record["host"] = {"hostname": host, "machine_id": host, "package": "0"}
+    return record
+
+
+def test_every_host_resume_compares_each_host_with_its_own_records():
+    records = [_record("a", "simulated"), _record("b", "model")]
+    check_resume_workers(records, "f.jsonl", [_worker("a", "simulated"), _worker("b", "model")], "every-host")
+    with pytest.raises(
+        ConfigError, match=r"'f.jsonl', in its records of host b, holds records made by: 1 estimated \(meter model\)"
+    ):
+        check_resume_workers(records, "f.jsonl", [_worker("a", "simulated"), _worker("b", "simulated")], "every-host")
+    # records of an unknown host (an in-process sweep's) must match every worker
+    with pytest.raises(ConfigError, match=r"worker tcp://b:1 \(host b\) is 'model'"):
+        check_resume_workers([_record(None, "simulated")], "f.jsonl", [_worker("b", "model")], "every-host")
+    # spread: a host new to the file joins with its own meter, and the notes say so
+    notes = []
+    check_resume_workers([_record("a", "simulated")], "f.jsonl", [_worker("c", "model")], "spread", notes)
+    assert "made none of the records in 'f.jsonl'" in notes[0]
 
 
 def test_two_workers_on_one_host_are_refused():
@@ -222,6 +281,68 @@ def test_a_scheduler_that_does_not_answer_fails_fast_with_the_fix():
     with pytest.raises(ConfigError, match=r"did not answer within 2 s.*dask scheduler"):
         run_dask_sweep(tiny_configs(), "/nonexistent/x.jsonl", scheduler="tcp://127.0.0.1:1", connect_timeout=2)
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize(
+    "address, seen",
+    [
+        ("foo", "got 'foo' (missing port number"),
+        ("tcp://127.0.0.1", "got 'tcp://127.0.0.1' (missing port number"),
+        ("http://127.0.0.1:8799", "scheme 'http'"),
+        ("tcp://127.0.0.1:0", "port out of 1-65535"),
+        ("tls://127.0.0.1:8799", "no TLS configuration"),
+    ],
+)
+def test_a_malformed_scheduler_address_is_refused_before_connecting(address, seen):
+    with pytest.raises(ConfigError, match=re.escape(seen)) as refused:
+        run_dask_sweep(tiny_configs(), "/nonexistent/x.jsonl", scheduler=address, connect_timeout=30)
+    assert "\n" not in str(refused.value)
+    assert address.startswith("tls") or "expected tcp://HOST:PORT" in str(refused.value)
+
+
+def test_a_listener_that_is_no_scheduler_fails_within_the_deadline_with_the_port_hint():
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers (like an HTTP port waiting)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
+    outcome = []
+
+    def sweep():
+        try:
+            run_dask_sweep(
+                tiny_configs(),
+                "/nonexistent/x.jsonl",
+                scheduler=f"tcp://127.0.0.1:{silent.getsockname()[1]}",
+                connect_timeout=1,
+            )
+        except ConfigError as err:
+            outcome.append(err)
+
+    start = time.monotonic()
+    runner = threading.Thread(target=sweep, daemon=True)  # a hang fails the test instead of stalling the suite
+    runner.start()
+    runner.join(timeout=20)
+    try:
+        assert not runner.is_alive(), "still connecting after 20 s"
+        assert time.monotonic() - start < 10
+        assert outcome and "did not answer within 1 s" in str(outcome[0])
+        assert "scheduler's port (8786), not the dashboard's (8787)" in str(outcome[0])
+    finally:
+        silent.close()
+        for conn, _ in accepted:
+            conn.close()
+
+
+def test_the_probe_knows_a_scheduler_from_a_worker_and_the_dashboard():
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+    ) as c:
+        assert probe_scheduler(c.scheduler_address, deadline=5)["type"] == "Scheduler"
+        worker = next(iter(c.scheduler_info["workers"]))
+        with pytest.raises(ConfigError, match=r"answered, but not as a Dask scheduler \(it says it is 'Worker'\)"):
+            probe_scheduler(worker, deadline=5)
+        dashboard = f"tcp://127.0.0.1:{urllib.parse.urlparse(c.dashboard_link).port}"
+        with pytest.raises(ConfigError, match=r"not the dashboard's \(8787\)"):
+            probe_scheduler(dashboard, deadline=1)
 
 
 def test_without_the_extra_the_flags_name_it(monkeypatch):

@@ -246,3 +246,57 @@ def test_threads_above_the_cpu_count_are_refused_unless_a_remote_cluster_measure
     remote = ["sweep", "--cells", "rnn", "--impls", "numpy", "--threads", "8", "--dry-run", "--scheduler", "tcp://x:1"]
     assert main(remote) == 0
     assert "t=8" in capsys.readouterr().out
+
+
+TINY_FLAGS = ["sweep", "--cells", "lstm", "--impls", "numpy", "--phases", "forward", "--hidden-size", "8"]
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--every-host"], "--every-host needs a cluster"),
+        (["--spread"], "--spread needs a cluster"),
+        (["--retries", "3"], "--retries needs a cluster"),
+        (["--every-host", "--retries", "0"], "--every-host and --retries need a cluster"),
+    ],
+)
+def test_cluster_only_flags_without_a_cluster_are_refused(tmp_path, capsys, flags, named):
+    from lstm_energy.cli import main
+
+    out = tmp_path / "r.jsonl"
+    assert main([*TINY_FLAGS, "--meter", "simulated", "-o", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ERROR: ") and named in err and "--local-cluster N" in err
+    assert not out.exists()
+
+
+def test_require_measured_in_process_refuses_an_estimating_meter(tmp_path, capsys):
+    from lstm_energy.cli import main
+
+    out = tmp_path / "r.jsonl"
+    assert main([*TINY_FLAGS, "--meter", "model", "-o", str(out), "--require-measured"]) == 2
+    err = capsys.readouterr().err
+    assert "ERROR: --require-measured: the meter 'model' makes estimated joules" in err
+    assert not out.exists() or out.read_text() == ""
+
+
+@pytest.mark.parametrize("value", ["-1", "-5", "two"])
+def test_retries_must_be_a_whole_number_of_at_least_zero(tmp_path, capsys, value):
+    from lstm_energy.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TINY_FLAGS, "--local-cluster", "1", "-o", str(tmp_path / "r.jsonl"), "--retries", value])
+    assert exit_info.value.code == 2
+    assert "argument --retries: expected a whole number >= 0" in capsys.readouterr().err
+
+
+def test_a_malformed_scheduler_is_one_error_line_and_exit_2(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from lstm_energy.cli import main
+
+    assert main([*TINY_FLAGS, "--meter", "model", "-o", str(tmp_path / "e.jsonl"), "--scheduler", "foo"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert errors == [
+        "ERROR: --scheduler expected tcp://HOST:PORT (the scheduler's port, 8786 by default; tls://HOST:PORT "
+        "with a TLS config), got 'foo' (missing port number in address 'foo')"
+    ]
