@@ -107,5 +107,6 @@ def run(args, configs, protocol):
         protocol=protocol,
         resume=args.resume,
         require_measured=args.require_measured,
+        overwrite=args.overwrite,
         retries=DEFAULT_RETRIES if args.retries is None else args.retries,
     )

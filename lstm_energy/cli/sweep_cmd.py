@@ -114,10 +114,6 @@ def _measure(args, grid, configs):
         f"sweep: {len(configs)} point(s) -> {args.output} (meter {args.meter}; protocol {grid.protocol})",
         file=sys.stderr,
     )
-    if args.overwrite:
-        from pathlib import Path
-
-        Path(args.output).unlink(missing_ok=True)
     fleet_args.apply_lock_settings(args)
     if fleet_args.wants_cluster(args):
         return fleet_args.run(args, configs, grid.protocol)
@@ -128,4 +124,5 @@ def _measure(args, grid, configs):
         protocol=grid.protocol,
         resume=args.resume,
         require_measured=args.require_measured,
+        overwrite=args.overwrite,  # the old file is discarded once the meter has proved usable
     )

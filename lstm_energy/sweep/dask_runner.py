@@ -40,6 +40,7 @@ from lstm_energy.sweep.points import (
     SweepSummary,
     check_meter_name,
     check_output,
+    discard_for_overwrite,
     done_host_keys,
     done_keys,
     host_point_key,
@@ -387,6 +388,7 @@ def run_dask_sweep(
     protocol: dict | None = None,
     resume: bool = False,
     require_measured: bool = False,
+    overwrite: bool = False,
     retries: int = 2,
     connect_timeout: float = 5.0,
     progress: Progress | None = None,
@@ -397,7 +399,8 @@ def run_dask_sweep(
     Exactly one of scheduler ("tcp://HOST:8786"), local_cluster (number of workers) and client (an
     open ``distributed.Client``, e.g. a test's). mode: "spread" | "every-host" (module docstring).
     meter: a meter name, opened on each worker. retries: bounded reruns of a task whose worker died
-    or that raised. Returns the SweepSummary (failed points with their reasons).
+    or that raised. overwrite: an existing ``output`` is discarded once the workers' meters are usable
+    (a refused run leaves the old records in place). Returns the SweepSummary (failed points with their reasons).
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
@@ -406,22 +409,26 @@ def run_dask_sweep(
     check_meter_name(meter)
     if scheduler is not None:
         check_scheduler_address(scheduler)  # a malformed address is a usage error, before anything connects
-    check_output(output, resume)
+    check_output(output, resume, overwrite)
     protocol = protocol_settings(protocol)  # refused here, before a cluster is started
     if resume:
         resumable_records(output)  # a file that is not sweep results, too
     log = log if log is not None else sys.stderr
     configs = [Config.from_record(c) for c in configs]
     if client is not None:
-        return _run(client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log)
+        return _run(
+            client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log, overwrite
+        )
     with connected(
         scheduler=scheduler, local_cluster=local_cluster, retries=retries, connect_timeout=connect_timeout
     ) as opened:
-        return _run(opened, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log)
+        return _run(
+            opened, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log, overwrite
+        )
 
 
 def _run(
-    client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log
+    client, configs, output, mode, meter, protocol, resume, require_measured, retries, progress, log, overwrite=False
 ) -> SweepSummary:
     from distributed import wait
 
@@ -434,6 +441,8 @@ def _run(
     )
     if resume:  # before anything is measured: the kept records' meters are the ones measuring now
         check_resume_workers(resumable_records(output), output, workers, mode, summary.notes)
+    if overwrite:  # only now that the workers' meters are usable
+        discard_for_overwrite(output)
     for w in workers:
         log.write(
             f"worker {w.address}: host {w.host['hostname']} ({host_key(w.host)}), "

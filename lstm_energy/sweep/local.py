@@ -19,6 +19,7 @@ from lstm_energy.sweep.points import (
     check_meter_name,
     check_output,
     check_resume_meter,
+    discard_for_overwrite,
     point_measurer,
     protocol_settings,
     resumable_records,
@@ -34,6 +35,7 @@ def run_sweep(
     protocol: dict | None = None,
     resume: bool = False,
     require_measured: bool = False,
+    overwrite: bool = False,
     profile_fn: Callable | None = None,
     progress: Progress | None = None,
     log: TextIO | None = None,
@@ -53,7 +55,8 @@ def run_sweep(
     not sweep results (ResultsSchemaError) or whose records another meter made (ConfigError) is
     refused before anything is measured. require_measured: a meter that is not a measurement (the
     estimator, e.g. ``auto`` falling back to it, or the simulated meter) is a ConfigError, before
-    anything is measured.
+    anything is measured. overwrite: an existing ``output`` is discarded, but only once the meter has
+    opened and passed those checks, so a refused run leaves the old records in place.
     """
     from lstm_energy.errors import LstmEnergyError, MeterError
     from lstm_energy.meters import opened_meter
@@ -63,7 +66,7 @@ def run_sweep(
         check_meter_name(meter)
     log = log if log is not None else sys.stderr
     summary = SweepSummary()
-    check_output(output, resume)
+    check_output(output, resume, overwrite)
     kept = resumable_records(output) if resume else []
     existing = {config_key(r["config"]) for r in kept}
     protocol_kwargs = protocol_settings(protocol)
@@ -82,6 +85,8 @@ def run_sweep(
                 "here), or drop --require-measured to record the estimate labelled as such"
             )
         check_resume_meter(kept, output, meter_obj)
+        if overwrite:
+            discard_for_overwrite(output)
         with ResultsWriter(output) as writer:
             for config in configs:
                 label = config.label()

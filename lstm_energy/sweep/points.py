@@ -299,18 +299,24 @@ def host_point_key(config_key: str, host_key: str) -> str:
     return f"{config_key}@{host_key}"
 
 
-def check_output(output: str | os.PathLike, resume: bool) -> None:
-    """ConfigError when ``output`` is a directory, or already has records and ``resume`` is off (what
-    every runner refuses)."""
+def check_output(output: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
+    """ConfigError when ``output`` is a directory, or already has records and neither ``resume`` nor
+    ``overwrite`` is on (what every runner refuses)."""
     if Path(output).is_dir():
         raise ConfigError(
             f"-o {str(output)!r} is a directory; pass a results file path such as {str(Path(output) / 'sweep.jsonl')!r}"
         )
-    if not resume and Path(output).exists() and Path(output).stat().st_size > 0:
+    if not (resume or overwrite) and Path(output).exists() and Path(output).stat().st_size > 0:
         raise ConfigError(
             f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
             "--overwrite to start afresh, or choose another -o path"
         )
+
+
+def discard_for_overwrite(output: str | os.PathLike) -> None:
+    """Delete ``output`` for ``--overwrite``: called by a runner only once its meter(s) opened and passed
+    ``--require-measured``, so a refused run leaves the old records where they were."""
+    Path(output).unlink(missing_ok=True)
 
 
 def check_meter_name(name: str) -> None:

@@ -300,3 +300,24 @@ def test_an_output_that_is_a_file_path_through_a_file_or_a_directory_is_refused(
 def test_an_output_the_system_refuses_to_create_is_a_config_error_in_one_line():
     with pytest.raises(ConfigError, match=r"cannot write results file '/proc/x\.jsonl': .*choose a writable path"):
         run_sweep(_configs(), "/proc/x.jsonl", meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
+
+
+def test_overwrite_discards_the_old_records_only_once_the_meter_has_passed_its_checks(tmp_path):
+    out = tmp_path / "r.jsonl"
+    run_sweep(_configs()[:3], out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
+    before = out.read_text()
+    with pytest.raises(ConfigError, match="--require-measured"):
+        run_sweep(
+            _configs(),
+            out,
+            meter=SimulatedMeter(),
+            overwrite=True,
+            require_measured=True,
+            profile_fn=FakeProfile(),
+            log=io.StringIO(),
+        )
+    assert out.read_text() == before  # refused: the old records are still there
+    summary = run_sweep(
+        _configs(), out, meter=SimulatedMeter(), overwrite=True, profile_fn=FakeProfile(), log=io.StringIO()
+    )
+    assert summary.measured == 8 and len(load_records(out).records) == 8  # replaced, not appended to
