@@ -244,6 +244,26 @@ def check_writable(path: str | os.PathLike, flag: str) -> None:
     output_paths.check_writable_file(path, flag, _choose_writable(flag))
 
 
+def check_fresh_or_resumed(
+    path: str | os.PathLike, flag: str, *, resume: bool, example: str = "results.jsonl", also: str = ""
+) -> None:
+    """ConfigError, in one line, when the results file ``path`` (given as ``flag``, e.g. "-o") is a
+    directory, or already has records and ``resume`` is off: a run appends, so a second run written into
+    the file unasked would sit beside (or duplicate) the first. ``example``: a file name to suggest
+    under a directory; ``also``: another way on the command offers (e.g. "--overwrite to start afresh")."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(
+            f"{flag} {str(path)!r} is a directory; pass a results file path such as {str(target / example)!r}"
+        )
+    if not resume and target.exists() and target.stat().st_size > 0:
+        others = f", {also}," if also else ""
+        raise ConfigError(
+            f"results file {str(path)!r} already has records; pass --resume to continue it{others} "
+            f"or choose a new {flag} path"
+        )
+
+
 def _choose_writable(flag: str) -> str:
     return f"choose a writable path for {flag}"
 

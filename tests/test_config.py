@@ -197,13 +197,31 @@ def test_report_renders_the_old_file(tmp_path):
     assert out.stat().st_size > 0 and "<svg" in out.read_text()
 
 
+def _old_file_priced_by_this_hosts_estimator(tmp_path) -> Path:
+    """The old file with each record's meter description replaced by the one the ``model`` meter gives on
+    this host: its records were estimated on a Zen 4 under that CPU's coefficients, and a resume under
+    other coefficients is refused (tests/sweep/test_resume_identity.py); these tests are about the
+    resume keys of the old configs, not the meter."""
+    from lstm_energy.meters import opened_meter
+
+    with opened_meter("model") as meter:
+        here = meter.describe()
+    lines = []
+    for line in OLD_RESULTS.read_text().splitlines():
+        record = json.loads(line)
+        record["energy"]["meter"] = here
+        lines.append(json.dumps(record, default=str))
+    results = tmp_path / "results.jsonl"
+    results.write_text("\n".join(lines) + "\n")
+    return results
+
+
 def test_resume_recognises_every_point_of_the_old_file(tmp_path):
     """The resume key of a Config made today matches the records written before it existed."""
     from lstm_energy.results import config_key
     from lstm_energy.sweep import Grid, done_keys, expand, run_sweep
 
-    results = tmp_path / "results.jsonl"
-    results.write_bytes(OLD_RESULTS.read_bytes())
+    results = _old_file_priced_by_this_hosts_estimator(tmp_path)
     grid = Grid(
         cells=("lstm", "rnn"),
         impls=("cython",),
@@ -228,8 +246,8 @@ def test_sweep_cli_resume_on_the_old_file_measures_nothing_again(tmp_path):
 
     if not cython_available():
         pytest.skip("the old file's points are impl='cython'; build the kernels to resume them")
-    results = tmp_path / "results.jsonl"
-    results.write_bytes(OLD_RESULTS.read_bytes())
+    results = _old_file_priced_by_this_hosts_estimator(tmp_path)
+    before = results.read_bytes()
     done = subprocess.run(
         [
             sys.executable,
@@ -256,7 +274,7 @@ def test_sweep_cli_resume_on_the_old_file_measures_nothing_again(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == f"sweep: 0 new records, 4 already in the file, 0 failed -> {results}"
-    assert results.read_bytes() == OLD_RESULTS.read_bytes()
+    assert results.read_bytes() == before
 
 
 def test_threads_above_the_cpus_this_process_may_use_are_refused_naming_the_count(monkeypatch):

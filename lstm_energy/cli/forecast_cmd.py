@@ -96,7 +96,7 @@ def _check_usage(args, strategy: str) -> None:
     """ConfigError for flags that cannot work together or paths that cannot be written (before any
     training); ImportError when the search needs Optuna and it is missing."""
     from lstm_energy.errors import ConfigError
-    from lstm_energy.results import check_writable
+    from lstm_energy.results import check_fresh_or_resumed, check_writable
 
     if args.resume and not args.records:
         raise ConfigError(
@@ -107,6 +107,7 @@ def _check_usage(args, strategy: str) -> None:
         raise ConfigError(f"--trials sets the budget of --search bayes or pareto; this run's search is {strategy}")
     check_writable(args.output, "-o")
     if args.records:
+        check_fresh_or_resumed(args.records, "--records", resume=args.resume, example="forecast.jsonl")
         check_writable(args.records, "--records")
     if strategy in ("bayes", "pareto"):
         from lstm_energy.forecast.tuning import require_optuna
@@ -129,7 +130,9 @@ def _run_study(args, preset, strategy: str):
     series = load_co2_monthly()
     resumed = ResumedStudy()
     if args.resume:
-        resumed = load_resumed_study(args.records, series=series.name, preset=preset.name, seed=args.seed)
+        resumed = load_resumed_study(
+            args.records, series=series.name, preset=preset.name, seed=args.seed, impl=args.impl, threads=args.threads
+        )
     hooks = SearchHooks(
         resumed=resumed.trials, resumed_precisions=resumed.precisions, resumed_classical=resumed.classical
     )
@@ -187,39 +190,46 @@ def _write_outputs(args, result, appended, resumed) -> str:
 
 
 def _print_tables(result) -> None:
-    """The summary tables on stdout; each names once where its joules come from (measured by which meter,
-    or estimated by which model, coefficients and source), as ``lstm-energy profile`` does."""
-    from lstm_energy.results import describe_energy_source
+    """The summary tables on stdout; each names where its joules come from, from the meter description
+    its rows were recorded with (measured by which meter, or estimated by which model, coefficients and
+    source, as ``lstm-energy profile`` does); one line per description when the rows carry several."""
+    from lstm_energy.forecast.report import baseline_comparison, energy_sources
+
+    def sources(entries) -> None:
+        for line in energy_sources(entries):
+            print(f"  energy: {line}")
 
     units = result.series.units
-    source = f"  energy: {describe_energy_source(result.provenance, result.meter_description)}"
+    best = result.best_per_family()
     print(f"best of each family (chosen on validation RMSE; energy {result.provenance}, dynamic):")
-    print(source)
-    for family, trial in result.best_per_family().items():
+    sources(list(best.values()))
+    for family, trial in best.items():
         print(
             f"{family:7s} {trial.label:44s} test RMSE {trial.scores['test'].rmse:.3f} {units}  "
-            f"training {trial.training_joules:.4g} J  {trial.joules_per_forecast:.3g} J/forecast  ({result.provenance})"
+            f"training {trial.training_joules:.4g} J  {trial.joules_per_forecast:.3g} J/forecast  ({trial.provenance})"
         )
     if result.precisions:
         print("each family's chosen model by precision (trained fp32 weights; eval(precision=...)):")
-        print(source)
+        sources([r for by_precision in result.precisions.values() for r in by_precision.values()])
     for family, by_precision in result.precisions.items():
         fp32 = by_precision["fp32"]
         for precision, r in by_precision.items():
             print(
                 f"{family:7s} {precision:5s} test RMSE {r.scores['test'].rmse:.3f} {units} "
                 f"({r.rmse_ratio(fp32):.3f}x fp32)  {r.joules_per_forecast:.3g} J/forecast batched, "
-                f"{r.joules_per_forecast_b1:.3g} J batch 1  ({result.provenance})"
+                f"{r.joules_per_forecast_b1:.3g} J batch 1  ({r.provenance})"
             )
     if result.classical:
         print("classical models (fitted on the training split):")
-        print(source)
+        sources(result.classical)
     for model in result.classical:
         print(
             f"{model.family:7s} {model.label:44s} test RMSE {model.scores['test'].rmse:.3f} {units}  "
-            f"fit {model.training_joules:.4g} J  {model.joules_per_forecast:.3g} J/forecast  ({result.provenance})"
+            f"fit {model.training_joules:.4g} J  {model.joules_per_forecast:.3g} J/forecast  ({model.provenance})"
         )
     for name, scores in result.baselines.items():
         print(f"baseline {name:34s} test RMSE {scores['test'].rmse:.3f} {units}")
+    if result.baselines:
+        print(baseline_comparison(result))
     front = [result.entries()[i].label for i in result.pareto_indices()]
     print(f"Pareto front (training or fit joules vs test RMSE): {'; '.join(front)}")

@@ -79,6 +79,27 @@ class PricedForecaster:
             return float("nan")
         return float(self.forecast_energy_b1.joules_per_sequence.median)
 
+    @property
+    def provenance(self) -> str:
+        """What produced this forecaster's joules ("measured", "estimated", "simulated"), as its own
+        measurement recorded it (a --resume'd one: as its record says, whatever meter is open now)."""
+        return str(self.forecast_energy.provenance)
+
+    @property
+    def meter_description(self) -> dict:
+        """The ``describe()`` of the meter that priced this forecaster, as recorded with its figures."""
+        return dict(self.forecast_energy.meter_description)
+
+    def own_measurements(self) -> list:
+        """The measurements made for this forecaster (training run or fit, batched, batch 1; None left out)."""
+        found = (self.training_energy, self.forecast_energy, self.forecast_energy_b1)
+        return [m for m in found if m is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The protocol warnings its measurements carry (a --resume'd one: those of its record), sorted."""
+        return sorted({w for m in self.own_measurements() for w in m.warnings})
+
 
 @dataclass(frozen=True)
 class Work:

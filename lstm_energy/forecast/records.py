@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from lstm_energy.errors import ConfigError
 from lstm_energy.forecast.classical import ClassicalResult
 from lstm_energy.forecast.data import Series
 from lstm_energy.forecast.energy import Work
@@ -42,16 +43,19 @@ from lstm_energy.records import forecast_baseline_record, forecast_precision_rec
 
 __all__ = [
     "BASELINE_KIND",
+    "KINDS",
     "PRECISION_KIND",
     "TRIAL_KIND",
     "ResumedStudy",
     "TrialAppender",
     "baseline_record",
+    "check_resume_settings",
     "classical_from_record",
     "load_resumed",
     "load_resumed_study",
     "precision_from_record",
     "precision_record",
+    "study_file_records",
     "study_trial_record",
     "trial_config",
     "trial_from_record",
@@ -185,14 +189,17 @@ def _stat(median: float):
     return SimpleNamespace(median=median)
 
 
-def _recorded_measurement(energy: dict, block: dict | None, *, run: dict | None = None):
-    """A stand-in for a Measurement with what the page and the summaries read (medians, provenance)."""
+def _recorded_measurement(energy: dict, block: dict | None, *, run: dict | None = None, warnings=None):
+    """A stand-in for a Measurement with what the page and the summaries read (medians, provenance, the
+    recorded meter description and warnings). warnings: the record's own top-level ``warnings`` for the
+    measurement that carries them (its ``energy.per_forecast`` block keeps none of its own); else the
+    block's ``warnings`` (the batch-1 block of ``study``)."""
     if run is not None:
         return SimpleNamespace(
             joules_per_call=_stat(run["joules"]),
             total_joules_per_call=_stat(run["total_joules"]),
             idle_watts=run.get("idle_watts"),
-            warnings=[],
+            warnings=list(warnings or []),
             provenance=energy["provenance"],
             meter_description=energy["meter"],
         )
@@ -202,7 +209,7 @@ def _recorded_measurement(energy: dict, block: dict | None, *, run: dict | None 
         joules_per_sequence=_stat(block["joules_per_sequence"]["median"]),
         total_joules_per_sequence=_stat(block["total_joules_per_sequence"]["median"]),
         idle_watts=block.get("idle_watts"),
-        warnings=list(block.get("warnings") or []),
+        warnings=list(warnings if warnings is not None else block.get("warnings") or []),
         provenance=energy["provenance"],
         meter_description=energy["meter"],
     )
@@ -235,7 +242,9 @@ def trial_from_record(record: dict) -> TrialResult:
         predictions=_arrays(study["predictions"]),
         history=history,
         parameters=int(study["parameters"]),
-        training_energy=_recorded_measurement(energy, None, run=energy["training_run"]),
+        training_energy=_recorded_measurement(
+            energy, None, run=energy["training_run"], warnings=record.get("warnings") or []
+        ),
         forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
         training_work=Work(**costs["training_run"]),
         forecast_work=Work(**costs["per_forecast"]),
@@ -261,31 +270,112 @@ class ResumedStudy:
     records: list[dict] = field(default_factory=list)
 
 
-def _study_records(path, *, series: str, preset: str) -> list[dict]:
-    """The records at ``path`` of this series and preset (missing file: none; a line cut short by a kill
-    is skipped by the loader)."""
+#: the record kinds a forecast study writes (``--records`` holds these and nothing else)
+KINDS = (TRIAL_KIND, PRECISION_KIND, BASELINE_KIND)
+
+
+def study_file_records(path) -> list[dict]:
+    """Every record in the forecast records file ``path`` (missing or empty file: none).
+
+    ResultsSchemaError, in one line, when ``path`` is not a forecast study's records file: it holds
+    records of another kind (a sweep's ``profile`` records, benchmarks) or lines that are no record
+    (an HTML page, text). A line cut short by a kill is a record's beginning that is not valid JSON:
+    silently skipped when it is the last line (the kill that a --resume follows), skipped with a
+    SkippedRecordsWarning when records follow it (an earlier kill, resumed since)."""
     import warnings
     from pathlib import Path
 
-    from lstm_energy.results import load_records
+    from lstm_energy.errors import ResultsSchemaError
+    from lstm_energy.results import SkippedRecordsWarning, load_records, require_kinds
 
-    if not Path(path).exists():
+    target = Path(path)
+    if not target.exists() or target.stat().st_size == 0:
         return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the loader warns about a truncated last line: expected after a kill
-        loaded = load_records(path)
-    return [
+    loaded = load_records(target)
+    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
+    wanted = (
+        "--records takes a forecast study's records file (`lstm-energy forecast --records`); "
+        "choose a new --records path"
+    )
+    cut_earlier = []
+    for problem in loaded.problems:
+        text = lines[problem.line - 1].lstrip() if problem.line is not None and problem.line <= len(lines) else ""
+        cut = "not valid JSON" in problem.message and text.startswith('{"')
+        if not cut:
+            where = f"line {problem.line}: " if problem.line is not None else ""
+            raise ResultsSchemaError(
+                f"{str(target)!r} holds what is no forecast record ({where}{problem.message}); {wanted}"
+            )
+        if not problem.message.startswith("truncated line"):
+            cut_earlier.append(problem)
+    if cut_earlier:
+        shown = "; ".join(str(p) for p in cut_earlier[:3])
+        warnings.warn(
+            f"{len(cut_earlier)} record(s) cut short by an earlier kill were skipped: {shown}",
+            SkippedRecordsWarning,
+            stacklevel=2,
+        )
+    if loaded.records:
+        require_kinds(target, loaded, KINDS, wanted, exclusive=True)
+    return loaded.records
+
+
+def _settings(record: dict) -> dict:
+    """The engine settings a record's figures were made with: ``impl``, ``threads`` and ``dtype`` of a
+    recurrent trial or precision evaluation; the BLAS ``threads`` of a classical fit (its environment)."""
+    config = record.get("config") or {}
+    found = {key: config[key] for key in ("impl", "threads", "dtype") if config.get(key) is not None}
+    if "threads" not in found and (record.get("study") or {}).get("role") == "classical":
+        blas_threads = (record.get("environment") or {}).get("blas_threads")
+        if blas_threads is not None:
+            found["threads"] = blas_threads
+    return found
+
+
+def _settings_text(settings: dict) -> str:
+    flags = " ".join(f"--{key} {settings[key]}" for key in ("impl", "threads") if key in settings)
+    dtype = f" (dtype {settings['dtype']})" if "dtype" in settings else ""
+    return (flags + dtype).strip() or "unstated settings"
+
+
+def check_resume_settings(records: list[dict], path, *, impl: str, threads: int) -> None:
+    """ConfigError when a record a run would resume was made with another engine (``impl``), BLAS thread
+    count or dtype than this run's: its joules and errors would be shown under this run's settings."""
+    this = {"impl": impl, "threads": int(threads), "dtype": np.dtype(MODEL_DTYPE).name}
+    held: dict[str, int] = {}
+    for record in records:
+        settings = _settings(record)
+        if any(this[key] != value for key, value in settings.items()):
+            text = _settings_text(settings)
+            held[text] = held.get(text, 0) + 1
+    if held:
+        made = ", ".join(f"{n} with {text}" for text, n in sorted(held.items()))
+        raise ConfigError(
+            f"--records {str(path)!r} holds records of this study made with other settings ({made}); this run is "
+            f"{_settings_text(this)}: resuming would show their figures under these settings. Resume with the "
+            "settings they were made with, or write this run to a new --records path"
+        )
+
+
+def _study_records(path, *, series: str, preset: str, impl: str, threads: int) -> list[dict]:
+    """The records at ``path`` of this series and preset (``study_file_records``), refused when made with
+    another ``impl``, thread count or dtype (``check_resume_settings``)."""
+    records = [
         r
-        for r in loaded.records
+        for r in study_file_records(path)
         if (r.get("config") or {}).get("series") == series and (r.get("config") or {}).get("preset") == preset
     ]
+    check_resume_settings(records, path, impl=impl, threads=threads)
+    return records
 
 
-def load_resumed_study(path, *, series: str, preset: str, seed: int) -> ResumedStudy:
+def load_resumed_study(path, *, series: str, preset: str, seed: int, impl: str, threads: int) -> ResumedStudy:
     """Every finished piece of a run of ``series``, ``preset`` and ``seed`` in the records at ``path``:
     recurrent trials, precision evaluations of their chosen trials, classical fits of that seed (those
-    written with their predictions) and baselines."""
-    records = _study_records(path, series=series, preset=preset)
+    written with their predictions) and baselines. ResultsSchemaError when ``path`` is not a forecast
+    records file; ConfigError when its records of this study were made with another ``impl`` or
+    ``threads`` (``check_resume_settings``)."""
+    records = _study_records(path, series=series, preset=preset, impl=impl, threads=threads)
     found = ResumedStudy(records=records)
     for record in records:
         role = (record.get("study") or {}).get("role")
@@ -303,11 +393,12 @@ def load_resumed_study(path, *, series: str, preset: str, seed: int) -> ResumedS
     return found
 
 
-def load_resumed(path, *, series: str, preset: str) -> dict[str, TrialResult]:
+def load_resumed(path, *, series: str, preset: str, impl: str, threads: int) -> dict[str, TrialResult]:
     """resume key -> trial, for every recurrent trial (search or repeat) of this series and preset in the
-    records at ``path`` (missing file: none). A line cut short by a kill is skipped by the loader."""
+    records at ``path`` (missing file: none; refused as ``load_resumed_study`` refuses). A line cut short
+    by a kill is skipped."""
     found = {}
-    for record in _study_records(path, series=series, preset=preset):
+    for record in _study_records(path, series=series, preset=preset, impl=impl, threads=threads):
         study = record.get("study") or {}
         if record.get("kind") == TRIAL_KIND and study.get("role") in ("search", "repeat"):
             found[study["key"]] = trial_from_record(record)
@@ -344,7 +435,7 @@ def precision_from_record(record: dict, trial: TrialResult) -> PrecisionResult:
         trial=trial,
         precision=record["config"]["precision"],
         scores=_scores(record),
-        forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
+        forecast_energy=_recorded_measurement(energy, energy["per_forecast"], warnings=record.get("warnings") or []),
         forecast_energy_b1=_recorded_measurement(energy, energy["per_forecast_batch1"]),
         forecast_work=Work(**record["costs"]["per_forecast"]),
         resumed=True,
@@ -363,7 +454,7 @@ def classical_from_record(record: dict) -> ClassicalResult:
         predictions=_arrays(study["predictions"]),
         parameters=int(study["parameters"]),
         fit_seconds=float(run["seconds"]),
-        training_energy=_recorded_measurement(energy, None, run=run),
+        training_energy=_recorded_measurement(energy, None, run=run, warnings=record.get("warnings") or []),
         forecast_energy=_recorded_measurement(energy, energy["per_forecast"]),
         forecast_energy_b1=_recorded_measurement(energy, study.get("per_forecast_batch1")),
         aics=dict(study.get("aic") or {}) or None,

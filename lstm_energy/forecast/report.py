@@ -68,18 +68,18 @@ def stylesheet() -> str:
 
 # ---------------------------------------------------------------------------------------------------
 # provenance
-def _suspect(result: SearchResult, trial) -> list[str]:
-    """The main report's dead-counter test (``lstm_energy.report.rows.suspect_reasons``) on one trial's
-    training run and forecast measurement."""
+def _suspect(entry) -> list[str]:
+    """The main report's dead-counter test (``lstm_energy.report.rows.suspect_reasons``) on one priced
+    entry's training run (or fit) and forecast measurement, under the provenance the entry recorded."""
     from lstm_energy.report.rows import suspect_reasons
 
     reasons = []
     for total, dynamic, measurement in (
-        (trial.training_total_joules, trial.training_joules, trial.training_energy),
-        (trial.total_joules_per_forecast, trial.joules_per_forecast, trial.forecast_energy),
+        (entry.training_total_joules, entry.training_joules, entry.training_energy),
+        (entry.total_joules_per_forecast, entry.joules_per_forecast, entry.forecast_energy),
     ):
         reasons += suspect_reasons(
-            result.provenance,
+            entry.provenance,
             total_joules=total,
             joules_per_call=dynamic,
             idle_watts=getattr(measurement, "idle_watts", None),
@@ -88,17 +88,69 @@ def _suspect(result: SearchResult, trial) -> list[str]:
 
 
 def banner_rows(result: SearchResult) -> list[SimpleNamespace]:
-    """One row per trial in the shape the main report's banners read (provenance, meter, energies, suspect)."""
+    """One row per priced entry (``SearchResult.priced``: search trials, repeats, precision evaluations,
+    classical fits) in the shape the main report's banners read: the provenance and meter description
+    the entry's figures were recorded with (a --resume'd entry: its record's), its energies, suspect."""
     return [
         SimpleNamespace(
-            provenance=result.provenance,
-            meter=result.meter_description,
-            suspect=_suspect(result, t),
-            joules_per_sequence=t.joules_per_forecast,
-            joules_per_call=t.training_joules,
+            provenance=e.provenance,
+            meter=e.meter_description,
+            suspect=_suspect(e),
+            joules_per_sequence=e.joules_per_forecast,
+            joules_per_call=e.training_joules,
         )
-        for t in result.trials
+        for e in result.priced()
     ]
+
+
+def meter_groups(entries) -> list[tuple[str, dict, list]]:
+    """(provenance, meter description, entries) for each distinct recorded meter among ``entries``
+    (priced entries), in order of first appearance. Descriptions are told apart by what identifies a
+    meter (name, source, model, parameters, counter, calibration), not by running state."""
+    from lstm_energy.report.page import _meter_identity
+
+    groups: dict[tuple[str, str], tuple[str, dict, list]] = {}
+    for e in entries:
+        key = (e.provenance, _meter_identity(e.meter_description))
+        groups.setdefault(key, (e.provenance, e.meter_description, []))[2].append(e)
+    return list(groups.values())
+
+
+def _named(entries, shown: int = 4) -> str:
+    labels = [e.label for e in entries]
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
+def energy_sources(entries) -> list[str]:
+    """Where the joules of ``entries`` come from, one line per recorded meter description (as
+    ``lstm_energy.results.describe_energy_source`` states it); with several, each line says how many of
+    the entries, and which, it priced."""
+    from lstm_energy.results import describe_energy_source
+
+    groups = meter_groups(entries)
+    if len(groups) == 1:
+        provenance, meter, _ = groups[0]
+        return [describe_energy_source(provenance, meter)]
+    return [
+        f"{describe_energy_source(provenance, meter)} [{len(members)} of {len(entries)} rows: {_named(members)}]"
+        for provenance, meter, members in groups
+    ]
+
+
+def several_meters_banner(result: SearchResult) -> str:
+    """A banner when the figures were recorded under different meter descriptions (a study resumed
+    under other coefficients, say): each description, and which rows it priced. "" when there is one."""
+    priced = result.priced()
+    groups = meter_groups(priced)
+    if len(groups) < 2:
+        return ""
+    items = "; ".join(esc(line) for line in energy_sources(priced))
+    return (
+        '<div class="banner banner-mixed" role="alert"><strong>SEVERAL METER DESCRIPTIONS</strong> '
+        f"These figures were recorded under {len(groups)} different meter descriptions; compare figures of one "
+        f"description only: {items}.</div>"
+    )
 
 
 def energy_usable(result: SearchResult) -> bool:
@@ -109,15 +161,17 @@ def energy_usable(result: SearchResult) -> bool:
 
 
 def provenance_banner(result: SearchResult) -> str:
-    """The main report's banners (``lstm_energy.report.page.provenance_banners``), one row per trial.
+    """The main report's banners (``lstm_energy.report.page.provenance_banners``), one row per priced
+    entry (``banner_rows``), each under the meter its figures were recorded with.
 
     "ESTIMATED, NOT MEASURED" with the model, its parameters and source when the meter is the estimator;
     "MEASURED" with the counter and domains only when a hardware meter read every joule and counted; a
-    red banner instead when every joule is 0 or the counter did not count.
+    red banner instead when every joule is 0 or the counter did not count; and "SEVERAL METER
+    DESCRIPTIONS" naming each when the entries were priced under more than one.
     """
     from lstm_energy.report.page import provenance_banners
 
-    return f'<div id="provenance">{provenance_banners(banner_rows(result))}</div>'
+    return f'<div id="provenance">{provenance_banners(banner_rows(result))}{several_meters_banner(result)}</div>'
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -319,14 +373,52 @@ def _no_scatter(energy: str, reason: str) -> str:
     )
 
 
-#: a baseline whose test RMSE is above this many times the worst model's is named in the caption, not drawn
+#: a baseline whose test RMSE is above this many times the worst model's is named in the caption (with
+#: how far off it is), not drawn: its line would squash the models' differences
 BASELINE_LINE_LIMIT = 2.0
+#: the dash of each baseline's line on the scatters, in the order of ``result.baselines``
+BASELINE_DASHES = ("6 4", "2 3", "10 3 2 3", "1 4")
 
 
 def drawn_baselines(result: SearchResult) -> list[str]:
-    """The naive baselines close enough to the models to be drawn as lines on the scatters."""
+    """The baselines close enough to the models to be drawn as lines on the scatters' axes."""
     worst = max(t.scores["test"].rmse for t in result.entries())
     return [name for name, scores in result.baselines.items() if scores["test"].rmse <= BASELINE_LINE_LIMIT * worst]
+
+
+def baseline_comparison(result: SearchResult) -> str:
+    """The models against the strongest baseline on test, in words made from the numbers: how many
+    beat it, and by how much the best does (or how far the best falls short). "" without baselines."""
+    if not result.baselines:
+        return ""
+    units = result.series.units
+    name, scores = min(result.baselines.items(), key=lambda item: item[1]["test"].rmse)
+    floor = scores["test"].rmse
+    entries = result.entries()
+    best = min(entries, key=lambda e: e.scores["test"].rmse)
+    top = best.scores["test"].rmse
+    beating = [e for e in entries if e.scores["test"].rmse < floor]
+    text = (
+        f"The strongest baseline on test is {name}: test RMSE {floor:.3f} {units}, with no parameters and no training. "
+    )
+    if not beating:
+        return text + (
+            f"No model beats it on test: the best, {best.label} ({top:.3f} {units}), is "
+            f"{_percent(top / floor - 1)} worse."
+        )
+    text += (
+        f"{len(beating)} of {len(entries)} models beat it on test; the best, {best.label} ({top:.3f} {units}), "
+        f"has a {_percent(1 - top / floor)} lower test RMSE"
+    )
+    if len(beating) < len(entries):
+        text += f"; {len(entries) - len(beating)} do not"
+    return text + "."
+
+
+def _percent(fraction: float) -> str:
+    """0.18 -> "18 %", 0.004 -> "0.4 %" (small gains keep a decimal rather than reading as none)."""
+    value = 100 * fraction
+    return f"{value:.0f} %" if abs(value) >= 10 else f"{value:.1f} %"
 
 
 def spread(result: SearchResult, family: str, energy: str = "training") -> list[tuple[float, float]]:
@@ -385,7 +477,7 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
     ceiling = BASELINE_LINE_LIMIT * max(t.scores["test"].rmse for t in entries)
     if joules:
         span = (min(joules) / 2, max(joules) * 2)
-        for (name, scores), dash in zip(result.baselines.items(), ("6 4", "2 3")):
+        for index, (name, scores) in enumerate(result.baselines.items()):
             if scores["test"].rmse > ceiling:  # drawn, it would squash the models' differences: the caption says it
                 continue
             lines.append(
@@ -393,7 +485,7 @@ def energy_error_scatter(result: SearchResult, energy: str = "training") -> str:
                     f"{name}: {scores['test'].rmse:.3f} {units}",
                     [(span[0], scores["test"].rmse), (span[1], scores["test"].rmse)],
                     color="#777",
-                    dash=dash,
+                    dash=BASELINE_DASHES[index % len(BASELINE_DASHES)],
                 )
             )
     try:
@@ -598,17 +690,21 @@ def scatter_caption(result: SearchResult) -> str:
             "Solid black line: the Pareto front (no other model is both cheaper and more accurate on test"
             + ("; the table's Pareto column is for the training run" if "training" in drawn else "")
             + "). Error bars: the lowest and highest test RMSE of the chosen configuration's seeded runs."
-            + (" Dashed grey lines: the naive baselines' test RMSE." if drawn_baselines(result) else "")
+            + (" Dashed grey lines: the baselines' test RMSE, on the same axes." if drawn_baselines(result) else "")
             + " Hover a point for its configuration."
         )
         worst = max(t.scores["test"].rmse for t in result.entries())
+        units = result.series.units
         off = [
-            f"{name} {scores['test'].rmse:.3f} {result.series.units}"
+            f"{name} {scores['test'].rmse:.3f} {units} ({scores['test'].rmse / worst:.1f}x)"
             for name, scores in result.baselines.items()
             if scores["test"].rmse > BASELINE_LINE_LIMIT * worst
         ]
         if off:
-            parts.append(f"Not drawn, far above every model (the y axis is fitted to the models): {'; '.join(off)}.")
+            parts.append(
+                f"Not drawn, their test RMSE being more than {BASELINE_LINE_LIMIT:g}x the least accurate model's "
+                f"({worst:.3f} {units}), which would squash the models' differences: {'; '.join(off)}."
+            )
         parts.append(provenance_caption(banner_rows(result)))
     text = " ".join(p for p in parts if p)
     return f'<p class="chart-caption">{esc(text)}</p>' if text else ""
@@ -771,6 +867,17 @@ def _classical_text(result: SearchResult) -> str:
     )
 
 
+def meter_section(result: SearchResult) -> str:
+    """The meter description every figure was recorded with (one per distinct description, with the
+    number of rows it priced when there are several)."""
+    groups = meter_groups(result.priced())
+    parts = ["<h2>Meter</h2>"]
+    for _, meter, members in groups:
+        rows = f"{len(members)} row(s): " if len(groups) > 1 else ""
+        parts.append(f"<p>{esc(rows)}<code>{esc(json.dumps(meter, sort_keys=True, default=str))}</code></p>")
+    return "".join(parts)
+
+
 # ---------------------------------------------------------------------------------------------------
 def render(result: SearchResult) -> str:
     """The whole page as one HTML string."""
@@ -834,6 +941,7 @@ def render(result: SearchResult) -> str:
         energy_error_scatter(result, "training"),
         energy_error_scatter(result, "forecast"),
         scatter_caption(result),
+        f'<p class="baseline-comparison">{esc(baseline_comparison(result))}</p>' if result.baselines else "",
         front_summary(result),
         "<h2>Precision: fp32, bf16, int8</h2>",
         "<p>Each family's chosen model (lowest validation RMSE) forecasts with its trained fp32 weights in three "
@@ -850,7 +958,7 @@ def render(result: SearchResult) -> str:
         "<h2>Repeated runs of the chosen configurations</h2>",
         repeats_table(result),
         f'<h2>Protocol warnings</h2><ul class="warnings">{warnings}</ul>',
-        f"<h2>Meter</h2><p><code>{esc(json.dumps(result.meter_description, sort_keys=True, default=str))}</code></p>",
+        meter_section(result),
         "<h2>Machine and environment</h2>",
         environment_table(result),
         "</main></body></html>",

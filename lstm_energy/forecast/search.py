@@ -233,6 +233,10 @@ class PrecisionResult(PricedForecaster):
         """Test RMSE in this precision over the fp32 test RMSE of the same model."""
         return self.scores["test"].rmse / fp32.scores["test"].rmse
 
+    def own_measurements(self) -> list:
+        """The per-forecast measurements made in this precision (the training run is the trial's own)."""
+        return [m for m in (self.forecast_energy, self.forecast_energy_b1) if m is not None]
+
 
 @dataclass
 class SearchResult:
@@ -243,8 +247,12 @@ class SearchResult:
     baselines: dict[str, dict[str, SplitScores]]  # baseline name -> split -> scores
     baseline_predictions: dict[str, tuple[np.ndarray, np.ndarray]]  # test split
     boundaries: tuple[int, int]
+    #: what produced the figures: the provenance every priced entry recorded, or "mixed (a, b)"
     provenance: str
+    #: ``describe()`` of the meter this process opened; each entry carries the description its figures
+    #: were recorded with (``PricedForecaster.meter_description``), which is what the page cites
     meter_description: dict
+    #: the protocol warnings of every priced entry (resumed ones: those their records carry), sorted
     warnings: list[str] = field(default_factory=list)
     threads: int = 1
     impl: str = "cython"
@@ -262,6 +270,17 @@ class SearchResult:
     def entries(self) -> list:
         """Every priced forecaster: the search's trials, then the classical models."""
         return [*self.trials, *self.classical]
+
+    def priced(self) -> list:
+        """Every entry with joules of its own: the search's trials, the repeats of the chosen
+        configurations (beyond the search's own run), each chosen model's precision evaluations, and the
+        classical fits (their repeated fits are part of the fit's entry)."""
+        searched = {id(t) for t in self.trials}
+        repeats = [
+            t for runs in self.repeats.values() for t in runs if isinstance(t, TrialResult) and id(t) not in searched
+        ]
+        evaluations = [r for by_precision in self.precisions.values() for r in by_precision.values()]
+        return [*self.trials, *repeats, *evaluations, *self.classical]
 
     def best_per_family(self) -> dict[str, TrialResult]:
         """The trial with the lowest validation RMSE in each family (test is never used to choose)."""
@@ -609,7 +628,7 @@ class _Runner:
         text = (
             f"{'repeat ' if role == 'repeat' else ''}{trial.label} seed {trial.seed}: test RMSE "
             f"{trial.scores['test'].rmse:.3f} {self.series.units}, training {trial.training_joules:.3g} J, "
-            f"{trial.joules_per_forecast:.3g} J/forecast ({self.meter.provenance})"
+            f"{trial.joules_per_forecast:.3g} J/forecast ({trial.provenance})"
         )
         if self.hooks.progress is not None:
             self.hooks.progress.update(text, skipped=resumed)
@@ -666,31 +685,25 @@ def _run_search(series, preset, meter, *, seed, impl, strategy, trials_per_famil
         result.repeats[family] = fitted.repeats or []
         _announce(
             f"{fitted.label}: test RMSE {fitted.scores['test'].rmse:.3f} {series.units}, fit "
-            f"{fitted.training_joules:.3g} J, {fitted.joules_per_forecast:.3g} J/forecast ({meter.provenance})",
+            f"{fitted.training_joules:.3g} J, {fitted.joules_per_forecast:.3g} J/forecast ({fitted.provenance})",
             hooks,
             progress,
             resumed=fitted.resumed,
         )
     result.baselines, result.baseline_predictions = baseline_scores(reference)
-    measured = [e for e in result.entries() if not getattr(e, "resumed", False)]
-    result.warnings = sorted(
-        {
-            w
-            for e in measured
-            for m in (e.training_energy, e.forecast_energy, e.forecast_energy_b1)
-            if m is not None
-            for w in m.warnings
-        }
-        | {
-            w
-            for by_precision in result.precisions.values()
-            for r in by_precision.values()
-            if not r.resumed
-            for m in (r.forecast_energy, r.forecast_energy_b1)
-            for w in m.warnings
-        }
-    )
+    priced = result.priced()
+    # measured here or taken back by --resume, every figure keeps the caveats it was recorded with
+    result.warnings = sorted({w for e in priced for w in e.warnings})
+    result.provenance = study_provenance(priced)
     return result
+
+
+def study_provenance(entries: Sequence) -> str:
+    """The provenance every entry recorded, or "mixed (estimated, simulated)" when they differ."""
+    found = sorted({e.provenance for e in entries})
+    if len(found) == 1:
+        return found[0]
+    return f"mixed ({', '.join(found)})" if found else "none"
 
 
 def _announce(text: str, hooks: SearchHooks, progress, *, resumed: bool) -> None:

@@ -231,11 +231,13 @@ def check_scheduler_address(address: str) -> str:
 
     try:
         scheme, location = parse_address(str(address))
-        if scheme not in ("tcp", "tls"):
-            raise ValueError(f"scheme {scheme!r} is not a Dask comm this sweep dials")
         host, port = parse_host_port(location)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError) as err:  # distributed's parsers say what is wrong with the text
         raise ConfigError(f"--scheduler {EXPECTED_ADDRESS}, got {address!r} ({err})") from None
+    if scheme not in ("tcp", "tls"):
+        raise ConfigError(
+            f"--scheduler {EXPECTED_ADDRESS}, got {address!r} (scheme {scheme!r} is not a Dask comm this sweep dials)"
+        )
     if not host or not 1 <= int(port) <= 65535:
         raise ConfigError(f"--scheduler {EXPECTED_ADDRESS}, got {address!r} (no host, or port out of 1-65535)")
     if scheme == "tls" and Security().get_connection_args("client").get("ssl_context") is None:

@@ -115,9 +115,19 @@ def test_page_has_the_precision_chart_and_table(result):
 def test_unusable_energy_draws_no_precision_chart(result):
     from types import SimpleNamespace
 
-    dead = SimpleNamespace(joules_per_sequence=SimpleNamespace(median=0.0), warnings=[])  # a counter that did not count
+    def dead(r):  # a counter that did not count, under the meter the evaluation recorded
+        zero = SimpleNamespace(median=0.0)
+        return SimpleNamespace(
+            joules_per_sequence=zero,
+            total_joules_per_sequence=zero,
+            idle_watts=0.0,
+            warnings=[],
+            provenance=r.provenance,
+            meter_description=r.meter_description,
+        )
+
     zeroed = {
-        family: {p: replace(r, forecast_energy=dead) for p, r in by_precision.items()}
+        family: {p: replace(r, forecast_energy=dead(r)) for p, r in by_precision.items()}
         for family, by_precision in result.precisions.items()
     }
     page = report.render(replace(result, precisions=zeroed))

@@ -1,5 +1,6 @@
 """The HTML page: self-contained, honest provenance banner, the three forecast series, the scatter."""
 
+import html
 import re
 from xml.etree import ElementTree
 
@@ -145,8 +146,9 @@ def _stat(value):
     return SimpleNamespace(median=value)
 
 
-def _measurement(joules, idle_watts):
-    """Stands in for a lstm_energy.measure Measurement: the medians and idle power the page reads."""
+def _measurement(joules, idle_watts, provenance="simulated", meter=None):
+    """Stands in for a lstm_energy.measure Measurement: the medians, idle power, provenance, meter
+    description and warnings the page reads."""
     from types import SimpleNamespace
 
     return SimpleNamespace(
@@ -155,33 +157,31 @@ def _measurement(joules, idle_watts):
         joules_per_sequence=_stat(joules),
         total_joules_per_sequence=_stat(joules),
         idle_watts=idle_watts,
+        provenance=provenance,
+        meter_description=meter or {"name": "simulated", "provenance": provenance},
+        warnings=[],
     )
 
 
 def _with_energy(result, joules, idle_watts, provenance):
-    """``result`` with every trial's training and forecast energy set to ``joules``."""
+    """``result`` with every trial's training and forecast energy set to ``joules`` (made by a meter
+    called powercap of ``provenance``)."""
     from dataclasses import replace
 
+    meter = dict(result.meter_description, name="powercap", provenance=provenance)
+
+    def measured():
+        return _measurement(joules, idle_watts, provenance, meter)
+
     def priced(entry):
-        return replace(
-            entry,
-            training_energy=_measurement(joules, idle_watts),
-            forecast_energy=_measurement(joules, idle_watts),
-            forecast_energy_b1=_measurement(joules, idle_watts),
-        )
+        return replace(entry, training_energy=measured(), forecast_energy=measured(), forecast_energy_b1=measured())
 
     trials = [priced(t) for t in result.trials]
     classical = [priced(m) for m in result.classical]
     precisions = {  # the precision axis: per-forecast energy only (the training run is the trial's)
-        family: {
-            p: replace(
-                r, forecast_energy=_measurement(joules, idle_watts), forecast_energy_b1=_measurement(joules, idle_watts)
-            )
-            for p, r in runs.items()
-        }
+        family: {p: replace(r, forecast_energy=measured(), forecast_energy_b1=measured()) for p, r in runs.items()}
         for family, runs in result.precisions.items()
     }
-    meter = dict(result.meter_description, name="powercap", provenance=provenance)
     return replace(
         result,
         trials=trials,
@@ -242,7 +242,7 @@ def test_one_unusable_trial_is_enough_to_withhold_the_front(healthy):
     from dataclasses import replace
 
     trials = list(healthy.trials)
-    trials[0] = replace(trials[0], training_energy=_measurement(0.0, 0.5))
+    trials[0] = replace(trials[0], training_energy=_measurement(0.0, 0.5, trials[0].provenance))
     page = report.render(replace(healthy, trials=trials))
     entries = len(trials) + len(healthy.classical)
     assert f"1 of {entries} models have a training-run energy of 0 J or less" in page
@@ -258,3 +258,53 @@ def test_estimated_page_names_the_estimator_source_and_says_the_model_made_the_d
         assert "Estimated energy: these differences come from the model, not from a measurement." in page
     else:
         assert "Simulated energy: test data from a simulated meter, not a measurement." in page
+
+
+def test_banner_counts_every_priced_row(result):
+    page = report.render(result)
+    banner = _banners(page)[0][2]
+    families = len(result.best_per_family())
+    repeats = sum(len(result.repeats[f]) - 1 for f in result.best_per_family())
+    priced = len(result.trials) + repeats + 3 * families + len(result.classical)  # fp32, bf16, int8 per family
+    assert repeats > 0 and priced == 4 + 2 + 6 + 2
+    assert f"({priced} row(s))" in banner
+
+
+# --------------------------------------------------------------------------------------------------
+# the baselines: the same axes as the models, and words made from the numbers
+def _with_baselines(result, **test_rmse):
+    from dataclasses import replace
+
+    from lstm_energy.forecast.search import SplitScores
+
+    scores = {name: {s: SplitScores(r, r) for s in ("train", "validation", "test")} for name, r in test_rmse.items()}
+    return replace(result, baselines=scores)
+
+
+def test_the_page_compares_models_with_the_strongest_baseline_in_numbers(healthy):
+    rmses = sorted(e.scores["test"].rmse for e in healthy.entries())
+    best, worst = rmses[0], rmses[-1]
+    between = (rmses[0] + rmses[1]) / 2  # only the best model beats it
+    page = report.render(_with_baselines(healthy, naive=5 * worst, fair=between))
+    comparison = re.search(r'<p class="baseline-comparison">(.*?)</p>', page).group(1)
+    assert f"The strongest baseline on test is fair: test RMSE {between:.3f} u" in comparison
+    assert f"1 of {len(rmses)} models beat it on test" in comparison
+    assert f"{100 * (1 - best / between):.1f} % lower test RMSE; {len(rmses) - 1} do not." in comparison
+    caption = html.unescape(re.search(r'<p class="chart-caption">(.*?)</p>', page).group(1))
+    assert "far above" not in page
+    assert f"more than 2x the least accurate model's ({worst:.3f} u)" in caption and "naive 5" in caption
+    assert "(5.0x)" in caption
+
+    page = report.render(_with_baselines(healthy, fair=best * 0.5))
+    comparison = re.search(r'<p class="baseline-comparison">(.*?)</p>', page).group(1)
+    assert "No model beats it on test: the best" in comparison and "is 100 % worse." in comparison
+
+
+def test_every_baseline_in_range_is_drawn_on_the_scatters(healthy):
+    worst = max(e.scores["test"].rmse for e in healthy.entries())
+    names = {"one": worst * 0.9, "two": worst * 1.1, "three": worst * 1.5, "four": worst * 1.9}
+    page = report.render(_with_baselines(healthy, **names))
+    for energy in ("training", "forecast"):
+        scatter = re.search(rf'<svg class="chart scatter" data-energy="{energy}".*?</svg>', page, flags=re.S).group(0)
+        for name, rmse in names.items():
+            assert f"{name}: {rmse:.3f} u" in scatter

@@ -75,5 +75,9 @@ def test_tiny_search_scores_prices_and_chooses_on_validation(meter_factory, synt
         family_trials = [t for t in result.trials if t.candidate.family == family]
         assert best[family] is min(family_trials, key=lambda t: t.scores["validation"].rmse)
     assert result.provenance == "simulated"
-    assert set(result.baselines) == {"naive last value", "seasonal naive (season 12)"}
+    assert set(result.baselines) == {
+        "naive last value",
+        "seasonal naive (season 12)",
+        "seasonal naive on differences (season 12)",
+    }
     assert result.pareto_indices()
