@@ -107,11 +107,11 @@ def meter_groups(entries) -> list[tuple[str, dict, list]]:
     """(provenance, meter description, entries) for each distinct recorded meter among ``entries``
     (priced entries), in order of first appearance. Descriptions are told apart by what identifies a
     meter (name, source, model, parameters, counter, calibration), not by running state."""
-    from lstm_energy.report.page import _meter_identity
+    from lstm_energy.meters.identity import identity_key
 
     groups: dict[tuple[str, str], tuple[str, dict, list]] = {}
     for e in entries:
-        key = (e.provenance, _meter_identity(e.meter_description))
+        key = (e.provenance, identity_key(e.meter_description))
         groups.setdefault(key, (e.provenance, e.meter_description, []))[2].append(e)
     return list(groups.values())
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import resources
 
+from lstm_energy.meters.identity import identity_key
 from lstm_energy.report.charts import Figure
 from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
@@ -103,32 +104,13 @@ def energy_warning_banner(rows) -> str:
     return f'<div class="banner banner-invalid" role="alert"><strong>{esc(heading)}</strong> {esc(text)}</div>'
 
 
-#: the keys of a meter's describe() that say which meter it is (the rest may be running state, e.g. the
-#: work noted so far, which differs from record to record)
-_METER_IDENTITY = (
-    "name",
-    "source",
-    "model",
-    "parameters",
-    "counter",
-    "domains",
-    "headline_domains",
-    "calibrated",
-    "profile_path",
-)
-
-
-def _meter_identity(meter: dict) -> str:
-    return json.dumps({k: meter.get(k) for k in _METER_IDENTITY}, sort_keys=True, default=str)
-
-
 def _meters_by_provenance(rows: Sequence[ProvenanceRow]) -> dict[str, list[dict]]:
     """Provenance -> the distinct meters of its rows (the first describe() of each meter seen)."""
     out: dict[str, list[dict]] = {}
     seen: set[tuple[str, str]] = set()
     for r in rows:
         meters = out.setdefault(r.provenance, [])
-        key = (r.provenance, _meter_identity(r.meter))
+        key = (r.provenance, identity_key(r.meter))
         if key not in seen:
             seen.add(key)
             meters.append(r.meter)

@@ -102,11 +102,11 @@ def _meter_name_here(meter: str, worker_name) -> str:
 
 def describe_worker(meter: str, dask_worker=None) -> dict:
     """(on a worker, through ``client.run``, which passes ``dask_worker``) This worker's host identity and
-    its meter: name, provenance and ``identity`` (``points.meter_identity`` of its describe(), which a
+    its meter: name, provenance and ``identity`` (``meters.identity.meter_identity`` of its describe(), which a
     resume compares with the file's records), or why it does not open."""
     from lstm_energy.errors import LstmEnergyError
     from lstm_energy.machine.identity import host_identity
-    from lstm_energy.sweep.points import meter_identity
+    from lstm_energy.meters.identity import meter_identity
 
     name = _worker_name(dask_worker)
     identity = host_identity(name)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError
+from lstm_energy.meters.identity import identity_differences, identity_key, meter_identity
 from lstm_energy.records import PROFILE_KIND
 
 
@@ -114,52 +115,6 @@ def done_host_keys(path: str | os.PathLike) -> set[str]:
     }
 
 
-#: the keys of a meter's ``describe()`` that say which meter made a figure, so that two records whose
-#: keys agree hold comparable joules: the estimator's formula, parameters, their source and its
-#: calibration (``calibrated``, ``calibration_fit``); a counter's kind, files/events/registers and
-#: headline domains; the simulated meter's parameters. Left out: running state that differs from record
-#: to record (``wraparound`` wraps and poll gaps, sampler periods, a zone's ``enabled``, the
-#: ``lower_bound`` floor, ``ignored_zones``, ``die_mirror_checks``) and labels that do not change a
-#: figure (``parameter_sources``, ``profile_path``: a calibration profile moved or copied elsewhere,
-#: with the same fitted parameters, source and fit, is the same calibration).
-METER_IDENTITY_FIELDS = (
-    "name",
-    "provenance",
-    "counter",
-    "model",
-    "parameters",
-    "source",
-    "calibrated",
-    "calibration_fit",
-    "root",
-    "pmu",
-    "pmu_type",
-    "unit_overrides",
-    "domains",
-    "headline_domains",
-)
-#: per-domain fields of a counter's ``domains`` that are state, not identity
-_VOLATILE_DOMAIN_FIELDS = ("enabled",)
-
-
-def meter_identity(description: dict) -> dict:
-    """What makes two meters' figures comparable: the ``METER_IDENTITY_FIELDS`` of a meter's
-    ``describe()`` (or of a record's ``energy.meter``), as JSON values, leaving out the fields the
-    description lacks (a record written by an older version compares on what it has)."""
-    import json
-
-    identity = {k: description[k] for k in METER_IDENTITY_FIELDS if k in description}
-    domains = identity.get("domains")
-    if isinstance(domains, dict):
-        identity["domains"] = {
-            key: {f: v for f, v in entry.items() if f not in _VOLATILE_DOMAIN_FIELDS}
-            if isinstance(entry, dict)
-            else entry
-            for key, entry in domains.items()
-        }
-    return json.loads(json.dumps(identity, default=str))  # tuples -> lists, as a record holds them
-
-
 def record_meter_identity(record: dict) -> dict | None:
     """``meter_identity`` of the meter that made ``record``'s energy (its provenance the record's
     ``energy.provenance``), or None for a record without energy (nothing to mix)."""
@@ -169,36 +124,6 @@ def record_meter_identity(record: dict) -> dict | None:
     meter = energy.get("meter")
     provenance, name = energy_source(record)
     return {**meter_identity(meter if isinstance(meter, dict) else {}), "name": name, "provenance": provenance}
-
-
-def identity_differences(held: dict, this: dict) -> list[str]:
-    """Where two identities disagree, on the fields both carry: ``parameters.static_watts 7.36 in the
-    file, 20.0 now`` (dotted into dicts). Empty when they agree."""
-
-    def flat(value, prefix: str) -> dict:
-        if isinstance(value, dict) and value:
-            out = {}
-            for k, v in value.items():
-                out.update(flat(v, f"{prefix}.{k}"))
-            return out
-        return {prefix: value}
-
-    out = []
-    for key_name in METER_IDENTITY_FIELDS:
-        if key_name not in held or key_name not in this:
-            continue
-        a, b = flat(held[key_name], key_name), flat(this[key_name], key_name)
-        for key in sorted(set(a) | set(b)):
-            if a.get(key, _ABSENT) != b.get(key, _ABSENT):
-                out.append(f"{key} {_shown(a.get(key, _ABSENT))} in the file, {_shown(b.get(key, _ABSENT))} now")
-    return out
-
-
-_ABSENT = object()
-
-
-def _shown(value) -> str:
-    return "absent" if value is _ABSENT else repr(value)
 
 
 class ResumeCheckWarning(UserWarning):
@@ -243,7 +168,7 @@ def check_resume_description(
         if identity is None:
             continue
         held[energy_source(record)] = held.get(energy_source(record), 0) + 1
-        groups.setdefault(_key(identity), [identity, 0])[1] += 1
+        groups.setdefault(identity_key(identity), [identity, 0])[1] += 1
     if not held:
         return
     matching = [(i, n) for i, n in groups.values() if not identity_differences(i, this) and _same_source(i, this)]
@@ -277,12 +202,6 @@ def check_resume_description(
     )
 
 
-def _key(identity: dict) -> str:
-    import json
-
-    return json.dumps(identity, sort_keys=True)
-
-
 def _same_source(held: dict, this: dict) -> bool:
     """Same (provenance, meter name)."""
     return (held.get("provenance"), held.get("name")) == (this.get("provenance"), this.get("name"))
@@ -301,16 +220,13 @@ def host_point_key(config_key: str, host_key: str) -> str:
 
 def check_output(output: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
     """ConfigError when ``output`` is a directory, or already has records and neither ``resume`` nor
-    ``overwrite`` is on (what every runner refuses)."""
-    if Path(output).is_dir():
-        raise ConfigError(
-            f"-o {str(output)!r} is a directory; pass a results file path such as {str(Path(output) / 'sweep.jsonl')!r}"
-        )
-    if not (resume or overwrite) and Path(output).exists() and Path(output).stat().st_size > 0:
-        raise ConfigError(
-            f"results file {str(output)!r} already has records; pass --resume to add only the missing points, "
-            "--overwrite to start afresh, or choose another -o path"
-        )
+    ``overwrite`` is on (what every runner refuses; the check is the results module's, shared with the
+    forecast study's --records)."""
+    from lstm_energy.results import check_fresh_or_resumed
+
+    check_fresh_or_resumed(
+        output, "-o", resume=resume or overwrite, example="sweep.jsonl", also="--overwrite to start afresh"
+    )
 
 
 def discard_for_overwrite(output: str | os.PathLike) -> None:

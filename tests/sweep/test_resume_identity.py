@@ -1,5 +1,5 @@
 """--resume keeps a file's records only under a meter whose figures are comparable with theirs
-(``points.meter_identity``): the estimator's parameters, their source and calibration; a counter's
+(``meters.identity.meter_identity``): the estimator's parameters, their source and calibration; a counter's
 files; not only the meter's name. Records written before a field existed compare on what they carry."""
 
 import io
@@ -9,9 +9,10 @@ import pytest
 
 from lstm_energy.errors import ConfigError
 from lstm_energy.meters import SimulatedMeter
+from lstm_energy.meters.identity import meter_identity
 from lstm_energy.meters.model import ModelMeter, ModelParameters, ModelProfile
 from lstm_energy.sweep import Grid, expand, override, run_sweep
-from lstm_energy.sweep.points import ResumeCheckWarning, check_resume_meter, meter_identity
+from lstm_energy.sweep.points import ResumeCheckWarning, check_resume_meter
 
 
 def _configs():
