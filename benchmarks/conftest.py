@@ -37,6 +37,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from lstm_energy.config import CELLS, IMPLS
+from lstm_energy.records import ENERGY_UNAVAILABLE_KEY
 
 
 def _grid_module():
@@ -433,7 +434,7 @@ def timer(request, benchmark):
     try:
         energy = request.getfixturevalue("energy")
     except pytest.FixtureLookupError:
-        benchmark.extra_info["energy_unavailable"] = "lstm_energy.pytest_plugin is not loaded (-p no:lstm_energy?)"
+        benchmark.extra_info[ENERGY_UNAVAILABLE_KEY] = "lstm_energy.pytest_plugin is not loaded (-p no:lstm_energy?)"
         timer = Timer("benchmark", benchmark, benchmark)
     else:
         timer = Timer("energy", energy, benchmark)
@@ -449,7 +450,7 @@ def timer(request, benchmark):
                         f"--energy-meter {named}: the meter did not open: {reason}",
                         returncode=pytest.ExitCode.USAGE_ERROR,
                     )
-                benchmark.extra_info["energy_unavailable"] = str(err)
+                benchmark.extra_info[ENERGY_UNAVAILABLE_KEY] = str(err)
                 warnings.warn(f"timing without energy: the energy meter did not open: {err}", stacklevel=1)
                 timer = Timer("benchmark", benchmark, benchmark)
     benchmark.extra_info["timer"] = timer.name

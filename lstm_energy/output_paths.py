@@ -12,7 +12,9 @@ mounts, /proc). Every writer (sweep and forecast results, the report, the machin
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 from pathlib import Path
 
 from lstm_energy.errors import ConfigError
@@ -32,7 +34,9 @@ def make_parent(path: str | os.PathLike, what: str, fix: str) -> None:
     path = Path(path)
     existing = next((p for p in path.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        raise ConfigError(f"cannot write {what} {str(path)!r}: {str(existing)!r} is a file, not a directory; {fix}")
+        raise unwritable(
+            path, what, NotADirectoryError(errno.ENOTDIR, f"{str(existing)!r} is a file, not a directory"), fix
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -61,8 +65,11 @@ def ensure_writable_directory(directory: str | os.PathLike, what: str, fix: str)
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise unwritable(directory, what, err, fix) from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise unwritable(directory, what, PermissionError(13, "Permission denied"), fix)
+    try:  # by trying, as everywhere here: a read-only mount or /proc passes os.access for root
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise unwritable(directory, what, err, fix) from None
     return directory
 
 

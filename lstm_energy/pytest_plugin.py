@@ -465,7 +465,7 @@ class EnergyFixture:
 
     def _note_refusal(self, err: Exception, meter) -> None:
         """Say in the benchmark's extra_info why it has no energy record (the test fails all the same)."""
-        from lstm_energy.results import ENERGY_ERROR_KEY
+        from lstm_energy.records import ENERGY_ERROR_KEY
 
         if meter is not None:
             name = getattr(meter, "name", type(meter).__name__)

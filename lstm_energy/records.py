@@ -44,6 +44,11 @@ FORECAST_PRECISION_KIND = "forecast_precision"
 
 #: key of pytest-benchmark's ``extra_info`` that holds a benchmark record
 EXTRA_INFO_KEY = "lstm_energy"
+#: key of a benchmark's extra_info where the pytest plugin says why the `energy` fixture stored no record
+#: ({"error": message, "meter": name}): the meter refused to open or to count
+ENERGY_ERROR_KEY = "lstm_energy_error"
+#: key of a benchmark's extra_info where the benchmarks/ harness says why it timed without energy
+ENERGY_UNAVAILABLE_KEY = "energy_unavailable"
 
 #: how FLOPs are counted (the ``costs.convention`` of benchmark records; lstm_energy.costs states the same)
 FLOP_CONVENTION = "FLOP = one add or multiply; a multiply-add counts 2; transcendentals counted separately"

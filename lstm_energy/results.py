@@ -28,6 +28,8 @@ from lstm_energy.errors import ArgumentTypeError, ConfigError, ResultsSchemaErro
 from lstm_energy.meters.base import PROVENANCES
 from lstm_energy.records import (
     BENCHMARK_KIND,
+    ENERGY_ERROR_KEY,
+    ENERGY_UNAVAILABLE_KEY,
     EXTRA_INFO_KEY,
     FORECAST_BASELINE_KIND,
     FORECAST_PRECISION_KIND,
@@ -40,9 +42,6 @@ from lstm_energy.records import (
 # where records are built; they are imported here, and stay importable from here. PROVENANCES (what
 # produced a record's energy) is defined once, by the meter interface that declares it, and checked here.
 
-#: key of a pytest-benchmark benchmark's extra_info where the pytest plugin says why the `energy` fixture
-#: stored no record ({"error": message, "meter": name}): the meter refused to open or to count
-ENERGY_ERROR_KEY = "lstm_energy_error"
 #: config keys that identify a point of a sweep (the resume key): the record's config keys, defined by Config
 CONFIG_KEYS = RECORD_KEYS
 #: config keys a "profile" record must have
@@ -256,12 +255,18 @@ def check_fresh_or_resumed(
         raise ConfigError(
             f"{flag} {str(path)!r} is a directory; pass a results file path such as {str(target / example)!r}"
         )
-    if not resume and target.exists() and target.stat().st_size > 0:
+    if not resume and target.is_file() and _has_content(target):
         others = f", {also}," if also else ""
         raise ConfigError(
             f"results file {str(path)!r} already has records; pass --resume to continue it{others} "
             f"or choose a new {flag} path"
         )
+
+
+def _has_content(path: Path) -> bool:
+    """Whether ``path`` holds anything but whitespace (a file of blank lines has no records to keep)."""
+    with open(path, "rb") as file:
+        return any(chunk.strip() for chunk in iter(lambda: file.read(1 << 16), b""))
 
 
 def _choose_writable(flag: str) -> str:
@@ -409,6 +414,9 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
     if isinstance(whole, dict) and "benchmarks" in whole:
         _load_pytest_benchmark(path, whole, loaded)
         return
+    if isinstance(whole, dict):  # one record as one document, e.g. `lstm-energy profile --json > r.json`
+        _accept(whole, str(path), None, loaded)
+        return
     if isinstance(whole, list):
         for index, record in enumerate(whole):
             _accept(record, str(path), None, loaded, f"item {index}")
@@ -539,7 +547,7 @@ def _energy_refusal(extra_info: dict) -> str | None:
         return f"the energy measurement was refused (meter {error.get('meter') or '?'!r}): {error['error']}"
     if isinstance(error, str) and error:
         return f"the energy measurement was refused: {error}"
-    unavailable = extra_info.get("energy_unavailable")
+    unavailable = extra_info.get(ENERGY_UNAVAILABLE_KEY)
     if isinstance(unavailable, str) and unavailable:
         return f"timed without energy: {unavailable}"
     return None

@@ -7,6 +7,7 @@ Cell subclasses say how to call their engine functions for one layer and one dir
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import cache
 
@@ -55,17 +56,23 @@ class ForwardContext:
 
 
 def _refuse_unsupported_torch_options(dropout, proj_size, device) -> None:
-    """ConfigError for torch options the layers do not implement, at anything but their no-op values."""
+    """ConfigError for torch options the layers do not implement, at anything but their no-op values;
+    ArgumentTypeError for a value torch itself would not take (a dropout that is no number, a proj_size
+    that is no int)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+        raise ArgumentTypeError(f"dropout must be a number (torch's dropout probability), got {dropout!r}; pass 0.0")
     if dropout != 0:
         raise ConfigError(
             f"dropout={dropout!r}: dropout between layers is not implemented (the kernels compute the layers "
             "exactly); pass dropout=0.0, or apply dropout to each layer's output yourself with one-layer modules"
         )
+    if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral):
+        raise ArgumentTypeError(f"proj_size must be an int (torch's LSTM projection size), got {proj_size!r}; pass 0")
     if proj_size != 0:
         raise ConfigError(
             f"proj_size={proj_size!r}: LSTM projections (torch's weight_hr_l*) are not implemented; pass proj_size=0"
         )
-    if device is not None and str(device) != "cpu":
+    if device is not None and str(device).split(":")[0] != "cpu":  # "cpu", "cpu:0", torch.device("cpu")
         raise ConfigError(f"device={device!r}: the kernels run on the CPU only; pass device=None or 'cpu'")
 
 

@@ -157,7 +157,12 @@ def test_torch_options_at_their_no_op_values_are_accepted_and_others_refused_say
     from lstm_energy.errors import ConfigError, ShapeError
 
     LSTM(4, 8, dropout=0.0, proj_size=0, device="cpu")
-    LSTM(4, 8, device=torch.device("cpu"))
+    for device in (torch.device("cpu"), "cpu:0", torch.device("cpu:0")):  # torch takes each
+        LSTM(4, 8, device=device)
+        torch.nn.LSTM(4, 8, device=device)
+    for kwargs in ({"dropout": None}, {"dropout": "0"}, {"proj_size": None}, {"proj_size": 1.0}):
+        with pytest.raises(TypeError, match="must be a"):  # ArgumentTypeError: a value of the wrong type
+            LSTM(4, 8, **kwargs)
     for kwargs, fragment in [
         ({"dropout": 0.2}, "dropout between layers is not implemented"),
         ({"proj_size": 3}, "projections .* are not implemented"),

@@ -1,6 +1,13 @@
 """Fixtures for the plugin tests, which run pytest in a temporary directory (pytester)."""
 
+import sys
+from pathlib import Path
+
 import pytest
+
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)  # for plugin_runs, the options the tests share
 
 #: the conftest that injects a simulated meter (a test double, never a measurement) by overriding the
 #: plugin's ``energy_meter`` fixture: no monkeypatching, and nothing depends on this host's meters

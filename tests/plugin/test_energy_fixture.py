@@ -4,6 +4,7 @@ in pytest-benchmark's extra_info, the JSON loads and reports, and runs without t
 import json
 
 import pytest
+from plugin_runs import FAST
 
 # In-process pytester runs restore sys.modules afterwards; NumPy cannot be imported twice in one process,
 # so the modules the fixture imports on first use are imported here, before any in-process run.
@@ -44,19 +45,6 @@ def test_bad_batch(energy):
     with pytest.raises(TypeError, match="batch must be a positive int, got 2.5 of type float"):
         energy.configure(batch=2.5)
 """
-
-FAST = [
-    "--energy-windows",
-    "2",
-    "--energy-min-window-seconds",
-    "0.01",
-    "--benchmark-min-rounds",
-    "1",
-    "--benchmark-max-time",
-    "0.01",
-    "-p",
-    "no:cacheprovider",
-]
 
 
 def test_extra_info_carries_the_energy_record_and_the_json_reports(simulated_meter, pytester, tmp_path):

@@ -10,29 +10,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from plugin_runs import FAST
 
 # In-process pytester runs restore sys.modules afterwards; NumPy cannot be imported twice in one process,
 # so the modules the fixture imports on first use are imported here, before any in-process run.
 import lstm_energy.measure  # noqa: F401
 import lstm_energy.meters  # noqa: F401
-from lstm_energy.pytest_plugin import SETUP_WARNING, EnergyFixture, protocol_warnings, timing_mismatch_warning
-from lstm_energy.results import ENERGY_ERROR_KEY, load_records
+from lstm_energy.pytest_plugin import EnergyFixture, protocol_warnings, timing_mismatch_warning
+from lstm_energy.records import ENERGY_ERROR_KEY
+from lstm_energy.results import load_records
 
 pytest_plugins = ["pytester"]
 
-
-FAST = [
-    "--energy-windows",
-    "2",
-    "--energy-min-window-seconds",
-    "0.01",
-    "--benchmark-min-rounds",
-    "1",
-    "--benchmark-max-time",
-    "0.01",
-    "-p",
-    "no:cacheprovider",
-]
 
 # a meter that must never be asked for: it fails the test that resolves it, and leaves a mark
 UNTOUCHABLE = """
@@ -94,7 +83,9 @@ def test_not_a_benchmark():
     ids=["skip", "disable", "xdist-worker"],
 )
 def test_skipped_or_disabled_benchmarks_never_open_the_meter(pytester, monkeypatch, option, env, outcome):
-    """Finding 2: the meter is resolved at the first measurement that happens, after the disabled check."""
+    """Finding 2. disable and xdist: the meter is resolved at the first measurement that happens, after the
+    disabled check (an eagerly opened meter fails these). skip: the test is skipped before the fixture body
+    runs at all, which guards that ``energy`` is a benchmark to pytest-benchmark, not the lazy opening."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     pytester.makeconftest(UNTOUCHABLE)
@@ -230,10 +221,6 @@ def test_timing_mismatch_threshold_is_2x_either_way(energy_seconds, benchmark_se
     assert (warning is not None) == warns
     if warns:
         assert "2.1x apart" in warning and "over 5 rounds" in warning
-
-
-def test_setup_warning_says_what_to_do():
-    assert "nothing is subtracted" in SETUP_WARNING and "sorted(data)" in SETUP_WARNING
 
 
 # -------------------------------------------------------- 5: the lower bound in a record is its own work

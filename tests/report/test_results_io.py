@@ -329,3 +329,23 @@ def test_energy_source_names_a_measured_meters_counter_and_headline_domains(prov
     """Review finding 8: measured (and simulated) meters state `counter` and `headline_domains`, not
     `source`; the line quotes them. An estimate keeps its model-and-source wording."""
     assert describe_energy_source(provenance, meter) == expected
+
+
+def test_one_record_as_one_pretty_printed_document_loads_as_that_record(tmp_path, record_factory):
+    """`lstm-energy profile --json > r.json` writes one record over many lines: one record, no corrupt lines."""
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(record_factory(), indent=2))
+    loaded = load_records(path)
+    assert len(loaded.records) == 1 and loaded.problems == []
+
+
+def test_a_results_file_of_blank_lines_has_no_records_to_keep(tmp_path):
+    from lstm_energy.errors import ConfigError
+    from lstm_energy.results import check_fresh_or_resumed
+
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n  \n")
+    check_fresh_or_resumed(blank, "-o", resume=False)  # nothing to lose
+    blank.write_text("\n{}\n")
+    with pytest.raises(ConfigError, match="already has records"):
+        check_fresh_or_resumed(blank, "-o", resume=False)
