@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
-def positive_int(text: str) -> int:
-    """A whole number >= 1, e.g. ``--threads 4``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
+def int_at_least(minimum: int, example: str = "") -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number >= ``minimum`` (``example``: a use, for the docstring)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value}")
+        return value
+
+    convert.__name__ = convert.__qualname__ = f"int_at_least_{minimum}"
+    convert.__doc__ = f"A whole number >= {minimum}{f', e.g. ``{example}``' if example else ''}."
+    return convert
 
 
-def non_negative_int(text: str) -> int:
-    """A whole number >= 0, e.g. ``--retries 0``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
+#: a whole number >= 1, e.g. ``--threads 4``
+positive_int = int_at_least(1, "--threads 4")
+#: a whole number >= 0, e.g. ``--retries 0``
+non_negative_int = int_at_least(0, "--retries 0")
 
 
 def thread_count(text: str) -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 
 from lstm_energy.cli.arg_types import non_negative_int
+from lstm_energy.sweep.dask_runner import DEFAULT_RETRIES
 
-#: default of --retries (None in argparse, so that a --retries given without a cluster is seen)
-DEFAULT_RETRIES = 2
+# --retries defaults to None in argparse, so that a --retries given without a cluster is seen; the
+# runner's DEFAULT_RETRIES is the default a cluster run gets.
 
 
 def add_arguments(parser) -> None:

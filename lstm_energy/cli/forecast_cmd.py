@@ -78,7 +78,7 @@ def run(args) -> int:
     strategy = args.search or preset.strategy
     try:
         _check_usage(args, strategy)
-    except (ConfigError, ImportError) as err:  # a flag combination, an unwritable path, Optuna missing
+    except (ConfigError, ResultsSchemaError, ImportError) as err:  # flags, a path, a --records file, Optuna missing
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     try:
@@ -107,12 +107,28 @@ def _check_usage(args, strategy: str) -> None:
         raise ConfigError(f"--trials sets the budget of --search bayes or pareto; this run's search is {strategy}")
     check_writable(args.output, "-o")
     if args.records:
+        _check_records_kind(args.records)  # a sweep's results or a page is refused for what it is, --resume or not
         check_fresh_or_resumed(args.records, "--records", resume=args.resume, example="forecast.jsonl")
         check_writable(args.records, "--records")
     if strategy in ("bayes", "pareto"):
         from lstm_energy.forecast.tuning import require_optuna
 
         require_optuna(strategy)
+
+
+def _check_records_kind(path) -> None:
+    """ResultsSchemaError when the --records file holds anything but a forecast study's records (the
+    detection ``forecast.records.study_file_records`` does for --resume): said before "pass --resume",
+    which could only lead to this refusal. Its warning about records cut by a kill waits for --resume."""
+    import warnings
+    from pathlib import Path
+
+    from lstm_energy.forecast.records import study_file_records
+
+    if Path(path).is_file():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study_file_records(path)
 
 
 def _run_study(args, preset, strategy: str):

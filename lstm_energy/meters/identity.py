@@ -87,3 +87,13 @@ _ABSENT = object()
 
 def _shown(value) -> str:
     return "absent" if value is _ABSENT else repr(value)
+
+
+def settings_hint(identity: dict) -> str:
+    """Where a meter's settings come from, for a message asking to resume under the file's settings:
+    the estimator's calibration profile (``$LSTM_ENERGY_MODEL_PROFILE``); empty for other meters."""
+    if identity.get("provenance") == "estimated":
+        from lstm_energy.meters.model import PROFILE_ENV
+
+        return f" (the estimator's coefficients: the calibration profile in ${PROFILE_ENV}, or none)"
+    return ""

@@ -218,6 +218,11 @@ def connected(
 
 #: the address form --scheduler takes, and the hint a wrong port gets
 EXPECTED_ADDRESS = "expected tcp://HOST:PORT (the scheduler's port, 8786 by default; tls://HOST:PORT with a TLS config)"
+#: reruns of a point whose worker died or that raised, unless told (``run_dask_sweep``, ``--retries``)
+DEFAULT_RETRIES = 2
+
+#: the port `dask scheduler` listens on by default
+SCHEDULER_PORT = 8786
 PORT_HINT = "is this the scheduler's port (8786), not the dashboard's (8787)?"
 
 
@@ -252,32 +257,52 @@ def check_scheduler_address(address: str) -> str:
 def probe_scheduler(address: str, *, deadline: float) -> dict:
     """The identity of the Dask scheduler at ``address``, asked over Dask's own protocol within
     ``deadline`` seconds in all (TCP connect, handshake, reply): a listener that is no scheduler (the
-    dashboard's HTTP port, any other server) is a ConfigError within the deadline, never a hang."""
+    dashboard's HTTP port, any other server) is a ConfigError within the deadline (and at most 1 s more
+    to tell "nothing listens" from "no answer"), never a hang."""
     import asyncio
+    import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from distributed.comm import connect
+    from distributed.comm import connect, parse_address, parse_host_port
     from distributed.security import Security
 
     args = Security().get_connection_args("client")
+    location = parse_address(address)[1]
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:  # an inproc:// address (a test's in-process cluster) has no host and port
+        host, port = None, None
+
+    async def exchange(comm):
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
 
     async def identity():
+        start = time.monotonic()
+        # connect keeps its own timeout, so that a refused connection ends as one (not as the outer timeout)
         comm = await connect(address, timeout=deadline, **args)
         try:
-            await comm.write({"op": "identity", "reply": True})
-            return await comm.read()
+            return await asyncio.wait_for(exchange(comm), max(deadline - (time.monotonic() - start), 0.01))
         finally:
             comm.abort()
 
     def ask():  # its own event loop, in its own thread: safe whatever loop the caller runs
-        return asyncio.run(asyncio.wait_for(identity(), deadline))
+        return asyncio.run(asyncio.wait_for(identity(), deadline + 1.0))  # + 1 s: only a safety net
 
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="lstm-energy-probe") as pool:
             reply = pool.submit(ask).result()
     except Exception as err:  # noqa: BLE001 - whatever the peer did, the answer is: no scheduler there
+        if _refused(err) or (
+            host is not None and port is not None and _nothing_listens(host, port, min(deadline, 1.0))
+        ):
+            raise ConfigError(
+                f"Dask scheduler {address!r}: nothing listens on {location}; start `dask scheduler` there or "
+                "check the address"
+            ) from None
+        hint = f"{PORT_HINT} " if port != SCHEDULER_PORT else ""  # silent on the scheduler's own port: no hint
         raise ConfigError(
-            f"Dask scheduler {address!r} did not answer within {deadline:g} s ({type(err).__name__}); {PORT_HINT} "
+            f"Dask scheduler {address!r} did not answer within {deadline:g} s ({type(err).__name__}); {hint}"
             "Start one with `dask scheduler` on that host (port 8786) and check the address and firewall"
         ) from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
@@ -287,6 +312,31 @@ def probe_scheduler(address: str, *, deadline: float) -> dict:
             "Point --scheduler at the address `dask scheduler` prints (tcp://HOST:8786)"
         )
     return reply
+
+
+def _refused(err: BaseException) -> bool:
+    """True when ``err`` or an error it was raised from is a ConnectionRefusedError (Dask wraps it in a
+    CommClosedError, then in an OSError saying it timed out)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _nothing_listens(host: str, port: int, deadline: float) -> bool:
+    """True when a plain TCP connection to ``host:port`` is refused (asked only once Dask's connect
+    failed, whose retries may end on a timeout that hides the refusal)."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=deadline).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def cluster_workers(client, meter: str, *, wait_seconds: float) -> list[Worker]:
@@ -346,36 +396,39 @@ def check_resume_workers(
     (``points.check_resume_description`` on each worker's reported meter identity), host by host:
 
     a worker's meter must be the one its own host's earlier records (their ``host`` block) were made
-    with, and the one that made the records without a host block (an in-process sweep's: host unknown,
-    so every worker must match them). A worker whose host made none of the file's records has nothing
-    of its own to be compared with: in ``spread`` mode, when its meter made none of the file's records
-    either, its points join records of other meters (each labelled, as a spread over unlike hosts does
-    from the start), and ``notes`` says so; in ``every-host`` mode each host's points are its own."""
-    import warnings
-
+    with, and also the one that made the records without a host block (an in-process sweep's: host
+    unknown, so every worker must match them); the two sets are checked each on its own, so matching
+    one does not excuse differing from the other. A worker whose host made none of the file's records
+    has nothing of its own to be compared with: in ``spread`` mode, when its meter made none of the
+    file's records either, its points join records of other meters (each labelled, as a spread over
+    unlike hosts does from the start), and ``notes`` says so; in ``every-host`` mode each host's points
+    are its own."""
     from lstm_energy.machine.identity import host_key
-    from lstm_energy.sweep.points import check_resume_description, record_meter_identity
+    from lstm_energy.sweep.points import check_resume_description, made_by_meter, record_meter_identity
 
     priced = [r for r in records if record_meter_identity(r) is not None]
+    hostless = [r for r in priced if not isinstance(r.get("host"), dict)]
     for w in workers:
         identity = w.meter.get("identity") or {"name": w.meter.get("name"), "provenance": w.meter.get("provenance")}
         whose = f"the meter of worker {w.address} (host {w.host.get('hostname')})"
         here = host_key(w.host)
-        own = [r for r in priced if not isinstance(r.get("host"), dict) or host_key(r["host"]) == here]
-        unknown = " and of no recorded host" if any(not isinstance(r.get("host"), dict) for r in own) else ""
-        scope = f", in its records of host {w.host.get('hostname')}{unknown},"
-        check_resume_description(own, output, identity, whose=whose, scope=scope)
-        if mode != "spread" or notes is None or not priced or any(isinstance(r.get("host"), dict) for r in own):
+        own = [r for r in priced if isinstance(r.get("host"), dict) and host_key(r["host"]) == here]
+        check_resume_description(
+            own, output, identity, whose=whose, scope=f", in its records of host {w.host.get('hostname')},"
+        )
+        check_resume_description(
+            hostless,
+            output,
+            identity,
+            whose=whose,
+            scope=", in its records of no recorded host (an in-process sweep's),",
+        )
+        if mode != "spread" or notes is None or not priced or own or made_by_meter(priced, identity):
             continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                check_resume_description(priced, output, identity, whose=whose)
-        except ConfigError:
-            notes.append(
-                f"{whose}, {identity.get('name')} ({identity.get('provenance')}), made none of the records in "
-                f"{str(output)!r}: its points join records of other meters there, each labelled with its own"
-            )
+        notes.append(
+            f"{whose}, {identity.get('name')} ({identity.get('provenance')}), made none of the records in "
+            f"{str(output)!r}: its points join records of other meters there, each labelled with its own"
+        )
 
 
 def run_dask_sweep(
@@ -391,7 +444,7 @@ def run_dask_sweep(
     resume: bool = False,
     require_measured: bool = False,
     overwrite: bool = False,
-    retries: int = 2,
+    retries: int = DEFAULT_RETRIES,
     connect_timeout: float = 5.0,
     progress: Progress | None = None,
     log: TextIO | None = None,
@@ -402,7 +455,7 @@ def run_dask_sweep(
     open ``distributed.Client``, e.g. a test's). mode: "spread" | "every-host" (module docstring).
     meter: a meter name, opened on each worker. retries: bounded reruns of a task whose worker died
     or that raised. overwrite: an existing ``output`` is discarded once the workers' meters are usable
-    (a refused run leaves the old records in place). Returns the SweepSummary (failed points with their reasons).
+    (a refused run leaves the old records in place; with ``resume`` too, a ConfigError). Returns the SweepSummary (failed points with their reasons).
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")

@@ -56,7 +56,8 @@ def run_sweep(
     refused before anything is measured. require_measured: a meter that is not a measurement (the
     estimator, e.g. ``auto`` falling back to it, or the simulated meter) is a ConfigError, before
     anything is measured. overwrite: an existing ``output`` is discarded, but only once the meter has
-    opened and passed those checks, so a refused run leaves the old records in place.
+    opened and passed those checks, so a refused run leaves the old records in place; with ``resume`` too it is a
+    ConfigError (one keeps the records, the other discards them).
     """
     from lstm_energy.errors import LstmEnergyError, MeterError
     from lstm_energy.meters import opened_meter

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lstm_energy.config import Config
 from lstm_energy.errors import ConfigError
-from lstm_energy.meters.identity import identity_differences, identity_key, meter_identity
+from lstm_energy.meters.identity import identity_differences, identity_key, meter_identity, settings_hint
 from lstm_energy.records import PROFILE_KIND
 
 
@@ -156,22 +156,34 @@ def check_resume_description(
 ) -> None:
     """``check_resume_meter`` for a meter known by its ``describe()`` or ``meter_identity`` (e.g. a Dask
     worker's, reported to the client); ``whose`` names it in the message ("this sweep's meter", "the
-    meter of worker X"); ``scope`` says which of the file's records ``records`` are (", for host X")."""
+    meter of worker X"); ``scope`` says which of the file's records ``records`` are (", for host X").
+
+    Refused too when ``records`` already hold figures of this meter's (provenance, name) made with
+    other settings beside the matching ones: the file is already mixed, and resuming under either
+    setting would add to the mix."""
     import warnings
 
     this = meter_identity(description)
     name, provenance = str(this.get("name")), str(this.get("provenance"))
     held: dict[tuple[str, str], int] = {}
-    groups: dict[str, list] = {}  # identity (JSON) -> [identity, records]
+    groups = _identity_groups(records)
     for record in records:
-        identity = record_meter_identity(record)
-        if identity is None:
-            continue
-        held[energy_source(record)] = held.get(energy_source(record), 0) + 1
-        groups.setdefault(identity_key(identity), [identity, 0])[1] += 1
+        if record_meter_identity(record) is not None:
+            held[energy_source(record)] = held.get(energy_source(record), 0) + 1
     if not held:
         return
-    matching = [(i, n) for i, n in groups.values() if not identity_differences(i, this) and _same_source(i, this)]
+    same_name = [(i, n) for i, n in groups if _same_source(i, this)]
+    matching = [(i, n) for i, n in same_name if not identity_differences(i, this)]
+    others = [(i, n) for i, n in same_name if identity_differences(i, this)]
+    if matching and others:
+        identity, count = max(others, key=lambda g: g[1])
+        differences = "; ".join(identity_differences(identity, this))
+        raise ConfigError(
+            f"results file {str(path)!r}{scope} is already mixed: it holds {sum(n for _, n in matching)} record(s) "
+            f"made by meter {name!r} ({provenance}) set like {whose} and {sum(n for _, n in others)} made with other "
+            f"settings ({differences}); resuming under either would add to the mix. Write this meter's results to a "
+            f"new {output_flag} path"
+        )
     if matching:
         unchecked = sorted({f for i, _ in matching for f in this if f not in i})
         if unchecked:
@@ -184,14 +196,13 @@ def check_resume_description(
                 stacklevel=3,
             )
         return
-    same_name = [(i, n) for i, n in groups.values() if _same_source(i, this)]
     if same_name:
         identity, count = max(same_name, key=lambda g: g[1])
         differences = "; ".join(identity_differences(identity, this))
         raise ConfigError(
             f"results file {str(path)!r}{scope} holds {count} record(s) made by meter {name!r} ({provenance}) with other "
             f"settings than {whose}: {differences}; resuming would mix figures of two differently set meters in "
-            f"one file. Resume under the settings the file was made with{_settings_hint(this)}, or write this "
+            f"one file. Resume under the settings the file was made with{settings_hint(this)}, or write this "
             f"meter's results to a new {output_flag} path"
         )
     names = sorted({n for _, n in held})
@@ -202,15 +213,26 @@ def check_resume_description(
     )
 
 
+def made_by_meter(records: list[dict], description: dict) -> bool:
+    """True when some of ``records`` were made by a meter of ``description``'s identity (same source,
+    no setting that differs on the fields both carry)."""
+    this = meter_identity(description)
+    return any(_same_source(i, this) and not identity_differences(i, this) for i, _ in _identity_groups(records))
+
+
+def _identity_groups(records: list[dict]) -> list[tuple[dict, int]]:
+    """(meter identity, records) for each distinct identity among ``records``' energy blocks."""
+    groups: dict[str, list] = {}  # identity (JSON) -> [identity, records]
+    for record in records:
+        identity = record_meter_identity(record)
+        if identity is not None:
+            groups.setdefault(identity_key(identity), [identity, 0])[1] += 1
+    return [(i, n) for i, n in groups.values()]
+
+
 def _same_source(held: dict, this: dict) -> bool:
     """Same (provenance, meter name)."""
     return (held.get("provenance"), held.get("name")) == (this.get("provenance"), this.get("name"))
-
-
-def _settings_hint(this: dict) -> str:
-    if this.get("provenance") == "estimated":
-        return " (the estimator's coefficients: the calibration profile in $LSTM_ENERGY_MODEL_PROFILE, or none)"
-    return ""
 
 
 def host_point_key(config_key: str, host_key: str) -> str:
@@ -219,10 +241,14 @@ def host_point_key(config_key: str, host_key: str) -> str:
 
 
 def check_output(output: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
-    """ConfigError when ``output`` is a directory, or already has records and neither ``resume`` nor
-    ``overwrite`` is on (what every runner refuses; the check is the results module's, shared with the
-    forecast study's --records)."""
+    """ConfigError when ``resume`` and ``overwrite`` are both on (one keeps the file's records, the
+    other discards them), when ``output`` is a directory, or when it already has records and neither
+    is on (what every runner refuses; the check is the results module's, shared with the forecast
+    study's --records)."""
     from lstm_energy.results import check_fresh_or_resumed
+
+    if resume and overwrite:
+        raise ConfigError("--resume keeps the records, --overwrite discards them; pass one")
 
     check_fresh_or_resumed(
         output, "-o", resume=resume or overwrite, example="sweep.jsonl", also="--overwrite to start afresh"

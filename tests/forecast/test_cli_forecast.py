@@ -209,7 +209,11 @@ PROFILE = {
         ("html+records", "holds what is no forecast record (line 1: corrupt line"),
     ],
 )
-def test_resume_onto_a_file_that_is_not_forecast_records_is_refused(tmp_path, capsys, monkeypatch, content, said):
+@pytest.mark.parametrize("resume", [["--resume"], []], ids=["resume", "no-resume"])
+def test_a_records_file_that_is_not_forecast_records_is_refused_for_what_it_holds(
+    tmp_path, capsys, monkeypatch, content, said, resume
+):
+    # without --resume too: "already has records; pass --resume" would only lead to this refusal
     import json
 
     records = tmp_path / "other.jsonl"
@@ -223,7 +227,7 @@ def test_resume_onto_a_file_that_is_not_forecast_records_is_refused(tmp_path, ca
     )
     before = records.read_text()
     _no_study(monkeypatch)
-    args = ["forecast", "--records", str(records), "--resume", "-o", str(tmp_path / "f.html"), "--meter", "simulated"]
+    args = ["forecast", "--records", str(records), *resume, "-o", str(tmp_path / "f.html"), "--meter", "simulated"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"ERROR: '{records}' ") and err.count("\n") == 1 and said in err

@@ -153,3 +153,13 @@ def test_another_meter_name_keeps_its_message_for_any_run(tmp_path):
     message = str(refused.value)
     assert "holds records made by: 1 simulated (meter simulated)" in message
     assert "this forecast study's meter is 'model' (estimated)" in message and "new --records path" in message
+
+
+@pytest.mark.parametrize("resumed_under", [7.0, 20.0])
+def test_a_file_already_mixing_two_settings_of_one_meter_is_refused_under_either(tmp_path, resumed_under):
+    records = [DescribedResult({"cell": "lstm"}, model(static_watts=w)).to_record() for w in (7.0, 7.0, 20.0)]
+    with pytest.raises(ConfigError) as refused:
+        check_resume_meter(records, tmp_path / "r.jsonl", model(static_watts=resumed_under))
+    message = str(refused.value)
+    assert "\n" not in message and "is already mixed" in message and "new -o path" in message
+    assert "parameters.static_watts" in message

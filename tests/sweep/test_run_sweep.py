@@ -321,3 +321,22 @@ def test_overwrite_discards_the_old_records_only_once_the_meter_has_passed_its_c
         _configs(), out, meter=SimulatedMeter(), overwrite=True, profile_fn=FakeProfile(), log=io.StringIO()
     )
     assert summary.measured == 8 and len(load_records(out).records) == 8  # replaced, not appended to
+
+
+@pytest.mark.parametrize("runner", ["local", "dask"])
+def test_resume_and_overwrite_together_are_refused_and_the_records_kept(tmp_path, runner):
+    """One keeps the file's records, the other discards them: together they lost the resumed points."""
+    out = tmp_path / "r.jsonl"
+    run_sweep(_configs()[:3], out, meter=SimulatedMeter(), profile_fn=FakeProfile(), log=io.StringIO())
+    before = out.read_text()
+    fake = FakeProfile()
+    with pytest.raises(ConfigError, match="^--resume keeps the records, --overwrite discards them; pass one$"):
+        if runner == "local":
+            run_sweep(
+                _configs(), out, meter=SimulatedMeter(), resume=True, overwrite=True, profile_fn=fake, log=io.StringIO()
+            )
+        else:
+            from lstm_energy.sweep.dask_runner import run_dask_sweep
+
+            run_dask_sweep(_configs(), out, client=object(), meter="simulated", resume=True, overwrite=True)
+    assert fake.calls == [] and out.read_text() == before
