@@ -71,9 +71,14 @@ def wants_cluster(args) -> bool:
 
 def check_usage(args) -> None:
     """ConfigError when a flag that only a cluster run uses (--spread, --every-host, --retries) is given
-    without --scheduler or --local-cluster: it would be ignored in process, without a word."""
+    without --scheduler or --local-cluster: it would be ignored in process, without a word; and when the
+    --scheduler address is malformed (before the sweep says what it is about to do)."""
     from lstm_energy.errors import ConfigError
 
+    if args.scheduler:
+        from lstm_energy.sweep.dask_runner import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
     if wants_cluster(args):
         return
     given = [f"--{args.mode}"] if args.mode else []  # --spread or --every-host
