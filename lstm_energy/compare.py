@@ -161,6 +161,10 @@ def config_label(record: dict) -> str:
         extra.append(f"t={c['threads']}")
     if c.get("dtype") not in (None, "float32"):
         extra.append(str(c["dtype"]))
+    if c.get("precision") not in (None, "fp32"):  # int8 / bf16 inference beside the fp32 point
+        extra.append(str(c["precision"]))
+    if c.get("nonlinearity") not in (None, "tanh"):  # an RNN with relu beside its tanh twin
+        extra.append(str(c["nonlinearity"]))
     text = " ".join(str(p) for p in (c.get("cell"), c.get("phase"), c.get("impl"), shape, *extra) if p)
     if name:
         return f"{name} ({text})" if text else str(name)

@@ -45,10 +45,17 @@ def run(args, *, meter=None, configs: Sequence[dict] | None = None) -> int:
     library callers; it is left open). configs: the calibration set (default
     ``lstm_energy.measure.calibration.default_calibration_set()``).
     """
-    from lstm_energy.errors import CalibrationError, MeterUnavailableError
+    from lstm_energy import output_paths
+    from lstm_energy.errors import CalibrationError, ConfigError, MeterError, MeterUnavailableError
     from lstm_energy.measure.calibration import calibrate
     from lstm_energy.meters import opened_meter
+    from lstm_energy.meters.model import SAVE_FIX
 
+    try:  # before minutes of measuring: a fit that cannot be saved is lost
+        output_paths.check_writable_file(_output_path(args), "the model profile to", SAVE_FIX)
+    except ConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
     requested = args.meter if meter is None else meter
     with contextlib.ExitStack() as opened:
         with warnings.catch_warnings(record=True) as caught:
@@ -75,7 +82,18 @@ def run(args, *, meter=None, configs: Sequence[dict] | None = None) -> int:
         except CalibrationError as err:
             print(f"ERROR: calibration refused, no profile written: {err}", file=sys.stderr)
             return 1
-    return _save_and_show(profile, args)
+        except MeterError as err:  # the counter stalled, wrapped unseen or read implausibly mid-run
+            print(f"ERROR: the meter failed while calibrating, no profile written: {err}", file=sys.stderr)
+            return 1
+    try:
+        return _save_and_show(profile, args)
+    except ConfigError as err:  # the path became unwritable while measuring
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+
+
+def _output_path(args) -> str:
+    return args.output or f"model-profile-{socket.gethostname()}.json"
 
 
 def _refuse_unmeasured(meter, caught: list) -> None:
@@ -91,7 +109,7 @@ def _refuse_unmeasured(meter, caught: list) -> None:
 
 def _save_and_show(profile, args) -> int:
     """Write the profile file and print it (JSON with --json, else the parameters and the fit)."""
-    path = profile.save(args.output or f"model-profile-{socket.gethostname()}.json")
+    path = profile.save(_output_path(args))
     if args.json:
         json.dump(profile.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -273,6 +273,10 @@ def _host_defaults() -> DefaultCoefficients:
     return default_coefficients()
 
 
+#: what to do when a calibration profile cannot be written (``ModelProfile.save``, ``lstm-energy calibrate -o``)
+SAVE_FIX = "pass -o a file path in a writable directory, e.g. model-profile.json"
+
+
 @dataclass(frozen=True)
 class ModelProfile:
     """A calibration profile: parameters, a one-line source, and the calibration details."""
@@ -291,10 +295,12 @@ class ModelProfile:
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the profile as JSON (indented, UTF-8); returns the path."""
-        target = Path(path)
-        target.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return target
+        """Write the profile as JSON (indented, UTF-8, parent directories created); returns the path.
+        ConfigError when it cannot be written."""
+        from lstm_energy import output_paths
+
+        text = json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        return output_paths.write_text_file(path, text, "the model profile to", SAVE_FIX)
 
     @classmethod
     def from_json(cls, data: dict, *, origin: str = "profile") -> ModelProfile:

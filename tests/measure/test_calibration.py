@@ -218,3 +218,41 @@ def test_cli_prints_a_refusal_without_a_traceback(capsys, tmp_path):
     assert "average power is the same in every window" in err
     assert "Traceback" not in err and not output.exists()
     assert meter.read().joules["package-0"] > 0, "an injected meter is left open for its owner to close"
+
+
+class _MeasuredStandIn(SimulatedMeter):
+    """A simulated counter standing in for a measured one (calibration refuses simulated joules)."""
+
+    provenance = "measured"
+
+
+def test_an_unwritable_output_is_refused_before_anything_is_measured(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = build_parser().parse_args(["calibrate", "--impl", "numpy", "-o", str(blocker / "p.json")])
+    meter = _MeasuredStandIn(idle_watts=10.0, cpu_watts=20.0, update_interval_seconds=1e-4)
+    assert calibrate_cmd.run(args, meter=meter, configs=SMALL_SET[:2]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: cannot write the model profile to") and err.count("\n") == 1, err
+    assert "is a file, not a directory" in err and "[1/2]" not in err  # nothing was measured
+
+
+def test_a_counter_failing_mid_calibration_is_one_error_line_and_no_profile(capsys, tmp_path):
+    from lstm_energy.errors import MeterError
+
+    class FailsAfterAFewReads(_MeasuredStandIn):
+        reads = 0
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 6:
+                raise MeterError("the counter stopped advancing (injected)")
+            return super().read()
+
+    output = tmp_path / "p.json"
+    args = build_parser().parse_args(["calibrate", "--impl", "numpy", "--windows", "1", "-o", str(output)])
+    meter = FailsAfterAFewReads(idle_watts=10.0, cpu_watts=20.0, update_interval_seconds=1e-4)
+    assert calibrate_cmd.run(args, meter=meter, configs=SMALL_SET[:2]) == 1
+    err = capsys.readouterr().err
+    assert "ERROR: the meter failed while calibrating, no profile written: the counter stopped advancing" in err
+    assert "Traceback" not in err and not output.exists()

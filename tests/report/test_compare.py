@@ -170,3 +170,19 @@ def test_files_that_are_not_sweep_or_benchmark_results_are_named_for_what_they_a
     text.write_text("hello world\n")
     assert main(["compare", str(jsonl_writer(tmp_path / "base.jsonl", base)), str(text)]) == 2
     assert "holds no valid lstm_energy records (line 1: corrupt line" in capsys.readouterr().err
+
+
+def test_points_differing_only_in_precision_or_nonlinearity_are_named_apart():
+    """An fp32 and an int8 point (or an RNN's tanh and relu twins) of one shape get different names, so
+    the text and the JSON say which one regressed."""
+    from lstm_energy.compare import config_label
+
+    base = {"cell": "rnn", "phase": "forward", "impl": "cython", "batch": 8, "seq_len": 16, "hidden_size": 32}
+    labels = {
+        config_label({"config": {**base, **extra}})
+        for extra in ({}, {"precision": "int8"}, {"precision": "bf16"}, {"nonlinearity": "relu"})
+    }
+    assert len(labels) == 4, labels
+    assert config_label({"config": {**base, "precision": "fp32", "nonlinearity": "tanh"}}) == config_label(
+        {"config": base}
+    )
