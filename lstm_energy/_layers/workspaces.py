@@ -96,3 +96,21 @@ def allocate_workspace(
     return {
         name: aligned_empty(shape, dtype) for name, shape in workspace_shapes(cell, pass_, T, B, D, H, training).items()
     }
+
+
+#: the gates of one input-projection chunk: at most half of an L2 of 512 KiB or more, so that they stay in L2
+#: beside the weights the steps stream (docs/kernels-performance.md, "The input projection a chunk of steps
+#: at a time")
+CHUNK_BYTES = 256 * 1024
+CHUNK_MIN_ROWS = 64  # rows of one input-projection product at the least (small batches)
+
+
+def chunk_steps(T: int, B: int, GH: int) -> int:
+    """Steps whose input projection the reduced-precision forward (``lstm_energy.kernels.lowp``) computes
+    in one product, by default: as many as keep their gates, (steps, B, GH) float32, within CHUNK_BYTES,
+    so that the recurrent products that add to them and the gate math find them in L2 rather than in L3
+    (a (T, B, GH) buffer of a mid or big shape is 3-13 MB); at least enough steps for CHUNK_MIN_ROWS
+    rows, at least 1, at most T. The traffic model (``lstm_energy.costs.traffic``) sizes the buffer by it."""
+    by_bytes = CHUNK_BYTES // max(1, B * GH * 4)
+    by_rows = (CHUNK_MIN_ROWS + B - 1) // B
+    return max(1, min(T, max(by_bytes, by_rows)))

@@ -37,8 +37,10 @@ REDUCED PRECISION (issue 18; eval forward with ``precision`` "int8" or "bf16"): 
 weights packed in that precision (quantized once, cached), so a call reads w = 1 (int8) or 2 (bf16) bytes
 per weight element instead of s, plus float32 per-row scales and int32 row sums for int8 (2·4·G·H per
 matrix); biases stay float32. W_hh re-streaming and the step working set count w bytes per element.
-The activations are quantized/converted into a scratch copy: x's copy (w·T·B·D_l) is written and read
-once more (in ``inputs``); the per-step copy of h (w·B·H) stays in L1. Gates, states and y stay float32.
+The reduced-precision forward works a chunk of ``chunk_steps(T, B, G·H)`` steps at a time
+(``lstm_energy._layers.workspaces``: their float32 gates within 256 KiB): the chunk's gate buffer and its
+quantized/converted copy of x stay in cache and reach memory only if the chunk and the weights overflow
+the LLC; the per-step copy of h (w·B·H) stays in L1. Gates, states and y stay float32.
 "Usable" capacity = ``usable_cache_fraction`` × size (default 0.75: a heuristic margin for
 associativity conflicts and the other data streaming through, not a sourced constant). The model is
 single-threaded, ignores write-allocate (read-for-ownership) and prefetch traffic and assumes the
@@ -52,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lstm_energy._layers.workspaces import chunk_steps
 from lstm_energy.config import PRECISION_WEIGHT_BYTES, Config
 from lstm_energy.costs.caches import CacheHierarchy, CachesLike, resolve_caches
 from lstm_energy.costs.flops import FlopCount, count_flops
@@ -189,7 +192,7 @@ def _forward_call(t: _Tally, p, s, D, training, llc, usable):
     w = weight_bytes(p, s)
     weights = w * G * H * (D + H)
     t.components["weights"] += weights + s * 2 * G * H + (2 * 2 * 4 * G * H if p.precision == "int8" else 0)
-    t.components["inputs"] += s * T * B * D + (2 * w * T * B * D if p.precision != "fp32" else 0)
+    t.components["inputs"] += s * T * B * D
     t.components["outputs"] += s * T * B * H
     t.components["states"] += 2 * s * B * H * n_states
     if training:
@@ -197,7 +200,10 @@ def _forward_call(t: _Tally, p, s, D, training, llc, usable):
     gx = s * T * B * G * H  # ws["gates"] (RNN: y itself): GEMM write, step read, in-place write-back
     # the write-back is already counted when it is a compulsory write: y (RNN), saved gates (training)
     passes = 2 if (training or p.cell == "rnn") else 3
-    t.gate_buffer(gx, passes * gx, weights, llc, usable)
+    # the reduced-precision forward projects chunk_steps(...) steps at a time into one (Tc, B, G·H) buffer
+    # that it reuses: the same bytes pass through it, but only a chunk's worth competes for the cache
+    footprint = gx if p.precision == "fp32" else s * chunk_steps(T, B, G * H) * B * G * H
+    t.gate_buffer(footprint, passes * gx, weights, llc, usable)
     t.w_hh_restream += (T - 1) * w * G * H * H
 
 

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from lstm_energy._layers.aligned import aligned_copy, aligned_empty, aligned_zeros
+# the chunk policy is pure Python, shared with the traffic model (lstm_energy.costs.traffic)
+from lstm_energy._layers.workspaces import chunk_steps
 from lstm_energy.config import GATES
 from lstm_energy.errors import ConfigError, IsaUnsupportedError, ShapeError
 
@@ -352,23 +354,6 @@ cdef inline void cell_rows(int kind, bint relu, Py_ssize_t b0, Py_ssize_t b1, Py
                 y[j] = g[j]
 
 
-#: the gates of one input-projection chunk: at most half of an L2 of 512 KiB or more, so that they stay in L2
-#: beside the weights the steps stream (docs/kernels-performance.md, "The input projection a chunk of steps
-#: at a time")
-CHUNK_BYTES = 256 * 1024
-CHUNK_MIN_ROWS = 64        # rows of one input-projection product at the least (small batches)
-
-
-def chunk_steps(Py_ssize_t T, Py_ssize_t B, Py_ssize_t GH):
-    """Steps whose input projection ``lowp_forward`` computes in one product, by default: as many as
-    keep their gates, (steps, B, GH) float32, within CHUNK_BYTES, so that the recurrent products that
-    add to them and the gate math find them in L2 rather than in L3 (a (T, B, GH) buffer of a mid or big
-    shape is 3-13 MB); at least enough steps for CHUNK_MIN_ROWS rows, at least 1, at most T."""
-    by_bytes = CHUNK_BYTES // max(1, B * GH * 4)
-    by_rows = (CHUNK_MIN_ROWS + B - 1) // B
-    return max(1, min(T, max(by_bytes, by_rows)))
-
-
 def workspace_shapes(str cell, Py_ssize_t T, Py_ssize_t B, Py_ssize_t D, Py_ssize_t H, steps_per_chunk=None):
     """{name: shape} of the float32 workspace ``lowp_forward`` writes into (the caller allocates it once
     and passes it to every call of that shape): gates (Tc, B, G*H), the input projection of a chunk of
@@ -419,6 +404,13 @@ def lowp_forward(str cell,
                          f"{4 * H if kind == 1 else G * H}")
     if y.shape[0] != T or y.shape[1] != B or y.shape[2] != H or y.strides[2] != 4:
         raise ShapeError(f"lowp_forward: y must be (T, B, H) = ({T}, {B}, {H}) with contiguous rows")
+    # the steps read B rows of h0 and write B rows of h_n (and of the LSTM's c): a (1, H) h0 would be read
+    # past its end, and np.copyto would broadcast a (1, H) c0 without a word
+    states = {"h0": h0, "h_n": h_n} if kind != 0 else {"h0": h0, "h_n": h_n, "c0": c0, "c_n": c_n}
+    for name, state in states.items():
+        if state is None or tuple(state.shape) != (B, H):
+            raise ShapeError(f"lowp_forward({cell!r}): {name} must be (B, H) = ({B}, {H}), got "
+                             f"{None if state is None else tuple(state.shape)}")
     given = ws.get("gates")   # its first dimension is the chunk length (checked with the rest below)
     cdef Py_ssize_t Tc = chunk_steps(T, B, G * H)
     if given is not None and given.ndim == 3 and 1 <= given.shape[0] <= T:

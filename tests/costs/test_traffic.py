@@ -135,3 +135,17 @@ def test_bad_dtype_and_fraction_are_rejected():
         traffic(**WORKED, caches=EPYC, dtype="int8")
     with pytest.raises(ValueError, match="usable_cache_fraction"):
         traffic(**WORKED, caches=EPYC, usable_cache_fraction=0)
+
+
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_the_reduced_precision_forward_spills_no_gate_buffer_it_does_not_have(precision):
+    """It projects a chunk of steps at a time into one 256 KiB buffer (lstm_energy._layers.workspaces.chunk_steps),
+    so the (T, B, G·H) buffer fp32 spills at this shape never exists: the same bytes pass through the
+    chunk, none of them to memory; the quantized copy of x is per chunk too."""
+    shape = dict(cell="lstm", batch=32, seq_len=100, input_size=1024, hidden_size=1024, phase="forward")
+    fp32 = traffic(**shape, caches=EPYC)
+    low = traffic(**shape, caches=EPYC, precision=precision)
+    assert fp32.gate_buffer_spills and fp32.spilled_gate_buffer_bytes > 0
+    assert not low.gate_buffer_spills and low.spilled_gate_buffer_bytes == 0
+    assert low.gate_buffers == fp32.gate_buffers  # the same bytes pass through the (smaller) buffer
+    assert low.components["inputs"] == fp32.components["inputs"]

@@ -456,6 +456,23 @@ def test_lowp_forward_refuses_a_workspace_of_the_wrong_shape():
         lowp.lowp_forward(*args, ws)
 
 
+@pytest.mark.parametrize("state", ["h0", "c0", "h_n", "c_n"])
+def test_lowp_forward_refuses_states_of_another_batch(state):
+    """A (1, H) state with B = 2 would be read past its end (h0) or broadcast without a word (c0)."""
+    T, B, D, H = 4, 2, 6, 8
+    names = ("h0", "c0", "h_n", "c_n")
+    states = {name: np.zeros((B, H), np.float32) for name in names}
+    states[state] = np.zeros((1, H), np.float32)
+    w_ih, w_hh = np.ones((4 * H, D), np.float32), np.ones((4 * H, H), np.float32)
+    ws = {name: np.empty(shape, np.float32) for name, shape in lowp.workspace_shapes("lstm", T, B, D, H).items()}
+    with pytest.raises(ValueError, match=f"{state} must be \\(B, H\\) = \\(2, 8\\), got \\(1, 8\\)"):
+        lowp.lowp_forward(
+            "lstm", np.zeros((T, B, D), np.float32), lowp.pack_weight(w_ih, "int8"), lowp.pack_weight(w_hh, "int8"),
+            np.zeros(4 * H, np.float32), states["h0"], states["c0"], np.empty((T, B, H), np.float32),
+            states["h_n"], states["c_n"], False, False, ws,
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("precision", ["int8", "bf16"])
 @pytest.mark.parametrize("reverse", [False, True])
