@@ -95,6 +95,13 @@ class Pair:
             return f"({MIXED}: base {self.base.provenance}, new {self.new.provenance})"
         return "" if self.provenance == "measured" else f"({self.provenance})"
 
+    def cpu_text(self) -> str:
+        """Empty when both sides ran on one CPU model, else "(different CPUs: base X, new Y)"
+        (``--allow-different-cpus``): joules differ by CPU, so the row says so as a mixed one does."""
+        if self.base.cpu == self.new.cpu:
+            return ""
+        return f"(different CPUs: base {self.base.cpu or 'unknown'}, new {self.new.cpu or 'unknown'})"
+
 
 @dataclass
 class Comparison:
@@ -382,8 +389,9 @@ def render(comparison: Comparison) -> str:
             f"{p.label:<{width}}  {_ratio_text(p.energy):<22} {p.energy.verdict:<12} {_ratio_text(p.time):<22} "
             f"{p.time.verdict}{mark}"
         )
-        if p.provenance_text():
-            lines[-1] += f" {p.provenance_text()}"
+        for note in (p.provenance_text(), p.cpu_text()):
+            if note:
+                lines[-1] += f" {note}"
     for label, why in comparison.refusals:
         lines.append(f"REFUSED {label}: {why}")
     for e in comparison.only_base:
@@ -417,6 +425,8 @@ def as_json(comparison: Comparison) -> dict:
                 "base_provenance": p.base.provenance,
                 "new_provenance": p.new.provenance,
                 "host": p.new.host,
+                "base_cpu": p.base.cpu,  # the cpu_model each side ran on (differ only with --allow-different-cpus)
+                "new_cpu": p.new.cpu,
                 "energy": verdict_dict(p.energy),
                 "time": verdict_dict(p.time),
             }

@@ -99,7 +99,14 @@ def test_different_cpus_are_refused_unless_allowed(base):
     for r in new:
         r["environment"]["cpu_model"] = "AMD EPYC 9654"
     assert len(compare_records(base, new).refusals) == 2
-    assert len(compare_records(base, new, allow_different_cpus=True).pairs) == 2
+    allowed = compare_records(base, new, allow_different_cpus=True)
+    assert len(allowed.pairs) == 2
+    # an allowed cross-CPU pair says so, as a mixed-provenance one does, in text and JSON
+    base_cpu = base[0]["environment"]["cpu_model"]
+    assert f"(different CPUs: base {base_cpu}, new AMD EPYC 9654)" in render(allowed)
+    pair = as_json(allowed)["pairs"][0]
+    assert (pair["base_cpu"], pair["new_cpu"]) == (base_cpu, "AMD EPYC 9654")
+    assert "different CPUs" not in render(compare_records(base, copy.deepcopy(base)))
 
 
 def test_missing_configurations_are_listed_on_their_side(base, record_factory):
