@@ -162,6 +162,9 @@ def _forward(p: Config) -> FlopCount:
         per_element = 3 if p.precision == "int8" else 1
         quantized = T * B * (p.directions * sum(p.layer_input_sizes()) + calls * H)
         terms["forward.quantize"] = per_element * quantized
+        # 2 ops per output of each of the two products (scale, then add): the VNNI/AMX epilogue's offset
+        # correction (- 128 * row sum) and the recurrent product's add into the gates are left out (one op
+        # or two per output against the 2K of its dot product), and so is the bias pre-sum being cached
         terms["forward.dequantize"] = calls * 2 * 2 * T * B * G * H if p.precision == "int8" else 0
         reduced = terms["forward.quantize"] + terms["forward.dequantize"]
     return FlopCount(
