@@ -70,12 +70,24 @@ def world_readable_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+# What every snippet imports: the probe below must show uid 65534 can import all of it, not just start Python.
+SNIPPET_IMPORTS = (
+    "import os, sys, json, ctypes, errno, lstm_energy.errors, lstm_energy.meters, lstm_energy.perf.syscall"
+)
+
+
 @functools.cache
-def _nobody_can_run(executable: str) -> bool:
+def _nobody_can_import(executable: str) -> bool:
+    """True when uid 65534 can start `executable` AND import lstm_energy with its dependencies (NumPy...).
+
+    Starting the interpreter is not enough: a CI machine had /root/.pyenv's python reachable by 65534
+    while NumPy was not importable for it, and every setpriv child died with ModuleNotFoundError.
+    """
     result = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", executable, "-c", "pass"],
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", executable, "-c", SNIPPET_IMPORTS],
         capture_output=True,
-        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
     )
     return result.returncode == 0
 
@@ -84,10 +96,11 @@ def _nobody_can_run(executable: str) -> bool:
 def run_as_nobody():
     """Run a Python snippet as a REAL non-root process (uid/gid 65534, no groups, no capabilities).
 
-    Preferred: ``setpriv --reuid=65534 --regid=65534 --clear-groups python -c ...``. When the interpreter
-    itself is not reachable by uid 65534 (e.g. pyenv under /root, mode 0700), the child starts as root,
-    imports lstm_energy and the modules the snippet uses (os, sys, json, ctypes, errno), then drops to 65534 with setgroups/setresgid/setresuid (no capability survives a
-    full setuid from root) before running the snippet. Either way the snippet runs unprivileged.
+    Preferred: ``setpriv --reuid=65534 --regid=65534 --clear-groups python -c ...``. When uid 65534 cannot
+    start the interpreter or import lstm_energy and its dependencies (e.g. pyenv under /root, mode 0700,
+    or site-packages it cannot read), the child starts as root, imports lstm_energy and the modules the
+    snippet uses (SNIPPET_IMPORTS), then drops to 65534 with setgroups/setresgid/setresuid (no capability
+    survives a full setuid from root) before running the snippet. Either way the snippet runs unprivileged.
     The snippet must print one JSON line; the fixture returns (parsed JSON, how it dropped privileges).
     """
     if os.geteuid() != 0:
@@ -97,15 +110,15 @@ def run_as_nobody():
 
     def run(snippet: str, *args: str):
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        if _nobody_can_run(sys.executable):
+        if _nobody_can_import(sys.executable):
             how = "setpriv"
             command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable]
             prologue = "import lstm_energy.meters\n"
         else:
-            how = "in-process setresuid (interpreter not reachable by uid 65534)"
+            how = "in-process setresuid (uid 65534 cannot start the interpreter or import lstm_energy)"
             command = [sys.executable]
             prologue = (
-                "import os, sys, json, ctypes, errno, lstm_energy.errors, lstm_energy.meters, lstm_energy.perf.syscall\n"
+                SNIPPET_IMPORTS + "\n"
                 f"os.setgroups([]); os.setresgid({NOBODY}, {NOBODY}, {NOBODY}); os.setresuid({NOBODY}, {NOBODY}, {NOBODY})\n"
             )
         code = (
