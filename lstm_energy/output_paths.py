@@ -28,15 +28,21 @@ def unwritable(path: str | os.PathLike, what: str, err: OSError, fix: str) -> Co
     return ConfigError(f"cannot write {what} {str(path)!r}: {reason}{where}; {fix}")
 
 
-def make_parent(path: str | os.PathLike, what: str, fix: str) -> None:
-    """Create ``path``'s missing parent directories; ConfigError when a file stands where a directory
-    must be, or the directories cannot be made."""
-    path = Path(path)
-    existing = next((p for p in path.parents if p.exists()), None)
+def _file_in_the_way(path: Path, directories: list[Path], what: str, fix: str) -> None:
+    """ConfigError naming the first existing one of ``directories`` (nearest first) when it is a file, not a
+    directory (the OS would say only "File exists" or "Not a directory")."""
+    existing = next((p for p in directories if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise unwritable(
             path, what, NotADirectoryError(errno.ENOTDIR, f"{str(existing)!r} is a file, not a directory"), fix
         )
+
+
+def make_parent(path: str | os.PathLike, what: str, fix: str) -> None:
+    """Create ``path``'s missing parent directories; ConfigError when a file stands where a directory
+    must be, or the directories cannot be made."""
+    path = Path(path)
+    _file_in_the_way(path, list(path.parents), what, fix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -61,6 +67,7 @@ def check_writable_file(path: str | os.PathLike, what: str, fix: str) -> None:
 def ensure_writable_directory(directory: str | os.PathLike, what: str, fix: str) -> Path:
     """``directory``, created when missing; ConfigError when it cannot be made or written into."""
     directory = Path(directory)
+    _file_in_the_way(directory, [directory, *directory.parents], what, fix)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:

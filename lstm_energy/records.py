@@ -34,6 +34,11 @@ from datetime import datetime, timezone
 #       (tests/data/records-v1/ holds samples of each kind).
 SCHEMA_VERSION = 1
 
+# Version of ``lstm-energy meters --json`` (README "Energy meters and provenance"), kept here so every
+# schema version lives in one module:
+#   1 - backends, auto, virtual_machine, measured_available, schema_version
+METERS_JSON_SCHEMA_VERSION = 1
+
 PROFILE_KIND = "profile"
 BENCHMARK_KIND = "benchmark"
 FORECAST_TRIAL_KIND = "forecast_trial"

@@ -107,6 +107,19 @@ def _require_stat(block: dict, key: str, where: str) -> None:
             f"{where}: {key!r} must be an object with a numeric 'median', got {stat!r:.80}; "
             "see docs/results-record.md for the statistics block"
         )
+    _refuse_non_finite_median(block, key, where)
+
+
+def _refuse_non_finite_median(block: dict, key: str, where: str) -> None:
+    """A NaN or infinite median is no figure (the writer stores null and a warning instead, since JSON has no
+    NaN): a record holding one came from another writer or an edit, and its headline cannot be shown."""
+    stat = block.get(key)
+    median = stat.get("median") if isinstance(stat, dict) else None
+    if isinstance(median, float) and not math.isfinite(median):  # NaN and inf are floats
+        raise ResultsSchemaError(
+            f"{where}: {key!r} has a median of {median!r}, not a finite number; lstm_energy writes a non-finite "
+            "figure as null with a warning - regenerate the record or correct it"
+        )
 
 
 def validate_record(record) -> dict:
@@ -149,6 +162,7 @@ def validate_record(record) -> dict:
             f"{where}: energy.meter must be the meter's describe() object, got {energy.get('meter')!r:.60}"
         )
     _require_stat(energy, "joules_per_call", where + ": energy")
+    _refuse_non_finite_median(energy, "joules_per_sequence", where + ": energy")  # optional, but the headline
     _require_stat(_require_mapping(record, "time", where), "seconds_per_call", where + ": time")
     if kind == PROFILE_KIND:
         config = _require_mapping(record, "config", where)
@@ -402,6 +416,8 @@ def _load_one(path: Path, loaded: LoadedResults) -> None:
                 )
             )
             return
+    if whole is None and _is_markup(text):  # read line by line, a page would give one "corrupt line" per line
+        raise ResultsSchemaError(f"{str(path)!r} is {_markup_kind(text)}, not results: {RESULTS_FORMATS}")
     if whole is not None:
         foreign = _foreign_document(whole)
         if foreign is not None:
@@ -443,6 +459,18 @@ RESULTS_FORMATS = (
     "or pytest-benchmark JSON (`pytest --benchmark-json`)"
 )
 MACHINE_PROFILE = "a machine profile (`lstm-energy machine --json` output)"
+
+
+def _is_markup(text: str) -> bool:
+    """Whether ``text`` is an HTML or XML document (a report passed back as results, say): results are JSON."""
+    return text.lstrip("\ufeff \t\r\n").startswith("<")
+
+
+def _markup_kind(text: str) -> str:
+    head = text[:2000].lower()
+    if "<html" in head or "<!doctype html" in head:
+        return "an HTML page (an `lstm-energy report` output?)"
+    return "an XML or markup document"
 
 
 def _foreign_document(document) -> str | None:

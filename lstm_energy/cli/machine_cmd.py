@@ -13,7 +13,13 @@ HELP = "CPU, caches, measured peak GFLOP/s and memory bandwidth"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the profile as JSON: the figures as cached (stable for one machine until re-measured) plus "
+        "two run-specific blocks, `cache: {hit, path}` (whether this run read the figures from the cache, and "
+        "where) and `hardware_counters` (probed now); drop those two to compare profiles",
+    )
     parser.add_argument(
         "--refresh",
         action="store_true",
@@ -54,6 +60,26 @@ def _threads_line(sgemm: dict, profile: dict) -> str:
     )
 
 
+def slower_with_more_threads(profile: dict) -> list[str]:
+    """One line per GEMM whose best figure with more threads is below its 1-thread figure: the cores are
+    shared (SMT siblings, a virtual machine's vCPUs on busy host cores) or busy, and the many-thread roof
+    then sits below the 1-thread one."""
+    lines = []
+    for name, key in (("sgemm", "peak_gflops"), ("kernel GEMM", "kernel_gemm_gflops")):
+        by_threads = {e["threads"]: e["best_gflops"] for e in profile.get(key) or []}
+        one = by_threads.get(1)
+        if one is None:
+            continue
+        for threads, gflops in sorted(by_threads.items()):
+            if threads > 1 and gflops < one:
+                lines.append(
+                    f"note: {name} with {threads} threads ({gflops:.1f} GFLOP/s) is slower than with 1 "
+                    f"({one:.1f}): the cores are shared or busy, so the {threads}-thread roof sits below the "
+                    "1-thread one; re-measure on a quiet machine with `--refresh`"
+                )
+    return lines
+
+
 def format_profile(profile: dict) -> str:
     """Human-readable profile: facts first, then every measured figure with its source."""
     m = profile["machine"]
@@ -76,6 +102,7 @@ def format_profile(profile: dict) -> str:
         "         (best / median)   (best / median)      (best / median)   FLOP/byte",
     ]
     lines += [_threads_line(p, profile) for p in profile["peak_gflops"]]
+    lines += slower_with_more_threads(profile)
     if not profile.get("kernel_gemm_gflops"):
         reason = profile.get("kernel_gemm_unavailable") or "this profile predates it; --refresh to measure it"
         lines.append(f"kernel GEMM  not measured: {reason}")

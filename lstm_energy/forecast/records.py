@@ -291,12 +291,15 @@ def study_file_records(path) -> list[dict]:
     target = Path(path)
     if not target.exists() or target.stat().st_size == 0:
         return []
-    loaded = load_records(target)
-    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
     wanted = (
         "--records takes a forecast study's records file (`lstm-energy forecast --records`); "
         "choose a new --records path"
     )
+    try:
+        loaded = load_records(target)
+    except ResultsSchemaError as err:  # a whole document of another kind (an HTML page, a machine profile)
+        raise ResultsSchemaError(f"{err}; {wanted}") from None
+    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
     cut_earlier = []
     for problem in loaded.problems:
         text = lines[problem.line - 1].lstrip() if problem.line is not None and problem.line <= len(lines) else ""

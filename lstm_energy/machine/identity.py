@@ -76,6 +76,20 @@ def real_identity(*, cpuinfo: str | os.PathLike = CPUINFO, sysfs_root: str | os.
     }
 
 
+#: the cpuid fields that say which CPU a figure was measured on (a machine profile's ``identity.cpu``)
+CPU_ID_FIELDS = ("vendor", "family", "model", "stepping")
+
+
+def profile_identity(*, cpuinfo: str | os.PathLike = CPUINFO) -> dict:
+    """Who a machine profile (``lstm-energy machine``) was measured on: ``{"hostname", "machine_id",
+    "cpu": {vendor, family, model, stepping}}``, the fields a results record also carries (its
+    ``environment.hostname``, and its ``host`` block in a fleet sweep), so a report can tell whether the
+    profile's roofs belong under the records."""
+    ident, _ = machine_id()
+    cpu = identify_cpu(cpuinfo).as_dict()
+    return {"hostname": socket.gethostname(), "machine_id": ident, "cpu": {k: cpu[k] for k in CPU_ID_FIELDS}}
+
+
 def fake_override(worker_name, environ=None) -> dict:
     """The injected fields for Dask worker ``worker_name`` from LSTM_ENERGY_FAKE_HOSTS ({} when unset or not named)."""
     env = os.environ if environ is None else environ

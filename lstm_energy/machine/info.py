@@ -126,6 +126,16 @@ def cpu_model(cpuinfo: str | os.PathLike = CPUINFO) -> str:
     raise MachineInfoError(f"no CPU model in {cpuinfo!s} ('model name' line) nor from platform.processor()")
 
 
+def hypervisor_flag(cpuinfo: str | os.PathLike = CPUINFO) -> bool | None:
+    """Whether the first CPU's ``flags`` include ``hypervisor`` (cpuid leaf 1, ECX bit 31: set by every
+    mainstream hypervisor, KVM, Firecracker, Xen HVM, Hyper-V, VMware, for its guests), i.e. whether this
+    is a virtual machine; None when cpuinfo has no flags line (not x86, or unreadable)."""
+    flags = cpuinfo_fields(cpuinfo).get("flags")
+    if flags is None:
+        return None
+    return "hypervisor" in flags.split()
+
+
 def usable_cores() -> int:
     """CPUs in this process's affinity mask (what threads can actually use), else os.cpu_count()."""
     try:

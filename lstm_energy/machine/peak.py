@@ -161,6 +161,24 @@ def kernel_gemm_isa() -> str | None:
     return isa.current()
 
 
+def kernel_build() -> str | None:
+    """16 hex digits of SHA-256 over the compiled module whose packed GEMM ``measure_kernel_gemm`` times
+    (``_vector_math_probe``, built from ``_packed_gemm.h``): a rebuilt kernel (new code, other compiler
+    flags) gets another value, so figures cached for the old build are not taken for the new one. None when
+    the kernels are not built."""
+    import hashlib
+
+    try:
+        import lstm_energy.kernels._vector_math_probe as probe
+    except ImportError:
+        return None
+    try:
+        with open(probe.__file__, "rb") as compiled:
+            return hashlib.sha256(compiled.read()).hexdigest()[:16]
+    except (OSError, TypeError):
+        return None
+
+
 def _openmp_threads() -> int:
     """The OpenMP pool size threadpoolctl reports (the kernels' pool), else 1 when it sees no OpenMP runtime."""
     from threadpoolctl import threadpool_info

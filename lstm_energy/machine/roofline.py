@@ -78,8 +78,13 @@ def measure_profile(
     measure_peaks: Callable[[], list] | None = None,
     measure_bandwidths: Callable[[], list] | None = None,
     measure_kernel_peaks: Callable[[], list] | None = None,
+    identity: dict | None = None,
+    kernel_build: str | None = None,
 ) -> dict:
-    """Run the measurements now (about 5–15 s) and return the profile dict."""
+    """Run the measurements now (about 5–15 s) and return the profile dict.
+
+    identity: who measures (``identity.profile_identity()``, read here when None); kernel_build: the
+    compiled packed GEMM's hash (``peak.kernel_build()``, read here when None)."""
     llc = info.caches.llc
     peaks = (measure_peaks or peak_module.measure_peaks)()
     kernel_peaks = (measure_kernel_peaks or peak_module.measure_kernel_peaks)()
@@ -95,6 +100,8 @@ def measure_profile(
         "fingerprint": info.fingerprint,
         "measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": info.as_dict(),
+        "identity": identity if identity is not None else _read_identity(),
+        "kernel_build": kernel_build if kernel_build is not None else peak_module.kernel_build(),
         "peak_gflops": peak_dicts,
         "kernel_gemm_gflops": kernel_dicts,
         "kernel_gemm_unavailable": None
@@ -111,6 +118,37 @@ def cached_kernel_isa(profile: dict) -> str | None:
     return kernels[0].get("isa") if kernels else None
 
 
+def _read_identity() -> dict:
+    """This host's identity for a profile (imported here: lstm_energy.machine.identity reads cpuinfo through
+    lstm_energy.meters, which imports this package)."""
+    from lstm_energy.machine.identity import profile_identity
+
+    return profile_identity()
+
+
+def stale_reason(cached: dict, isa_now: str | None, build_now: str | None, identity_now: dict) -> str | None:
+    """Why a cached profile of this fingerprint must be measured again; None when it still describes
+    this machine and these kernels.
+
+    The fingerprint covers the CPU model, cores, caches, BLAS and OS kernel, not the kernels' build nor
+    which host wrote the file (a home directory shared by identical machines), so those are checked here:
+    the kernels' instruction-set path (``LSTM_ENERGY_ISA``), their build (a rebuilt packed GEMM runs at
+    another speed), and the hostname / machine id the profile records."""
+    isa_then = cached_kernel_isa(cached)
+    if isa_then != isa_now:
+        return f"its kernel GEMM ran the {isa_then or 'no'} path, the kernels now run {isa_now or 'none'}"
+    if isa_then is not None and cached.get("kernel_build") != build_now:
+        return (
+            f"its kernel GEMM was measured on kernel build {cached.get('kernel_build') or '(not recorded)'}, "
+            f"the kernels are now build {build_now}"
+        )
+    recorded = cached.get("identity") or {}
+    for key in ("hostname", "machine_id"):
+        if recorded.get(key) is not None and recorded.get(key) != identity_now.get(key):
+            return f"it was measured on {key} {recorded.get(key)}, this is {identity_now.get(key)}"
+    return None
+
+
 def machine_profile(
     refresh: bool = False,
     directory: str | os.PathLike | None = None,
@@ -119,22 +157,29 @@ def machine_profile(
     measure_bandwidths: Callable[[], list] | None = None,
     measure_kernel_peaks: Callable[[], list] | None = None,
     current_kernel_isa: Callable[[], str | None] | None = None,
+    current_kernel_build: Callable[[], str | None] | None = None,
+    current_identity: Callable[[], dict] | None = None,
 ) -> dict:
     """The cached profile of this machine, measured (and cached) when missing, when ``refresh``, or when
     the kernels now run another instruction-set path than the cached packed-GEMM figure was measured on
-    (``LSTM_ENERGY_ISA``).
+    (``LSTM_ENERGY_ISA``), another build of them, or another host (``stale_reason``).
 
     The returned dict has ``cache: {"path", "hit"}``: hit is true when the figures came from disk
-    (measured earlier, at ``measured_at``, on a machine with the same fingerprint). Raises ConfigError
-    before measuring when ``directory`` cannot hold the profile.
+    (measured earlier, at ``measured_at``, on a machine with the same fingerprint). That block says how
+    this call got the figures, so it differs between runs on one machine; it is not stored in the file.
+    Raises ConfigError before measuring when ``directory`` cannot hold the profile.
     """
     info = info or machine_info()
     cached = None if refresh else load_profile(info.fingerprint, directory)
     isa_now = (current_kernel_isa or peak_module.kernel_gemm_isa)()
-    if cached is not None and cached_kernel_isa(cached) == isa_now:
+    build_now = (current_kernel_build or peak_module.kernel_build)()
+    identity_now = (current_identity or _read_identity)()
+    if cached is not None and stale_reason(cached, isa_now, build_now, identity_now) is None:
         cached["cache"] = {"path": str(profile_path(info.fingerprint, directory)), "hit": True}
         return cached
     ensure_writable_directory(profile_path(info.fingerprint, directory).parent)
-    profile = measure_profile(info, measure_peaks, measure_bandwidths, measure_kernel_peaks)
+    profile = measure_profile(
+        info, measure_peaks, measure_bandwidths, measure_kernel_peaks, identity=identity_now, kernel_build=build_now
+    )
     path = save_profile(profile, directory)
     return {**profile, "cache": {"path": str(path), "hit": False}}

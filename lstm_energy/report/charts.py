@@ -33,6 +33,12 @@ class Figure:
     #: a heading shown in bold before the note when the chart contradicts itself (points above the roof)
     alert: str | None = None
 
+    @property
+    def caption_id(self) -> str:
+        """The id the page gives this figure's caption: the chart's ``aria-describedby`` points at it, so
+        assistive technology reads what is drawn (``role="img"`` hides the marks' own tooltips)."""
+        return f"fig-{self.key}-caption"
+
 
 def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
     """``figure`` with the SVG ``draw()`` returns; if the chart finds nothing to place, a note instead.
@@ -44,14 +50,16 @@ def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
         figure.svg = draw()
     except NothingToDraw:
         figure.svg = None
-        figure.note = " ".join(
-            filter(
-                None,
-                [
-                    "Nothing to draw: none of these values can be placed on the chart (a log scale has no place for 0 or less).",
-                    figure.note,
-                ],
-            )
+        figure.note = _joined(
+            "Nothing to draw: none of these values can be placed on the chart (a log scale has no place for 0 or less).",
+            figure.note,
+        )
+    except (ArithmeticError, ValueError):  # a report is always written, whatever values a file holds
+        figure.svg = None
+        figure.note = _joined(
+            "Not drawn: these values span a range the chart cannot place (e.g. beyond 1e300); "
+            "the summary table shows them.",
+            figure.note,
         )
     return figure
 
@@ -139,6 +147,82 @@ def provenance_caption(rows: Sequence[ProvenanceRow]) -> str:
     return " ".join(parts)
 
 
+def _source(row: Row) -> tuple[str, str]:
+    """Where a row's joules come from: its provenance and meter. Charts never pool, subtract or fit
+    figures of different sources: a measured and an estimated joule are not the same kind of figure."""
+    return (row.provenance, row.meter_name)
+
+
+def _source_order(source: tuple[str, str]) -> tuple:
+    return (_PROVENANCE_RANK.get(source[0], 9), source)
+
+
+#: the order of trust (design.md, "Energy sources"): legends and rows list measured figures first
+_PROVENANCE_RANK = {"measured": 0, "estimated": 1, "simulated": 2}
+
+
+def source_labels(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
+    """How a chart names each source of ``rows``: "" for all when there is one; else the provenance,
+    plus the meter where one provenance came from several meters."""
+    sources = {_source(r) for r in rows}
+    if len(sources) < 2:
+        return {source: "" for source in sources}
+    meters_per_provenance = {p: sum(1 for q, _ in sources if q == p) for p, _ in sources}
+    return {
+        (provenance, meter): provenance if meters_per_provenance[provenance] == 1 else f"{provenance}, {meter}"
+        for provenance, meter in sources
+    }
+
+
+def _unnamed_source(source: tuple[str, str], labels: dict[tuple[str, str], str]) -> str:
+    """ ", estimated" for a tooltip whose series name does not already say its provenance."""
+    return "" if labels.get(source) else f", {source[0]}"
+
+
+def _suffix(label: str) -> str:
+    return f" ({label})" if label else ""
+
+
+def _hollow(row: Row, labels: dict[tuple[str, str], str]) -> bool:
+    """In a chart of several sources (``labels`` name them), not-measured joules are drawn as outlines
+    and measured ones filled; a chart of one source keeps the usual filled markers."""
+    return bool(labels.get(_source(row))) and row.provenance != "measured"
+
+
+def separate_sources_caption(drawn: Sequence[Row]) -> str:
+    """A caption sentence when the rows drawn come from several sources; "" when from one."""
+    if len({_source(r) for r in drawn}) < 2:
+        return ""
+    return (
+        "Rows of different provenance or meter are drawn apart (their own series, rows and fits; outline "
+        "markers: not measured), never pooled, subtracted or fitted together: compare figures of one provenance only."
+    )
+
+
+def split_suspect(rows: list[Row]) -> tuple[list[Row], list[Row]]:
+    """(rows whose energy can be trusted, rows marked suspect: a counter that did not count, an
+    implausible power...). Energy charts draw only the first."""
+    return [r for r in rows if not r.suspect], [r for r in rows if r.suspect]
+
+
+def suspect_note(suspect: list[Row], total: int) -> str | None:
+    """Why rows are missing from an energy chart because their energy is suspect; None when none is."""
+    if not suspect:
+        return None
+    distinct = list(dict.fromkeys(str(reason) for r in suspect for reason in r.suspect))
+    shown = 2  # reasons can name each row's own figures: the table has the rest
+    reasons = "; ".join(distinct[:shown]) + (f"; and {len(distinct) - shown} more" if len(distinct) > shown else "")
+    if len(suspect) == total:
+        return (
+            f"Nothing to draw: the energy of every row is suspect ({reasons}), see the banner at the top of the page. "
+            "Rerun with a working meter (see `lstm-energy meters`), or with `--meter model` for an estimate."
+        )
+    return (
+        f"{len(suspect)} of {total} row(s) are not drawn: their energy is suspect ({reasons}); the summary table "
+        "marks them."
+    )
+
+
 def _joined(*parts: str | None) -> str | None:
     text = " ".join(p for p in parts if p)
     return text or None
@@ -197,61 +281,37 @@ def _ordered(values) -> list:
 
 
 def energy_by_hidden_size(rows: list[Row]) -> Figure:
-    """J/sequence against hidden size: one line per cell and phase, for the primary implementation."""
-    profile = _profile_rows(rows)
+    """J/sequence against hidden size: one line per cell, phase and energy source, for the primary implementation."""
+    profile, suspect = split_suspect(_profile_rows(rows))
     impl = _primary_impl(profile)
-    chosen, unresolved = split_resolved([r for r in profile if r.impl == impl and r.hidden_size])
+    of_impl = [r for r in profile if r.impl == impl and r.hidden_size]
+    left_out = [r for r in suspect if r.impl == impl or impl is None]
+    chosen, unresolved = split_resolved(of_impl)
     title = "Energy per sequence by cell and hidden size"
     caption = (
         "Dynamic energy per sequence (median; bars: 95% CI) against hidden size H"
         + (f", implementation {impl}. " if impl else ". ")
         + "Where several shapes share a hidden size (batch, sequence length, input size, layers), the point is their median."
     )
+    total = len(of_impl) + len(left_out)
     if not chosen:
         return Figure(
             "by-hidden",
             title,
             caption,
-            note=unresolved_note(unresolved, len(unresolved), "energy per sequence")
+            note=_joined(suspect_note(left_out, total), unresolved_note(unresolved, total, "energy per sequence"))
             or "No sweep records with a hidden size and an energy per sequence: run `lstm-energy sweep` to draw this chart.",
         )
-    caption = _with_sentence(caption, provenance_caption(chosen))
+    caption = _with_sentence(_with_sentence(caption, provenance_caption(chosen)), separate_sources_caption(chosen))
     values = [r.joules_per_sequence for r in chosen]
     empty = energy_note(values, "energy per sequence")
     if empty:
         return Figure("by-hidden", title, caption, note=empty)
-    series = []
-    with_precision = several_precisions(chosen)
-    keys = sorted(
-        {(_known(r.cell), _known(r.phase), r.precision) for r in chosen},
-        key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9)),
-    )
-    cells = sorted({k[0] for k in keys})
-    phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
-    for cell, phase, precision in keys:
-        name = f"{cell} {phase}{_precision_suffix(precision, with_precision)}"
-        line_style = _PRECISION_RANK.get(precision, 0) if with_precision else phases.index(phase)
-        members = [r for r in chosen if (r.cell, r.phase, r.precision) == (cell, phase, precision)]
-        points, errors = [], []
-        for h in sorted({_known(r.hidden_size) for r in members}):
-            group = [r for r in members if r.hidden_size == h]
-            value = statistics.median(_known(r.joules_per_sequence) for r in group)
-            points.append((h, value, f"{name} H={h}: {si(value, 'J')}/sequence ({len(group)} shape(s))"))
-            errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
-        series.append(
-            Series(
-                name,
-                points,
-                color=_color(cells.index(cell)),
-                shape=MARKERS[phases.index(phase) % len(MARKERS)],
-                connect=True,
-                errors=errors,
-                dash=("", "2 3", "7 4")[line_style % 3],
-            )
-        )
+    series = _hidden_size_series(chosen)
     hidden = tuple(sorted({_known(r.hidden_size) for r in chosen}))
     notes = (
-        unresolved_note(unresolved, len(chosen) + len(unresolved), "energy per sequence"),
+        suspect_note(left_out, total),
+        unresolved_note(unresolved, total, "energy per sequence"),
         dropped_note(values, "energy per sequence"),
     )
     figure = Figure("by-hidden", title, caption, note=_joined(*notes))
@@ -264,60 +324,164 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
             y_label="energy per sequence (J, log scale)",
             y_unit="J",
             x_ticks=hidden if len(hidden) <= 12 else None,
+            described_by=figure.caption_id,
         ),
     )
 
 
+def _hidden_size_series(chosen: list[Row]) -> list[Series]:
+    """One connected series per (cell, phase, precision, energy source): colour = cell, marker = phase,
+    dash = phase (or precision when there are several), outline = not measured."""
+    with_precision = several_precisions(chosen)
+    labels = source_labels(chosen)
+    keys = sorted(
+        {(_known(r.cell), _known(r.phase), r.precision, _source(r)) for r in chosen},
+        key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9), _source_order(k[3])),
+    )
+    cells = sorted({k[0] for k in keys})
+    phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
+    series = []
+    for cell, phase, precision, source in keys:
+        name = f"{cell} {phase}{_precision_suffix(precision, with_precision)}{_suffix(labels[source])}"
+        line_style = _PRECISION_RANK.get(precision, 0) if with_precision else phases.index(phase)
+        members = [r for r in chosen if (r.cell, r.phase, r.precision, _source(r)) == (cell, phase, precision, source)]
+        points, errors = [], []
+        for h in sorted({_known(r.hidden_size) for r in members}):
+            group = [r for r in members if r.hidden_size == h]
+            value = statistics.median(_known(r.joules_per_sequence) for r in group)
+            tip = f"{name} H={h}: {si(value, 'J')}/sequence{_unnamed_source(source, labels)} ({_median_of(group)})"
+            points.append((h, value, tip))
+            errors.append(group[0].joules_per_sequence_ci if len(group) == 1 else None)
+        series.append(
+            Series(
+                name,
+                points,
+                color=_color(cells.index(cell)),
+                shape=MARKERS[phases.index(phase) % len(MARKERS)],
+                connect=True,
+                errors=errors,
+                dash=("", "2 3", "7 4")[line_style % 3],
+                hollow=_hollow(members[0], labels),
+            )
+        )
+    return series
+
+
+def _median_of(group: list[Row]) -> str:
+    """What one point of the hidden-size chart stands for: its shapes (and rows, when a shape has several)."""
+    shapes = len({r.shape_key() for r in group})
+    text = f"{shapes} shape(s)"
+    return text if shapes == len(group) else f"median of {len(group)} rows, {text}"
+
+
+def _pair_phases(rows: list[Row]) -> tuple[dict[tuple, dict[str, Row]], int]:
+    """Rows by configuration and energy source, then by phase; and how many configurations had two rows
+    of one phase (other benchmarks or hosts) and so are left out, since which to pair is unknowable.
+    The source is part of the key: a train and a forward of different provenance are never paired."""
+    by_config: dict[tuple, dict[str, Row]] = {}
+    ambiguous: set[tuple] = set()
+    for r in rows:
+        key = (r.cell, r.impl, r.shape_key(), r.precision, _source(r))
+        phases = by_config.setdefault(key, {})
+        if _known(r.phase) in phases:
+            ambiguous.add(key)
+        phases[_known(r.phase)] = r
+    return {k: v for k, v in by_config.items() if k not in ambiguous}, len(ambiguous)
+
+
 def forward_vs_backward(rows: list[Row]) -> Figure:
     """Forward, backward and train energy per configuration (backward = train - forward when not measured alone)."""
-    impl_shown = _primary_impl(_profile_rows(rows))
-    shown = [r for r in _profile_rows(rows) if r.impl == impl_shown]
+    trusted, suspect = split_suspect(_profile_rows(rows))
+    impl_shown = _primary_impl(trusted)
+    shown = [r for r in trusted if r.impl == impl_shown]
+    left_out = [r for r in suspect if r.impl == impl_shown or impl_shown is None]
+    total = len(shown) + len(left_out)
     profile, unresolved = split_resolved(shown)
     with_precision = several_precisions(profile)
     title = "Forward vs backward (training) energy per sequence"
-    by_config: dict[tuple, dict[str, Row]] = {}
-    for r in profile:
-        by_config.setdefault((r.cell, r.impl, r.shape_key(), r.precision), {})[_known(r.phase)] = r
+    by_config, ambiguous = _pair_phases(profile)
+    labels_of_source = source_labels(profile)
     labels: list[str] = []
+    drawn: list[Row] = []
     fwd: list[tuple[float, int, str]] = []
     bwd: list[tuple[float, int, str]] = []
     train: list[tuple[float, int, str]] = []
     derived_backward = False
-    for (cell, impl, _, precision), phases in sorted(
-        by_config.items(), key=lambda kv: (str(kv[0][0]), _shape_order(kv[0][2]), _PRECISION_RANK.get(kv[0][3], 9))
+    for (cell, impl, _, precision, source), phases in sorted(
+        by_config.items(),
+        key=lambda kv: (
+            str(kv[0][0]),
+            _shape_order(kv[0][2]),
+            _PRECISION_RANK.get(kv[0][3], 9),
+            _source_order(kv[0][4]),
+        ),
     ):
         if "forward" not in phases or not ({"backward", "train"} & set(phases)):
             continue
         row_index = len(labels)
         any_row = next(iter(phases.values()))
-        labels.append(f"{cell} {any_row.shape_text}{_precision_suffix(precision, with_precision)}")
+        drawn += phases.values()
+        labels.append(
+            f"{cell} {any_row.shape_text}{_precision_suffix(precision, with_precision)}{_suffix(labels_of_source[source])}"
+        )
         name = f"{labels[row_index]} {impl}"  # tooltips name the shape (and precision): rows differ by them
         f = _known(phases["forward"].joules_per_sequence)
-        fwd.append((f, row_index, f"{name} forward: {si(f, 'J')}/sequence"))
+        fwd.append((f, row_index, f"{name} forward: {si(f, 'J')}/sequence{_unnamed_source(source, labels_of_source)}"))
         if "train" in phases:
             t = _known(phases["train"].joules_per_sequence)
-            train.append((t, row_index, f"{name} train (forward+backward): {si(t, 'J')}/sequence"))
+            train.append(
+                (
+                    t,
+                    row_index,
+                    f"{name} train (forward+backward): {si(t, 'J')}/sequence{_unnamed_source(source, labels_of_source)}",
+                )
+            )
         if "backward" in phases:
             b = _known(phases["backward"].joules_per_sequence)
-            bwd.append((b, row_index, f"{name} backward (measured alone): {si(b, 'J')}/sequence"))
+            bwd.append(
+                (
+                    b,
+                    row_index,
+                    f"{name} backward (measured alone): {si(b, 'J')}/sequence{_unnamed_source(source, labels_of_source)}",
+                )
+            )
         elif "train" in phases:
             b = _known(phases["train"].joules_per_sequence) - f
             derived_backward = True
-            bwd.append((b, row_index, f"{name} backward = train − forward: {si(b, 'J')}/sequence"))
+            bwd.append(
+                (
+                    b,
+                    row_index,
+                    f"{name} backward = train − forward: {si(b, 'J')}/sequence{_unnamed_source(source, labels_of_source)}",
+                )
+            )
     caption = "Dynamic energy per sequence (median) of the forward pass, the backward pass and a full training step" + (
         f", implementation {impl_shown}. " if impl_shown else ". "
     )
     if derived_backward:
-        caption += "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians, not a measurement of its own)."
+        caption += (
+            "Where the backward pass was not measured alone, it is shown as train − forward (a difference of medians "
+            "of the same provenance and meter, not a measurement of its own)."
+        )
+    ambiguous_note = (
+        f"{ambiguous} configuration(s) have several rows of one phase (other benchmarks or hosts) and are not drawn: "
+        "which forward goes with which train is unknown."
+        if ambiguous
+        else None
+    )
     if not labels:
-        missing = unresolved_note(unresolved, len(shown), "energy per sequence")
-        if profile:  # some rows are resolved, but no configuration pairs a forward with a train/backward
+        missing = _joined(
+            suspect_note(left_out, total), unresolved_note(unresolved, total, "energy per sequence"), ambiguous_note
+        )
+        if (
+            profile or not missing
+        ):  # resolved rows (or none at all), but no configuration pairs a forward with a train/backward
             missing = _joined(
                 "No configuration has both a forward and a train/backward record: sweep with --phases forward,train.",
                 missing,
             )
         return Figure("fwd-bwd", title, caption, note=missing)
-    caption = _with_sentence(caption, provenance_caption([r for phases in by_config.values() for r in phases.values()]))
+    caption = _with_sentence(_with_sentence(caption, provenance_caption(drawn)), separate_sources_caption(drawn))
     values = [p[0] for p in fwd + bwd + train]
     empty = energy_note(values, "forward, backward and train energy per sequence")
     if empty:
@@ -329,12 +493,22 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
     ]
     series = [s for s in series if s.points]
     notes = (
-        unresolved_note(unresolved, len(shown), "energy per sequence"),
+        suspect_note(left_out, total),
+        unresolved_note(unresolved, total, "energy per sequence"),
+        ambiguous_note,
         dropped_note(values, "energy per sequence"),
     )
     figure = Figure("fwd-bwd", title, caption, note=_joined(*notes))
     return _drawn(
-        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+        figure,
+        lambda: dot_plot(
+            title,
+            labels,
+            series,
+            x_label="energy per sequence (J, log scale)",
+            x_unit="J",
+            described_by=figure.caption_id,
+        ),
     )
 
 
@@ -353,58 +527,36 @@ def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float,
 
 
 def energy_vs_flops(rows: list[Row]) -> Figure:
-    """J per call against FLOPs per call, one colour per implementation, with a fitted line each."""
-    with_energy = [r for r in rows if r.flops and r.joules_per_call is not None]
-    candidates, unresolved = split_resolved(with_energy)
+    """J per call against FLOPs per call, one colour per implementation (and energy source), with a fitted line each."""
+    trusted, suspect = split_suspect([r for r in rows if r.flops and r.joules_per_call is not None])
+    candidates, unresolved = split_resolved(trusted)
     usable = [r for r in candidates if _known(r.joules_per_call) > 0]
-    with_precision = several_precisions(usable)
     title = "Energy vs FLOPs, with the fitted J/FLOP"
     caption = (
         "Dynamic energy per call (median) against FLOPs per call (FLOP = one add or multiply). Dashed: least-squares "
-        "fit joules = k·FLOPs + c per implementation (and precision, when there are several); k is the marginal "
-        "energy per FLOP."
+        "fit joules = k·FLOPs + c per implementation (and precision, when there are several, and energy source); "
+        "k is the marginal energy per FLOP."
     )
+    total = len(trusted) + len(suspect)
     if not candidates:
         return Figure(
             "vs-flops",
             title,
             caption,
-            note=unresolved_note(unresolved, len(unresolved), "energy per call")
+            note=_joined(suspect_note(suspect, total), unresolved_note(unresolved, total, "energy per call"))
             or "No record carries both FLOPs and energy per call: FLOPs come from lstm_energy.costs (sweep records) or energy.configure(flops=...) in benchmarks.",
         )
-    caption = _with_sentence(caption, provenance_caption(usable or candidates))
+    drawn = usable or candidates
+    caption = _with_sentence(_with_sentence(caption, provenance_caption(drawn)), separate_sources_caption(drawn))
     empty = energy_note([r.joules_per_call for r in candidates], "energy per call")
     if empty:
         return Figure("vs-flops", title, caption, note=empty)
-    series, lines = [], []
-    groups = sorted(
-        {(r.impl or "callable", r.precision) for r in usable},
-        key=lambda k: (_impl_rank(k[0]), str(k[0]), _PRECISION_RANK.get(k[1], 9)),
-    )
-    for i, (impl, precision) in enumerate(groups):
-        group = [r for r in usable if (r.impl or "callable") == impl and r.precision == precision]
-        flops = [_known(r.flops) for r in group]
-        joules = [_known(r.joules_per_call) for r in group]
-        points = [
-            (x, y, f"{_point_name(r, with_precision)} ({impl}): {si(x, 'FLOP')}, {si(y, 'J')}/call")
-            for r, x, y in zip(group, flops, joules)
-        ]
-        series_name = f"{impl}{_precision_suffix(precision, with_precision)}"
-        fit = fit_joules_per_flop(flops, joules)
-        if fit:
-            slope, intercept = fit
-            xs = np.geomspace(min(flops), max(flops), 40)
-            lines.append(
-                Line(
-                    f"{series_name} fit: {fixed(slope * 1e12, 'pJ/FLOP')} + {si(intercept, 'J')}/call",
-                    [(float(x), float(slope * x + intercept)) for x in xs],
-                    color=_color(i),
-                )
-            )
-        series.append(Series(series_name, points, color=_color(i), shape=MARKERS[i % len(MARKERS)]))
+    series, lines, refused = _flops_series_and_fits(usable)
     notes = (
-        unresolved_note(unresolved, len(with_energy), "energy per call"),
+        suspect_note(suspect, total),
+        unresolved_note(unresolved, total, "energy per call"),
         dropped_note([r.joules_per_call for r in candidates], "energy per call"),
+        *refused,
     )
     figure = Figure("vs-flops", title, caption, note=_joined(*notes))
     return _drawn(
@@ -418,7 +570,65 @@ def energy_vs_flops(rows: list[Row]) -> Figure:
             x_unit="FLOP",
             y_unit="J",
             nested_markers=True,
+            described_by=figure.caption_id,
         ),
+    )
+
+
+def _flops_series_and_fits(usable: list[Row]) -> tuple[list[Series], list[Line], list[str]]:
+    """One series and one fit per (implementation, precision, energy source): a fit never spans two
+    sources. Returns the series, the fit lines, and a note for each fit refused (a negative slope)."""
+    with_precision = several_precisions(usable)
+    labels = source_labels(usable)
+    groups = sorted(
+        {(r.impl or "callable", r.precision, _source(r)) for r in usable},
+        key=lambda k: (_impl_rank(k[0]), str(k[0]), _PRECISION_RANK.get(k[1], 9), _source_order(k[2])),
+    )
+    series, lines, refused = [], [], []
+    for i, (impl, precision, source) in enumerate(groups):
+        group = [r for r in usable if ((r.impl or "callable"), r.precision, _source(r)) == (impl, precision, source)]
+        flops = [_known(r.flops) for r in group]
+        joules = [_known(r.joules_per_call) for r in group]
+        points = [
+            (x, y, f"{_point_name(r, with_precision)} ({impl}): {si(x, 'FLOP')}, {si(y, 'J')}/call, {source[0]}")
+            for r, x, y in zip(group, flops, joules)
+        ]
+        series_name = f"{impl}{_precision_suffix(precision, with_precision)}{_suffix(labels[source])}"
+        fit = fit_joules_per_flop(flops, joules)
+        if fit and fit[0] <= 0:
+            refused.append(negative_slope_note(series_name, fit[0]))
+        elif fit:
+            lines.append(_fit_line(series_name, fit, flops, _color(i)))
+        series.append(
+            Series(
+                series_name, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], hollow=_hollow(group[0], labels)
+            )
+        )
+    return series, lines, refused
+
+
+def fit_legend(series_name: str, slope: float, intercept: float) -> str:
+    """``cython fit: 162 pJ/FLOP − 37.1 µJ/call``: the intercept's sign is the operator, never ``+ -``."""
+    sign = "−" if intercept < 0 else "+"
+    return f"{series_name} fit: {fixed(slope * 1e12, 'pJ/FLOP')} {sign} {si(abs(intercept), 'J')}/call"
+
+
+def _fit_line(series_name: str, fit: tuple[float, float], flops: list[float], color: str) -> Line:
+    slope, intercept = fit
+    xs = np.geomspace(min(flops), max(flops), 40)
+    return Line(
+        fit_legend(series_name, slope, intercept),
+        [(float(x), float(slope * x + intercept)) for x in xs],
+        color=color,
+    )
+
+
+def negative_slope_note(series_name: str, slope: float) -> str:
+    """Why a fit is not drawn: energy that does not grow with FLOPs gives no energy per FLOP."""
+    return (
+        f"No fit drawn for {series_name}: its least-squares slope is {fixed(slope * 1e12, 'pJ/FLOP')}, not above zero, "
+        "so its energy does not grow with FLOPs here and the slope is no energy per FLOP (too few points, noise, "
+        "or costs other than FLOPs dominate)."
     )
 
 
@@ -572,6 +782,7 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
             x_unit="FLOP/B",
             y_unit="FLOP/s",
             nested_markers=True,
+            described_by=figure.caption_id,
         ),
     )
 
@@ -599,6 +810,8 @@ def energy_by_domain(rows: list[Row]) -> Figure:
                 "working RAPL counters (see `lstm-energy meters`) to draw this chart."
             ),
         )
+    if not rows:
+        return Figure("domains", title, caption, note="No energy records, so no per-domain energy to draw.")
     if not measured:
         provenances = sorted({r.provenance for r in rows})
         return Figure(
@@ -639,6 +852,7 @@ def energy_by_domain(rows: list[Row]) -> Figure:
             series,
             x_label="energy per sequence (J, log scale; per call when no batch is known)",
             x_unit="J",
+            described_by=figure.caption_id,
         ),
     )
 
@@ -675,6 +889,58 @@ def single_implementation_note(rows: list[Row], impls: list) -> str:
     )
 
 
+def _dot_rows(
+    rows: list[Row], config_of: Callable[[Row], tuple], name_of: Callable[[Row], str], order_of: Callable[[Row], tuple]
+) -> tuple[list, list[str]]:
+    """The rows of a comparison dot plot: one per configuration and energy source (so figures of two
+    sources never share a row), in ``order_of`` order, measured first, with their labels."""
+    labels_of_source = source_labels(rows)
+    keys: dict[tuple, tuple[str, tuple]] = {}
+    for r in rows:
+        label = f"{name_of(r)}{_suffix(labels_of_source[_source(r)])}"
+        keys.setdefault((config_of(r), _source(r)), (label, order_of(r) + _source_order(_source(r))))
+    order = sorted(keys, key=lambda k: keys[k][1])
+    return order, [keys[k][0] for k in order]
+
+
+def _compared_series(
+    rows: list[Row], keys: list, labels: list[str], key_of: Callable[[Row], tuple], series_of: Callable[[Row], str]
+) -> tuple[list[Series], int]:
+    """One dot-plot series per value of ``series_of`` (an implementation, a precision), a point on each
+    row it has a figure for. A row with several figures of one series (two benchmarks, two hosts)
+    shows them all rather than one picked at random; the count of such rows is returned too."""
+    series, crowded = [], set()
+    sources_named = len({_source(r) for r in rows}) > 1  # then every row label says its source
+    for i, name in enumerate(_ordered_series(rows, series_of)):
+        points: list[tuple[float, int, str]] = []
+        errors: list[tuple[float, float] | None] = []
+        for row_index, key in enumerate(keys):
+            for r in (r for r in rows if series_of(r) == name and key_of(r) == key):
+                joules = _known(r.joules_per_sequence)
+                if any(p[1] == row_index for p in points):
+                    crowded.add(key)
+                tip = f"{labels[row_index]} {name}: {si(joules, 'J')}/sequence" + (
+                    "" if sources_named else f", {r.provenance}"
+                )
+                points.append((joules, row_index, tip + (f" ({r.label})" if r.label else "")))
+                errors.append(r.joules_per_sequence_ci)
+        series.append(Series(name, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
+    return series, len(crowded)
+
+
+def _ordered_series(rows: list[Row], series_of: Callable[[Row], str]) -> list[str]:
+    names = {series_of(r) for r in rows}
+    return sorted(names, key=lambda n: (_impl_rank(n), _PRECISION_RANK.get(n, 9), n))
+
+
+def _crowded_note(crowded: int, what: str) -> str | None:
+    if not crowded:
+        return None
+    return (
+        f"{crowded} row(s) hold several {what} figures of one configuration (other benchmarks or hosts): each is drawn."
+    )
+
+
 def implementations(rows: list[Row]) -> Figure:
     """cython vs numpy vs torch: J/sequence of the same configuration side by side."""
     all_profile = _profile_rows(rows)
@@ -685,42 +951,50 @@ def implementations(rows: list[Row]) -> Figure:
     impls = _ordered(r.impl for r in all_profile if r.impl)
     if len(impls) < 2:
         return Figure("impls", title, caption, note=single_implementation_note(rows, impls))
-    profile, unresolved = split_resolved(all_profile)
+    trusted, suspect = split_suspect(all_profile)
+    profile, unresolved = split_resolved(trusted)
+    total = len(all_profile)
     if not profile:
-        return Figure(
-            "impls", title, caption, note=unresolved_note(unresolved, len(all_profile), "energy per sequence")
-        )
-    caption = _with_sentence(caption, provenance_caption(profile))
+        note = _joined(suspect_note(suspect, total), unresolved_note(unresolved, total, "energy per sequence"))
+        return Figure("impls", title, caption, note=note)
+    caption = _with_sentence(_with_sentence(caption, provenance_caption(profile)), separate_sources_caption(profile))
     empty = energy_note([r.joules_per_sequence for r in profile], "energy per sequence")
     if empty:
         return Figure("impls", title, caption, note=empty)
     with_precision = several_precisions(profile)
-    configs = sorted(
-        {(r.cell, _known(r.phase), r.shape_key(), r.precision) for r in profile},
-        key=lambda k: (str(k[0]), _shape_order(k[2]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[3], 9)),
+
+    def config_of(r: Row) -> tuple:
+        return (r.cell, _known(r.phase), r.shape_key(), r.precision)
+
+    def order_of(r: Row) -> tuple:
+        return (
+            str(r.cell),
+            _shape_order(r.shape_key()),
+            _PHASE_RANK.get(_known(r.phase), 9),
+            _PRECISION_RANK.get(r.precision, 9),
+        )
+
+    keys, labels = _dot_rows(profile, config_of, lambda r: _point_name(r, with_precision), order_of)
+    series, crowded = _compared_series(
+        profile, keys, labels, lambda r: (config_of(r), _source(r)), lambda r: _known(r.impl)
     )
-    labels = []
-    for config in configs:
-        example = next(r for r in profile if (r.cell, r.phase, r.shape_key(), r.precision) == config)
-        labels.append(_point_name(example, with_precision))
-    series = []
-    for i, impl in enumerate(impls):
-        points, errors = [], []
-        for row_index, config in enumerate(configs):
-            match = [r for r in profile if r.impl == impl and (r.cell, r.phase, r.shape_key(), r.precision) == config]
-            if match:
-                r = match[0]
-                joules = _known(r.joules_per_sequence)
-                points.append((joules, row_index, f"{labels[row_index]} {impl}: {si(joules, 'J')}/sequence"))
-                errors.append(r.joules_per_sequence_ci)
-        series.append(Series(impl, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
     notes = (
-        unresolved_note(unresolved, len(all_profile), "energy per sequence"),
+        suspect_note(suspect, total),
+        unresolved_note(unresolved, total, "energy per sequence"),
+        _crowded_note(crowded, "implementation"),
         dropped_note([r.joules_per_sequence for r in profile], "energy per sequence"),
     )
     figure = Figure("impls", title, caption, note=_joined(*notes))
     return _drawn(
-        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+        figure,
+        lambda: dot_plot(
+            title,
+            labels,
+            series,
+            x_label="energy per sequence (J, log scale)",
+            x_unit="J",
+            described_by=figure.caption_id,
+        ),
     )
 
 
@@ -732,44 +1006,50 @@ def energy_by_precision(rows: list[Row]) -> Figure:
         "and activations, float32 sums) and int8 (dynamic quantization, int32 sums)."
     )
     all_forward = [r for r in _profile_rows(rows) if r.phase == "forward"]
+    if not all_forward:
+        missing = "No forward records with an energy per sequence: sweep with --precisions fp32,bf16,int8 to compare."
+        return Figure("precision", title, caption, note=missing)
     if len({r.precision for r in all_forward}) < 2:
-        note = "Only one precision in these results: sweep with --precisions fp32,bf16,int8 to compare."
-        return Figure("precision", title, caption, note=note)
-    forward, unresolved = split_resolved(all_forward)
-    precisions = [p for p in PRECISIONS if any(r.precision == p for r in forward)]
+        missing = "Only one precision in these results: sweep with --precisions fp32,bf16,int8 to compare."
+        return Figure("precision", title, caption, note=missing)
+    trusted, suspect = split_suspect(all_forward)
+    forward, unresolved = split_resolved(trusted)
+    total = len(all_forward)
     if not forward:
-        return Figure("precision", title, caption, note=unresolved_note(unresolved, len(all_forward), "energy"))
-    caption = _with_sentence(caption, provenance_caption(forward))
+        note = _joined(suspect_note(suspect, total), unresolved_note(unresolved, total, "energy"))
+        return Figure("precision", title, caption, note=note)
+    caption = _with_sentence(_with_sentence(caption, provenance_caption(forward)), separate_sources_caption(forward))
     empty = energy_note([r.joules_per_sequence for r in forward], "energy per sequence")
     if empty:
         return Figure("precision", title, caption, note=empty)
-    keys = sorted(
-        {(r.cell, r.impl, r.shape_key()) for r in forward}, key=lambda k: (str(k[0]), str(k[1]), _shape_order(k[2]))
+
+    def config_of(r: Row) -> tuple:
+        return (r.cell, r.impl, r.shape_key())
+
+    def order_of(r: Row) -> tuple:
+        return (str(r.cell), str(r.impl), _shape_order(r.shape_key()))
+
+    keys, labels = _dot_rows(forward, config_of, lambda r: f"{r.cell} {r.impl} {r.shape_text}", order_of)
+    series, crowded = _compared_series(
+        forward, keys, labels, lambda r: (config_of(r), _source(r)), lambda r: r.precision
     )
-    labels = [
-        f"{cell} {impl} "
-        + next(r.shape_text for r in forward if (r.cell, r.impl, r.shape_key()) == (cell, impl, shape))
-        for cell, impl, shape in keys
-    ]
-    series = []
-    for i, precision in enumerate(precisions):
-        points, errors = [], []
-        for index, key in enumerate(keys):
-            match = [r for r in forward if r.precision == precision and (r.cell, r.impl, r.shape_key()) == key]
-            if match:
-                r = match[0]
-                joules = _known(r.joules_per_sequence)
-                text = f"{labels[index]} {precision}: {si(joules, 'J')}/sequence"
-                points.append((joules, index, text))
-                errors.append(r.joules_per_sequence_ci)
-        series.append(Series(precision, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], errors=errors))
     notes = (
-        unresolved_note(unresolved, len(all_forward), "energy per sequence"),
+        suspect_note(suspect, total),
+        unresolved_note(unresolved, total, "energy per sequence"),
+        _crowded_note(crowded, "precision"),
         dropped_note([r.joules_per_sequence for r in forward], "energy"),
     )
     figure = Figure("precision", title, caption, note=_joined(*notes))
     return _drawn(
-        figure, lambda: dot_plot(title, labels, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+        figure,
+        lambda: dot_plot(
+            title,
+            labels,
+            series,
+            x_label="energy per sequence (J, log scale)",
+            x_unit="J",
+            described_by=figure.caption_id,
+        ),
     )
 
 

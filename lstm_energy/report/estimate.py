@@ -73,7 +73,9 @@ def estimate_rows(meter: dict) -> list[tuple[str, str]]:
 
 def estimate_block(meter: dict, raw_rows_html: str) -> str:
     """The reader-facing table of an estimate, with the full ``describe()`` folded away below it."""
-    rows = "".join(f"<tr><th>{esc(label)}</th><td>{esc(text)}</td></tr>" for label, text in estimate_rows(meter))
+    rows = "".join(
+        f'<tr><th scope="row">{esc(label)}</th><td>{esc(text)}</td></tr>' for label, text in estimate_rows(meter)
+    )
     return (
         f'<table class="meta estimate">{rows}</table>'
         f'<details class="raw-meter"><summary>full meter description</summary>'

@@ -4,7 +4,8 @@
 provenance, record count) and a dot plot of joules per sequence by CPU microarchitecture for the
 configurations measured on more than one of them, one colour per microarchitecture. Records carry
 a ``host`` block when a fleet sweep made them (``lstm_energy.machine.identity``); older records are
-placed by ``environment.hostname`` and ``environment.cpu_model``. Returns "" for one host.
+placed by ``environment.hostname`` and the estimator's cpuid identification, else ``environment.cpu_model``
+(``rows.host_of``). Returns "" for one host.
 """
 
 from __future__ import annotations
@@ -12,38 +13,11 @@ from __future__ import annotations
 import statistics
 
 from lstm_energy.report.charts import Figure, _drawn
-from lstm_energy.report.rows import UNRESOLVED_TEXT, unresolved_above_idle
+
+# host_of lives in rows (one home): rows keeps hosts apart when merging, this section lists them
+from lstm_energy.report.rows import UNRESOLVED_TEXT, host_of, unresolved_above_idle
 from lstm_energy.report.svg import MARKERS, PALETTE, Series, dot_plot
 from lstm_energy.report.units import esc, si
-
-
-def host_of(record: dict) -> dict:
-    """``{"key", "hostname", "cpu", "microarchitecture", "package", "machine_id", "source"}`` of a record."""
-    host = record.get("host")
-    env = record.get("environment") or {}
-    if isinstance(host, dict):
-        cpu = host.get("cpu") or {}
-        cpu_text = f"{cpu.get('vendor')} family {cpu.get('family')} model {cpu.get('model')}"
-        if cpu.get("model_name"):
-            cpu_text += f" ({cpu['model_name']})"
-        return {
-            "key": f"{host.get('machine_id')}/{host.get('package')}",
-            "hostname": host.get("hostname"),
-            "cpu": cpu_text,
-            "microarchitecture": cpu.get("microarchitecture") or "unknown microarchitecture",
-            "package": host.get("package"),
-            "machine_id": host.get("machine_id"),
-            "source": host.get("source"),
-        }
-    return {
-        "key": f"hostname:{env.get('hostname')}",
-        "hostname": env.get("hostname"),
-        "cpu": env.get("cpu_model") or "unknown CPU",
-        "microarchitecture": env.get("cpu_model") or "unknown CPU",
-        "package": None,
-        "machine_id": None,
-        "source": "environment block (record made without a host block)",
-    }
 
 
 def _profiles(records: list[dict]) -> list[dict]:
@@ -64,19 +38,30 @@ def hosts_table(records: list[dict]) -> str:
         entry["records"] += 1
     body = "".join(
         "<tr>"
-        f"<td>{esc(h['hostname'])}</td><td><code>{esc(h['machine_id'] or '–')}</code> / {esc(h['package'] or '–')}</td>"
+        f'<th scope="row">{esc(h["hostname"])}</th><td><code>{esc(h["machine_id"] or "–")}</code> / {esc(h["package"] or "–")}</td>'
         f"<td>{esc(h['cpu'])}</td><td>{esc(h['microarchitecture'])}</td>"
         f"<td>{esc(', '.join(f'{m} ({p}): {n}' for (m, p), n in sorted(h['meters'].items(), key=str)))}</td>"
         f"<td>{h['records']}</td><td>{esc(h['source'])}</td>"
         "</tr>"
         for h in sorted(hosts.values(), key=lambda h: str(h["hostname"]))
     )
+    # a plain table (not "sortable"): a few hosts need no sorting, and tables.table() builds Row tables only
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in _HOSTS_HEADERS)
     return (
-        '<table id="hosts-table" class="sortable"><caption>Hosts that measured these results; meters by name '
-        "(provenance): records.</caption><thead><tr><th>host</th><th>machine id / package</th><th>CPU</th>"
-        "<th>microarchitecture</th><th>meters (provenance): records</th><th>records</th><th>identity from</th>"
-        f"</tr></thead><tbody>{body}</tbody></table>"
+        '<table id="hosts-table" class="listing"><caption>Hosts that measured these results; meters by name '
+        f"(provenance): records.</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+_HOSTS_HEADERS = (
+    "host",
+    "machine id / package",
+    "CPU",
+    "microarchitecture",
+    "meters (provenance): records",
+    "records",
+    "identity from",
+)
 
 
 def _config_label(config: dict) -> str:

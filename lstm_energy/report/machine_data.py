@@ -1,5 +1,10 @@
 """Measured machine peaks for the roofline: from ``lstm-energy machine --json`` output, or from this
-host's cached machine profile when the results were measured on this same CPU.
+host's cached machine profile when the results were measured on this same host.
+
+Whose peaks: a profile is used only under records of the machine it measured, compared on what both
+carry (hostname, machine id, cpuid vendor/family/model, the kernels' path; never the CPU model name alone,
+which is "AMD EPYC" on Zen 3, 4 and 5 alike). Otherwise the roofline has no roofs, and a note says which
+profile was left out and why (``MachineChoice.note``).
 
 A roof is (threads, peak GFLOP/s, peak GB/s) measured with that many threads, and what measured the
 compute peak: the faster of SciPy's BLAS sgemm and the kernels' own packed GEMM (``peak_source``).
@@ -102,23 +107,260 @@ def roofs_from_profile(profile: dict | None, source: str) -> Roofs | None:
     return Roofs(tuple(roofs), source + (f", measured {when}" if when else ""))
 
 
-def cached_roofs_for(records: list[dict]) -> Roofs | None:
-    """This host's cached ``lstm-energy machine`` profile, when every record was measured on this CPU model.
+#: what the roofline needs, for the messages below
+_ROOFLINE_FILE = "the output of `lstm-energy machine --json`"
 
-    Never measures (a missing cache stays missing) and never raises: any failure means no roofs. A
-    profile of an older schema is used too; its roofs say what they lack.
-    """
-    try:
-        from lstm_energy.machine import machine_info
-        from lstm_energy.machine.cache import load_profile, profile_path
 
-        info = machine_info()
-        models = {(r.get("environment") or {}).get("cpu_model") for r in records}
-        if not records or models != {info.cpu_model}:
-            return None
-        profile = load_profile(info.fingerprint, accept_older=True)
-        return roofs_from_profile(
-            profile, f"this host's cached `lstm-energy machine` profile ({profile_path(info.fingerprint)})"
+def _dict(value) -> dict:
+    """``value`` when it is a dict, else {} (records and profiles from hand edits or other tools)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _cpu_of(record: dict) -> tuple | None:
+    """(vendor, family, model) of the CPU that measured ``record``: its fleet ``host.cpu``, else the
+    model meter's cpuid identification; None when the record carries neither."""
+    host = _dict(record.get("host"))
+    candidates = [host.get("cpu")]
+    meter = _dict(_dict(record.get("energy")).get("meter"))
+    coefficients = meter.get("coefficients")
+    if isinstance(coefficients, dict) and isinstance(coefficients.get("identification"), dict):
+        ident = coefficients["identification"]
+        if ident.get("method") == "cpuid":
+            candidates.append(ident)
+    for cpu in candidates:
+        if isinstance(cpu, dict) and cpu.get("family") is not None and cpu.get("model") is not None:
+            return (cpu.get("vendor"), cpu.get("family"), cpu.get("model"))
+    return None
+
+
+def _cpu_text(cpu: tuple) -> str:
+    vendor, family, model = cpu
+    return f"{vendor or '?'} cpuid family {family} model {model}"
+
+
+def records_identity(records: list[dict]) -> dict[str, set]:
+    """What the records say about the machine that measured them, per field (each a set of values):
+    hostname, machine_id, cpuid (vendor, family, model), kernel path (isa) and CPU model name."""
+    found: dict[str, set] = {"hostname": set(), "machine_id": set(), "cpuid": set(), "isa": set(), "cpu_model": set()}
+    for record in records:
+        env = _dict(record.get("environment"))
+        host = _dict(record.get("host"))
+        values = {
+            "hostname": host.get("hostname") or env.get("hostname"),
+            "machine_id": host.get("machine_id"),
+            "cpuid": _cpu_of(record),
+            "isa": env.get("isa"),
+            "cpu_model": env.get("cpu_model"),
+        }
+        for key, value in values.items():
+            if value is not None:
+                found[key].add(value)
+    return found
+
+
+def profile_identity(profile: dict) -> dict:
+    """What a machine profile says about the machine it measured: its ``identity`` block (hostname,
+    machine_id, cpu; written since profiles recorded it), the kernel path its packed GEMM ran and the CPU
+    model name. Fields it does not carry are absent."""
+    ident = _dict(profile.get("identity"))
+    machine = _dict(profile.get("machine"))
+    cpu = _dict(ident.get("cpu"))
+    kernels = profile.get("kernel_gemm_gflops") or []
+    isa = kernels[0].get("isa") if kernels and isinstance(kernels[0], dict) else None
+    values = {
+        "hostname": ident.get("hostname"),
+        "machine_id": ident.get("machine_id"),
+        "cpuid": (cpu.get("vendor"), cpu.get("family"), cpu.get("model")) if cpu.get("family") is not None else None,
+        "isa": isa,
+        "cpu_model": machine.get("cpu_model"),
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+_FIELD_NAMES = {
+    "hostname": "host",
+    "machine_id": "machine id",
+    "cpuid": "CPU",
+    "isa": "kernel path",
+    "cpu_model": "CPU model",
+}
+
+
+def _show(key: str, value) -> str:
+    return _cpu_text(value) if key == "cpuid" else str(value)
+
+
+def _differences(records: list[dict], identity: dict) -> tuple[list[str], list[str]]:
+    """(how the records and ``identity`` differ, the fields compared): every field both carry."""
+    seen = records_identity(records)
+    differences, compared = [], []
+    for key, name in _FIELD_NAMES.items():
+        if key not in identity or not seen[key]:
+            continue
+        compared.append(key)
+        if seen[key] != {identity[key]}:
+            theirs = ", ".join(sorted(_show(key, v) for v in seen[key]))
+            differences.append(f"{name} {theirs} in the records, {_show(key, identity[key])} in the profile")
+    return differences, compared
+
+
+def identity_mismatch(records: list[dict], identity: dict) -> str | None:
+    """Why ``identity`` (a machine's, see ``profile_identity``) is not known to be the machine the records
+    were measured on, compared on every field both carry; None when they match.
+
+    The CPU model name alone ("AMD EPYC" on Zen 3, 4 and 5 alike) is not enough: the host, the machine id
+    or the cpuid family/model must be on both sides."""
+    if not records:
+        return "there are no records to match it to"
+    differences, compared = _differences(records, identity)
+    if differences:
+        return "; ".join(differences)
+    if not {"hostname", "machine_id", "cpuid"} & set(compared):
+        return (
+            "neither side says which host or cpuid family/model it is (the CPU model name alone does not tell "
+            "Zen 3, 4 and 5 apart)"
         )
+    return None
+
+
+@dataclass(frozen=True)
+class MachineChoice:
+    """The machine profile the roofline uses (None: none), where it came from, and why one was not used."""
+
+    profile: dict | None
+    source: str
+    note: str | None = None
+
+    def roofs(self) -> Roofs | None:
+        return roofs_from_profile(self.profile, self.source) if self.profile is not None else None
+
+
+def _missing(what: str, why: str) -> str:
+    return (
+        f"Roofline: {what} was not used, so no roofs are drawn: {why}. Run `lstm-energy machine --json > "
+        "machine.json` on the machine that measured the records and pass `--machine machine.json`."
+    )
+
+
+def this_host_identity() -> dict:
+    """This host's identity as a profile would record it, with the kernels' path now."""
+    from lstm_energy.machine.identity import profile_identity as read_identity
+    from lstm_energy.machine.info import machine_info
+    from lstm_energy.machine.peak import kernel_gemm_isa
+
+    ident = read_identity()
+    cpu = ident["cpu"]
+    values = {
+        "hostname": ident.get("hostname"),
+        "machine_id": ident.get("machine_id"),
+        "cpuid": (cpu.get("vendor"), cpu.get("family"), cpu.get("model")) if cpu.get("family") is not None else None,
+        "isa": kernel_gemm_isa(),
+        "cpu_model": machine_info().cpu_model,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def cached_choice(
+    records: list[dict],
+    *,
+    directory=None,
+    host: dict | None = None,
+    fingerprint: str | None = None,
+    build: str | None = None,
+) -> MachineChoice:
+    """This host's cached ``lstm-energy machine`` profile, when the records were measured on this host
+    (hostname, machine id, cpuid family/model and kernel path, on whatever the records carry) and the
+    profile is of the kernels built now; else no profile, with the reason in ``note``.
+
+    Never measures (a missing cache stays missing). host / fingerprint / build: this host's identity
+    (``this_host_identity``), machine fingerprint and kernel build (``peak.kernel_build``), read when None.
+    A profile of an older schema is used (its source names its date; its roofs say what they lack).
+    """
+    from lstm_energy.machine.cache import load_profile, profile_path
+
+    what = "this host's cached `lstm-energy machine` profile"
+    if not records:
+        return MachineChoice(None, what)
+    try:
+        if fingerprint is None:
+            from lstm_energy.machine import machine_info
+
+            fingerprint = machine_info().fingerprint
+        profile = load_profile(fingerprint, directory, accept_older=True)
+        if profile is None:
+            return MachineChoice(None, what)
+        here = dict(host if host is not None else this_host_identity())
+        # a profile written before it recorded who measured it: it is this host's (found under this
+        # host's fingerprint, in this host's cache)
+        identity = {**here, **profile_identity(profile)}
+        if build is None:
+            from lstm_energy.machine.peak import kernel_build
+
+            build = kernel_build()
+    except Exception as err:  # noqa: BLE001 - optional enrichment; the roofline then says the peaks are missing
+        return MachineChoice(None, what, _missing(what, f"it could not be read ({type(err).__name__}: {err})"))
+    path = profile_path(fingerprint, directory)
+    when = profile.get("measured_at") or "at an unrecorded time"
+    named = f"{what} ({path}, measured {when})"
+    mismatch = identity_mismatch(records, identity)
+    if mismatch:
+        return MachineChoice(None, named, _missing(named, f"the records were not measured on this host ({mismatch})"))
+    cached_build = profile.get("kernel_build")
+    if profile.get("kernel_gemm_gflops") and cached_build is not None and cached_build != build:
+        return MachineChoice(
+            None,
+            named,
+            _missing(
+                named,
+                f"its kernel GEMM peak was measured on another build of the kernels ({cached_build}; now {build}); "
+                "`lstm-energy machine --refresh` measures this build",
+            ),
+        )
+    source = f"{what} ({path})" + (f", kernels build {cached_build}" if cached_build else "")
+    return MachineChoice(profile, source)
+
+
+def cached_roofs_for(records: list[dict]) -> Roofs | None:
+    """This host's cached ``lstm-energy machine`` roofs, when the records were measured on this host
+    (``cached_choice``); None otherwise. Never raises."""
+    try:
+        return cached_choice(records).roofs()
     except Exception:  # noqa: BLE001 - optional enrichment; the roofline then says the peaks are missing
         return None
+
+
+def explicit_choice(records: list[dict], profile: dict, source: str) -> MachineChoice:
+    """A ``--machine`` file's profile, unless it says it was measured on another machine than the records
+    (compared on what both carry; a hand-written peaks file without a ``machine`` or ``identity`` block is
+    taken at its word)."""
+    differences, _ = _differences(records, profile_identity(profile)) if records else ([], [])
+    if differences:  # only a difference refuses the file: the user chose it, so "cannot tell" is no reason
+        why = f"it was measured on another machine than the records ({'; '.join(differences)})"
+        return MachineChoice(None, source, _missing(source, why))
+    return MachineChoice(profile, source)
+
+
+def looks_like(document) -> str:
+    """What a JSON document that is not a machine profile appears to be, for an error message."""
+    if isinstance(document, dict):
+        keys = set(document)
+        if {"backends", "auto"} <= keys:
+            return "`lstm-energy meters --json` output"
+        if {"pairs", "threshold"} <= keys or "regressed" in keys:
+            return "`lstm-energy compare --json` output"
+        if "benchmarks" in keys and "machine_info" in keys:
+            return "a pytest-benchmark JSON file"
+        if "schema_version" in keys and "kind" in keys:
+            return f"one results record (kind {document.get('kind')!r}), as `lstm-energy sweep` writes"
+        if "fingerprint" in keys and "machine" in keys:
+            return "an `lstm-energy machine` profile without roofline points (no GEMM peak with a bandwidth)"
+        shown = ", ".join(sorted(map(str, keys))[:6]) + (", …" if len(keys) > 6 else "")
+        return f"a JSON object with keys {shown}" if keys else "an empty JSON object"
+    return f"a JSON {type(document).__name__}, not an object"
+
+
+def machine_file_problem(document, path: str) -> str | None:
+    """Why ``document`` (a parsed ``--machine`` file) holds no roofs; None when it holds some."""
+    if isinstance(document, dict) and roofs_from_profile(document, path) is not None:
+        return None
+    return f"--machine {path} holds no roofline/peak figures (it looks like {looks_like(document)})"

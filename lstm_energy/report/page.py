@@ -16,7 +16,14 @@ from lstm_energy.meters.identity import identity_key
 from lstm_energy.report.charts import Figure
 from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
-from lstm_energy.report.rows import ProvenanceRow, Row, several_precisions
+from lstm_energy.report.rows import (
+    DEAD_COUNTER,
+    IMPLAUSIBLE_POWER,
+    PLAUSIBLE_POWER_TEXT,
+    ProvenanceRow,
+    Row,
+    several_precisions,
+)
 from lstm_energy.report.units import esc
 from lstm_energy.results import LoadProblem
 
@@ -37,6 +44,8 @@ def _kv(value) -> str:
         return ", ".join(f"{k} = {_kv(v)}" for k, v in value.items() if v is not None)
     if isinstance(value, (list, tuple)):
         return ", ".join(_kv(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.3g}"  # coefficients are known to 3 figures; 17 digits would claim more
     return "–" if value is None else str(value)
 
 
@@ -77,22 +86,40 @@ ALL_ZERO_OTHER = (
 
 
 def energy_warning(rows) -> tuple[str, str] | None:
-    """(heading, text) saying why the energy cannot be trusted: all of it 0 J, or rows marked measured
-    whose counter did not count (``Row.suspect``); None when nothing is wrong."""
+    """(heading, text) saying why the energy cannot be trusted: all of it 0 J, rows marked measured
+    whose counter did not count, or rows whose power no CPU draws (``Row.suspect``); None when nothing
+    is wrong."""
     energies = [e for e in (_energy(r) for r in rows) if e is not None]
-    suspect = [r for r in rows if getattr(r, "suspect", None)]
     if energies and all(e == 0 for e in energies):
         measured = any(r.provenance == "measured" for r in rows)
         return "ENERGY IS ALL 0 J: NOT A MEASUREMENT", ALL_ZERO_DEAD if measured else ALL_ZERO_OTHER
-    if suspect:
-        return (
-            "SUSPECT ENERGY: THE COUNTER DID NOT COUNT",
-            f"{len(suspect)} of {len(rows)} row(s) are marked measured but read 0 J per sequence or an idle power "
-            "of 0 W: their counter did not count (a dead counter, typical of virtual machines). Their joules are "
-            "not a measurement and their provenance cell says suspect; rerun them with a working meter or "
-            "`--meter model` for an estimate.",
+    reasons = [getattr(r, "suspect", None) or [] for r in rows]
+    dead = sum(DEAD_COUNTER in why for why in reasons)
+    implausible = sum(any(w.startswith(IMPLAUSIBLE_POWER) for w in why) for why in reasons)
+    texts = []
+    if dead:
+        texts.append(
+            f"{dead} of {len(rows)} row(s) are marked measured but read 0 J per sequence or an idle power "
+            "of 0 W: their counter did not count (a dead counter, typical of virtual machines)."
         )
-    return None
+    if implausible:
+        texts.append(
+            f"{implausible} of {len(rows)} row(s) imply a power no CPU package draws (their dynamic, idle or "
+            f"total watts fall outside the {PLAUSIBLE_POWER_TEXT} that a counter must read while it "
+            "measures): a unit error, a missed counter wrap or an edited record."
+        )
+    if not texts:
+        return None
+    heading = {
+        (True, False): "SUSPECT ENERGY: THE COUNTER DID NOT COUNT",
+        (False, True): "SUSPECT ENERGY: IMPLAUSIBLE POWER",
+        (True, True): "SUSPECT ENERGY: DEAD COUNTERS AND IMPLAUSIBLE POWER",
+    }[(bool(dead), bool(implausible))]
+    return (
+        heading,
+        " ".join(texts) + " Their joules are not a result, their provenance cell says suspect and the charts leave "
+        "them out; rerun them with a working meter or `--meter model` for an estimate.",
+    )
 
 
 def energy_warning_banner(rows) -> str:
@@ -117,13 +144,14 @@ def _meters_by_provenance(rows: Sequence[ProvenanceRow]) -> dict[str, list[dict]
     return out
 
 
-def provenance_banners(rows: Sequence[ProvenanceRow]) -> str:
+def provenance_banners(rows: Sequence[ProvenanceRow], *, input_notes: bool = False) -> str:
     """Banners a reader cannot miss: a red one when the energy is not usable (all 0 J, dead counters),
     one per provenance present, plus a MIXED banner when several are. MEASURED counts only the
     measured rows whose counter counted; when there are none, no MEASURED banner is shown.
 
     rows: report Rows, or any objects with ``provenance``, ``meter`` and optionally ``suspect``,
     ``joules_per_sequence``, ``joules_per_call`` (the forecast page passes its trials so).
+    input_notes: whether the page lists skipped input below (the no-records banner points there only then).
     """
     counts = Counter(r.provenance for r in rows)
     sound_measured = [r for r in rows if r.provenance == "measured" and not getattr(r, "suspect", None)]
@@ -162,15 +190,18 @@ def provenance_banners(rows: Sequence[ProvenanceRow]) -> str:
             f"{esc(lead)} ({shown[provenance]} row(s)). {'; '.join(details)}.</div>"
         )
     if not counts:
+        why = "; the input notes below say what was skipped" if input_notes else ""
         parts.append(
             '<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '
-            "None of the input files held a valid energy record; see the notes below.</div>"
+            f"None of the input files held an energy record{why}.</div>"
         )
     return "".join(parts)
 
 
 def _environment_table(records: list[dict]) -> str:
     envs = [r.get("environment") or {} for r in records if r.get("kind") in ("profile", "benchmark")]
+    if not envs:  # no record, no machine: a table of "varies:" with nothing after it says nothing
+        return "<p>No energy records, so no machine or environment to describe.</p>"
     fields = [
         ("cpu_model", "CPU"),
         ("cores", "cores"),
@@ -190,7 +221,7 @@ def _environment_table(records: list[dict]) -> str:
         text = _kv(shown[0]) if len(shown) == 1 else "varies: " + " | ".join(_kv(v) for v in shown)
         if key in ("governor", "turbo") and shown == [None]:
             text = "not exposed by this machine (e.g. a VM without cpufreq)"
-        lines.append(f"<tr><th>{esc(label)}</th><td>{esc(text)}</td></tr>")
+        lines.append(f'<tr><th scope="row">{esc(label)}</th><td>{esc(text)}</td></tr>')
     blas = []
     for e in envs:
         for lib in e.get("blas") or []:
@@ -200,7 +231,7 @@ def _environment_table(records: list[dict]) -> str:
                 )
                 if item not in blas:
                     blas.append(item)
-    lines.append(f"<tr><th>BLAS</th><td>{esc(', '.join(blas) or '–')}</td></tr>")
+    lines.append(f'<tr><th scope="row">BLAS</th><td>{esc(", ".join(blas) or "–")}</td></tr>')
     versions: dict[str, list] = {}
     for e in envs:
         for k, v in (e.get("versions") or {}).items():
@@ -209,7 +240,7 @@ def _environment_table(records: list[dict]) -> str:
     text = ", ".join(
         f"{k} {' | '.join(str(v) if v is not None else 'not installed' for v in vs)}" for k, vs in versions.items()
     )
-    lines.append(f"<tr><th>versions</th><td>{esc(text or '–')}</td></tr>")
+    lines.append(f'<tr><th scope="row">versions</th><td>{esc(text or "–")}</td></tr>')
     return f'<table class="meta">{"".join(lines)}</table>'
 
 
@@ -226,7 +257,7 @@ def _describe_rows(meter: dict) -> str:
             text = f'<ul class="kv">{items}</ul>'
         else:
             text = esc(_kv(value))
-        out.append(f"<tr><th>{esc(key.replace('_', ' '))}</th><td>{text}</td></tr>")
+        out.append(f'<tr><th scope="row">{esc(key.replace("_", " "))}</th><td>{text}</td></tr>')
     return "".join(out)
 
 
@@ -247,10 +278,13 @@ def _meter_table(rows: list[Row]) -> str:
 
 
 def _dates(records: list[dict]) -> str:
+    """When the records were made, for the subtitle ("run …": the word fits estimates as well as measurements)."""
+    if not records:
+        return "no records"
     created = sorted(str(r.get("created")) for r in records if r.get("created"))
     if not created:
-        return "measurement dates not recorded"
-    return created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"
+        return "run dates not recorded"
+    return "run " + (created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}")
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -346,8 +380,8 @@ def render_page(
 <body>
 <header>
 <h1>{esc(title)}</h1>
-<p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(", ".join(meters) or "none")}; measured {esc(_dates(records))}; report generated {esc(generated)}.</p>
-{provenance_banners(rows)}
+<p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(", ".join(meters) or "none")}; {esc(_dates(records))}; report generated {esc(generated)}.</p>
+{provenance_banners(rows, input_notes=bool(problems or notes))}
 <nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">skipped input</a>' if problems or notes else ""}</nav>
 </header>
 <main>

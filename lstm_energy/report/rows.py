@@ -1,8 +1,10 @@
 """Records -> report rows: one flat, unit-named row per configuration, derived figures filled in.
 
 The report never reads nested records directly; it reads ``Row``s. Records measuring the same
-configuration with the same meter (a sweep re-run, two files) are merged into one row: medians of
-their medians, the widest CI, ``runs`` counting them.
+configuration with the same meter on the same host and CPU (a sweep re-run, two files) are merged into
+one row: medians of their medians, the range their CIs span (shown as such, not as a CI), ``runs``
+counting them. Records from different hosts or CPUs are never merged: one machine's joules are not
+another's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lstm_energy.config import IMPLS, PHASES, PRECISIONS
+from lstm_energy.meters.liveness import BUSY_FLOOR_WATTS, CEILING_WATTS, IDLE_FLOOR_WATTS
 from lstm_energy.records import arithmetic_intensity, derived_figures
+from lstm_energy.report.units import si
 from lstm_energy.results import finite
 
 #: the order implementations appear in tables and legends
@@ -71,6 +75,11 @@ class Row:
     precision: str = "fp32"
     #: the dynamic energy (work minus the idle baseline) is not resolved above idle: its figures are noise
     unresolved: bool = False
+    #: interquartile range (q1, q3) of the windows' joules per sequence
+    joules_per_sequence_iqr: tuple[float, float] | None = None
+    #: the host and CPU that made the figures (``host_of``): its key keeps machines apart, its label names it
+    host_key: str = ""
+    host: str = ""
 
     @property
     def meter_name(self) -> str:
@@ -116,10 +125,13 @@ def _stat(block: dict | None, key: str) -> float | None:
     return finite(value)
 
 
-def _ci(block: dict | None, key: str) -> tuple[float, float] | None:
+def _interval(
+    block: dict | None, key: str, ends: tuple[str, str] = ("ci95_low", "ci95_high")
+) -> tuple[float, float] | None:
+    """The (low, high) pair a statistics block stores under ``ends`` (the 95% CI, or ``("q1", "q3")``)."""
     value = (block or {}).get(key)
     if isinstance(value, dict):
-        low, high = finite(value.get("ci95_low")), finite(value.get("ci95_high"))
+        low, high = finite(value.get(ends[0])), finite(value.get(ends[1]))
         if low is not None and high is not None:
             return (low, high)
     return None
@@ -129,21 +141,74 @@ def _ci(block: dict | None, key: str) -> tuple[float, float] | None:
 DEAD_COUNTER = "marked measured but the counter did not count (0 J per sequence or an idle power of 0 W)"
 
 
-def suspect_reasons(
-    provenance: str, *, total_joules: float | None, joules_per_call: float | None, idle_watts: float | None
-) -> list[str]:
-    """Why a record's energy is not a measurement although it says so; [] when it looks sound.
+#: how every implausible-power reason begins (the banner and the provenance cell tell it from a dead counter)
+IMPLAUSIBLE_POWER = "implausible power"
+#: the plausible range in words, from the liveness bounds (the lowest floor, the ceiling)
+PLAUSIBLE_POWER_TEXT = f"{si(IDLE_FLOOR_WATTS, 'W', trim=True)} to {si(CEILING_WATTS, 'W', trim=True)} per package (per vCPU for an estimate)"
 
-    The one place that decides: a "measured" record whose total (idle included) energy is <= 0, or
+
+def suspect_reasons(
+    provenance: str,
+    *,
+    total_joules: float | None,
+    joules_per_call: float | None,
+    idle_watts: float | None,
+    watts: float | None = None,
+    total_watts: float | None = None,
+    power_units: int = 1,
+    resolved: bool = True,
+) -> list[str]:
+    """Why a record's energy is not a result although it says so; [] when it looks sound.
+
+    The one place that decides. A "measured" record whose total (idle included) energy is <= 0, or
     (when no total is recorded) whose energy per call is exactly 0, or whose idle power is 0 W, came
-    from a counter that did not count. A real package draws watts even when idle.
+    from a counter that did not count: a real package draws watts even when idle. Otherwise a measured
+    or estimated figure must imply a power a CPU can draw (``implausible_power``).
     """
-    if provenance != "measured":
-        return []
-    dead_total = total_joules is not None and total_joules <= 0
-    dead_call = total_joules is None and joules_per_call == 0
-    dead_idle = idle_watts is not None and idle_watts == 0
-    return [DEAD_COUNTER] if dead_total or dead_call or dead_idle else []
+    if provenance == "measured":
+        dead_total = total_joules is not None and total_joules <= 0
+        dead_call = total_joules is None and joules_per_call == 0
+        dead_idle = idle_watts is not None and idle_watts == 0
+        if dead_total or dead_call or dead_idle:
+            return [DEAD_COUNTER]
+    if provenance not in ("measured", "estimated"):
+        return []  # simulated figures are test data: no physical claim to check
+    return implausible_power(
+        watts=watts if resolved else None,
+        idle_watts=idle_watts,
+        total_watts=total_watts,
+        power_units=power_units,
+    )
+
+
+def implausible_power(
+    *, watts: float | None, idle_watts: float | None, total_watts: float | None, power_units: int = 1
+) -> list[str]:
+    """Reasons a row's powers fall outside what a CPU can draw; [] when they fit.
+
+    The bounds are the ones every measured counter is held to while it measures
+    (``lstm_energy.meters.liveness``): a reading outside them is a unit error, a missed wrap or a
+    hand-edited record, never a result. The report also reads files from other writers and older
+    versions, so it checks again. The ceiling is per ``power_units``: the headline domains a measured
+    figure sums (several packages), or the vCPUs an estimate prices (no vCPU draws a package's ceiling,
+    so a large host's estimate is never flagged for its size). The work window's total power has the
+    busy floor, the idle power and the dynamic power (work minus idle) the idle floor. ``watts`` is None when the dynamic energy is not resolved above idle (its noise
+    may be any size).
+    """
+    ceiling = CEILING_WATTS * max(1, power_units)
+    checks = (
+        ("dynamic power", watts, IDLE_FLOOR_WATTS),
+        ("idle power", idle_watts, IDLE_FLOOR_WATTS),
+        ("total power", total_watts, BUSY_FLOOR_WATTS),
+    )
+    return [
+        f"{IMPLAUSIBLE_POWER}: {what} {si(value, 'W')} is outside {si(floor, 'W', trim=True)} – {si(ceiling, 'W', trim=True)}, what a "
+        "CPU package can draw (a unit error, a missed counter wrap or an edited record, not a result)"
+        for what, value, floor in checks
+        # zero and negative figures have their own verdicts (a dead counter, "not resolved above idle", the
+        # charts' "0 J or less"): this check is about positive figures of the wrong size
+        if value is not None and value > 0 and not floor <= value <= ceiling
+    ]
 
 
 #: how the measurement protocol's warning begins when the 95% CI of the dynamic energy reaches zero
@@ -183,13 +248,66 @@ def _threads(record: dict) -> int | None:
     return threads if isinstance(threads, int) and not isinstance(threads, bool) else None
 
 
+def host_of(record: dict) -> dict:
+    """``{"key", "hostname", "cpu", "microarchitecture", "package", "machine_id", "source"}`` of a record.
+
+    The key tells machines apart: records with equal keys may be merged into one row, records with
+    different keys never are. A fleet sweep's ``host`` block names the machine and package. Older records
+    carry only ``environment``, whose ``cpu_model`` ("AMD EPYC") is the same on Zen 3, 4 and 5; the
+    estimator's cpuid identification (``energy.meter.coefficients.identification``) names the CPU when
+    the record has it, so it goes into the key and the microarchitecture before the model string.
+    """
+    host = record.get("host")
+    env = record.get("environment") or {}
+    if isinstance(host, dict):
+        cpu = host.get("cpu") or {}
+        cpu_text = f"{cpu.get('vendor')} family {cpu.get('family')} model {cpu.get('model')}"
+        if cpu.get("model_name"):
+            cpu_text += f" ({cpu['model_name']})"
+        return {
+            "key": f"{host.get('machine_id')}/{host.get('package')}",
+            "hostname": host.get("hostname"),
+            "cpu": cpu_text,
+            "microarchitecture": cpu.get("microarchitecture") or "unknown microarchitecture",
+            "package": host.get("package"),
+            "machine_id": host.get("machine_id"),
+            "source": host.get("source"),
+        }
+    cpuid = _cpuid_identification(record)
+    model_name = env.get("cpu_model") or "unknown CPU"
+    if cpuid:
+        cpu_text = f"{cpuid.get('vendor')} family {cpuid.get('family')} model {cpuid.get('model')} ({model_name})"
+        microarchitecture = cpuid.get("microarchitecture") or model_name
+    else:
+        cpu_text = microarchitecture = model_name
+    return {
+        "key": f"hostname:{env.get('hostname')}/cpu:{cpu_text}",
+        "hostname": env.get("hostname"),
+        "cpu": cpu_text,
+        "microarchitecture": microarchitecture,
+        "package": None,
+        "machine_id": None,
+        "source": "environment block (record made without a host block)"
+        + ("; CPU from the estimator's cpuid identification" if cpuid else ""),
+    }
+
+
+def _cpuid_identification(record: dict) -> dict | None:
+    """The estimator's cpuid identification of the CPU it ran on (family and model), when recorded."""
+    meter = (record.get("energy") or {}).get("meter") or {}
+    identification = (meter.get("coefficients") or {}).get("identification")
+    if isinstance(identification, dict) and identification.get("method") == "cpuid":
+        if identification.get("family") is not None and identification.get("model") is not None:
+            return identification
+    return None
+
+
 def row_from_record(record: dict) -> Row:
     """Flatten one validated record; derive what the record leaves out (GFLOP/s, W, pJ/FLOP, ...)."""
     config = record.get("config") or {}
     energy = record.get("energy") or {}
     time_block = record.get("time") or {}
     costs = record.get("costs") or {}
-    derived = record.get("derived") or {}
     batch = config.get("batch")
     j_call = _stat(energy, "joules_per_call")
     j_seq = _stat(energy, "joules_per_sequence")
@@ -207,20 +325,32 @@ def row_from_record(record: dict) -> Row:
     bytes_block = costs.get("bytes")
     moved = None
     if isinstance(bytes_block, dict):
-        moved = finite(bytes_block.get("expected")) or finite(bytes_block.get("compulsory"))
+        moved = _first_finite(bytes_block.get("expected"), bytes_block.get("compulsory"))
     else:
         moved = finite(bytes_block)
-    intensity = finite(costs.get("arithmetic_intensity_flop_per_byte")) or arithmetic_intensity(flops, moved)
-    # a figure the record lacks (or left null) is derived from the medians it has, the way records derive it
-    fallback = derived_figures(s_call, j_call, flops, moved)
-    figures = {name: finite(derived.get(name)) or fallback[name] for name in fallback}
+    # "is not None", not "or": a legitimate 0.0 is a figure, not a missing one
+    intensity = _first_finite(costs.get("arithmetic_intensity_flop_per_byte"), arithmetic_intensity(flops, moved))
+    # derived figures come from the medians the row shows (never the record's stored ``derived`` block, which
+    # an edited or foreign record may contradict), and are blank when those are missing
+    figures = derived_figures(s_call, j_call, flops, moved)
     benchmark = record.get("benchmark") or {}
     provenance = energy.get("provenance", "unknown")
     total = _stat(energy, "total_joules_per_sequence")
     idle_watts = finite(energy.get("idle_watts"))
     warnings = [str(w) for w in record.get("warnings") or []]
-    suspect = suspect_reasons(provenance, total_joules=total, joules_per_call=j_call, idle_watts=idle_watts)
-    ci = _ci(energy, "joules_per_sequence")
+    ci = _interval(energy, "joules_per_sequence")
+    headline = tuple(energy.get("headline_domains") or ())
+    suspect = suspect_reasons(
+        provenance,
+        total_joules=total,
+        joules_per_call=j_call,
+        idle_watts=idle_watts,
+        watts=figures["watts"],
+        total_watts=_ratio(total, s_seq),
+        power_units=_power_units(provenance, energy, headline),
+        resolved=not unresolved_above_idle(warnings, j_seq if j_seq is not None else j_call, ci, suspect=False),
+    )
+    host = host_of(record)
     return Row(
         kind=record.get("kind", "profile"),
         label=str(benchmark.get("fullname") or benchmark.get("name") or record.get("name") or ""),
@@ -254,16 +384,41 @@ def row_from_record(record: dict) -> Row:
         domains_joules_per_call={
             k: v for k, v in (energy.get("domains_joules_per_call") or {}).items() if finite(v) is not None
         },
-        headline_domains=tuple(energy.get("headline_domains") or ()),
+        headline_domains=headline,
         warnings=warnings,
         idle_watts=idle_watts,
         suspect=suspect,
         unresolved=unresolved_above_idle(warnings, j_seq if j_seq is not None else j_call, ci, suspect=bool(suspect)),
+        joules_per_sequence_iqr=_interval(energy, "joules_per_sequence", ("q1", "q3")),
+        host_key=host["key"],
+        host=f"{host['hostname'] or 'unknown host'}, {host['microarchitecture']}",
     )
 
 
+def _power_units(provenance: str, energy: dict, headline: tuple) -> int:
+    """How many packages' worth of power a record's figure may sum (see ``implausible_power``)."""
+    if provenance == "estimated":
+        vcpus = ((energy.get("meter") or {}).get("coefficients") or {}).get("vcpus")
+        if isinstance(vcpus, int) and not isinstance(vcpus, bool) and vcpus > 0:
+            return vcpus
+    return max(1, len(headline))
+
+
+def _first_finite(*values) -> float | None:
+    """The first of ``values`` that is a finite number (0.0 included); None when none is."""
+    return next((v for v in map(finite, values) if v is not None), None)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
+
+
 def _merge(rows: list[Row]) -> Row:
-    """Several measurements of one configuration and meter -> one row of medians."""
+    """Several measurements of one configuration and meter on one host -> one row of medians.
+
+    The interval of the merged row is the range the runs' CIs (and IQRs) span, not a CI of the merged
+    median: the table says so. The derived figures are recomputed from the merged medians, so W and
+    pJ/FLOP agree with the J/call and s/call the row shows."""
     if len(rows) == 1:
         return rows[0]
     first = rows[0]
@@ -274,17 +429,19 @@ def _merge(rows: list[Row]) -> Row:
         "total_joules_per_sequence",
         "seconds_per_call",
         "seconds_per_sequence",
-        "gflops_per_second",
-        "watts",
-        "pj_per_flop",
-        "nj_per_byte",
+        "flops",
+        "bytes",
         "idle_watts",
     )
     for name in numeric:
         values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
         setattr(merged, name, statistics.median(values) if values else None)
-    cis = [r.joules_per_sequence_ci for r in rows if r.joules_per_sequence_ci]
-    merged.joules_per_sequence_ci = (min(c[0] for c in cis), max(c[1] for c in cis)) if cis else None
+    for name, value in derived_figures(
+        merged.seconds_per_call, merged.joules_per_call, merged.flops, merged.bytes
+    ).items():
+        setattr(merged, name, value)
+    merged.joules_per_sequence_ci = _span([r.joules_per_sequence_ci for r in rows])
+    merged.joules_per_sequence_iqr = _span([r.joules_per_sequence_iqr for r in rows])
     domains: dict[str, list[float]] = {}
     for r in rows:
         for k, v in r.domains_joules_per_call.items():
@@ -298,6 +455,12 @@ def _merge(rows: list[Row]) -> Row:
     return merged
 
 
+def _span(intervals: list[tuple[float, float] | None]) -> tuple[float, float] | None:
+    """The range a list of intervals covers (lowest low, highest high); None when none is known."""
+    known = [i for i in intervals if i]
+    return (min(i[0] for i in known), max(i[1] for i in known)) if known else None
+
+
 def build_rows(records: list[dict]) -> list[Row]:
     """Rows of the profile and benchmark records, duplicates merged, sorted for reading."""
     groups: dict[tuple, list[Row]] = {}
@@ -305,8 +468,10 @@ def build_rows(records: list[dict]) -> list[Row]:
         if record.get("kind") not in ("profile", "benchmark"):
             continue
         row = row_from_record(record)
-        # a suspect record (dead counter) never merges with a sound one: its zeros would drag the median
+        # a suspect record (dead counter) never merges with a sound one: its zeros would drag the median;
+        # records of different hosts or CPUs never merge: the median of two machines is neither's figure
         key = (
+            row.host_key,
             row.kind,
             row.label,
             row.cell,

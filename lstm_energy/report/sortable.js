@@ -8,10 +8,16 @@
     var num = Number(raw);
     return { empty: false, num: num, text: raw.toLowerCase() };
   }
-  function compare(a, b) {
-    if (a.empty !== b.empty) { return a.empty ? 1 : -1; }  // blanks last
+  function compareValues(a, b) {
     if (!isNaN(a.num) && !isNaN(b.num)) { return a.num - b.num; }
     return a.text < b.text ? -1 : (a.text > b.text ? 1 : 0);
+  }
+  // Blanks (no figure, "not resolved above idle") go last in both directions: the direction flips the
+  // order of the values only, so a descending sort still starts with the largest figure.
+  function compare(a, b, ascending) {
+    if (a.empty !== b.empty) { return a.empty ? 1 : -1; }
+    var order = compareValues(a, b);
+    return ascending ? order : -order;
   }
   function sortBy(table, column, header) {
     var ascending = header.getAttribute("aria-sort") !== "ascending";
@@ -21,8 +27,7 @@
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (r1, r2) {
-      var order = compare(sortValue(r1.cells[column]), sortValue(r2.cells[column]));
-      return ascending ? order : -order;
+      return compare(sortValue(r1.cells[column]), sortValue(r2.cells[column]), ascending);
     });
     rows.forEach(function (row) { body.appendChild(row); });
   }

@@ -8,18 +8,25 @@ and a ``<title>`` tooltip, so tests (and readers hovering) can find it.
 from __future__ import annotations
 
 import math
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lstm_energy.report.units import esc, si
 
-#: Okabe-Ito palette (distinguishable with the common colour-vision deficiencies)
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000")
+#: Okabe-Ito palette (distinguishable with the common colour-vision deficiencies), with orange, pink, sky
+#: blue and grey darkened to a contrast of at least 3:1 against white and the dot plot's row stripes
+#: (#f5f7fa), the minimum for graphical objects (WCAG 2.2, 1.4.11); the originals were 2.2-2.9:1
+PALETTE = ("#0072B2", "#B07800", "#009E73", "#D55E00", "#B8598F", "#3A8FC8", "#767676", "#000000")
 MARKERS = ("circle", "square", "diamond", "triangle")
 
 WIDTH, HEIGHT = 760, 400
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = 84, 24, 58
+
+#: the largest and smallest powers of ten a log axis can reach: 10**308 is still a finite float
+_LOG_EXPONENT_LIMITS = (-300.0, 308.0)
 
 
 class NothingToDraw(ValueError):
@@ -44,20 +51,7 @@ class Scale:
     ticks_at: tuple[float, ...] | None = None
 
     def __post_init__(self):
-        lo, hi = self.domain
-        if self.log:
-            lo, hi = max(lo, 1e-300), max(hi, 1e-300)
-            if lo == hi:
-                lo, hi = lo / 2, hi * 2
-            else:  # pad by a few percent of a decade so end marks don't sit on the frame
-                pad = 0.06 * (math.log10(hi) - math.log10(lo))
-                lo, hi = lo / 10**pad, hi * 10**pad
-        else:
-            if lo == hi:
-                lo, hi = (lo - 1, hi + 1) if lo == 0 else (lo - abs(lo) * 0.5, hi + abs(hi) * 0.5)
-            lo = min(lo, 0.0) if lo >= 0 else lo  # linear axes of sizes start at zero
-            hi = hi + 0.06 * (hi - lo)
-        self.domain = (lo, hi)
+        self.domain = _log_domain(*self.domain) if self.log else _linear_domain(*self.domain)
 
     def __call__(self, value: float) -> float:
         lo, hi = self.domain
@@ -93,6 +87,31 @@ class Scale:
         return si(value, self.unit, digits=3, trim=True) if self.unit else _plain(value)
 
 
+def _log_domain(lo: float, hi: float) -> tuple[float, float]:
+    """A log axis's domain: padded by a few percent of its decades so end marks don't sit on the
+    frame. Worked out in exponents and clamped, so values near 1e308 (absurd, but a report must still
+    be written) do not overflow to infinity."""
+    low_limit, high_limit = _LOG_EXPONENT_LIMITS
+    e_lo = min(max(math.log10(max(lo, 1e-300)), low_limit), high_limit)
+    e_hi = min(max(math.log10(max(hi, 1e-300)), low_limit), high_limit)
+    pad = 0.06 * (e_hi - e_lo) if e_hi > e_lo else math.log10(2)
+    e_lo, e_hi = max(e_lo - pad, low_limit), min(e_hi + pad, high_limit)
+    if e_hi <= e_lo:  # both ends clamped to one limit: open a decade inwards
+        e_lo, e_hi = (e_hi - 1, e_hi) if e_hi >= high_limit else (e_lo, e_lo + 1)
+    return 10.0**e_lo, 10.0**e_hi
+
+
+def _linear_domain(lo: float, hi: float) -> tuple[float, float]:
+    """A linear axis's domain: starting at zero for sizes, padded at the top, finite however large
+    the values (a span beyond the float range is clamped to it)."""
+    biggest = sys.float_info.max / 4  # room for the padding and tick arithmetic below
+    lo, hi = max(min(lo, biggest), -biggest), max(min(hi, biggest), -biggest)
+    if lo == hi:
+        lo, hi = (lo - 1, hi + 1) if lo == 0 else (lo - abs(lo) * 0.5, hi + abs(hi) * 0.5)
+    lo = min(lo, 0.0) if lo >= 0 else lo  # linear axes of sizes start at zero
+    return lo, hi + 0.06 * (hi - lo)
+
+
 def _nice_step(raw: float) -> float:
     exponent = math.floor(math.log10(raw)) if raw > 0 else 0
     for m in (1, 2, 2.5, 5, 10):
@@ -109,10 +128,13 @@ def _num(value: float) -> str:
     return f"{value:.1f}"
 
 
-def marker(shape: str, x: float, y: float, color: str, title: str, size: float = 4.5) -> str:
-    """One data point drawn as ``shape`` with a tooltip."""
+def marker(shape: str, x: float, y: float, color: str, title: str, size: float = 4.5, *, hollow: bool = False) -> str:
+    """One data point drawn as ``shape`` with a tooltip; ``hollow``: an outline only."""
     tip = f"<title>{esc(title)}</title>"
-    common = f'class="mark" fill="{color}" stroke="#fff" stroke-width="1"'
+    paint = (
+        f'fill="#fff" stroke="{color}" stroke-width="2"' if hollow else f'fill="{color}" stroke="#fff" stroke-width="1"'
+    )
+    common = f'class="mark" {paint}'
     if shape == "square":
         return f'<rect {common} x="{_num(x - size)}" y="{_num(y - size)}" width="{_num(2 * size)}" height="{_num(2 * size)}">{tip}</rect>'
     if shape == "diamond":
@@ -137,6 +159,26 @@ class Series:
     connect: bool = False
     dash: str = ""  # stroke-dasharray of the connecting line ("" = solid)
     errors: list[tuple[float, float] | None] = field(default_factory=list)
+    #: outline markers: a chart of several energy sources draws the not-measured ones hollow
+    hollow: bool = False
+
+    def legend_entry(self) -> LegendEntry:
+        """How the legend shows this series: its marker, on a short line in its dash when connected."""
+        return LegendEntry(
+            self.name, self.color, self.shape, line_dash=self.dash if self.connect else None, hollow=self.hollow
+        )
+
+
+class LegendEntry(NamedTuple):
+    """One legend entry. ``shape`` is a marker shape, or "line"/"dash" for a reference line alone;
+    ``line_dash`` (a stroke-dasharray, "" = solid) draws a line behind the marker, as the series' line is
+    drawn, so lines told apart only by their dash are told apart in the legend too."""
+
+    label: str
+    color: str
+    shape: str
+    line_dash: str | None = None
+    hollow: bool = False
 
 
 @dataclass
@@ -149,36 +191,52 @@ class Line:
     dash: str = "6 4"
 
 
-def _frame(title: str, body: str, legend: str, height: float = HEIGHT) -> str:
+def _frame(title: str, body: str, legend: str, height: float = HEIGHT, described_by: str | None = None) -> str:
+    """The ``<svg>`` around a chart. ``role="img"`` hides the marks' tooltips from assistive technology,
+    so ``described_by`` names the element (the figure's caption) that says in words what is drawn."""
+    describe = f' aria-describedby="{esc(described_by)}"' if described_by else ""
     return (
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}">'
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{esc(title)}"{describe}>'
         f"<title>{esc(title)}</title>"
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fff"/>'
         f"{body}{legend}</svg>"
     )
 
 
-def legend(entries: list[tuple[str, str, str]], *, x: float = MARGIN_LEFT, y: float = 20) -> tuple[str, float]:
-    """A row of legend entries (label, colour, shape: a marker shape or "line"/"dash"), wrapping as
+def legend(
+    entries: Sequence[tuple[str, str, str] | LegendEntry], *, x: float = MARGIN_LEFT, y: float = 20
+) -> tuple[str, float]:
+    """A row of legend entries (``LegendEntry``, or a (label, colour, shape) tuple), wrapping as
     needed. Returns the SVG group and the y just below its last row (where the plot may start)."""
     parts, cx, cy = [], x, y
-    for label, color, shape in entries:
+    for entry in entries:
+        label, color, shape, line_dash, hollow = LegendEntry(*entry)
         width = 38 + 8.0 * len(label)
         if cx + width > WIDTH - MARGIN_RIGHT and cx > x:
             cx, cy = x, cy + 18
         if shape in ("line", "dash"):
-            dash = ' stroke-dasharray="6 4"' if shape == "dash" else ""
-            parts.append(
-                f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(cx + 16)}" y2="{_num(cy)}" stroke="{color}" stroke-width="2"{dash}/>'
-            )
+            parts.append(_legend_line(cx, cy, color, "6 4" if shape == "dash" else ""))
         else:
+            if line_dash is not None:
+                parts.append(_legend_line(cx - 4, cy, color, line_dash, length=24))
             parts.append(
-                marker(shape, cx + 8, cy, color, label, size=4.5).replace('class="mark"', 'class="legend-mark"')
+                marker(shape, cx + 8, cy, color, label, size=4.5, hollow=hollow).replace(
+                    'class="mark"', 'class="legend-mark"'
+                )
             )
         parts.append(f'<text class="legend" x="{_num(cx + 22)}" y="{_num(cy + 4)}">{esc(label)}</text>')
         cx += width
     return f'<g class="legend">{"".join(parts)}</g>', cy + 22
+
+
+def _legend_line(x: float, y: float, color: str, dash: str, length: float = 16) -> str:
+    """A short legend line from ``x`` in ``dash`` ("" = solid)."""
+    dasharray = f' stroke-dasharray="{dash}"' if dash else ""
+    return (
+        f'<line x1="{_num(x)}" y1="{_num(y)}" x2="{_num(x + length)}" y2="{_num(y)}" stroke="{color}" '
+        f'stroke-width="2"{dasharray}/>'
+    )
 
 
 def _x_ticks(xs: Scale, top: float, bottom: float) -> list[str]:
@@ -229,8 +287,10 @@ def xy_plot(
     x_ticks: tuple[float, ...] | None = None,
     height: int = HEIGHT,
     nested_markers: bool = False,
+    described_by: str | None = None,
 ) -> str:
-    """Scatter (optionally connected) of several series, with reference lines and a legend."""
+    """Scatter (optionally connected) of several series, with reference lines and a legend;
+    ``described_by``: the id of the text describing the chart (its caption)."""
     xs_all = [p[0] for s in series for p in s.points] + [p[0] for line in lines for p in line.points]
     ys_all = [p[1] for s in series for p in s.points]
     for s in series:
@@ -249,8 +309,8 @@ def xy_plot(
         y_lo = min(y_lo, min(data_y))
         y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
         y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
-    entries = [(s.name, s.color, s.shape) for s in series] + [
-        (line.name, line.color, "dash" if line.dash else "line") for line in lines
+    entries = [s.legend_entry() for s in series] + [
+        LegendEntry(line.name, line.color, "dash" if line.dash else "line") for line in lines
     ]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
@@ -288,9 +348,42 @@ def xy_plot(
                     f'<line class="errorbar" x1="{_num(xs(x))}" x2="{_num(xs(x))}" y1="{_num(ys(err[0]))}" y2="{_num(ys(err[1]))}" stroke="{s.color}" stroke-width="1.2"/>'
                 )
         for x, y, tip in shown:
-            body.append(marker(s.shape, xs(x), ys(y), s.color, tip, size=sizes[id(s)]))
+            body.append(marker(s.shape, xs(x), ys(y), s.color, tip, size=sizes[id(s)], hollow=s.hollow))
     body.append("</g>")
-    return _frame(title, "".join(body), legend_svg, height=height)
+    return _frame(title, "".join(body), legend_svg, height=height, described_by=described_by)
+
+
+#: a row label's width per character at the tick font (13 px; Arial-like fonts average below it)
+LABEL_CHAR_WIDTH = 7.8
+#: the widest the dot plot's label column grows; longer labels wrap onto more lines
+LABEL_COLUMN_MAX = 320.0
+ROW_HEIGHT, LINE_HEIGHT = 22, 15  # whole pixels, so the <svg> height stays an integer (valid HTML)
+
+
+def wrap_label(label: str, max_chars: int) -> list[str]:
+    """``label`` in lines of at most ``max_chars`` characters, broken at spaces (a longer word is
+    broken inside), so a long row label is shown whole rather than cut at the chart's edge."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        while len(word) > max_chars:
+            lines.append(word[:max_chars])
+            word = word[max_chars:]
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _row_label(lines: list[str], full: str, x: float, center: float) -> str:
+    """A right-aligned row label centred on ``center``; a wrapped one keeps its full text as a tooltip."""
+    first = center + 4 - LINE_HEIGHT * (len(lines) - 1) / 2
+    if len(lines) == 1:
+        return f'<text class="tick row-label" x="{_num(x)}" y="{_num(first)}" text-anchor="end">{esc(full)}</text>'
+    spans = "".join(
+        f'<tspan x="{_num(x)}" y="{_num(first + LINE_HEIGHT * i)}">{esc(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    return f'<text class="tick row-label" text-anchor="end"><title>{esc(full)}</title>{spans}</text>'
 
 
 def dot_plot(
@@ -301,44 +394,46 @@ def dot_plot(
     x_label: str,
     x_unit: str = "",
     x_log: bool = True,
+    described_by: str | None = None,
 ) -> str:
     """Cleveland dot plot: one horizontal row per label in ``rows``; each series puts a marker on a
-    row at its value. A series point's x is the value and its y is the row index."""
-    row_height = 22
-    label_width = max(120, min(340, 7.6 * max((len(r) for r in rows), default=10)))
+    row at its value. A series point's x is the value and its y is the row index. Labels too long
+    for the label column wrap, and their row grows to hold them. ``described_by`` as in ``xy_plot``."""
+    longest = max((len(r) for r in rows), default=10)
+    label_width = max(120.0, min(LABEL_COLUMN_MAX, LABEL_CHAR_WIDTH * longest))
+    wrapped = [wrap_label(r, int(label_width / LABEL_CHAR_WIDTH)) for r in rows]
+    heights = [ROW_HEIGHT + LINE_HEIGHT * (len(lines) - 1) for lines in wrapped]
     left = 16 + label_width
-    legend_svg, top = legend([(s.name, s.color, s.shape) for s in series])
-    height = top + row_height * len(rows) + MARGIN_BOTTOM
+    legend_svg, top = legend([s.legend_entry() for s in series])
+    centers = [top + sum(heights[:i]) + heights[i] / 2 for i in range(len(rows))]
+    height = math.ceil(top + sum(heights) + MARGIN_BOTTOM)
     values = [p[0] for s in series for p in s.points if (p[0] > 0 or not x_log)]
     if not values or not rows:
         raise NothingToDraw(f"dot_plot {title!r}: no rows or no values it can place (a log axis needs values > 0)")
     xs = Scale((min(values), max(values)), (left, WIDTH - MARGIN_RIGHT), log=x_log, unit=x_unit)
     bottom = height - MARGIN_BOTTOM
     body = [
-        f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{bottom - top}" fill="none" stroke="#bbb"/>'
+        f'<rect class="plot-area" x="{_num(left)}" y="{top}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{_num(bottom - top)}" fill="none" stroke="#bbb"/>'
     ]
     for i, label in enumerate(rows):
-        cy = top + row_height * (i + 0.5)
         if i % 2 == 0:
             body.append(
-                f'<rect x="{_num(left)}" y="{_num(cy - row_height / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{row_height}" fill="#f5f7fa"/>'
+                f'<rect x="{_num(left)}" y="{_num(centers[i] - heights[i] / 2)}" width="{_num(WIDTH - MARGIN_RIGHT - left)}" height="{_num(heights[i])}" fill="#f5f7fa"/>'
             )
-        body.append(
-            f'<text class="tick row-label" x="{_num(left - 8)}" y="{_num(cy + 4)}" text-anchor="end">{esc(label)}</text>'
-        )
+        body.append(_row_label(wrapped[i], label, left - 8, centers[i]))
     body += _x_ticks(xs, top, bottom)
     body.append(
-        f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{height - 14}" text-anchor="middle">{esc(x_label)}</text>'
+        f'<text class="axis-title" x="{(left + WIDTH - MARGIN_RIGHT) / 2:.1f}" y="{_num(height - 14)}" text-anchor="middle">{esc(x_label)}</text>'
     )
     for index, s in enumerate(series):
         dodge = (index - (len(series) - 1) / 2) * min(5.0, 14.0 / max(len(series), 1))  # equal values stay visible
         for (x, row, tip), err in zip(s.points, s.errors or [None] * len(s.points)):
             if x_log and x <= 0:
                 continue
-            cy = top + row_height * (row + 0.5) + dodge
+            cy = centers[int(row)] + dodge
             if err and all(v > 0 or not x_log for v in err):
                 body.append(
                     f'<line class="errorbar" x1="{_num(xs(err[0]))}" x2="{_num(xs(err[1]))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="{s.color}" stroke-width="1.2"/>'
                 )
-            body.append(marker(s.shape, xs(x), cy, s.color, tip))
-    return _frame(title, "".join(body), legend_svg, height=height)
+            body.append(marker(s.shape, xs(x), cy, s.color, tip, hollow=s.hollow))
+    return _frame(title, "".join(body), legend_svg, height=height, described_by=described_by)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lstm_energy.report.rows import UNRESOLVED_TEXT, Row
+from lstm_energy.report.rows import DEAD_COUNTER, UNRESOLVED_TEXT, Row
 from lstm_energy.report.units import esc, fixed, si
 
 # (header, tooltip, value getter, formatter); a None formatter means the cell's text comes from the row
@@ -20,11 +20,17 @@ def _text(value) -> str:
     return "–" if value is None else str(value)
 
 
-def _ci_text(row: Row) -> str:
-    if not row.joules_per_sequence_ci:
+def _interval_text(row: Row, interval: tuple[float, float] | None) -> str:
+    """``low – high`` in joules; a merged row's interval is the range of its runs' intervals and says so."""
+    if not interval:
         return "–"
-    low, high = row.joules_per_sequence_ci
-    return f"{si(low, 'J')} – {si(high, 'J')}"
+    low, high = interval
+    text = f"{si(low, 'J')} – {si(high, 'J')}"
+    return f"{text} (range over {row.runs} runs)" if row.runs > 1 else text
+
+
+def _ci_text(row: Row) -> str:
+    return _interval_text(row, row.joules_per_sequence_ci)
 
 
 def _bidi(value) -> str:
@@ -43,6 +49,9 @@ CONFIG_COLUMNS: list[Column] = [
     ("dir", "uni- or bidirectional", lambda r: r.bidirectional, _bidi),
     ("threads", "BLAS/compute threads", lambda r: r.threads, _text),
 ]
+
+#: the host column: shown by default when the rows come from several hosts or CPUs (never merged)
+HOST_COLUMN: Column = ("host", "the host (and CPU microarchitecture) that made the figures", lambda r: r.host, _text)
 
 
 def _shape_sort(row: Row) -> str:
@@ -71,9 +80,16 @@ DEFAULT_HEADERS = frozenset(
 
 
 def _default_headers(rows: list[Row], base: frozenset) -> frozenset:
-    """``base``, plus the precision column when the rows hold more than one precision (otherwise rows that
-    differ only in precision would look alike)."""
-    return base | {"precision"} if len({r.precision for r in rows}) > 1 else base
+    """``base``, plus the columns that tell otherwise alike rows apart when they vary: precision, host;
+    and ``runs`` when a row merges several runs (its interval is then their range, not a CI)."""
+    shown = set(base)
+    if len({r.precision for r in rows}) > 1:
+        shown.add("precision")
+    if len({r.host_key for r in rows}) > 1:
+        shown.add("host")
+    if any(r.runs > 1 for r in rows):
+        shown.add("runs")
+    return frozenset(shown)
 
 
 BENCHMARK_COLUMNS: list[Column] = [
@@ -90,8 +106,14 @@ FIGURE_COLUMNS: list[Column] = [
     ),
     (
         "J/seq 95% CI",
-        "bootstrap 95% confidence interval of the median",
+        "bootstrap 95% confidence interval of the median (for a row merging several runs: the range of their CIs)",
         lambda r: r.joules_per_sequence_ci[0] if r.joules_per_sequence_ci else None,
+        None,
+    ),
+    (
+        "J/seq IQR",
+        "interquartile range (25th to 75th percentile) of the windows' joules per sequence",
+        lambda r: r.joules_per_sequence_iqr[0] if r.joules_per_sequence_iqr else None,
         None,
     ),
     ("J/call", "dynamic energy per call (one batch), median", lambda r: r.joules_per_call, lambda v: si(v, "J")),
@@ -100,16 +122,22 @@ FIGURE_COLUMNS: list[Column] = [
     ("bytes/call", "expected bytes moved per call (cost model)", lambda r: r.bytes, lambda v: si(v, "B")),
     ("GFLOP/s", "achieved throughput", lambda r: r.gflops_per_second, lambda v: fixed(v, "GFLOP/s")),
     ("W", "dynamic power: energy per call / seconds per call", lambda r: r.watts, lambda v: si(v, "W")),
-    ("pJ/FLOP", "energy per FLOP", lambda r: r.pj_per_flop, lambda v: fixed(v, "pJ/FLOP")),
-    ("nJ/byte", "energy per byte moved", lambda r: r.nj_per_byte, lambda v: fixed(v, "nJ/B")),
+    # SI-scaled like the other energies ("107 nJ/FLOP", not "107000 pJ/FLOP"); rows store pJ and nJ
+    ("J/FLOP", "energy per FLOP", lambda r: r.pj_per_flop, lambda v: _scaled(v, 1e-12, "J/FLOP")),
+    ("J/byte", "energy per byte moved", lambda r: r.nj_per_byte, lambda v: _scaled(v, 1e-9, "J/B")),
     ("FLOP/byte", "arithmetic intensity", lambda r: r.intensity, lambda v: fixed(v, "FLOP/B")),
     ("provenance", "measured (counter) / estimated (model) / simulated (tests)", lambda r: r.provenance, _text),
-    ("runs", "records merged into this row", lambda r: r.runs, _text),
+    ("runs", "records merged into this row (same configuration, meter and host)", lambda r: r.runs, _text),
 ]
 
 
+def _scaled(value: object, scale: float, unit: str) -> str:
+    """``value`` (in a fixed sub-unit, e.g. pJ) rescaled to the base unit and SI-prefixed."""
+    return si(value * scale, unit) if isinstance(value, (int, float)) else "–"
+
+
 #: the columns computed from the dynamic energy: an unresolved row shows UNRESOLVED_TEXT there, not noise
-DYNAMIC_ENERGY_HEADERS = frozenset({"J/seq (median)", "J/seq 95% CI", "J/call", "W", "pJ/FLOP", "nJ/byte"})
+DYNAMIC_ENERGY_HEADERS = frozenset({"J/seq (median)", "J/seq 95% CI", "J/seq IQR", "J/call", "W", "J/FLOP", "J/byte"})
 
 
 def unresolved_title(row: Row) -> str:
@@ -135,7 +163,7 @@ def _cell(row: Row, column: Column, extra: bool = False) -> str:
         return _unresolved_cell(row, extra)
     value = getter(row)
     if formatter is None:
-        text = (row.shape_text or "–") if header == "shape" else _ci_text(row)
+        text = _row_text(row, header)
     else:
         text = formatter(value)
     if isinstance(value, bool) or value is None:
@@ -147,9 +175,9 @@ def _cell(row: Row, column: Column, extra: bool = False) -> str:
     klass = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
     if header == "provenance":
         klass = f' class="prov prov-{esc(value)}"'
-        if row.suspect:  # marked measured, but the counter did not count
+        if row.suspect:  # a dead counter, or a power no CPU draws
             klass = f' class="prov prov-{esc(value)} prov-suspect" title="{esc(" ".join(row.suspect))}"'
-            text = f"{text} (suspect: counter did not count)"
+            text = f"{text} ({suspect_label(row)})"
     if header == "benchmark":
         klass = ' class="label"'
     if extra:
@@ -158,6 +186,22 @@ def _cell(row: Row, column: Column, extra: bool = False) -> str:
 
 
 _EXTRA = ' class="col-extra"'
+
+
+def _row_text(row: Row, header: str) -> str:
+    """The text of the columns whose formatter is None: built from the row, not from the sort value."""
+    if header == "shape":
+        return row.shape_text or "–"
+    if header == "J/seq IQR":
+        return _interval_text(row, row.joules_per_sequence_iqr)
+    return _ci_text(row)
+
+
+def suspect_label(row: Row) -> str:
+    """The provenance cell's short word on a suspect row: why its joules are not a result."""
+    if DEAD_COUNTER in row.suspect:
+        return "suspect: counter did not count"
+    return "suspect: implausible power"
 
 
 def table(
@@ -197,7 +241,7 @@ def summary_tables(rows: list[Row]) -> str:
         parts.append(
             table(
                 profile,
-                COMPACT_CONFIG_COLUMNS + CONFIG_COLUMNS[3:] + FIGURE_COLUMNS,
+                COMPACT_CONFIG_COLUMNS + [HOST_COLUMN] + CONFIG_COLUMNS[3:] + FIGURE_COLUMNS,
                 table_id="summary",
                 caption=f"Sweep results: {len(profile)} configuration(s). Click a column header to sort.",
                 default=_default_headers(profile, DEFAULT_HEADERS),
@@ -206,7 +250,7 @@ def summary_tables(rows: list[Row]) -> str:
     if bench:
         with_config = any(r.cell for r in bench)
         columns = BENCHMARK_COLUMNS[:1] + (
-            COMPACT_CONFIG_COLUMNS + CONFIG_COLUMNS[3:] if with_config else BENCHMARK_COLUMNS[1:]
+            COMPACT_CONFIG_COLUMNS + [HOST_COLUMN] + CONFIG_COLUMNS[3:] if with_config else BENCHMARK_COLUMNS[1:]
         )
         parts.append(
             table(

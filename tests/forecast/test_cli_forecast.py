@@ -20,7 +20,7 @@ def test_quick_preset_writes_the_report(tmp_path, capsys):
     for name, count in (("original", 12), ("train predictions", 6), ("test predictions", 12)):
         assert len(re.findall(rf'<polyline class="series [^"]*" data-series="{name}"', page)) == count
     assert page.count('<g class="residuals">') == 6
-    assert "<h2>Machine and environment</h2>" in page and "<th>CPU</th>" in page
+    assert "<h2>Machine and environment</h2>" in page and re.search(r"<th[^>]*>CPU</th>", page)
     assert page.count('<svg class="chart scatter"') == 2
     assert "ESTIMATED, NOT MEASURED" in page  # the model meter is an estimate and says so
     # every family beats the naive last-value baseline on test
@@ -205,8 +205,8 @@ PROFILE = {
     ("content", "said"),
     [
         ("sweep", "holds 1 profile record(s) (written by `lstm-energy sweep -o`)"),
-        ("html", "holds what is no forecast record (line 1: corrupt line"),
-        ("html+records", "holds what is no forecast record (line 1: corrupt line"),
+        ("html", "is an HTML page"),
+        ("html+records", "is an HTML page"),
     ],
 )
 @pytest.mark.parametrize("resume", [["--resume"], []], ids=["resume", "no-resume"])

@@ -48,7 +48,7 @@ def test_estimated_results_carry_an_unmissable_banner_naming_the_model(tmp_path,
     html, info = build_report([path])
     assert "ESTIMATED, NOT MEASURED" in html
     banner = re.search(r'<div class="banner banner-estimated".*?</div>', html, re.S).group(0)
-    assert "model</code>" in banner and "pj_per_flop = 25.0" in banner
+    assert "model</code>" in banner and "pj_per_flop = 25" in banner
     assert 'class="banner banner-measured"' not in html and "MIXED PROVENANCE" not in html
     assert {r.provenance for r in info.rows} == {"estimated"}
 
@@ -87,8 +87,8 @@ def test_summary_table_has_units_on_every_number_and_sort_values(tmp_path, grid_
         "bytes/call",
         "GFLOP/s",
         "W",
-        "pJ/FLOP",
-        "nJ/byte",
+        "J/FLOP",
+        "J/byte",
         "FLOP/byte",
     ):
         sort, text = by_header[header]
@@ -214,3 +214,59 @@ def test_fit_recovers_joules_per_flop():
 )
 def test_si_formatting(value, unit, text):
     assert si(value, unit) == text
+
+
+def _subtitle(html: str) -> str:
+    return re.search(r'<p class="subtitle">(.*?)</p>', html, re.S).group(1)
+
+
+def test_the_subtitle_says_run_not_measured_so_an_estimate_is_not_called_a_measurement(
+    tmp_path, grid_factory, jsonl_writer
+):
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))])
+    subtitle = _subtitle(html)
+    assert "measured" not in subtitle and "; run 2026-11-25T21:30:00Z;" in subtitle
+
+
+def test_a_report_of_no_records_says_so_without_empty_fields_or_pointers_to_nothing(tmp_path):
+    """An empty results file: no "varies:" rows with nothing after them, no "see the notes below" when there
+    are no notes, and no "measured measurement dates not recorded"."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    html, _ = build_report([empty])
+    assert "varies:" not in html and "no machine or environment to describe" in html
+    assert "NO ENERGY RECORDS" in html and "below" not in re.search(r"NO ENERGY RECORDS.*?</div>", html).group(0)
+    assert 'id="input-notes"' not in html
+    assert "no records;" in _subtitle(html) and "measurement dates" not in html
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text("not json\n")
+    html, _ = build_report([corrupt])  # now there is something skipped to point at
+    assert "the input notes below say what was skipped" in html and 'id="input-notes"' in html
+
+
+def test_meter_coefficients_are_shown_to_three_significant_figures(tmp_path, record_factory, jsonl_writer):
+    """The coefficients come from a 3-digit table: 17 digits in the banner would claim a precision they lack."""
+    record = record_factory()
+    record["energy"]["meter"]["parameters"] = {"static_watts": 7.3648475559496305, "cpu_watts": 5.279011675470194}
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [record])])
+    banner = re.search(r'<div class="banner banner-estimated".*?</div>', html, re.S).group(0)
+    assert "static_watts = 7.36, cpu_watts = 5.28" in banner and "7.3648" not in html
+
+
+def test_energy_per_flop_is_si_scaled_and_the_iqr_is_shown(tmp_path, record_factory, jsonl_writer):
+    """107000 pJ/FLOP reads as 107 nJ/FLOP; the README promises the median with its IQR and 95% CI."""
+    record = record_factory()
+    scale = 107_000 / (record["energy"]["joules_per_call"]["median"] / record["costs"]["flops"]["total"] * 1e12)
+    for key in ("joules_per_call", "joules_per_sequence"):
+        record["energy"][key] = {k: v * scale for k, v in record["energy"][key].items()}
+    q1, q3 = 1.5e-3, 2.5e-3
+    record["energy"]["joules_per_sequence"].update(q1=q1, q3=q3)
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [record])])
+    assert "107 nJ/FLOP" in html and "pJ/FLOP<" not in html
+    assert f">{si(q1, 'J')} – {si(q3, 'J')}</td>" in html
+    assert 'title="interquartile range (25th to 75th percentile)' in html
+
+
+def test_header_cells_of_the_meta_tables_have_a_scope(tmp_path, grid_factory, jsonl_writer):
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))])
+    assert re.findall(r"<th(?![^>]*scope=)(?:\s[^>]*)?>", html) == []

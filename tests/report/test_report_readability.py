@@ -3,11 +3,13 @@
 page as the README says, and benchmark reports quote the roof and the implementation they really have."""
 
 import copy
+import json
 import re
 from pathlib import Path
 
-from lstm_energy.report import build_report
+from lstm_energy.report import build_report, write_report
 from lstm_energy.report.tables import DEFAULT_HEADERS
+from lstm_energy.testing.browser import open_in_chromium, require_chromium
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -55,7 +57,7 @@ def test_summary_table_shows_the_essential_columns_and_hides_the_rest_behind_a_t
     for essential in ("cell", "shape", "phase", "impl", "provenance", "J/seq (median)"):
         assert essential in shown
     assert set(shown) <= DEFAULT_HEADERS and len(shown) <= 10
-    assert {"J/call", "FLOPs/call", "pJ/FLOP", "B", "H"} <= set(hidden)
+    assert {"J/call", "FLOPs/call", "J/FLOP", "J/seq IQR", "B", "H"} <= set(hidden)
     assert 'class="columns-all"' in html and f"show all {len(headers)} columns" in html
     # every row has as many hidden cells as there are hidden headers, so the columns stay aligned
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", table, re.S).group(1)
@@ -174,5 +176,64 @@ def test_environment_names_the_kernel_path_and_the_reduced_precision_products(tm
     record["environment"]["lowp_paths"] = {"bf16": "avx2", "int8": "avx2"}
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [record])])
     meta = next(t for t in re.findall(r'<table class="meta">.*?</table>', html, re.S) if "BLAS threads" in t)
-    assert "<th>kernel path (isa)</th><td>avx2</td>" in meta
-    assert "<th>int8 / bf16 products</th><td>bf16 = avx2, int8 = avx2</td>" in meta
+    assert '<th scope="row">kernel path (isa)</th><td>avx2</td>' in meta
+    assert '<th scope="row">int8 / bf16 products</th><td>bf16 = avx2, int8 = avx2</td>' in meta
+
+
+# Appended to a copy of the report: sorts the summary table by J/seq both ways, focuses a sort button as a
+# keyboard user would, and writes what the browser did into the DOM.
+SORT_PROBE = """<script>
+(function () {
+  var table = document.querySelector("table#summary");
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var column = headers.findIndex(function (h) { return h.textContent.indexOf("J/seq (median)") === 0; });
+  var button = headers[column].querySelector("button");
+  function order() {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return r.cells[column].getAttribute("data-sort"); });
+  }
+  button.click(); var ascending = order();
+  button.click(); var descending = order();
+  button.focus();
+  var style = getComputedStyle(button);
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify({ascending: ascending, descending: descending, focusVisible: button.matches(":focus-visible"),
+                                    outline: style.outlineStyle + " " + style.outlineWidth});
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def test_blanks_sort_last_both_ways_and_a_focused_sort_button_shows_a_ring(tmp_path, grid_factory, jsonl_writer):
+    """Finding C3: descending put the blank ("not resolved above idle") rows first. C5: "all: unset" removed
+    the focus ring of the sort buttons."""
+    require_chromium()
+    records = grid_factory("estimated", cells=("lstm",), impls=("cython",))
+    records[0]["warnings"] = ["dynamic energy not resolved above idle: the 95% CI reaches 0"]
+    info = write_report([jsonl_writer(tmp_path / "r.jsonl", records)], tmp_path / "r.html")
+    probed = tmp_path / "probed.html"
+    probed.write_text(info.path.read_text().replace("</body>", SORT_PROBE + "</body>"))
+    dom, console = open_in_chromium(probed, tmp_path)
+    assert console == []
+    probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    for direction in ("ascending", "descending"):
+        values = probe[direction]
+        assert values[-1] == "" and "" not in values[:-1], (direction, values)
+        numbers = [float(v) for v in values[:-1]]
+        assert numbers == sorted(numbers, reverse=direction == "descending")
+    assert probe["focusVisible"] and probe["outline"] == "solid 2px", probe
+
+
+def test_estimated_provenance_text_meets_aa_contrast():
+    """Finding C10: #a86b00 bold at 12.5 px was 4.40:1 on white and 4.25:1 on the even rows (AA asks 4.5:1)."""
+    css = (Path(__file__).parents[2] / "lstm_energy" / "report" / "report.css").read_text()
+    colour = re.search(r"\.prov-estimated \{ color: (#[0-9a-fA-F]{6}); \}", css).group(1)
+
+    def luminance(hex_colour):
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for background in ("#ffffff", "#fafbfc", "#eef5ff"):  # rows, even rows, hovered row
+        ratio = (luminance(background) + 0.05) / (luminance(colour) + 0.05)
+        assert ratio >= 4.5, (background, ratio)

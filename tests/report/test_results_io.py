@@ -349,3 +349,26 @@ def test_a_results_file_of_blank_lines_has_no_records_to_keep(tmp_path):
     blank.write_text("\n{}\n")
     with pytest.raises(ConfigError, match="already has records"):
         check_fresh_or_resumed(blank, "-o", resume=False)
+
+
+@pytest.mark.parametrize("median", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("key", ["joules_per_call", "joules_per_sequence"])
+def test_a_record_with_a_non_finite_headline_median_is_skipped_with_a_note(tmp_path, record_factory, key, median):
+    """JSON written by another tool may hold NaN or Infinity (Python's json reads them): no figure to show.
+    The record is skipped and named, as the writer itself never stores one (null and a warning instead)."""
+    bad = record_factory("gru")
+    bad["energy"][key]["median"] = median
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record_factory("lstm")) + "\n" + json.dumps(bad) + "\n")
+    loaded = load_records(path)
+    assert [r["config"]["cell"] for r in loaded.records] == ["lstm"]
+    [problem] = loaded.problems
+    assert problem.line == 2 and f"{key!r} has a median of {median!r}, not a finite number" in problem.message
+
+
+def test_an_html_page_passed_as_results_is_refused_in_one_line(tmp_path, record_factory):
+    """A report passed back as its own input is not 148 corrupt lines: it is refused whole, saying what it is."""
+    page = tmp_path / "quick.html"
+    page.write_text("<!DOCTYPE html>\n<html lang='en'>\n<head><title>r</title></head>\n<body>{}</body>\n</html>\n")
+    with pytest.raises(ResultsSchemaError, match=r"'.*quick.html' is an HTML page .*, not results: results are sweep"):
+        load_records(page)

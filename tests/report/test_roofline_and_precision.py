@@ -151,7 +151,7 @@ def test_protocol_warnings_count_rows_of_every_precision(tmp_path, record_factor
 def test_this_hosts_cached_profile_of_the_old_schema_still_gives_its_roof(tmp_path, monkeypatch, record_factory):
     from lstm_energy.machine import machine_info
     from lstm_energy.machine.cache import profile_path
-    from lstm_energy.report.machine_data import OLD_PROFILE_PEAK, cached_roofs_for
+    from lstm_energy.report.machine_data import OLD_PROFILE_PEAK, cached_roofs_for, this_host_identity
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     info = machine_info()
@@ -159,6 +159,8 @@ def test_this_hosts_cached_profile_of_the_old_schema_still_gives_its_roof(tmp_pa
     profile_path(info.fingerprint).parent.mkdir(parents=True)
     profile_path(info.fingerprint).write_text(json.dumps(old))
     record = record_factory()
-    record["environment"]["cpu_model"] = info.cpu_model
+    # measured on this host (a profile's roofs are used only under records of the machine it measured)
+    here = this_host_identity()
+    record["environment"].update(cpu_model=info.cpu_model, hostname=here["hostname"], isa=here.get("isa"))
     roofs = cached_roofs_for([record])
     assert roofs is not None and roofs.roofs[0].peak_source == OLD_PROFILE_PEAK
