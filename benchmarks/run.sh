@@ -8,6 +8,7 @@
 #   SWEEPS=3 benchmarks/run.sh ...        # the grid 3 times, each pass in its own pytest process; each
 #                                         # ratio uses the median of the 3 sweeps' own ratios (a run of
 #                                         # record on a busy shared machine)
+#   PYTHON=venv/bin/python benchmarks/run.sh   # the interpreter for every step (default: python3 on PATH)
 #
 # Each benchmark is timed by pytest-benchmark, then (lstm_energy's `energy` fixture) measured for
 # energy over 3 windows with --energy-meter auto; pass --energy-meter/--energy-windows to change that.
@@ -20,6 +21,7 @@
 # and one process would apply to every sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
 
 out_dir=.benchmarks/peers
 mkdir -p "$out_dir"
@@ -36,7 +38,7 @@ run_grid() {
     local into=$1
     shift
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS \
-        python -m pytest benchmarks -q -p no:cacheprovider \
+        "$python" -m pytest benchmarks -q -p no:cacheprovider \
         --benchmark-min-rounds=5 --benchmark-max-time=0.5 \
         --benchmark-warmup=on --benchmark-warmup-iterations=2 \
         --benchmark-sort=name --benchmark-columns=median,iqr,rounds \
@@ -65,7 +67,7 @@ else
         fi
     done
     if (( ${#written[@]} )); then
-        python benchmarks/merge_sweeps.py "$json" "${written[@]}" || status=$?
+        "$python" benchmarks/merge_sweeps.py "$json" "${written[@]}" || status=$?
     fi
 fi
 
@@ -75,6 +77,6 @@ if [ ! -s "$json" ]; then
 fi
 echo "benchmark JSON: $json"
 ratios_status=0
-python benchmarks/ratios.py "$json" ${CHECK:+--check} || ratios_status=$?
+"$python" benchmarks/ratios.py "$json" ${CHECK:+--check} || ratios_status=$?
 # a failed benchmark (pytest) or a failed --check target (ratios.py) both make the run fail
 exit $(( status ? status : ratios_status ))

@@ -15,6 +15,13 @@ an unavailable engine raises ``EngineUnavailableError``, there is no silent fall
 
 Memory: buffers for a (T, B, training) shape are allocated on the first call and reused; the arrays
 returned by ``forward``/``backward`` are always fresh, never views of those buffers.
+
+Threads: a layer object holds one set of those buffers, one forward→backward context and one set of
+``grads``. Calls from several threads on one layer are correct but run one at a time (each public
+method holds the layer's lock); for parallel work give each thread its own layer (``copy.deepcopy(m)``).
+``backward`` and ``grads`` refer to the last forward / backward on this layer object, whichever thread
+made it; a thread whose own forward (or backward) was replaced by another thread's gets a StateError
+naming both threads rather than gradients of another input.
 """
 
 import numpy as np
@@ -32,9 +39,10 @@ class LSTM(RecurrentLayer):
     gates = GATES["lstm"]
     state_names = ("h", "c")
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed, isa):
         (h0, c0), (h_n, c_n) = states0, states_n
-        self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed)
+        path = (isa,) if isa >= 0 else ()  # the Cython engine's path argument (the NumPy engine takes none)
+        return self._engine.lstm_forward(x, *params, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed, *path)
 
     def _backward_direction(
         self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
@@ -51,8 +59,11 @@ class GRU(RecurrentLayer):
     cell = "gru"
     gates = GATES["gru"]
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
-        self._engine.gru_forward(x, *params, states0[0], y, states_n[0], ws, training, reverse, weights_packed)
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed, isa):
+        path = (isa,) if isa >= 0 else ()  # the Cython engine's path argument (the NumPy engine takes none)
+        return self._engine.gru_forward(
+            x, *params, states0[0], y, states_n[0], ws, training, reverse, weights_packed, *path
+        )
 
     def _backward_direction(
         self, x, params, states0, y, ws, dy, dstates_n, dx, grads, dstates0, bws, accumulate_dx, reverse
@@ -106,9 +117,11 @@ class RNN(RecurrentLayer):
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"
 
-    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed):
-        self._engine.rnn_forward(
-            x, *params, states0[0], y, states_n[0], ws, training, reverse, self.nonlinearity == "relu", weights_packed
+    def _forward_direction(self, x, params, states0, y, states_n, ws, training, reverse, weights_packed, isa):
+        path = (isa,) if isa >= 0 else ()  # the Cython engine's path argument (the NumPy engine takes none)
+        relu = self.nonlinearity == "relu"
+        return self._engine.rnn_forward(
+            x, *params, states0[0], y, states_n[0], ws, training, reverse, relu, weights_packed, *path
         )
 
     def _backward_direction(

@@ -1,6 +1,7 @@
 """Fixtures shared by the layer and engine-level tests (tests/layers, tests/reference)."""
 
 import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,7 +14,17 @@ from lstm_energy._layers.engines import engine_available
 # Measurements in this suite take a host lock of their own (lstm_energy.measure.host_lock), not the
 # host-wide one: a unit test with a simulated meter must neither queue behind a real sweep on this host
 # nor delay it. tests/measure/test_host_lock.py sets the path explicitly where the lock is under test.
-os.environ.setdefault("LSTM_ENERGY_HOST_LOCK", os.path.join(tempfile.mkdtemp(prefix="lstm-energy-tests-"), "host.lock"))
+# The directory is this session's: removed when the session ends (pytest_sessionfinish below).
+_HOST_LOCK_DIR = None
+if "LSTM_ENERGY_HOST_LOCK" not in os.environ:
+    _HOST_LOCK_DIR = tempfile.mkdtemp(prefix="lstm-energy-tests-")
+    os.environ["LSTM_ENERGY_HOST_LOCK"] = os.path.join(_HOST_LOCK_DIR, "host.lock")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this session's host-lock directory (one /tmp/lstm-energy-tests-* per session otherwise)."""
+    if _HOST_LOCK_DIR is not None:
+        shutil.rmtree(_HOST_LOCK_DIR, ignore_errors=True)
 
 
 @pytest.fixture(params=["numpy", "cython"])
@@ -119,7 +130,7 @@ def isolated_host():
         hide = ["/sys/class", "/sys/bus/event_source/devices", "/dev/cpu"]
         script = "set -e\n" + "".join(f"if [ -d {d} ]; then mount -t tmpfs tmpfs {d}; fi\n" for d in hide)
         if counters == "dead":
-            script += f'"{sys.executable}" -c "$LSTM_ENERGY_FAKE_TREE"\n'
+            script += f'{shlex.quote(sys.executable)} -c "$LSTM_ENERGY_FAKE_TREE"\n'
         script += 'exec "$@"\n'
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "isolated-host", *argv],

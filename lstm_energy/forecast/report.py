@@ -146,8 +146,9 @@ def several_meters_banner(result: SearchResult) -> str:
     if len(groups) < 2:
         return ""
     items = "; ".join(esc(line) for line in energy_sources(priced))
+    # role="note" like the report's banners (lstm_energy.report.page): static text, not a live alert
     return (
-        '<div class="banner banner-mixed" role="alert"><strong>SEVERAL METER DESCRIPTIONS</strong> '
+        '<div class="banner banner-mixed" role="note"><strong>SEVERAL METER DESCRIPTIONS</strong> '
         f"These figures were recorded under {len(groups)} different meter descriptions; compare figures of one "
         f"description only: {items}.</div>"
     )

@@ -40,17 +40,39 @@ sets both pools; so does ``threadpoolctl.threadpool_limits(n)``, but only once t
 limits the libraries loaded when it is entered): build the first layer, or import this module, before
 entering it, or the kernels run on every core inside a "1 thread" block.
 
+The two limits differ in scope. The OpenMP limit is PER CALLING THREAD: ``omp_set_num_threads`` (which
+threadpoolctl's "openmp" limit calls) sets the ``nthreads-var`` of the thread that calls it, and every
+parallel region here is sized from ``omp_get_max_threads()`` of the thread that runs the kernel. A limit
+entered in the main thread does not reach kernels run from a ``threading.Thread`` or a
+``ThreadPoolExecutor`` worker, which keep the default (every core, or ``OMP_NUM_THREADS``): enter the limit
+inside the thread that calls the kernels. The BLAS limit is PROCESS-WIDE (OpenBLAS has one pool): limits
+entered in two threads at once override each other, and their exits can restore in the wrong order.
+Several Python threads each running kernels start one OpenMP team each (oversubscribing the cores,
+correct but slower). The instruction-set path (``isa.set_isa``) is process-wide too.
+
+Concurrency. The kernels keep no state between calls: two threads may run kernels at once on
+different buffers. They must not share an output or workspace buffer (``ws``/``bws``) in concurrent
+calls; the layers (``lstm_energy.layers``) guarantee that by running one call at a time per layer.
+
 Forward (outputs overwritten)::
 
     lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, y, h_n, c_n, ws, training, reverse, weights_packed=False)
     gru_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, weights_packed=False)
     rnn_forward (x, w_ih, w_hh, b_ih, b_hh, h0,     y, h_n,      ws, training, reverse, relu, weights_packed=False)
+    # the Cython engine also takes isa=-1 after weights_packed, and returns whether the panels hold the weights
 
       x (T, B, D); w_ih (G*H, D); w_hh (G*H, H); b_ih, b_hh (G*H,) (zeros when the layer has no
       bias); h0, c0 (B, H); y (T, B, H) OUT; h_n, c_n (B, H) OUT. weights_packed: the caller vouches
       that ws's ``w_ih_panels`` and ``w_hh_panels`` already hold these w_ih and w_hh packed by an
       earlier forward (the layers keep them per layer and direction for eval-mode calls, until
       load_state_dict): the forward skips packing. The NumPy engine accepts and ignores it.
+      Cython engine only: ``isa`` (keyword or after weights_packed), the instruction-set path level the
+      caller read once for this call (``isa.current_level()``; -1, the default: read at the start of the
+      call); the call decides by it whether to pack (and whether B = 1 steps project ahead), so a
+      ``set_isa`` in another thread cannot make it skip a packing its caller counts on. It returns True when
+      ``w_ih_panels`` and ``w_hh_panels`` hold the packed weights after the call (packed now or vouched
+      for), False when it ran on BLAS (float64, baseline path): a caller keeping panels marks them packed
+      only then.
 
 Backward (outputs overwritten, except ``dx`` which is accumulated into when ``accumulate_dx``)::
 

@@ -63,11 +63,16 @@ static inline const char *lstm_energy_amx_missing(void)
 {
     if (lstm_energy_amx_pretend != NULL)
         return lstm_energy_amx_pretend;
-    if (!lstm_energy_amx_checked) {
-        lstm_energy_amx_reason = lstm_energy_amx_probe();
-        lstm_energy_amx_checked = 1;
+    /* Several threads may ask at once without the GIL (the first bf16 forward of two threads): the reason
+     * is stored before `checked` is published (release), and read only after `checked` is seen set
+     * (acquire), so no thread can see "checked" with the reason not yet written (a NULL reason means
+     * "usable": tile instructions on a CPU without them, SIGILL). Two racing probes store the same answer;
+     * arch_prctl may be asked twice, which is harmless. */
+    if (!__atomic_load_n(&lstm_energy_amx_checked, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&lstm_energy_amx_reason, lstm_energy_amx_probe(), __ATOMIC_RELAXED);
+        __atomic_store_n(&lstm_energy_amx_checked, 1, __ATOMIC_RELEASE);
     }
-    return lstm_energy_amx_reason;
+    return __atomic_load_n(&lstm_energy_amx_reason, __ATOMIC_RELAXED);
 }
 
 #endif

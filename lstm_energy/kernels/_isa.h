@@ -97,13 +97,45 @@ static int *lstm_energy_isa_ptr = &lstm_energy_isa_local;
 /* point this module at the shared choice (the _isa module's int) */
 static inline void lstm_energy_isa_bind(int *shared) { lstm_energy_isa_ptr = shared; }
 
+/* Stores and loads of the choice are atomic (relaxed: the int is the whole message, nothing else is
+ * published with it): set_isa may store it from one Python thread while kernels of another read it
+ * without the GIL. */
+static inline void lstm_energy_isa_set(int *level, int isa) { __atomic_store_n(level, isa, __ATOMIC_RELAXED); }
+
 /* the path the kernels take now: one load (and a compare) per call */
 static inline int lstm_energy_isa(void)
 {
-    int isa = *lstm_energy_isa_ptr;
-    if (__builtin_expect(isa < 0, 0))
-        *lstm_energy_isa_ptr = isa = lstm_energy_isa_best();
+    int isa = __atomic_load_n(lstm_energy_isa_ptr, __ATOMIC_RELAXED);
+    if (__builtin_expect(isa < 0, 0)) {
+        isa = lstm_energy_isa_best();
+        __atomic_store_n(lstm_energy_isa_ptr, isa, __ATOMIC_RELAXED);
+    }
     return isa;
+}
+
+/* lstm_energy_isa_best(), asked of the CPU once per module (CPUID traps to the hypervisor in a VM) */
+static int lstm_energy_isa_best_known = -1;
+static inline int lstm_energy_isa_best_cached(void)
+{
+    int best = __atomic_load_n(&lstm_energy_isa_best_known, __ATOMIC_RELAXED);
+    if (__builtin_expect(best < 0, 0)) {
+        best = lstm_energy_isa_best();
+        __atomic_store_n(&lstm_energy_isa_best_known, best, __ATOMIC_RELAXED);
+    }
+    return best;
+}
+
+/* The path one kernel call decides on, read once at its start: `requested` (LE_ISA_*, a path the caller
+ * sampled once, e.g. the layer that keys its packed-weight cache by it), capped at the widest path this
+ * CPU runs, or, when requested < 0, the current choice. A set_isa from another thread during the call
+ * then cannot change what the call decided (whether it packs the weights, whether its steps project
+ * ahead), only which build of the same micro-kernels runs the products (same panel layout on every path). */
+static inline int lstm_energy_isa_for_call(int requested)
+{
+    if (requested < 0)
+        return lstm_energy_isa();
+    int best = lstm_energy_isa_best_cached();
+    return requested < best ? requested : best;
 }
 
 #endif

@@ -9,6 +9,7 @@ cdef extern from "_isa.h" nogil:
         LE_ISA_AVX512
     void lstm_energy_isa_bind(int* shared)
     int lstm_energy_isa()
+    int lstm_energy_isa_for_call(int requested)
 
 cdef int* level_address() noexcept nogil
 

@@ -71,31 +71,36 @@
 
 static int lstm_energy_lp_vnni = -1, lstm_energy_lp_bf16 = -1;
 
-/* 1 when CPUID reports AVX512_VNNI (leaf 7 ECX bit 11) / AVX512_BF16 (leaf 7 subleaf 1 EAX bit 5) */
+/* 1 when CPUID reports AVX512_VNNI (leaf 7 ECX bit 11) / AVX512_BF16 (leaf 7 subleaf 1 EAX bit 5); asked
+ * once, the answer published with one atomic store (threads may ask at once, without the GIL) */
 static inline int lstm_energy_cpu_has_vnni(void)
 {
-    if (lstm_energy_lp_vnni < 0) {
-        lstm_energy_lp_vnni = 0;
+    int has = __atomic_load_n(&lstm_energy_lp_vnni, __ATOMIC_RELAXED);
+    if (has < 0) {
+        has = 0;
 #ifdef LSTM_ENERGY_X86
         unsigned int a, b, c, d;
         if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
-            lstm_energy_lp_vnni = (c >> 11) & 1;
+            has = (c >> 11) & 1;
 #endif
+        __atomic_store_n(&lstm_energy_lp_vnni, has, __ATOMIC_RELAXED);
     }
-    return lstm_energy_lp_vnni;
+    return has;
 }
 
 static inline int lstm_energy_cpu_has_bf16(void)
 {
-    if (lstm_energy_lp_bf16 < 0) {
-        lstm_energy_lp_bf16 = 0;
+    int has = __atomic_load_n(&lstm_energy_lp_bf16, __ATOMIC_RELAXED);
+    if (has < 0) {
+        has = 0;
 #ifdef LSTM_ENERGY_X86
         unsigned int a, b, c, d;
         if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
-            lstm_energy_lp_bf16 = (a >> 5) & 1;
+            has = (a >> 5) & 1;
 #endif
+        __atomic_store_n(&lstm_energy_lp_bf16, has, __ATOMIC_RELAXED);
     }
-    return lstm_energy_lp_bf16;
+    return has;
 }
 
 /* the int8 product's path under the current ISA choice: VNNI needs the avx512 path and the flag; AMX
@@ -121,6 +126,17 @@ static inline int lstm_energy_bf16_path(void)
     if (lstm_energy_isa() >= LE_ISA_AVX512 && lstm_energy_cpu_has_bf16())
         return lstm_energy_amx_wanted && lstm_energy_amx_missing() == NULL ? LE_LP_AMX : LE_LP_AVX512;
     return lstm_energy_isa() >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
+}
+
+/* the widest int8 (bf16 = 0) or bf16 (bf16 = 1) path this process can run, whatever the ISA choice and
+ * set_amx say: a path a caller passes down (lowp_forward's `path`) must not exceed it */
+static inline int lstm_energy_lp_path_cap(int bf16)
+{
+    int isa = lstm_energy_isa_best_cached();
+    int has = bf16 ? lstm_energy_cpu_has_bf16() : lstm_energy_cpu_has_vnni();
+    if (isa >= LE_ISA_AVX512 && has)
+        return lstm_energy_amx_missing() == NULL ? LE_LP_AMX : LE_LP_AVX512;
+    return isa >= LE_ISA_AVX2 ? LE_LP_AVX2 : LE_LP_SCALAR;
 }
 
 /* ------------------------------------------------------------------------------------- quantize */
@@ -196,9 +212,12 @@ static void lstm_energy_quantize_rows(const float *a, Py_ssize_t lda, Py_ssize_t
         int16_t *out16 = (int16_t *)q + m * Kp;
         float amax;
         LSTM_ENERGY_DISPATCH(lstm_energy_absmax_row, (row, K, &amax));
-        int zero_row = !(amax > 0.0f) || amax > 3.0e38f;   /* a zero row, or one holding an inf or NaN */
+        /* a zero row, or one holding an inf or NaN (NaN fails amax > 0); a finite row up to FLT_MAX is
+         * quantized like any other (its scale amax / 127 and inverse 127 / amax are normal floats) */
+        int zero_row = !(amax > 0.0f) || isinf(amax);
         /* a zero row's scale is 0; an inf or NaN becomes the row's scale, so every output of the row is
-         * NaN (0 * inf, or * NaN), as in the NumPy specification and the float32 forward */
+         * NaN (0 * inf, or * NaN), as in the NumPy specification and torch's dynamic quantization. The
+         * float32 forward can stay finite there (a saturated gate absorbs an inf): int8 does not. */
         scale[m] = zero_row ? (amax == 0.0f ? 0.0f : amax) : amax / 127.0f;
         Py_ssize_t from = zero_row ? 0 : K;                 /* the first element left to pad */
         float inv = 127.0f / amax;

@@ -93,12 +93,15 @@ static inline int lstm_energy_panel_pairs_rule(int amd, unsigned int family, int
 
 /* The rule above for this CPU's AVX-512 path (the only path that reads it: the pair blocks are AVX-512
  * code), vendor and family read from CPUID on first use; lstm_energy_set_panel_pairs(0 | 1) overrides it
- * in this module (tests), -1 asks the CPU again. */
+ * in this module (tests), -1 asks the CPU again. OpenMP threads read it inside parallel regions while the
+ * first caller may be writing it: atomic loads and stores (relaxed: the int is the whole answer, and
+ * every thread that computes it stores the same value). */
 static int lstm_energy_pairs = -1;
-static inline void lstm_energy_set_panel_pairs(int pairs) { lstm_energy_pairs = pairs; }
+static inline void lstm_energy_set_panel_pairs(int pairs) { __atomic_store_n(&lstm_energy_pairs, pairs, __ATOMIC_RELAXED); }
 static inline int lstm_energy_panel_pairs(void)
 {
-    if (__builtin_expect(lstm_energy_pairs < 0, 0)) {
+    int pairs = __atomic_load_n(&lstm_energy_pairs, __ATOMIC_RELAXED);
+    if (__builtin_expect(pairs < 0, 0)) {
         int amd = 0;
         unsigned int family = 0;
 #ifdef LSTM_ENERGY_X86
@@ -112,9 +115,10 @@ static inline int lstm_energy_panel_pairs(void)
                 family += (eax >> 20) & 0xff;
         }
 #endif
-        lstm_energy_pairs = lstm_energy_panel_pairs_rule(amd, family, LE_ISA_AVX512);
+        pairs = lstm_energy_panel_pairs_rule(amd, family, LE_ISA_AVX512);
+        __atomic_store_n(&lstm_energy_pairs, pairs, __ATOMIC_RELAXED);
     }
-    return lstm_energy_pairs;
+    return pairs;
 }
 
 /* threads for a product of M*N*K multiply-adds split into `parts` pieces: the OpenMP pool, or 1

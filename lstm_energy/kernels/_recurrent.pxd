@@ -12,6 +12,7 @@ from cython cimport floating
 from lstm_energy.kernels._blas cimport gemm_ab, gemm_abt
 from lstm_energy.kernels._gemm cimport matmul_abt
 from lstm_energy.kernels._checks cimport expect_shape
+from lstm_energy.kernels._isa cimport LE_ISA_AVX2, LE_ISA_AVX512
 
 cdef extern from "_packed_gemm.h" nogil:
     void pack_panels "lstm_energy_pack_panels" (
@@ -39,19 +40,23 @@ cdef inline int expect_panels(str function, str name, Py_ssize_t* shape, Py_ssiz
 
 
 cdef inline floating* pack_weight(const floating* w, Py_ssize_t rows, Py_ssize_t cols,
-                                  bint transpose, floating* panels, bint packed_already=False) noexcept nogil:
+                                  bint transpose, floating* panels, int level,
+                                  bint packed_already=False) noexcept nogil:
     """Pack a weight W (rows, cols), C-contiguous, into 16-column panels and return ``panels``, or
-    return NULL when the packed kernels do not apply (float64, or no AVX2+FMA): then the products
-    use BLAS.
+    return NULL when the packed kernels do not apply (float64, or the call's path ``level`` is the
+    baseline): then the products use BLAS.
 
     transpose: True packs Bmat = W.T (K = cols: the forward's W_hh and W_ih), False Bmat = W
     (K = rows: the backward's W_hh). panels: the workspace's ``w_hh_panels`` / ``w_ih_panels``
-    (``workspaces.packed_weight_shape(K, N)``, checked by ``expect_panels``). packed_already: the
-    caller vouches that ``panels`` holds W packed this way (an earlier call with the same weights;
-    the layout is the same on every instruction-set path): return it without packing again.
+    (``workspaces.packed_weight_shape(K, N)``, checked by ``expect_panels``). level: the
+    instruction-set path the call decided on once, at its start (``lstm_energy_isa_for_call``), never
+    re-read here: a set_isa from another thread cannot make a call skip packing that its caller
+    counts on. packed_already: the caller vouches that ``panels`` holds W packed this way (an earlier
+    call with the same weights that returned non-NULL; the layout is the same on every packed path):
+    return it without packing again.
     """
     if floating is float:
-        if packed_gemm_available():
+        if level >= LE_ISA_AVX2:
             if packed_already:
                 return panels
             if transpose:
@@ -106,13 +111,14 @@ cdef inline Py_ssize_t ahead_first_steps(Py_ssize_t T) noexcept nogil:
 
 
 cdef inline bint project_ahead(Py_ssize_t B, const floating* panels,
-                               const floating* ih_panels) noexcept nogil:
+                               const floating* ih_panels, int level) noexcept nogil:
     """True when a forward of batch B runs its steps with the input projection folded in
-    (``step_projecting_ahead``): float32 with both weights packed, B = 1, the AVX-512 path and one
-    OpenMP thread (``_step_ahead.h`` says why)."""
+    (``step_projecting_ahead``): float32 with both weights packed, B = 1, the AVX-512 path (the call's
+    ``level`` and the current choice) and one OpenMP thread (``_step_ahead.h`` says why)."""
     cdef bint ahead = False
     if floating is float:
-        ahead = panels != NULL and ih_panels != NULL and steps_project_ahead(B) != 0
+        ahead = (panels != NULL and ih_panels != NULL and level == LE_ISA_AVX512
+                 and steps_project_ahead(B) != 0)
     return ahead
 
 

@@ -3,6 +3,11 @@
 ``LSTM_ENERGY_ISA=avx2|avx512|baseline`` (or ``auto``, the default: the widest the CPU supports)
 chooses it at import; :func:`set_isa` / :func:`use_isa` change it at run time. A path the CPU lacks
 raises :class:`lstm_energy.errors.IsaUnsupportedError` naming the missing CPU flag.
+
+The path is PROCESS-WIDE: ``set_isa`` and ``use_isa`` switch the kernels of every thread, not only the
+caller's. Switch between calls, from one thread; while a thread is inside a ``use_isa`` block, ``use_isa``
+and ``set_isa`` from other threads raise :class:`lstm_energy.errors.StateError`. ``current_level()`` is
+``current()`` as the C level a layer passes to each kernel call (sampled once per call).
 """
 
 from lstm_energy.kernels._isa import (
@@ -10,10 +15,11 @@ from lstm_energy.kernels._isa import (
     ISAS,
     best,
     current,
+    current_level,
     missing_flag,
     set_isa,
     supported,
     use_isa,
 )
 
-__all__ = ["ENV_VAR", "ISAS", "best", "current", "missing_flag", "set_isa", "supported", "use_isa"]
+__all__ = ["ENV_VAR", "ISAS", "best", "current", "current_level", "missing_flag", "set_isa", "supported", "use_isa"]

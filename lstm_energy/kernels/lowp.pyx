@@ -11,7 +11,12 @@ gate math split over the kernels' OpenMP pool like the float32 kernels' (``produ
 on the thread count.
 
     w = pack_weight(w_ih, "int8")        # once per layer, direction and precision (the layer caches it)
-    lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu)
+    lowp_forward(cell, x, w_ih_packed, w_hh_packed, bias, h0, c0, y, h_n, c_n, reverse, relu, ws, path=-1)
+
+The product path (``path_level``) is read once per call, under the GIL, and every product of the call
+takes it (``path``: a level the caller sampled, e.g. the layer, which packs its int8 weights for that
+path's layout; -1: read it at the start of the call); a set_isa / set_amx from another thread cannot
+switch a running call to a path whose int8 layout differs from its weights'.
 
 ``bias``: LSTM/RNN b_ih + b_hh (G*H,); GRU [b_ir+b_hr | b_iz+b_hz | b_in | b_hn] (4H,).
 """
@@ -46,6 +51,7 @@ cdef extern from "_lowp_gemm.h" nogil:
     int lstm_energy_int8_path()
     int lstm_energy_bf16_path()
     int lstm_energy_int8_layout(int path)
+    int lstm_energy_lp_path_cap(int bf16)
     int lstm_energy_cpu_has_vnni()
     int lstm_energy_cpu_has_bf16()
     void lstm_energy_quantize_rows(const float* a, Py_ssize_t lda, Py_ssize_t M, Py_ssize_t K,
@@ -71,22 +77,38 @@ cdef inline Py_ssize_t int8_padded_k(Py_ssize_t K) noexcept nogil:
     return (K + 3) // 4 * 4
 
 
+def path_level(str precision):
+    """The C level (LE_LP_*: 0 scalar, 1 avx2, 2 avx512, 3 amx) of the path the ``precision`` products
+    take now: what a caller samples once and passes to ``lowp_forward(..., path=)``."""
+    if precision == "int8":
+        return lstm_energy_int8_path()
+    if precision == "bf16":
+        return lstm_energy_bf16_path()
+    raise ConfigError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+
+
+def path_name(str precision, int path):
+    """The name ``product_path`` gives path level ``path`` of ``precision``."""
+    if not LE_LP_SCALAR <= path <= LE_LP_AMX:
+        raise ConfigError(f"path={path} is not a reduced-precision path level: expected 0..3 (path_level())")
+    if path == LE_LP_AMX:
+        return "amx_" + precision
+    if path == LE_LP_AVX512:
+        return "vnni" if precision == "int8" else "avx512_bf16"
+    return PATH_NAMES[path]
+
+
+def path_layout(int path):
+    """The int8 weight layout path level ``path`` reads: "k4" (VNNI, AMX) or "k2" (AVX2, scalar)."""
+    return "k4" if lstm_energy_int8_layout(path) == 4 else "k2"
+
+
 def product_path(str precision):
     """The path the ``precision`` products take now: int8 "scalar" | "avx2" | "vnni" (AVX-512 VNNI) |
     "amx_int8" (AMX-INT8 tiles for whole 16 x 16 x 64 blocks, the rest on VNNI; the same bits); bf16
     "scalar" (conversion) | "avx2" (widened to float32, FMA) | "avx512_bf16" (AVX512_BF16) |
     "amx_bf16" (AMX-BF16 tiles for whole 16 x 16 x 32 blocks, the rest on AVX512_BF16)."""
-    if precision == "int8":
-        path = lstm_energy_int8_path()
-        if path == LE_LP_AMX:
-            return "amx_int8"
-        return "vnni" if path == LE_LP_AVX512 else PATH_NAMES[path]
-    if precision == "bf16":
-        path = lstm_energy_bf16_path()
-        if path == LE_LP_AMX:
-            return "amx_bf16"
-        return "avx512_bf16" if path == LE_LP_AVX512 else PATH_NAMES[path]
-    raise ConfigError(f"unknown reduced precision {precision!r}: expected 'int8' or 'bf16'")
+    return path_name(precision, path_level(precision))
 
 
 def amx_missing():
@@ -189,7 +211,7 @@ def int8_layout(path=None):
     None: the path the int8 products take now): "k4" for VNNI and AMX, "k2" otherwise
     (``_lowp_gemm.h``'s header)."""
     if path is None:
-        return "k4" if lstm_energy_int8_layout(lstm_energy_int8_path()) == 4 else "k2"
+        return path_layout(lstm_energy_int8_path())
     if path not in ("scalar", "avx2", "vnni", "amx_int8"):
         raise ConfigError(f"unknown int8 path {path!r}: expected 'scalar', 'avx2', 'vnni' or 'amx_int8'")
     return "k4" if path in ("vnni", "amx_int8") else "k2"
@@ -242,27 +264,38 @@ def scratch_size(Py_ssize_t M, Py_ssize_t K):
 
 
 cdef class _Packed:
-    """Raw pointers of one packed weight (the dict's arrays stay referenced by the dict)."""
+    """Raw pointers of one packed weight (the dict's arrays stay referenced by the dict), and the product
+    path (LE_LP_*) its products take in this call: sampled once, under the GIL."""
     cdef int int8
+    cdef int path
     cdef Py_ssize_t N, K, Kp
     cdef const int8_t* q_panels
     cdef const uint16_t* b_panels
     cdef const int32_t* wsum
     cdef const float* wscale
 
-    def __init__(self, dict packed):
+    def __init__(self, dict packed, int path=-1):
         cdef const int8_t[::1] qp
         cdef const uint16_t[::1] bp
         cdef const int32_t[::1] ws
         cdef const float[::1] sc
         self.N, self.K, self.Kp = packed["N"], packed["K"], packed["Kp"]
         self.int8 = packed["precision"] == "int8"
+        precision = "int8" if self.int8 else "bf16"
+        if path < 0:
+            path = path_level(precision)
+        elif path > lstm_energy_lp_path_cap(0 if self.int8 else 1):
+            raise IsaUnsupportedError(
+                f"path={path} ({path_name(precision, path)}) is beyond what this CPU runs for {precision} "
+                f"(at most {path_name(precision, lstm_energy_lp_path_cap(0 if self.int8 else 1))}); pass "
+                "lowp.path_level(precision), or -1 for the current path")
+        self.path = path
         if self.int8:
-            now = int8_layout()
+            now = path_layout(path)
             if packed.get("layout") != now:
                 raise ShapeError(
                     f"this int8 weight was packed in layout {packed.get('layout')!r}, but the int8 "
-                    f"products now take the {product_path('int8')} path, which reads layout {now!r}: "
+                    f"products take the {path_name('int8', path)} path, which reads layout {now!r}: "
                     "pack it again (pack_weight) after changing the instruction-set path")
             qp = packed["panels"]
             ws = packed["wsum"]
@@ -290,10 +323,10 @@ cdef class _Scratch:
 
 cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py_ssize_t M,
                       float* c, Py_ssize_t ldc, int accumulate) noexcept nogil:
-    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision."""
-    cdef int path
+    """C (M, N) (+)= A (M, K, row stride lda) @ W^T in the packed weight's precision, on the path ``w``
+    sampled (never re-read here, without the GIL: a switch would change the int8 layout mid-call)."""
+    cdef int path = w.path
     if w.int8:
-        path = lstm_energy_int8_path()
         # q, s = quantize_rows(a[:M])   (M, K) int8 (stored as the path's layout), (M,) scales
         lstm_energy_quantize_rows(a, lda, M, w.K, w.Kp, sc.q, sc.scales, lstm_energy_int8_layout(path))
         # c[:M] (+)= (q @ Wq.T) * (s[:, None] * wscale[None, :])   (M, N), exact int32 sums,
@@ -301,7 +334,6 @@ cdef void linear_rows(_Packed w, _Scratch sc, const float* a, Py_ssize_t lda, Py
         lstm_energy_int8_gemm(path, M, w.N, w.Kp, sc.q, sc.scales, w.q_panels, w.wsum, w.wscale, c, ldc,
                               accumulate)
     else:
-        path = lstm_energy_bf16_path()
         # a16 = to_bf16(a[:M])   (M, K) bf16 bits
         lstm_energy_bf16_rows(a, lda, M, w.K, w.Kp, <uint16_t*>sc.q)
         # c[:M] (+)= a16 @ to_bf16(W).T   (M, N), float32 sums (reference.lowp.bf16_linear)
@@ -385,15 +417,21 @@ def lowp_forward(str cell,
                  c_n,                          # OUT (B, H) for the LSTM, else None
                  bint reverse,
                  bint relu,
-                 dict ws):                     # SCRATCH workspace_shapes(cell, T, B, D, H), float32
+                 dict ws,                      # SCRATCH workspace_shapes(cell, T, B, D, H), float32
+                 int path=-1):                 # IN  path_level(precision) sampled by the caller; -1: now
     """One layer and direction of an inference forward in the packed weights' precision: the input
     projection a chunk of steps at a time (ws["gates"] holds one chunk's gates, ``chunk_steps``), each
     step's recurrent product added to its gates (GRU: into gh), then the step's float32 gate math."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef int G = GATES[cell]
     cdef int kind = ("lstm", "gru", "rnn").index(cell)
-    cdef _Packed wi = _Packed(w_ih)
-    cdef _Packed wh = _Packed(w_hh)
+    if w_ih.get("precision") != w_hh.get("precision"):
+        raise ShapeError(f"lowp_forward({cell!r}): w_ih is packed for {w_ih.get('precision')!r}, w_hh for "
+                         f"{w_hh.get('precision')!r}; pack both with the same precision")
+    if path < 0:   # one path for every product of the call
+        path = path_level(w_ih["precision"])
+    cdef _Packed wi = _Packed(w_ih, path)
+    cdef _Packed wh = _Packed(w_hh, path)
     if wi.N != G * H or wi.K != D or wh.N != G * H or wh.K != H or w_ih["precision"] != w_hh["precision"]:
         raise ShapeError(f"lowp_forward({cell!r}): packed weights (N={wi.N}, K={wi.K}) / "
                          f"(N={wh.N}, K={wh.K}) "

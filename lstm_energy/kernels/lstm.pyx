@@ -32,7 +32,9 @@ from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, previous_step,
                                              recurrent_weight_grad)
-from lstm_energy.kernels._isa cimport bind_isa
+from lstm_energy.kernels._isa cimport bind_isa, lstm_energy_isa_for_call
+
+from lstm_energy.errors import ConfigError
 
 bind_isa()   # the C headers follow the _isa module's path choice (LSTM_ENERGY_ISA, set_isa)
 
@@ -129,7 +131,8 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                  dict ws,                        # IN/OUT workspace_shapes("lstm", "forward", ...)
                  bint training,                  # IN  keep c_t in ws["c"] for the backward
                  bint reverse,                   # IN  run t = T-1 .. 0
-                 bint weights_packed=False):     # IN  ws's panels hold W_ih.T, W_hh.T already
+                 bint weights_packed=False,      # IN  ws's panels hold W_ih.T, W_hh.T already
+                 int isa=-1):                    # IN  path (LE_ISA_*) sampled by the caller; -1: now
     """LSTM forward for one layer and direction; see the module and package docstrings."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef Py_ssize_t G4 = 4 * H
@@ -175,12 +178,17 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef int nt
     cdef bint ahead                    # B = 1: the steps project the input ahead (_recurrent.pxd)
 
+    if not -1 <= isa <= 2:
+        raise ConfigError(f"{fn}: isa={isa} is not a kernel path level: pass -1 (the current path) or "
+                          "lstm_energy.kernels.isa.current_level() (0 baseline, 1 avx2, 2 avx512)")
+    cdef int level = lstm_energy_isa_for_call(isa)   # the one read of the path this call decides by
+
     with nogil:
         for j in range(G4):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0], weights_packed)
-        ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0], weights_packed)
-        ahead = project_ahead(B, panels, ih_panels)   # B = 1: the steps project the input ahead
+        panels = pack_weight(&w_hh[0, 0], G4, H, True, &w_panels[0, 0, 0], level, weights_packed)
+        ih_panels = pack_weight(&w_ih[0, 0], G4, D, True, &ih_store[0, 0, 0], level, weights_packed)
+        ahead = project_ahead(B, panels, ih_panels, level)   # B = 1: the steps project the input ahead
         # gates = x @ w_ih.T   (T*B, 4H): the input projection of every step, or of the first ones
         project_before_loop(ahead, T, B, G4, D, reverse, &x[0, 0, 0], &w_ih[0, 0], ih_panels, gates_base,
                             G4)
@@ -216,6 +224,7 @@ def lstm_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
         if training:
             copy_rows(c_saved + t * B * H, H, &c_n[0, 0], H, B, H)
+    return panels != NULL and ih_panels != NULL   # the panels hold W_hh.T and W_ih.T now
 
 
 def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
@@ -293,10 +302,12 @@ def lstm_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef Py_ssize_t s, t, j, part
     cdef int nt
 
+    cdef int level = lstm_energy_isa_for_call(-1)   # read once: whether W_hh is packed
+
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
         copy_rows(&dc_n[0, 0], H, &dc0[0, 0], H, B, H)
-        panels = pack_weight(&w_hh[0, 0], G4, H, False, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], G4, H, False, &w_panels[0, 0, 0], level)
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             if s == T - 1:

@@ -30,7 +30,9 @@ from lstm_energy.kernels._cell_threads cimport cell_threads, part_start
 from lstm_energy.kernels._checks cimport element_row_stride, expect_positive, expect_shape
 from lstm_energy.kernels._over_time cimport (batch_ld, column_sums, copy_rows, flat_ld,
                                              previous_step, recurrent_weight_grad)
-from lstm_energy.kernels._isa cimport bind_isa
+from lstm_energy.kernels._isa cimport bind_isa, lstm_energy_isa_for_call
+
+from lstm_energy.errors import ConfigError
 
 bind_isa()   # the C headers follow the _isa module's path choice (LSTM_ENERGY_ISA, set_isa)
 
@@ -93,7 +95,8 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 bint training,                  # IN  (nothing extra to keep: backward reads y)
                 bint reverse,                   # IN  run t = T-1 .. 0
                 bint relu,                      # IN  relu instead of tanh
-                bint weights_packed=False):     # IN  ws's panels hold W_ih.T, W_hh.T already
+                bint weights_packed=False,      # IN  ws's panels hold W_ih.T, W_hh.T already
+                int isa=-1):                    # IN  path (LE_ISA_*) sampled by the caller; -1: now
     """Elman RNN forward for one layer and direction; see the module and package docstrings."""
     cdef Py_ssize_t T = x.shape[0], B = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef str fn = "rnn_forward"
@@ -126,12 +129,17 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
     cdef int nt
     cdef bint ahead                    # B = 1: the steps project the input ahead (_recurrent.pxd)
 
+    if not -1 <= isa <= 2:
+        raise ConfigError(f"{fn}: isa={isa} is not a kernel path level: pass -1 (the current path) or "
+                          "lstm_energy.kernels.isa.current_level() (0 baseline, 1 avx2, 2 avx512)")
+    cdef int level = lstm_energy_isa_for_call(isa)   # the one read of the path this call decides by
+
     with nogil:
         for j in range(H):
             bias[j] = b_ih[j] + b_hh[j]
-        panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0], weights_packed)
-        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0], weights_packed)
-        ahead = y_flat_ld >= 0 and project_ahead(B, panels, ih_panels)   # B = 1: project ahead
+        panels = pack_weight(&w_hh[0, 0], H, H, True, &w_panels[0, 0, 0], level, weights_packed)
+        ih_panels = pack_weight(&w_ih[0, 0], H, D, True, &ih_store[0, 0, 0], level, weights_packed)
+        ahead = y_flat_ld >= 0 and project_ahead(B, panels, ih_panels, level)   # B = 1: project ahead
         if y_flat_ld >= 0:
             # y = x @ w_ih.T   (T*B, H): the input projection of every step (or the first ones), into y
             project_before_loop(ahead, T, B, H, D, reverse, x_base, &w_ih[0, 0], ih_panels, y_base,
@@ -167,6 +175,7 @@ def rnn_forward(const floating[:, :, ::1] x,    # IN  (T, B, D)
                 rnn_cell_forward(0, B, H, y_t, y_ld, bias_base, relu)
         t = 0 if reverse else T - 1
         copy_rows(y_base + t * y_step, y_ld, &h_n[0, 0], H, B, H)
+    return panels != NULL and ih_panels != NULL   # the panels hold W_hh.T and W_ih.T now
 
 
 def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
@@ -226,9 +235,11 @@ def rnn_backward(const floating[:, :, ::1] x,     # IN  (T, B, D)
     cdef Py_ssize_t s, t, j, part
     cdef int nt
 
+    cdef int level = lstm_energy_isa_for_call(-1)   # read once: whether W_hh is packed
+
     with nogil:
         copy_rows(&dh_n[0, 0], H, &dh0[0, 0], H, B, H)
-        panels = pack_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0])
+        panels = pack_weight(&w_hh[0, 0], H, H, False, &w_panels[0, 0, 0], level)
         for s in range(T):
             t = s if reverse else T - 1 - s      # the forward's steps, last first
             h_t = y_base + t * y_step

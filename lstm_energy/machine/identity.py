@@ -137,3 +137,38 @@ def shares_package(a: dict, b: dict) -> bool:
     if "unknown" in (pa, pb):
         return True
     return bool(set(pa.split(",")) & set(pb.split(",")))
+
+
+def record_cpu(record: dict) -> dict | None:
+    """The cpuid identity ``{"vendor", "family", "model", "microarchitecture", "source"}`` of the CPU a
+    results record was made on: its fleet ``host.cpu``, else its ``environment.cpu`` (records since
+    2026-12-08), else the model meter's cpuid identification (estimated records of older versions);
+    None when the record carries none of them. The one reader of a record's CPU: the report's rows and
+    its roofline both ask here, so they cannot tell the same machine apart differently."""
+
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    energy_meter = mapping(mapping(record.get("energy")).get("meter"))
+    identification = mapping(mapping(energy_meter.get("coefficients")).get("identification"))
+    candidates = (
+        (mapping(record.get("host")).get("cpu"), "host block"),
+        (mapping(record.get("environment")).get("cpu"), "environment block"),
+        (identification if identification.get("method") == "cpuid" else None, "the estimator's cpuid identification"),
+    )
+    for cpu, source in candidates:
+        if isinstance(cpu, dict) and cpu.get("family") is not None and cpu.get("model") is not None:
+            return {
+                "vendor": cpu.get("vendor"),
+                "family": cpu.get("family"),
+                "model": cpu.get("model"),
+                "microarchitecture": cpu.get("microarchitecture"),
+                "source": source,
+            }
+    return None
+
+
+def environment_cpu(*, cpuinfo: str | os.PathLike = CPUINFO) -> dict:
+    """This CPU as a results record's ``environment.cpu``: vendor, family, model, stepping, microarchitecture."""
+    cpu = identify_cpu(cpuinfo).as_dict()
+    return {k: cpu[k] for k in (*CPU_ID_FIELDS, "microarchitecture")}

@@ -13,6 +13,8 @@ import socket
 from importlib import metadata
 from pathlib import Path
 
+from lstm_energy.machine.identity import environment_cpu, machine_id
+
 # Packages whose versions go into every record; a missing one is recorded as None.
 VERSIONED_PACKAGES = ("lstm_energy", "numpy", "scipy", "torch")
 
@@ -125,6 +127,8 @@ def environment(
         "python": platform.python_version(),
         "versions": package_versions(),
         "hostname": socket.gethostname(),
+        "machine_id": machine_id()[0],
+        "cpu": environment_cpu(cpuinfo=Path(proc_root) / "cpuinfo"),
         "isa": kernel_isa(),
         "lowp_paths": reduced_precision_paths(),
     }

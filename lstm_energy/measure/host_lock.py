@@ -103,17 +103,17 @@ class HostLock:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    holder = _holder_text(fd)
+                    who = _holder_text(fd)
                     if not self.wait:
                         raise HostBusyError(
-                            f"another lstm-energy process{holder} is measuring on this host (lock "
+                            f"{who} is measuring on this host (lock "
                             f"{str(self.path)!r}); measurements must not overlap on one CPU package. "
                             "Wait for it to finish, or drop --no-wait to queue behind it"
                         ) from None
                     if not said:
                         stream = self.stream if self.stream is not None else sys.stderr
                         stream.write(
-                            f"waiting: another lstm-energy process{holder} is measuring on this host "
+                            f"waiting: {who} is measuring on this host "
                             f"(lock {self.path}); this measurement starts when it ends\n"
                         )
                         stream.flush()
@@ -137,11 +137,15 @@ def _write_holder(fd: int) -> None:
 
 
 def _holder_text(fd: int) -> str:
+    """Who holds the lock, for messages: another thread of this process (flock conflicts between open
+    file descriptions, so two threads' measurements queue too), or another process (with its pid)."""
     with contextlib.suppress(OSError, ValueError):
         pid = int(os.pread(fd, 32, 0).decode().strip() or "0")
+        if pid == os.getpid():
+            return "another thread of this process"
         if pid > 0:
-            return f" (pid {pid})"
-    return ""
+            return f"another lstm-energy process (pid {pid})"
+    return "another lstm-energy process"
 
 
 class NoLock:

@@ -1,16 +1,20 @@
 """``profile(...)``: measure joules per sequence of one LSTM/GRU/RNN configuration.
 
-Glue only: Config (lstm_energy.config) -> costs (work.py) -> prepared runner (runners.py) -> pinned
-threads (threads.py) -> protocol (protocol.py) under a meter -> ProfileResult (result.py) with
-environment metadata. ``profile(...)`` takes keyword arguments and builds the Config;
+Glue only: Config (lstm_energy.config) -> costs (work.py) -> prepared runner (runners.py) -> host
+lock (host_lock.py) -> meter -> pinned threads (threads.py) -> protocol (protocol.py) -> ProfileResult
+(result.py) with environment metadata. The host lock comes first: opening a measured meter runs a
+50 ms busy load (its liveness proof) and pinning changes the process-wide BLAS pool, and neither may
+happen while another measurement of this host is running. ``profile(...)`` takes keyword arguments and builds the Config;
 ``profile_config(config, ...)`` takes one already built (the sweep's runner does).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from lstm_energy.config import Config
+from lstm_energy.measure import host_lock as host_lock_module
 from lstm_energy.measure.environment import environment
 from lstm_energy.measure.protocol import measure
 from lstm_energy.measure.result import ProfileResult
@@ -89,15 +93,22 @@ def profile_config(
     min_window_seconds: float = 0.1,
     warmup_calls: int | None = None,
     seed: int = 0,
+    host_lock=None,
 ) -> ProfileResult:
-    """``profile(...)`` for a validated Config; the record's ``config`` is ``config.as_record()``."""
+    """``profile(...)`` for a validated Config; the record's ``config`` is ``config.as_record()``.
+
+    host_lock: as ``measure``'s (None: as the environment configures it; False: none; a HostLock). It is
+    taken before the meter is opened and the threads are pinned, and held until the measurement ends.
+    The record's ``environment.blas_threads`` is the BLAS thread count read back (threadpoolctl) inside
+    the pinned block, not the request; a difference is a warning."""
     from lstm_energy.measure.runners import prepare_config
 
     prepared = prepare_config(config, seed=seed)
     costs = work_of(config)
-    with opened_meter(meter) as meter_object:
+    lock = host_lock_module.resolve(host_lock)
+    with lock.held() as held, opened_meter(meter) as meter_object:
         with pinned_threads(config.threads, torch_too=config.impl == "torch"):
-            env = environment(blas_threads=config.threads)
+            env = environment()  # blas_threads read back: what is in force, not what was asked for
             measurement = measure(
                 prepared.run,
                 meter_object,
@@ -108,12 +119,22 @@ def profile_config(
                 min_window_seconds=min_window_seconds,
                 warmup_calls=warmup_calls,
                 seed=seed,
+                host_lock=False,  # held above
             )
+    measurement = replace(measurement, lock_wait_seconds=held.wait_seconds)
+    warnings = measurement.warnings
+    if env["blas_threads"] is not None and env["blas_threads"] != config.threads:
+        warnings = (
+            *warnings,
+            f"threads={config.threads} was asked for, but the BLAS pool ran {env['blas_threads']} threads "
+            "(something changed the process-wide BLAS limit during the measurement); the record says "
+            f"{env['blas_threads']}",
+        )
     return ProfileResult(
         config=config.as_record(),
         measurement=measurement,
         costs=costs,
         environment=env,
         created=utc_timestamp(),
-        warnings=measurement.warnings,
+        warnings=warnings,
     )

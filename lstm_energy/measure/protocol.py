@@ -41,7 +41,9 @@ Dynamic energy of window k (per domain d)::
     dynamic_d = work_joules_d - (idle_joules_d / idle_seconds) * work_seconds
 
 i.e. idle *power* times the work window's own duration, so small differences between the sleep
-length and the work window length do not bias the result.
+length and the work window length do not bias the result. Both durations are the meter's own (the
+time between its two reads, ``Window.metered_seconds``) when it records them: its joules accumulated
+over that span, not over the protocol clock's.
 """
 
 from __future__ import annotations
@@ -99,19 +101,27 @@ class Window:
     meter_seconds: float | None = None
     idle_meter_seconds: float | None = None
 
-    def plausibility_spans(self) -> tuple[tuple[str, float, Mapping[str, float]], ...]:
-        """(which, seconds, joules) of the work and idle spans, timed by the meter when it was recorded."""
+    def metered_seconds(self) -> tuple[float, float]:
+        """(work, idle) spans as the meter timed them (between its two reads), else the clock's seconds.
+
+        The joules accumulated over the meter's span, not the protocol clock's: under load the two can
+        differ by milliseconds, and idle power x that difference once pushed a small estimate below zero."""
         work_seconds = self.seconds if self.meter_seconds is None else self.meter_seconds
         idle_seconds = self.idle_seconds if self.idle_meter_seconds is None else self.idle_meter_seconds
+        return work_seconds, idle_seconds
+
+    def plausibility_spans(self) -> tuple[tuple[str, float, Mapping[str, float]], ...]:
+        """(which, seconds, joules) of the work and idle spans, timed by the meter when it was recorded."""
+        work_seconds, idle_seconds = self.metered_seconds()
         return (("work", work_seconds, self.joules), ("idle", idle_seconds, self.idle_joules))
 
     def idle_watts(self, domain: str) -> float:
-        """Idle power of one domain over the idle window."""
-        return self.idle_joules[domain] / self.idle_seconds
+        """Idle power of one domain over the idle window (the meter's own span)."""
+        return self.idle_joules[domain] / self.metered_seconds()[1]
 
     def dynamic_joules(self, domain: str) -> float:
-        """Work energy minus idle power x work duration, one domain."""
-        return self.joules[domain] - self.idle_watts(domain) * self.seconds
+        """Work energy minus idle power x work duration, one domain (both spans as the meter timed them)."""
+        return self.joules[domain] - self.idle_watts(domain) * self.metered_seconds()[0]
 
 
 @dataclass(frozen=True)
@@ -276,11 +286,15 @@ def measure(
     sleep, injectable for tests of the protocol logic. host_lock: the host-wide lock held from the
     warm-up to the last idle window so no two lstm-energy processes measure at once
     (``host_lock.py``): None takes it as the environment configures it, False measures without it,
-    or pass a HostLock; the wait is the Measurement's ``lock_wait_seconds``.
+    or pass a HostLock; the wait is the Measurement's ``lock_wait_seconds``. The lock is taken before a
+    meter given by name is opened: opening a measured meter runs a 50 ms busy load to prove it counts,
+    which would otherwise land inside the windows of the measurement holding the lock.
     """
     _check_arguments(batch, windows, min_window_seconds, warmup_calls, flops, bytes)
     lock = host_lock_module.resolve(host_lock)
-    with opened_meter(meter) as open_meter, lock.held() as held:
+    # the lock first: opening a measured meter proves it counts with a 50 ms busy load
+    # (meters.liveness.prove_counting), which must not land in another measurement's windows
+    with lock.held() as held, opened_meter(meter) as open_meter:
         measurement = _measure_with(
             fn,
             open_meter,

@@ -19,6 +19,11 @@ def pinned_threads(threads: int, *, torch_too: bool = False):
     """Within the block every BLAS and OpenMP pool uses ``threads`` threads (``threadpool_limits``),
     and so does PyTorch when ``torch_too``; the previous settings come back afterwards.
 
+    Scope: the OpenMP limit holds for the CALLING THREAD only (OpenMP's nthreads-var is per thread):
+    kernels run from other Python threads inside the block keep their own pool size, so enter the
+    block in the thread that runs the kernels. The BLAS (and torch) limit is process-wide: two threads
+    pinning at once override each other (``profile`` pins only while it holds the host lock).
+
     Yields {"threads": n, "torch_threads": n or None}: what was set, for the record.
     """
     import scipy.linalg  # noqa: F401 - load SciPy's BLAS (the kernels' BLAS) so the limit reaches it

@@ -18,7 +18,7 @@ from lstm_energy.config import PHASES, PRECISIONS
 from lstm_energy.report.machine_data import Roof, Roofs
 from lstm_energy.report.rows import IMPL_ORDER, ProvenanceRow, Row, several_precisions
 from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
-from lstm_energy.report.units import fixed, si
+from lstm_energy.report.units import esc, fixed, si
 
 _T = TypeVar("_T")
 
@@ -38,6 +38,19 @@ class Figure:
         """The id the page gives this figure's caption: the chart's ``aria-describedby`` points at it, so
         assistive technology reads what is drawn (``role="img"`` hides the marks' own tooltips)."""
         return f"fig-{self.key}-caption"
+
+
+def figure_html(fig: Figure) -> str:
+    """A figure as the page shows it: title, chart (or nothing), note, and the caption under the id the
+    chart's ``aria-describedby`` names (``Figure.caption_id``)."""
+    body = fig.svg or ""
+    alert = f'<strong class="chart-alert">{esc(fig.alert)}</strong> ' if fig.alert else ""
+    note = f'<p class="chart-note">{alert}{esc(fig.note)}</p>' if fig.note else ""
+    klass = "figure" if fig.svg else "figure figure-missing"
+    return (
+        f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
+        f'<figcaption id="{esc(fig.caption_id)}">{esc(fig.caption)}</figcaption></figure>'
+    )
 
 
 def _drawn(figure: Figure, draw: Callable[[], str]) -> Figure:
@@ -147,13 +160,24 @@ def provenance_caption(rows: Sequence[ProvenanceRow]) -> str:
     return " ".join(parts)
 
 
-def _source(row: Row) -> tuple[str, str]:
-    """Where a row's joules come from: its provenance and meter. Charts never pool, subtract or fit
-    figures of different sources: a measured and an estimated joule are not the same kind of figure."""
+#: where a row's joules come from: (provenance, meter name, host key)
+Source = tuple[str, str, str]
+
+
+def provenance_source(row: Row) -> tuple[str, str]:
+    """The kind of a row's joules: its provenance and meter. A measured and an estimated joule (or two
+    meters' joules) are not the same kind of figure: no chart pools, subtracts or fits them together."""
     return (row.provenance, row.meter_name)
 
 
-def _source_order(source: tuple[str, str]) -> tuple:
+def _source(row: Row) -> Source:
+    """Where a row's joules come from: their kind (``provenance_source``) and the host that made them
+    (``Row.host_key``, from ``rows.host_of``). Charts never pool, subtract or fit figures of different
+    sources: one machine's joules are not another's either."""
+    return (*provenance_source(row), row.host_key)
+
+
+def _source_order(source: tuple) -> tuple:
     return (_PROVENANCE_RANK.get(source[0], 9), source)
 
 
@@ -161,10 +185,10 @@ def _source_order(source: tuple[str, str]) -> tuple:
 _PROVENANCE_RANK = {"measured": 0, "estimated": 1, "simulated": 2}
 
 
-def source_labels(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
-    """How a chart names each source of ``rows``: "" for all when there is one; else the provenance,
-    plus the meter where one provenance came from several meters."""
-    sources = {_source(r) for r in rows}
+def provenance_labels(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
+    """How a chart names the kind of each row's joules (``provenance_source``): "" for all when there is
+    one; else the provenance, plus the meter where one provenance came from several meters."""
+    sources = {provenance_source(r) for r in rows}
     if len(sources) < 2:
         return {source: "" for source in sources}
     meters_per_provenance = {p: sum(1 for q, _ in sources if q == p) for p, _ in sources}
@@ -174,29 +198,66 @@ def source_labels(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
     }
 
 
-def _unnamed_source(source: tuple[str, str], labels: dict[tuple[str, str], str]) -> str:
+def host_labels(rows: Sequence[Row]) -> dict[str, str]:
+    """How a chart names each host of ``rows`` (``Row.host``: host name and microarchitecture): "" for
+    all when the rows come from one host; a host whose name another host shares gets its key too."""
+    names = {r.host_key: r.host or "unknown host" for r in rows}
+    if len(names) < 2:
+        return {key: "" for key in names}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {key: f"{name} [{key}]" if name in shared else name for key, name in names.items()}
+
+
+def source_labels(rows: Sequence[Row]) -> dict[Source, str]:
+    """How a chart names each source of ``rows``: "" for all when there is one; else the kind of joules
+    (``provenance_labels``) when there are several, then the host when there are several hosts."""
+    kinds, hosts = provenance_labels(rows), host_labels(rows)
+    return {
+        source: ", ".join(part for part in (kinds[source[:2]], hosts[source[2]]) if part)
+        for source in {_source(r) for r in rows}
+    }
+
+
+def _provenance_named(labels: dict[Source, str]) -> bool:
+    """Whether ``source_labels`` name the provenance (the rows hold several kinds of joules)."""
+    return len({source[:2] for source in labels}) > 1
+
+
+def _unnamed_source(source: Source, labels: dict[Source, str]) -> str:
     """ ", estimated" for a tooltip whose series name does not already say its provenance."""
-    return "" if labels.get(source) else f", {source[0]}"
+    return "" if _provenance_named(labels) else f", {source[0]}"
 
 
 def _suffix(label: str) -> str:
     return f" ({label})" if label else ""
 
 
-def _hollow(row: Row, labels: dict[tuple[str, str], str]) -> bool:
-    """In a chart of several sources (``labels`` name them), not-measured joules are drawn as outlines
-    and measured ones filled; a chart of one source keeps the usual filled markers."""
-    return bool(labels.get(_source(row))) and row.provenance != "measured"
+def _hollow(row: Row, labels: dict[Source, str]) -> bool:
+    """In a chart of several kinds of joules (``labels`` name the provenance), not-measured joules are
+    drawn as outlines and measured ones filled; a chart of one kind keeps the usual filled markers."""
+    return _provenance_named(labels) and row.provenance != "measured"
 
 
-def separate_sources_caption(drawn: Sequence[Row]) -> str:
-    """A caption sentence when the rows drawn come from several sources; "" when from one."""
-    if len({_source(r) for r in drawn}) < 2:
+def separate_kinds_caption(drawn: Sequence[Row]) -> str:
+    """A caption sentence when the rows drawn hold several kinds of joules (``provenance_source``); "" when one."""
+    if len({provenance_source(r) for r in drawn}) < 2:
         return ""
     return (
         "Rows of different provenance or meter are drawn apart (their own series, rows and fits; outline "
         "markers: not measured), never pooled, subtracted or fitted together: compare figures of one provenance only."
     )
+
+
+def separate_sources_caption(drawn: Sequence[Row]) -> str:
+    """A caption sentence when the rows drawn come from several sources (kinds of joules, hosts); "" when from one."""
+    hosts = (
+        "Rows of different hosts are drawn apart (their own series, rows and fits, named by host and "
+        "microarchitecture), never pooled into one median, subtracted or fitted together: one machine's joules "
+        "are not another's."
+        if len({r.host_key for r in drawn}) > 1
+        else ""
+    )
+    return " ".join(part for part in (separate_kinds_caption(drawn), hosts) if part)
 
 
 def split_suspect(rows: list[Row]) -> tuple[list[Row], list[Row]]:
@@ -330,15 +391,16 @@ def energy_by_hidden_size(rows: list[Row]) -> Figure:
 
 
 def _hidden_size_series(chosen: list[Row]) -> list[Series]:
-    """One connected series per (cell, phase, precision, energy source): colour = cell, marker = phase,
-    dash = phase (or precision when there are several), outline = not measured."""
+    """One connected series per (cell, phase, precision, energy source): colour = cell (and host, when
+    there are several: two machines' lines must not look alike), marker = phase, dash = phase (or precision
+    when there are several), outline = not measured. A point is a median over shapes of one source only."""
     with_precision = several_precisions(chosen)
     labels = source_labels(chosen)
     keys = sorted(
         {(_known(r.cell), _known(r.phase), r.precision, _source(r)) for r in chosen},
         key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9), _source_order(k[3])),
     )
-    cells = sorted({k[0] for k in keys})
+    colours = sorted({(k[0], k[3][2]) for k in keys})  # (cell, host key)
     phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
     series = []
     for cell, phase, precision, source in keys:
@@ -356,7 +418,7 @@ def _hidden_size_series(chosen: list[Row]) -> list[Series]:
             Series(
                 name,
                 points,
-                color=_color(cells.index(cell)),
+                color=_color(colours.index((cell, source[2]))),
                 shape=MARKERS[phases.index(phase) % len(MARKERS)],
                 connect=True,
                 errors=errors,
@@ -376,8 +438,8 @@ def _median_of(group: list[Row]) -> str:
 
 def _pair_phases(rows: list[Row]) -> tuple[dict[tuple, dict[str, Row]], int]:
     """Rows by configuration and energy source, then by phase; and how many configurations had two rows
-    of one phase (other benchmarks or hosts) and so are left out, since which to pair is unknowable.
-    The source is part of the key: a train and a forward of different provenance are never paired."""
+    of one phase (other benchmarks) and so are left out, since which to pair is unknowable. The source is
+    part of the key: a train and a forward of different provenance, meter or host are never paired."""
     by_config: dict[tuple, dict[str, Row]] = {}
     ambiguous: set[tuple] = set()
     for r in rows:
@@ -464,7 +526,7 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
             "of the same provenance and meter, not a measurement of its own)."
         )
     ambiguous_note = (
-        f"{ambiguous} configuration(s) have several rows of one phase (other benchmarks or hosts) and are not drawn: "
+        f"{ambiguous} configuration(s) have several rows of one phase (other benchmarks) and are not drawn: "
         "which forward goes with which train is unknown."
         if ambiguous
         else None
@@ -826,7 +888,8 @@ def energy_by_domain(rows: list[Row]) -> Figure:
         )
     domains = sorted({d for r in measured for d in r.domains_joules_per_call})
     with_precision = several_precisions(measured)
-    labels = [r.name(with_precision=with_precision) for r in measured]
+    sources = source_labels(measured)  # two hosts' (or meters') rows of one configuration need their names
+    labels = [f"{r.name(with_precision=with_precision)}{_suffix(sources[_source(r)])}" for r in measured]
     series = []
     for i, domain in enumerate(domains):
         points = []
@@ -907,10 +970,10 @@ def _compared_series(
     rows: list[Row], keys: list, labels: list[str], key_of: Callable[[Row], tuple], series_of: Callable[[Row], str]
 ) -> tuple[list[Series], int]:
     """One dot-plot series per value of ``series_of`` (an implementation, a precision), a point on each
-    row it has a figure for. A row with several figures of one series (two benchmarks, two hosts)
-    shows them all rather than one picked at random; the count of such rows is returned too."""
+    row it has a figure for. A row with several figures of one series (two benchmarks) shows them all
+    rather than one picked at random; the count of such rows is returned too. (Hosts have rows of their own.)"""
     series, crowded = [], set()
-    sources_named = len({_source(r) for r in rows}) > 1  # then every row label says its source
+    sources_named = _provenance_named(source_labels(rows))  # then every row label says its provenance
     for i, name in enumerate(_ordered_series(rows, series_of)):
         points: list[tuple[float, int, str]] = []
         errors: list[tuple[float, float] | None] = []
@@ -936,9 +999,7 @@ def _ordered_series(rows: list[Row], series_of: Callable[[Row], str]) -> list[st
 def _crowded_note(crowded: int, what: str) -> str | None:
     if not crowded:
         return None
-    return (
-        f"{crowded} row(s) hold several {what} figures of one configuration (other benchmarks or hosts): each is drawn."
-    )
+    return f"{crowded} row(s) hold several {what} figures of one configuration (other benchmarks): each is drawn."
 
 
 def implementations(rows: list[Row]) -> Figure:

@@ -12,10 +12,24 @@ from __future__ import annotations
 
 import statistics
 
-from lstm_energy.report.charts import Figure, _drawn
+from lstm_energy.report.charts import (
+    Figure,
+    _drawn,
+    _joined,
+    _known,
+    _suffix,
+    _with_sentence,
+    figure_html,
+    provenance_labels,
+    provenance_source,
+    separate_kinds_caption,
+    split_resolved,
+    split_suspect,
+    suspect_note,
+)
 
 # host_of lives in rows (one home): rows keeps hosts apart when merging, this section lists them
-from lstm_energy.report.rows import UNRESOLVED_TEXT, host_of, unresolved_above_idle
+from lstm_energy.report.rows import UNRESOLVED_TEXT, host_of, row_from_record
 from lstm_energy.report.svg import MARKERS, PALETTE, Series, dot_plot
 from lstm_energy.report.units import esc, si
 
@@ -75,56 +89,81 @@ def _config_label(config: dict) -> str:
 
 def energy_by_microarchitecture(records: list[dict]) -> Figure:
     """Dynamic J/sequence (median of the records) per configuration, one series per microarchitecture,
-    for the configurations measured on at least two microarchitectures."""
+    for the configurations measured on at least two microarchitectures with one kind of joules.
+
+    Like the other charts (``lstm_energy.report.charts``): suspect records are left out and counted
+    (``split_suspect``), and figures of different provenance or meter (``provenance_source``) are never
+    put on one row as alike: each kind has its own rows, named by it when there are several."""
     title = "Energy per sequence by CPU microarchitecture"
     caption = (
         "Dynamic energy per sequence (median of each record's windows; median over that microarchitecture's "
         "records) of the same configuration on each CPU microarchitecture; series name the provenance of "
         "their joules."
     )
-    values: dict[str, dict[str, list[float]]] = {}
-    provenance: dict[str, set] = {}
-    unresolved = 0
-    for record in _profiles(records):
-        value = ((record.get("energy") or {}).get("joules_per_sequence") or {}).get("median")
-        if not isinstance(value, (int, float)):
-            continue
-        if _unresolved(record, float(value)):  # no figure to plot: the work drew no more than idle
-            unresolved += 1
-            continue
-        arch = host_of(record)["microarchitecture"]
-        values.setdefault(_config_label(record["config"]), {}).setdefault(arch, []).append(float(value))
-        provenance.setdefault(arch, set()).add(str((record.get("energy") or {}).get("provenance")))
-    if unresolved:
+    # (row, configuration, microarchitecture) per record: the row says whether its energy is suspect or
+    # unresolved (rows.py decides for every chart), host_of names the CPU
+    placed = [
+        (row_from_record(r), _config_label(r["config"]), host_of(r)["microarchitecture"]) for r in _profiles(records)
+    ]
+    with_energy = [entry for entry in placed if entry[0].joules_per_sequence is not None]
+    trusted, suspect = split_suspect([row for row, _, _ in with_energy])
+    label_of = {id(row): (label, arch) for row, label, arch in with_energy}
+    drawable, unresolved = split_resolved(trusted)
+    if unresolved:  # no figure to plot: the work drew no more than idle
         caption += (
-            f" {unresolved} record(s) whose dynamic energy was {UNRESOLVED_TEXT} (the work drew no more than the "
+            f" {len(unresolved)} record(s) whose dynamic energy was {UNRESOLVED_TEXT} (the work drew no more than the "
             "idle baseline) are left out: lengthen the windows or measure a larger configuration."
         )
-    shared = sorted(label for label, by_arch in values.items() if len(by_arch) >= 2)
+    kinds = provenance_labels(drawable)
+    values: dict[tuple[str, tuple[str, str]], dict[str, list[float]]] = {}
+    provenance: dict[str, set] = {}
+    for row in drawable:
+        label, arch = label_of[id(row)]
+        key = (label, provenance_source(row))
+        values.setdefault(key, {}).setdefault(arch, []).append(_known(row.joules_per_sequence))
+        provenance.setdefault(arch, set()).add(row.provenance)
+    shared = sorted(key for key, by_arch in values.items() if len(by_arch) >= 2)
+    left_out = suspect_note(suspect, len(with_energy))
     if not shared:
-        return Figure(
-            "by-microarchitecture",
-            title,
-            caption,
-            note="No configuration was measured on two microarchitectures: sweep with --every-host to compare CPUs.",
+        archs_of: dict[str, set[str]] = {}
+        for (label, _), by_arch in values.items():
+            archs_of.setdefault(label, set()).update(by_arch)
+        on_two = any(len(archs) >= 2 for archs in archs_of.values())
+        why = (
+            "No configuration was measured on two microarchitectures with the same provenance and meter (figures of "
+            "different provenance or meter are not compared): sweep each host with the same meter to compare CPUs."
+            if on_two
+            else "No configuration was measured on two microarchitectures: sweep with --every-host to compare CPUs."
         )
-    archs = sorted({a for label in shared for a in values[label]})
+        return Figure("by-microarchitecture", title, caption, note=_joined(why, left_out))
+    drawn = [r for r in drawable if (label_of[id(r)][0], provenance_source(r)) in shared]
+    caption = _with_sentence(caption, separate_kinds_caption(drawn))
+    names = [f"{label}{_suffix(kinds[kind])}" for label, kind in shared]
+    archs = sorted({a for key in shared for a in values[key]})
     series = []
     for i, arch in enumerate(archs):
         points = [
             (
-                statistics.median(values[label][arch]),
+                statistics.median(values[key][arch]),
                 row,
-                f"{label} on {arch}: {si(statistics.median(values[label][arch]), 'J')}/sequence",
+                f"{names[row]} on {arch}: {si(statistics.median(values[key][arch]), 'J')}/sequence, {key[1][0]}",
             )
-            for row, label in enumerate(shared)
-            if arch in values[label]
+            for row, key in enumerate(shared)
+            if arch in values[key]
         ]
         name = f"{arch} ({', '.join(sorted(provenance[arch]))})"
         series.append(Series(name, points, color=PALETTE[i % len(PALETTE)], shape=MARKERS[i % len(MARKERS)]))
-    figure = Figure("by-microarchitecture", title, caption)
+    figure = Figure("by-microarchitecture", title, caption, note=left_out)
     return _drawn(
-        figure, lambda: dot_plot(title, shared, series, x_label="energy per sequence (J, log scale)", x_unit="J")
+        figure,
+        lambda: dot_plot(
+            title,
+            names,
+            series,
+            x_label="energy per sequence (J, log scale)",
+            x_unit="J",
+            described_by=figure.caption_id,
+        ),
     )
 
 
@@ -132,18 +171,7 @@ def hosts_section(records: list[dict]) -> str:
     """The per-host section (table and chart); "" when the profile records come from one host only."""
     if len({host_of(r)["key"] for r in _profiles(records)}) < 2:
         return ""
-    fig = energy_by_microarchitecture(records)
-    note = f'<p class="chart-note">{esc(fig.note)}</p>' if fig.note else ""
     return (
         f'<section id="hosts"><h2>Hosts and CPUs</h2>{hosts_table(records)}'
-        f'<figure class="figure" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{fig.svg or ""}{note}'
-        f"<figcaption>{esc(fig.caption)}</figcaption></figure></section>"
+        f"{figure_html(energy_by_microarchitecture(records))}</section>"
     )
-
-
-def _unresolved(record: dict, joules_per_sequence: float) -> bool:
-    """Whether a record's dynamic energy is not resolved above idle (rows.unresolved_above_idle's rule)."""
-    block = (record.get("energy") or {}).get("joules_per_sequence") or {}
-    low, high = block.get("ci95_low"), block.get("ci95_high")
-    ci = (float(low), float(high)) if isinstance(low, (int, float)) and isinstance(high, (int, float)) else None
-    return unresolved_above_idle(list(record.get("warnings") or []), joules_per_sequence, ci, suspect=False)

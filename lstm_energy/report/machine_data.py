@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lstm_energy.machine.identity import record_cpu
+
 #: what an old profile's compute peak is (it has no peak_source): SciPy's BLAS sgemm alone
 OLD_PROFILE_PEAK = (
     "BLAS sgemm only (a machine profile from before `lstm-energy machine` also measured the kernels' own "
@@ -117,20 +119,10 @@ def _dict(value) -> dict:
 
 
 def _cpu_of(record: dict) -> tuple | None:
-    """(vendor, family, model) of the CPU that measured ``record``: its fleet ``host.cpu``, else the
-    model meter's cpuid identification; None when the record carries neither."""
-    host = _dict(record.get("host"))
-    candidates = [host.get("cpu")]
-    meter = _dict(_dict(record.get("energy")).get("meter"))
-    coefficients = meter.get("coefficients")
-    if isinstance(coefficients, dict) and isinstance(coefficients.get("identification"), dict):
-        ident = coefficients["identification"]
-        if ident.get("method") == "cpuid":
-            candidates.append(ident)
-    for cpu in candidates:
-        if isinstance(cpu, dict) and cpu.get("family") is not None and cpu.get("model") is not None:
-            return (cpu.get("vendor"), cpu.get("family"), cpu.get("model"))
-    return None
+    """(vendor, family, model) of the CPU that made ``record`` (lstm_energy.machine.identity.record_cpu);
+    None when the record carries no cpuid identity."""
+    cpu = record_cpu(record)
+    return None if cpu is None else (cpu["vendor"], cpu["family"], cpu["model"])
 
 
 def _cpu_text(cpu: tuple) -> str:
@@ -147,7 +139,7 @@ def records_identity(records: list[dict]) -> dict[str, set]:
         host = _dict(record.get("host"))
         values = {
             "hostname": host.get("hostname") or env.get("hostname"),
-            "machine_id": host.get("machine_id"),
+            "machine_id": host.get("machine_id") or env.get("machine_id"),
             "cpuid": _cpu_of(record),
             "isa": env.get("isa"),
             "cpu_model": env.get("cpu_model"),

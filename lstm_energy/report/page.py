@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 from lstm_energy.meters.identity import identity_key
-from lstm_energy.report.charts import Figure
+from lstm_energy.report.charts import Figure, figure_html
 from lstm_energy.report.estimate import estimate_block
 from lstm_energy.report.hosts import hosts_section
 from lstm_energy.report.rows import (
@@ -122,13 +122,18 @@ def energy_warning(rows) -> tuple[str, str] | None:
     )
 
 
+# Banners are role="note", not "alert" or "status": they are part of a static page, present at load and never
+# updated. "alert" makes a screen reader interrupt with every banner at once on load; "status" is a live region
+# for content that changes, which these never do. "note" keeps them in reading order, named as asides to the data.
+
+
 def energy_warning_banner(rows) -> str:
     """The red banner for ``energy_warning(rows)``; "" when nothing is wrong."""
     warning = energy_warning(rows)
     if warning is None:
         return ""
     heading, text = warning
-    return f'<div class="banner banner-invalid" role="alert"><strong>{esc(heading)}</strong> {esc(text)}</div>'
+    return f'<div class="banner banner-invalid" role="note"><strong>{esc(heading)}</strong> {esc(text)}</div>'
 
 
 def _meters_by_provenance(rows: Sequence[ProvenanceRow]) -> dict[str, list[dict]]:
@@ -160,7 +165,7 @@ def provenance_banners(rows: Sequence[ProvenanceRow], *, input_notes: bool = Fal
     if len(counts) > 1:
         summary = ", ".join(f"{n} {p}" for p, n in counts.most_common())
         parts.append(
-            f'<div class="banner banner-mixed" role="alert"><strong>MIXED PROVENANCE</strong> '
+            f'<div class="banner banner-mixed" role="note"><strong>MIXED PROVENANCE</strong> '
             f"These results mix {esc(summary)} rows. Compare rows of the same provenance only; "
             "the provenance column of each table says which is which.</div>"
         )
@@ -186,13 +191,13 @@ def provenance_banners(rows: Sequence[ProvenanceRow], *, input_notes: bool = Fal
                 text += f'; source: <span class="meter-source">{esc(_source_text(meter))}</span>'
                 details.append(text)
         parts.append(
-            f'<div class="banner banner-{provenance}" role="alert"><strong>{esc(heading)}</strong> '
+            f'<div class="banner banner-{provenance}" role="note"><strong>{esc(heading)}</strong> '
             f"{esc(lead)} ({shown[provenance]} row(s)). {'; '.join(details)}.</div>"
         )
     if not counts:
         why = "; the input notes below say what was skipped" if input_notes else ""
         parts.append(
-            '<div class="banner banner-mixed" role="alert"><strong>NO ENERGY RECORDS</strong> '
+            '<div class="banner banner-mixed" role="note"><strong>NO ENERGY RECORDS</strong> '
             f"None of the input files held an energy record{why}.</div>"
         )
     return "".join(parts)
@@ -326,28 +331,27 @@ def _warnings(rows: list[Row]) -> str:
 
 
 def _problems(problems: list[LoadProblem], notes: list[str]) -> str:
+    """The "Input notes" section: inputs skipped (file:line and why), then other notes about what the
+    report could not use (a machine profile left out of the roofline, ...); "" when there is neither."""
     if not problems and not notes:
         return ""
-    items = [
-        f"<li><code>{esc(p.path)}{':' + str(p.line) if p.line is not None else ''}</code> {esc(p.message)} — skipped</li>"
-        for p in problems
-    ]
-    items += [f"<li>{esc(n)}</li>" for n in notes]
-    return (
-        f'<section id="input-notes"><h2>Input notes</h2><p>These inputs were skipped; the report is built from the remaining '
-        f'valid records.</p><ul class="problems">{"".join(items)}</ul></section>'
-    )
-
-
-def _figure(fig: Figure) -> str:
-    body = fig.svg or ""
-    alert = f'<strong class="chart-alert">{esc(fig.alert)}</strong> ' if fig.alert else ""
-    note = f'<p class="chart-note">{alert}{esc(fig.note)}</p>' if fig.note else ""
-    klass = "figure" if fig.svg else "figure figure-missing"
-    return (
-        f'<figure class="{klass}" id="fig-{esc(fig.key)}"><h3>{esc(fig.title)}</h3>{body}{note}'
-        f"<figcaption>{esc(fig.caption)}</figcaption></figure>"
-    )
+    parts = []
+    if problems:
+        items = "".join(
+            f"<li><code>{esc(p.path)}{':' + str(p.line) if p.line is not None else ''}</code> {esc(p.message)} — skipped</li>"
+            for p in problems
+        )
+        parts.append(
+            "<p>These inputs were skipped; the report is built from the remaining valid records.</p>"
+            f'<ul class="problems">{items}</ul>'
+        )
+    if notes:
+        items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+        lead = "Other notes on the inputs" if problems else "Notes on the inputs"
+        parts.append(
+            f'<p>{lead}: what the report left out or could not use, and why.</p><ul class="problems">{items}</ul>'
+        )
+    return f'<section id="input-notes"><h2>Input notes</h2>{"".join(parts)}</section>'
 
 
 def render_page(
@@ -365,7 +369,7 @@ def render_page(
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     source_items = "".join(f"<li><code>{esc(path)}</code>: {n} record(s)</li>" for path, n in sources.items())
     meters = sorted({r.meter_name for r in rows})
-    figures_html = "".join(_figure(f) for f in figures)
+    figures_html = "".join(figure_html(f) for f in figures)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -381,8 +385,8 @@ def render_page(
 <header>
 <h1>{esc(title)}</h1>
 <p class="subtitle">Energy of recurrent networks on CPU — {len(rows)} row(s) from {sum(sources.values())} record(s); meter: {esc(", ".join(meters) or "none")}; {esc(_dates(records))}; report generated {esc(generated)}.</p>
-{provenance_banners(rows, input_notes=bool(problems or notes))}
-<nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">skipped input</a>' if problems or notes else ""}</nav>
+{provenance_banners(rows, input_notes=bool(problems))}
+<nav class="toc">Jump to: <a href="#summary-section">summary table</a> · <a href="#charts">charts</a> · <a href="#protocol-warnings">protocol warnings</a> · <a href="#context">meter and machine</a> · <a href="#sources">inputs</a>{' · <a href="#input-notes">input notes</a>' if problems or notes else ""}</nav>
 </header>
 <main>
 <section id="context" class="two-col">

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lstm_energy.config import IMPLS, PHASES, PRECISIONS
+from lstm_energy.machine.identity import record_cpu
 from lstm_energy.meters.liveness import BUSY_FLOOR_WATTS, CEILING_WATTS, IDLE_FLOOR_WATTS
 from lstm_energy.records import arithmetic_intensity, derived_figures
 from lstm_energy.report.units import si
@@ -252,10 +253,10 @@ def host_of(record: dict) -> dict:
     """``{"key", "hostname", "cpu", "microarchitecture", "package", "machine_id", "source"}`` of a record.
 
     The key tells machines apart: records with equal keys may be merged into one row, records with
-    different keys never are. A fleet sweep's ``host`` block names the machine and package. Older records
-    carry only ``environment``, whose ``cpu_model`` ("AMD EPYC") is the same on Zen 3, 4 and 5; the
-    estimator's cpuid identification (``energy.meter.coefficients.identification``) names the CPU when
-    the record has it, so it goes into the key and the microarchitecture before the model string.
+    different keys never are. A fleet sweep's ``host`` block names the machine and package. Other records
+    carry ``environment``: its hostname, machine_id and cpuid ``cpu`` (recorded since 2026-12-08, whatever
+    the meter) make the key; ``cpu_model`` alone ("AMD EPYC") is the same on Zen 3, 4 and 5, so for older
+    records the estimator's cpuid identification names the CPU when it has one (record_cpu).
     """
     host = record.get("host")
     env = record.get("environment") or {}
@@ -273,7 +274,7 @@ def host_of(record: dict) -> dict:
             "machine_id": host.get("machine_id"),
             "source": host.get("source"),
         }
-    cpuid = _cpuid_identification(record)
+    cpuid = record_cpu(record)
     model_name = env.get("cpu_model") or "unknown CPU"
     if cpuid:
         cpu_text = f"{cpuid.get('vendor')} family {cpuid.get('family')} model {cpuid.get('model')} ({model_name})"
@@ -281,25 +282,15 @@ def host_of(record: dict) -> dict:
     else:
         cpu_text = microarchitecture = model_name
     return {
-        "key": f"hostname:{env.get('hostname')}/cpu:{cpu_text}",
+        "key": f"hostname:{env.get('hostname')}/machine:{env.get('machine_id')}/cpu:{cpu_text}",
         "hostname": env.get("hostname"),
         "cpu": cpu_text,
         "microarchitecture": microarchitecture,
         "package": None,
-        "machine_id": None,
+        "machine_id": env.get("machine_id"),
         "source": "environment block (record made without a host block)"
-        + ("; CPU from the estimator's cpuid identification" if cpuid else ""),
+        + (f"; CPU from the {cpuid['source']}" if cpuid and cpuid["source"] != "environment block" else ""),
     }
-
-
-def _cpuid_identification(record: dict) -> dict | None:
-    """The estimator's cpuid identification of the CPU it ran on (family and model), when recorded."""
-    meter = (record.get("energy") or {}).get("meter") or {}
-    identification = (meter.get("coefficients") or {}).get("identification")
-    if isinstance(identification, dict) and identification.get("method") == "cpuid":
-        if identification.get("family") is not None and identification.get("model") is not None:
-            return identification
-    return None
 
 
 def row_from_record(record: dict) -> Row:

@@ -143,7 +143,7 @@ def test_peer_sweep_start_numbers_this_process_sweeps():
 def test_run_script_runs_each_sweep_in_its_own_process():
     """SWEEPS=2 benchmarks/run.sh: two pytest processes, one run file holding both sweeps, each benchmark
     marked with its process, and the ratio table saying so (one round each: the harness, not the speed)."""
-    env = {**os.environ, "SWEEPS": "2"}
+    env = {**os.environ, "SWEEPS": "2", "PYTHON": sys.executable}  # run.sh's every step on this interpreter
     result = subprocess.run(
         [
             "bash",

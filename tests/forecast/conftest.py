@@ -2,6 +2,9 @@
 folder on sys.path for its helper module (forecast_presets), which ``--import-mode=importlib`` does not put
 there (its name is unique to this folder, so it cannot shadow anyone else's)."""
 
+import contextlib
+import functools
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -72,6 +75,65 @@ class FlopChargingMeter(EnergyMeter):
                 "cpu_watts": self.cpu_watts,
             },
         }
+
+
+class TickClock:
+    """A meter clock that moves by exactly ``tick`` seconds per read and never with real time: every span
+    between two consecutive meter reads lasts one tick, so a FlopChargingMeter's idle charge per window is
+    exactly ``idle_watts x tick`` whatever the real process does (descheduled or not on a busy host)."""
+
+    def __init__(self, tick: float):
+        self.tick, self.reads = tick, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.reads * self.tick
+
+
+@pytest.fixture(scope="session")
+def tick_clock():
+    return TickClock
+
+
+class CpuTimeClock:
+    """A wall clock for a FlopChargingMeter AND the forecasting protocol: this process's CPU time plus the
+    seconds "slept" through it (``sleep`` only adds them; it does not wait).
+
+    Both read the same clock, and CPU time does not pass while the process is descheduled, so a span the
+    meter times and the span the protocol times around it differ only by the CPU the few statements
+    between their reads take (microseconds), however busy the host: idle watts subtract out of a work
+    window to within ``idle_watts x`` those microseconds, and the idle power stays ``idle_watts``."""
+
+    def __init__(self):
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return time.process_time() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+
+
+@contextlib.contextmanager
+def _forecasting_on(clock: CpuTimeClock):
+    # measure / measure_run take the clock and sleep as parameters, but the search and the classical fits
+    # call them without: those names are given the clock here (by the names their callers look them up by)
+    modules = [
+        (importlib.import_module("lstm_energy.measure.protocol"), "measure"),
+        (importlib.import_module("lstm_energy.forecast.search"), "measure_run"),
+        (importlib.import_module("lstm_energy.forecast.classical"), "measure_run"),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        for module, name in modules:
+            patch.setattr(module, name, functools.partial(getattr(module, name), clock=clock, sleep=clock.sleep))
+        yield clock
+
+
+@pytest.fixture(scope="session")
+def cpu_time_clock():
+    """``with cpu_time_clock() as clock:`` the forecasting protocol runs on a new CpuTimeClock; give the
+    meter ``clock=clock`` too. A context manager, so module-scoped fixtures can use it."""
+    return lambda: _forecasting_on(CpuTimeClock())
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def test_a_study_cut_before_its_classical_fits_runs_only_those(finished, synthet
 def _page_banners(page):
     import re
 
-    return re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', page, re.S)
+    return re.findall(r'<div class="banner banner-(\w+)" role="note"><strong>(.*?)</strong>(.*?)</div>', page, re.S)
 
 
 def test_a_resumed_page_and_tables_cite_the_meter_each_figure_was_recorded_with(

@@ -22,22 +22,28 @@ def tiny(families=("RNN",), trials=4):
     )
 
 
+def _meter(meter_factory):
+    """A simulated meter charging the FLOPs only (no idle watts): net joules are exactly the FLOPs' share,
+    positive and the same on every run, not the difference of two windows timed by a busy host's clock."""
+    return meter_factory(idle_watts=0.0)
+
+
 def _search(series, meter, strategy, preset=None, hooks=None, seed=3):
     return run_search(series, preset or tiny(), meter, seed=seed, impl="numpy", strategy=strategy, hooks=hooks)
 
 
 def test_seeded_bayes_search_gives_the_same_trials_twice(synthetic_series, meter_factory):
-    a = _search(synthetic_series, meter_factory(), "bayes")
-    b = _search(synthetic_series, meter_factory(), "bayes")
+    a = _search(synthetic_series, _meter(meter_factory), "bayes")
+    b = _search(synthetic_series, _meter(meter_factory), "bayes")
     assert [t.label for t in a.trials] == [t.label for t in b.trials]
     assert [t.scores["validation"].rmse for t in a.trials] == [t.scores["validation"].rmse for t in b.trials]
     assert len({t.label for t in a.trials}) > 1  # it did search: not one configuration four times
-    other = _search(synthetic_series, meter_factory(), "bayes", seed=4)
+    other = _search(synthetic_series, _meter(meter_factory), "bayes", seed=4)
     assert [t.label for t in other.trials] != [t.label for t in a.trials]
 
 
 def test_pareto_search_reports_exactly_the_non_dominated_trials(synthetic_series, meter_factory):
-    result = _search(synthetic_series, meter_factory(), "pareto", preset=tiny(trials=5))
+    result = _search(synthetic_series, _meter(meter_factory), "pareto", preset=tiny(trials=5))
     points = {t.label: (t.scores["validation"].rmse, t.training_joules) for t in result.trials}
     brute = {
         label
@@ -53,7 +59,7 @@ def test_resume_after_a_kill_keeps_every_finished_trial(synthetic_series, meter_
     from lstm_energy.forecast.records import TrialAppender, load_resumed
 
     preset = tiny(trials=4)
-    whole = _search(synthetic_series, meter_factory(), "bayes", preset=preset)
+    whole = _search(synthetic_series, _meter(meter_factory), "bayes", preset=preset)
 
     path = tmp_path / "forecast.jsonl"
     stub = SimpleNamespace(series=synthetic_series, preset=preset, impl="numpy", threads=1, strategy="bayes")
@@ -65,7 +71,13 @@ def test_resume_after_a_kill_keeps_every_finished_trial(synthetic_series, meter_
             raise KeyboardInterrupt  # the process dies right after the second record reached the disk
 
     with pytest.raises(KeyboardInterrupt):
-        _search(synthetic_series, meter_factory(), "bayes", preset=preset, hooks=SearchHooks(on_trial=killed_after_two))
+        _search(
+            synthetic_series,
+            _meter(meter_factory),
+            "bayes",
+            preset=preset,
+            hooks=SearchHooks(on_trial=killed_after_two),
+        )
     with open(path, "a", encoding="utf-8") as f:
         f.write('{"kind": "forecast_trial", "config": {"fam')  # and a third record was cut mid-line
 
@@ -74,7 +86,7 @@ def test_resume_after_a_kill_keeps_every_finished_trial(synthetic_series, meter_
     trained = []
     resumed = _search(
         synthetic_series,
-        meter_factory(),
+        _meter(meter_factory),
         "bayes",
         preset=preset,
         hooks=SearchHooks(on_trial=lambda trial, role: trained.append(trial.label), resumed=finished),
@@ -93,4 +105,4 @@ def test_without_optuna_bayes_names_the_extra(monkeypatch, synthetic_series, met
 
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     with pytest.raises(ImportError, match=r"lstm_energy\[forecast\]"):
-        _search(synthetic_series, meter_factory(), "pareto")
+        _search(synthetic_series, _meter(meter_factory), "pareto")

@@ -67,6 +67,25 @@ def test_int8_product_is_bit_identical_to_exact_integer_reference(isa, flag, nam
             assert np.abs(ref.quantize_rows(a[-1:])[0]).min() == 127 and out[-1].any()
 
 
+@pytest.mark.parametrize("isa,flag,name", INT8_PATHS)
+def test_int8_rows_near_float32_max_are_quantized_and_only_inf_or_nan_rows_give_nan(isa, flag, name):
+    """A finite row up to FLT_MAX has a normal scale (max / 127) and quantizes like any other; only a row
+    holding an inf or NaN gives NaN outputs (the specification's rule). A finite 3.2e38 once gave 0."""
+    _require(isa, flag)
+    big = np.float32(np.finfo(np.float32).max)
+    a = np.array([[3.2e38, 1.0, -2.0], [big, 0.0, 0.0], [1.0, np.inf, 0.0], [1.0, np.nan, 0.0]], np.float32)
+    w = np.array([[0.5, 0.25, -1.0], [1e-3, 2.0, 0.5]], np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = ref.int8_linear(a, *ref.prepare_weight(w, "int8"))
+    out = np.zeros((4, 2), np.float32)
+    with use_isa(isa), lowp.use_amx(name == "amx_int8"):
+        assert lowp.product_path("int8") == name
+        lowp.linear(a, lowp.pack_weight(w, "int8"), out)
+    np.testing.assert_array_equal(out[:2], expected[:2])
+    assert np.isfinite(out[:2]).all() and abs(out[0, 0] / 1.6e38 - 1) < 1e-2  # 3.2e38 * 0.5, within a step
+    assert np.isnan(out[2:]).all() and np.isnan(expected[2:]).all()
+
+
 @pytest.mark.parametrize("K", [256, 1030])
 def test_int8_avx2_product_is_exact_for_every_row_count(K):
     """The AVX2 path splits rows into chunks (30 rows at K = 256, 6 at K = 1030) and register blocks of 6

@@ -5,6 +5,9 @@
 be checked exactly. ``ClockPowerMeter`` integrates power over that fake time: ``idle_watts`` always,
 plus ``dynamic_watts`` while a call runs; ``read_noise_joules`` adds a Gaussian error to every read
 (a noisy counter); ``reads`` counts the reads (the protocol reads only in its windows).
+
+``VirtualTime`` (fixture ``virtual_time``) does the same for ``profile``/``calibrate`` end to end, whose
+APIs take no clock: real calls, one virtual wall and CPU clock shared by the protocol and a SimulatedMeter.
 """
 
 from __future__ import annotations
@@ -97,3 +100,78 @@ def fake_time():
 @pytest.fixture
 def clock_power_meter():
     return ClockPowerMeter
+
+
+class VirtualTime:
+    """One fake clock for a SimulatedMeter AND the protocol inside ``profile``/``calibrate``, whose
+    public APIs take no clock: every read of wall or CPU time, by the meter or by the protocol, sees
+    the same virtual instant, so the joules a window counts and the seconds it reports agree exactly
+    however long the real process is descheduled. Virtual time moves only when a measured call ends
+    (``call_seconds`` wall, ``cpu_fraction`` x that of CPU) and in the protocol's idle sleep (wall
+    only; no real sleep). The real call still runs: only the clocks are virtual.
+    """
+
+    def __init__(self, call_seconds: float, cpu_fraction: float):
+        self.call_seconds, self.cpu_fraction = call_seconds, cpu_fraction
+        self.wall_now = 0.0
+        self.cpu_now = 0.0
+        self.calls = 0
+
+    def wall(self) -> float:
+        return self.wall_now
+
+    def cpu(self) -> float:
+        return self.cpu_now
+
+    def sleep(self, seconds: float) -> None:
+        self.wall_now += seconds
+
+    def timed(self, fn):
+        """``fn`` that advances virtual time by one call when it returns."""
+
+        def call():
+            result = fn()
+            self.calls += 1
+            self.wall_now += self.call_seconds
+            self.cpu_now += self.cpu_fraction * self.call_seconds
+            return result
+
+        return call
+
+
+class _ProtocolTime:
+    """The ``time`` module as lstm_energy.measure.protocol sees it, with process_time virtual."""
+
+    def __init__(self, virtual: VirtualTime):
+        self.process_time = virtual.cpu
+
+    def __getattr__(self, name):
+        import time
+
+        return getattr(time, name)
+
+
+@pytest.fixture
+def virtual_time(monkeypatch):
+    """Install a VirtualTime (2 ms calls at 75 % CPU) under ``profile`` and ``calibrate``.
+
+    ``profile_config`` calls ``lstm_energy.measure.protocol.measure`` through the name it imported; it is
+    replaced by the same function with the virtual clock and sleep injected (measure's own ``clock`` and
+    ``sleep`` parameters) and the measured call wrapped to advance virtual time. The protocol reads
+    process time from ``time.process_time`` (no parameter), so that one attribute is virtual too. Give
+    the meter ``wall_clock=virtual.wall, cpu_clock=virtual.cpu``."""
+    import importlib
+
+    # the module, not the function lstm_energy.measure re-exports under the same name
+    profile_module = importlib.import_module("lstm_energy.measure.profile")
+    protocol = importlib.import_module("lstm_energy.measure.protocol")
+
+    virtual = VirtualTime(call_seconds=2e-3, cpu_fraction=0.75)
+    real_measure = protocol.measure
+
+    def measure(fn, meter, **kwargs):
+        return real_measure(virtual.timed(fn), meter, clock=virtual.wall, sleep=virtual.sleep, **kwargs)
+
+    monkeypatch.setattr(profile_module, "measure", measure)
+    monkeypatch.setattr(protocol, "time", _ProtocolTime(virtual))
+    return virtual

@@ -80,13 +80,17 @@ SMALL_SET = [
 ]
 
 
-def test_calibrate_recovers_a_simulated_meters_parameters(tmp_path):
+def test_calibrate_recovers_a_simulated_meters_parameters(tmp_path, virtual_time):
+    # the meter and the protocol read one virtual clock (tests/measure/conftest.py): every window's joules
+    # follow its reported wall and CPU seconds exactly, so the fit does not see scheduler jitter on a busy host
     meter = WorkSimulatedMeter(
         TRUE.joules_per_flop,
         TRUE.joules_per_byte,
         idle_watts=TRUE.static_watts,
         cpu_watts=TRUE.cpu_watts,
         update_interval_seconds=1e-4,
+        wall_clock=virtual_time.wall,
+        cpu_clock=virtual_time.cpu,
     )
     profile = calibrate(meter, SMALL_SET, impl="numpy", windows=3, min_window_seconds=0.04, allow_simulated=True)
     got = profile.parameters
@@ -201,7 +205,7 @@ def test_observations_carry_the_measurements_provenance():
     assert {r.provenance for r in rows} == {"simulated"} and len(rows) == 4
 
 
-def test_cli_prints_a_refusal_without_a_traceback(capsys, tmp_path):
+def test_cli_prints_a_refusal_without_a_traceback(capsys, tmp_path, virtual_time):
     """A counter that counts but never responds to load (10 W in every window) identifies nothing: the
     CLI refuses with the reason, exit 1, no traceback and no profile. The meter and the calibration set
     are injected into the subcommand's run path (the CLI opens --meter itself when none is given)."""
@@ -211,7 +215,16 @@ def test_cli_prints_a_refusal_without_a_traceback(capsys, tmp_path):
 
     output = tmp_path / "p.json"
     args = build_parser().parse_args(["calibrate", "--impl", "numpy", "--windows", "1", "-o", str(output)])
-    meter = ConstantPowerCounter(idle_watts=10.0, cpu_watts=0.0, dram_watts=0.0, update_interval_seconds=1e-4)
+    # on the virtual clock the protocol shares with the meter (tests/measure/conftest.py), every window's average
+    # power is exactly 10 W however busy the host (with real clocks, scheduling made it vary, refused for another reason)
+    meter = ConstantPowerCounter(
+        idle_watts=10.0,
+        cpu_watts=0.0,
+        dram_watts=0.0,
+        update_interval_seconds=1e-4,
+        wall_clock=virtual_time.wall,
+        cpu_clock=virtual_time.cpu,
+    )
     assert calibrate_cmd.run(args, meter=meter, configs=SMALL_SET[:2]) == 1
     err = capsys.readouterr().err
     assert err.startswith("[1/2]") and "ERROR: calibration refused, no profile written:" in err

@@ -15,6 +15,8 @@ RECORD_KEYS = {
     "python",
     "versions",
     "hostname",
+    "machine_id",
+    "cpu",
     "isa",
     "lowp_paths",
 }
@@ -29,13 +31,25 @@ def test_values_come_from_sysfs_and_procfs(tmp_path):
     sysfs, proc = tmp_path / "sys", tmp_path / "proc"
     write(sysfs / "devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n")
     write(sysfs / "devices/system/cpu/intel_pstate/no_turbo", "1\n")
-    write(proc / "cpuinfo", "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6230\nflags\t: fpu\n")
+    write(
+        proc / "cpuinfo",
+        "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nstepping\t: 7\n"
+        "model name\t: Intel(R) Xeon(R) Gold 6230\nflags\t: fpu\n",
+    )
     assert governor(sysfs) == "performance"
     assert turbo(sysfs) is False
     assert cpu_model(proc) == "Intel(R) Xeon(R) Gold 6230"
     env = environment(sysfs_root=sysfs, proc_root=proc, blas_threads=3)
     assert set(env) == RECORD_KEYS
     assert env["governor"] == "performance" and env["turbo"] is False and env["blas_threads"] == 3
+    # the cpuid identity, whatever the meter: what the report tells machines apart by ("Xeon" is not enough)
+    assert {k: env["cpu"][k] for k in ("vendor", "family", "model", "stepping")} == {
+        "vendor": "intel",
+        "family": 6,
+        "model": 85,
+        "stepping": 7,
+    }
+    assert env["cpu"]["microarchitecture"] and env["machine_id"]
 
 
 @pytest.mark.parametrize("boost, expected", [("1\n", True), ("0\n", False)])

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,9 @@ from lstm_energy.measure import host_lock
 from lstm_energy.measure.host_lock import HostLock, NoLock, lock_from_environment
 
 #: one measurement under a simulated meter, printed as its record's time block (one JSON line)
+#: the repository root: children import this checkout's lstm_energy wherever pytest was started from
+REPO = Path(__file__).resolve().parents[2]
+
 MEASURE_ONE = textwrap.dedent(
     """
     import json, sys
@@ -34,7 +38,7 @@ MEASURE_ONE = textwrap.dedent(
 
 
 def _env(lock_path, **extra):
-    env = dict(os.environ, LSTM_ENERGY_HOST_LOCK=str(lock_path), PYTHONPATH=os.getcwd())
+    env = dict(os.environ, LSTM_ENERGY_HOST_LOCK=str(lock_path), PYTHONPATH=str(REPO))
     env.update(extra)
     return env
 

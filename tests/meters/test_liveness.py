@@ -6,6 +6,7 @@ started, a constant MSR) and a live one advancing at a known power; none depends
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -330,7 +331,7 @@ def test_pyrapl_dead_and_live_counters_at_its_hard_coded_path():
     """Real pyRAPL in a private mount namespace (tmpfs over /sys/class): constant energy_uj is refused."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare (util-linux) for a private mount namespace")
-    script = f'mount -t tmpfs tmpfs /sys/class && exec {sys.executable} -c "$LSTM_ENERGY_CHILD"'
+    script = f'mount -t tmpfs tmpfs /sys/class && exec {shlex.quote(sys.executable)} -c "$LSTM_ENERGY_CHILD"'
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
         capture_output=True,

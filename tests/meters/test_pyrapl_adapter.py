@@ -6,6 +6,7 @@ private mount namespace (``unshare --mount``) on a tmpfs over /sys/class; nothin
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_pyrapl_reads_a_fake_tree_at_its_hard_coded_path_with_wrap_correction():
     if why_not:
         pytest.skip(why_not)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    script = f'mount -t tmpfs tmpfs /sys/class && exec {sys.executable} -c "$LSTM_ENERGY_CHILD"'
+    script = f'mount -t tmpfs tmpfs /sys/class && exec {shlex.quote(sys.executable)} -c "$LSTM_ENERGY_CHILD"'
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
         capture_output=True,

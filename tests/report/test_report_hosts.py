@@ -94,6 +94,8 @@ def _without_host_block(record: dict, hostname: str, cpuid: tuple[int, int, str]
     and, when ``cpuid`` is given, the estimator's cpuid identification (family, model, microarchitecture)."""
     record = json.loads(json.dumps(record))
     record.pop("host", None)
+    for written_since_2026_12_08 in ("cpu", "machine_id"):
+        record["environment"].pop(written_since_2026_12_08, None)
     record["environment"].update(hostname=hostname, cpu_model="AMD EPYC")
     if cpuid:
         family, model, arch = cpuid
@@ -171,3 +173,22 @@ def test_the_hosts_table_is_not_marked_sortable_and_its_headers_have_a_scope():
     table = hosts_table(two_host_records())
     assert 'class="sortable"' not in table and 'class="listing"' in table
     assert "<th>" not in table and table.count('<th scope="col">') == 7
+
+
+def test_one_machine_is_one_host_whichever_meter_made_its_records(record_factory):
+    """Records since 2026-12-08 carry the cpuid identity in ``environment.cpu``: a measured record (no
+    estimator identification) and an estimated one from the same machine are one host, not two."""
+    estimated = json.loads(json.dumps(record_factory("lstm")))
+    estimated.pop("host", None)
+    estimated["environment"].update(
+        hostname="vm", machine_id="m1", cpu={"vendor": "amd", "family": 26, "model": 2, "microarchitecture": "Zen 5"}
+    )
+    identification = {"method": "cpuid", "vendor": "amd", "family": 26, "model": 2, "microarchitecture": "Zen 5"}
+    estimated["energy"]["meter"]["coefficients"] = {"identification": identification}
+    measured = json.loads(json.dumps(estimated))
+    measured["energy"]["meter"] = {"name": "powercap", "counter": "intel-rapl:0"}
+    assert host_of(estimated)["key"] == host_of(measured)["key"]
+    assert host_of(measured)["microarchitecture"] == "Zen 5"
+    elsewhere = json.loads(json.dumps(measured))
+    elsewhere["environment"]["cpu"] = {"vendor": "amd", "family": 25, "model": 17, "microarchitecture": "Zen 4"}
+    assert host_of(elsewhere)["key"] != host_of(measured)["key"]  # the same hostname on another CPU

@@ -244,6 +244,28 @@ def test_a_report_of_no_records_says_so_without_empty_fields_or_pointers_to_noth
     assert "the input notes below say what was skipped" in html and 'id="input-notes"' in html
 
 
+def test_input_notes_that_are_not_skipped_inputs_are_not_called_skipped(tmp_path, grid_factory, jsonl_writer):
+    """report_cmd passes a roofline note ("machine profile left out because ...") with the skipped lines: the
+    section must not introduce it as a skipped input."""
+    note = "Roofline: the cached machine profile left out because it is of another CPU"
+    good = jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated", cells=("lstm",), impls=("cython",)))
+    html, _ = build_report([good], notes=[note])
+    section = re.search(r'<section id="input-notes">.*?</section>', html, re.S).group(0)
+    assert "skipped" not in section and f"<li>{note}</li>" in section and "Notes on the inputs" in section
+    assert '<a href="#input-notes">input notes</a>' in html
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text("not json\n")
+    html, _ = build_report([good, corrupt], notes=[note])
+    section = re.search(r'<section id="input-notes">.*?</section>', html, re.S).group(0)
+    skipped, other = section.split("Other notes on the inputs")
+    assert "These inputs were skipped" in skipped and "corrupt.jsonl" in skipped and note not in skipped
+    assert note in other and "skipped" not in other
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    html, _ = build_report([empty], notes=[note])  # a roofline note explains no missing record
+    assert "what was skipped" not in html
+
+
 def test_meter_coefficients_are_shown_to_three_significant_figures(tmp_path, record_factory, jsonl_writer):
     """The coefficients come from a 3-digit table: 17 digits in the banner would claim a precision they lack."""
     record = record_factory()

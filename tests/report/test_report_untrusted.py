@@ -22,7 +22,7 @@ ESTIMATE_CAPTION = "Estimated energy: these differences come from the model"
 
 def banners(html):
     """(kind, heading, text) of every banner on the page."""
-    return re.findall(r'<div class="banner banner-(\w+)" role="alert"><strong>(.*?)</strong>(.*?)</div>', html, re.S)
+    return re.findall(r'<div class="banner banner-(\w+)" role="note"><strong>(.*?)</strong>(.*?)</div>', html, re.S)
 
 
 def figures(html):
@@ -30,7 +30,7 @@ def figures(html):
     out = {}
     for key, body in re.findall(r'<figure class="[^"]*" id="fig-([\w-]+)">(.*?)</figure>', html, re.S):
         note = re.search(r'<p class="chart-note">(.*?)</p>', body, re.S)
-        caption = re.search(r"<figcaption>(.*?)</figcaption>", body, re.S).group(1)
+        caption = re.search(r"<figcaption[^>]*>(.*?)</figcaption>", body, re.S).group(1)
         out[key] = ("<svg" in body, note.group(1) if note else None, caption)
     return out
 

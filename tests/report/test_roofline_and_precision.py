@@ -23,7 +23,7 @@ def point_titles(fig_html):
 
 
 def caption(fig_html):
-    return re.search(r"<figcaption>(.*?)</figcaption>", fig_html, re.S).group(1).replace("&#x27;", "'")
+    return re.search(r"<figcaption[^>]*>(.*?)</figcaption>", fig_html, re.S).group(1).replace("&#x27;", "'")
 
 
 def note(fig_html):

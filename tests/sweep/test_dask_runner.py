@@ -34,6 +34,9 @@ from lstm_energy.sweep.dask_runner import (  # noqa: E402
     run_dask_sweep,
     usable_workers,
 )
+
+#: the repository root: workers and children import this checkout's lstm_energy from any cwd
+REPO = Path(__file__).resolve().parents[2]
 from lstm_energy.sweep.grid import Grid  # noqa: E402
 
 FAKE_HOSTS = {
@@ -53,7 +56,7 @@ def tiny_configs(cells=("lstm", "gru", "rnn"), phases=("forward",)):
 
 
 def cluster(fake_hosts=FAKE_HOSTS, threads=2):
-    env = {"LSTM_ENERGY_HOST_LOCK": "off", "PYTHONPATH": os.getcwd()}
+    env = {"LSTM_ENERGY_HOST_LOCK": "off", "PYTHONPATH": str(REPO)}
     if fake_hosts is not None:
         env["LSTM_ENERGY_FAKE_HOSTS"] = json.dumps(fake_hosts)
     return distributed.LocalCluster(
@@ -265,7 +268,7 @@ def _cli(out, *extra, env):
 
 def test_resume_completes_the_grid_after_the_client_is_killed(tmp_path):
     out = tmp_path / "fleet.jsonl"
-    env = dict(os.environ, LSTM_ENERGY_FAKE_HOSTS=json.dumps(FAKE_HOSTS), PYTHONPATH=os.getcwd())
+    env = dict(os.environ, LSTM_ENERGY_FAKE_HOSTS=json.dumps(FAKE_HOSTS), PYTHONPATH=str(REPO))
     first = subprocess.Popen(
         _cli(out, env=env), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )

@@ -1,14 +1,24 @@
 """End to end through the command line: sweep -> report with the estimator on tiny shapes, a sweep
 killed with SIGKILL and resumed to the full record count, and bad usage."""
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from lstm_energy.results import config_key, load_records
+
+#: the repository root, first on the children's sys.path: they import this checkout from any cwd
+REPO = Path(__file__).resolve().parents[2]
+
+
+def child_env() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
 
 TINY_GRID = """
 [grid]
@@ -27,7 +37,11 @@ min_window_seconds = %s
 
 def lstm_energy(*args, check=True, timeout=120):
     done = subprocess.run(
-        [sys.executable, "-m", "lstm_energy", *map(str, args)], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "lstm_energy", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
     )
     if check:
         assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
@@ -110,7 +124,7 @@ def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):
         "-o",
         str(results),
     ]
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if results.exists() and results.read_text().count("\n") >= 3:
@@ -146,7 +160,12 @@ def test_sigkilled_sweep_resumes_to_the_full_record_count(tmp_path, tiny_grid):
 )
 def test_bad_usage_exits_2_with_a_message(tmp_path, args, fragment):
     done = subprocess.run(
-        [sys.executable, "-m", "lstm_energy", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+        [sys.executable, "-m", "lstm_energy", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env=child_env(),
     )
     assert done.returncode == 2
     assert fragment in done.stderr
