@@ -203,12 +203,22 @@ def provenance_banners(rows: Sequence[ProvenanceRow], *, input_notes: bool = Fal
     return "".join(parts)
 
 
+def _cpuid_text(cpu) -> str:
+    """An ``environment.cpu`` block as "amd family 26 model 2 stepping 1: Zen 5 (...)"."""
+    if not isinstance(cpu, dict):
+        return _kv(cpu)
+    ids = " ".join(f"{k} {cpu[k]}" for k in ("family", "model", "stepping") if cpu.get(k) is not None)
+    arch = cpu.get("microarchitecture")
+    return f"{cpu.get('vendor') or '?'} {ids}" + (f": {arch}" if arch else "")
+
+
 def _environment_table(records: list[dict]) -> str:
     envs = [r.get("environment") or {} for r in records if r.get("kind") in ("profile", "benchmark")]
     if not envs:  # no record, no machine: a table of "varies:" with nothing after it says nothing
         return "<p>No energy records, so no machine or environment to describe.</p>"
     fields = [
         ("cpu_model", "CPU"),
+        ("cpu", "CPU (cpuid)"),  # recorded since 2026-12-08: the model string alone is Zen 3, 4 and 5 alike
         ("cores", "cores"),
         ("kernel", "kernel"),
         ("governor", "cpufreq governor"),
@@ -223,7 +233,10 @@ def _environment_table(records: list[dict]) -> str:
     for key, label in fields:
         values = list(dict.fromkeys(json.dumps(e.get(key), sort_keys=True, default=str) for e in envs))
         shown = [json.loads(v) for v in values]
-        text = _kv(shown[0]) if len(shown) == 1 else "varies: " + " | ".join(_kv(v) for v in shown)
+        if key == "cpu" and shown == [None]:  # records written before the field existed
+            continue
+        show = _cpuid_text if key == "cpu" else _kv
+        text = show(shown[0]) if len(shown) == 1 else "varies: " + " | ".join(show(v) for v in shown)
         if key in ("governor", "turbo") and shown == [None]:
             text = "not exposed by this machine (e.g. a VM without cpufreq)"
         lines.append(f'<tr><th scope="row">{esc(label)}</th><td>{esc(text)}</td></tr>')

@@ -292,3 +292,14 @@ def test_energy_per_flop_is_si_scaled_and_the_iqr_is_shown(tmp_path, record_fact
 def test_header_cells_of_the_meta_tables_have_a_scope(tmp_path, grid_factory, jsonl_writer):
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", grid_factory("estimated"))])
     assert re.findall(r"<th(?![^>]*scope=)(?:\s[^>]*)?>", html) == []
+
+
+def test_the_machine_table_names_the_cpu_by_cpuid_when_records_carry_it(tmp_path, record_factory, jsonl_writer):
+    """The model string ("AMD EPYC") is Zen 3, 4 and 5 alike; environment.cpu (since 2026-12-08) says which."""
+    record = record_factory()
+    record["environment"]["cpu"] = {"vendor": "amd", "family": 25, "model": 1, "microarchitecture": "Zen 3"}
+    html, _ = build_report([jsonl_writer(tmp_path / "new.jsonl", [record])])
+    assert re.search(r"CPU \(cpuid\)</th><td>amd family 25 model 1: Zen 3</td>", html)
+    del record["environment"]["cpu"]  # an older record: no row rather than a row saying "None"
+    html, _ = build_report([jsonl_writer(tmp_path / "old.jsonl", [record])])
+    assert "CPU (cpuid)" not in html
