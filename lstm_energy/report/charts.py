@@ -284,6 +284,23 @@ def suspect_note(suspect: list[Row], total: int) -> str | None:
     )
 
 
+def _energy_dot_plot(key: str, title: str, caption: str, notes, labels, series) -> Figure:
+    """The dot plots of energy per sequence (forward vs backward, implementations, precisions): one row
+    per label, one marker per series, on a log axis in joules; ``notes`` joined under the chart."""
+    figure = Figure(key, title, caption, note=_joined(*notes))
+    return _drawn(
+        figure,
+        lambda: dot_plot(
+            title,
+            labels,
+            series,
+            x_label="energy per sequence (J, log scale)",
+            x_unit="J",
+            described_by=figure.caption_id,
+        ),
+    )
+
+
 def _joined(*parts: str | None) -> str | None:
     text = " ".join(p for p in parts if p)
     return text or None
@@ -560,18 +577,7 @@ def forward_vs_backward(rows: list[Row]) -> Figure:
         ambiguous_note,
         dropped_note(values, "energy per sequence"),
     )
-    figure = Figure("fwd-bwd", title, caption, note=_joined(*notes))
-    return _drawn(
-        figure,
-        lambda: dot_plot(
-            title,
-            labels,
-            series,
-            x_label="energy per sequence (J, log scale)",
-            x_unit="J",
-            described_by=figure.caption_id,
-        ),
-    )
+    return _energy_dot_plot("fwd-bwd", title, caption, notes, labels, series)
 
 
 def fit_joules_per_flop(flops: list[float], joules: list[float]) -> tuple[float, float] | None:
@@ -1045,18 +1051,7 @@ def implementations(rows: list[Row]) -> Figure:
         _crowded_note(crowded, "implementation"),
         dropped_note([r.joules_per_sequence for r in profile], "energy per sequence"),
     )
-    figure = Figure("impls", title, caption, note=_joined(*notes))
-    return _drawn(
-        figure,
-        lambda: dot_plot(
-            title,
-            labels,
-            series,
-            x_label="energy per sequence (J, log scale)",
-            x_unit="J",
-            described_by=figure.caption_id,
-        ),
-    )
+    return _energy_dot_plot("impls", title, caption, notes, labels, series)
 
 
 def energy_by_precision(rows: list[Row]) -> Figure:
@@ -1100,18 +1095,7 @@ def energy_by_precision(rows: list[Row]) -> Figure:
         _crowded_note(crowded, "precision"),
         dropped_note([r.joules_per_sequence for r in forward], "energy"),
     )
-    figure = Figure("precision", title, caption, note=_joined(*notes))
-    return _drawn(
-        figure,
-        lambda: dot_plot(
-            title,
-            labels,
-            series,
-            x_label="energy per sequence (J, log scale)",
-            x_unit="J",
-            described_by=figure.caption_id,
-        ),
-    )
+    return _energy_dot_plot("precision", title, caption, notes, labels, series)
 
 
 def all_figures(rows: list[Row], roofs: Roofs | None) -> list[Figure]:
