@@ -173,6 +173,11 @@ class RecurrentLayer:
             del state[name]
         return state
 
+    def __copy__(self):
+        """Deep, like ``copy.deepcopy``: a layer owns its buffers, caches and forward→backward context, and
+        a shallow copy would share them behind a lock of its own (two threads: silently wrong numbers)."""
+        return self.__deepcopy__({})
+
     def __deepcopy__(self, memo: dict):
         """A copy with its own lock, buffers and caches, for another thread; made while holding this
         layer's lock, so no call of another thread is half-way through the arrays being copied."""
@@ -539,6 +544,9 @@ class RecurrentLayer:
 
         self._backwards += 1
         self._local.backward = self._backwards
+        # this thread's forward is used up: a later forward of another thread, handed to this one for its
+        # backward, is the hand-off the docstring allows, not a replaced forward of this thread's
+        self._local.forward = None
         self._backward_owner = me
         self._backward_thread = me.name
         # batch_first: dx was the layer's buffer, so the caller gets a copy (even when B or T is 1)

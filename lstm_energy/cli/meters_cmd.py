@@ -90,7 +90,7 @@ def diagnosed(rows, vm: dict) -> list:
     for row in rows:
         fix = _without_self_reference(row.fix)
         if vm.get("detected") and row.provenance == "measured" and not row.available:
-            if "permission" not in row.reason.lower():
+            if not row.details.get("permission_denied"):
                 fix = VM_FIX
         shown.append(dataclasses.replace(row, reason=_without_self_reference(row.reason), fix=fix))
     return shown

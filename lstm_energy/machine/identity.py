@@ -22,6 +22,8 @@ a record made under it says ``"source": "injected by LSTM_ENERGY_FAKE_HOSTS (tes
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -37,15 +39,26 @@ REAL_SOURCE = "read from this host"
 FAKE_SOURCE = f"injected by {FAKE_HOSTS_VARIABLE} (tests)"
 
 
+#: the application id of lstm_energy's machine ids (see :func:`machine_id`)
+MACHINE_ID_APPLICATION = b"lstm_energy machine id v1"
+
+
 def machine_id(paths=MACHINE_ID_PATHS) -> tuple[str, str]:
-    """(id, where it came from): the first non-empty machine-id file, else ("hostname:NAME", "hostname")."""
+    """(id, where it came from): an application-specific id derived from the first non-empty machine-id
+    file, else ("hostname:NAME", "hostname").
+
+    systemd asks that /etc/machine-id be kept confidential and that applications store an id derived from
+    it instead (machine-id(5); ``sd_id128_get_machine_app_specific``): records and reports travel, so they
+    carry HMAC-SHA256(key = the machine id, message = MACHINE_ID_APPLICATION), first 128 bits in hex: the
+    same on every run of this machine, and the machine id cannot be recovered from it."""
     for path in paths:
         try:
             text = Path(path).read_text().strip()
         except OSError:
             continue
         if text:
-            return text, str(path)
+            derived = hmac.new(text.encode(), MACHINE_ID_APPLICATION, hashlib.sha256).hexdigest()[:32]
+            return derived, f"{path} (application-specific HMAC-SHA256; the file's id is not stored)"
     return f"hostname:{socket.gethostname()}", "hostname (no machine-id file)"
 
 

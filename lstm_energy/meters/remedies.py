@@ -72,6 +72,9 @@ def split_error(err: BaseException) -> tuple[str, str]:
 
 
 def unavailable(name: str, provenance: str, err: BaseException, details: dict | None = None) -> Availability:
-    """The :class:`Availability` row of a backend that failed with ``err``: its reason and fix, apart."""
+    """The :class:`Availability` row of a backend that failed with ``err``: its reason and fix, apart, and
+    in ``details["permission_denied"]`` whether it was refused a permission (a PermissionError: EACCES or
+    EPERM, whatever the message's wording), which fixes differently from a counter that is not there."""
     reason, fix = split_error(err)
-    return Availability(name, False, provenance, reason, fix, details if details is not None else {})
+    found = {**(details or {}), "permission_denied": isinstance(err, PermissionError)}
+    return Availability(name, False, provenance, reason, fix, found)

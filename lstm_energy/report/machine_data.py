@@ -196,6 +196,30 @@ def _differences(records: list[dict], identity: dict) -> tuple[list[str], list[s
     return differences, compared
 
 
+def _only_the_kernel_path_differs(records: list[dict], identity: dict) -> bool:
+    """The same machine, but the records ran the kernels on another path (LSTM_ENERGY_ISA) than the
+    profile measured: its kernel GEMM peak is not their roof, yet "another machine" would be false."""
+    differences, _ = _differences(records, identity)
+    machine_only = {k: v for k, v in identity.items() if k != "isa"}
+    return bool(differences) and not _differences(records, machine_only)[0]
+
+
+def mismatch_reason(records: list[dict], identity: dict, *, other: str) -> str | None:
+    """Why a profile of ``identity`` gives no roofs under ``records`` (``identity_mismatch``), worded for
+    the page: "``other``" (e.g. "the records were not measured on this host") when the machine differs,
+    the kernel path and how to measure it when only that differs; None when they match."""
+    mismatch = identity_mismatch(records, identity)
+    if mismatch is None:
+        return None
+    if _only_the_kernel_path_differs(records, identity):
+        paths = sorted(records_identity(records)["isa"])
+        return (
+            f"the records ran the kernels on another path than the profile measured ({mismatch}), so its kernel "
+            f"GEMM peak is not their roof; `LSTM_ENERGY_ISA={paths[0]} lstm-energy machine --refresh` measures that path"
+        )
+    return f"{other} ({mismatch})"
+
+
 def identity_mismatch(records: list[dict], identity: dict) -> str | None:
     """Why ``identity`` (a machine's, see ``profile_identity``) is not known to be the machine the records
     were measured on, compared on every field both carry; None when they match.
@@ -294,9 +318,9 @@ def cached_choice(
     path = profile_path(fingerprint, directory)
     when = profile.get("measured_at") or "at an unrecorded time"
     named = f"{what} ({path}, measured {when})"
-    mismatch = identity_mismatch(records, identity)
+    mismatch = mismatch_reason(records, identity, other="the records were not measured on this host")
     if mismatch:
-        return MachineChoice(None, named, _missing(named, f"the records were not measured on this host ({mismatch})"))
+        return MachineChoice(None, named, _missing(named, mismatch))
     cached_build = profile.get("kernel_build")
     if profile.get("kernel_gemm_gflops") and cached_build is not None and cached_build != build:
         return MachineChoice(
@@ -325,10 +349,11 @@ def explicit_choice(records: list[dict], profile: dict, source: str) -> MachineC
     """A ``--machine`` file's profile, unless it says it was measured on another machine than the records
     (compared on what both carry; a hand-written peaks file without a ``machine`` or ``identity`` block is
     taken at its word)."""
-    differences, _ = _differences(records, profile_identity(profile)) if records else ([], [])
+    identity = profile_identity(profile)
+    differences, _ = _differences(records, identity) if records else ([], [])
     if differences:  # only a difference refuses the file: the user chose it, so "cannot tell" is no reason
-        why = f"it was measured on another machine than the records ({'; '.join(differences)})"
-        return MachineChoice(None, source, _missing(source, why))
+        why = mismatch_reason(records, identity, other="it was measured on another machine than the records")
+        return MachineChoice(None, source, _missing(source, why or "; ".join(differences)))
     return MachineChoice(profile, source)
 
 

@@ -228,6 +228,21 @@ def test_forward_in_one_thread_and_backward_in_another_is_a_valid_hand_off(worke
     np.testing.assert_array_equal(dx, ref.backward(DY)[0])
 
 
+def test_a_hand_off_after_this_threads_own_finished_step_is_still_allowed(workers):
+    """This thread's forward was used up by its backward: a worker's later forward handed back to this
+    thread for its backward is a hand-off, not a replaced forward (it was refused once)."""
+    m = LSTM(5, 7, seed=0, impl="numpy")
+    x = np.random.default_rng(0).standard_normal((3, 2, 5), dtype=np.float32)
+    m(x)
+    m.backward(DY)  # this thread's full step
+    x_worker = x * 2
+    workers("worker").run(lambda: m(x_worker))
+    dx, _ = m.backward(DY)
+    ref = LSTM(5, 7, seed=0, impl="numpy")
+    ref(x_worker)
+    np.testing.assert_array_equal(dx, ref.backward(DY)[0])
+
+
 def test_grads_after_another_threads_backward_is_refused(workers):
     m = RNN(5, 7, seed=0, impl="numpy")
     x = np.random.default_rng(0).standard_normal((3, 2, 5), dtype=np.float32)
@@ -286,6 +301,10 @@ def test_deepcopy_gives_an_independent_layer_with_its_own_lock(impl, training, w
     c = copy.deepcopy(m)
     assert c._lock is not m._lock and c._local is not m._local and c._engine is m._engine
     np.testing.assert_array_equal(c(x)[0], y)
+    # a shallow copy would share the buffers behind a lock of its own: copy.copy is deep too
+    shallow = copy.copy(m)
+    assert shallow._lock is not m._lock and shallow._buffers is not m._buffers
+    np.testing.assert_array_equal(shallow(x)[0], y)
     with m._lock:  # the original busy: the copy still runs (from another thread)
         np.testing.assert_array_equal(workers("copy-user").run(lambda: c(x)[0]), y)
     assert pickle.loads(pickle.dumps(m)).state_dict().keys() == m.state_dict().keys()

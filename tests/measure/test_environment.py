@@ -104,3 +104,17 @@ def test_a_reduced_precision_record_names_the_amx_tiles_when_they_ran(tmp_path, 
         env = environment(sysfs_root=tmp_path, proc_root=tmp_path)
     expected = {"bf16": "amx_bf16", "int8": "amx_int8"} if amx else {"bf16": "avx512_bf16", "int8": "vnni"}
     assert env["lowp_paths"] == expected
+
+
+def test_the_machine_id_recorded_is_derived_not_the_confidential_file(tmp_path):
+    """machine-id(5): the id is confidential; records and reports carry an application-specific HMAC of it."""
+    from lstm_energy.machine.identity import machine_id
+
+    secret = "3d1219c7c4c5404aaa1f6d2a48adfda4"
+    (tmp_path / "machine-id").write_text(secret + "\n")
+    ident, source = machine_id(paths=(tmp_path / "machine-id",))
+    assert secret not in ident and len(ident) == 32 and int(ident, 16) >= 0
+    assert machine_id(paths=(tmp_path / "machine-id",))[0] == ident  # stable: the same machine matches itself
+    (tmp_path / "other").write_text("0" * 32 + "\n")
+    assert machine_id(paths=(tmp_path / "other",))[0] != ident
+    assert "not stored" in source

@@ -84,3 +84,20 @@ def test_help_documents_the_exit_codes(capsys):
         build_parser().parse_args(["meters", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "exit codes: 0" in text and "--require-measured" in text and "2 bad usage" in text
+
+
+def test_a_refused_permission_keeps_its_fix_in_a_virtual_machine_whatever_its_wording(monkeypatch, tmp_path, capsys):
+    """perf's EPERM reads "Operation not permitted" (no word "permission"): the row's error type decides."""
+    from lstm_energy.meters.remedies import permission_error, unavailable
+
+    refused = unavailable(
+        "perf",
+        "measured",
+        permission_error("perf_event_open: [Errno 1] Operation not permitted", "sysctl kernel.perf_event_paranoid=0"),
+    )
+    missing = unavailable("msr", "measured", FileNotFoundError("/fake/0/msr does not exist"))
+    assert refused.details["permission_denied"] and not missing.details["permission_denied"]
+    run(monkeypatch, tmp_path, [refused, missing, NO_COUNTERS[2]], hypervisor=True)
+    out = capsys.readouterr().out
+    assert "fix:   sysctl kernel.perf_event_paranoid=0" in out
+    assert out.count("fix:   RAPL is not passed through to this virtual machine") == 1  # msr's only

@@ -94,6 +94,19 @@ def test_a_profile_of_another_kernel_build_is_refused_saying_refresh(tmp_path):
     assert choice.profile is None and "another build of the kernels" in choice.note and "--refresh" in choice.note
 
 
+def test_records_of_this_host_on_another_kernel_path_are_not_called_another_hosts(tmp_path):
+    """Same machine, LSTM_ENERGY_ISA=avx2 records, an avx512 profile: no roofs (the kernel peak is another
+    path's), and the page says so and how to measure that path, not "not measured on this host"."""
+    choice = cached(tmp_path, [record(isa="avx2")], profile(2))
+    assert choice.profile is None and choice.roofs() is None
+    assert "not measured on this host" not in choice.note
+    assert "another path" in choice.note and "LSTM_ENERGY_ISA=avx2 lstm-energy machine --refresh" in choice.note
+    other_file = explicit_choice([record(isa="avx2")], profile(2), "`m.json`")
+    assert other_file.profile is None and "another machine" not in other_file.note and "another path" in other_file.note
+    elsewhere = cached(tmp_path, [record("milan-box", "avx2", 25, 1)], profile(2))
+    assert "not measured on this host" in elsewhere.note  # another machine stays another machine
+
+
 def test_a_fleet_host_block_is_compared_too():
     host = {"hostname": "vm", "machine_id": "other", "cpu": {"vendor": "amd", "family": 26, "model": 2}}
     why = identity_mismatch([record(host_block=host)], {**THIS_HOST, "machine_id": "m1"})
