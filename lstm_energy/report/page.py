@@ -163,7 +163,10 @@ def provenance_banners(rows: Sequence[ProvenanceRow], *, input_notes: bool = Fal
     meters = _meters_by_provenance(sound_measured + [r for r in rows if r.provenance != "measured"])
     parts = [energy_warning_banner(rows)]
     if len(counts) > 1:
-        summary = ", ".join(f"{n} {p}" for p, n in counts.most_common())
+        suspect = Counter(r.provenance for r in rows if getattr(r, "suspect", None))
+        summary = ", ".join(
+            f"{n} {p}" + (f" ({suspect[p]} of them suspect)" if suspect[p] else "") for p, n in counts.most_common()
+        )
         parts.append(
             f'<div class="banner banner-mixed" role="note"><strong>MIXED PROVENANCE</strong> '
             f"These results mix {esc(summary)} rows. Compare rows of the same provenance only; "

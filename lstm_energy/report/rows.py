@@ -145,7 +145,11 @@ DEAD_COUNTER = "marked measured but the counter did not count (0 J per sequence 
 #: how every implausible-power reason begins (the banner and the provenance cell tell it from a dead counter)
 IMPLAUSIBLE_POWER = "implausible power"
 #: the plausible range in words, from the liveness bounds (the lowest floor, the ceiling)
-PLAUSIBLE_POWER_TEXT = f"{si(IDLE_FLOOR_WATTS, 'W', trim=True)} to {si(CEILING_WATTS, 'W', trim=True)} per package (per vCPU for an estimate)"
+PLAUSIBLE_POWER_TEXT = (
+    f"idle and dynamic power {si(IDLE_FLOOR_WATTS, 'W', trim=True)} to {si(CEILING_WATTS, 'W', trim=True)}, "
+    f"total power {si(BUSY_FLOOR_WATTS, 'W', trim=True)} to {si(CEILING_WATTS, 'W', trim=True)}, "
+    "per package (per vCPU for an estimate)"
+)
 
 
 def suspect_reasons(
@@ -202,14 +206,20 @@ def implausible_power(
         ("idle power", idle_watts, IDLE_FLOOR_WATTS),
         ("total power", total_watts, BUSY_FLOOR_WATTS),
     )
-    return [
+    reasons = [
         f"{IMPLAUSIBLE_POWER}: {what} {si(value, 'W')} is outside {si(floor, 'W', trim=True)} – {si(ceiling, 'W', trim=True)}, what a "
         "CPU package can draw (a unit error, a missed counter wrap or an edited record, not a result)"
         for what, value, floor in checks
-        # zero and negative figures have their own verdicts (a dead counter, "not resolved above idle", the
-        # charts' "0 J or less"): this check is about positive figures of the wrong size
+        # zero and negative dynamic figures have their own verdicts ("not resolved above idle", the charts'
+        # "0 J or less"), a measured 0 W idle is a dead counter: this check is about figures of the wrong size
         if value is not None and value > 0 and not floor <= value <= ceiling
     ]
+    # an idle power below zero is no figure of any size: energy counters and models only add joules
+    if idle_watts is not None and idle_watts < 0:
+        reasons.append(
+            f"{IMPLAUSIBLE_POWER}: idle power {si(idle_watts, 'W')} is below zero (a missed counter wrap or an edited record)"
+        )
+    return reasons
 
 
 #: how the measurement protocol's warning begins when the 95% CI of the dynamic energy reaches zero
@@ -289,7 +299,7 @@ def host_of(record: dict) -> dict:
         "package": None,
         "machine_id": env.get("machine_id"),
         "source": "environment block (record made without a host block)"
-        + (f"; CPU from the {cpuid['source']}" if cpuid and cpuid["source"] != "environment block" else ""),
+        + (f"; CPU from {cpuid['source']}" if cpuid and cpuid["source"] != "environment block" else ""),
     }
 
 

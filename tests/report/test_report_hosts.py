@@ -192,3 +192,8 @@ def test_one_machine_is_one_host_whichever_meter_made_its_records(record_factory
     elsewhere = json.loads(json.dumps(measured))
     elsewhere["environment"]["cpu"] = {"vendor": "amd", "family": 25, "model": 17, "microarchitecture": "Zen 4"}
     assert host_of(elsewhere)["key"] != host_of(measured)["key"]  # the same hostname on another CPU
+
+
+def test_the_hosts_source_names_the_estimators_identification_in_plain_words(record_factory):
+    source = host_of(_without_host_block(record_factory(), "a", (25, 1, "Zen 3")))["source"]
+    assert source.endswith("; CPU from the estimator's cpuid identification") and "the the" not in source

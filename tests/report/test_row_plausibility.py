@@ -122,3 +122,26 @@ def test_dead_counters_and_implausible_power_are_told_apart(record_factory):
     heading, text = energy_warning(rows)
     assert heading == "SUSPECT ENERGY: DEAD COUNTERS AND IMPLAUSIBLE POWER"
     assert "counter did not count" in text and "no CPU package draws" in text
+
+
+@pytest.mark.parametrize("provenance", ["measured", "estimated"])
+def test_a_negative_idle_power_is_suspect(record_factory, provenance):
+    """No counter and no model takes joules away: −40 W idle once got the green MEASURED banner."""
+    record = record_factory("gru", provenance=provenance)
+    record["energy"]["idle_watts"] = -40.0
+    assert any("idle power -40.0 W is below zero" in reason for reason in _implausible(row_from_record(record)))
+
+
+def test_the_mixed_banner_counts_suspect_rows_as_the_measured_banner_does(tmp_path, record_factory, jsonl_writer):
+    sound = record_factory("lstm", provenance="measured")
+    wild = _at_dynamic_watts(record_factory("gru", provenance="measured"), 5000.0)
+    estimated = record_factory("rnn", provenance="estimated")
+    html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", [sound, wild, estimated])])
+    assert "2 measured (1 of them suspect)" in html and re.search(r"banner-measured.*?\(1 row\(s\)\)", html, re.S)
+
+
+def test_the_banner_states_the_floors_the_rows_are_held_to():
+    from lstm_energy.report.rows import PLAUSIBLE_POWER_TEXT
+
+    assert (BUSY_FLOOR_WATTS, IDLE_FLOOR_WATTS, CEILING_WATTS) == (0.5, 0.05, 1000.0)  # the words below
+    assert "idle and dynamic power 50 mW to 1 kW, total power 500 mW to 1 kW" in PLAUSIBLE_POWER_TEXT
