@@ -17,7 +17,7 @@ import numpy as np
 from lstm_energy.config import PHASES, PRECISIONS
 from lstm_energy.report.machine_data import Roof, Roofs
 from lstm_energy.report.rows import IMPL_ORDER, ProvenanceRow, Row, several_precisions
-from lstm_energy.report.svg import MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
+from lstm_energy.report.svg import DASHES, MARKERS, PALETTE, Line, NothingToDraw, Series, dot_plot, xy_plot
 from lstm_energy.report.units import esc, fixed, si
 
 _T = TypeVar("_T")
@@ -204,8 +204,29 @@ def host_labels(rows: Sequence[Row]) -> dict[str, str]:
     names = {r.host_key: r.host or "unknown host" for r in rows}
     if len(names) < 2:
         return {key: "" for key in names}
-    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
-    return {key: f"{name} [{key}]" if name in shared else name for key, name in names.items()}
+    labels = {}
+    for name in set(names.values()):
+        keys = sorted(key for key, other in names.items() if other == name)
+        for key in keys:
+            # never the raw key (it holds "None" for fields a record lacks): a readable distinguisher
+            labels[key] = name if len(keys) == 1 else f"{name}, {_host_distinguisher(key, keys)}"
+    return labels
+
+
+def _machine_id(key: str) -> str | None:
+    """The machine id a host key (``rows.host_of``) holds, None when its records did not record one."""
+    machine = key.split("/machine:", 1)[1].split("/", 1)[0] if "/machine:" in key else key.split("/", 1)[0]
+    return machine if machine and machine != "None" else None
+
+
+def _host_distinguisher(key: str, twins: list[str]) -> str:
+    """What tells apart hosts ``twins`` (keys) of one name and microarchitecture: the machine id when the
+    key holds one, else "machine id not recorded" (numbered when several twins lack one)."""
+    machine = _machine_id(key)
+    if machine:
+        return f"machine id {machine[:8]}{'…' if len(machine) > 8 else ''}"
+    without = [k for k in twins if _machine_id(k) is None]
+    return "machine id not recorded" + (f", host {without.index(key) + 1}" if len(without) > 1 else "")
 
 
 def source_labels(rows: Sequence[Row]) -> dict[Source, str]:
@@ -417,7 +438,7 @@ def _hidden_size_series(chosen: list[Row]) -> list[Series]:
         {(_known(r.cell), _known(r.phase), r.precision, _source(r)) for r in chosen},
         key=lambda k: (str(k[0]), _PHASE_RANK.get(k[1], 9), _PRECISION_RANK.get(k[2], 9), _source_order(k[3])),
     )
-    colours = sorted({(k[0], k[3][2]) for k in keys})  # (cell, host key)
+    colours = sorted({(k[0], k[3]) for k in keys})  # (cell, energy source: provenance, meter, host)
     phases = sorted({k[1] for k in keys}, key=lambda p: (_PHASE_RANK.get(p, 9), str(p)))
     series = []
     for cell, phase, precision, source in keys:
@@ -435,11 +456,12 @@ def _hidden_size_series(chosen: list[Row]) -> list[Series]:
             Series(
                 name,
                 points,
-                color=_color(colours.index((cell, source[2]))),
+                color=_color(colours.index((cell, source))),
                 shape=MARKERS[phases.index(phase) % len(MARKERS)],
                 connect=True,
                 errors=errors,
-                dash=("", "2 3", "7 4")[line_style % 3],
+                # past the palette's end, colours repeat: the dash then differs (svg.distinct_styles is the last guard)
+                dash=DASHES[(line_style + colours.index((cell, source)) // len(PALETTE)) % len(DASHES)],
                 hollow=_hollow(members[0], labels),
             )
         )
@@ -666,11 +688,9 @@ def _flops_series_and_fits(usable: list[Row]) -> tuple[list[Series], list[Line],
         if fit and fit[0] <= 0:
             refused.append(negative_slope_note(series_name, fit[0]))
         elif fit:
-            lines.append(_fit_line(series_name, fit, flops, _color(i)))
+            lines.append(_fit_line(series_name, fit, flops, _color(i), _wrapped_dash(i)))
         series.append(
-            Series(
-                series_name, points, color=_color(i), shape=MARKERS[i % len(MARKERS)], hollow=_hollow(group[0], labels)
-            )
+            Series(series_name, points, color=_color(i), shape=_wrapped_marker(i), hollow=_hollow(group[0], labels))
         )
     return series, lines, refused
 
@@ -681,13 +701,25 @@ def fit_legend(series_name: str, slope: float, intercept: float) -> str:
     return f"{series_name} fit: {fixed(slope * 1e12, 'pJ/FLOP')} {sign} {si(abs(intercept), 'J')}/call"
 
 
-def _fit_line(series_name: str, fit: tuple[float, float], flops: list[float], color: str) -> Line:
+def _wrapped_marker(index: int) -> str:
+    """The marker of series ``index``: it cycles with the colours, shifted once the palette wraps, so
+    series ``index`` and ``index + len(PALETTE)`` (one colour) never share a marker too."""
+    return MARKERS[(index + index // len(PALETTE)) % len(MARKERS)]
+
+
+def _wrapped_dash(index: int) -> str:
+    """The dash of fit line ``index``: "6 4", another one each time the palette wraps."""
+    return ("6 4", "2 3", "9 3 2 3", "12 3")[(index // len(PALETTE)) % 4]
+
+
+def _fit_line(series_name: str, fit: tuple[float, float], flops: list[float], color: str, dash: str = "6 4") -> Line:
     slope, intercept = fit
     xs = np.geomspace(min(flops), max(flops), 40)
     return Line(
         fit_legend(series_name, slope, intercept),
         [(float(x), float(slope * x + intercept)) for x in xs],
         color=color,
+        dash=dash,
     )
 
 
@@ -803,22 +835,30 @@ def roofline(rows: list[Row], roofs: Roofs | None) -> Figure:
         return Figure("roofline", title, caption, note=missing + (note or ""))
     with_precision = several_precisions(usable)
     series = []
-    for i, impl in enumerate(_ordered(r.impl or "callable" for r in usable)):
-        group = [r for r in usable if (r.impl or "callable") == impl]
+    # one series per implementation and host: two machines' throughputs are never one series
+    hosts = host_labels(usable)
+    groups = sorted(
+        {(r.impl or "callable", r.host_key) for r in usable},
+        key=lambda k: (_impl_rank(k[0]), str(k[0]), str(hosts[k[1]]), k[1]),
+    )
+    for i, (impl, host_key) in enumerate(groups):
+        group = [r for r in usable if ((r.impl or "callable"), r.host_key) == (impl, host_key)]
+        where = f"{impl}{_suffix(hosts[host_key])}"
+        tip_where = ", ".join(part for part in (impl, hosts[host_key]) if part)
         series.append(
             Series(
-                impl,
+                where,
                 [
                     (
                         _known(r.intensity),
                         _known(r.gflops_per_second) * 1e9,
-                        f"{_point_name(r, with_precision)} ({impl}): "
+                        f"{_point_name(r, with_precision)} ({tip_where}): "
                         f"{fixed(r.intensity, 'FLOP/B')}, {fixed(r.gflops_per_second, 'GFLOP/s')}",
                     )
                     for r in group
                 ],
                 color=_color(i),
-                shape=MARKERS[i % len(MARKERS)],
+                shape=_wrapped_marker(i),
             )
         )
     lines = []

@@ -15,6 +15,7 @@ import statistics
 from lstm_energy.report.charts import (
     Figure,
     _drawn,
+    _host_distinguisher,
     _joined,
     _known,
     _suffix,
@@ -96,18 +97,18 @@ def energy_by_microarchitecture(records: list[dict]) -> Figure:
     put on one row as alike: each kind has its own rows, named by it when there are several."""
     title = "Energy per sequence by CPU microarchitecture"
     caption = (
-        "Dynamic energy per sequence (median of each record's windows; median over that microarchitecture's "
-        "records) of the same configuration on each CPU microarchitecture; series name the provenance of "
-        "their joules."
+        "Dynamic energy per sequence (median of each record's windows; median over that host's records) of the "
+        "same configuration on each CPU microarchitecture, one point per host: two hosts of one microarchitecture "
+        "are drawn apart, never pooled. Series name the microarchitecture, the provenance of their joules and "
+        "the host."
     )
     # (row, configuration, microarchitecture) per record: the row says whether its energy is suspect or
     # unresolved (rows.py decides for every chart), host_of names the CPU
-    placed = [
-        (row_from_record(r), _config_label(r["config"]), host_of(r)["microarchitecture"]) for r in _profiles(records)
-    ]
+    placed = [(row_from_record(r), _config_label(r["config"]), host_of(r)) for r in _profiles(records)]
     with_energy = [entry for entry in placed if entry[0].joules_per_sequence is not None]
     trusted, suspect = split_suspect([row for row, _, _ in with_energy])
-    label_of = {id(row): (label, arch) for row, label, arch in with_energy}
+    label_of = {id(row): (label, host["microarchitecture"]) for row, label, host in with_energy}
+    host_of_row = {id(row): host for row, _, host in with_energy}
     drawable, unresolved = split_resolved(trusted)
     if unresolved:  # no figure to plot: the work drew no more than idle
         caption += (
@@ -116,12 +117,18 @@ def energy_by_microarchitecture(records: list[dict]) -> Figure:
         )
     kinds = provenance_labels(drawable)
     values: dict[tuple[str, tuple[str, str]], dict[str, list[float]]] = {}
+    # each host's own figures: a point is the median of one host's records, never of two hosts'
+    per_host: dict[tuple[str, tuple[str, str]], dict[str, list[float]]] = {}
+    hosts: dict[str, dict] = {}
     provenance: dict[str, set] = {}
     for row in drawable:
         label, arch = label_of[id(row)]
+        host = host_of_row[id(row)]
         key = (label, provenance_source(row))
         values.setdefault(key, {}).setdefault(arch, []).append(_known(row.joules_per_sequence))
-        provenance.setdefault(arch, set()).add(row.provenance)
+        per_host.setdefault(key, {}).setdefault(host["key"], []).append(_known(row.joules_per_sequence))
+        hosts[host["key"]] = host
+        provenance.setdefault(host["key"], set()).add(row.provenance)
     shared = sorted(key for key, by_arch in values.items() if len(by_arch) >= 2)
     left_out = suspect_note(suspect, len(with_energy))
     if not shared:
@@ -140,19 +147,34 @@ def energy_by_microarchitecture(records: list[dict]) -> Figure:
     caption = _with_sentence(caption, separate_kinds_caption(drawn))
     names = [f"{label}{_suffix(kinds[kind])}" for label, kind in shared]
     archs = sorted({a for key in shared for a in values[key]})
+    keys = sorted(
+        {h for key in shared for h in per_host[key]},
+        key=lambda h: (archs.index(hosts[h]["microarchitecture"]), str(hosts[h]["hostname"]), h),
+    )
+    names_of_host = _host_names(keys, hosts)
     series = []
-    for i, arch in enumerate(archs):
-        points = [
-            (
-                statistics.median(values[key][arch]),
-                row,
-                f"{names[row]} on {arch}: {si(statistics.median(values[key][arch]), 'J')}/sequence, {key[1][0]}",
+    for host_key in keys:
+        arch = hosts[host_key]["microarchitecture"]
+        host_name = names_of_host[host_key]
+        points = []
+        for index, key in enumerate(shared):
+            if host_key not in per_host[key]:
+                continue
+            value = statistics.median(per_host[key][host_key])
+            count = len(per_host[key][host_key])
+            of = f", median of {count} records" if count > 1 else ""
+            tip = f"{names[index]} (host {host_name}) on {arch}: {si(value, 'J')}/sequence, {key[1][0]}{of}"
+            points.append((value, index, tip))
+        same_arch = [h for h in keys if hosts[h]["microarchitecture"] == arch]
+        name = f"{arch} ({', '.join(sorted(provenance[host_key]))}), {host_name}"
+        series.append(
+            Series(
+                name,
+                points,
+                color=PALETTE[archs.index(arch) % len(PALETTE)],
+                shape=MARKERS[(archs.index(arch) + same_arch.index(host_key)) % len(MARKERS)],
             )
-            for row, key in enumerate(shared)
-            if arch in values[key]
-        ]
-        name = f"{arch} ({', '.join(sorted(provenance[arch]))})"
-        series.append(Series(name, points, color=PALETTE[i % len(PALETTE)], shape=MARKERS[i % len(MARKERS)]))
+        )
     figure = Figure("by-microarchitecture", title, caption, note=left_out)
     return _drawn(
         figure,
@@ -165,6 +187,22 @@ def energy_by_microarchitecture(records: list[dict]) -> Figure:
             described_by=figure.caption_id,
         ),
     )
+
+
+def _host_names(keys: list[str], hosts: dict[str, dict]) -> dict[str, str]:
+    """A readable name per host key: its hostname, plus a distinguisher (``charts.host_labels``'s) when
+    two hosts of one microarchitecture share it; never the raw key."""
+    names = {}
+    for key in keys:
+        name = str(hosts[key]["hostname"] or "unknown host")
+        twins = [
+            k
+            for k in keys
+            if hosts[k]["hostname"] == hosts[key]["hostname"]
+            and hosts[k]["microarchitecture"] == hosts[key]["microarchitecture"]
+        ]
+        names[key] = name if len(twins) == 1 else f"{name}, {_host_distinguisher(key, twins)}"
+    return names
 
 
 def hosts_section(records: list[dict]) -> str:

@@ -11,7 +11,7 @@ import math
 import sys
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from lstm_energy.report.units import esc, si
@@ -21,8 +21,12 @@ from lstm_energy.report.units import esc, si
 #: (#f5f7fa), the minimum for graphical objects (WCAG 2.2, 1.4.11); the originals were 2.2-2.9:1
 PALETTE = ("#0072B2", "#B07800", "#009E73", "#D55E00", "#B8598F", "#3A8FC8", "#767676", "#000000")
 MARKERS = ("circle", "square", "diamond", "triangle")
+#: the dashes a connected series' line can take when colour and marker alone cannot tell it apart
+DASHES = ("", "2 3", "7 4", "9 3 2 3")
 
 WIDTH, HEIGHT = 760, 400
+#: a legend label's width per character (the legend's font), to wrap entries within the chart's width
+LEGEND_CHAR_WIDTH = 8.0
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = 84, 24, 58
 
 #: the largest and smallest powers of ten a log axis can reach: 10**308 is still a finite float
@@ -191,6 +195,31 @@ class Line:
     dash: str = "6 4"
 
 
+def _style(s: Series) -> tuple:
+    """What tells a series apart on the chart and in its legend (a dash shows only when connected)."""
+    return (s.color, s.shape, s.dash if s.connect else None, s.hollow)
+
+
+def distinct_styles(series: Sequence[Series]) -> list[Series]:
+    """``series`` with no two drawn alike: a series whose colour, marker, dash and fill another already
+    has (the palette wraps, or two series were given one style) gets another marker, else another dash
+    (connected series), else another colour. The first of each style keeps it."""
+    taken: set[tuple] = set()
+    out = []
+    for s in series:
+        if _style(s) in taken:
+            dashes = DASHES if s.connect else (s.dash,)
+            for color in (s.color, *(c for c in PALETTE if c != s.color)):
+                options = (replace(s, color=color, shape=m, dash=d) for d in (s.dash, *dashes) for m in MARKERS)
+                found = next((o for o in options if _style(o) not in taken), None)
+                if found:
+                    s = found
+                    break
+        taken.add(_style(s))
+        out.append(s)
+    return out
+
+
 def _frame(title: str, body: str, legend: str, height: float = HEIGHT, described_by: str | None = None) -> str:
     """The ``<svg>`` around a chart. ``role="img"`` hides the marks' tooltips from assistive technology,
     so ``described_by`` names the element (the figure's caption) that says in words what is drawn."""
@@ -210,13 +239,23 @@ def legend(
     """A row of legend entries (``LegendEntry``, or a (label, colour, shape) tuple), wrapping as
     needed. Returns the SVG group and the y just below its last row (where the plot may start)."""
     parts, cx, cy = [], x, y
+    right = WIDTH - MARGIN_RIGHT
+    row_lines = 1  # the most lines an entry of the current row takes
     for entry in entries:
         label, color, shape, line_dash, hollow = LegendEntry(*entry)
-        width = 38 + 8.0 * len(label)
-        if cx + width > WIDTH - MARGIN_RIGHT and cx > x:
-            cx, cy = x, cy + 18
+        width = 38 + LEGEND_CHAR_WIDTH * len(label)
+        if cx + width > right and cx > x:
+            cx, cy = x, cy + 18 + LINE_HEIGHT * (row_lines - 1)
+            row_lines = 1
+        # an entry too long for the chart's width wraps within itself (its full text stays as a tooltip)
+        lines = [label]
+        if cx + width > right:
+            lines = wrap_label(label, max(8, int((right - cx - 38) / LEGEND_CHAR_WIDTH)))
+            width = 38 + LEGEND_CHAR_WIDTH * max(len(line) for line in lines)
+        row_lines = max(row_lines, len(lines))
         if shape in ("line", "dash"):
-            parts.append(_legend_line(cx, cy, color, "6 4" if shape == "dash" else ""))
+            dash = line_dash if line_dash is not None else ("6 4" if shape == "dash" else "")
+            parts.append(_legend_line(cx, cy, color, dash))
         else:
             if line_dash is not None:
                 parts.append(_legend_line(cx - 4, cy, color, line_dash, length=24))
@@ -225,8 +264,16 @@ def legend(
                     'class="mark"', 'class="legend-mark"'
                 )
             )
-        parts.append(f'<text class="legend" x="{_num(cx + 22)}" y="{_num(cy + 4)}">{esc(label)}</text>')
+        if len(lines) == 1:
+            parts.append(f'<text class="legend" x="{_num(cx + 22)}" y="{_num(cy + 4)}">{esc(label)}</text>')
+        else:
+            spans = "".join(
+                f'<tspan x="{_num(cx + 22)}" y="{_num(cy + 4 + LINE_HEIGHT * i)}">{esc(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            parts.append(f'<text class="legend"><title>{esc(label)}</title>{spans}</text>')
         cx += width
+    cy += LINE_HEIGHT * (row_lines - 1)
     return f'<g class="legend">{"".join(parts)}</g>', cy + 22
 
 
@@ -309,8 +356,9 @@ def xy_plot(
         y_lo = min(y_lo, min(data_y))
         y_lo = max(y_lo, min(data_y) / 100) if y_log else y_lo
         y_hi = min(y_hi, max(data_y) * 30) if y_log else y_hi
+    series = distinct_styles(series)
     entries = [s.legend_entry() for s in series] + [
-        LegendEntry(line.name, line.color, "dash" if line.dash else "line") for line in lines
+        LegendEntry(line.name, line.color, "dash" if line.dash else "line", line_dash=line.dash) for line in lines
     ]
     legend_svg, top = legend(entries)
     height = max(height, int(top) + 260)
@@ -399,6 +447,7 @@ def dot_plot(
     """Cleveland dot plot: one horizontal row per label in ``rows``; each series puts a marker on a
     row at its value. A series point's x is the value and its y is the row index. Labels too long
     for the label column wrap, and their row grows to hold them. ``described_by`` as in ``xy_plot``."""
+    series = distinct_styles(series)
     longest = max((len(r) for r in rows), default=10)
     label_width = max(120.0, min(LABEL_COLUMN_MAX, LABEL_CHAR_WIDTH * longest))
     wrapped = [wrap_label(r, int(label_width / LABEL_CHAR_WIDTH)) for r in rows]

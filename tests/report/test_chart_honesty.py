@@ -193,3 +193,89 @@ def test_every_chart_points_its_description_at_the_figure_caption():
         if figure.svg:
             assert f'aria-describedby="fig-{figure.key}-caption"' in figure.svg, figure.key
             assert figure.caption_id == f"fig-{figure.key}-caption"  # the id the page gives the caption
+
+
+def _legend_styles(svg: str) -> list[tuple[str, tuple]]:
+    """(label, (colour, marker, dash, fill)) of each legend entry of a chart."""
+    group = re.search(r'<g class="legend">(.*?)</g>', svg, re.S).group(1)
+    group = re.sub(r"<title>.*?</title>", "", group)
+    entries, drawn = [], ""
+    for part in re.split(r'(<text class="legend"[^>]*>.*?</text>)', group, flags=re.S):
+        if not part.startswith("<text"):
+            drawn += part
+            continue
+        colour = re.search(r'(?:fill|stroke)="(#(?!fff")[0-9A-Fa-f]+)"', drawn)
+        shape = re.search(r"<(circle|rect|polygon)", drawn)
+        points = re.search(r'points="([^"]*)"', drawn)  # a diamond and a triangle are both polygons
+        line = re.search(r"<line[^>]*/>", drawn)
+        dash = line and re.search(r'stroke-dasharray="([^"]*)"', line.group(0))
+        style = (
+            colour and colour.group(1),
+            shape and shape.group(1),
+            points and len(points.group(1).split()),
+            line is not None and (dash.group(1) if dash else ""),
+            'fill="#fff"' in drawn,
+        )
+        entries.append((re.sub(r"<[^>]+>", "", part), style))
+        drawn = ""
+    return entries
+
+
+def _assert_every_series_distinct(page: str) -> int:
+    checked = 0
+    for svg in re.findall(r'<svg class="chart".*?</svg>', page, re.S):
+        styles: dict[tuple, str] = {}
+        for label, style in _legend_styles(svg):
+            assert style not in styles, f"{label!r} is drawn like {styles[style]!r}: {style}"
+            styles[style] = label
+            checked += 1
+    return checked
+
+
+def test_no_two_series_of_a_chart_look_alike_with_three_hosts(tmp_path, grid_factory, jsonl_writer):
+    """Review 2, F4: 3 cells x 3 hosts need 9 colours of an 8-colour palette; series 0 and 8 were drawn
+    with one colour, marker and dash (lines, fits and legend entries alike)."""
+    from lstm_energy.records import add_host_block
+    from lstm_energy.report import build_report
+
+    records = []
+    for n, (name, arch) in enumerate((("vm", "Zen 5"), ("milan", "Zen 3"), ("genoa", "Zen 4"))):
+        host = {
+            "hostname": name,
+            "machine_id": f"id{n}",
+            "package": "0",
+            "cpu": {"vendor": "amd", "family": 25, "model": n, "microarchitecture": arch, "model_name": "EPYC"},
+            "source": "read from this host",
+        }
+        records += [add_host_block(r, host) for r in grid_factory()]
+    page, _ = build_report([jsonl_writer(tmp_path / "three.jsonl", records)])
+    assert _assert_every_series_distinct(page) > 20
+
+
+def test_no_two_series_of_a_chart_look_alike_with_two_meters_of_one_provenance(tmp_path, grid_factory, jsonl_writer):
+    """Review 2, F4: two meters of one provenance on one host got one colour (the colour was chosen per
+    cell and host), so their lines differed only in their legend text."""
+    from lstm_energy.report import build_report
+
+    records = grid_factory("measured", impls=("cython",))
+    other = []
+    for r in grid_factory("measured", impls=("cython",)):
+        r["energy"]["meter"] = {**r["energy"]["meter"], "name": "perf"}
+        other.append(r)
+    page, _ = build_report([jsonl_writer(tmp_path / "meters.jsonl", records + other)])
+    assert "measured, perf" in page
+    assert _assert_every_series_distinct(page) > 4
+
+
+def test_distinct_styles_change_only_a_series_drawn_like_an_earlier_one():
+    from lstm_energy.report.svg import distinct_styles
+
+    series = [Series(str(i), [(1.0, 1.0, "")], color=PALETTE[i % len(PALETTE)]) for i in range(20)]
+    styled = distinct_styles(series)
+    assert len({(s.color, s.shape, s.hollow) for s in styled}) == 20
+    assert [s.shape for s in styled[:8]] == ["circle"] * 8 and [s.color for s in styled] == [s.color for s in series]
+    # and the chart primitives apply it: two series given one style are drawn apart
+    same = [Series(name, [(1.0, 0, name)], color=PALETTE[0]) for name in ("a", "b")]
+    assert _assert_every_series_distinct(dot_plot("t", ["row"], same, x_label="x")) == 2
+    lines = [Series(name, [(1.0, 1.0, ""), (2.0, 2.0, "")], connect=True, shape="square") for name in ("a", "b")]
+    assert _assert_every_series_distinct(xy_plot("t", lines, x_label="x", y_label="y")) == 2

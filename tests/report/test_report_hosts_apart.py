@@ -2,6 +2,7 @@
 fit across machines), the hosts chart leaves out suspect rows and never compares two kinds of joules as alike,
 and every chart's ``aria-describedby`` names an element of the page (figure captions carry the ids)."""
 
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -12,7 +13,9 @@ from lstm_energy.report.charts import (
     energy_by_hidden_size,
     energy_vs_flops,
     forward_vs_backward,
+    host_labels,
     implementations,
+    roofline,
 )
 from lstm_energy.report.hosts import energy_by_microarchitecture
 from lstm_energy.report.rows import build_rows
@@ -150,3 +153,54 @@ def test_static_banners_are_notes_not_alerts(tmp_path, record_factory, jsonl_wri
     html, _ = build_report([jsonl_writer(tmp_path / "r.jsonl", records)])
     assert 'role="alert"' not in html
     assert len(re.findall(r'<div class="banner [^"]*" role="note">', html)) == 3  # mixed, estimated, measured
+
+
+def test_the_hosts_chart_draws_one_point_per_host_never_a_median_of_two_hosts_of_one_cpu(record_factory):
+    """Review 2, F1: two Zen 5 hosts (vm, and turin with 3x the joules) and a Zen 3 host. The chart used to
+    draw one Zen 5 point: the median of vm's and turin's figures, which neither machine measured."""
+    record = record_factory("lstm")
+    records = [
+        add_host_block(record, _host("vm", "aaaa", "Zen 5")),
+        add_host_block(_scaled(record, 3.0), _host("turin", "tttt", "Zen 5")),
+        add_host_block(record, _host("milan", "bbbb", "Zen 3")),
+    ]
+    joules = record["energy"]["joules_per_sequence"]["median"]
+    fig = energy_by_microarchitecture(records)
+    tips = [t for t in _titles(fig.svg) if "/sequence" in t]
+    assert len(tips) == 3  # one point per host, none pooled
+    assert not any(f": {si(2 * joules, 'J')}/sequence" in t for t in tips)  # the median of vm and turin
+    assert any("host turin" in t and f": {si(3 * joules, 'J')}/sequence" in t for t in tips)
+    assert any("host vm" in t and f": {si(joules, 'J')}/sequence" in t for t in tips)
+    legend = re.findall(r'<text class="legend"[^>]*>([^<]*)</text>', fig.svg)
+    assert sum("Zen 5" in name for name in legend) == 2 and any("turin" in name for name in legend)
+    assert "one point per host" in fig.caption
+
+
+def test_the_roofline_keeps_hosts_apart_and_its_tooltips_name_the_host(grid_factory):
+    """Review 2, F2: the roofline drew one series per implementation, pooling both hosts' points, and its
+    tooltips did not say which host a point came from."""
+    here, there = two_hosts(grid_factory, cells=("lstm",), impls=("cython", "numpy"), phases=("forward",))
+    fig = roofline(build_rows(here + there), None)
+    legend = re.findall(r'<text class="legend"[^>]*>([^<]*)</text>', fig.svg)
+    assert set(legend) == {"cython (vm, Zen 5)", "cython (milan, Zen 3)", "numpy (vm, Zen 5)", "numpy (milan, Zen 3)"}
+    tips = [t for t in _titles(fig.svg) if "FLOP/B, " in t]
+    assert tips and all("vm, Zen 5" in t or "milan, Zen 3" in t for t in tips)
+
+
+def test_host_labels_never_show_the_internal_key(grid_factory):
+    """Review 2, F5: two hosts with one name and CPU were told apart by their raw key
+    ("hostname:vm/machine:None/cpu:…"), which printed "None" on the page."""
+    rows = build_rows(grid_factory(cells=("lstm",), impls=("cython",), phases=("forward",)))
+    legacy = [
+        dataclasses.replace(r, host="vm, Zen 5", host_key="hostname:vm/machine:None/cpu:amd (EPYC)") for r in rows
+    ]
+    with_id = [
+        dataclasses.replace(r, host="vm, Zen 5", host_key="hostname:vm/machine:a1b2c3d4e5f6/cpu:x") for r in rows
+    ]
+    block = [dataclasses.replace(r, host="vm, Zen 5", host_key="ffff0000/0") for r in rows]
+    labels = host_labels(legacy + with_id + block)
+    assert len(set(labels.values())) == 3
+    for label in labels.values():
+        assert label.startswith("vm, Zen 5") and "None" not in label and "hostname:" not in label and "/" not in label
+    assert labels["hostname:vm/machine:a1b2c3d4e5f6/cpu:x"] == "vm, Zen 5, machine id a1b2c3d4…"
+    assert labels["hostname:vm/machine:None/cpu:amd (EPYC)"] == "vm, Zen 5, machine id not recorded"

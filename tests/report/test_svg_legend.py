@@ -42,3 +42,27 @@ def test_legend_shows_the_dash_of_a_series_line():
     bf16 = re.search(r'<line [^>]*stroke-dasharray="2 3"[^>]*/>\s*<circle[^>]*>.*?</circle>\s*<text[^>]*>bf16', entries)
     fp32 = re.search(r"<line (?![^>]*dasharray)[^>]*/>\s*<circle[^>]*>.*?</circle>\s*<text[^>]*>fp32", entries)
     assert bf16 and fp32
+
+
+def test_a_legend_entry_too_long_for_the_chart_wraps_within_its_width_and_keeps_its_full_text():
+    """Review 2, F6: one legend entry wider than the chart (a long host name, then the fit's figures) ran
+    off its right edge, cutting off the fitted intercept."""
+    from lstm_energy.report.svg import LEGEND_CHAR_WIDTH, MARGIN_RIGHT, WIDTH
+
+    name = "cython (compute-node-017.cluster.example.org, Zen 5 (EPYC Turin; Ryzen client)) fit: 28.2 pJ/FLOP + 65.3 µJ/call"
+    svg = xy_plot(
+        "t",
+        [Series("short", [(1.0, 1.0, ""), (2.0, 3.0, "")])],
+        x_label="x",
+        y_label="y",
+        lines=[Line(name, [(1.0, 1.0), (2.0, 3.0)])],
+    )
+    legend = re.search(r'<g class="legend">(.*?)</g>', svg, re.S).group(1)
+    for x, text in re.findall(r'<(?:text|tspan)[^>]* x="([\d.]+)"[^>]*>([^<]+)<', legend):
+        assert float(x) + LEGEND_CHAR_WIDTH * len(text) <= WIDTH - MARGIN_RIGHT, text
+    entry = re.search(r'<text class="legend"><title>([^<]*)</title>(.*?)</text>', legend, re.S)
+    assert entry and entry.group(1) == name
+    assert " ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", entry.group(2))) == name  # nothing lost
+    last_line = max(float(y) for y in re.findall(r'<tspan[^>]* y="([\d.]+)"', entry.group(2)))
+    plot_top = float(re.search(r'class="plot-area" x="[\d.]+" y="([\d.]+)"', svg).group(1))
+    assert plot_top > last_line  # the legend's extra lines push the plot down
