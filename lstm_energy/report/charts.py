@@ -305,8 +305,10 @@ def suspect_note(suspect: list[Row], total: int) -> str | None:
     )
 
 
-def _energy_dot_plot(key: str, title: str, caption: str, notes, labels, series) -> Figure:
-    """The dot plots of energy per sequence (forward vs backward, implementations, precisions): one row
+def _energy_dot_plot(
+    key: str, title: str, caption: str, notes, labels, series, x_label: str = "energy per sequence (J, log scale)"
+) -> Figure:
+    """The dot plots of energy (forward vs backward, implementations, precisions, RAPL domains): one row
     per label, one marker per series, on a log axis in joules; ``notes`` joined under the chart."""
     figure = Figure(key, title, caption, note=_joined(*notes))
     return _drawn(
@@ -315,7 +317,7 @@ def _energy_dot_plot(key: str, title: str, caption: str, notes, labels, series) 
             title,
             labels,
             series,
-            x_label="energy per sequence (J, log scale)",
+            x_label=x_label,
             x_unit="J",
             described_by=figure.caption_id,
         ),
@@ -952,18 +954,8 @@ def energy_by_domain(rows: list[Row]) -> Figure:
     if empty:
         return Figure("domains", title, caption, note=empty)
     notes = (unresolved_note(unresolved, len(counted), "per-domain energy"), dropped_note(values, "per-domain energy"))
-    figure = Figure("domains", title, caption, note=_joined(*notes))
-    return _drawn(
-        figure,
-        lambda: dot_plot(
-            title,
-            labels,
-            series,
-            x_label="energy per sequence (J, log scale; per call when no batch is known)",
-            x_unit="J",
-            described_by=figure.caption_id,
-        ),
-    )
+    x_label = "energy per sequence (J, log scale; per call when no batch is known)"
+    return _energy_dot_plot("domains", title, caption, notes, labels, series, x_label)
 
 
 def single_implementation_note(rows: list[Row], impls: list) -> str:
